@@ -1,0 +1,21 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "BankCore",
+  products: [
+    .library(name: "BankCore", targets: ["BankCore"]),
+    .executable(name: "bankctl", targets: ["bankctl"]),
+    .executable(name: "bankbench", targets: ["bankbench"]),
+  ],
+  targets: [
+    .target(name: "BankCore", path: "Sources/BankCore"),
+    .executableTarget(name: "bankctl", dependencies: ["BankCore"], path: "Sources/bankctl"),
+    .executableTarget(
+      name: "bankbench", dependencies: ["BankCore"], path: "Benchmarks/bankbench"),
+    .target(name: "TestSupport", dependencies: ["BankCore"], path: "Tests/TestSupport"),
+    .testTarget(name: "BankCoreTests", dependencies: ["BankCore", "TestSupport"]),
+    .testTarget(name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,85 @@
+/// An error raised by BankCore, carrying a stable machine-readable code and a message a person can act on.
+///
+/// Codes never change once published; scripts and other programs match on ``Code/rawValue``.
+/// Messages name the accounts and amounts involved and never contain a secret.
+public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// The stable, snake_case identifier of a failure.
+  public enum Code: String, Sendable, CaseIterable {
+    // Refused by a banking rule (bankctl exit 1).
+    case insufficientFunds = "insufficient_funds"
+    case accountNotFound = "account_not_found"
+    case accountFrozen = "account_frozen"
+    case accountClosed = "account_closed"
+    case accountNotEmpty = "account_not_empty"
+    case accountExists = "account_exists"
+    case currencyMismatch = "currency_mismatch"
+    case sameAccount = "same_account"
+    case idempotencyConflict = "idempotency_conflict"
+    case limitExceeded = "limit_exceeded"
+    case holdNotFound = "hold_not_found"
+    case holdNotPending = "hold_not_pending"
+    case holdExpired = "hold_expired"
+    case overflow = "overflow"
+    case authenticationFailed = "authentication_failed"
+    // Usage or invalid input (bankctl exit 64).
+    case invalidAmount = "invalid_amount"
+    case invalidAccountNumber = "invalid_account_number"
+    case invalidCurrency = "invalid_currency"
+    case invalidKey = "invalid_key"
+    case invalidArgument = "invalid_argument"
+    case usage = "usage"
+    // Storage (bankctl exits 65, 74 and 75).
+    case storeCorrupt = "store_corrupt"
+    case ioError = "io_error"
+    case storeNotFound = "store_not_found"
+    case storeLocked = "store_locked"
+  }
+
+  /// The stable code of this failure.
+  public let code: Code
+  /// A human-readable explanation that names the accounts and amounts involved.
+  public let message: String
+
+  /// Creates an error with a code and a message.
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "\(code.rawValue): \(message)" }
+
+  /// Whether the failure was a refusal by a banking rule rather than bad input or a storage fault.
+  public var isRuleViolation: Bool {
+    switch code {
+    case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
+      .usage, .storeCorrupt, .ioError, .storeNotFound, .storeLocked:
+      return false
+    default:
+      return true
+    }
+  }
+}
+
+extension BankError {
+  /// Wraps a storage failure so that callers of the ledger see one error type.
+  init(_ error: StorageError) {
+    switch error {
+    case .corrupt(let offset, let sequence, let reason):
+      self.init(
+        .storeCorrupt,
+        "store is corrupt at byte offset \(offset) (sequence \(sequence)): \(reason)")
+    case .io(let operation, let errno, let detail):
+      self.init(.ioError, "\(operation) failed (errno \(errno)): \(detail)")
+    case .poisoned(let reason):
+      self.init(.ioError, "store refused the write; it must be reopened after an earlier I/O failure: \(reason)")
+    case .locked(let path, let seconds):
+      self.init(.storeLocked, "store \(path) is locked by another process; gave up after \(seconds) s")
+    case .notFound(let path):
+      self.init(.storeNotFound, "store \(path) does not exist")
+    case .closed:
+      self.init(.ioError, "store is closed")
+    case .invalidArgument(let detail):
+      self.init(.invalidArgument, detail)
+    }
+  }
+}

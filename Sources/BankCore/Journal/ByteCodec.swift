@@ -1,0 +1,88 @@
+/// Appends little-endian fields to a growing byte buffer.
+struct ByteWriter {
+  var bytes: [UInt8]
+
+  init(capacity: Int = 64) {
+    bytes = []
+    bytes.reserveCapacity(capacity)
+  }
+
+  mutating func u8(_ v: UInt8) { bytes.append(v) }
+  mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+  mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+  mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+  mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+  mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
+  /// A string as a u16 byte count followed by its UTF-8 bytes; longer strings are cut at 65,535
+  /// bytes on a scalar boundary (callers validate lengths long before this).
+  mutating func string(_ s: String) {
+    var utf8 = Array(s.utf8)
+    if utf8.count > 65_535 {
+      var cut = 65_535
+      while cut > 0 && (utf8[cut] & 0xC0) == 0x80 { cut -= 1 }
+      utf8 = Array(utf8[0..<cut])
+    }
+    u16(UInt16(utf8.count))
+    bytes.append(contentsOf: utf8)
+  }
+}
+
+/// The reason a byte sequence did not decode; callers turn it into `store_corrupt`.
+struct DecodeError: Error, Sendable, Equatable {
+  let reason: String
+  init(_ reason: String) { self.reason = reason }
+}
+
+/// Reads little-endian fields from a byte buffer, checking every bound. Never traps on bad input.
+struct ByteReader {
+  let buffer: UnsafeRawBufferPointer
+  private(set) var offset: Int = 0
+
+  init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+  var remaining: Int { buffer.count - offset }
+  var isAtEnd: Bool { offset == buffer.count }
+
+  mutating func need(_ n: Int) throws(DecodeError) {
+    if n < 0 || n > remaining {
+      throw DecodeError("truncated: needed \(n) bytes at offset \(offset), have \(remaining)")
+    }
+  }
+  mutating func u8() throws(DecodeError) -> UInt8 {
+    try need(1)
+    defer { offset += 1 }
+    return buffer[offset]
+  }
+  mutating func u16() throws(DecodeError) -> UInt16 {
+    try need(2)
+    defer { offset += 2 }
+    return UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+  }
+  mutating func u32() throws(DecodeError) -> UInt32 {
+    try need(4)
+    defer { offset += 4 }
+    return UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+  }
+  mutating func u64() throws(DecodeError) -> UInt64 {
+    try need(8)
+    defer { offset += 8 }
+    return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+  }
+  mutating func i64() throws(DecodeError) -> Int64 { Int64(bitPattern: try u64()) }
+  mutating func bytes(_ n: Int) throws(DecodeError) -> [UInt8] {
+    try need(n)
+    defer { offset += n }
+    return Array(UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + n]))
+  }
+  mutating func string() throws(DecodeError) -> String {
+    let n = Int(try u16())
+    if n == 0 { return "" }
+    try need(n)
+    defer { offset += n }
+    let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + n])
+    guard let s = String(validating: slice, as: UTF8.self) else {
+      throw DecodeError("invalid UTF-8 in a string field at offset \(offset)")
+    }
+    return s
+  }
+}

@@ -1,0 +1,276 @@
+/// What kind of movement a transfer is; recorded so history and statements can label it.
+public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+  /// A movement between two accounts.
+  case transfer = 0
+  /// Cash in: vault to customer.
+  case deposit = 1
+  /// Cash out: customer to vault.
+  case withdrawal = 2
+  /// A loan paid out: loan account to customer.
+  case loanDisbursement = 3
+  /// A loan repaid: customer to loan account.
+  case loanRepayment = 4
+  /// Interest paid: interest expense to customer.
+  case interest = 5
+  /// A fee charged: customer to fee income.
+  case fee = 6
+
+  public var description: String {
+    switch self {
+    case .transfer: "transfer"
+    case .deposit: "deposit"
+    case .withdrawal: "withdrawal"
+    case .loanDisbursement: "loan_disbursement"
+    case .loanRepayment: "loan_repayment"
+    case .interest: "interest"
+    case .fee: "fee"
+    }
+  }
+}
+
+/// A record of an account being opened.
+public struct AccountOpened: Sendable, Equatable {
+  public var id: AccountID
+  public var number: AccountNumber
+  public var name: String
+  public var kind: AccountKind
+  public var currency: Currency
+  public var overdraftLimit: Int64
+  public var timestamp: Int64
+}
+
+/// A record of money moving, or of a hold being placed when `expiresAt` is set (`isHold`).
+public struct TransferRecord: Sendable, Equatable {
+  /// The ledger-assigned transfer number, unique and increasing.
+  public var number: UInt64
+  /// The caller's idempotency key, if one was given.
+  public var key: String?
+  public var kind: TransferKind
+  public var debit: AccountID
+  public var credit: AccountID
+  public var amount: Int64
+  public var timestamp: Int64
+  public var memo: String
+  /// Whether this places a pending hold rather than posting.
+  public var isHold: Bool
+  /// For a hold, when it lapses (nanoseconds since 1970); 0 means never.
+  public var expiresAt: Int64
+
+  /// The transfer's public identifier: the caller's key, or `#` and the number.
+  public var transferID: String { key ?? "#\(number)" }
+}
+
+/// How a pending hold ended.
+public enum HoldOutcome: UInt8, Sendable, CustomStringConvertible {
+  /// Posted, in full or in part.
+  case posted = 1
+  /// Cancelled by the caller.
+  case voided = 2
+  /// Lapsed at its expiry time.
+  case expired = 3
+
+  public var description: String {
+    switch self {
+    case .posted: "posted"
+    case .voided: "voided"
+    case .expired: "expired"
+    }
+  }
+}
+
+/// A record of a hold being posted, voided or expired.
+public struct HoldResolved: Sendable, Equatable {
+  /// The transfer number this resolution gets (it appears in history when it posts).
+  public var number: UInt64
+  /// The transfer number of the hold.
+  public var hold: UInt64
+  public var outcome: HoldOutcome
+  /// For a post, the amount posted (at most the hold's amount); otherwise 0.
+  public var amount: Int64
+  public var timestamp: Int64
+}
+
+/// A record of an account's status or overdraft limit changing.
+public struct AccountChanged: Sendable, Equatable {
+  public var id: AccountID
+  public var status: AccountStatus
+  public var overdraftLimit: Int64
+  public var timestamp: Int64
+}
+
+/// One typed domain event of the journal. Every state change of the bank is one of these, and
+/// replaying them in order rebuilds the state exactly.
+public enum JournalRecord: Sendable, Equatable {
+  case accountOpened(AccountOpened)
+  case transfer(TransferRecord)
+  case holdResolved(HoldResolved)
+  case accountChanged(AccountChanged)
+
+  /// The wire tag of each record type. Tags are never reused.
+  enum Tag: UInt8 {
+    case accountOpened = 1
+    case transfer = 2
+    case holdResolved = 3
+    case accountChanged = 4
+  }
+
+  /// The codec version written for every record type in this release.
+  static let version: UInt8 = 1
+
+  /// Appends the record's bytes: tag, version, then the fields little-endian.
+  func encode(into w: inout ByteWriter) {
+    switch self {
+    case .accountOpened(let r):
+      w.u8(Tag.accountOpened.rawValue)
+      w.u8(Self.version)
+      w.u32(r.id.rawValue)
+      w.u64(r.number.rawValue)
+      w.u8(r.kind.rawValue)
+      w.raw(r.currency.code.utf8)
+      w.u8(UInt8(r.currency.minorDigits))
+      w.i64(r.overdraftLimit)
+      w.i64(r.timestamp)
+      w.string(r.name)
+    case .transfer(let r):
+      TransferCodec.encode(r, into: &w)
+    case .holdResolved(let r):
+      w.u8(Tag.holdResolved.rawValue)
+      w.u8(Self.version)
+      w.u64(r.number)
+      w.u64(r.hold)
+      w.u8(r.outcome.rawValue)
+      w.i64(r.amount)
+      w.i64(r.timestamp)
+    case .accountChanged(let r):
+      w.u8(Tag.accountChanged.rawValue)
+      w.u8(Self.version)
+      w.u32(r.id.rawValue)
+      w.u8(r.status.rawValue)
+      w.i64(r.overdraftLimit)
+      w.i64(r.timestamp)
+    }
+  }
+
+  /// The record's bytes.
+  public var encoded: [UInt8] {
+    var w = ByteWriter()
+    encode(into: &w)
+    return w.bytes
+  }
+
+  /// Decodes one record, checking every bound and enumeration value.
+  static func decode(_ buffer: UnsafeRawBufferPointer) throws(DecodeError) -> JournalRecord {
+    var r = ByteReader(buffer)
+    let tagByte = try r.u8()
+    guard let tag = Tag(rawValue: tagByte) else {
+      throw DecodeError("unknown record tag \(tagByte)")
+    }
+    let version = try r.u8()
+    guard version == Self.version else {
+      throw DecodeError("unsupported version \(version) of record tag \(tagByte)")
+    }
+    let record: JournalRecord
+    switch tag {
+    case .accountOpened:
+      let id = AccountID(try r.u32())
+      let raw = try r.u64()
+      guard let kind = AccountKind(rawValue: try r.u8()) else { throw DecodeError("bad account kind") }
+      let codeBytes = try r.bytes(3)
+      let digits = Int(try r.u8())
+      let code = String(decoding: codeBytes, as: UTF8.self)
+      let currency: Currency
+      do { currency = try Currency(code: code, minorDigits: digits) } catch {
+        throw DecodeError("bad currency in account record")
+      }
+      let overdraft = try r.i64()
+      let ts = try r.i64()
+      let name = try r.string()
+      guard raw >= 10, raw <= 999_999_999,
+        AccountNumber.checkDigit(for: raw / 10) == UInt8(raw % 10)
+      else { throw DecodeError("bad account number in account record") }
+      guard id.rawValue > 0, overdraft >= 0 else { throw DecodeError("bad account fields") }
+      record = .accountOpened(
+        AccountOpened(
+          id: id, number: AccountNumber(uncheckedRaw: raw), name: name, kind: kind,
+          currency: currency, overdraftLimit: overdraft, timestamp: ts))
+    case .transfer:
+      record = .transfer(try TransferCodec.decodeBody(&r))
+    case .holdResolved:
+      let number = try r.u64()
+      let hold = try r.u64()
+      guard let outcome = HoldOutcome(rawValue: try r.u8()) else { throw DecodeError("bad hold outcome") }
+      let amount = try r.i64()
+      let ts = try r.i64()
+      guard amount >= 0 else { throw DecodeError("negative amount") }
+      record = .holdResolved(
+        HoldResolved(number: number, hold: hold, outcome: outcome, amount: amount, timestamp: ts))
+    case .accountChanged:
+      let id = AccountID(try r.u32())
+      guard let status = AccountStatus(rawValue: try r.u8()) else { throw DecodeError("bad status") }
+      let limit = try r.i64()
+      let ts = try r.i64()
+      guard limit >= 0 else { throw DecodeError("negative overdraft limit") }
+      record = .accountChanged(AccountChanged(id: id, status: status, overdraftLimit: limit, timestamp: ts))
+    }
+    guard r.isAtEnd else { throw DecodeError("\(r.remaining) trailing bytes after record") }
+    return record
+  }
+
+  /// Decodes one record from bytes.
+  public init(decoding bytes: [UInt8]) throws(BankError) {
+    let result: Result<JournalRecord, DecodeError> = bytes.withUnsafeBytes { buf in
+      do throws(DecodeError) { return .success(try JournalRecord.decode(buf)) } catch {
+        return .failure(error)
+      }
+    }
+    switch result {
+    case .success(let r): self = r
+    case .failure(let e): throw BankError(.storeCorrupt, "record does not decode: \(e.reason)")
+    }
+  }
+}
+
+/// The transfer record's codec, kept apart because it is the hot path of both commit and replay.
+enum TransferCodec {
+  private static let flagHold: UInt8 = 1
+  private static let flagKey: UInt8 = 2
+  private static let flagMemo: UInt8 = 4
+
+  static func encode(_ r: TransferRecord, into w: inout ByteWriter) {
+    w.u8(JournalRecord.Tag.transfer.rawValue)
+    w.u8(JournalRecord.version)
+    var flags: UInt8 = 0
+    if r.isHold { flags |= flagHold }
+    if r.key != nil { flags |= flagKey }
+    if !r.memo.isEmpty { flags |= flagMemo }
+    w.u8(flags)
+    w.u8(r.kind.rawValue)
+    w.u64(r.number)
+    w.u32(r.debit.rawValue)
+    w.u32(r.credit.rawValue)
+    w.i64(r.amount)
+    w.i64(r.timestamp)
+    if r.isHold { w.i64(r.expiresAt) }
+    if let key = r.key { w.string(key) }
+    if !r.memo.isEmpty { w.string(r.memo) }
+  }
+
+  static func decodeBody(_ r: inout ByteReader) throws(DecodeError) -> TransferRecord {
+    let flags = try r.u8()
+    guard flags & ~(flagHold | flagKey | flagMemo) == 0 else { throw DecodeError("bad transfer flags") }
+    guard let kind = TransferKind(rawValue: try r.u8()) else { throw DecodeError("bad transfer kind") }
+    let number = try r.u64()
+    let debit = AccountID(try r.u32())
+    let credit = AccountID(try r.u32())
+    let amount = try r.i64()
+    let ts = try r.i64()
+    let isHold = flags & flagHold != 0
+    let expires = isHold ? try r.i64() : 0
+    let key: String? = flags & flagKey != 0 ? try r.string() : nil
+    let memo = flags & flagMemo != 0 ? try r.string() : ""
+    guard amount > 0 else { throw DecodeError("transfer amount must be positive") }
+    return TransferRecord(
+      number: number, key: key, kind: kind, debit: debit, credit: credit, amount: amount,
+      timestamp: ts, memo: memo, isHold: isHold, expiresAt: expires)
+  }
+}

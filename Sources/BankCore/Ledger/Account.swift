@@ -1,0 +1,159 @@
+/// The ledger's internal, dense identifier of an account. Stable for the life of a store.
+public struct AccountID: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// The identifier's value; the first account opened is 1.
+  public let rawValue: UInt32
+  /// Wraps a raw identifier.
+  public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+  var index: Int { Int(rawValue) - 1 }
+  public var description: String { String(rawValue) }
+  public static func < (a: AccountID, b: AccountID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// What an account is for. Customer kinds carry deposits; internal kinds are the bank's own side
+/// of every double entry.
+public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+  /// A customer's current account; may have an overdraft limit.
+  case checking = 1
+  /// A customer's savings account.
+  case savings = 2
+  /// A loan the bank made: money the customer owes (debit-normal).
+  case loan = 3
+  /// The bank's cash on hand for one currency; the other side of deposits and withdrawals.
+  case vault = 10
+  /// The owners' equity.
+  case equity = 11
+  /// Interest paid to customers.
+  case interest = 12
+  /// Fees earned from customers.
+  case fees = 13
+
+  public var description: String {
+    switch self {
+    case .checking: "checking"
+    case .savings: "savings"
+    case .loan: "loan"
+    case .vault: "vault"
+    case .equity: "equity"
+    case .interest: "interest"
+    case .fees: "fees"
+    }
+  }
+
+  /// Parses the lower-case name of a kind.
+  public init?(name: String) {
+    guard let k = AccountKind.allCases.first(where: { $0.description == name }) else { return nil }
+    self = k
+  }
+
+  /// Whether the balance is credits minus debits (deposits, equity, income) rather than the reverse.
+  public var isCreditNormal: Bool {
+    switch self {
+    case .checking, .savings, .equity, .fees: true
+    case .loan, .vault, .interest: false
+    }
+  }
+
+  /// Whether customers own accounts of this kind; only these are limited by their funds.
+  public var isCustomer: Bool { self == .checking || self == .savings || self == .loan }
+}
+
+/// Whether an account may move money.
+public enum AccountStatus: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+  /// Debits and credits are allowed.
+  case active = 1
+  /// Credits are allowed; debits are refused with `account_frozen`.
+  case frozen = 2
+  /// No movements at all; refused with `account_closed`. Permanent.
+  case closed = 3
+
+  public var description: String {
+    switch self {
+    case .active: "active"
+    case .frozen: "frozen"
+    case .closed: "closed"
+    }
+  }
+}
+
+/// The running totals of one account, in minor units. A plain value so the hot path copies no
+/// references.
+struct Balances: Sendable, Equatable {
+  var postedDebits: Int64 = 0
+  var postedCredits: Int64 = 0
+  var pendingDebits: Int64 = 0
+  var pendingCredits: Int64 = 0
+  var overdraftLimit: Int64 = 0
+  var status: AccountStatus = .active
+  /// Set for customer deposit accounts: debits may not exceed credits plus the overdraft limit.
+  var limited: Bool = false
+  var creditNormal: Bool = true
+
+  /// Posted balance on the account's normal side. Wrapping arithmetic: totals are kept in range by
+  /// the ledger's overflow checks, so these never actually wrap.
+  var balance: Int64 {
+    creditNormal ? postedCredits &- postedDebits : postedDebits &- postedCredits
+  }
+
+  /// Funds a debit may use: the balance less pending debits, plus the overdraft limit.
+  var available: Int64 {
+    postedCredits &- postedDebits &- pendingDebits &+ overdraftLimit
+  }
+}
+
+/// A snapshot of one account as the ledger sees it: identity, ownership and derived balances.
+public struct Account: Sendable, Equatable, Identifiable {
+  /// The ledger's internal identifier.
+  public let id: AccountID
+  /// The customer-facing number with its check digit.
+  public let number: AccountNumber
+  /// The owner's name or the account's title.
+  public let name: String
+  /// What the account is for.
+  public let kind: AccountKind
+  /// The currency all of its movements use.
+  public let currency: Currency
+  /// Whether it may move money.
+  public let status: AccountStatus
+  /// How far below zero a debit may take the balance, in minor units (0 for none).
+  public let overdraftLimitMinor: Int64
+  /// Sum of posted debits, in minor units.
+  public let postedDebits: Int64
+  /// Sum of posted credits, in minor units.
+  public let postedCredits: Int64
+  /// Sum of debits held by pending transfers, in minor units.
+  public let pendingDebits: Int64
+  /// Sum of credits held by pending transfers, in minor units.
+  public let pendingCredits: Int64
+  /// When the account was opened, in nanoseconds since 1970.
+  public let openedAt: Int64
+
+  /// The posted balance on the account's normal side (credits minus debits for deposits).
+  public var balance: Amount {
+    Amount(minorUnits: balances.balance, currency: currency)
+  }
+
+  /// What a debit may use now: balance less pending debits plus the overdraft limit.
+  /// For internal accounts, which have no limit, this equals the balance.
+  public var available: Amount {
+    kind.isCustomer && kind.isCreditNormal
+      ? Amount(minorUnits: balances.available, currency: currency)
+      : balance
+  }
+
+  /// The net amount held by pending transfers from this account's view (credits minus debits for
+  /// deposit accounts).
+  public var pending: Amount {
+    let net = kind.isCreditNormal ? pendingCredits &- pendingDebits : pendingDebits &- pendingCredits
+    return Amount(minorUnits: net, currency: currency)
+  }
+
+  /// The overdraft limit as an amount.
+  public var overdraftLimit: Amount { Amount(minorUnits: overdraftLimitMinor, currency: currency) }
+
+  var balances: Balances {
+    Balances(
+      postedDebits: postedDebits, postedCredits: postedCredits, pendingDebits: pendingDebits,
+      pendingCredits: pendingCredits, overdraftLimit: overdraftLimitMinor, status: status,
+      limited: kind.isCustomer && kind.isCreditNormal, creditNormal: kind.isCreditNormal)
+  }
+}

@@ -1,0 +1,230 @@
+/// The result of a money movement: the transfer and both accounts after it.
+public struct TransferReceipt: Sendable, Equatable {
+  /// The transfer's record (for a replay, the original one).
+  public let transfer: TransferRecord
+  /// Whether an identical earlier transfer with the same key was found and nothing moved.
+  public let replayed: Bool
+  /// The debited account after the transfer.
+  public let debitAccount: Account
+  /// The credited account after the transfer.
+  public let creditAccount: Account
+
+  /// The amount moved.
+  public var amount: Amount { Amount(minorUnits: transfer.amount, currency: debitAccount.currency) }
+}
+
+/// One line of an account's history: a posted movement and the balance after it.
+public struct HistoryEntry: Sendable, Equatable {
+  /// The transfer's public identifier: its key, or `#` and its number.
+  public let transfer: String
+  /// What kind of movement it was.
+  public let kind: TransferKind
+  /// When it was recorded, in nanoseconds since 1970.
+  public let timestamp: Int64
+  /// Signed from the account's view: negative for money out of a deposit account.
+  public let amount: Amount
+  /// The posted balance after this entry.
+  public let balance: Amount
+  /// The caller's memo.
+  public let memo: String
+  /// The other account.
+  public let counterparty: AccountNumber
+}
+
+extension Ledger {
+  /// Opens an account.
+  ///
+  /// - Throws: `invalid_argument` for a bad name or an overdraft on a non-checking account,
+  ///   `account_exists` for a number in use.
+  @discardableResult
+  public func open(_ spec: AccountSpec) throws(BankError) -> Account {
+    guard case .opened(let id) = try submit(.open(spec)) else {
+      throw BankError(.invalidArgument, "open produced no account")
+    }
+    return try account(id: id)
+  }
+
+  /// Deposits cash into an account (vault to account).
+  ///
+  /// - Parameters:
+  ///   - key: an idempotency key; a retry with the same key and fields moves nothing.
+  /// - Throws: `account_not_found`, `account_closed`, `currency_mismatch`, `invalid_amount`,
+  ///   `idempotency_conflict`, `invalid_key`.
+  @discardableResult
+  public func deposit(_ amount: Amount, to account: AccountNumber, key: String? = nil, memo: String = "")
+    throws(BankError) -> TransferReceipt
+  {
+    try receipt(submit(.deposit(amount: amount, to: account, key: key, memo: memo)))
+  }
+
+  /// Withdraws cash from an account (account to vault).
+  ///
+  /// - Throws: as ``deposit(_:to:key:memo:)``, plus `insufficient_funds` and `account_frozen`.
+  @discardableResult
+  public func withdraw(_ amount: Amount, from account: AccountNumber, key: String? = nil, memo: String = "")
+    throws(BankError) -> TransferReceipt
+  {
+    try receipt(submit(.withdraw(amount: amount, from: account, key: key, memo: memo)))
+  }
+
+  /// Moves money between two accounts of one currency.
+  ///
+  /// - Throws: as ``withdraw(_:from:key:memo:)``, plus `same_account`.
+  @discardableResult
+  public func transfer(
+    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: String? = nil, memo: String = ""
+  ) throws(BankError) -> TransferReceipt {
+    try receipt(submit(.transfer(amount: amount, from: from, to: to, key: key, memo: memo)))
+  }
+
+  /// Places a pending hold that reserves funds until posted, voided or expired.
+  ///
+  /// - Parameters:
+  ///   - to: the account credited when it posts; the vault when `nil` (an ATM withdrawal).
+  ///   - expiresAt: when it lapses, in nanoseconds since 1970; 0 for never.
+  @discardableResult
+  public func placeHold(
+    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
+    key: String? = nil, memo: String = ""
+  ) throws(BankError) -> TransferReceipt {
+    try receipt(
+      submit(.placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo)))
+  }
+
+  /// Posts a pending hold in full, or in part when `amount` is given.
+  ///
+  /// - Throws: `hold_not_found`, `hold_not_pending`, `hold_expired`, `invalid_amount`.
+  @discardableResult
+  public func postHold(_ hold: HoldReference, amount: Amount? = nil) throws(BankError) -> HoldResolved {
+    guard case .holdResolved(let r) = try submit(.postHold(hold, amount: amount)) else {
+      throw BankError(.invalidArgument, "post produced no resolution")
+    }
+    return r
+  }
+
+  /// Voids a pending hold, releasing its funds.
+  ///
+  /// - Throws: `hold_not_found`, `hold_not_pending`.
+  @discardableResult
+  public func voidHold(_ hold: HoldReference) throws(BankError) -> HoldResolved {
+    guard case .holdResolved(let r) = try submit(.voidHold(hold)) else {
+      throw BankError(.invalidArgument, "void produced no resolution")
+    }
+    return r
+  }
+
+  /// Expires every pending hold whose expiry time has passed by the clock's current reading.
+  ///
+  /// - Returns: how many expired.
+  @discardableResult
+  public func expireHolds() throws(BankError) -> Int {
+    guard case .expired(let n) = try submit(.expireHolds) else { return 0 }
+    return n
+  }
+
+  /// Freezes (no debits), reactivates or closes an account.
+  ///
+  /// - Throws: `account_not_empty` when closing an account with a balance or holds,
+  ///   `account_closed` when it is already closed.
+  @discardableResult
+  public func setStatus(_ status: AccountStatus, of number: AccountNumber) throws(BankError) -> Account {
+    try submit(.setStatus(number, status))
+    return try account(number)
+  }
+
+  /// Changes a checking account's overdraft limit.
+  ///
+  /// - Throws: `limit_exceeded` when the account already uses more credit than the new limit.
+  @discardableResult
+  public func setOverdraftLimit(_ limit: Amount, of number: AccountNumber) throws(BankError) -> Account {
+    try submit(.setOverdraft(number, limit))
+    return try account(number)
+  }
+
+  private func receipt(_ outcome: LedgerOutcome) throws(BankError) -> TransferReceipt {
+    guard case .transferred(let t, let replayed) = outcome else {
+      throw BankError(.invalidArgument, "command produced no transfer")
+    }
+    return TransferReceipt(
+      transfer: t, replayed: replayed, debitAccount: try account(id: t.debit),
+      creditAccount: try account(id: t.credit))
+  }
+
+  /// The posted movements of an account with the running balance, newest first.
+  ///
+  /// Reads the journal, so it costs time in proportion to the store's history.
+  ///
+  /// - Parameter limit: at most this many entries; `nil` for all.
+  /// - Complexity: O(records in the store).
+  public func history(of number: AccountNumber, limit: Int? = nil) throws(BankError) -> [HistoryEntry] {
+    let (id, currency, creditNormal, upTo) = try read { s throws(BankError) in
+      let id = try s.id(of: number)
+      let i = s.info[id.index]
+      return (id, i.currency, i.kind.isCreditNormal, s.counters.lastSequence)
+    }
+    var entries: [HistoryEntry] = []
+    var balance: Int64 = 0
+    var holdSides: [UInt64: TransferRecord] = [:]
+    var failure: BankError?
+    let ids = try read { s in s.info.map(\.number) }
+    func numberOf(_ a: AccountID) -> AccountNumber { ids[a.index] }
+    func add(_ t: TransferRecord, amount: Int64, id transferID: String, ts: Int64) {
+      let out = t.debit == id
+      let signed = (out == creditNormal) ? -amount : amount
+      balance &+= signed
+      entries.append(
+        HistoryEntry(
+          transfer: transferID, kind: t.kind, timestamp: ts,
+          amount: Amount(minorUnits: signed, currency: currency),
+          balance: Amount(minorUnits: balance, currency: currency), memo: t.memo,
+          counterparty: numberOf(out ? t.credit : t.debit)))
+    }
+    do throws(StorageError) {
+      try storage.forEachRecord(after: 0) { rec in
+        if rec.sequence > upTo { return false }
+        do throws(DecodeError) {
+          switch try JournalRecord.decode(rec.bytes) {
+          case .transfer(let t) where t.debit == id || t.credit == id:
+            if t.isHold { holdSides[t.number] = t } else { add(t, amount: t.amount, id: t.transferID, ts: t.timestamp) }
+          case .holdResolved(let r):
+            if r.outcome == .posted, let t = holdSides[r.hold] {
+              add(t, amount: r.amount, id: t.transferID, ts: r.timestamp)
+            }
+          default: break
+          }
+        } catch {
+          failure = BankError(.storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          return false
+        }
+        return true
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+    entries.reverse()
+    if let limit, limit < entries.count { entries.removeLast(entries.count - limit) }
+    return entries
+  }
+
+  /// Every committed record in journal order, decoded. For exports and audits.
+  ///
+  /// - Complexity: O(records in the store).
+  public func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
+    let upTo = try read { s in s.counters.lastSequence }
+    var failure: BankError?
+    do throws(StorageError) {
+      try storage.forEachRecord(after: 0) { rec in
+        if rec.sequence > upTo { return false }
+        do throws(DecodeError) { body(rec.sequence, try JournalRecord.decode(rec.bytes)) } catch {
+          failure = BankError(.storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          return false
+        }
+        return true
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+  }
+}

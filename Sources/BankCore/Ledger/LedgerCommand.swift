@@ -1,0 +1,113 @@
+/// What to open: the owner, kind, currency, overdraft and optionally a chosen number.
+public struct AccountSpec: Sendable, Equatable {
+  /// The owner's name or the account's title: 1 to 100 characters, no control characters.
+  public var name: String
+  /// What the account is for.
+  public var kind: AccountKind
+  /// The currency of every movement on it.
+  public var currency: Currency
+  /// How far below zero debits may take it; only for checking accounts.
+  public var overdraftLimit: Int64
+  /// A caller-chosen number, which must be valid and unused; `nil` lets the bank assign one.
+  public var number: AccountNumber?
+
+  /// Describes an account to open.
+  public init(
+    name: String, kind: AccountKind = .checking, currency: Currency = .usd,
+    overdraftLimit: Amount? = nil, number: AccountNumber? = nil
+  ) {
+    self.name = name
+    self.kind = kind
+    self.currency = currency
+    self.overdraftLimit = overdraftLimit?.minorUnits ?? 0
+    self.number = number
+  }
+}
+
+/// Identifies a hold: by the caller's key or by its transfer number.
+public enum HoldReference: Sendable, Equatable, CustomStringConvertible {
+  /// The idempotency key the hold was placed with.
+  case key(String)
+  /// The ledger-assigned transfer number.
+  case number(UInt64)
+
+  public var description: String {
+    switch self {
+    case .key(let k): k
+    case .number(let n): "#\(n)"
+    }
+  }
+}
+
+/// One command the ledger can commit. A list of them is a linked batch: all or nothing.
+public enum LedgerCommand: Sendable, Equatable {
+  /// Opens an account (and the currency's vault, the first time the currency is used).
+  case open(AccountSpec)
+  /// Moves money between two accounts; `kind` labels it in history.
+  case transfer(
+    amount: Amount, from: AccountNumber, to: AccountNumber, key: String? = nil, memo: String = "",
+    kind: TransferKind = .transfer)
+  /// Cash in: from the currency's vault to the account.
+  case deposit(amount: Amount, to: AccountNumber, key: String? = nil, memo: String = "")
+  /// Cash out: from the account to the currency's vault.
+  case withdraw(amount: Amount, from: AccountNumber, key: String? = nil, memo: String = "")
+  /// Reserves funds: pending until posted, voided or expired. `to` defaults to the vault.
+  case placeHold(
+    amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
+    key: String? = nil, memo: String = "")
+  /// Posts a pending hold, in full (`amount` nil) or in part.
+  case postHold(HoldReference, amount: Amount? = nil)
+  /// Releases a pending hold.
+  case voidHold(HoldReference)
+  /// Expires every pending hold whose time has come, as of the command's timestamp.
+  case expireHolds
+  /// Freezes, unfreezes or closes an account. Closing needs a zero balance and no holds.
+  case setStatus(AccountNumber, AccountStatus)
+  /// Changes a checking account's overdraft limit.
+  case setOverdraft(AccountNumber, Amount)
+}
+
+/// What one committed command did.
+public enum LedgerOutcome: Sendable, Equatable {
+  /// An account was opened.
+  case opened(AccountID)
+  /// Money moved or a hold was placed; `replayed` is true when an identical earlier transfer with
+  /// the same key was found and nothing moved.
+  case transferred(TransferRecord, replayed: Bool)
+  /// A hold was posted, voided or expired.
+  case holdResolved(HoldResolved)
+  /// Holds expired by ``LedgerCommand/expireHolds``.
+  case expired(count: Int)
+  /// An account's status or limit changed.
+  case changed(AccountID)
+}
+
+enum Validate {
+  static func key(_ key: String?) throws(BankError) {
+    guard let key else { return }
+    let ok =
+      (1...64).contains(key.utf8.count)
+      && key.utf8.allSatisfy { b in
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 46 || b == 95
+          || b == 58 || b == 45
+      }
+    if !ok {
+      throw BankError(
+        .invalidKey,
+        "invalid idempotency key '\(key.debugSanitized)': expected 1 to 64 characters from A-Z a-z 0-9 . _ : -"
+      )
+    }
+  }
+
+  static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError) {
+    if !allowEmpty && s.isEmpty {
+      throw BankError(.invalidArgument, "\(field) must not be empty")
+    }
+    if s.count > max {
+      throw BankError(.invalidArgument, "\(field) is \(s.count) characters; at most \(max) are allowed")
+    }
+    if s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+      throw BankError(.invalidArgument, "\(field) must not contain control characters")
+    }
+  }
+}

@@ -1,0 +1,297 @@
+extension LedgerState {
+  /// Validates one command against the current state, appends its records to `batch` and applies
+  /// them, noting what changed in `stage` so the caller can roll the whole batch back.
+  mutating func stage(
+    _ command: LedgerCommand, now: Int64, stage: inout Stage?, batch: inout RecordBatch
+  ) throws(BankError) -> LedgerOutcome {
+    switch command {
+    case .open(let spec):
+      return .opened(try stageOpen(spec, now: now, stage: &stage, batch: &batch))
+    case .transfer(let amount, let from, let to, let key, let memo, let kind):
+      return try stageTransfer(
+        amount: amount, debit: try id(of: from), credit: try id(of: to), key: key, memo: memo,
+        kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
+    case .deposit(let amount, let to, let key, let memo):
+      let credit = try id(of: to)
+      let vault = try vaultFor(credit, now: now, stage: &stage, batch: &batch)
+      return try stageTransfer(
+        amount: amount, debit: vault, credit: credit, key: key, memo: memo, kind: .deposit,
+        hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
+    case .withdraw(let amount, let from, let key, let memo):
+      let debit = try id(of: from)
+      let vault = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
+      return try stageTransfer(
+        amount: amount, debit: debit, credit: vault, key: key, memo: memo, kind: .withdrawal,
+        hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
+    case .placeHold(let amount, let from, let to, let expiresAt, let key, let memo):
+      let debit = try id(of: from)
+      let credit: AccountID
+      if let to { credit = try id(of: to) } else {
+        credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
+      }
+      if expiresAt < 0 { throw BankError(.invalidArgument, "hold expiry must not be negative") }
+      return try stageTransfer(
+        amount: amount, debit: debit, credit: credit, key: key, memo: memo,
+        kind: to == nil ? .withdrawal : .transfer, hold: true, expiresAt: expiresAt, now: now,
+        stage: &stage, batch: &batch)
+    case .postHold(let ref, let amount):
+      return .holdResolved(
+        try stageResolve(ref, outcome: .posted, amount: amount, now: now, stage: &stage, batch: &batch))
+    case .voidHold(let ref):
+      return .holdResolved(
+        try stageResolve(ref, outcome: .voided, amount: nil, now: now, stage: &stage, batch: &batch))
+    case .expireHolds:
+      let ts = nextTimestamp(now)
+      let due = holds.values.filter { $0.outcome == nil && $0.record.expiresAt != 0 && $0.record.expiresAt <= ts }
+        .map(\.record.number).sorted()
+      for n in due {
+        let r = HoldResolved(
+          number: counters.nextTransfer, hold: n, outcome: .expired, amount: 0,
+          timestamp: nextTimestamp(now))
+        emit(.holdResolved(r), stage: &stage, batch: &batch)
+      }
+      return .expired(count: due.count)
+    case .setStatus(let number, let status):
+      let id = try id(of: number)
+      let b = bal[id.index]
+      if b.status == .closed {
+        throw BankError(.accountClosed, "account \(number) is closed; its status cannot change")
+      }
+      if status == .closed {
+        if b.postedDebits != b.postedCredits {
+          throw BankError(
+            .accountNotEmpty,
+            "account \(number) has a balance of \(Amount(minorUnits: b.balance, currency: info[id.index].currency).formatted); it must be zero to close"
+          )
+        }
+        if b.pendingDebits != 0 || b.pendingCredits != 0 {
+          throw BankError(.accountNotEmpty, "account \(number) has pending holds; resolve them before closing")
+        }
+      }
+      emit(
+        .accountChanged(
+          AccountChanged(id: id, status: status, overdraftLimit: b.overdraftLimit, timestamp: nextTimestamp(now))),
+        stage: &stage, batch: &batch)
+      return .changed(id)
+    case .setOverdraft(let number, let limit):
+      let id = try id(of: number)
+      let i = info[id.index]
+      let b = bal[id.index]
+      guard limit.currency == i.currency else {
+        throw BankError(.currencyMismatch, "account \(number) is in \(i.currency.code), not \(limit.currency.code)")
+      }
+      guard limit.minorUnits >= 0 else {
+        throw BankError(.invalidAmount, "an overdraft limit must not be negative")
+      }
+      guard i.kind == .checking else {
+        throw BankError(.invalidArgument, "only checking accounts have overdrafts; \(number) is \(i.kind)")
+      }
+      if b.status == .closed { throw BankError(.accountClosed, "account \(number) is closed") }
+      var after = b
+      after.overdraftLimit = limit.minorUnits
+      if after.available < 0 {
+        throw BankError(
+          .limitExceeded,
+          "account \(number) already uses \(Amount(minorUnits: -(b.available &- b.overdraftLimit), currency: i.currency).formatted) of credit; the limit cannot drop to \(limit.formatted)"
+        )
+      }
+      emit(
+        .accountChanged(
+          AccountChanged(id: id, status: b.status, overdraftLimit: limit.minorUnits, timestamp: nextTimestamp(now))),
+        stage: &stage, batch: &batch)
+      return .changed(id)
+    }
+  }
+
+  private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch) {
+    batch.append(record)
+    apply(record, stage: &stage)
+  }
+
+  private mutating func stageOpen(
+    _ spec: AccountSpec, now: Int64, stage: inout Stage?, batch: inout RecordBatch
+  ) throws(BankError) -> AccountID {
+    try Validate.text(spec.name, field: "name", max: 100, allowEmpty: false)
+    if spec.overdraftLimit < 0 {
+      throw BankError(.invalidAmount, "an overdraft limit must not be negative")
+    }
+    if spec.overdraftLimit > 0 && spec.kind != .checking {
+      throw BankError(.invalidArgument, "only checking accounts have overdrafts, not \(spec.kind)")
+    }
+    if info.count >= Int(UInt32.max) - 1 {
+      throw BankError(.limitExceeded, "the ledger holds the maximum number of accounts")
+    }
+    let number: AccountNumber
+    if let chosen = spec.number {
+      if byNumber[chosen.rawValue] != nil {
+        throw BankError(.accountExists, "account \(chosen) already exists")
+      }
+      number = chosen
+    } else {
+      number = try assignNumber(internal: !spec.kind.isCustomer)
+    }
+    if spec.kind != .vault && vaults[spec.currency.code] == nil {
+      try openVault(spec.currency, now: now, stage: &stage, batch: &batch)
+    }
+    let id = AccountID(UInt32(info.count + 1))
+    emit(
+      .accountOpened(
+        AccountOpened(
+          id: id, number: number, name: spec.name, kind: spec.kind, currency: spec.currency,
+          overdraftLimit: spec.overdraftLimit, timestamp: nextTimestamp(now))),
+      stage: &stage, batch: &batch)
+    return id
+  }
+
+  private func assignNumber(internal isInternal: Bool) throws(BankError) -> AccountNumber {
+    var base = isInternal ? counters.nextInternalBase : counters.nextCustomerBase
+    while base <= 99_999_999 {
+      let n = try AccountNumber(base: base)
+      if byNumber[n.rawValue] == nil { return n }
+      base += 1
+    }
+    throw BankError(.limitExceeded, "no account numbers are left to assign")
+  }
+
+  private mutating func openVault(
+    _ currency: Currency, now: Int64, stage: inout Stage?, batch: inout RecordBatch
+  ) throws(BankError) {
+    let id = AccountID(UInt32(info.count + 1))
+    emit(
+      .accountOpened(
+        AccountOpened(
+          id: id, number: try assignNumber(internal: true), name: "Vault \(currency.code)",
+          kind: .vault, currency: currency, overdraftLimit: 0, timestamp: nextTimestamp(now))),
+      stage: &stage, batch: &batch)
+  }
+
+  private mutating func vaultFor(
+    _ account: AccountID, now: Int64, stage: inout Stage?, batch: inout RecordBatch
+  ) throws(BankError) -> AccountID {
+    let currency = info[account.index].currency
+    if let v = vaults[currency.code] { return v }
+    try openVault(currency, now: now, stage: &stage, batch: &batch)
+    guard let v = vaults[currency.code] else {
+      throw BankError(.invalidArgument, "no vault for \(currency.code)")
+    }
+    return v
+  }
+
+  /// The hot path: validates a transfer or hold and stages it.
+  mutating func stageTransfer(
+    amount: Amount, debit: AccountID, credit: AccountID, key: String?, memo: String,
+    kind: TransferKind, hold: Bool, expiresAt: Int64, now: Int64, stage: inout Stage?,
+    batch: inout RecordBatch
+  ) throws(BankError) -> LedgerOutcome {
+    let di = info[debit.index]
+    let ci = info[credit.index]
+    if key != nil { try Validate.key(key) }
+    if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
+    if let key, let existing = keys[key] {
+      let differing: String? =
+        existing.isHold != hold ? "type"
+        : existing.kind != kind ? "kind"
+        : existing.debit != debit ? "debit account"
+        : existing.credit != credit ? "credit account"
+        : existing.amount != amount.minorUnits ? "amount"
+        : info[existing.debit.index].currency != amount.currency ? "currency"
+        : existing.memo != memo ? "memo"
+        : existing.expiresAt != expiresAt ? "expiry" : nil
+      if let differing {
+        throw BankError(
+          .idempotencyConflict,
+          "key '\(key)' was already used by transfer #\(existing.number) with a different \(differing)")
+      }
+      return .transferred(existing, replayed: true)
+    }
+    guard amount.minorUnits > 0 else {
+      throw BankError(.invalidAmount, "amount must be positive, got \(amount.formatted)")
+    }
+    guard debit != credit else {
+      throw BankError(.sameAccount, "cannot move money from account \(di.number) to itself")
+    }
+    guard di.currency == amount.currency, ci.currency == amount.currency else {
+      let other = di.currency != amount.currency ? di : ci
+      throw BankError(
+        .currencyMismatch,
+        "account \(other.number) is in \(other.currency.code); the amount is \(amount.formatted)")
+    }
+    let db = bal[debit.index]
+    let cb = bal[credit.index]
+    if db.status == .closed { throw BankError(.accountClosed, "account \(di.number) is closed") }
+    if cb.status == .closed { throw BankError(.accountClosed, "account \(ci.number) is closed") }
+    if db.status == .frozen {
+      throw BankError(.accountFrozen, "account \(di.number) is frozen; it cannot be debited")
+    }
+    let a = amount.minorUnits
+    // Every total a movement touches must stay representable; checking them all here keeps the
+    // wrapping arithmetic of apply from ever wrapping.
+    guard Checked.add(db.postedDebits, a) != nil, Checked.add(db.pendingDebits, a) != nil,
+      Checked.add(cb.postedCredits, a) != nil, Checked.add(cb.pendingCredits, a) != nil,
+      let d2 = Checked.add(db.postedDebits, db.pendingDebits), let d3 = Checked.add(d2, a),
+      let avail = Checked.sub(db.postedCredits, d3), let withLimit = Checked.add(avail, db.overdraftLimit)
+    else {
+      throw BankError(.overflow, "moving \(amount.formatted) would overflow the totals of \(di.number) or \(ci.number)")
+    }
+    if db.limited && withLimit < 0 {
+      let have = Amount(minorUnits: max(0, db.available), currency: amount.currency)
+      throw BankError(
+        .insufficientFunds,
+        "account \(di.number) has \(have.formatted) available; \(amount.formatted) requested")
+    }
+    let record = TransferRecord(
+      number: counters.nextTransfer, key: key, kind: kind, debit: debit, credit: credit, amount: a,
+      timestamp: nextTimestamp(now), memo: memo, isHold: hold, expiresAt: expiresAt)
+    batch.appendTransfer(record)
+    apply(.transfer(record), stage: &stage)
+    return .transferred(record, replayed: false)
+  }
+
+  private mutating func stageResolve(
+    _ ref: HoldReference, outcome: HoldOutcome, amount: Amount?, now: Int64, stage: inout Stage?,
+    batch: inout RecordBatch
+  ) throws(BankError) -> HoldResolved {
+    let number: UInt64?
+    switch ref {
+    case .key(let k): number = keys[k].flatMap { $0.isHold ? $0.number : nil }
+    case .number(let n): number = n
+    }
+    guard let number, let hold = holds[number] else {
+      throw BankError(.holdNotFound, "hold \(ref) does not exist")
+    }
+    if let done = hold.outcome {
+      throw BankError(.holdNotPending, "hold \(ref) is already \(done)")
+    }
+    let ts = nextTimestamp(now)
+    let currency = info[hold.record.debit.index].currency
+    if outcome == .posted, hold.record.expiresAt != 0, ts >= hold.record.expiresAt {
+      throw BankError(.holdExpired, "hold \(ref) expired; it can no longer be posted")
+    }
+    var posted: Int64 = 0
+    if outcome == .posted {
+      posted = amount?.minorUnits ?? hold.record.amount
+      if let amount, amount.currency != currency {
+        throw BankError(.currencyMismatch, "hold \(ref) is in \(currency.code), not \(amount.currency.code)")
+      }
+      guard posted > 0, posted <= hold.record.amount else {
+        throw BankError(
+          .invalidAmount,
+          "can post between 0.01 and \(Amount(minorUnits: hold.record.amount, currency: currency).formatted) of hold \(ref)")
+      }
+      let cb = bal[hold.record.credit.index]
+      guard Checked.add(cb.postedCredits, posted) != nil else {
+        throw BankError(.overflow, "posting hold \(ref) would overflow")
+      }
+    }
+    let r = HoldResolved(
+      number: counters.nextTransfer, hold: number, outcome: outcome, amount: posted, timestamp: ts)
+    emit(.holdResolved(r), stage: &stage, batch: &batch)
+    return r
+  }
+}
+
+extension RecordBatch {
+  mutating func appendTransfer(_ r: TransferRecord) {
+    append(.transfer(r))
+  }
+}

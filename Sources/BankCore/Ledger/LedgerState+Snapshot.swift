@@ -1,0 +1,146 @@
+extension LedgerState {
+  static let snapshotMagic: UInt32 = 0x4C42_4353  // "SCBL"
+  static let snapshotVersion: UInt8 = 1
+
+  /// The whole state as bytes, for a snapshot.
+  ///
+  /// - Complexity: O(accounts + holds + keys).
+  func encodeSnapshot() -> [UInt8] {
+    var w = ByteWriter(capacity: 64 + info.count * 96 + keys.count * 64)
+    w.u32(Self.snapshotMagic)
+    w.u8(Self.snapshotVersion)
+    w.u64(counters.nextTransfer)
+    w.i64(counters.lastTimestamp)
+    w.u64(counters.nextCustomerBase)
+    w.u64(counters.nextInternalBase)
+    w.u64(counters.lastSequence)
+    w.u32(UInt32(info.count))
+    for (i, a) in info.enumerated() {
+      let b = bal[i]
+      w.u64(a.number.rawValue)
+      w.u8(a.kind.rawValue)
+      w.raw(a.currency.code.utf8)
+      w.u8(UInt8(a.currency.minorDigits))
+      w.i64(a.openedAt)
+      w.string(a.name)
+      w.i64(b.postedDebits)
+      w.i64(b.postedCredits)
+      w.i64(b.pendingDebits)
+      w.i64(b.pendingCredits)
+      w.i64(b.overdraftLimit)
+      w.u8(b.status.rawValue)
+    }
+    w.u32(UInt32(holds.count))
+    for n in holds.keys.sorted() {
+      guard let h = holds[n] else { continue }
+      JournalRecord.transfer(h.record).encode(into: &w)
+      w.u8(h.outcome?.rawValue ?? 0)
+      w.i64(h.postedAmount)
+    }
+    w.u32(UInt32(keys.count))
+    for k in keys.keys.sorted() {
+      guard let r = keys[k] else { continue }
+      if r.isHold && holds[r.number] != nil {
+        w.u8(1)  // the hold section already carries the record
+        w.u64(r.number)
+      } else {
+        w.u8(0)
+        var rec = ByteWriter()
+        JournalRecord.transfer(r).encode(into: &rec)
+        w.u32(UInt32(rec.bytes.count))
+        w.raw(rec.bytes)
+      }
+    }
+    return w.bytes
+  }
+
+  /// Rebuilds a state from ``encodeSnapshot()`` output, checking everything it reads.
+  static func decodeSnapshot(_ bytes: [UInt8]) throws(DecodeError) -> LedgerState {
+    let result: Result<LedgerState, DecodeError> = bytes.withUnsafeBytes { buf in
+      do throws(DecodeError) { return .success(try decodeSnapshot(buf)) } catch { return .failure(error) }
+    }
+    return try result.get()
+  }
+
+  private static func decodeSnapshot(_ buf: UnsafeRawBufferPointer) throws(DecodeError) -> LedgerState {
+    var r = ByteReader(buf)
+    guard try r.u32() == snapshotMagic else { throw DecodeError("not a ledger snapshot") }
+    guard try r.u8() == snapshotVersion else { throw DecodeError("unsupported snapshot version") }
+    var s = LedgerState()
+    s.counters.nextTransfer = try r.u64()
+    s.counters.lastTimestamp = try r.i64()
+    s.counters.nextCustomerBase = try r.u64()
+    s.counters.nextInternalBase = try r.u64()
+    s.counters.lastSequence = try r.u64()
+    let count = Int(try r.u32())
+    try r.need(count &* 40)
+    s.info.reserveCapacity(count)
+    s.bal.reserveCapacity(count)
+    for i in 0..<count {
+      let raw = try r.u64()
+      guard raw >= 10, raw <= 999_999_999, AccountNumber.checkDigit(for: raw / 10) == UInt8(raw % 10),
+        let kind = AccountKind(rawValue: try r.u8())
+      else { throw DecodeError("bad account in snapshot") }
+      let code = String(decoding: try r.bytes(3), as: UTF8.self)
+      let digits = Int(try r.u8())
+      let currency: Currency
+      do { currency = try Currency(code: code, minorDigits: digits) } catch {
+        throw DecodeError("bad currency in snapshot")
+      }
+      let opened = try r.i64()
+      let name = try r.string()
+      var b = Balances()
+      b.postedDebits = try r.i64()
+      b.postedCredits = try r.i64()
+      b.pendingDebits = try r.i64()
+      b.pendingCredits = try r.i64()
+      b.overdraftLimit = try r.i64()
+      guard let status = AccountStatus(rawValue: try r.u8()) else { throw DecodeError("bad status") }
+      b.status = status
+      b.limited = kind.isCustomer && kind.isCreditNormal
+      b.creditNormal = kind.isCreditNormal
+      let number = AccountNumber(uncheckedRaw: raw)
+      let id = AccountID(UInt32(i + 1))
+      guard s.byNumber.updateValue(id, forKey: raw) == nil else {
+        throw DecodeError("duplicate account number in snapshot")
+      }
+      s.info.append(AccountInfo(number: number, name: name, kind: kind, currency: currency, openedAt: opened))
+      s.bal.append(b)
+      if kind == .vault && s.vaults[code] == nil { s.vaults[code] = id }
+    }
+    let holdCount = Int(try r.u32())
+    for _ in 0..<holdCount {
+      guard try r.u8() == JournalRecord.Tag.transfer.rawValue, try r.u8() == JournalRecord.version else {
+        throw DecodeError("bad hold in snapshot")
+      }
+      let rec = try TransferCodec.decodeBody(&r)
+      let outcomeByte = try r.u8()
+      let outcome = HoldOutcome(rawValue: outcomeByte)
+      guard outcomeByte == 0 || outcome != nil, rec.debit.index < count, rec.credit.index < count,
+        rec.debit.rawValue > 0, rec.credit.rawValue > 0
+      else { throw DecodeError("bad hold in snapshot") }
+      s.holds[rec.number] = Hold(record: rec, outcome: outcome, postedAmount: try r.i64())
+    }
+    let keyCount = Int(try r.u32())
+    for _ in 0..<keyCount {
+      let rec: TransferRecord
+      if try r.u8() == 1 {
+        guard let h = s.holds[try r.u64()] else { throw DecodeError("key refers to a missing hold") }
+        rec = h.record
+      } else {
+        let len = Int(try r.u32())
+        try r.need(len)
+        let sub = UnsafeRawBufferPointer(rebasing: buf[r.offset..<r.offset + len])
+        _ = try r.bytes(len)
+        guard case .transfer(let t) = try JournalRecord.decode(sub) else {
+          throw DecodeError("key entry is not a transfer")
+        }
+        rec = t
+      }
+      guard let key = rec.key else { throw DecodeError("key entry without a key") }
+      s.keys[key] = rec
+    }
+    guard r.isAtEnd else { throw DecodeError("trailing bytes in snapshot") }
+    return s
+  }
+}

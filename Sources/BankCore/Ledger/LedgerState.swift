@@ -1,0 +1,221 @@
+/// The name, number and kind of an account: what does not change as money moves.
+struct AccountInfo: Sendable, Equatable {
+  var number: AccountNumber
+  var name: String
+  var kind: AccountKind
+  var currency: Currency
+  var openedAt: Int64
+}
+
+/// A pending hold and how it ended.
+struct Hold: Sendable, Equatable {
+  var record: TransferRecord
+  /// `nil` while pending.
+  var outcome: HoldOutcome?
+  var postedAmount: Int64 = 0
+}
+
+/// What a batch changed, so that a refused batch or a failed append can be rolled back exactly.
+struct Stage {
+  var balanceUndo: [(Int, Balances)] = []
+  var keysAdded: [String] = []
+  var holdUndo: [(UInt64, Hold?)] = []
+  var accountCount: Int
+  var counters: LedgerState.Counters
+
+  init(_ state: LedgerState) {
+    accountCount = state.info.count
+    counters = state.counters
+  }
+}
+
+/// The ledger's pure core: accounts, balances, holds and idempotency keys.
+///
+/// Commands are validated against the current state and turned into records; records are applied
+/// by ``apply(_:stage:)``, which never reads a clock and never fails for a validated record. Replay
+/// of the same records therefore rebuilds the same state.
+struct LedgerState: Sendable {
+  struct Counters: Sendable, Equatable {
+    var nextTransfer: UInt64 = 1
+    var lastTimestamp: Int64 = 0
+    var nextCustomerBase: UInt64 = 10_000_001
+    var nextInternalBase: UInt64 = 90_000_001
+    var lastSequence: UInt64 = 0
+  }
+
+  var info: [AccountInfo] = []
+  var bal: [Balances] = []
+  var byNumber: [UInt64: AccountID] = [:]
+  var vaults: [String: AccountID] = [:]
+  var keys: [String: TransferRecord] = [:]
+  var holds: [UInt64: Hold] = [:]
+  var counters = Counters()
+
+  // MARK: Lookups
+
+  func account(_ id: AccountID) -> Account {
+    let i = info[id.index]
+    let b = bal[id.index]
+    return Account(
+      id: id, number: i.number, name: i.name, kind: i.kind, currency: i.currency, status: b.status,
+      overdraftLimitMinor: b.overdraftLimit, postedDebits: b.postedDebits,
+      postedCredits: b.postedCredits, pendingDebits: b.pendingDebits,
+      pendingCredits: b.pendingCredits, openedAt: i.openedAt)
+  }
+
+  func id(of number: AccountNumber) throws(BankError) -> AccountID {
+    guard let id = byNumber[number.rawValue] else {
+      throw BankError(.accountNotFound, "account \(number) does not exist")
+    }
+    return id
+  }
+
+  /// The next timestamp: the clock's reading, but always after the last recorded one so that
+  /// record times are strictly increasing even if the clock steps back.
+  mutating func nextTimestamp(_ now: Int64) -> Int64 {
+    let last = counters.lastTimestamp
+    return now > last ? now : last &+ 1
+  }
+
+  // MARK: Apply (shared by commit and replay)
+
+  /// Applies one record. Returns `false` when the record refers to something that does not exist,
+  /// which only a damaged or foreign journal can contain; commit never produces such a record.
+  @discardableResult
+  mutating func apply(_ record: JournalRecord, stage: inout Stage?) -> Bool {
+    switch record {
+    case .accountOpened(let r):
+      guard Int(r.id.rawValue) == info.count + 1, byNumber[r.number.rawValue] == nil else {
+        return false
+      }
+      info.append(
+        AccountInfo(
+          number: r.number, name: r.name, kind: r.kind, currency: r.currency, openedAt: r.timestamp))
+      var b = Balances()
+      b.overdraftLimit = r.overdraftLimit
+      b.limited = r.kind.isCustomer && r.kind.isCreditNormal
+      b.creditNormal = r.kind.isCreditNormal
+      bal.append(b)
+      byNumber[r.number.rawValue] = r.id
+      if r.kind == .vault && vaults[r.currency.code] == nil { vaults[r.currency.code] = r.id }
+      let base = r.number.base
+      if base >= 90_000_000 {
+        if base >= counters.nextInternalBase { counters.nextInternalBase = base + 1 }
+      } else if base >= counters.nextCustomerBase {
+        counters.nextCustomerBase = base + 1
+      }
+      bump(r.timestamp)
+      return true
+    case .transfer(let r):
+      let d = Int(r.debit.rawValue) - 1
+      let c = Int(r.credit.rawValue) - 1
+      guard d >= 0, c >= 0, d < bal.count, c < bal.count, d != c else { return false }
+      if stage != nil {
+        stage?.balanceUndo.append((d, bal[d]))
+        stage?.balanceUndo.append((c, bal[c]))
+      }
+      if r.isHold {
+        bal[d].pendingDebits &+= r.amount
+        bal[c].pendingCredits &+= r.amount
+        if stage != nil { stage?.holdUndo.append((r.number, holds[r.number])) }
+        holds[r.number] = Hold(record: r, outcome: nil)
+      } else {
+        bal[d].postedDebits &+= r.amount
+        bal[c].postedCredits &+= r.amount
+      }
+      if let key = r.key {
+        if keys.updateValue(r, forKey: key) == nil { stage?.keysAdded.append(key) }
+      }
+      if r.number >= counters.nextTransfer { counters.nextTransfer = r.number &+ 1 }
+      bump(r.timestamp)
+      return true
+    case .holdResolved(let r):
+      guard var hold = holds[r.hold], hold.outcome == nil, r.amount <= hold.record.amount else {
+        return false
+      }
+      let d = hold.record.debit.index
+      let c = hold.record.credit.index
+      if stage != nil {
+        stage?.balanceUndo.append((d, bal[d]))
+        stage?.balanceUndo.append((c, bal[c]))
+        stage?.holdUndo.append((r.hold, hold))
+      }
+      bal[d].pendingDebits &-= hold.record.amount
+      bal[c].pendingCredits &-= hold.record.amount
+      if r.outcome == .posted {
+        bal[d].postedDebits &+= r.amount
+        bal[c].postedCredits &+= r.amount
+      }
+      hold.outcome = r.outcome
+      hold.postedAmount = r.amount
+      holds[r.hold] = hold
+      if r.number >= counters.nextTransfer { counters.nextTransfer = r.number &+ 1 }
+      bump(r.timestamp)
+      return true
+    case .accountChanged(let r):
+      let i = r.id.index
+      guard i >= 0, i < bal.count else { return false }
+      stage?.balanceUndo.append((i, bal[i]))
+      bal[i].status = r.status
+      bal[i].overdraftLimit = r.overdraftLimit
+      bump(r.timestamp)
+      return true
+    }
+  }
+
+  private mutating func bump(_ ts: Int64) {
+    if ts > counters.lastTimestamp { counters.lastTimestamp = ts }
+  }
+
+  /// Undoes everything a stage recorded, newest first.
+  mutating func rollback(_ stage: Stage) {
+    for (i, old) in stage.balanceUndo.reversed() { bal[i] = old }
+    for key in stage.keysAdded { keys.removeValue(forKey: key) }
+    for (n, old) in stage.holdUndo.reversed() { holds[n] = old }
+    while info.count > stage.accountCount {
+      let removed = info.removeLast()
+      bal.removeLast()
+      byNumber.removeValue(forKey: removed.number.rawValue)
+      if removed.kind == .vault, vaults[removed.currency.code]?.rawValue == UInt32(info.count + 1) {
+        vaults.removeValue(forKey: removed.currency.code)
+      }
+    }
+    counters = stage.counters
+  }
+
+  // MARK: Invariants
+
+  /// Checks the ledger's invariants; returns a description of the first one broken, or `nil`.
+  ///
+  /// - Complexity: O(accounts + holds).
+  func invariantViolation() -> String? {
+    var sums: [String: (Int64, Int64, Int64, Int64)] = [:]
+    for (i, b) in bal.enumerated() {
+      let code = info[i].currency.code
+      var s = sums[code] ?? (0, 0, 0, 0)
+      s.0 &+= b.postedDebits
+      s.1 &+= b.postedCredits
+      s.2 &+= b.pendingDebits
+      s.3 &+= b.pendingCredits
+      sums[code] = s
+      if b.limited && b.available < 0 {
+        return "account \(info[i].number) is below its limit: available \(b.available)"
+      }
+      if b.pendingDebits < 0 || b.pendingCredits < 0 {
+        return "account \(info[i].number) has negative pending totals"
+      }
+    }
+    for (code, s) in sums {
+      if s.0 != s.1 { return "\(code): posted debits \(s.0) != posted credits \(s.1)" }
+      if s.2 != s.3 { return "\(code): pending debits \(s.2) != pending credits \(s.3)" }
+    }
+    var pendingByAccount = [Int64](repeating: 0, count: bal.count)
+    for h in holds.values where h.outcome == nil {
+      pendingByAccount[h.record.debit.index] &+= h.record.amount
+    }
+    for (i, b) in bal.enumerated() where b.pendingDebits != pendingByAccount[i] {
+      return "account \(info[i].number): pending debits \(b.pendingDebits) do not match its holds"
+    }
+    return nil
+  }
+}

@@ -1,0 +1,167 @@
+/// A failure reported by a storage backend. The set is closed so that third-party backends can
+/// report every case the ledger handles.
+public enum StorageError: Error, Sendable, Equatable {
+  /// Damage that is not a torn tail: the byte offset and the sequence number expected there.
+  case corrupt(offset: UInt64, sequence: UInt64, reason: String)
+  /// An operating-system call failed.
+  case io(operation: String, errno: Int32, detail: String)
+  /// An earlier write or sync failed; the store refuses writes until it is reopened.
+  case poisoned(reason: String)
+  /// Another process holds the store's lock and the wait timed out.
+  case locked(path: String, seconds: Double)
+  /// The store does not exist and creating it was not requested.
+  case notFound(path: String)
+  /// The store was closed.
+  case closed
+  /// The caller passed something the backend cannot accept.
+  case invalidArgument(String)
+}
+
+/// A batch of encoded records to append atomically: all of them become visible, or none do.
+///
+/// The records share one contiguous buffer so a large batch costs one allocation.
+public struct RecordBatch: Sendable {
+  /// The records' bytes, back to back.
+  public private(set) var bytes: [UInt8] = []
+  /// The end offset of each record in ``bytes``.
+  public private(set) var ends: [Int] = []
+
+  /// An empty batch.
+  public init() {}
+
+  /// The number of records.
+  public var count: Int { ends.count }
+  /// Whether the batch has no records.
+  public var isEmpty: Bool { ends.isEmpty }
+
+  /// Adds one record's bytes.
+  public mutating func append(_ record: some Collection<UInt8>) {
+    bytes.append(contentsOf: record)
+    ends.append(bytes.count)
+  }
+
+  /// Reserves room for a number of records of a typical size.
+  public mutating func reserve(records: Int, bytesEach: Int) {
+    bytes.reserveCapacity(records * bytesEach)
+    ends.reserveCapacity(records)
+  }
+
+  mutating func append(_ record: JournalRecord) {
+    var w = ByteWriter()
+    swap(&w.bytes, &bytes)
+    record.encode(into: &w)
+    swap(&w.bytes, &bytes)
+    ends.append(bytes.count)
+  }
+
+  mutating func removeAll() {
+    bytes.removeAll(keepingCapacity: true)
+    ends.removeAll(keepingCapacity: true)
+  }
+
+  /// Calls `body` with each record's bytes in order.
+  public func forEach(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    try bytes.withUnsafeBytes { all in
+      var start = 0
+      for end in ends {
+        try body(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+        start = end
+      }
+    }
+  }
+}
+
+/// One record handed to a reader: its sequence number and bytes. The bytes are valid only
+/// during the callback.
+public struct StoredRecord {
+  /// The record's sequence number; the first record of a store is 1.
+  public let sequence: UInt64
+  /// The record's bytes.
+  public let bytes: UnsafeRawBufferPointer
+}
+
+/// A saved image of a state, taken at a sequence number, that lets opening skip the replay of
+/// everything before it.
+public struct StoredSnapshot: Sendable {
+  /// The last record sequence the snapshot covers.
+  public let sequence: UInt64
+  /// The opaque bytes the owner of the state wrote.
+  public let payload: [UInt8]
+  /// Creates a snapshot value.
+  public init(sequence: UInt64, payload: [UInt8]) {
+    self.sequence = sequence
+    self.payload = payload
+  }
+}
+
+/// The facts `verify` reports about a store.
+public struct VerifyReport: Sendable, Equatable {
+  /// Records in the store.
+  public let records: UInt64
+  /// Atomic batches in the store.
+  public let batches: UInt64
+  /// The head of the SHA-256 hash chain, as 64 hexadecimal digits.
+  public let headHash: String
+  /// Creates a report.
+  public init(records: UInt64, batches: UInt64, headHash: String) {
+    self.records = records
+    self.batches = batches
+    self.headHash = headHash
+  }
+}
+
+/// An ordered, append-only log of records in atomic batches, with optional snapshots.
+///
+/// Storage knows nothing about money. Every backend must pass ``StorageConformance``-style checks
+/// (the suite lives in the `TestSupport` target) and follow these rules:
+/// - ``append(_:)`` assigns the batch consecutive sequence numbers after the current last one and
+///   makes it visible to readers of this instance in order; it need not be durable yet.
+/// - ``waitUntilDurable(_:)`` returns once every record up to a sequence number survives a crash.
+///   Backends may share one sync among concurrent waiters (group commit).
+/// - A batch is atomic: after a crash all of it or none of it is present.
+/// - After any failed write or sync the backend refuses further appends (it is poisoned).
+/// - Methods are safe to call from any thread.
+public protocol Storage: AnyObject, Sendable {
+  /// Appends a batch and returns the sequence number of its last record.
+  ///
+  /// - Throws: ``StorageError``; after a throw nothing of the batch is visible.
+  func append(_ batch: RecordBatch) throws(StorageError) -> UInt64
+
+  /// Blocks until every record up to `sequence` is durable.
+  ///
+  /// - Throws: ``StorageError/poisoned(reason:)`` or ``StorageError/io(operation:errno:detail:)``
+  ///   when the sync failed; the records are then not acknowledged.
+  func waitUntilDurable(_ sequence: UInt64) throws(StorageError)
+
+  /// The sequence number of the last appended record, 0 for an empty store.
+  var lastSequence: UInt64 { get }
+
+  /// Calls `body` with each record after `sequence`, in order, until it returns `false`.
+  ///
+  /// - Complexity: O(records read).
+  func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool) throws(StorageError)
+
+  /// The most recent valid snapshot, or `nil` when there is none or it cannot be trusted.
+  func loadSnapshot() throws(StorageError) -> StoredSnapshot?
+
+  /// Replaces the snapshot with one covering records up to `sequence`, atomically.
+  func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError)
+
+  /// Re-checks every record and reports the counts and the head of the hash chain.
+  ///
+  /// - Throws: ``StorageError/corrupt(offset:sequence:reason:)`` on damage.
+  func verify() throws(StorageError) -> VerifyReport
+
+  /// Releases the backend's resources and locks. Later calls fail with ``StorageError/closed``.
+  func close()
+}
+
+extension Storage {
+  /// Appends a batch and waits until it is durable: the acknowledgement point of a commit.
+  @discardableResult
+  public func commit(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
+    let last = try append(batch)
+    try waitUntilDurable(last)
+    return last
+  }
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import BankCore
+@Test func smoke() { #expect(true) }
