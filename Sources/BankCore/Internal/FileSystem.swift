@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The raw file operations the append-only backend uses: one thin layer over POSIX.
+///
+/// Each call returns its result or a negated `errno`, never throws, and does one attempt. The
+/// loops on `EINTR` and on short writes live in ``FileIO``, above this layer, so that tests can
+/// inject short writes, `ENOSPC` and `EIO` here and watch the rest of the stack cope.
+protocol FileSystem: Sendable {
+  /// Opens a file; returns a descriptor or `-errno`.
+  func open(_ path: String, flags: Int32, mode: UInt32) -> Int32
+  func close(_ fd: Int32)
+  /// Reads at most `count` bytes at `offset`; returns the count read or `-errno`.
+  func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int
+  /// Writes at most `count` bytes at `offset`; returns the count written or `-errno`.
+  func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: Int64) -> Int
+  /// Returns 0 or `-errno`.
+  func fdatasync(_ fd: Int32) -> Int32
+  /// Returns 0 or `-errno`.
+  func fsync(_ fd: Int32) -> Int32
+  /// Returns 0 or `-errno`.
+  func ftruncate(_ fd: Int32, _ length: Int64) -> Int32
+  /// Returns the size or `-errno`.
+  func size(_ fd: Int32) -> Int64
+  /// Returns 0 or `-errno`.
+  func rename(_ from: String, _ to: String) -> Int32
+  /// Returns 0 or `-errno`.
+  func unlink(_ path: String) -> Int32
+  /// Non-blocking exclusive lock; returns 0, `-EWOULDBLOCK` or another `-errno`.
+  func tryLock(_ fd: Int32) -> Int32
+  /// Whether a path names a directory.
+  func isDirectory(_ path: String) -> Bool
+}
+
+/// The real operating system.
+struct POSIXFileSystem: FileSystem {
+  func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
+    let fd = Glibc.open(path, flags | O_CLOEXEC, mode_t(mode))
+    return fd >= 0 ? fd : -errno
+  }
+  func close(_ fd: Int32) { _ = Glibc.close(fd) }  // never retried: the descriptor is gone either way
+  func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int {
+    let n = Glibc.pread(fd, buffer, count, off_t(offset))
+    return n >= 0 ? n : -Int(errno)
+  }
+  func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: Int64) -> Int {
+    let n = Glibc.pwrite(fd, buffer, count, off_t(offset))
+    return n >= 0 ? n : -Int(errno)
+  }
+  func fdatasync(_ fd: Int32) -> Int32 { Glibc.fdatasync(fd) == 0 ? 0 : -errno }
+  func fsync(_ fd: Int32) -> Int32 { Glibc.fsync(fd) == 0 ? 0 : -errno }
+  func ftruncate(_ fd: Int32, _ length: Int64) -> Int32 {
+    Glibc.ftruncate(fd, off_t(length)) == 0 ? 0 : -errno
+  }
+  func size(_ fd: Int32) -> Int64 {
+    var st = stat()
+    return fstat(fd, &st) == 0 ? Int64(st.st_size) : Int64(-errno)
+  }
+  func rename(_ from: String, _ to: String) -> Int32 { Glibc.rename(from, to) == 0 ? 0 : -errno }
+  func unlink(_ path: String) -> Int32 { Glibc.unlink(path) == 0 ? 0 : -errno }
+  func tryLock(_ fd: Int32) -> Int32 { flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno }
+  func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+}
+
+/// The discipline above the raw layer: retry on `EINTR`, loop over short reads and writes, turn
+/// failures into ``StorageError``. `fsync` is never retried after a failure: after an error the
+/// kernel may have dropped the dirty pages, so a retry that succeeds would lie (PostgreSQL, 2018).
+struct FileIO: Sendable {
+  let fs: any FileSystem
+
+  func open(_ path: String, flags: Int32, mode: UInt32 = 0o600) throws(StorageError) -> Int32 {
+    while true {
+      let fd = fs.open(path, flags: flags, mode: mode)
+      if fd >= 0 { return fd }
+      if fd == -EINTR { continue }
+      if fd == -ENOENT { throw StorageError.notFound(path: path) }
+      throw StorageError.io(operation: "open \(path)", errno: -fd, detail: Self.describe(-fd))
+    }
+  }
+
+  func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
+    guard let base = buffer.baseAddress else { return }
+    var done = 0
+    while done < buffer.count {
+      let n = fs.pwrite(fd, base + done, buffer.count - done, offset + Int64(done))
+      if n == -Int(EINTR) { continue }
+      if n < 0 {
+        throw StorageError.io(operation: "write", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+      }
+      if n == 0 { throw StorageError.io(operation: "write", errno: EIO, detail: "wrote no bytes") }
+      done += n
+    }
+  }
+
+  func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64) throws(StorageError) {
+    let r: StorageError? = bytes.withUnsafeBytes { buf in
+      do throws(StorageError) { try writeAll(fd, buf, at: offset) } catch { return error }
+      return nil
+    }
+    if let r { throw r }
+  }
+
+  /// Reads up to `count` bytes at `offset`; fewer only at end of file.
+  func read(_ fd: Int32, count: Int, at offset: Int64) throws(StorageError) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: count)
+    var done = 0
+    let err: StorageError? = out.withUnsafeMutableBytes { buf in
+      guard let base = buf.baseAddress else { return nil }
+      while done < count {
+        let n = fs.pread(fd, base + done, count - done, offset + Int64(done))
+        if n == -Int(EINTR) { continue }
+        if n < 0 {
+          return StorageError.io(operation: "read", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+        }
+        if n == 0 { break }
+        done += n
+      }
+      return nil
+    }
+    if let err { throw err }
+    if done < count { out.removeLast(count - done) }
+    return out
+  }
+
+  func dataSync(_ fd: Int32) throws(StorageError) {
+    let r = fs.fdatasync(fd)
+    if r != 0 { throw StorageError.io(operation: "fdatasync", errno: -r, detail: Self.describe(-r)) }
+  }
+
+  func fullSync(_ fd: Int32) throws(StorageError) {
+    let r = fs.fsync(fd)
+    if r != 0 { throw StorageError.io(operation: "fsync", errno: -r, detail: Self.describe(-r)) }
+  }
+
+  func truncate(_ fd: Int32, to length: Int64) throws(StorageError) {
+    var r: Int32
+    repeat { r = fs.ftruncate(fd, length) } while r == -EINTR
+    if r != 0 { throw StorageError.io(operation: "ftruncate", errno: -r, detail: Self.describe(-r)) }
+  }
+
+  func size(_ fd: Int32) throws(StorageError) -> Int64 {
+    let s = fs.size(fd)
+    if s < 0 {
+      throw StorageError.io(operation: "fstat", errno: Int32(-s), detail: Self.describe(Int32(-s)))
+    }
+    return s
+  }
+
+  /// Makes a create, rename or unlink in a directory durable.
+  func syncDirectory(containing path: String) throws(StorageError) {
+    let dir = Self.directory(of: path)
+    let fd = try open(dir, flags: O_RDONLY | O_DIRECTORY)
+    defer { fs.close(fd) }
+    try fullSync(fd)
+  }
+
+  func rename(_ from: String, _ to: String) throws(StorageError) {
+    let r = fs.rename(from, to)
+    if r != 0 { throw StorageError.io(operation: "rename", errno: -r, detail: Self.describe(-r)) }
+  }
+
+  static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let d = String(path[..<slash])
+    return d.isEmpty ? "/" : d
+  }
+
+  static func describe(_ code: Int32) -> String {
+    guard let s = strerror(code) else { return "error \(code)" }
+    return String(cString: s)
+  }
+}

@@ -1,0 +1,116 @@
+/// The byte layout of the append-only journal; `Docs/FileFormat.md` is its specification.
+enum FileFormat {
+  static let magic: [UInt8] = Array("BANKCORE".utf8)
+  static let version: UInt32 = 1
+  static let headerSize = 64
+  static let frameHeaderSize = 32
+  static let hashSize = 32
+  /// No record is anywhere near this; a larger length field is damage.
+  static let maxBodyLength = 1 << 24
+  static let flagEndOfBatch: UInt16 = 1
+
+  /// The file header: magic, version, size, store ID (the salt), creation time, CRC32C.
+  struct Header: Equatable {
+    var storeID: [UInt8]
+    var created: Int64
+
+    func encode() -> [UInt8] {
+      var w = ByteWriter(capacity: headerSize)
+      w.raw(magic)
+      w.u32(version)
+      w.u32(UInt32(headerSize))
+      w.raw(storeID)
+      w.i64(created)
+      w.raw(repeatElement(0, count: 20))
+      w.u32(CRC32C.checksum(w.bytes))
+      return w.bytes
+    }
+
+    /// The CRC stored in the header's last four bytes: the first frame links to it.
+    var crc: UInt32 {
+      let b = encode()
+      return UInt32(b[60]) | UInt32(b[61]) << 8 | UInt32(b[62]) << 16 | UInt32(b[63]) << 24
+    }
+
+    static func decode(_ b: [UInt8]) -> (Header?, String) {
+      guard b.count >= headerSize else { return (nil, "file is shorter than the 64-byte header") }
+      guard Array(b[0..<8]) == magic else { return (nil, "not a BankCore journal (bad magic)") }
+      return b.withUnsafeBytes { buf in
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: buf[0..<headerSize]))
+        do throws(DecodeError) {
+          _ = try r.bytes(8)
+          let v = try r.u32()
+          let size = try r.u32()
+          let id = try r.bytes(16)
+          let created = try r.i64()
+          _ = try r.bytes(20)
+          let crc = try r.u32()
+          guard crc == CRC32C.checksum(b[0..<60]) else { return (nil, "file header checksum mismatch") }
+          guard v == version else { return (nil, "unsupported journal version \(v)") }
+          guard size == UInt32(headerSize) else { return (nil, "unexpected header size \(size)") }
+          return (Header(storeID: id, created: created), "")
+        } catch {
+          return (nil, error.reason)
+        }
+      }
+    }
+  }
+
+  /// A frame header's fields.
+  struct FrameHeader {
+    var headerCRC: UInt32
+    var bodyCRC: UInt32
+    var sequence: UInt64
+    var length: UInt32
+    var flags: UInt16
+    var prev: UInt32
+
+    var endOfBatch: Bool { flags & flagEndOfBatch != 0 }
+
+    /// Reads a header at `p` and checks its salted CRC; `nil` when it does not match.
+    static func read(_ p: UnsafeRawPointer, salt: UInt32Salt) -> FrameHeader? {
+      let stored = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
+      let crc = CRC32C.update(salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
+      guard crc == stored else { return nil }
+      return FrameHeader(
+        headerCRC: stored,
+        bodyCRC: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
+        sequence: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+        length: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
+        flags: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 20, as: UInt16.self)),
+        prev: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
+    }
+  }
+
+  /// The CRC state after feeding the 16-byte store ID, so each header CRC continues from it.
+  struct UInt32Salt: Sendable {
+    let seed: UInt32
+    init(storeID: [UInt8]) { seed = CRC32C.checksum(storeID) }
+  }
+
+  /// Appends one frame to `out` and returns its header CRC.
+  static func appendFrame(
+    to out: inout [UInt8], body: UnsafeRawBufferPointer, trailer: [UInt8]?, sequence: UInt64,
+    prev: UInt32, salt: UInt32Salt
+  ) -> UInt32 {
+    let length = body.count + (trailer?.count ?? 0)
+    var bodyCRC = CRC32C.update(0, body)
+    if let trailer { bodyCRC = trailer.withUnsafeBytes { CRC32C.update(bodyCRC, $0) } }
+    let start = out.count
+    out.append(contentsOf: repeatElement(0, count: frameHeaderSize))
+    out.withUnsafeMutableBytes { buf in
+      guard let base = buf.baseAddress else { return }
+      let p = base + start
+      p.storeBytes(of: bodyCRC.littleEndian, toByteOffset: 4, as: UInt32.self)
+      p.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
+      p.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 16, as: UInt32.self)
+      p.storeBytes(of: (trailer != nil ? flagEndOfBatch : 0).littleEndian, toByteOffset: 20, as: UInt16.self)
+      p.storeBytes(of: prev.littleEndian, toByteOffset: 24, as: UInt32.self)
+      let crc = CRC32C.update(salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
+      p.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
+    }
+    out.append(contentsOf: body)
+    if let trailer { out.append(contentsOf: trailer) }
+    return out.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+  }
+}

@@ -1,0 +1,454 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Synchronization
+
+/// A storage backend that keeps the log in one append-only file, crash-safe and tamper-evident.
+///
+/// - Every batch is written as checksummed, chained frames and is acknowledged only after
+///   `fdatasync`. Concurrent callers share syncs (group commit).
+/// - Opening keeps the longest valid prefix of whole batches, truncates a torn final batch, and
+///   refuses to open (`store_corrupt`, with the byte offset and sequence number) when damage lies
+///   before the tail.
+/// - An exclusive `flock` makes this the only writer; other openers wait up to a timeout.
+/// - Snapshots live beside the journal in `PATH.snapshot` and are written atomically.
+///
+/// `Docs/FileFormat.md` specifies the bytes.
+public final class FileStorage: Storage {
+  /// How to open a journal.
+  public struct Options: Sendable {
+    /// How long to wait for another process's lock before failing with `store_locked`.
+    /// Default: 10 seconds.
+    public var lockTimeout: Double
+    /// Whether a missing journal is created (mode 0600). Default: `true`.
+    public var createIfMissing: Bool
+
+    /// Creates options.
+    public init(lockTimeout: Double = 10, createIfMissing: Bool = true) {
+      self.lockTimeout = lockTimeout
+      self.createIfMissing = createIfMissing
+    }
+  }
+
+  /// What opening the journal found and did.
+  public struct OpenInfo: Sendable, Equatable {
+    /// Whether the journal was created by this open.
+    public var created: Bool
+    /// Bytes of an incomplete final batch that were truncated.
+    public var truncatedBytes: Int64
+    /// The snapshot's sequence number, when a valid one was found.
+    public var snapshotSequence: UInt64?
+    /// Why a snapshot file was present but not trusted.
+    public var snapshotProblem: String?
+  }
+
+  struct BatchPoint {
+    var sequence: UInt64
+    var frameOffset: Int64
+    var headerCRC: UInt32
+    var end: Int64
+    var head: [UInt8]
+  }
+
+  struct Writer {
+    var end: ScanPoint
+    var chain: HashChain
+    var batches: UInt64
+    var lastFrameOffset: Int64
+    var scratch: [UInt8] = []
+    var recent: [BatchPoint] = []
+    var recentNext = 0
+    var tailStart: ScanPoint
+    var poisoned: StorageError?
+    var closed = false
+  }
+
+  /// The journal's path.
+  public let path: String
+  /// The snapshot's path: the journal's path with `.snapshot` appended.
+  public var snapshotPath: String { path + ".snapshot" }
+  /// What opening found.
+  public let openInfo: OpenInfo
+  let io: FileIO
+  let fd: Int32
+  let header: FileFormat.Header
+  let salt: FileFormat.UInt32Salt
+  let headerCRC: UInt32
+  let writer: Mutex<Writer>
+  let group: GroupCommit
+  private let snapshot: Mutex<StoredSnapshot?>
+  private static let recentCapacity = 16_384
+
+  /// Opens or creates the journal at `path`, recovering from a torn final write.
+  ///
+  /// - Throws: ``StorageError/notFound(path:)`` when missing and not to be created,
+  ///   ``StorageError/locked(path:seconds:)`` after the lock timeout,
+  ///   ``StorageError/corrupt(offset:sequence:reason:)`` on damage before the tail,
+  ///   ``StorageError/io(operation:errno:detail:)`` on system errors.
+  /// - Complexity: O(records after the snapshot), or O(records) without one.
+  public convenience init(path: String, options: Options = .init()) throws(StorageError) {
+    try self.init(path: path, options: options, fileSystem: POSIXFileSystem())
+  }
+
+  init(path: String, options: Options, fileSystem: any FileSystem) throws(StorageError) {
+    let io = FileIO(fs: fileSystem)
+    if fileSystem.isDirectory(path) {
+      throw StorageError.io(operation: "open \(path)", errno: EISDIR, detail: "the store path is a directory")
+    }
+    var fd: Int32
+    var created = false
+    do throws(StorageError) {
+      fd = try io.open(path, flags: O_RDWR)
+    } catch .notFound(let p) {
+      guard options.createIfMissing else { throw StorageError.notFound(path: p) }
+      fd = try io.open(path, flags: O_RDWR | O_CREAT, mode: 0o600)
+      created = true
+    }
+    do throws(StorageError) {
+      try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout)
+      var size = try io.size(fd)
+      var header: FileFormat.Header
+      if size < Int64(FileFormat.headerSize) {
+        // Empty, or a header whose creation crashed before it was synced (nothing was ever
+        // acknowledged): write a fresh one. Anything else this short is not ours.
+        let head = try io.read(fd, count: Int(size), at: 0)
+        guard head.allSatisfy({ $0 == 0 }) || Array(FileFormat.magic.prefix(head.count)) == head.prefix(8).map({ $0 }) else {
+          throw StorageError.corrupt(offset: 0, sequence: 0, reason: "not a BankCore journal (bad magic)")
+        }
+        var id = [UInt8](repeating: 0, count: 16)
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
+        header = FileFormat.Header(storeID: id, created: LedgerClock.system.now())
+        try io.truncate(fd, to: 0)
+        try io.writeAll(fd, header.encode(), at: 0)
+        try io.fullSync(fd)
+        try io.syncDirectory(containing: path)
+        created = true
+        size = Int64(FileFormat.headerSize)
+      } else {
+        let bytes = try io.read(fd, count: FileFormat.headerSize, at: 0)
+        let (h, why) = FileFormat.Header.decode(bytes)
+        guard let h else { throw StorageError.corrupt(offset: 0, sequence: 0, reason: why) }
+        header = h
+      }
+      let salt = FileFormat.UInt32Salt(storeID: header.storeID)
+      let headerCRC = header.crc
+      let scanner = JournalScanner(salt: salt)
+      let genesis = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+      var reader = WindowReader(io: io, fd: fd, limit: size)
+
+      // A snapshot is trusted only if the journal's frame it names is really there.
+      var info = OpenInfo(created: created, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
+      var start = genesis
+      var startHead = SHA256.hash(header.encode())
+      var startFrame: Int64 = -1
+      var loaded: StoredSnapshot?
+      switch Self.readSnapshot(path: path + ".snapshot", io: io, header: header, salt: salt, reader: &reader) {
+      case .none: break
+      case .problem(let why): info.snapshotProblem = why
+      case .valid(let snap, let point, let head, let frame):
+        loaded = snap
+        start = point
+        startHead = head
+        startFrame = frame
+        info.snapshotSequence = snap.sequence
+      }
+
+      let result = try scanner.scan(&reader, from: start)
+      var end = result.end
+      switch result.problem {
+      case .none:
+        break
+      case .misplaced(let offset, let seq, let reason):
+        throw StorageError.corrupt(offset: UInt64(offset), sequence: seq, reason: reason)
+      case .damaged(let offset, let seq, let reason):
+        if let later = try scanner.validFrameExists(&reader, after: offset) {
+          throw StorageError.corrupt(
+            offset: UInt64(offset), sequence: seq,
+            reason: "\(reason); a valid frame follows at offset \(later), so this is not a torn write")
+        }
+      }
+      if end.offset < size {
+        // A torn final batch: never acknowledged, so it is cut off, and the cut is made durable.
+        info.truncatedBytes = size - end.offset
+        try io.truncate(fd, to: end.offset)
+        try io.fullSync(fd)
+      }
+      let lastFrame = result.lastFrameOffset >= 0 ? result.lastFrameOffset : startFrame
+      let head = result.storedHead ?? startHead
+      if result.records == 0 { end = start }
+      self.path = path
+      self.io = io
+      self.fd = fd
+      self.header = header
+      self.salt = salt
+      self.headerCRC = headerCRC
+      self.openInfo = info
+      self.group = GroupCommit(durableThrough: end.nextSequence - 1)
+      self.snapshot = Mutex(loaded)
+      var w = Writer(
+        end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame, tailStart: start)
+      w.recent.reserveCapacity(64)
+      if lastFrame >= 0 {
+        w.recent.append(
+          BatchPoint(sequence: end.nextSequence - 1, frameOffset: lastFrame, headerCRC: end.prevCRC, end: end.offset, head: head))
+        w.recentNext = 1
+      }
+      self.writer = Mutex(w)
+    } catch {
+      fileSystem.close(fd)
+      throw error
+    }
+  }
+
+  private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Double) throws(StorageError) {
+    var waited = 0.0
+    var pause = 0.001
+    while true {
+      let r = io.fs.tryLock(fd)
+      if r == 0 { return }
+      if r != -EWOULDBLOCK && r != -EAGAIN && r != -EINTR {
+        throw StorageError.io(operation: "flock", errno: -r, detail: FileIO.describe(-r))
+      }
+      if waited >= timeout { throw StorageError.locked(path: path, seconds: timeout) }
+      let step = min(pause, max(0.0005, timeout - waited))
+      usleep(UInt32(step * 1_000_000))
+      waited += step
+      pause = min(pause * 2, 0.05)
+    }
+  }
+
+  // MARK: Appending
+
+  public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
+    guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
+    return try writer.withLock { w throws(StorageError) -> UInt64 in
+      if w.closed { throw StorageError.closed }
+      if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
+      var out = w.scratch
+      out.removeAll(keepingCapacity: true)
+      out.reserveCapacity(batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
+      var chain = w.chain
+      var seq = w.end.nextSequence
+      var prev = w.end.prevCRC
+      var lastFrameStart = 0
+      batch.bytes.withUnsafeBytes { all in
+        var start = 0
+        for (i, end) in batch.ends.enumerated() {
+          let rec = UnsafeRawBufferPointer(rebasing: all[start..<end])
+          chain.add(sequence: seq, bytes: rec)
+          let trailer: [UInt8]? = i == batch.ends.count - 1 ? chain.endBatch() : nil
+          lastFrameStart = out.count
+          prev = FileFormat.appendFrame(to: &out, body: rec, trailer: trailer, sequence: seq, prev: prev, salt: salt)
+          seq += 1
+          start = end
+        }
+      }
+      do throws(StorageError) {
+        try io.writeAll(fd, out.withUnsafeBytes { $0 }, at: w.end.offset)
+      } catch {
+        // Part of the batch may be on disk. It was never acknowledged; reopening truncates it.
+        w.poisoned = error
+        group.poison(error)
+        throw error
+      }
+      let frameOffset = w.end.offset + Int64(lastFrameStart)
+      w.end = ScanPoint(offset: w.end.offset + Int64(out.count), nextSequence: seq, prevCRC: prev)
+      w.chain = chain
+      w.batches += 1
+      w.lastFrameOffset = frameOffset
+      let point = BatchPoint(sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset, head: chain.head)
+      if w.recent.count < Self.recentCapacity {
+        w.recent.append(point)
+      } else {
+        w.recent[w.recentNext % Self.recentCapacity] = point
+      }
+      w.recentNext += 1
+      w.scratch = out
+      group.noteWritten(seq - 1)
+      return seq - 1
+    }
+  }
+
+  public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
+    try group.waitUntilDurable(sequence) { () throws(StorageError) in
+      try io.dataSync(fd)
+    }
+  }
+
+  /// How many `fdatasync` calls group commit has made; shows how many callers shared each one.
+  public var syncCount: UInt64 { group.syncs }
+
+  public var lastSequence: UInt64 { writer.withLock { $0.end.nextSequence - 1 } }
+
+  // MARK: Reading
+
+  public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool) throws(StorageError) {
+    let (start, limit) = try writer.withLock { w throws(StorageError) -> (ScanPoint, Int64) in
+      if w.closed { throw StorageError.closed }
+      var best = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+      if w.tailStart.nextSequence <= sequence + 1 { best = w.tailStart }
+      for p in w.recent where p.sequence <= sequence && p.sequence + 1 > best.nextSequence {
+        best = ScanPoint(offset: p.end, nextSequence: p.sequence + 1, prevCRC: p.headerCRC)
+      }
+      return (best, w.end.offset)
+    }
+    var reader = WindowReader(io: io, fd: fd, limit: limit)
+    let result = try JournalScanner(salt: salt).scan(&reader, from: start) { seq, bytes in
+      if seq <= sequence { return true }
+      return body(StoredRecord(sequence: seq, bytes: bytes))
+    }
+    switch result.problem {
+    case .none: return
+    case .damaged(let o, let s, let r), .misplaced(let o, let s, let r):
+      throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
+    }
+  }
+
+  public func verify() throws(StorageError) -> VerifyReport {
+    let limit = try writer.withLock { w throws(StorageError) -> Int64 in
+      if w.closed { throw StorageError.closed }
+      return w.end.offset
+    }
+    let size = try io.size(fd)
+    var reader = WindowReader(io: io, fd: fd, limit: limit)
+    let genesis = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+    let result = try JournalScanner(salt: salt).scan(
+      &reader, from: genesis, chain: HashChain(genesis: header.encode()))
+    switch result.problem {
+    case .none: break
+    case .damaged(let o, let s, let r), .misplaced(let o, let s, let r):
+      throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
+    }
+    if size > limit {
+      throw StorageError.corrupt(
+        offset: UInt64(limit), sequence: result.end.nextSequence, reason: "\(size - limit) unexpected bytes after the last batch")
+    }
+    let head = result.storedHead ?? SHA256.hash(header.encode())
+    return VerifyReport(records: result.records, batches: result.batches, headHash: head.hexString)
+  }
+
+  // MARK: Snapshots
+
+  public func loadSnapshot() throws(StorageError) -> StoredSnapshot? {
+    snapshot.withLock { $0 }
+  }
+
+  public func saveSnapshot(_ snap: StoredSnapshot) throws(StorageError) {
+    try waitUntilDurable(snap.sequence)
+    let point = try writer.withLock { w throws(StorageError) -> BatchPoint in
+      if w.closed { throw StorageError.closed }
+      guard let p = w.recent.first(where: { $0.sequence == snap.sequence }) else {
+        throw StorageError.invalidArgument(
+          "sequence \(snap.sequence) is not a recent batch boundary; snapshot at the current head")
+      }
+      return p
+    }
+    var w = ByteWriter(capacity: 128 + snap.payload.count)
+    w.raw(Self.snapshotMagic)
+    w.u32(1)
+    w.raw(header.storeID)
+    w.u64(snap.sequence)
+    w.u64(UInt64(point.frameOffset))
+    w.u32(point.headerCRC)
+    w.raw(point.head)
+    w.u64(UInt64(snap.payload.count))
+    w.u32(CRC32C.checksum(snap.payload))
+    w.u32(CRC32C.checksum(w.bytes))
+    w.raw(snap.payload)
+    let tmp = snapshotPath + ".tmp"
+    _ = io.fs.unlink(tmp)
+    let tfd = try io.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+    do throws(StorageError) {
+      try io.writeAll(tfd, w.bytes, at: 0)
+      try io.fullSync(tfd)
+    } catch {
+      io.fs.close(tfd)
+      _ = io.fs.unlink(tmp)
+      throw error
+    }
+    io.fs.close(tfd)
+    try io.rename(tmp, snapshotPath)
+    try io.syncDirectory(containing: snapshotPath)
+    snapshot.withLock { $0 = snap }
+  }
+
+  static let snapshotMagic: [UInt8] = Array("BCSNAP01".utf8)
+  static let snapshotHeaderSize = 8 + 4 + 16 + 8 + 8 + 4 + 32 + 8 + 4 + 4
+
+  enum SnapshotRead {
+    case none
+    case problem(String)
+    case valid(StoredSnapshot, ScanPoint, [UInt8], Int64)
+  }
+
+  static func readSnapshot(
+    path: String, io: FileIO, header: FileFormat.Header, salt: FileFormat.UInt32Salt, reader: inout WindowReader
+  ) -> SnapshotRead {
+    let sfd: Int32
+    do throws(StorageError) { sfd = try io.open(path, flags: O_RDONLY) } catch {
+      if case .notFound = error { return .none }
+      return .problem("snapshot cannot be opened: \(error)")
+    }
+    defer { io.fs.close(sfd) }
+    do throws(StorageError) {
+      let size = try io.size(sfd)
+      guard size >= Int64(snapshotHeaderSize) else { return .problem("snapshot is truncated") }
+      let bytes = try io.read(sfd, count: Int(size), at: 0)
+      return bytes.withUnsafeBytes { buf -> SnapshotRead in
+        var r = ByteReader(buf)
+        do throws(DecodeError) {
+          guard try r.bytes(8) == snapshotMagic, try r.u32() == 1 else { return .problem("not a snapshot file") }
+          guard try r.bytes(16) == header.storeID else { return .problem("snapshot belongs to another store") }
+          let seq = try r.u64()
+          let frameOffset = Int64(bitPattern: try r.u64())
+          let frameCRC = try r.u32()
+          let head = try r.bytes(32)
+          let length = try r.u64()
+          let payloadCRC = try r.u32()
+          let headerCRC = try r.u32()
+          guard headerCRC == CRC32C.checksum(bytes[0..<(snapshotHeaderSize - 4)]) else {
+            return .problem("snapshot header checksum mismatch")
+          }
+          guard length == UInt64(r.remaining) else { return .problem("snapshot payload is truncated") }
+          let payload = try r.bytes(Int(length))
+          guard CRC32C.checksum(payload) == payloadCRC else { return .problem("snapshot payload checksum mismatch") }
+          // The journal must still hold the frame the snapshot names, unchanged.
+          let hs = FileFormat.frameHeaderSize
+          guard frameOffset >= Int64(FileFormat.headerSize),
+            (try? reader.ensure(frameOffset, hs)) == true,
+            let h = reader.with(frameOffset, hs, { b in b.baseAddress.flatMap { FileFormat.FrameHeader.read($0, salt: salt) } }),
+            h.sequence == seq, h.headerCRC == frameCRC, h.endOfBatch, Int(h.length) > FileFormat.hashSize
+          else { return .problem("snapshot is stale: the journal does not hold the frame it covers") }
+          let bodyOffset = frameOffset + Int64(hs)
+          guard (try? reader.ensure(bodyOffset, Int(h.length))) == true,
+            reader.with(bodyOffset, Int(h.length), { b in
+              CRC32C.update(0, b) == h.bodyCRC && Array(b[(b.count - FileFormat.hashSize)...]) == head
+            })
+          else { return .problem("snapshot is stale: the journal's frame does not match it") }
+          let point = ScanPoint(offset: bodyOffset + Int64(h.length), nextSequence: seq + 1, prevCRC: frameCRC)
+          return .valid(StoredSnapshot(sequence: seq, payload: payload), point, head, frameOffset)
+        } catch {
+          return .problem("snapshot does not decode: \(error.reason)")
+        }
+      }
+    } catch {
+      return .problem("snapshot cannot be read: \(error)")
+    }
+  }
+
+  // MARK: Closing
+
+  public func close() {
+    let wasOpen = writer.withLock { w -> Bool in
+      defer { w.closed = true }
+      return !w.closed
+    }
+    if wasOpen {
+      group.poison(.closed)
+      io.fs.close(fd)
+    }
+  }
+
+  deinit { close() }
+}
