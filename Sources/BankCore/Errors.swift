@@ -61,8 +61,9 @@ public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension BankError {
-  /// Wraps a storage failure so that callers of the ledger see one error type.
-  init(_ error: StorageError) {
+  /// Wraps a storage failure so that callers of the ledger see one error type: `store_corrupt`,
+  /// `io_error`, `store_locked` or `store_not_found`.
+  public init(_ error: StorageError) {
     switch error {
     case .corrupt(let offset, let sequence, let reason):
       self.init(

@@ -1,1 +1,3 @@
-print("bankctl")
+import Foundation
+
+exit(run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment, console: Console(direct: true)))

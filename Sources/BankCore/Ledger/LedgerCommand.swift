@@ -22,6 +22,20 @@ public struct AccountSpec: Sendable, Equatable {
     self.overdraftLimit = overdraftLimit?.minorUnits ?? 0
     self.number = number
   }
+
+  /// Checks the spec on its own, before any state is consulted.
+  ///
+  /// - Throws: `invalid_argument` for an empty, over-long or control-character name, or an
+  ///   overdraft on anything but a checking account; `invalid_amount` for a negative overdraft.
+  public func validate() throws(BankError) {
+    try Validate.text(name, field: "name", max: 100, allowEmpty: false)
+    if overdraftLimit < 0 {
+      throw BankError(.invalidAmount, "an overdraft limit must not be negative")
+    }
+    if overdraftLimit > 0 && kind != .checking {
+      throw BankError(.invalidArgument, "only checking accounts have overdrafts, not \(kind)")
+    }
+  }
 }
 
 /// Identifies a hold: by the caller's key or by its transfer number.
@@ -82,8 +96,10 @@ public enum LedgerOutcome: Sendable, Equatable {
   case changed(AccountID)
 }
 
-enum Validate {
-  static func key(_ key: String?) throws(BankError) {
+/// Checks of caller-supplied text shared by the ledger and the CLI.
+public enum Validate {
+  /// Throws `invalid_key` unless the key is 1 to 64 characters from `[A-Za-z0-9._:-]`.
+  public static func key(_ key: String?) throws(BankError) {
     guard let key else { return }
     let ok =
       (1...64).contains(key.utf8.count)
@@ -99,7 +115,9 @@ enum Validate {
     }
   }
 
-  static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError) {
+  /// Throws `invalid_argument` for text that is empty (unless allowed), longer than `max`
+  /// characters, or contains control characters.
+  public static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError) {
     if !allowEmpty && s.isEmpty {
       throw BankError(.invalidArgument, "\(field) must not be empty")
     }

@@ -111,13 +111,7 @@ extension LedgerState {
   private mutating func stageOpen(
     _ spec: AccountSpec, now: Int64, stage: inout Stage?, batch: inout RecordBatch
   ) throws(BankError) -> AccountID {
-    try Validate.text(spec.name, field: "name", max: 100, allowEmpty: false)
-    if spec.overdraftLimit < 0 {
-      throw BankError(.invalidAmount, "an overdraft limit must not be negative")
-    }
-    if spec.overdraftLimit > 0 && spec.kind != .checking {
-      throw BankError(.invalidArgument, "only checking accounts have overdrafts, not \(spec.kind)")
-    }
+    try spec.validate()
     if info.count >= Int(UInt32.max) - 1 {
       throw BankError(.limitExceeded, "the ledger holds the maximum number of accounts")
     }

@@ -1,0 +1,306 @@
+import BankCore
+import Foundation
+
+/// Runs one parsed command against the store.
+struct CommandContext {
+  let parsed: ParsedArguments
+  let storePath: String
+  let lockTimeout: Double
+  let console: Console
+
+  var json: Bool { parsed.json }
+
+  func execute(_ command: String) throws {
+    switch command {
+    case "open": try open()
+    case "deposit", "withdraw": try cash(command)
+    case "transfer": try transfer()
+    case "balance": try balance()
+    case "accounts": try accounts()
+    case "history": try history()
+    case "freeze", "unfreeze", "close": try setStatus(command)
+    case "verify": try verify()
+    case "export": try export()
+    case "demo": try Demo.run(self)
+    default: throw UsageError(message: "unknown command '\(command)'", command: nil)
+    }
+  }
+
+  // MARK: Store
+
+  /// Opens the store's ledger; only `open` and `demo` may create a missing store.
+  func withLedger<R>(create: Bool = false, _ body: (Ledger) throws -> R) throws -> R {
+    let storage: FileStorage
+    do throws(StorageError) {
+      storage = try FileStorage(
+        path: storePath, options: FileStorage.Options(lockTimeout: lockTimeout, createIfMissing: create))
+    } catch {
+      throw BankError(error)
+    }
+    let ledger: Ledger
+    do {
+      ledger = try Ledger(storage: storage, configuration: LedgerConfiguration(snapshotEvery: 10_000))
+    } catch {
+      storage.close()
+      throw error
+    }
+    defer { ledger.close() }
+    return try body(ledger)
+  }
+
+  // MARK: Parsing helpers
+
+  func account(_ text: String) throws(BankError) -> AccountNumber { try AccountNumber(parsing: text) }
+
+  /// Checks an amount's syntax before the store is opened (so bad input never creates or touches
+  /// a store); the currency's exponent is checked once the account is known.
+  func preCheckAmount(_ text: String) throws(BankError) {
+    _ = try Amount(parsing: text, currency: Currency(code: "XXX", minorDigits: 9))
+  }
+
+  func key() throws(BankError) -> String? {
+    guard let k = parsed.options["id"] else { return nil }
+    try Validate.key(k)
+    return k
+  }
+
+  func memo() throws(BankError) -> String {
+    let m = parsed.options["memo"] ?? ""
+    try Validate.text(m, field: "memo", max: 200, allowEmpty: true)
+    return m
+  }
+
+  // MARK: Rendering
+
+  func money(_ a: Amount) -> JSON { .string(a.description) }
+
+  func accountJSON(_ a: Account) -> JSON {
+    .object([
+      ("account", .string(a.number.description)), ("name", .string(a.name)), ("type", .string(a.kind.description)),
+      ("currency", .string(a.currency.code)), ("status", .string(a.status.description)), ("balance", money(a.balance)),
+      ("available", money(a.available)), ("overdraft_limit", money(a.overdraftLimit)),
+    ])
+  }
+
+  func emit(_ value: JSON, human: @autoclosure () -> String) {
+    console.print(json ? value.rendered : human())
+  }
+
+  // MARK: Commands
+
+  func open() throws {
+    guard let name = parsed.options["name"] else {
+      throw UsageError(message: "missing option '--name'", command: "open")
+    }
+    let typeName = parsed.options["type"] ?? "checking"
+    guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
+      throw BankError(.invalidArgument, "invalid --type '\(typeName.prefix(64))': expected checking or savings")
+    }
+    let currency = try Currency.named(parsed.options["currency"] ?? "USD")
+    let overdraft = try parsed.options["overdraft"].map { t throws(BankError) in try Amount(parsing: t, currency: currency) }
+    let number = try parsed.options["number"].map { t throws(BankError) in try account(t) }
+    let spec = AccountSpec(name: name, kind: kind, currency: currency, overdraftLimit: overdraft, number: number)
+    try spec.validate()
+    let a = try withLedger(create: true) { try $0.open(spec) }
+    emit(
+      accountJSON(a),
+      human: """
+        Opened \(a.kind) account \(a.number) for \(a.name)
+          currency:  \(a.currency.code)
+          balance:   \(a.balance.formatted)
+          overdraft: \(a.overdraftLimit.formatted)
+        """)
+  }
+
+  func cash(_ command: String) throws {
+    let number = try account(parsed.positionals[0])
+    let amountText = parsed.positionals[1]
+    try preCheckAmount(amountText)
+    let key = try key()
+    let memo = try memo()
+    let r = try withLedger { l in
+      let currency = try l.account(number).currency
+      let amount = try Amount(parsing: amountText, currency: currency)
+      return command == "deposit"
+        ? try l.deposit(amount, to: number, key: key, memo: memo)
+        : try l.withdraw(amount, from: number, key: key, memo: memo)
+    }
+    let acct = command == "deposit" ? r.creditAccount : r.debitAccount
+    let verb = command == "deposit" ? "Deposited \(r.amount.formatted) to" : "Withdrew \(r.amount.formatted) from"
+    emit(
+      .object([
+        ("transfer", .string(r.transfer.transferID)), ("account", .string(acct.number.description)),
+        ("amount", money(r.amount)), ("currency", .string(acct.currency.code)), ("balance", money(acct.balance)),
+        ("replayed", .bool(r.replayed)),
+      ]),
+      human: "\(verb) \(acct.number) (transfer \(r.transfer.transferID))\(r.replayed ? " [replayed: already applied]" : "")\n  balance: \(acct.balance.formatted)"
+    )
+  }
+
+  func transfer() throws {
+    let from = try account(parsed.positionals[0])
+    let to = try account(parsed.positionals[1])
+    let amountText = parsed.positionals[2]
+    try preCheckAmount(amountText)
+    let key = try key()
+    let memo = try memo()
+    let r = try withLedger { l in
+      let amount = try Amount(parsing: amountText, currency: try l.account(from).currency)
+      return try l.transfer(amount, from: from, to: to, key: key, memo: memo)
+    }
+    emit(
+      .object([
+        ("transfer", .string(r.transfer.transferID)), ("from", .string(from.description)), ("to", .string(to.description)),
+        ("amount", money(r.amount)), ("currency", .string(r.amount.currency.code)),
+        ("from_balance", money(r.debitAccount.balance)), ("to_balance", money(r.creditAccount.balance)),
+        ("replayed", .bool(r.replayed)),
+      ]),
+      human: """
+        Transferred \(r.amount.formatted) from \(from) to \(to) (transfer \(r.transfer.transferID))\(r.replayed ? " [replayed: already applied]" : "")
+          \(from): \(r.debitAccount.balance.formatted)
+          \(to): \(r.creditAccount.balance.formatted)
+        """)
+  }
+
+  func balance() throws {
+    let number = try account(parsed.positionals[0])
+    let a = try withLedger { try $0.account(number) }
+    emit(
+      .object([
+        ("account", .string(a.number.description)), ("currency", .string(a.currency.code)), ("balance", money(a.balance)),
+        ("available", money(a.available)), ("pending", money(a.pending)),
+      ]),
+      human: """
+        Account \(a.number) (\(a.name), \(a.kind), \(a.status))
+          balance:   \(a.balance.formatted)
+          available: \(a.available.formatted)
+          pending:   \(a.pending.formatted)
+        """)
+  }
+
+  func accounts() throws {
+    let all = try withLedger { try $0.accounts() }
+    let shown = parsed.flags.contains("all") ? all : all.filter { $0.kind.isCustomer }
+    if json {
+      console.print(JSON.object([("accounts", .array(shown.map(accountJSON)))]).rendered)
+      return
+    }
+    let rows = shown.map { a in
+      [a.number.description, a.name, a.kind.description, a.status.description, a.balance.description, a.available.description, a.currency.code]
+    }
+    console.print(Table.render(header: ["ACCOUNT", "NAME", "TYPE", "STATUS", "BALANCE", "AVAILABLE", "CCY"], rows: rows, rightAligned: [4, 5]))
+  }
+
+  func history() throws {
+    let number = try account(parsed.positionals[0])
+    var limit: Int?
+    if let l = parsed.options["limit"] {
+      guard let n = Int(l), n >= 1, n <= 1_000_000, l.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        throw BankError(.invalidArgument, "invalid --limit '\(l.prefix(64))': expected a whole number from 1 to 1000000")
+      }
+      limit = n
+    }
+    let entries = try withLedger { try $0.history(of: number, limit: limit) }
+    if json {
+      console.print(
+        JSON.object([
+          ("account", .string(number.description)),
+          (
+            "entries",
+            .array(
+              entries.map { e in
+                .object([
+                  ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.timestamp))), ("amount", money(e.amount)),
+                  ("balance", money(e.balance)), ("memo", .string(e.memo)),
+                ])
+              })
+          ),
+        ]).rendered)
+      return
+    }
+    let rows = entries.map { e in
+      [Time.iso8601(e.timestamp), e.transfer, e.kind.description, e.amount.description, e.balance.description, e.memo]
+    }
+    console.print("History of \(number), newest first")
+    console.print(Table.render(header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE", "MEMO"], rows: rows, rightAligned: [3, 4]))
+  }
+
+  func setStatus(_ command: String) throws {
+    let number = try account(parsed.positionals[0])
+    let status: AccountStatus = command == "close" ? .closed : command == "freeze" ? .frozen : .active
+    let a = try withLedger { try $0.setStatus(status, of: number) }
+    emit(accountJSON(a), human: "Account \(a.number) is now \(a.status)")
+  }
+
+  func verify() throws {
+    let report = try withLedger { l -> VerifyReport in
+      do throws(StorageError) { return try l.storage.verify() } catch { throw BankError(error) }
+    }
+    emit(
+      .object([
+        ("ok", .bool(true)), ("records", .int(Int64(report.records))), ("batches", .int(Int64(report.batches))),
+        ("head_hash", .string(report.headHash)),
+      ]),
+      human: """
+        Store \(storePath) verified: every checksum, link and hash matches.
+          records:   \(report.records)
+          batches:   \(report.batches)
+          head hash: \(report.headHash)
+        """)
+  }
+
+  func export() throws {
+    let format = parsed.options["format"] ?? "ledger"
+    guard ["ledger", "csv", "jsonl"].contains(format) else {
+      throw BankError(.invalidArgument, "invalid --format '\(format.prefix(64))': expected ledger, csv or jsonl")
+    }
+    let text = try withLedger { try Exporter.export($0, format: format) }
+    if console.direct {
+      FileHandle.standardOutput.write(Data(text.utf8))
+    } else {
+      console.print(String(text.dropLast()))
+    }
+  }
+}
+
+/// Column-aligned plain-text tables.
+enum Table {
+  static func render(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    func line(_ cells: [String]) -> String {
+      var parts: [String] = []
+      for (i, c) in cells.enumerated() {
+        let pad = String(repeating: " ", count: widths[i] - c.count)
+        parts.append(rightAligned.contains(i) ? pad + c : (i == cells.count - 1 ? c : c + pad))
+      }
+      return parts.joined(separator: "  ")
+    }
+    var out = [line(header)]
+    out += rows.map(line)
+    if rows.isEmpty { out.append("(none)") }
+    return out.joined(separator: "\n")
+  }
+}
+
+/// Timestamps as RFC 3339 UTC with microseconds.
+enum Time {
+  static func iso8601(_ ns: Int64) -> String {
+    var secs = time_t(ns / 1_000_000_000)
+    var rem = ns % 1_000_000_000
+    if rem < 0 {
+      rem += 1_000_000_000
+      secs -= 1
+    }
+    var t = tm()
+    gmtime_r(&secs, &t)
+    func pad(_ v: Int32, _ n: Int) -> String {
+      let s = String(v)
+      return String(repeating: "0", count: max(0, n - s.count)) + s
+    }
+    let micros = String(rem / 1000)
+    return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(String(repeating: "0", count: 6 - micros.count) + micros)Z"
+  }
+
+  static func date(_ ns: Int64) -> String { String(iso8601(ns).prefix(10)) }
+}
