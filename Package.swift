@@ -14,7 +14,8 @@ let package = Package(
     .executableTarget(
       name: "bankbench", dependencies: ["BankCore"], path: "Benchmarks/bankbench"),
     .target(name: "TestSupport", dependencies: ["BankCore"], path: "Tests/TestSupport"),
-    .testTarget(name: "BankCoreTests", dependencies: ["BankCore", "TestSupport"]),
+    .executableTarget(name: "bankcore-testhelper", dependencies: ["BankCore"], path: "Tests/TestHelper"),
+    .testTarget(name: "BankCoreTests", dependencies: ["BankCore", "TestSupport", "bankcore-testhelper"]),
     .testTarget(name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]

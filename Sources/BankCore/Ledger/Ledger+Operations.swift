@@ -54,7 +54,7 @@ extension Ledger {
   public func deposit(_ amount: Amount, to account: AccountNumber, key: String? = nil, memo: String = "")
     throws(BankError) -> TransferReceipt
   {
-    try receipt(submit(.deposit(amount: amount, to: account, key: key, memo: memo)))
+    try receipt(.deposit(amount: amount, to: account, key: key, memo: memo))
   }
 
   /// Withdraws cash from an account (account to vault).
@@ -64,7 +64,7 @@ extension Ledger {
   public func withdraw(_ amount: Amount, from account: AccountNumber, key: String? = nil, memo: String = "")
     throws(BankError) -> TransferReceipt
   {
-    try receipt(submit(.withdraw(amount: amount, from: account, key: key, memo: memo)))
+    try receipt(.withdraw(amount: amount, from: account, key: key, memo: memo))
   }
 
   /// Moves money between two accounts of one currency.
@@ -74,7 +74,7 @@ extension Ledger {
   public func transfer(
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: String? = nil, memo: String = ""
   ) throws(BankError) -> TransferReceipt {
-    try receipt(submit(.transfer(amount: amount, from: from, to: to, key: key, memo: memo)))
+    try receipt(.transfer(amount: amount, from: from, to: to, key: key, memo: memo))
   }
 
   /// Places a pending hold that reserves funds until posted, voided or expired.
@@ -87,8 +87,7 @@ extension Ledger {
     _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
     key: String? = nil, memo: String = ""
   ) throws(BankError) -> TransferReceipt {
-    try receipt(
-      submit(.placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo)))
+    try receipt(.placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo))
   }
 
   /// Posts a pending hold in full, or in part when `amount` is given.
@@ -141,13 +140,15 @@ extension Ledger {
     return try account(number)
   }
 
-  private func receipt(_ outcome: LedgerOutcome) throws(BankError) -> TransferReceipt {
-    guard case .transferred(let t, let replayed) = outcome else {
-      throw BankError(.invalidArgument, "command produced no transfer")
+  /// Commits one money command and builds its receipt from the state right after it applied, so
+  /// the accounts shown reflect only records that are durable when the call returns.
+  private func receipt(_ command: LedgerCommand) throws(BankError) -> TransferReceipt {
+    try commit { state, stage, batch, now throws(BankError) in
+      guard case .transferred(let t, let replayed) = try state.stage(command, now: now, stage: &stage, batch: &batch)
+      else { throw BankError(.invalidArgument, "command produced no transfer") }
+      return TransferReceipt(
+        transfer: t, replayed: replayed, debitAccount: state.account(t.debit), creditAccount: state.account(t.credit))
     }
-    return TransferReceipt(
-      transfer: t, replayed: replayed, debitAccount: try account(id: t.debit),
-      creditAccount: try account(id: t.credit))
   }
 
   /// The posted movements of an account with the running balance, newest first.
