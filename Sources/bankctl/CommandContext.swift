@@ -55,7 +55,8 @@ struct CommandContext {
   /// Checks an amount's syntax before the store is opened (so bad input never creates or touches
   /// a store); the currency's exponent is checked once the account is known.
   func preCheckAmount(_ text: String) throws(BankError) {
-    _ = try Amount(parsing: text, currency: Currency(code: "XXX", minorDigits: 9))
+    let decimals = text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
+    _ = try Amount(parsing: text, currency: Currency(code: "XXX", minorDigits: min(9, decimals)))
   }
 
   func key() throws(BankError) -> String? {

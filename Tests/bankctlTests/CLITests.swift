@@ -1,0 +1,209 @@
+import BankCore
+import Foundation
+import TestSupport
+import Testing
+
+@testable import bankctl
+
+/// Runs bankctl in-process and returns the exit code and both streams.
+func cli(_ args: [String], store: String? = nil, env: [String: String] = [:]) -> (code: Int32, out: String, err: String) {
+  let console = Console(direct: false)
+  let full = (store.map { ["--store", $0] } ?? []) + args
+  let code = run(full, environment: env, console: console)
+  return (code, console.out, console.err)
+}
+
+func jsonObject(_ text: String) -> [String: Any]? {
+  guard let data = text.data(using: .utf8),
+    let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+  else { return nil }
+  return obj
+}
+
+@Suite struct ParserTests {
+  @Test func globalOptionsGoBeforeOrAfterTheCommand() throws {
+    let a = try ArgumentParser.parse(["--store", "x", "--json", "balance", "1000-0001-7"])
+    let b = try ArgumentParser.parse(["balance", "1000-0001-7", "--json", "--store=x"])
+    #expect(a.store == "x" && b.store == "x" && a.json && b.json)
+    #expect(a.positionals == ["1000-0001-7"] && b.positionals == a.positionals)
+  }
+
+  @Test func optionsValuesAndDoubleDash() throws {
+    let p = try ArgumentParser.parse(["deposit", "A", "1", "--memo", "x", "--id=k1"])
+    #expect(p.options == ["memo": "x", "id": "k1"])
+    let q = try ArgumentParser.parse(["deposit", "--", "A", "--not-an-option"])
+    #expect(q.positionals == ["A", "--not-an-option"])
+    #expect(throws: UsageError.self) { try ArgumentParser.parse(["deposit", "A", "1", "--memo"]) }
+    #expect(throws: UsageError.self) { try ArgumentParser.parse(["deposit", "A", "1", "--bogus", "1"]) }
+    #expect(throws: UsageError.self) { try ArgumentParser.parse(["frobnicate"]) }
+    #expect(throws: UsageError.self) { try ArgumentParser.parse(["deposit", "--id", "a", "--id", "b"]) }
+    #expect(throws: UsageError.self) { try ArgumentParser.parse(["--lock-timeout", "-1", "accounts"]) }
+    #expect(try ArgumentParser.parse(["--lock-timeout", "2.5", "accounts"]).lockTimeout == 2.5)
+  }
+}
+
+@Suite(.serialized) struct CommandTests {
+  let dir = TempDirectory("cli")
+  var store: String { dir.file("bank.journal") }
+
+  @Test func fullScenarioWithJSONShapes() throws {
+    let o = cli(["--json", "open", "--name", "Alice", "--overdraft", "50"], store: store)
+    #expect(o.code == 0, "\(o.err)")
+    let opened = try #require(jsonObject(o.out))
+    #expect(Set(opened.keys) == ["account", "name", "type", "currency", "status", "balance", "available", "overdraft_limit"])
+    #expect(opened["balance"] as? String == "0.00" && opened["overdraft_limit"] as? String == "50.00")
+    #expect(opened["type"] as? String == "checking" && opened["status"] as? String == "active")
+    let alice = try #require(opened["account"] as? String)
+    let bob = try #require(jsonObject(cli(["--json", "open", "--name", "Bob", "--type", "savings"], store: store).out)?["account"] as? String)
+
+    let d = cli(["--json", "deposit", alice, "12.3", "--id", "dep-1", "--memo", "pay"], store: store)
+    let dj = try #require(jsonObject(d.out))
+    #expect(Set(dj.keys) == ["transfer", "account", "amount", "currency", "balance", "replayed"])
+    #expect(dj["amount"] as? String == "12.30" && dj["balance"] as? String == "12.30" && dj["replayed"] as? Bool == false)
+    #expect(dj["transfer"] as? String == "dep-1")
+    let again = try #require(jsonObject(cli(["--json", "deposit", alice, "12.30", "--id", "dep-1", "--memo", "pay"], store: store).out))
+    #expect(again["replayed"] as? Bool == true && again["balance"] as? String == "12.30")
+    let conflict = cli(["--json", "deposit", alice, "13", "--id", "dep-1"], store: store)
+    #expect(conflict.code == 1)
+    #expect((jsonObject(conflict.err)?["error"] as? [String: Any])?["code"] as? String == "idempotency_conflict")
+
+    let t = cli(["--json", "transfer", alice, bob, "2.30"], store: store)
+    let tj = try #require(jsonObject(t.out))
+    #expect(Set(tj.keys) == ["transfer", "from", "to", "amount", "currency", "from_balance", "to_balance", "replayed"])
+    #expect(tj["from_balance"] as? String == "10.00" && tj["to_balance"] as? String == "2.30")
+
+    let w = try #require(jsonObject(cli(["--json", "withdraw", alice, "60"], store: store).out))
+    #expect(w["balance"] as? String == "-50.00")
+    #expect(cli(["withdraw", alice, "0.01"], store: store).code == 1)
+
+    let b = try #require(jsonObject(cli(["--json", "balance", alice], store: store).out))
+    #expect(Set(b.keys) == ["account", "currency", "balance", "available", "pending"])
+    #expect(b["available"] as? String == "0.00")
+
+    let list = try #require(jsonObject(cli(["--json", "accounts"], store: store).out))
+    let accounts = try #require(list["accounts"] as? [[String: Any]])
+    #expect(accounts.count == 2)
+    #expect(accounts.allSatisfy { Set($0.keys) == Set(opened.keys) })
+
+    let h = try #require(jsonObject(cli(["--json", "history", alice], store: store).out))
+    let entries = try #require(h["entries"] as? [[String: Any]])
+    #expect(entries.map { $0["amount"] as? String } == ["-60.00", "-2.30", "12.30"])
+    #expect(entries.map { $0["balance"] as? String } == ["-50.00", "10.00", "12.30"])
+    #expect(entries.allSatisfy { Set($0.keys) == ["transfer", "time", "amount", "balance", "memo"] })
+    #expect(try #require(jsonObject(cli(["--json", "history", alice, "--limit", "1"], store: store).out)?["entries"] as? [Any]).count == 1)
+
+    let v = try #require(jsonObject(cli(["--json", "verify"], store: store).out))
+    #expect(Set(v.keys) == ["ok", "records", "batches", "head_hash"])
+    #expect(v["ok"] as? Bool == true && (v["head_hash"] as? String)?.count == 64)
+
+    let human = cli(["accounts"], store: store)
+    #expect(human.code == 0 && human.out.contains("Alice") && human.out.contains("-50.00"))
+  }
+
+  @Test func exitCodesFollowTheContract() throws {
+    #expect(cli(["--help"]).code == 0)
+    #expect(cli(["help", "deposit"]).code == 0)
+    #expect(cli(["deposit", "--help"]).code == 0)
+    #expect(cli(["--version"]).out.hasPrefix("bankctl "))
+    #expect(cli([]).code == 64)
+    #expect(cli(["frobnicate"]).code == 64)
+    #expect(cli(["balance", "1000-0001-7"], store: dir.file("missing.journal")).code == 74)
+    #expect(!FileManager.default.fileExists(atPath: dir.file("missing.journal")))
+    #expect(cli(["balance", "1000-0001-7"], store: dir.path).code == 74)
+    let a = try #require(jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
+    #expect(cli(["deposit", a, "1e3"], store: store).code == 64)
+    // argv cannot carry a NUL byte between processes, but the in-process entry point can.
+    #expect(cli(["deposit", a, "1\u{0}2"], store: store).code == 64)
+    #expect(cli(["open", "--name", "A\u{0}B"], store: store).code == 64)
+    #expect(cli(["deposit", "1000-0001-8", "1"], store: store).code == 64)
+    #expect(cli(["deposit", try AccountNumber(base: 10_000_099).description, "1"], store: store).code == 1)
+    #expect(cli(["withdraw", a, "1"], store: store).code == 1)
+    writeFileBytes(dir.file("junk.journal"), Array(repeating: 0x41, count: 200))
+    let corrupt = cli(["--json", "verify"], store: dir.file("junk.journal"))
+    #expect(corrupt.code == 65)
+    #expect((jsonObject(corrupt.err)?["error"] as? [String: Any])?["code"] as? String == "store_corrupt")
+    // Held lock: exit 75 after the timeout.
+    let holder = try FileStorage(path: store)
+    let locked = cli(["--lock-timeout", "0.2", "--json", "balance", a], store: store)
+    holder.close()
+    #expect(locked.code == 75)
+    #expect((jsonObject(locked.err)?["error"] as? [String: Any])?["code"] as? String == "store_locked")
+  }
+
+  @Test func errorsAreClearOnStderr() throws {
+    let a = try #require(jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
+    let r = cli(["deposit", a, "12.345"], store: store)
+    #expect(r.code == 64)
+    #expect(r.out.isEmpty)
+    #expect(r.err.hasPrefix("Error: invalid amount '12.345': USD allows at most 2 decimal places"))
+    #expect(r.err.contains("Usage: bankctl deposit <account> <amount>"))
+    #expect(r.err.contains("See 'bankctl deposit --help' for more information."))
+    let m = cli(["deposit", a], store: store)
+    #expect(m.code == 64 && m.err.contains("missing argument <amount>"))
+    let j = cli(["--json", "withdraw", a, "5"], store: store)
+    let err = try #require(jsonObject(j.err)?["error"] as? [String: Any])
+    #expect(err["code"] as? String == "insufficient_funds")
+    #expect((err["message"] as? String)?.contains(a) == true)
+  }
+
+  @Test func storeComesFromOptionThenEnvironmentThenDefault() throws {
+    let envStore = dir.file("env.journal")
+    let r = cli(["--json", "open", "--name", "Env"], env: ["BANKCTL_STORE": envStore])
+    #expect(r.code == 0)
+    #expect(FileManager.default.fileExists(atPath: envStore))
+    let optStore = dir.file("opt.journal")
+    #expect(cli(["open", "--name", "Opt", "--store", optStore], env: ["BANKCTL_STORE": envStore]).code == 0)
+    #expect(FileManager.default.fileExists(atPath: optStore))
+    #expect(try #require(jsonObject(cli(["--json", "accounts"], env: ["BANKCTL_STORE": envStore]).out)?["accounts"] as? [Any]).count == 1)
+  }
+
+  @Test func exportFormats() throws {
+    let a = try #require(jsonObject(cli(["--json", "open", "--name", "A, \"quoted\""], store: store).out)?["account"] as? String)
+    let b = try #require(jsonObject(cli(["--json", "open", "--name", "B", "--currency", "EUR"], store: store).out)?["account"] as? String)
+    #expect(cli(["deposit", a, "1000", "--memo", "first, with comma"], store: store).code == 0)
+    #expect(cli(["deposit", b, "5"], store: store).code == 0)
+    #expect(cli(["withdraw", a, "0.05", "--id", "w-1"], store: store).code == 0)
+    let ledger = cli(["export", "--format", "ledger"], store: store).out
+    #expect(ledger.contains("commodity USD\n  format 1,000.00 USD\n"))
+    #expect(ledger.contains("commodity EUR\n  format 1,000.00 EUR\n"))
+    #expect(ledger.contains("account Liabilities:Deposits:Checking:\(a)"))
+    #expect(ledger.contains("(w-1) withdrawal"))
+    #expect(ledger.contains("  -1000.00 USD\n"))
+    #expect(ledger.hasSuffix("\n"))
+    let csv = cli(["export", "--format", "csv"], store: store).out
+    let lines = csv.split(separator: "\n")
+    #expect(lines.first == "transfer,time,kind,debit_account,credit_account,amount,currency,memo")
+    #expect(lines.count == 4)
+    #expect(csv.contains("\"first, with comma\""))
+    let jsonl = cli(["export", "--format", "jsonl"], store: store).out
+    #expect(jsonl.split(separator: "\n").allSatisfy { jsonObject(String($0)) != nil })
+    #expect(cli(["export", "--format", "xml"], store: store).code == 64)
+  }
+
+  @Test func demoBuildsTheSampleBank() throws {
+    let r = cli(["--json", "demo"], store: store)
+    #expect(r.code == 0, "\(r.err)")
+    let accounts = try #require(jsonObject(r.out)?["accounts"] as? [[String: Any]])
+    #expect(accounts.count == 10)
+    let list = try #require(jsonObject(cli(["--json", "accounts"], store: store).out)?["accounts"] as? [[String: Any]])
+    #expect(list.count == 10)
+    let human = cli(["demo"], store: store)
+    #expect(human.code == 0 && human.out.contains("BankCore demo"))
+  }
+
+  @Test func helpTextsMatchTheirSnapshots() throws {
+    let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    let record = ProcessInfo.processInfo.environment["BANKCTL_RECORD_SNAPSHOTS"] == "1"
+    for topic in [nil] + Commands.all.map(\.name) as [String?] {
+      let r = cli(topic.map { ["help", $0] } ?? ["--help"])
+      #expect(r.code == 0)
+      let file = snapshots.appendingPathComponent("help-\(topic ?? "overview").txt")
+      if record {
+        try FileManager.default.createDirectory(at: snapshots, withIntermediateDirectories: true)
+        try r.out.write(to: file, atomically: true, encoding: .utf8)
+      }
+      let expected = try String(contentsOf: file, encoding: .utf8)
+      #expect(r.out == expected, "help for \(topic ?? "bankctl") changed; rerun with BANKCTL_RECORD_SNAPSHOTS=1 if intended")
+    }
+  }
+}

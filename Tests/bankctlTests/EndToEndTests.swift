@@ -1,0 +1,184 @@
+import BankCore
+import Foundation
+import TestSupport
+import Testing
+
+/// Tests that launch the built bankctl binary, as a script would.
+@Suite(.serialized) struct EndToEndTests {
+  static let bankctl = BuiltProducts.executable("bankctl")
+  let dir = TempDirectory("e2e")
+  var store: String { dir.file("e2e.journal") }
+
+  func bank(_ args: [String], env: [String: String]? = nil) throws -> ProcessResult {
+    try runProcess(Self.bankctl, ["--store", store] + args, environment: env)
+  }
+
+  func json(_ r: ProcessResult) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
+  }
+
+  @Test func scenarioThroughTheBinary() throws {
+    let a = try bank(["--json", "open", "--name", "Alice"])
+    #expect(a.status == 0)
+    #expect(a.stdout.hasSuffix("}\n") && a.stdout.filter { $0 == "\n" }.count == 1, "exactly one JSON object and a newline")
+    let alice = try #require(json(a)["account"] as? String)
+    let bob = try #require(json(try bank(["--json", "open", "--name", "Bob"]))["account"] as? String)
+    #expect(try bank(["deposit", alice, "100"]).status == 0)
+    #expect(try bank(["transfer", alice, bob, "25.50", "--id", "t-1"]).status == 0)
+    let replay = json(try bank(["--json", "transfer", alice, bob, "25.50", "--id", "t-1"]))
+    #expect(replay["replayed"] as? Bool == true)
+    #expect(json(try bank(["--json", "balance", alice]))["balance"] as? String == "74.50")
+    #expect(json(try bank(["--json", "balance", bob]))["balance"] as? String == "25.50")
+    let refused = try bank(["--json", "withdraw", bob, "30"])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("\"code\":\"insufficient_funds\""))
+    #expect(try bank(["verify"]).status == 0)
+  }
+
+  @Test func badInputNeverChangesTheStore() throws {
+    let alice = try #require(json(try bank(["--json", "open", "--name", "Alice", "--overdraft", "10"]))["account"] as? String)
+    let bob = try #require(json(try bank(["--json", "open", "--name", "Bob"]))["account"] as? String)
+    #expect(try bank(["deposit", alice, "50"]).status == 0)
+    #expect(try bank(["deposit", bob, "50", "--id", "used"]).status == 0)
+    let lastDigit = Int(String(alice.last ?? "0")) ?? 0
+    let wrongCheck = String(alice.dropLast()) + String((lastDigit + 1) % 10)
+    let unknown = try AccountNumber(base: 10_009_999).description
+    let longText = String(repeating: "x", count: 5000)
+    let cases: [([String], Int32)] = [
+      (["deposit", alice, "-5"], 64), (["deposit", alice, "-0"], 64), (["deposit", alice, "0"], 64),
+      (["deposit", alice, "00012"], 0), (["deposit", alice, "1.234"], 64), (["deposit", alice, "1e3"], 64),
+      (["deposit", alice, "١٢"], 64), (["deposit", alice, ""], 64),
+      (["deposit", alice, "99999999999999999999999"], 64), (["deposit", alice, "92233720368547758.07"], 1),
+      (["deposit", alice, "1,000"], 64), (["deposit", alice, " 12"], 64), (["deposit", alice, "NaN"], 64),
+      (["deposit", wrongCheck, "1"], 64), (["deposit", "12345", "1"], 64), (["deposit", unknown, "1"], 1),
+      (["deposit", alice, "1", "--memo", longText], 64), (["deposit", alice, "1", "--memo", "a\u{1b}[31mred"], 64),
+      (["deposit", alice, "1", "--id", "bad key!"], 64), (["deposit", alice, "1", "--id", ""], 64),
+      (["deposit", alice, "1", "--id", String(repeating: "k", count: 65)], 64), (["deposit", bob, "51", "--id", "used"], 1),
+      (["deposit", alice, "1", "--bogus"], 64), (["deposit", alice], 64), (["deposit"], 64), (["deposit", alice, "1", "extra"], 64),
+      (["withdraw", bob, "50.01"], 1), (["withdraw", alice, "1e2"], 64), (["withdraw", unknown, "1"], 1),
+      (["transfer", alice, alice, "1"], 1), (["transfer", alice, bob, "0.001"], 64), (["transfer", alice, unknown, "1"], 1),
+      (["transfer", bob, alice, "999"], 1), (["transfer", alice, bob], 64),
+      (["balance", "nope"], 64), (["balance"], 64), (["history", alice, "--limit", "0"], 64), (["history", alice, "--limit", "x"], 64),
+      (["open"], 64), (["open", "--name", ""], 64), (["open", "--name", longText], 64), (["open", "--name", "a\u{7}b"], 64),
+      (["open", "--name", "X", "--type", "loan"], 64), (["open", "--name", "X", "--currency", "XYZ"], 64),
+      (["open", "--name", "X", "--overdraft", "-1"], 64), (["open", "--name", "X", "--type", "savings", "--overdraft", "5"], 64),
+      (["open", "--name", "X", "--number", alice], 1), (["open", "--name", "X", "--number", wrongCheck], 64),
+      (["close", alice], 1), (["export", "--format", "pdf"], 64), (["frobnicate"], 64), (["--bogus", "accounts"], 64),
+    ]
+    for (args, expected) in cases {
+      let before = fileBytes(store)
+      let r = try bank(args)
+      let shown = args.map { $0.count > 40 ? String($0.prefix(40)) + "…" : $0 }
+      #expect(r.status == expected, "\(shown): exit \(r.status), stderr \(r.stderr)")
+      if expected != 0 {
+        let unchanged = fileBytes(store) == before
+        #expect(unchanged, "\(shown) changed the store")
+        #expect(r.stderr.hasPrefix("Error: "), "\(shown): \(r.stderr)")
+        #expect(r.stdout.isEmpty, "\(shown) printed to stdout")
+      }
+    }
+  }
+
+  @Test func hostileStores() throws {
+    let missing = dir.file("nope.journal")
+    let r = try runProcess(Self.bankctl, ["--store", missing, "--json", "balance", "1000-0001-7"])
+    #expect(r.status == 74 && r.stderr.contains("store_not_found"))
+    #expect(!FileManager.default.fileExists(atPath: missing))
+    #expect(try runProcess(Self.bankctl, ["--store", dir.path, "accounts"]).status == 74)
+    let other = dir.file("other.journal")
+    writeFileBytes(other, Array("SQLite format 3\u{0}".utf8) + [UInt8](repeating: 7, count: 100))
+    let foreign = try runProcess(Self.bankctl, ["--store", other, "accounts"])
+    #expect(foreign.status == 65)
+    #expect(fileBytes(other).count == 116)
+    #expect(try bank(["open", "--name", "T"]).status == 0)
+    #expect(try bank(["deposit", "1000-0001-7", "5"]).status == 0)
+    // A torn final write is recovered; the acknowledged account survives.
+    var bytes = fileBytes(store)
+    bytes.removeLast(3)
+    writeFileBytes(store, bytes)
+    #expect(try bank(["accounts"]).status == 0)
+    // Damage before the tail refuses with 65 and the byte offset.
+    bytes = fileBytes(store)
+    bytes[70] ^= 0xFF
+    writeFileBytes(store, bytes)
+    let corrupt = try bank(["--json", "verify"])
+    #expect(corrupt.status == 65)
+    #expect(corrupt.stderr.contains("byte offset 64"))
+    #expect(fileBytes(store) == bytes)
+  }
+
+  @Test func eightConcurrentProcessesLoseNothing() throws {
+    let accounts = try (0..<4).map { i in try #require(json(try bank(["--json", "open", "--name", "P\(i)"]))["account"] as? String) }
+    for a in accounts { #expect(try bank(["deposit", a, "1000"]).status == 0) }
+    let perProcess = 15
+    let procs = try (0..<8).map { p -> Process in
+      let proc = Process()
+      proc.executableURL = URL(fileURLWithPath: "/bin/sh")
+      var script = ""
+      for i in 0..<perProcess {
+        let from = accounts[(p + i) % 4]
+        let to = accounts[(p + i + 1) % 4]
+        script += "'\(Self.bankctl)' --store '\(store)' transfer \(from) \(to) 1.00 --id p\(p)-\(i) >/dev/null || exit 1\n"
+      }
+      proc.arguments = ["-c", script]
+      try proc.run()
+      return proc
+    }
+    for p in procs {
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 0)
+    }
+    var total: Int64 = 0
+    var expected: [String: Int64] = Dictionary(uniqueKeysWithValues: accounts.map { ($0, 100_000) })
+    for p in 0..<8 {
+      for i in 0..<perProcess {
+        expected[accounts[(p + i) % 4], default: 0] -= 100
+        expected[accounts[(p + i + 1) % 4], default: 0] += 100
+      }
+    }
+    for a in accounts {
+      let bal = try #require(json(try bank(["--json", "balance", a]))["balance"] as? String)
+      let minor = try Amount(parsing: bal, currency: .usd).minorUnits
+      total += minor
+      #expect(minor == expected[a], "\(a)")
+    }
+    #expect(total == 400_000)
+    let history = try bank(["export", "--format", "csv"])
+    #expect(history.stdout.split(separator: "\n").count == 1 + 4 + 8 * perProcess)
+  }
+
+  @Test func hledgerAgreesWithBankctl() throws {
+    let hledger = ["/usr/bin/hledger", "/usr/local/bin/hledger"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    guard let hledger else {
+      print("SKIPPED: hledger is not installed; the export structure is checked by CommandTests.exportFormats")
+      return
+    }
+    #expect(try bank(["demo"]).status == 0)
+    let exported = try bank(["export", "--format", "ledger"])
+    let file = dir.file("export.journal")
+    try exported.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+    let check = try runProcess(hledger, ["-f", file, "check"])
+    #expect(check.status == 0, "hledger check: \(check.stderr)")
+    let accounts = try #require(json(try bank(["--json", "accounts", "--all"]))["accounts"] as? [[String: Any]])
+    let bal = try runProcess(hledger, ["-f", file, "balance", "--flat", "--no-total", "-O", "csv"])
+    #expect(bal.status == 0, "\(bal.stderr)")
+    var fromHledger: [String: String] = [:]
+    for line in bal.stdout.split(separator: "\n").dropFirst() {
+      let cols = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+      guard cols.count >= 2, let number = cols[0].split(separator: ":").last else { continue }
+      fromHledger[String(number)] = cols[1]
+    }
+    for a in accounts {
+      let number = try #require(a["account"] as? String)
+      let type = a["type"] as? String
+      let ours = try Amount(parsing: (a["balance"] as? String ?? "0").replacingOccurrences(of: "-", with: ""), currency: .usd).minorUnits
+      let sign: Int64 = (a["balance"] as? String)?.hasPrefix("-") == true ? -1 : 1
+      // hledger shows debits positive: deposit accounts (credit-normal) come out negated.
+      let expected = (type == "vault" ? 1 : -1) * sign * ours
+      let theirsText = (fromHledger[number] ?? "0").replacingOccurrences(of: " USD", with: "").replacingOccurrences(of: ",", with: "")
+      let theirsNeg = theirsText.hasPrefix("-")
+      let theirs = (theirsNeg ? -1 : 1) * ((try? Amount(parsing: String(theirsText.drop(while: { $0 == "-" })), currency: .usd).minorUnits) ?? -1)
+      #expect(theirs == expected, "\(number): hledger \(fromHledger[number] ?? "none"), bankctl \(a["balance"] ?? "")")
+    }
+  }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import BankCore
-@Test func smoke() { #expect(true) }
