@@ -1,1 +1,428 @@
-print("bench")
+import BankCore
+import Foundation
+
+// bankbench: BankCore's benchmark executable. Build with -c release.
+//
+//   bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--scale N] [NAME-FILTER ...]
+//
+// Each benchmark warms up, runs several times and reports the median and the spread (min..max).
+// Durable benchmarks write to --dir (default ./.bench-tmp, on the same disk as the checkout).
+
+struct Options {
+  var json = false
+  var smoke = false
+  var runs = 5
+  var dir = FileManager.default.currentDirectoryPath + "/.bench-tmp"
+  var filters: [String] = []
+  var openTransfers = 1_000_000
+}
+
+var options = Options()
+var argv = Array(CommandLine.arguments.dropFirst())
+while !argv.isEmpty {
+  let a = argv.removeFirst()
+  switch a {
+  case "--json": options.json = true
+  case "--smoke": options.smoke = true
+  case "--runs": options.runs = max(1, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 5)
+  case "--dir": options.dir = argv.isEmpty ? options.dir : argv.removeFirst()
+  case "--open-transfers": options.openTransfers = max(1000, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 1_000_000)
+  case "-h", "--help":
+    print("usage: bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--open-transfers N] [NAME-FILTER ...]")
+    exit(0)
+  default:
+    if a.hasPrefix("-") {
+      FileHandle.standardError.write(Data("bankbench: unknown option \(a)\n".utf8))
+      exit(64)
+    }
+    options.filters.append(a)
+  }
+}
+if options.smoke {
+  options.runs = 1
+  options.openTransfers = 2_000
+}
+try? FileManager.default.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
+
+/// One result row.
+struct Result {
+  let name: String
+  let unit: String
+  let median: Double
+  let min: Double
+  let max: Double
+  let note: String
+}
+
+var results: [Result] = []
+
+@MainActor func selected(_ name: String) -> Bool {
+  options.filters.isEmpty || options.filters.contains { name.contains($0) }
+}
+
+@MainActor func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// Runs `body` (which returns the amount of work done) once to warm up, then `runs` times.
+@MainActor func measure(_ name: String, unit: String, note: String = "", runs: Int? = nil, _ body: () throws -> (work: Double, seconds: Double)) {
+  guard selected(name) else { return }
+  progress("running \(name)")
+  do {
+    _ = try body()
+    var rates: [Double] = []
+    for _ in 0..<(runs ?? options.runs) {
+      let (work, seconds) = try body()
+      rates.append(work / max(seconds, 1e-9))
+    }
+    rates.sort()
+    results.append(Result(name: name, unit: unit, median: rates[rates.count / 2], min: rates[0], max: rates[rates.count - 1], note: note))
+  } catch {
+    FileHandle.standardError.write(Data("bankbench: \(name) failed: \(error)\n".utf8))
+    exit(1)
+  }
+}
+
+@MainActor func record(_ name: String, unit: String, values: [Double], note: String = "") {
+  let v = values.sorted()
+  results.append(Result(name: name, unit: unit, median: v[v.count / 2], min: v[0], max: v[v.count - 1], note: note))
+}
+
+@MainActor func progress(_ s: String) {
+  if !options.json { FileHandle.standardError.write(Data("… \(s)\n".utf8)) }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
+
+@MainActor func freshPath(_ name: String) -> String {
+  let p = options.dir + "/" + name + ".journal"
+  for suffix in ["", ".snapshot", ".snapshot.tmp"] { try? FileManager.default.removeItem(atPath: p + suffix) }
+  return p
+}
+
+/// A ledger with `count` funded accounts. Returns the ledger and the account numbers.
+@MainActor func makeBank(storage: any Storage, accounts count: Int, snapshotEvery: UInt64 = 0) throws -> (Ledger, [AccountNumber]) {
+  let ledger = try Ledger(storage: storage, configuration: LedgerConfiguration(snapshotEvery: snapshotEvery))
+  var numbers: [AccountNumber] = []
+  var opened = 0
+  while opened < count {
+    let n = min(1000, count - opened)
+    var cmds: [LedgerCommand] = []
+    for i in 0..<n { cmds.append(.open(AccountSpec(name: "Bench \(opened + i)"))) }
+    let outcomes = try ledger.submit(cmds)
+    for case .opened(let id) in outcomes { numbers.append(try ledger.account(id: id).number) }
+    opened += n
+  }
+  var deposits: [LedgerCommand] = []
+  for a in numbers {
+    deposits.append(.deposit(amount: Amount(minorUnits: 1_000_000_000_00, currency: .usd), to: a))
+    if deposits.count == 1000 {
+      try ledger.submit(deposits)
+      deposits.removeAll()
+    }
+  }
+  if !deposits.isEmpty { try ledger.submit(deposits) }
+  return (ledger, numbers)
+}
+
+@MainActor func randomTransfers(_ count: Int, _ accounts: [AccountNumber], _ rng: inout SplitMix64) -> [LedgerCommand] {
+  (0..<count).map { _ in
+    let a = Int(rng.next() % UInt64(accounts.count))
+    var b = Int(rng.next() % UInt64(accounts.count))
+    if b == a { b = (b + 1) % accounts.count }
+    return .transfer(amount: Amount(minorUnits: Int64(rng.next() % 10_000) + 1, currency: .usd), from: accounts[a], to: accounts[b])
+  }
+}
+
+let accountCount = options.smoke ? 100 : 10_000
+
+// MARK: In memory
+
+for batch in [1, 100, 8190] {
+  let total = options.smoke ? 2 * batch : max(200_000, batch * 50)
+  let name = "memory.transfers.batch\(batch)"
+  guard selected(name) else { continue }
+  let (ledger, accounts) = try makeBank(storage: InMemoryStorage(), accounts: accountCount)
+  var rng = SplitMix64(state: 1)
+  let batches = (0..<(total / batch)).map { _ in randomTransfers(batch, accounts, &rng) }
+  measure(name, unit: "transfers/s", note: "\(accountCount) accounts, InMemoryStorage") {
+    let t0 = now()
+    for b in batches { try ledger.submit(b) }
+    return (Double(total), Double(now() - t0) / 1e9)
+  }
+}
+
+// MARK: Disk peer: the machine's own limits
+
+@MainActor func rawFsyncRate(count: Int) -> Double {
+  let path = freshPath("raw-fsync")
+  let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+  defer {
+    close(fd)
+    unlink(path)
+  }
+  var buf = [UInt8](repeating: 0xAB, count: 128)
+  let t0 = now()
+  var off: off_t = 0
+  for _ in 0..<count {
+    _ = buf.withUnsafeMutableBytes { pwrite(fd, $0.baseAddress, 128, off) }
+    off += 128
+    fdatasync(fd)
+  }
+  return Double(count) / (Double(now() - t0) / 1e9)
+}
+
+let fsyncCount = options.smoke ? 50 : 3000
+var diskFsyncRate = 0.0
+measure("disk.fdatasync", unit: "syncs/s", note: "append 128 B + fdatasync, C-equivalent loop: the peer for single commits") {
+  let r = rawFsyncRate(count: fsyncCount)
+  diskFsyncRate = r
+  return (r, 1)
+}
+
+measure("disk.sequential_write", unit: "MB/s", note: "1 MiB writes, fdatasync at the end") {
+  let path = freshPath("seq")
+  let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+  defer {
+    close(fd)
+    unlink(path)
+  }
+  let chunk = [UInt8](repeating: 0x5A, count: 1 << 20)
+  let n = options.smoke ? 4 : 256
+  let t0 = now()
+  for i in 0..<n { _ = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, 1 << 20, off_t(i) << 20) } }
+  fdatasync(fd)
+  return (Double(n), Double(now() - t0) / 1e9)
+}
+
+// MARK: File backend, durable
+
+for batch in [1, 100, 8190] {
+  let name = "file.transfers.batch\(batch)"
+  guard selected(name) else { continue }
+  let total = options.smoke ? 2 * batch : (batch == 1 ? 2000 : batch == 100 ? 100_000 : 1_000_000)
+  let path = freshPath("file-batch\(batch)")
+  let storage = try FileStorage(path: path)
+  let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
+  var rng = SplitMix64(state: 2)
+  let batches = (0..<(total / batch)).map { _ in randomTransfers(batch, accounts, &rng) }
+  measure(name, unit: "transfers/s", note: "durable: fdatasync before each batch is acknowledged") {
+    let t0 = now()
+    for b in batches { try ledger.submit(b) }
+    return (Double(total), Double(now() - t0) / 1e9)
+  }
+  ledger.close()
+  _ = freshPath("file-batch\(batch)")
+}
+
+// MARK: Group commit
+
+for callers in [1, 16, 64] {
+  let name = "file.concurrent\(callers)"
+  guard selected(name) else { continue }
+  let path = freshPath("group\(callers)")
+  let storage = try FileStorage(path: path)
+  let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
+  let perCaller = options.smoke ? 5 : max(50, 3000 / callers * (callers == 1 ? 1 : 4))
+  measure(name, unit: "transfers/s", note: "\(callers) threads, single-transfer commits, shared fdatasync") {
+    let syncs0 = storage.syncCount
+    let group = DispatchGroup()
+    let t0 = now()
+    for c in 0..<callers {
+      group.enter()
+      Thread.detachNewThread {
+        var rng = SplitMix64(state: UInt64(c) &* 7919 &+ 5)
+        for _ in 0..<perCaller {
+          let a = accounts[Int(rng.next() % UInt64(accounts.count))]
+          let b = accounts[Int(rng.next() % UInt64(accounts.count))]
+          if a != b { _ = try? ledger.transfer(Amount(minorUnits: 1, currency: .usd), from: a, to: b) }
+        }
+        group.leave()
+      }
+    }
+    group.wait()
+    let secs = Double(now() - t0) / 1e9
+    _ = storage.syncCount - syncs0
+    return (Double(callers * perCaller), secs)
+  }
+  ledger.close()
+  _ = freshPath("group\(callers)")
+}
+
+// MARK: TPC-B-like
+
+do {
+  let name = "tpcb.durable.1client"
+  if selected(name) {
+    // pgbench scale 1: 1 branch, 10 tellers, 100,000 accounts. Each transaction moves a random
+    // delta between an account and its teller and between the teller and the branch, as one
+    // linked batch (the journal records are the history rows).
+    let path = freshPath("tpcb")
+    let ledger = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let scaleAccounts = options.smoke ? 100 : 100_000
+    var cmds: [LedgerCommand] = [.open(AccountSpec(name: "Branch 1", kind: .equity))]
+    for t in 0..<10 { cmds.append(.open(AccountSpec(name: "Teller \(t)", kind: .equity))) }
+    var outs = try ledger.submit(cmds)
+    var ids: [AccountNumber] = []
+    for case .opened(let id) in outs { ids.append(try ledger.account(id: id).number) }
+    let branch = ids[0]
+    let tellers = Array(ids[1...])
+    var accounts: [AccountNumber] = []
+    var made = 0
+    while made < scaleAccounts {
+      let n = min(1000, scaleAccounts - made)
+      outs = try ledger.submit((0..<n).map { i in .open(AccountSpec(name: "aid \(made + i)", kind: .equity)) })
+      for case .opened(let id) in outs { accounts.append(try ledger.account(id: id).number) }
+      made += n
+    }
+    var rng = SplitMix64(state: 3)
+    let txCount = options.smoke ? 20 : 3000
+    measure(name, unit: "tx/s", note: "pgbench TPC-B-like at scale 1, 1 client, durable") {
+      let t0 = now()
+      for _ in 0..<txCount {
+        let aid = accounts[Int(rng.next() % UInt64(accounts.count))]
+        let tid = tellers[Int(rng.next() % 10)]
+        let delta = Int64(rng.next() % 10_000) - 5_000
+        let amount = Amount(minorUnits: max(1, abs(delta)), currency: .usd)
+        let batch: [LedgerCommand] =
+          delta >= 0
+          ? [.transfer(amount: amount, from: tid, to: aid), .transfer(amount: amount, from: branch, to: tid)]
+          : [.transfer(amount: amount, from: aid, to: tid), .transfer(amount: amount, from: tid, to: branch)]
+        try ledger.submit(batch)
+      }
+      return (Double(txCount), Double(now() - t0) / 1e9)
+    }
+    ledger.close()
+    _ = freshPath("tpcb")
+  }
+}
+
+// MARK: Opening, replay and memory
+
+@MainActor func rssBytes() -> Int {
+  guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+  let f = s.split(separator: " ")
+  return f.count > 1 ? (Int(f[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+if selected("open.") || selected("memory.rss") {
+  let n = options.openTransfers
+  let path = freshPath("open")
+  progress("building a store of \(n) transfers")
+  do {
+    let storage = try FileStorage(path: path)
+    let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
+    var rng = SplitMix64(state: 4)
+    var done = 0
+    while done < n {
+      let b = min(8190, n - done)
+      try ledger.submit(randomTransfers(b, accounts, &rng))
+      done += b
+      if done % 200_000 < 8190 { progress("  \(done) / \(n)") }
+    }
+    try ledger.takeSnapshot()
+    ledger.close()
+  }
+  let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+  measure("open.with_snapshot", unit: "opens/s", note: "\(n) transfers, \(size / 1_000_000) MB journal; 1/x = open time") {
+    let t0 = now()
+    let l = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let secs = Double(now() - t0) / 1e9
+    l.close()
+    return (1, secs)
+  }
+  let snapshot = path + ".snapshot"
+  let saved = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+  try FileManager.default.removeItem(atPath: snapshot)
+  var records = 0.0
+  measure("open.full_replay", unit: "records/s", note: "no snapshot: every frame checksummed and applied") {
+    let t0 = now()
+    let l = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let secs = Double(now() - t0) / 1e9
+    records = Double(l.lastSequence)
+    l.close()
+    return (records, secs)
+  }
+  try saved.write(to: URL(fileURLWithPath: snapshot))
+  if selected("memory.rss") {
+    let before = rssBytes()
+    let l = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let after = rssBytes()
+    record("memory.rss.file_store", unit: "bytes", values: [Double(after - before)], note: "resident growth holding \(n) transfers, \(accountCount) accounts (state only; the journal stays on disk)")
+    record("memory.rss.per_account", unit: "bytes", values: [Double(after - before) / Double(accountCount + 1)], note: "upper bound: all state divided by accounts")
+    l.close()
+    let before2 = rssBytes()
+    let (ml, macc) = try makeBank(storage: InMemoryStorage(), accounts: accountCount)
+    var rng = SplitMix64(state: 4)
+    var done = 0
+    while done < n {
+      let b = min(8190, n - done)
+      try ml.submit(randomTransfers(b, macc, &rng))
+      done += b
+    }
+    let after2 = rssBytes()
+    record("memory.rss.per_transfer_inmemory", unit: "bytes", values: [Double(after2 - before2) / Double(n)], note: "InMemoryStorage keeps every record's bytes")
+    ml.close()
+  }
+  _ = freshPath("open")
+}
+
+// MARK: Primitives
+
+let blob = [UInt8](repeating: 0x61, count: options.smoke ? 1 << 16 : 64 << 20)
+measure("crc32c", unit: "MB/s", note: "slicing-by-8, pure Swift") {
+  let t0 = now()
+  let c = CRC32C.checksum(blob)
+  if c == 0x1234_5678 { print("") }
+  return (Double(blob.count) / 1e6, Double(now() - t0) / 1e9)
+}
+measure("sha256", unit: "MB/s", note: "pure Swift") {
+  let t0 = now()
+  let h = SHA256.hash(blob)
+  if h.first == 0x42 && h.last == 0x42 { print("") }
+  return (Double(blob.count) / 1e6, Double(now() - t0) / 1e9)
+}
+
+// MARK: Report
+
+try? FileManager.default.removeItem(atPath: options.dir)
+@MainActor func fmt(_ v: Double) -> String {
+  if v >= 100 { return String(Int(v.rounded())) }
+  return String(format: "%.2f", v)
+}
+if options.json {
+  var items: [String] = []
+  for r in results {
+    items.append(
+      "{\"name\":\"\(r.name)\",\"unit\":\"\(r.unit)\",\"median\":\(fmt(r.median)),\"min\":\(fmt(r.min)),\"max\":\(fmt(r.max)),\"note\":\"\(r.note)\"}")
+  }
+  print("{\"runs\":\(options.runs),\"smoke\":\(options.smoke),\"results\":[\(items.joined(separator: ","))]}")
+} else {
+  let header = ["benchmark", "median", "min", "max", "unit", "note"]
+  let rows = results.map { [$0.name, fmt($0.median), fmt($0.min), fmt($0.max), $0.unit, $0.note] }
+  var widths = header.map(\.count)
+  for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+  func line(_ c: [String]) -> String {
+    c.enumerated().map { i, s in i >= 1 && i <= 3 ? String(repeating: " ", count: widths[i] - s.count) + s : s + String(repeating: " ", count: widths[i] - s.count) }
+      .joined(separator: "  ")
+  }
+  print(line(header))
+  for r in rows { print(line(r)) }
+  if diskFsyncRate > 0, let single = results.first(where: { $0.name == "file.concurrent1" }) {
+    print("single-caller commits / disk fdatasync rate: \(String(format: "%.2f", single.median / diskFsyncRate))")
+  }
+  if let one = results.first(where: { $0.name == "file.concurrent1" }) {
+    for c in [16, 64] {
+      if let m = results.first(where: { $0.name == "file.concurrent\(c)" }) {
+        print("group commit \(c) callers / 1 caller: \(String(format: "%.1f", m.median / one.median))x")
+      }
+    }
+  }
+}

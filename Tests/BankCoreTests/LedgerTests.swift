@@ -84,6 +84,18 @@ final class FailingStorage: Storage {
     expectCode(.accountExists) { try ledger.open(AccountSpec(name: "Dup", number: chosen)) }
   }
 
+  @Test func internalAccountsOpenedBeforeTheirVaultGetTheirOwnNumbers() throws {
+    // Regression: the first internal account of a currency once took the number its vault got.
+    let l = try Ledger()
+    let equity = try l.open(AccountSpec(name: "Equity", kind: .equity, currency: .gbp))
+    let fees = try l.open(AccountSpec(name: "Fees", kind: .fees, currency: .gbp))
+    let vault = try #require(try l.vault(for: .gbp))
+    #expect(Set([equity.number, fees.number, vault.number]).count == 3)
+    #expect(try l.accounts().count == 3)
+    try l.transfer(Amount(minorUnits: 5, currency: .gbp), from: equity.number, to: fees.number)
+    #expect(l.invariantViolation() == nil)
+  }
+
   @Test func insufficientFundsNamesAccountAndAmounts() throws {
     do {
       try ledger.withdraw(usd("100.01"), from: alice)

@@ -105,7 +105,9 @@ extension LedgerState {
 
   private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch) {
     batch.append(record)
-    apply(record, stage: &stage)
+    let applied = apply(record, stage: &stage)
+    // Validation guarantees every record applies; a refusal here is a bug in a rule above.
+    precondition(applied, "validated record did not apply: \(record)")
   }
 
   private mutating func stageOpen(
@@ -115,18 +117,18 @@ extension LedgerState {
     if info.count >= Int(UInt32.max) - 1 {
       throw BankError(.limitExceeded, "the ledger holds the maximum number of accounts")
     }
-    let number: AccountNumber
-    if let chosen = spec.number {
-      if byNumber[chosen.rawValue] != nil {
-        throw BankError(.accountExists, "account \(chosen) already exists")
-      }
-      number = chosen
-    } else {
-      number = try assignNumber(internal: !spec.kind.isCustomer)
+    if let chosen = spec.number, byNumber[chosen.rawValue] != nil {
+      throw BankError(.accountExists, "account \(chosen) already exists")
     }
+    // The vault is opened first so that the number assigned below is not handed out twice.
     if spec.kind != .vault && vaults[spec.currency.code] == nil {
       try openVault(spec.currency, now: now, stage: &stage, batch: &batch)
     }
+    if let chosen = spec.number, byNumber[chosen.rawValue] != nil {
+      throw BankError(.accountExists, "account \(chosen) is reserved for the \(spec.currency.code) vault")
+    }
+    let number: AccountNumber
+    if let chosen = spec.number { number = chosen } else { number = try assignNumber(internal: !spec.kind.isCustomer) }
     let id = AccountID(UInt32(info.count + 1))
     emit(
       .accountOpened(
