@@ -48,6 +48,9 @@ struct ByteReader {
       throw DecodeError("truncated: needed \(n) bytes at offset \(offset), have \(remaining)")
     }
   }
+  /// Advances past bytes already checked with ``need(_:)``.
+  mutating func skip(_ n: Int) { offset += n }
+
   mutating func u8() throws(DecodeError) -> UInt8 {
     try need(1)
     defer { offset += 1 }

@@ -236,6 +236,27 @@ enum TransferCodec {
   private static let flagKey: UInt8 = 2
   private static let flagMemo: UInt8 = 4
 
+  /// The size of a transfer record without its optional fields.
+  static let fixedSize = 38
+
+  /// Appends a plain transfer (no hold, key or memo) with one bounds check: the commit hot path.
+  static func appendPlain(_ r: TransferRecord, to bytes: inout [UInt8]) {
+    let start = bytes.count
+    bytes.append(contentsOf: repeatElement(0, count: fixedSize))
+    bytes.withUnsafeMutableBytes { buf in
+      guard let base = buf.baseAddress else { return }
+      let p = base + start
+      p.storeBytes(of: JournalRecord.Tag.transfer.rawValue, toByteOffset: 0, as: UInt8.self)
+      p.storeBytes(of: JournalRecord.version, toByteOffset: 1, as: UInt8.self)
+      p.storeBytes(of: r.kind.rawValue, toByteOffset: 3, as: UInt8.self)
+      p.storeBytes(of: r.number.littleEndian, toByteOffset: 4, as: UInt64.self)
+      p.storeBytes(of: r.debit.rawValue.littleEndian, toByteOffset: 12, as: UInt32.self)
+      p.storeBytes(of: r.credit.rawValue.littleEndian, toByteOffset: 16, as: UInt32.self)
+      p.storeBytes(of: UInt64(bitPattern: r.amount).littleEndian, toByteOffset: 20, as: UInt64.self)
+      p.storeBytes(of: UInt64(bitPattern: r.timestamp).littleEndian, toByteOffset: 28, as: UInt64.self)
+    }
+  }
+
   static func encode(_ r: TransferRecord, into w: inout ByteWriter) {
     w.u8(JournalRecord.Tag.transfer.rawValue)
     w.u8(JournalRecord.version)
@@ -256,6 +277,21 @@ enum TransferCodec {
   }
 
   static func decodeBody(_ r: inout ByteReader) throws(DecodeError) -> TransferRecord {
+    // A 38-byte plain transfer is decoded with one bounds check.
+    if r.offset == 2, r.remaining == fixedSize - 2, r.buffer[2] == 0 {
+      let b = r.buffer
+      guard let kind = TransferKind(rawValue: b[3]) else { throw DecodeError("bad transfer kind") }
+      let amount = Int64(bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 20, as: UInt64.self)))
+      guard amount > 0 else { throw DecodeError("transfer amount must be positive") }
+      r.skip(fixedSize - 2)
+      return TransferRecord(
+        number: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: UInt64.self)), key: nil, kind: kind,
+        debit: AccountID(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 12, as: UInt32.self))),
+        credit: AccountID(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self))),
+        amount: amount,
+        timestamp: Int64(bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt64.self))),
+        memo: "", isHold: false, expiresAt: 0)
+    }
     let flags = try r.u8()
     guard flags & ~(flagHold | flagKey | flagMemo) == 0 else { throw DecodeError("bad transfer flags") }
     guard let kind = TransferKind(rawValue: try r.u8()) else { throw DecodeError("bad transfer kind") }

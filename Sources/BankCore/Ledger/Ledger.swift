@@ -123,6 +123,8 @@ public final class Ledger: Sendable {
     try commit { state, stage, batch, now throws(BankError) in
       var outcomes: [LedgerOutcome] = []
       outcomes.reserveCapacity(commands.count)
+      stage?.balanceUndo.reserveCapacity(commands.count * 2)
+      batch.reserve(records: commands.count, bytesEach: TransferCodec.fixedSize)
       for c in commands {
         outcomes.append(try state.stage(c, now: now, stage: &stage, batch: &batch))
       }

@@ -179,8 +179,6 @@ extension LedgerState {
     kind: TransferKind, hold: Bool, expiresAt: Int64, now: Int64, stage: inout Stage?,
     batch: inout RecordBatch
   ) throws(BankError) -> LedgerOutcome {
-    let di = info[debit.index]
-    let ci = info[credit.index]
     if key != nil { try Validate.key(key) }
     if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
     if let key, let existing = keys[key] {
@@ -204,19 +202,21 @@ extension LedgerState {
       throw BankError(.invalidAmount, "amount must be positive, got \(amount.formatted)")
     }
     guard debit != credit else {
-      throw BankError(.sameAccount, "cannot move money from account \(di.number) to itself")
+      throw BankError(.sameAccount, "cannot move money from account \(info[debit.index].number) to itself")
     }
-    guard di.currency == amount.currency, ci.currency == amount.currency else {
-      let other = di.currency != amount.currency ? di : ci
+    guard info[debit.index].currency == amount.currency, info[credit.index].currency == amount.currency else {
+      let other = info[debit.index].currency != amount.currency ? info[debit.index] : info[credit.index]
       throw BankError(
         .currencyMismatch,
         "account \(other.number) is in \(other.currency.code); the amount is \(amount.formatted)")
     }
     let db = bal[debit.index]
     let cb = bal[credit.index]
-    if db.status == .closed { throw BankError(.accountClosed, "account \(di.number) is closed") }
-    if cb.status == .closed { throw BankError(.accountClosed, "account \(ci.number) is closed") }
-    if db.status == .frozen {
+    if db.status != .active || cb.status == .closed {
+      let di = info[debit.index]
+      let ci = info[credit.index]
+      if db.status == .closed { throw BankError(.accountClosed, "account \(di.number) is closed") }
+      if cb.status == .closed { throw BankError(.accountClosed, "account \(ci.number) is closed") }
       throw BankError(.accountFrozen, "account \(di.number) is frozen; it cannot be debited")
     }
     let a = amount.minorUnits
@@ -227,13 +227,15 @@ extension LedgerState {
       let d2 = Checked.add(db.postedDebits, db.pendingDebits), let d3 = Checked.add(d2, a),
       let avail = Checked.sub(db.postedCredits, d3), let withLimit = Checked.add(avail, db.overdraftLimit)
     else {
-      throw BankError(.overflow, "moving \(amount.formatted) would overflow the totals of \(di.number) or \(ci.number)")
+      throw BankError(
+        .overflow,
+        "moving \(amount.formatted) would overflow the totals of \(info[debit.index].number) or \(info[credit.index].number)")
     }
     if db.limited && withLimit < 0 {
       let have = Amount(minorUnits: max(0, db.available), currency: amount.currency)
       throw BankError(
         .insufficientFunds,
-        "account \(di.number) has \(have.formatted) available; \(amount.formatted) requested")
+        "account \(info[debit.index].number) has \(have.formatted) available; \(amount.formatted) requested")
     }
     let record = TransferRecord(
       number: counters.nextTransfer, key: key, kind: kind, debit: debit, credit: credit, amount: a,
@@ -288,6 +290,10 @@ extension LedgerState {
 
 extension RecordBatch {
   mutating func appendTransfer(_ r: TransferRecord) {
-    append(.transfer(r))
+    if r.key == nil && r.memo.isEmpty && !r.isHold {
+      appendEncoded { TransferCodec.appendPlain(r, to: &$0) }
+    } else {
+      append(.transfer(r))
+    }
   }
 }

@@ -10,7 +10,6 @@ public final class InMemoryStorage: Storage {
     var ends: [Int] = []
     var batchEnds: [UInt64] = []
     var snapshot: StoredSnapshot?
-    var chain = HashChain(genesis: Array("BankCore in-memory store".utf8))
     var closed = false
   }
 
@@ -24,18 +23,9 @@ public final class InMemoryStorage: Storage {
     return try state.withLock { s throws(StorageError) -> UInt64 in
       if s.closed { throw StorageError.closed }
       let base = s.bytes.count
-      var seq = UInt64(s.ends.count)
       s.bytes.append(contentsOf: batch.bytes)
-      var start = 0
-      batch.bytes.withUnsafeBytes { all in
-        for end in batch.ends {
-          seq += 1
-          s.ends.append(base + end)
-          s.chain.add(sequence: seq, bytes: UnsafeRawBufferPointer(rebasing: all[start..<end]))
-          start = end
-        }
-      }
-      s.chain.endBatch()
+      for end in batch.ends { s.ends.append(base + end) }
+      let seq = UInt64(s.ends.count)
       s.batchEnds.append(seq)
       return seq
     }
@@ -82,13 +72,27 @@ public final class InMemoryStorage: Storage {
     }
   }
 
+  /// Computes the hash chain over every batch, as the file backend stores it, so the head hash
+  /// identifies the history. Memory cannot be tampered with from outside the process, so the
+  /// chain is computed here on demand rather than on every append.
+  ///
+  /// - Complexity: O(bytes stored).
   public func verify() throws(StorageError) -> VerifyReport {
-    try state.withLock { s throws(StorageError) in
-      if s.closed { throw StorageError.closed }
-      return VerifyReport(
-        records: UInt64(s.ends.count), batches: UInt64(s.batchEnds.count),
-        headHash: s.chain.head.hexString)
+    let (bytes, ends, batchEnds, closed) = state.withLock { ($0.bytes, $0.ends, $0.batchEnds, $0.closed) }
+    if closed { throw StorageError.closed }
+    var chain = HashChain(genesis: Array("BankCore in-memory store".utf8))
+    bytes.withUnsafeBytes { all in
+      var next = 0
+      for last in batchEnds {
+        while next < Int(last) {
+          let start = next == 0 ? 0 : ends[next - 1]
+          chain.add(sequence: UInt64(next + 1), bytes: UnsafeRawBufferPointer(rebasing: all[start..<ends[next]]))
+          next += 1
+        }
+        chain.endBatch()
+      }
     }
+    return VerifyReport(records: UInt64(ends.count), batches: UInt64(batchEnds.count), headHash: chain.head.hexString)
   }
 
   public func close() { state.withLock { $0.closed = true } }

@@ -54,6 +54,12 @@ public struct RecordBatch: Sendable {
     ends.append(bytes.count)
   }
 
+  /// Appends one record written directly into the shared buffer by `write`.
+  mutating func appendEncoded(_ write: (inout [UInt8]) -> Void) {
+    write(&bytes)
+    ends.append(bytes.count)
+  }
+
   mutating func removeAll() {
     bytes.removeAll(keepingCapacity: true)
     ends.removeAll(keepingCapacity: true)
