@@ -48,7 +48,7 @@ public final class Ledger: Sendable {
   public let configuration: LedgerConfiguration
   /// What opening found.
   public let openReport: OpenReport
-  let core: Mutex<Core>
+  let core: BlockingLock<Core>
   private let snapshotting = Atomic<Bool>(false)
 
   /// Opens a ledger on a storage, loading its snapshot and replaying the records after it.
@@ -105,7 +105,7 @@ public final class Ledger: Sendable {
     }
     if let failure { throw failure }
     self.openReport = report
-    self.core = Mutex(Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
+    self.core = BlockingLock(Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
     if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery {
       try? takeSnapshot()
     }
@@ -144,7 +144,8 @@ public final class Ledger: Sendable {
     _ build: (inout LedgerState, inout Stage?, inout RecordBatch, Int64) throws(BankError) -> R
   ) throws(BankError) -> R {
     let now = configuration.clock.now()
-    let (result, sequence) = try core.withLock { core throws(BankError) -> (R, UInt64) in
+    let every = configuration.snapshotEvery
+    let (result, sequence, snapshotDue) = try core.withLock { core throws(BankError) -> (R, UInt64, Bool) in
       if let reason = core.poisoned {
         throw BankError(.ioError, "the ledger must be reopened after a storage failure: \(reason)")
       }
@@ -159,11 +160,11 @@ public final class Ledger: Sendable {
       }
       // A command that changed nothing (an idempotent replay) still waits for the records it
       // observed to be durable.
-      if batch.isEmpty { return (result, core.state.counters.lastSequence) }
+      if batch.isEmpty { return (result, core.state.counters.lastSequence, false) }
       do throws(StorageError) {
         let last = try storage.append(batch)
         core.state.counters.lastSequence = last
-        return (result, last)
+        return (result, last, every > 0 && last &- core.snapshotSequence >= every)
       } catch {
         if let stage { core.state.rollback(stage) }
         throw BankError(error)
@@ -179,15 +180,9 @@ public final class Ledger: Sendable {
         throw BankError(error)
       }
     }
-    maybeSnapshot()
+    // A failed snapshot costs only replay time on the next open; the commit itself succeeded.
+    if snapshotDue { try? takeSnapshot() }
     return result
-  }
-
-  private func maybeSnapshot() {
-    let every = configuration.snapshotEvery
-    guard every > 0 else { return }
-    let due = core.withLock { $0.state.counters.lastSequence &- $0.snapshotSequence >= every }
-    if due { try? takeSnapshot() }
   }
 
   /// Saves a snapshot of the current state, so the next open replays only what follows.

@@ -55,7 +55,13 @@ public final class FileStorage: Storage {
     var chain: HashChain
     var batches: UInt64
     var lastFrameOffset: Int64
-    var scratch: [UInt8] = []
+    /// Encoded frames appended but not yet written: the group commit leader writes them all with
+    /// one `pwrite` before its `fdatasync`.
+    var pending: [UInt8] = []
+    var spare: [UInt8] = []
+    var pendingLastSequence: UInt64 = 0
+    /// File offset up to which every byte has been written.
+    var written: Int64
     var recent: [BatchPoint] = []
     var recentNext = 0
     var tailStart: ScanPoint
@@ -187,7 +193,8 @@ public final class FileStorage: Storage {
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
       self.snapshot = Mutex(loaded)
       var w = Writer(
-        end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame, tailStart: start)
+        end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame, written: end.offset,
+        tailStart: start)
       w.recent.reserveCapacity(64)
       if lastFrame >= 0 {
         w.recent.append(
@@ -220,14 +227,17 @@ public final class FileStorage: Storage {
 
   // MARK: Appending
 
+  /// Encodes the batch as frames and queues them; ``waitUntilDurable(_:)`` writes and syncs.
+  ///
+  /// No I/O happens here, so the ledger's lock is never held across a system call and every
+  /// caller waiting at the same moment shares one `pwrite` and one `fdatasync`.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
     return try writer.withLock { w throws(StorageError) -> UInt64 in
       if w.closed { throw StorageError.closed }
       if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
-      var out = w.scratch
-      out.removeAll(keepingCapacity: true)
-      out.reserveCapacity(batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
+      let base = w.pending.count
+      w.pending.reserveCapacity(base + batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
       var chain = w.chain
       var seq = w.end.nextSequence
       var prev = w.end.prevCRC
@@ -238,25 +248,19 @@ public final class FileStorage: Storage {
           let rec = UnsafeRawBufferPointer(rebasing: all[start..<end])
           chain.add(sequence: seq, bytes: rec)
           let trailer: [UInt8]? = i == batch.ends.count - 1 ? chain.endBatch() : nil
-          lastFrameStart = out.count
-          prev = FileFormat.appendFrame(to: &out, body: rec, trailer: trailer, sequence: seq, prev: prev, salt: salt)
+          lastFrameStart = w.pending.count
+          prev = FileFormat.appendFrame(to: &w.pending, body: rec, trailer: trailer, sequence: seq, prev: prev, salt: salt)
           seq += 1
           start = end
         }
       }
-      do throws(StorageError) {
-        try io.writeAll(fd, out.withUnsafeBytes { $0 }, at: w.end.offset)
-      } catch {
-        // Part of the batch may be on disk. It was never acknowledged; reopening truncates it.
-        w.poisoned = error
-        group.poison(error)
-        throw error
-      }
-      let frameOffset = w.end.offset + Int64(lastFrameStart)
-      w.end = ScanPoint(offset: w.end.offset + Int64(out.count), nextSequence: seq, prevCRC: prev)
+      let added = Int64(w.pending.count - base)
+      let frameOffset = w.end.offset + Int64(lastFrameStart - base)
+      w.end = ScanPoint(offset: w.end.offset + added, nextSequence: seq, prevCRC: prev)
       w.chain = chain
       w.batches += 1
       w.lastFrameOffset = frameOffset
+      w.pendingLastSequence = seq - 1
       let point = BatchPoint(sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset, head: chain.head)
       if w.recent.count < Self.recentCapacity {
         w.recent.append(point)
@@ -264,15 +268,38 @@ public final class FileStorage: Storage {
         w.recent[w.recentNext % Self.recentCapacity] = point
       }
       w.recentNext += 1
-      w.scratch = out
       group.noteWritten(seq - 1)
       return seq - 1
     }
   }
 
+  /// Returns once `sequence` is durable. The caller that finds no sync in flight writes every
+  /// queued frame and syncs; the others wait for it.
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
-    try group.waitUntilDurable(sequence) { () throws(StorageError) in
-      try io.dataSync(fd)
+    try group.waitUntilDurable(sequence) { () throws(StorageError) -> UInt64 in
+      let (bytes, offset, last) = writer.withLock { w -> ([UInt8], Int64, UInt64) in
+        let b = w.pending
+        swap(&w.pending, &w.spare)
+        w.pending.removeAll(keepingCapacity: true)
+        return (b, w.written, w.pendingLastSequence)
+      }
+      do throws(StorageError) {
+        if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
+        try io.dataSync(fd)
+      } catch {
+        // Part of the queued frames may be on disk. None was acknowledged; reopening truncates
+        // them as a torn tail. Never retry: the kernel may have dropped the dirty pages.
+        writer.withLock { if $0.poisoned == nil { $0.poisoned = error } }
+        throw error
+      }
+      writer.withLock { w in
+        w.written = offset + Int64(bytes.count)
+        if w.spare.capacity < bytes.capacity {
+          w.spare = bytes
+          w.spare.removeAll(keepingCapacity: true)
+        }
+      }
+      return last
     }
   }
 
@@ -283,7 +310,9 @@ public final class FileStorage: Storage {
 
   // MARK: Reading
 
+  /// Reads durable records; queued ones are written and synced first.
   public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool) throws(StorageError) {
+    try waitUntilDurable(lastSequence)
     let (start, limit) = try writer.withLock { w throws(StorageError) -> (ScanPoint, Int64) in
       if w.closed { throw StorageError.closed }
       var best = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
@@ -291,7 +320,7 @@ public final class FileStorage: Storage {
       for p in w.recent where p.sequence <= sequence && p.sequence + 1 > best.nextSequence {
         best = ScanPoint(offset: p.end, nextSequence: p.sequence + 1, prevCRC: p.headerCRC)
       }
-      return (best, w.end.offset)
+      return (best, w.written)
     }
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     let result = try JournalScanner(salt: salt).scan(&reader, from: start) { seq, bytes in
@@ -306,9 +335,10 @@ public final class FileStorage: Storage {
   }
 
   public func verify() throws(StorageError) -> VerifyReport {
+    try waitUntilDurable(lastSequence)
     let limit = try writer.withLock { w throws(StorageError) -> Int64 in
       if w.closed { throw StorageError.closed }
-      return w.end.offset
+      return w.written
     }
     let size = try io.size(fd)
     var reader = WindowReader(io: io, fd: fd, limit: limit)

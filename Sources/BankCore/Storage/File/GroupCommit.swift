@@ -43,7 +43,7 @@ final class GroupCommit: @unchecked Sendable {
     return try body()
   }
 
-  /// Notes that records up to `sequence` have been written (not yet synced).
+  /// Notes that records up to `sequence` have been appended (queued, not yet synced).
   func noteWritten(_ sequence: UInt64) {
     pthread_mutex_lock(mutex)
     if sequence > written { written = sequence }
@@ -71,9 +71,13 @@ final class GroupCommit: @unchecked Sendable {
   }
 
   /// Returns once `sequence` is durable, running `sync` as the leader when no sync is in flight.
-  func waitUntilDurable(_ sequence: UInt64, sync: () throws(StorageError) -> Void) throws(StorageError) {
+  /// `sync` writes and syncs what was appended and returns the last sequence it made durable.
+  func waitUntilDurable(_ sequence: UInt64, sync: () throws(StorageError) -> UInt64) throws(StorageError) {
     pthread_mutex_lock(mutex)
     defer { pthread_mutex_unlock(mutex) }
+    if sequence > written {
+      throw StorageError.invalidArgument("sequence \(sequence) was never appended (last is \(written))")
+    }
     while true {
       if let failure { throw StorageError.poisoned(reason: "\(failure)") }
       if durable >= sequence { return }
@@ -82,10 +86,10 @@ final class GroupCommit: @unchecked Sendable {
         continue
       }
       syncing = true
-      let target = written
       pthread_mutex_unlock(mutex)
       var error: StorageError?
-      do throws(StorageError) { try sync() } catch let e { error = e }
+      var target: UInt64 = 0
+      do throws(StorageError) { target = try sync() } catch let e { error = e }
       pthread_mutex_lock(mutex)
       syncing = false
       syncCount += 1
