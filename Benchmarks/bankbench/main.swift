@@ -26,9 +26,12 @@ while !argv.isEmpty {
   case "--smoke": options.smoke = true
   case "--runs": options.runs = max(1, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 5)
   case "--dir": options.dir = argv.isEmpty ? options.dir : argv.removeFirst()
-  case "--open-transfers": options.openTransfers = max(1000, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 1_000_000)
+  case "--open-transfers":
+    options.openTransfers = max(1000, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 1_000_000)
   case "-h", "--help":
-    print("usage: bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--open-transfers N] [NAME-FILTER ...]")
+    print(
+      "usage: bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--open-transfers N] [NAME-FILTER ...]"
+    )
     exit(0)
   default:
     if a.hasPrefix("-") {
@@ -63,7 +66,10 @@ var results: [Result] = []
 @MainActor func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
 /// Runs `body` (which returns the amount of work done) once to warm up, then `runs` times.
-@MainActor func measure(_ name: String, unit: String, note: String = "", runs: Int? = nil, _ body: () throws -> (work: Double, seconds: Double)) {
+@MainActor func measure(
+  _ name: String, unit: String, note: String = "", runs: Int? = nil,
+  _ body: () throws -> (work: Double, seconds: Double)
+) {
   guard selected(name) else { return }
   progress("running \(name)")
   do {
@@ -74,7 +80,10 @@ var results: [Result] = []
       rates.append(work / max(seconds, 1e-9))
     }
     rates.sort()
-    results.append(Result(name: name, unit: unit, median: rates[rates.count / 2], min: rates[0], max: rates[rates.count - 1], note: note))
+    results.append(
+      Result(
+        name: name, unit: unit, median: rates[rates.count / 2], min: rates[0],
+        max: rates[rates.count - 1], note: note))
   } catch {
     FileHandle.standardError.write(Data("bankbench: \(name) failed: \(error)\n".utf8))
     exit(1)
@@ -83,7 +92,9 @@ var results: [Result] = []
 
 @MainActor func record(_ name: String, unit: String, values: [Double], note: String = "") {
   let v = values.sorted()
-  results.append(Result(name: name, unit: unit, median: v[v.count / 2], min: v[0], max: v[v.count - 1], note: note))
+  results.append(
+    Result(
+      name: name, unit: unit, median: v[v.count / 2], min: v[0], max: v[v.count - 1], note: note))
 }
 
 @MainActor func progress(_ s: String) {
@@ -103,13 +114,18 @@ struct SplitMix64: RandomNumberGenerator {
 
 @MainActor func freshPath(_ name: String) -> String {
   let p = options.dir + "/" + name + ".journal"
-  for suffix in ["", ".snapshot", ".snapshot.tmp"] { try? FileManager.default.removeItem(atPath: p + suffix) }
+  for suffix in ["", ".snapshot", ".snapshot.tmp"] {
+    try? FileManager.default.removeItem(atPath: p + suffix)
+  }
   return p
 }
 
 /// A ledger with `count` funded accounts. Returns the ledger and the account numbers.
-@MainActor func makeBank(storage: any Storage, accounts count: Int, snapshotEvery: UInt64 = 0) throws -> (Ledger, [AccountNumber]) {
-  let ledger = try Ledger(storage: storage, configuration: LedgerConfiguration(snapshotEvery: snapshotEvery))
+@MainActor func makeBank(storage: any Storage, accounts count: Int, snapshotEvery: UInt64 = 0)
+  throws -> (Ledger, [AccountNumber])
+{
+  let ledger = try Ledger(
+    storage: storage, configuration: LedgerConfiguration(snapshotEvery: snapshotEvery))
   var numbers: [AccountNumber] = []
   var opened = 0
   while opened < count {
@@ -132,12 +148,16 @@ struct SplitMix64: RandomNumberGenerator {
   return (ledger, numbers)
 }
 
-@MainActor func randomTransfers(_ count: Int, _ accounts: [AccountNumber], _ rng: inout SplitMix64) -> [LedgerCommand] {
+@MainActor func randomTransfers(_ count: Int, _ accounts: [AccountNumber], _ rng: inout SplitMix64)
+  -> [LedgerCommand]
+{
   (0..<count).map { _ in
     let a = Int(rng.next() % UInt64(accounts.count))
     var b = Int(rng.next() % UInt64(accounts.count))
     if b == a { b = (b + 1) % accounts.count }
-    return .transfer(amount: Amount(minorUnits: Int64(rng.next() % 10_000) + 1, currency: .usd), from: accounts[a], to: accounts[b])
+    return .transfer(
+      amount: Amount(minorUnits: Int64(rng.next() % 10_000) + 1, currency: .usd), from: accounts[a],
+      to: accounts[b])
   }
 }
 
@@ -181,7 +201,10 @@ for batch in [1, 100, 8190] {
 
 let fsyncCount = options.smoke ? 50 : 3000
 var diskFsyncRate = 0.0
-measure("disk.fdatasync", unit: "syncs/s", note: "append 128 B + fdatasync, C-equivalent loop: the peer for single commits") {
+measure(
+  "disk.fdatasync", unit: "syncs/s",
+  note: "append 128 B + fdatasync, C-equivalent loop: the peer for single commits"
+) {
   let r = rawFsyncRate(count: fsyncCount)
   diskFsyncRate = r
   return (r, 1)
@@ -197,7 +220,9 @@ measure("disk.sequential_write", unit: "MB/s", note: "1 MiB writes, fdatasync at
   let chunk = [UInt8](repeating: 0x5A, count: 1 << 20)
   let n = options.smoke ? 4 : 256
   let t0 = now()
-  for i in 0..<n { _ = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, 1 << 20, off_t(i) << 20) } }
+  for i in 0..<n {
+    _ = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress, 1 << 20, off_t(i) << 20) }
+  }
   fdatasync(fd)
   return (Double(n), Double(now() - t0) / 1e9)
 }
@@ -231,7 +256,9 @@ for callers in [1, 16, 64] {
   let storage = try FileStorage(path: path)
   let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
   let perCaller = options.smoke ? 5 : max(50, 3000 / callers * (callers == 1 ? 1 : 4))
-  measure(name, unit: "transfers/s", note: "\(callers) threads, single-transfer commits, shared fdatasync") {
+  measure(
+    name, unit: "transfers/s", note: "\(callers) threads, single-transfer commits, shared fdatasync"
+  ) {
     let syncs0 = storage.syncCount
     let group = DispatchGroup()
     let t0 = now()
@@ -242,7 +269,9 @@ for callers in [1, 16, 64] {
         for _ in 0..<perCaller {
           let a = accounts[Int(rng.next() % UInt64(accounts.count))]
           let b = accounts[Int(rng.next() % UInt64(accounts.count))]
-          if a != b { _ = try? ledger.transfer(Amount(minorUnits: 1, currency: .usd), from: a, to: b) }
+          if a != b {
+            _ = try? ledger.transfer(Amount(minorUnits: 1, currency: .usd), from: a, to: b)
+          }
         }
         group.leave()
       }
@@ -265,7 +294,8 @@ do {
     // delta between an account and its teller and between the teller and the branch, as one
     // linked batch (the journal records are the history rows).
     let path = freshPath("tpcb")
-    let ledger = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let ledger = try Ledger(
+      storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
     let scaleAccounts = options.smoke ? 100 : 100_000
     var cmds: [LedgerCommand] = [.open(AccountSpec(name: "Branch 1", kind: .equity))]
     for t in 0..<10 { cmds.append(.open(AccountSpec(name: "Teller \(t)", kind: .equity))) }
@@ -278,7 +308,8 @@ do {
     var made = 0
     while made < scaleAccounts {
       let n = min(1000, scaleAccounts - made)
-      outs = try ledger.submit((0..<n).map { i in .open(AccountSpec(name: "aid \(made + i)", kind: .equity)) })
+      outs = try ledger.submit(
+        (0..<n).map { i in .open(AccountSpec(name: "aid \(made + i)", kind: .equity)) })
       for case .opened(let id) in outs { accounts.append(try ledger.account(id: id).number) }
       made += n
     }
@@ -293,8 +324,14 @@ do {
         let amount = Amount(minorUnits: max(1, abs(delta)), currency: .usd)
         let batch: [LedgerCommand] =
           delta >= 0
-          ? [.transfer(amount: amount, from: tid, to: aid), .transfer(amount: amount, from: branch, to: tid)]
-          : [.transfer(amount: amount, from: aid, to: tid), .transfer(amount: amount, from: tid, to: branch)]
+          ? [
+            .transfer(amount: amount, from: tid, to: aid),
+            .transfer(amount: amount, from: branch, to: tid),
+          ]
+          : [
+            .transfer(amount: amount, from: aid, to: tid),
+            .transfer(amount: amount, from: tid, to: branch),
+          ]
         try ledger.submit(batch)
       }
       return (Double(txCount), Double(now() - t0) / 1e9)
@@ -331,9 +368,13 @@ if selected("open.") || selected("memory.rss") {
     ledger.close()
   }
   let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-  measure("open.with_snapshot", unit: "opens/s", note: "\(n) transfers, \(size / 1_000_000) MB journal; 1/x = open time") {
+  measure(
+    "open.with_snapshot", unit: "opens/s",
+    note: "\(n) transfers, \(size / 1_000_000) MB journal; 1/x = open time"
+  ) {
     let t0 = now()
-    let l = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let l = try Ledger(
+      storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
     let secs = Double(now() - t0) / 1e9
     l.close()
     return (1, secs)
@@ -342,9 +383,12 @@ if selected("open.") || selected("memory.rss") {
   let saved = try Data(contentsOf: URL(fileURLWithPath: snapshot))
   try FileManager.default.removeItem(atPath: snapshot)
   var records = 0.0
-  measure("open.full_replay", unit: "records/s", note: "no snapshot: every frame checksummed and applied") {
+  measure(
+    "open.full_replay", unit: "records/s", note: "no snapshot: every frame checksummed and applied"
+  ) {
     let t0 = now()
-    let l = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let l = try Ledger(
+      storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
     let secs = Double(now() - t0) / 1e9
     records = Double(l.lastSequence)
     l.close()
@@ -353,10 +397,18 @@ if selected("open.") || selected("memory.rss") {
   try saved.write(to: URL(fileURLWithPath: snapshot))
   if selected("memory.rss") {
     let before = rssBytes()
-    let l = try Ledger(storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
+    let l = try Ledger(
+      storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
     let after = rssBytes()
-    record("memory.rss.file_store", unit: "bytes", values: [Double(after - before)], note: "resident growth holding \(n) transfers, \(accountCount) accounts (state only; the journal stays on disk)")
-    record("memory.rss.per_account", unit: "bytes", values: [Double(after - before) / Double(accountCount + 1)], note: "upper bound: all state divided by accounts")
+    record(
+      "memory.rss.file_store", unit: "bytes", values: [Double(after - before)],
+      note:
+        "resident growth holding \(n) transfers, \(accountCount) accounts (state only; the journal stays on disk)"
+    )
+    record(
+      "memory.rss.per_account", unit: "bytes",
+      values: [Double(after - before) / Double(accountCount + 1)],
+      note: "upper bound: all state divided by accounts")
     l.close()
     let before2 = rssBytes()
     let (ml, macc) = try makeBank(storage: InMemoryStorage(), accounts: accountCount)
@@ -368,7 +420,10 @@ if selected("open.") || selected("memory.rss") {
       done += b
     }
     let after2 = rssBytes()
-    record("memory.rss.per_transfer_inmemory", unit: "bytes", values: [Double(after2 - before2) / Double(n)], note: "InMemoryStorage keeps every record's bytes")
+    record(
+      "memory.rss.per_transfer_inmemory", unit: "bytes",
+      values: [Double(after2 - before2) / Double(n)],
+      note: "InMemoryStorage keeps every record's bytes")
     ml.close()
   }
   _ = freshPath("open")
@@ -401,27 +456,37 @@ if options.json {
   var items: [String] = []
   for r in results {
     items.append(
-      "{\"name\":\"\(r.name)\",\"unit\":\"\(r.unit)\",\"median\":\(fmt(r.median)),\"min\":\(fmt(r.min)),\"max\":\(fmt(r.max)),\"note\":\"\(r.note)\"}")
+      "{\"name\":\"\(r.name)\",\"unit\":\"\(r.unit)\",\"median\":\(fmt(r.median)),\"min\":\(fmt(r.min)),\"max\":\(fmt(r.max)),\"note\":\"\(r.note)\"}"
+    )
   }
-  print("{\"runs\":\(options.runs),\"smoke\":\(options.smoke),\"results\":[\(items.joined(separator: ","))]}")
+  print(
+    "{\"runs\":\(options.runs),\"smoke\":\(options.smoke),\"results\":[\(items.joined(separator: ","))]}"
+  )
 } else {
   let header = ["benchmark", "median", "min", "max", "unit", "note"]
   let rows = results.map { [$0.name, fmt($0.median), fmt($0.min), fmt($0.max), $0.unit, $0.note] }
   var widths = header.map(\.count)
   for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
   func line(_ c: [String]) -> String {
-    c.enumerated().map { i, s in i >= 1 && i <= 3 ? String(repeating: " ", count: widths[i] - s.count) + s : s + String(repeating: " ", count: widths[i] - s.count) }
-      .joined(separator: "  ")
+    c.enumerated().map { i, s in
+      i >= 1 && i <= 3
+        ? String(repeating: " ", count: widths[i] - s.count) + s
+        : s + String(repeating: " ", count: widths[i] - s.count)
+    }
+    .joined(separator: "  ")
   }
   print(line(header))
   for r in rows { print(line(r)) }
   if diskFsyncRate > 0, let single = results.first(where: { $0.name == "file.concurrent1" }) {
-    print("single-caller commits / disk fdatasync rate: \(String(format: "%.2f", single.median / diskFsyncRate))")
+    print(
+      "single-caller commits / disk fdatasync rate: \(String(format: "%.2f", single.median / diskFsyncRate))"
+    )
   }
   if let one = results.first(where: { $0.name == "file.concurrent1" }) {
     for c in [16, 64] {
       if let m = results.first(where: { $0.name == "file.concurrent\(c)" }) {
-        print("group commit \(c) callers / 1 caller: \(String(format: "%.1f", m.median / one.median))x")
+        print(
+          "group commit \(c) callers / 1 caller: \(String(format: "%.1f", m.median / one.median))x")
       }
     }
   }

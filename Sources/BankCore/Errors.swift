@@ -72,9 +72,12 @@ extension BankError {
     case .io(let operation, let errno, let detail):
       self.init(.ioError, "\(operation) failed (errno \(errno)): \(detail)")
     case .poisoned(let reason):
-      self.init(.ioError, "store refused the write; it must be reopened after an earlier I/O failure: \(reason)")
+      self.init(
+        .ioError,
+        "store refused the write; it must be reopened after an earlier I/O failure: \(reason)")
     case .locked(let path, let seconds):
-      self.init(.storeLocked, "store \(path) is locked by another process; gave up after \(seconds) s")
+      self.init(
+        .storeLocked, "store \(path) is locked by another process; gave up after \(seconds) s")
     case .notFound(let path):
       self.init(.storeNotFound, "store \(path) does not exist")
     case .closed:

@@ -29,17 +29,25 @@ struct CommandSpec {
 enum Commands {
   static let all: [CommandSpec] = [
     CommandSpec(
-      name: "open", valueOptions: ["name", "type", "currency", "overdraft", "number"], flagOptions: [],
+      name: "open", valueOptions: ["name", "type", "currency", "overdraft", "number"],
+      flagOptions: [],
       positionals: [], summary: "Open an account.",
-      usage: "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>]"),
+      usage:
+        "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>]"
+    ),
     CommandSpec(
-      name: "deposit", valueOptions: ["id", "memo"], flagOptions: [], positionals: ["account", "amount"],
-      summary: "Deposit cash into an account.", usage: "bankctl deposit <account> <amount> [--id <key>] [--memo <text>]"),
+      name: "deposit", valueOptions: ["id", "memo"], flagOptions: [],
+      positionals: ["account", "amount"],
+      summary: "Deposit cash into an account.",
+      usage: "bankctl deposit <account> <amount> [--id <key>] [--memo <text>]"),
     CommandSpec(
-      name: "withdraw", valueOptions: ["id", "memo"], flagOptions: [], positionals: ["account", "amount"],
-      summary: "Withdraw cash from an account.", usage: "bankctl withdraw <account> <amount> [--id <key>] [--memo <text>]"),
+      name: "withdraw", valueOptions: ["id", "memo"], flagOptions: [],
+      positionals: ["account", "amount"],
+      summary: "Withdraw cash from an account.",
+      usage: "bankctl withdraw <account> <amount> [--id <key>] [--memo <text>]"),
     CommandSpec(
-      name: "transfer", valueOptions: ["id", "memo"], flagOptions: [], positionals: ["from", "to", "amount"],
+      name: "transfer", valueOptions: ["id", "memo"], flagOptions: [],
+      positionals: ["from", "to", "amount"],
       summary: "Move money between two accounts.",
       usage: "bankctl transfer <from> <to> <amount> [--id <key>] [--memo <text>]"),
     CommandSpec(
@@ -50,7 +58,8 @@ enum Commands {
       summary: "List customer accounts with their balances.", usage: "bankctl accounts [--all]"),
     CommandSpec(
       name: "history", valueOptions: ["limit"], flagOptions: [], positionals: ["account"],
-      summary: "Show an account's movements, newest first.", usage: "bankctl history <account> [--limit <n>]"),
+      summary: "Show an account's movements, newest first.",
+      usage: "bankctl history <account> [--limit <n>]"),
     CommandSpec(
       name: "freeze", valueOptions: [], flagOptions: [], positionals: ["account"],
       summary: "Freeze an account: credits only.", usage: "bankctl freeze <account>"),
@@ -115,8 +124,12 @@ enum ArgumentParser {
         case "version": p.version = true
         case "lock-timeout":
           let v = try value(name, inline: inline)
-          guard let t = Double(v), t >= 0, t <= 3600, v.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) else {
-            throw UsageError(message: "invalid --lock-timeout '\(v.prefix(64))': expected seconds from 0 to 3600", command: p.command)
+          guard let t = Double(v), t >= 0, t <= 3600,
+            v.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") })
+          else {
+            throw UsageError(
+              message: "invalid --lock-timeout '\(v.prefix(64))': expected seconds from 0 to 3600",
+              command: p.command)
           }
           p.lockTimeout = t
         default:
@@ -131,7 +144,8 @@ enum ArgumentParser {
           } else if spec.flagOptions.contains(name), inline == nil {
             p.flags.insert(name)
           } else {
-            throw UsageError(message: "unknown option '--\(name.prefix(64))' for '\(cmd)'", command: cmd)
+            throw UsageError(
+              message: "unknown option '--\(name.prefix(64))' for '\(cmd)'", command: cmd)
           }
         }
       } else if !endOfOptions && (arg == "-h") {

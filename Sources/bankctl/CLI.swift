@@ -31,7 +31,8 @@ enum ExitCode {
 
   static func of(_ e: BankError) -> Int32 {
     switch e.code {
-    case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument, .usage:
+    case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
+      .usage:
       usage
     case .storeCorrupt: corrupt
     case .ioError, .storeNotFound: io
@@ -66,19 +67,24 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
       return ExitCode.usage
     }
     if let t = topic, Commands.named(t) == nil {
-      return usageFailure(UsageError(message: "unknown command '\(t.prefix(64))'", command: nil), json: parsed.json, console: console)
+      return usageFailure(
+        UsageError(message: "unknown command '\(t.prefix(64))'", command: nil), json: parsed.json,
+        console: console)
     }
     console.print(topic.map(Help.command) ?? Help.overview)
     return ExitCode.ok
   }
-  guard let command = parsed.command, let spec = Commands.named(command) else { return ExitCode.usage }
+  guard let command = parsed.command, let spec = Commands.named(command) else {
+    return ExitCode.usage
+  }
   if command != "help" && parsed.positionals.count != spec.positionals.count {
     let missing = parsed.positionals.count < spec.positionals.count
     let what =
       missing
       ? "missing argument <\(spec.positionals[parsed.positionals.count])>"
       : "unexpected argument '\(parsed.positionals[spec.positionals.count].prefix(64))'"
-    return usageFailure(UsageError(message: what, command: command), json: parsed.json, console: console)
+    return usageFailure(
+      UsageError(message: what, command: command), json: parsed.json, console: console)
   }
   let storePath = parsed.store ?? environment["BANKCTL_STORE"] ?? "bank.journal"
   let context = CommandContext(
@@ -91,7 +97,9 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
   } catch let e as BankError {
     if parsed.json {
       console.error(
-        JSON.object([("error", .object([("code", .string(e.code.rawValue)), ("message", .string(e.message))]))]).rendered)
+        JSON.object([
+          ("error", .object([("code", .string(e.code.rawValue)), ("message", .string(e.message))]))
+        ]).rendered)
     } else {
       console.error("Error: \(e.message)")
       if ExitCode.of(e) == ExitCode.usage {
@@ -108,7 +116,10 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
 
 func usageFailure(_ e: UsageError, json: Bool, console: Console) -> Int32 {
   if json {
-    console.error(JSON.object([("error", .object([("code", .string("usage")), ("message", .string(e.message))]))]).rendered)
+    console.error(
+      JSON.object([
+        ("error", .object([("code", .string("usage")), ("message", .string(e.message))]))
+      ]).rendered)
     return ExitCode.usage
   }
   console.error("Error: \(e.message)")

@@ -33,13 +33,15 @@ struct CommandContext {
     let storage: FileStorage
     do throws(StorageError) {
       storage = try FileStorage(
-        path: storePath, options: FileStorage.Options(lockTimeout: lockTimeout, createIfMissing: create))
+        path: storePath,
+        options: FileStorage.Options(lockTimeout: lockTimeout, createIfMissing: create))
     } catch {
       throw BankError(error)
     }
     let ledger: Ledger
     do {
-      ledger = try Ledger(storage: storage, configuration: LedgerConfiguration(snapshotEvery: 10_000))
+      ledger = try Ledger(
+        storage: storage, configuration: LedgerConfiguration(snapshotEvery: 10_000))
     } catch {
       storage.close()
       throw error
@@ -50,12 +52,15 @@ struct CommandContext {
 
   // MARK: Parsing helpers
 
-  func account(_ text: String) throws(BankError) -> AccountNumber { try AccountNumber(parsing: text) }
+  func account(_ text: String) throws(BankError) -> AccountNumber {
+    try AccountNumber(parsing: text)
+  }
 
   /// Checks an amount's syntax before the store is opened (so bad input never creates or touches
   /// a store); the currency's exponent is checked once the account is known.
   func preCheckAmount(_ text: String) throws(BankError) {
-    let decimals = text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
+    let decimals =
+      text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
     _ = try Amount(parsing: text, currency: Currency(code: "XXX", minorDigits: min(9, decimals)))
   }
 
@@ -77,8 +82,10 @@ struct CommandContext {
 
   func accountJSON(_ a: Account) -> JSON {
     .object([
-      ("account", .string(a.number.description)), ("name", .string(a.name)), ("type", .string(a.kind.description)),
-      ("currency", .string(a.currency.code)), ("status", .string(a.status.description)), ("balance", money(a.balance)),
+      ("account", .string(a.number.description)), ("name", .string(a.name)),
+      ("type", .string(a.kind.description)),
+      ("currency", .string(a.currency.code)), ("status", .string(a.status.description)),
+      ("balance", money(a.balance)),
       ("available", money(a.available)), ("overdraft_limit", money(a.overdraftLimit)),
     ])
   }
@@ -95,12 +102,16 @@ struct CommandContext {
     }
     let typeName = parsed.options["type"] ?? "checking"
     guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
-      throw BankError(.invalidArgument, "invalid --type '\(typeName.prefix(64))': expected checking or savings")
+      throw BankError(
+        .invalidArgument, "invalid --type '\(typeName.prefix(64))': expected checking or savings")
     }
     let currency = try Currency.named(parsed.options["currency"] ?? "USD")
-    let overdraft = try parsed.options["overdraft"].map { t throws(BankError) in try Amount(parsing: t, currency: currency) }
+    let overdraft = try parsed.options["overdraft"].map { t throws(BankError) in
+      try Amount(parsing: t, currency: currency)
+    }
     let number = try parsed.options["number"].map { t throws(BankError) in try account(t) }
-    let spec = AccountSpec(name: name, kind: kind, currency: currency, overdraftLimit: overdraft, number: number)
+    let spec = AccountSpec(
+      name: name, kind: kind, currency: currency, overdraftLimit: overdraft, number: number)
     try spec.validate()
     let a = try withLedger(create: true) { try $0.open(spec) }
     emit(
@@ -127,14 +138,18 @@ struct CommandContext {
         : try l.withdraw(amount, from: number, key: key, memo: memo)
     }
     let acct = command == "deposit" ? r.creditAccount : r.debitAccount
-    let verb = command == "deposit" ? "Deposited \(r.amount.formatted) to" : "Withdrew \(r.amount.formatted) from"
+    let verb =
+      command == "deposit"
+      ? "Deposited \(r.amount.formatted) to" : "Withdrew \(r.amount.formatted) from"
     emit(
       .object([
         ("transfer", .string(r.transfer.transferID)), ("account", .string(acct.number.description)),
-        ("amount", money(r.amount)), ("currency", .string(acct.currency.code)), ("balance", money(acct.balance)),
+        ("amount", money(r.amount)), ("currency", .string(acct.currency.code)),
+        ("balance", money(acct.balance)),
         ("replayed", .bool(r.replayed)),
       ]),
-      human: "\(verb) \(acct.number) (transfer \(r.transfer.transferID))\(r.replayed ? " [replayed: already applied]" : "")\n  balance: \(acct.balance.formatted)"
+      human:
+        "\(verb) \(acct.number) (transfer \(r.transfer.transferID))\(r.replayed ? " [replayed: already applied]" : "")\n  balance: \(acct.balance.formatted)"
     )
   }
 
@@ -151,9 +166,11 @@ struct CommandContext {
     }
     emit(
       .object([
-        ("transfer", .string(r.transfer.transferID)), ("from", .string(from.description)), ("to", .string(to.description)),
+        ("transfer", .string(r.transfer.transferID)), ("from", .string(from.description)),
+        ("to", .string(to.description)),
         ("amount", money(r.amount)), ("currency", .string(r.amount.currency.code)),
-        ("from_balance", money(r.debitAccount.balance)), ("to_balance", money(r.creditAccount.balance)),
+        ("from_balance", money(r.debitAccount.balance)),
+        ("to_balance", money(r.creditAccount.balance)),
         ("replayed", .bool(r.replayed)),
       ]),
       human: """
@@ -168,7 +185,8 @@ struct CommandContext {
     let a = try withLedger { try $0.account(number) }
     emit(
       .object([
-        ("account", .string(a.number.description)), ("currency", .string(a.currency.code)), ("balance", money(a.balance)),
+        ("account", .string(a.number.description)), ("currency", .string(a.currency.code)),
+        ("balance", money(a.balance)),
         ("available", money(a.available)), ("pending", money(a.pending)),
       ]),
       human: """
@@ -187,17 +205,26 @@ struct CommandContext {
       return
     }
     let rows = shown.map { a in
-      [a.number.description, a.name, a.kind.description, a.status.description, a.balance.description, a.available.description, a.currency.code]
+      [
+        a.number.description, a.name, a.kind.description, a.status.description,
+        a.balance.description, a.available.description, a.currency.code,
+      ]
     }
-    console.print(Table.render(header: ["ACCOUNT", "NAME", "TYPE", "STATUS", "BALANCE", "AVAILABLE", "CCY"], rows: rows, rightAligned: [4, 5]))
+    console.print(
+      Table.render(
+        header: ["ACCOUNT", "NAME", "TYPE", "STATUS", "BALANCE", "AVAILABLE", "CCY"], rows: rows,
+        rightAligned: [4, 5]))
   }
 
   func history() throws {
     let number = try account(parsed.positionals[0])
     var limit: Int?
     if let l = parsed.options["limit"] {
-      guard let n = Int(l), n >= 1, n <= 1_000_000, l.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-        throw BankError(.invalidArgument, "invalid --limit '\(l.prefix(64))': expected a whole number from 1 to 1000000")
+      guard let n = Int(l), n >= 1, n <= 1_000_000, l.allSatisfy({ $0.isASCII && $0.isNumber })
+      else {
+        throw BankError(
+          .invalidArgument,
+          "invalid --limit '\(l.prefix(64))': expected a whole number from 1 to 1000000")
       }
       limit = n
     }
@@ -211,7 +238,8 @@ struct CommandContext {
             .array(
               entries.map { e in
                 .object([
-                  ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.timestamp))), ("amount", money(e.amount)),
+                  ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.timestamp))),
+                  ("amount", money(e.amount)),
                   ("balance", money(e.balance)), ("memo", .string(e.memo)),
                 ])
               })
@@ -220,15 +248,22 @@ struct CommandContext {
       return
     }
     let rows = entries.map { e in
-      [Time.iso8601(e.timestamp), e.transfer, e.kind.description, e.amount.description, e.balance.description, e.memo]
+      [
+        Time.iso8601(e.timestamp), e.transfer, e.kind.description, e.amount.description,
+        e.balance.description, e.memo,
+      ]
     }
     console.print("History of \(number), newest first")
-    console.print(Table.render(header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE", "MEMO"], rows: rows, rightAligned: [3, 4]))
+    console.print(
+      Table.render(
+        header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE", "MEMO"], rows: rows,
+        rightAligned: [3, 4]))
   }
 
   func setStatus(_ command: String) throws {
     let number = try account(parsed.positionals[0])
-    let status: AccountStatus = command == "close" ? .closed : command == "freeze" ? .frozen : .active
+    let status: AccountStatus =
+      command == "close" ? .closed : command == "freeze" ? .frozen : .active
     let a = try withLedger { try $0.setStatus(status, of: number) }
     emit(accountJSON(a), human: "Account \(a.number) is now \(a.status)")
   }
@@ -239,7 +274,8 @@ struct CommandContext {
     }
     emit(
       .object([
-        ("ok", .bool(true)), ("records", .int(Int64(report.records))), ("batches", .int(Int64(report.batches))),
+        ("ok", .bool(true)), ("records", .int(Int64(report.records))),
+        ("batches", .int(Int64(report.batches))),
         ("head_hash", .string(report.headHash)),
       ]),
       human: """
@@ -253,7 +289,8 @@ struct CommandContext {
   func export() throws {
     let format = parsed.options["format"] ?? "ledger"
     guard ["ledger", "csv", "jsonl"].contains(format) else {
-      throw BankError(.invalidArgument, "invalid --format '\(format.prefix(64))': expected ledger, csv or jsonl")
+      throw BankError(
+        .invalidArgument, "invalid --format '\(format.prefix(64))': expected ledger, csv or jsonl")
     }
     let text = try withLedger { try Exporter.export($0, format: format) }
     if console.direct {
@@ -300,7 +337,8 @@ enum Time {
       return String(repeating: "0", count: max(0, n - s.count)) + s
     }
     let micros = String(rem / 1000)
-    return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(String(repeating: "0", count: 6 - micros.count) + micros)Z"
+    return
+      "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(String(repeating: "0", count: 6 - micros.count) + micros)Z"
   }
 
   static func date(_ ns: Int64) -> String { String(iso8601(ns).prefix(10)) }

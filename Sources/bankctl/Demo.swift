@@ -18,24 +18,58 @@ enum Demo {
         try l.deposit(opening, to: a.number, memo: "opening deposit")
         numbers.append(a.number)
         log.append("opened \(a.kind) account \(a.number) for \(name) with \(opening.formatted)")
-        steps.append(.object([("step", .string("open")), ("account", .string(a.number.description)), ("amount", .string(opening.description))]))
+        steps.append(
+          .object([
+            ("step", .string("open")), ("account", .string(a.number.description)),
+            ("amount", .string(opening.description)),
+          ]))
       }
       func usd(_ minor: Int64) -> Amount { Amount(minorUnits: minor, currency: .usd) }
       let script: [(String, () throws -> String)] = [
-        ("deposit", { let r = try l.deposit(usd(250_00), to: numbers[0], memo: "salary"); return "deposited 250.00 USD to \(numbers[0]); balance \(r.creditAccount.balance.formatted)" }),
-        ("withdraw", { let r = try l.withdraw(usd(120_00), from: numbers[1], memo: "ATM cash"); return "withdrew 120.00 USD from \(numbers[1]); balance \(r.debitAccount.balance.formatted)" }),
-        ("transfer", { let r = try l.transfer(usd(75_50), from: numbers[2], to: numbers[3], memo: "dinner"); return "transferred 75.50 USD from \(numbers[2]) to \(numbers[3]) (transfer \(r.transfer.transferID))" }),
-        ("refused", {
-          do { try l.withdraw(usd(1_000_000_00), from: numbers[4]); return "unexpectedly allowed" } catch let e as BankError {
-            return "refused a 1,000,000.00 USD withdrawal from \(numbers[4]): \(e.code.rawValue)"
+        (
+          "deposit",
+          {
+            let r = try l.deposit(usd(250_00), to: numbers[0], memo: "salary");
+            return
+              "deposited 250.00 USD to \(numbers[0]); balance \(r.creditAccount.balance.formatted)"
           }
-        }),
-        ("idempotent", {
-          let key = "demo-\(numbers[5].rawValue)"
-          try l.transfer(usd(10_00), from: numbers[5], to: numbers[6], key: key, memo: "gift")
-          let again = try l.transfer(usd(10_00), from: numbers[5], to: numbers[6], key: key, memo: "gift")
-          return "retried transfer \(key): replayed=\(again.replayed), money moved once"
-        }),
+        ),
+        (
+          "withdraw",
+          {
+            let r = try l.withdraw(usd(120_00), from: numbers[1], memo: "ATM cash");
+            return
+              "withdrew 120.00 USD from \(numbers[1]); balance \(r.debitAccount.balance.formatted)"
+          }
+        ),
+        (
+          "transfer",
+          {
+            let r = try l.transfer(usd(75_50), from: numbers[2], to: numbers[3], memo: "dinner");
+            return
+              "transferred 75.50 USD from \(numbers[2]) to \(numbers[3]) (transfer \(r.transfer.transferID))"
+          }
+        ),
+        (
+          "refused",
+          {
+            do {
+              try l.withdraw(usd(1_000_000_00), from: numbers[4]); return "unexpectedly allowed"
+            } catch let e as BankError {
+              return "refused a 1,000,000.00 USD withdrawal from \(numbers[4]): \(e.code.rawValue)"
+            }
+          }
+        ),
+        (
+          "idempotent",
+          {
+            let key = "demo-\(numbers[5].rawValue)"
+            try l.transfer(usd(10_00), from: numbers[5], to: numbers[6], key: key, memo: "gift")
+            let again = try l.transfer(
+              usd(10_00), from: numbers[5], to: numbers[6], key: key, memo: "gift")
+            return "retried transfer \(key): replayed=\(again.replayed), money moved once"
+          }
+        ),
       ]
       for (name, step) in script {
         let line = try step()
@@ -47,7 +81,10 @@ enum Demo {
     _ = accounts
     if ctx.json {
       ctx.console.print(
-        JSON.object([("store", .string(ctx.storePath)), ("steps", .array(steps)), ("accounts", .array(final.map(ctx.accountJSON)))]).rendered)
+        JSON.object([
+          ("store", .string(ctx.storePath)), ("steps", .array(steps)),
+          ("accounts", .array(final.map(ctx.accountJSON))),
+        ]).rendered)
       return
     }
     ctx.console.print("BankCore demo on store \(ctx.storePath)")
@@ -56,7 +93,12 @@ enum Demo {
     ctx.console.print(
       Table.render(
         header: ["ACCOUNT", "NAME", "TYPE", "BALANCE", "CCY"],
-        rows: final.map { [$0.number.description, $0.name, $0.kind.description, $0.balance.description, $0.currency.code] },
+        rows: final.map {
+          [
+            $0.number.description, $0.name, $0.kind.description, $0.balance.description,
+            $0.currency.code,
+          ]
+        },
         rightAligned: [3]))
     ctx.console.print("\nTry: bankctl --store \(ctx.storePath) history \(final[0].number)")
   }

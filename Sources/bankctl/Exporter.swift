@@ -26,7 +26,8 @@ enum Exporter {
           let d = acct(t.debit)
           rows.append(
             Row(
-              id: t.transferID, timestamp: t.timestamp, kind: t.kind, debit: d, credit: acct(t.credit),
+              id: t.transferID, timestamp: t.timestamp, kind: t.kind, debit: d,
+              credit: acct(t.credit),
               amount: Amount(minorUnits: t.amount, currency: d.currency), memo: t.memo))
         }
       case .holdResolved(let r):
@@ -34,7 +35,8 @@ enum Exporter {
           let d = acct(t.debit)
           rows.append(
             Row(
-              id: "#\(r.number)", timestamp: r.timestamp, kind: t.kind, debit: d, credit: acct(t.credit),
+              id: "#\(r.number)", timestamp: r.timestamp, kind: t.kind, debit: d,
+              credit: acct(t.credit),
               amount: Amount(minorUnits: r.amount, currency: d.currency),
               memo: t.memo.isEmpty ? "posts hold \(t.transferID)" : t.memo))
         }
@@ -71,11 +73,13 @@ enum Exporter {
 
   static func ledgerJournal(_ accounts: [Account], _ rows: [Row]) -> String {
     var out = "; BankCore journal export: every posted transfer, double entry.\n"
-    out += "; Debits are positive and credits negative, so customer deposits (liabilities) show as negative balances.\n\n"
+    out +=
+      "; Debits are positive and credits negative, so customer deposits (liabilities) show as negative balances.\n\n"
     var currencies: [Currency] = []
     for a in accounts where !currencies.contains(a.currency) { currencies.append(a.currency) }
     for c in currencies {
-      let sample = c.minorDigits > 0 ? "1,000." + String(repeating: "0", count: c.minorDigits) : "1,000"
+      let sample =
+        c.minorDigits > 0 ? "1,000." + String(repeating: "0", count: c.minorDigits) : "1,000"
       out += "commodity \(c.code)\n  format \(sample) \(c.code)\n\n"
     }
     for a in accounts {
@@ -102,7 +106,8 @@ enum Exporter {
     for r in rows {
       out +=
         [
-          r.id, Time.iso8601(r.timestamp), r.kind.description, r.debit.number.description, r.credit.number.description,
+          r.id, Time.iso8601(r.timestamp), r.kind.description, r.debit.number.description,
+          r.credit.number.description,
           r.amount.description, r.amount.currency.code, r.memo,
         ].map(csvField).joined(separator: ",") + "\n"
     }
@@ -114,9 +119,12 @@ enum Exporter {
     for r in rows {
       out +=
         JSON.object([
-          ("transfer", .string(r.id)), ("time", .string(Time.iso8601(r.timestamp))), ("kind", .string(r.kind.description)),
-          ("debit_account", .string(r.debit.number.description)), ("credit_account", .string(r.credit.number.description)),
-          ("amount", .string(r.amount.description)), ("currency", .string(r.amount.currency.code)), ("memo", .string(r.memo)),
+          ("transfer", .string(r.id)), ("time", .string(Time.iso8601(r.timestamp))),
+          ("kind", .string(r.kind.description)),
+          ("debit_account", .string(r.debit.number.description)),
+          ("credit_account", .string(r.credit.number.description)),
+          ("amount", .string(r.amount.description)), ("currency", .string(r.amount.currency.code)),
+          ("memo", .string(r.memo)),
         ]).rendered + "\n"
     }
     return out

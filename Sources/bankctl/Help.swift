@@ -24,97 +24,101 @@ enum Help {
 
   static let details: [String: String] = [
     "open": """
-      OPTIONS:
-        --name <name>           The owner's name: 1 to 100 characters, no control characters.
-        --type <type>           checking (default) or savings.
-        --currency <code>       An ISO 4217 code from the built-in table (default USD).
-        --overdraft <amount>    Checking only: how far below zero the balance may go (default 0).
-        --number <account>      Choose the account number (nine digits with a valid check digit).
+    OPTIONS:
+      --name <name>           The owner's name: 1 to 100 characters, no control characters.
+      --type <type>           checking (default) or savings.
+      --currency <code>       An ISO 4217 code from the built-in table (default USD).
+      --overdraft <amount>    Checking only: how far below zero the balance may go (default 0).
+      --number <account>      Choose the account number (nine digits with a valid check digit).
 
-      Creates the store if it does not exist.
-      JSON: {"account","name","type","currency","status","balance","available","overdraft_limit"}
-      """,
+    Creates the store if it does not exist.
+    JSON: {"account","name","type","currency","status","balance","available","overdraft_limit"}
+    """,
     "deposit": """
-      ARGUMENTS:
-        <account>               The account number, e.g. 1000-0001-7.
-        <amount>                A positive decimal with at most the currency's minor digits, e.g. 12.34.
+    ARGUMENTS:
+      <account>               The account number, e.g. 1000-0001-7.
+      <amount>                A positive decimal with at most the currency's minor digits, e.g. 12.34.
 
-      OPTIONS:
-        --id <key>              Idempotency key (1-64 of A-Z a-z 0-9 . _ : -). A retry with the same key
-                                and arguments moves no money and reports "replayed": true.
-        --memo <text>           Up to 200 characters.
+    OPTIONS:
+      --id <key>              Idempotency key (1-64 of A-Z a-z 0-9 . _ : -). A retry with the same key
+                              and arguments moves no money and reports "replayed": true.
+      --memo <text>           Up to 200 characters.
 
-      JSON: {"transfer","account","amount","currency","balance","replayed"}
-      """,
+    JSON: {"transfer","account","amount","currency","balance","replayed"}
+    """,
     "withdraw": """
-      ARGUMENTS:
-        <account>               The account number, e.g. 1000-0001-7.
-        <amount>                A positive decimal with at most the currency's minor digits, e.g. 12.34.
+    ARGUMENTS:
+      <account>               The account number, e.g. 1000-0001-7.
+      <amount>                A positive decimal with at most the currency's minor digits, e.g. 12.34.
 
-      OPTIONS:
-        --id <key>              Idempotency key; see 'bankctl help deposit'.
-        --memo <text>           Up to 200 characters.
+    OPTIONS:
+      --id <key>              Idempotency key; see 'bankctl help deposit'.
+      --memo <text>           Up to 200 characters.
 
-      Refused with insufficient_funds (exit 1) when the available balance, overdraft included, is short.
-      JSON: {"transfer","account","amount","currency","balance","replayed"}
-      """,
+    Refused with insufficient_funds (exit 1) when the available balance, overdraft included, is short.
+    JSON: {"transfer","account","amount","currency","balance","replayed"}
+    """,
     "transfer": """
-      ARGUMENTS:
-        <from>                  The account debited.
-        <to>                    The account credited (same currency, a different account).
-        <amount>                A positive decimal, e.g. 12.34.
+    ARGUMENTS:
+      <from>                  The account debited.
+      <to>                    The account credited (same currency, a different account).
+      <amount>                A positive decimal, e.g. 12.34.
 
-      OPTIONS:
-        --id <key>              Idempotency key; see 'bankctl help deposit'.
-        --memo <text>           Up to 200 characters.
+    OPTIONS:
+      --id <key>              Idempotency key; see 'bankctl help deposit'.
+      --memo <text>           Up to 200 characters.
 
-      JSON: {"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}
-      """,
+    JSON: {"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}
+    """,
     "balance": """
-      ARGUMENTS:
-        <account>               The account number.
+    ARGUMENTS:
+      <account>               The account number.
 
-      JSON: {"account","currency","balance","available","pending"}
-      """,
+    JSON: {"account","currency","balance","available","pending"}
+    """,
     "accounts": """
-      OPTIONS:
-        --all                   Include the bank's internal accounts (vaults).
+    OPTIONS:
+      --all                   Include the bank's internal accounts (vaults).
 
-      JSON: {"accounts":[...]} with each element shaped like the output of 'open'.
-      """,
+    JSON: {"accounts":[...]} with each element shaped like the output of 'open'.
+    """,
     "history": """
-      ARGUMENTS:
-        <account>               The account number.
+    ARGUMENTS:
+      <account>               The account number.
 
-      OPTIONS:
-        --limit <n>             At most n entries (1 to 1000000).
+    OPTIONS:
+      --limit <n>             At most n entries (1 to 1000000).
 
-      JSON: {"account","entries":[{"transfer","time","amount","balance","memo"}]}, newest first;
-      amount is signed from the account's view.
-      """,
-    "freeze": "ARGUMENTS:\n  <account>               The account number.\n\nA frozen account accepts credits but no debits.\nJSON: shaped like the output of 'open'.",
-    "unfreeze": "ARGUMENTS:\n  <account>               The account number.\n\nJSON: shaped like the output of 'open'.",
-    "close": "ARGUMENTS:\n  <account>               The account number.\n\nRefused with account_not_empty unless the balance is zero and no hold is pending.\nJSON: shaped like the output of 'open'.",
+    JSON: {"account","entries":[{"transfer","time","amount","balance","memo"}]}, newest first;
+    amount is signed from the account's view.
+    """,
+    "freeze":
+      "ARGUMENTS:\n  <account>               The account number.\n\nA frozen account accepts credits but no debits.\nJSON: shaped like the output of 'open'.",
+    "unfreeze":
+      "ARGUMENTS:\n  <account>               The account number.\n\nJSON: shaped like the output of 'open'.",
+    "close":
+      "ARGUMENTS:\n  <account>               The account number.\n\nRefused with account_not_empty unless the balance is zero and no hold is pending.\nJSON: shaped like the output of 'open'.",
     "verify": """
-      Re-reads every frame, checks every CRC32C, link and sequence number, and recomputes the
-      SHA-256 hash chain. Exits 65 with store_corrupt on damage.
-      JSON: {"ok","records","batches","head_hash"}
-      """,
+    Re-reads every frame, checks every CRC32C, link and sequence number, and recomputes the
+    SHA-256 hash chain. Exits 65 with store_corrupt on damage.
+    JSON: {"ok","records","batches","head_hash"}
+    """,
     "export": """
-      OPTIONS:
-        --format <format>       ledger (default): a journal hledger and ledger-cli read as is;
-                                csv: one row per transfer with a header line;
-                                jsonl: one JSON object per transfer per line.
-      """,
+    OPTIONS:
+      --format <format>       ledger (default): a journal hledger and ledger-cli read as is;
+                              csv: one row per transfer with a header line;
+                              jsonl: one JSON object per transfer per line.
+    """,
     "demo": """
-      Opens ten customer accounts holding 1,000.00 to 10,000.00 USD in the store (created if
-      missing), then runs a short scripted session of deposits, withdrawals and transfers.
-      """,
+    Opens ten customer accounts holding 1,000.00 to 10,000.00 USD in the store (created if
+    missing), then runs a short scripted session of deposits, withdrawals and transfers.
+    """,
     "help": "ARGUMENTS:\n  <command>               The command to describe.",
   ]
 
   static func command(_ name: String) -> String {
     guard let spec = Commands.named(name) else { return overview }
-    return "OVERVIEW: \(spec.summary)\n\nUSAGE: \(spec.usage)\n\n\(details[name] ?? "")\n\nGlobal options --store, --json and --lock-timeout apply; see 'bankctl --help'."
+    return
+      "OVERVIEW: \(spec.summary)\n\nUSAGE: \(spec.usage)\n\n\(details[name] ?? "")\n\nGlobal options --store, --json and --lock-timeout apply; see 'bankctl --help'."
   }
 }

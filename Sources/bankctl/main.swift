@@ -1,3 +1,6 @@
 import Foundation
 
-exit(run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment, console: Console(direct: true)))
+exit(
+  run(
+    Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment,
+    console: Console(direct: true)))

@@ -10,7 +10,8 @@ import Testing
 
   /// The keys of every deposit in the store, grouped by batch: batch -> (size, members seen).
   func batchesInStore(_ path: String) throws -> [Int: (size: Int, seen: Set<Int>)] {
-    let ledger = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    let ledger = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
     defer { ledger.close() }
     #expect(ledger.invariantViolation() == nil)
     var out: [Int: (Int, Set<Int>)] = [:]
@@ -18,7 +19,8 @@ import Testing
       guard case .transfer(let t) = r, let key = t.key else { return }
       // key = b<batch>-<index>of<size>
       let parts = key.dropFirst().split(whereSeparator: { $0 == "-" || $0 == "o" || $0 == "f" })
-      guard parts.count == 3, let b = Int(parts[0]), let j = Int(parts[1]), let n = Int(parts[2]) else { return }
+      guard parts.count == 3, let b = Int(parts[0]), let j = Int(parts[1]), let n = Int(parts[2])
+      else { return }
       var e = out[b] ?? (n, [])
       e.1.insert(j)
       out[b] = e
@@ -58,11 +60,14 @@ import Testing
         #expect(present[b]?.seen.count == n, "round \(round): acknowledged batch \(b) lost")
       }
       for (b, e) in present {
-        #expect(e.seen == Set(0..<e.size), "round \(round): batch \(b) is partial: \(e.seen.sorted()) of \(e.size)")
+        #expect(
+          e.seen == Set(0..<e.size),
+          "round \(round): batch \(b) is partial: \(e.seen.sorted()) of \(e.size)")
       }
       nextBatch = (present.keys.max() ?? -1) + 1
     }
-    #expect(acked.count > kills, "too few batches were acknowledged to mean anything: \(acked.count)")
+    #expect(
+      acked.count > kills, "too few batches were acknowledged to mean anything: \(acked.count)")
     // Appending continues the sequence and the chain after all the kills.
     let storage = try FileStorage(path: path)
     let ledger = try Ledger(storage: storage)
@@ -70,7 +75,8 @@ import Testing
     let total = try batchesInStoreCount(ledger)
     try ledger.deposit(usd("1"), to: account, key: "after-crashes")
     #expect(try storage.verify().records == storage.lastSequence)
-    #expect(try ledger.balance(of: account) == Amount(minorUnits: Int64(total + 1) * 100, currency: .usd))
+    #expect(
+      try ledger.balance(of: account) == Amount(minorUnits: Int64(total + 1) * 100, currency: .usd))
     ledger.close()
   }
 
@@ -100,7 +106,9 @@ import Testing
       #expect(p.terminationStatus == 0)
     }
     let after = try Ledger(storage: FileStorage(path: path))
-    #expect(try after.balance(of: AccountNumber(base: 10_000_001)) == Amount(minorUnits: Int64(2 * perProcess) * 100, currency: .usd))
+    #expect(
+      try after.balance(of: AccountNumber(base: 10_000_001))
+        == Amount(minorUnits: Int64(2 * perProcess) * 100, currency: .usd))
     #expect(try after.storage.verify().records == after.lastSequence)
     after.close()
   }

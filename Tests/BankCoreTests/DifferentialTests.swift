@@ -15,19 +15,24 @@ import Testing
     var holds: [String: (AccountNumber, Int64)] = [:]
     var keys: [String: (String, AccountNumber, AccountNumber?, Int64)] = [:]
 
-    func available(_ a: AccountNumber) -> Int64 { balance[a, default: 0] - pending[a, default: 0] + overdraft[a, default: 0] }
+    func available(_ a: AccountNumber) -> Int64 {
+      balance[a, default: 0] - pending[a, default: 0] + overdraft[a, default: 0]
+    }
   }
 
   @Test(arguments: 0..<200 as Range<UInt64>)
   func randomOperationsMatchTheModel(seed: UInt64) throws {
     var rng = SplitMix64(seed: seed)
     let storage = InMemoryStorage()
-    let ledger = try Ledger(storage: storage, configuration: .init(clock: .manual(), snapshotEvery: 0))
+    let ledger = try Ledger(
+      storage: storage, configuration: .init(clock: .manual(), snapshotEvery: 0))
     var model = Model()
     var accounts: [AccountNumber] = []
     for i in 0..<4 {
       let od = i == 0 ? Int64(5_000) : 0
-      let a = try ledger.open(AccountSpec(name: "A\(i)", overdraftLimit: Amount(minorUnits: od, currency: .usd))).number
+      let a = try ledger.open(
+        AccountSpec(name: "A\(i)", overdraftLimit: Amount(minorUnits: od, currency: .usd))
+      ).number
       accounts.append(a)
       model.overdraft[a] = od
     }
@@ -63,7 +68,8 @@ import Testing
         }
         expectedOK = m > 0 && m <= model.available(a) && !model.frozen.contains(a)
         let ok = (try? ledger.withdraw(amt, from: a, key: key)) != nil
-        #expect(ok == expectedOK, "seed \(seed) step \(step): withdraw \(m) avail \(model.available(a))")
+        #expect(
+          ok == expectedOK, "seed \(seed) step \(step): withdraw \(m) avail \(model.available(a))")
         if ok {
           model.balance[a, default: 0] -= m
           if let key { model.keys[key] = ("withdraw", a, nil, m) }
@@ -91,7 +97,9 @@ import Testing
           model.holds[hk] = (a, m)
         }
       case 7:  // resolve a hold
-        guard let (hk, (acct, held)) = model.holds.sorted(by: { $0.key < $1.key }).first else { continue }
+        guard let (hk, (acct, held)) = model.holds.sorted(by: { $0.key < $1.key }).first else {
+          continue
+        }
         if rng.next() % 2 == 0 {
           let part = max(1, held / 2)
           try ledger.postHold(.key(hk), amount: Amount(minorUnits: part, currency: .usd))
@@ -112,8 +120,12 @@ import Testing
       }
       for x in accounts {
         let acct = try ledger.account(x)
-        #expect(acct.balance.minorUnits == model.balance[x, default: 0], "seed \(seed) step \(step) balance of \(x)")
-        #expect(acct.available.minorUnits == model.available(x), "seed \(seed) step \(step) available of \(x)")
+        #expect(
+          acct.balance.minorUnits == model.balance[x, default: 0],
+          "seed \(seed) step \(step) balance of \(x)")
+        #expect(
+          acct.available.minorUnits == model.available(x),
+          "seed \(seed) step \(step) available of \(x)")
       }
     }
     #expect(ledger.invariantViolation() == nil, "seed \(seed)")
@@ -128,7 +140,8 @@ import Testing
     print("concurrency test seed: \(seed)")
     let ledger = try Ledger(configuration: .init(snapshotEvery: 0))
     let accounts = try (0..<32).map { i in
-      try ledger.open(AccountSpec(name: "C\(i)", overdraftLimit: i % 4 == 0 ? usd("50") : nil)).number
+      try ledger.open(AccountSpec(name: "C\(i)", overdraftLimit: i % 4 == 0 ? usd("50") : nil))
+        .number
     }
     for a in accounts { try ledger.deposit(usd("1000"), to: a) }
     let refused = await withTaskGroup(of: Int.self) { group in
@@ -160,7 +173,9 @@ import Testing
     #expect(refused > 0)
     let all = try ledger.accounts()
     for a in all where a.kind.isCustomer { #expect(a.available.minorUnits >= 0) }
-    let customers = all.filter { $0.kind.isCustomer }.reduce(Int64(0)) { $0 + $1.balance.minorUnits }
+    let customers = all.filter { $0.kind.isCustomer }.reduce(Int64(0)) {
+      $0 + $1.balance.minorUnits
+    }
     let vault = try #require(try ledger.vault(for: .usd)).balance.minorUnits
     #expect(customers == vault, "money is conserved: customer deposits equal cash in the vault")
     #expect(ledger.lastSequence == ledger.storage.lastSequence)

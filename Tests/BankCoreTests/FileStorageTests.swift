@@ -17,7 +17,9 @@ final class FaultyFileSystem: FileSystem {
   /// Microseconds each fdatasync takes, to model a real disk on tmpfs.
   let syncDelay = Atomic<Int>(0)
 
-  func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 { real.open(path, flags: flags, mode: mode) }
+  func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
+    real.open(path, flags: flags, mode: mode)
+  }
   func close(_ fd: Int32) { real.close(fd) }
   func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int {
     real.pread(fd, buffer, count, offset)
@@ -111,7 +113,8 @@ struct SampleJournal {
     s.close()
     let bytes = fileBytes(path)
     let last = batches[batches.count - 1]
-    let lastFrameStart = bytes.count - (FileFormat.frameHeaderSize + last[last.count - 1].count + FileFormat.hashSize)
+    let lastFrameStart =
+      bytes.count - (FileFormat.frameHeaderSize + last[last.count - 1].count + FileFormat.hashSize)
     return SampleJournal(bytes: bytes, batches: batches, ends: ends, lastFrameStart: lastFrameStart)
   }
 
@@ -124,7 +127,10 @@ struct SampleJournal {
   func sample() throws -> SampleJournal {
     var batches: [[[UInt8]]] = []
     for i in 0..<6 {
-      batches.append((0...(i % 3)).map { j in (0..<(5 + i * 3 + j)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i &+ j) } })
+      batches.append(
+        (0...(i % 3)).map { j in
+          (0..<(5 + i * 3 + j)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i &+ j) }
+        })
     }
     batches.append([[1, 2, 3], [4, 5, 6, 7]])  // the last batch has two frames
     return try SampleJournal.make(in: dir, batches: batches)
@@ -168,14 +174,17 @@ struct SampleJournal {
         let tail = (0..<extra).map { _ in garbage ? UInt8(truncatingIfNeeded: rng.next()) : 0 }
         writeFileBytes(path, j.bytes + tail)
         // Expected: recovers every batch; the junk is cut off.
-        #expect(try openRecords(path).get() == j.records(throughBatch: j.batches.count), "\(extra) \(garbage)")
+        #expect(
+          try openRecords(path).get() == j.records(throughBatch: j.batches.count),
+          "\(extra) \(garbage)")
         #expect(fileBytes(path) == j.bytes)
       }
     }
   }
 
   @Test func everyBitFlipIsDetectedOrIsTheTornFinalFrame() throws {
-    let j = try SampleJournal.make(in: dir, batches: [[[1, 2, 3]], [[4, 5], [6]], [[7, 8, 9, 10], [11]]])
+    let j = try SampleJournal.make(
+      in: dir, batches: [[[1, 2, 3]], [[4, 5], [6]], [[7, 8, 9, 10], [11]]])
     let path = dir.file("flip.journal")
     var refused = 0
     var recovered = 0
@@ -217,10 +226,14 @@ struct SampleJournal {
     let other = try SampleJournal.make(in: dir, batches: [[[9, 9, 9]], [[8, 8]]])
     let foreign = Array(other.bytes[64..<other.ends[0]])
     let splicedMiddle = Array(j.bytes[0..<j.ends[2]]) + foreign + Array(j.bytes[j.ends[2]...])
-    let garbageThenValid = Array(j.bytes[0..<j.ends[2]]) + [UInt8](repeating: 0xAB, count: 50) + Array(j.bytes[j.ends[2]...])
+    let garbageThenValid =
+      Array(j.bytes[0..<j.ends[2]]) + [UInt8](repeating: 0xAB, count: 50)
+      + Array(j.bytes[j.ends[2]...])
     for (name, bytes, offset) in [
-      ("duplicated tail batch", duplicatedTail, j.bytes.count), ("duplicated middle batch", duplicatedMiddle, j.ends[3]),
-      ("swapped batches", swapped, j.ends[2]), ("foreign frames spliced in", splicedMiddle, j.ends[2]),
+      ("duplicated tail batch", duplicatedTail, j.bytes.count),
+      ("duplicated middle batch", duplicatedMiddle, j.ends[3]),
+      ("swapped batches", swapped, j.ends[2]),
+      ("foreign frames spliced in", splicedMiddle, j.ends[2]),
       ("valid batch after garbage", garbageThenValid, j.ends[2]),
     ] {
       writeFileBytes(path, bytes)
@@ -235,7 +248,8 @@ struct SampleJournal {
     writeFileBytes(path, j.bytes + foreign)
     #expect(try openRecords(path).get() == j.records(throughBatch: j.batches.count))
     // Expected: a file from another program refuses to open.
-    writeFileBytes(path, Array("hello, this is not a journal at all; it is plain text!!!!!!!!!!!!!!!!!!".utf8))
+    writeFileBytes(
+      path, Array("hello, this is not a journal at all; it is plain text!!!!!!!!!!!!!!!!!!".utf8))
     guard case .failure(.corrupt(0, _, _)) = openRecords(path) else {
       Issue.record("a foreign file was not refused")
       return
@@ -247,7 +261,9 @@ struct SampleJournal {
     fs.shortWrites.store(true, ordering: .relaxed)
     let path = dir.file("short.journal")
     let s = try FileStorage(path: path, options: .init(), fileSystem: fs)
-    for i in 0..<20 { try s.commit(rawBatch([[UInt8](repeating: UInt8(i), count: 100 + i), [UInt8(i)]])) }
+    for i in 0..<20 {
+      try s.commit(rawBatch([[UInt8](repeating: UInt8(i), count: 100 + i), [UInt8(i)]]))
+    }
     s.close()
     #expect(fs.writes.load(ordering: .relaxed) > 40)
     #expect(try openRecords(path).get().count == 40)
@@ -260,7 +276,9 @@ struct SampleJournal {
     try s.commit(rawBatch([[1], [2]]))
     fs.shortWrites.store(true, ordering: .relaxed)
     fs.failWriteAt.store(fs.writes.load(ordering: .relaxed) + 2, ordering: .relaxed)
-    #expect(throws: StorageError.self) { try s.commit(rawBatch([[UInt8](repeating: 3, count: 300)])) }
+    #expect(throws: StorageError.self) {
+      try s.commit(rawBatch([[UInt8](repeating: 3, count: 300)]))
+    }
     fs.failWriteAt.store(0, ordering: .relaxed)
     fs.shortWrites.store(false, ordering: .relaxed)
     do {
@@ -291,7 +309,8 @@ struct SampleJournal {
     fs.failSync.store(false, ordering: .relaxed)
     expectCode(.ioError) { try ledger.deposit(usd("1"), to: a) }
     expectCode(.ioError) { try ledger.balance(of: a) }
-    #expect(fs.syncs.load(ordering: .relaxed) == before + 1, "fsync is never retried after a failure")
+    #expect(
+      fs.syncs.load(ordering: .relaxed) == before + 1, "fsync is never retried after a failure")
     ledger.close()
     // The unacknowledged deposit may or may not be on disk; the acknowledged one always is.
     let reopened = try Ledger(storage: FileStorage(path: path))
@@ -325,7 +344,8 @@ struct SampleJournal {
 
   @Test func snapshotsAreUsedAndBadOnesFallBackToFullReplay() throws {
     let path = dir.file("snap.journal")
-    var ledger: Ledger? = try Ledger(storage: FileStorage(path: path), configuration: .init(clock: .manual(), snapshotEvery: 0))
+    var ledger: Ledger? = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(clock: .manual(), snapshotEvery: 0))
     let a = try #require(ledger).open(AccountSpec(name: "A")).number
     for i in 0..<50 { try ledger?.deposit(usd("1"), to: a, key: "k\(i)") }
     try ledger?.takeSnapshot()
@@ -334,7 +354,8 @@ struct SampleJournal {
     ledger?.close()
     ledger = nil
 
-    let withSnap = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    let withSnap = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
     #expect(withSnap.openReport.snapshotSequence != nil)
     #expect(withSnap.openReport.replayedRecords == 5)
     #expect(try withSnap.accounts() == expected)

@@ -9,10 +9,13 @@ func usd(_ text: String) -> Amount {
   (try? Amount(parsing: text, currency: .usd)) ?? Amount(minorUnits: 0, currency: .usd)
 }
 
-func expectCode<T>(_ code: BankError.Code, _ body: () throws -> T, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectCode<T>(
+  _ code: BankError.Code, _ body: () throws -> T, sourceLocation: SourceLocation = #_sourceLocation
+) {
   do {
     _ = try body()
-    Issue.record("expected \(code.rawValue), but nothing was thrown", sourceLocation: sourceLocation)
+    Issue.record(
+      "expected \(code.rawValue), but nothing was thrown", sourceLocation: sourceLocation)
   } catch let error as BankError {
     #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
   } catch {
@@ -41,7 +44,9 @@ final class FailingStorage: Storage {
     try inner.forEachRecord(after: sequence, body)
   }
   func loadSnapshot() throws(StorageError) -> StoredSnapshot? { try inner.loadSnapshot() }
-  func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError) { try inner.saveSnapshot(snapshot) }
+  func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError) {
+    try inner.saveSnapshot(snapshot)
+  }
   func verify() throws(StorageError) -> VerifyReport { try inner.verify() }
   func close() { inner.close() }
 }
@@ -118,7 +123,9 @@ final class FailingStorage: Storage {
     try ledger.setOverdraftLimit(usd("60"), of: c)
     try ledger.withdraw(usd("10"), from: c)
     #expect(try ledger.account(c).available == usd("0"))
-    expectCode(.invalidArgument) { try ledger.open(AccountSpec(name: "S", kind: .savings, overdraftLimit: usd("5"))) }
+    expectCode(.invalidArgument) {
+      try ledger.open(AccountSpec(name: "S", kind: .savings, overdraftLimit: usd("5")))
+    }
     #expect(ledger.invariantViolation() == nil)
   }
 
@@ -150,15 +157,21 @@ final class FailingStorage: Storage {
   @Test func transferRules() throws {
     expectCode(.sameAccount) { try ledger.transfer(usd("1"), from: alice, to: alice) }
     expectCode(.invalidAmount) { try ledger.transfer(usd("0"), from: alice, to: bob) }
-    expectCode(.invalidAmount) { try ledger.deposit(Amount(minorUnits: -5, currency: .usd), to: alice) }
+    expectCode(.invalidAmount) {
+      try ledger.deposit(Amount(minorUnits: -5, currency: .usd), to: alice)
+    }
     let eurAccount = try ledger.open(AccountSpec(name: "Eve", currency: .eur)).number
     expectCode(.currencyMismatch) { try ledger.transfer(usd("1"), from: alice, to: eurAccount) }
     expectCode(.currencyMismatch) { try ledger.deposit(usd("1"), to: eurAccount) }
     let ghost = try AccountNumber(base: 77_777_777)
     expectCode(.accountNotFound) { try ledger.deposit(usd("1"), to: ghost) }
-    expectCode(.invalidArgument) { try ledger.transfer(usd("1"), from: alice, to: bob, memo: "a\u{7}b") }
+    expectCode(.invalidArgument) {
+      try ledger.transfer(usd("1"), from: alice, to: bob, memo: "a\u{7}b")
+    }
     expectCode(.invalidArgument) { try ledger.open(AccountSpec(name: "")) }
-    expectCode(.invalidArgument) { try ledger.open(AccountSpec(name: String(repeating: "x", count: 101))) }
+    expectCode(.invalidArgument) {
+      try ledger.open(AccountSpec(name: String(repeating: "x", count: 101)))
+    }
     #expect(try ledger.balance(of: alice) == usd("100"))
   }
 
@@ -177,11 +190,36 @@ final class FailingStorage: Storage {
     #expect(again.transfer == first.transfer)
     #expect(try ledger.balance(of: alice) == usd("90"))
     for (field, op) in [
-      ("amount", { () throws(BankError) in _ = try ledger.transfer(usd("11"), from: alice, to: bob, key: "pay-1", memo: "m") }),
-      ("kind", { () throws(BankError) in _ = try ledger.withdraw(usd("10"), from: alice, key: "pay-1", memo: "m") }),
-      ("credit account", { () throws(BankError) in _ = try ledger.transfer(usd("10"), from: alice, to: carol, key: "pay-1", memo: "m") }),
-      ("memo", { () throws(BankError) in _ = try ledger.transfer(usd("10"), from: alice, to: bob, key: "pay-1", memo: "x") }),
-      ("debit account", { () throws(BankError) in _ = try ledger.transfer(usd("10"), from: bob, to: alice, key: "pay-1", memo: "m") }),
+      (
+        "amount",
+        { () throws(BankError) in
+          _ = try ledger.transfer(usd("11"), from: alice, to: bob, key: "pay-1", memo: "m")
+        }
+      ),
+      (
+        "kind",
+        { () throws(BankError) in
+          _ = try ledger.withdraw(usd("10"), from: alice, key: "pay-1", memo: "m")
+        }
+      ),
+      (
+        "credit account",
+        { () throws(BankError) in
+          _ = try ledger.transfer(usd("10"), from: alice, to: carol, key: "pay-1", memo: "m")
+        }
+      ),
+      (
+        "memo",
+        { () throws(BankError) in
+          _ = try ledger.transfer(usd("10"), from: alice, to: bob, key: "pay-1", memo: "x")
+        }
+      ),
+      (
+        "debit account",
+        { () throws(BankError) in
+          _ = try ledger.transfer(usd("10"), from: bob, to: alice, key: "pay-1", memo: "m")
+        }
+      ),
     ] as [(String, () throws(BankError) -> Void)] {
       do {
         try op()
@@ -192,7 +230,9 @@ final class FailingStorage: Storage {
       }
     }
     expectCode(.invalidKey) { try ledger.deposit(usd("1"), to: alice, key: "bad key") }
-    expectCode(.invalidKey) { try ledger.deposit(usd("1"), to: alice, key: String(repeating: "k", count: 65)) }
+    expectCode(.invalidKey) {
+      try ledger.deposit(usd("1"), to: alice, key: String(repeating: "k", count: 65))
+    }
     #expect(try ledger.balance(of: alice) == usd("90"))
   }
 
@@ -228,7 +268,8 @@ final class FailingStorage: Storage {
     _ = try? l.placeHold(usd("1"), from: a, expiresAt: 50, key: "soon")
     #expect(try l.expireHolds() == 0)
     // Move the clock past the first expiry.
-    let l2 = try Ledger(storage: l.storage, configuration: LedgerConfiguration(clock: .manual(start: 2_000_000)))
+    let l2 = try Ledger(
+      storage: l.storage, configuration: LedgerConfiguration(clock: .manual(start: 2_000_000)))
     expectCode(.holdExpired) { try l2.postHold(.key("late")) }
     #expect(try l2.expireHolds() == 1)
     #expect(try l2.hold(.key("late")).outcome == .expired)
@@ -290,7 +331,8 @@ final class FailingStorage: Storage {
     try ledger.placeHold(usd("6"), from: alice, key: "h2")
     try ledger.postHold(.key("h2"), amount: usd("1"))
     try ledger.setStatus(.frozen, of: bob)
-    let reopened = try Ledger(storage: ledger.storage, configuration: LedgerConfiguration(clock: .manual()))
+    let reopened = try Ledger(
+      storage: ledger.storage, configuration: LedgerConfiguration(clock: .manual()))
     #expect(try reopened.accounts() == ledger.accounts())
     #expect(try reopened.hold(.key("h")).outcome == nil)
     #expect(try reopened.transfer(usd("12.34"), from: alice, to: bob, key: "x").replayed)
@@ -304,7 +346,8 @@ final class FailingStorage: Storage {
     try ledger.placeHold(usd("2"), from: alice, key: "s2")
     try ledger.takeSnapshot()
     try ledger.deposit(usd("3"), to: bob)
-    let reopened = try Ledger(storage: ledger.storage, configuration: LedgerConfiguration(clock: .manual()))
+    let reopened = try Ledger(
+      storage: ledger.storage, configuration: LedgerConfiguration(clock: .manual()))
     #expect(reopened.openReport.snapshotSequence != nil)
     #expect(reopened.openReport.replayedRecords == 1)
     #expect(try reopened.accounts() == ledger.accounts())
@@ -321,7 +364,11 @@ final class FailingStorage: Storage {
     try ledger.placeHold(usd("5"), from: alice, key: "h")
     try ledger.postHold(.key("h"))
     let h = try ledger.history(of: alice)
-    #expect(h.map(\.amount) == [usd("5"), usd("20"), usd("30"), usd("100")].map { Amount(minorUnits: -$0.minorUnits, currency: .usd) }.enumerated().map { $0.offset == 3 ? usd("100") : $0.element })
+    #expect(
+      h.map(\.amount)
+        == [usd("5"), usd("20"), usd("30"), usd("100")].map {
+          Amount(minorUnits: -$0.minorUnits, currency: .usd)
+        }.enumerated().map { $0.offset == 3 ? usd("100") : $0.element })
     #expect(h.map(\.balance) == [usd("45"), usd("50"), usd("70"), usd("100")])
     #expect(h[2].transfer == "t1" && h[2].memo == "rent" && h[2].counterparty == bob)
     #expect(try ledger.history(of: alice, limit: 1).count == 1)
@@ -340,7 +387,9 @@ final class FailingStorage: Storage {
     // Any truncation of a record fails to decode rather than trapping.
     for r in all {
       let bytes = r.encoded
-      for cut in 0..<bytes.count { #expect(throws: BankError.self) { try JournalRecord(decoding: Array(bytes[0..<cut])) } }
+      for cut in 0..<bytes.count {
+        #expect(throws: BankError.self) { try JournalRecord(decoding: Array(bytes[0..<cut])) }
+      }
     }
   }
 }

@@ -4,7 +4,10 @@ import Testing
 @testable import BankCore
 
 @Suite struct MoneyTests {
-  @Test(arguments: [("0.01", 1), ("12", 1200), ("12.3", 1230), ("12.34", 1234), ("0", 0), ("007.5", 750)] as [(String, Int64)])
+  @Test(
+    arguments: [
+      ("0.01", 1), ("12", 1200), ("12.3", 1230), ("12.34", 1234), ("0", 0), ("007.5", 750),
+    ] as [(String, Int64)])
   func acceptsStrictDecimals(text: String, minor: Int64) throws {
     #expect(try Amount(parsing: text, currency: .usd).minorUnits == minor)
   }
@@ -46,8 +49,12 @@ import Testing
   @Test func arithmeticThrowsInsteadOfTrapping() throws {
     let max = Amount(minorUnits: .max, currency: .usd)
     let one = Amount(minorUnits: 1, currency: .usd)
-    #expect(throws: BankError(.overflow, "92233720368547758.07 USD + 0.01 USD overflows")) { try max.adding(one) }
-    #expect(throws: BankError.self) { try Amount(minorUnits: .min, currency: .usd).subtracting(one) }
+    #expect(throws: BankError(.overflow, "92233720368547758.07 USD + 0.01 USD overflows")) {
+      try max.adding(one)
+    }
+    #expect(throws: BankError.self) {
+      try Amount(minorUnits: .min, currency: .usd).subtracting(one)
+    }
     #expect(throws: BankError.self) { try max.multiplied(by: 2) }
     #expect(try one.adding(one).minorUnits == 2)
     #expect(try one.subtracting(one).minorUnits == 0)
@@ -80,7 +87,10 @@ import Testing
     #expect(try AccountNumber(parsing: "100000017") == n)
   }
 
-  @Test(arguments: ["1000-0001-8", "1000-0001", "", "abcd-efgh-i", "1000000017x", "0000-0000-0", "1000_0001_7", "10000-001-7"])
+  @Test(arguments: [
+    "1000-0001-8", "1000-0001", "", "abcd-efgh-i", "1000000017x", "0000-0000-0", "1000_0001_7",
+    "10000-001-7",
+  ])
   func rejectsBadNumbers(text: String) {
     #expect(throws: BankError.self) { try AccountNumber(parsing: text) }
   }
@@ -108,21 +118,28 @@ import Testing
     let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     let whole = CRC32C.checksum(data)
     let part = data.withUnsafeBytes { b in
-      CRC32C.update(CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[0..<333])), UnsafeRawBufferPointer(rebasing: b[333...]))
+      CRC32C.update(
+        CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[0..<333])),
+        UnsafeRawBufferPointer(rebasing: b[333...]))
     }
     #expect(part == whole)
   }
 
   @Test func sha256NISTVectors() {
-    #expect(SHA256.hash(Array("abc".utf8)).hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    #expect(SHA256.hash([UInt8]()).hexString == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(
+      SHA256.hash(Array("abc".utf8)).hexString
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(
+      SHA256.hash([UInt8]()).hexString
+        == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     #expect(
       SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hexString
         == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     var h = SHA256()
     let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
     for _ in 0..<1000 { h.update(chunk) }
-    #expect(h.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    #expect(
+      h.finalize().hexString == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
   }
 
   @Test func sha256IncrementalMatchesOneShot() {
@@ -137,4 +154,3 @@ import Testing
     }
   }
 }
-

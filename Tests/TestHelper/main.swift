@@ -41,7 +41,9 @@ case "crash":
   while true {
     let size = Int(next() % 5) + 1
     let commands = (0..<size).map { j in
-      LedgerCommand.deposit(amount: Amount(minorUnits: 100, currency: .usd), to: account, key: "b\(batch)-\(j)of\(size)")
+      LedgerCommand.deposit(
+        amount: Amount(minorUnits: 100, currency: .usd), to: account, key: "b\(batch)-\(j)of\(size)"
+      )
     }
     do { try ledger.submit(commands) } catch { fail("submit failed: \(error)") }
     FileHandle.standardOutput.write(Data("ack \(batch) \(size)\n".utf8))
@@ -55,7 +57,9 @@ case "contend":
     if (try? ledger.account(account)) == nil {
       _ = try? ledger.open(AccountSpec(name: "Contend", number: account))
     }
-    do { try ledger.deposit(Amount(minorUnits: 100, currency: .usd), to: account, key: "\(tag)-\(i)") } catch {
+    do {
+      try ledger.deposit(Amount(minorUnits: 100, currency: .usd), to: account, key: "\(tag)-\(i)")
+    } catch {
       fail("deposit failed: \(error)")
     }
     ledger.close()

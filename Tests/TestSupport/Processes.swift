@@ -6,8 +6,11 @@ public enum BuiltProducts {
   public static var directory: String {
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     // The test runner is either the .xctest bundle itself or a binary inside it.
-    while url.path != "/" && !FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("bankctl").path)
-      && !FileManager.default.fileExists(atPath: url.deletingLastPathComponent().appendingPathComponent("bankcore-testhelper").path)
+    while url.path != "/"
+      && !FileManager.default.fileExists(
+        atPath: url.deletingLastPathComponent().appendingPathComponent("bankctl").path)
+      && !FileManager.default.fileExists(
+        atPath: url.deletingLastPathComponent().appendingPathComponent("bankcore-testhelper").path)
     {
       url = url.deletingLastPathComponent()
     }
@@ -26,7 +29,9 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs an executable with arguments and environment, waiting for it to exit.
-public func runProcess(_ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> ProcessResult {
+public func runProcess(
+  _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil
+) throws -> ProcessResult {
   let p = Process()
   p.executableURL = URL(fileURLWithPath: path)
   p.arguments = arguments

@@ -19,7 +19,9 @@ public enum StorageConformance {
     /// Closes `storage` and opens the same store again; `nil` for backends that do not persist.
     public var reopen: ((any Storage) throws -> any Storage)?
     /// Creates a factory.
-    public init(make: @escaping () throws -> any Storage, reopen: ((any Storage) throws -> any Storage)?) {
+    public init(
+      make: @escaping () throws -> any Storage, reopen: ((any Storage) throws -> any Storage)?
+    ) {
       self.make = make
       self.reopen = reopen
     }
@@ -64,7 +66,8 @@ public enum StorageConformance {
     try check(read.map(\.1) == b1 + [[9, 9]], "records read back byte for byte")
 
     // Reading can start after any sequence and can stop early.
-    try check(try all(s, after: 2).map(\.0) == [3, 4], "forEachRecord(after:) skips earlier records")
+    try check(
+      try all(s, after: 2).map(\.0) == [3, 4], "forEachRecord(after:) skips earlier records")
     var seen = 0
     try s.forEachRecord(after: 0) { _ in
       seen += 1
@@ -96,7 +99,8 @@ public enum StorageConformance {
       try check(s.lastSequence == 5, "a reopened store keeps its last sequence")
       try check(try all(s).map(\.1) == b1 + [[9, 9], [5]], "a reopened store keeps every record")
       let again = try s.loadSnapshot()
-      try check(again?.sequence == 5 && again?.payload == [42, 43], "a reopened store keeps its snapshot")
+      try check(
+        again?.sequence == 5 && again?.payload == [42, 43], "a reopened store keeps its snapshot")
       try check(try s.verify() == v2, "a reopened store verifies to the same head hash")
       _ = try s.commit(batch([[6]]))
       try check(s.lastSequence == 6, "appends continue the sequence after a reopen")

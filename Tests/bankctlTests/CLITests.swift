@@ -6,7 +6,9 @@ import Testing
 @testable import bankctl
 
 /// Runs bankctl in-process and returns the exit code and both streams.
-func cli(_ args: [String], store: String? = nil, env: [String: String] = [:]) -> (code: Int32, out: String, err: String) {
+func cli(_ args: [String], store: String? = nil, env: [String: String] = [:]) -> (
+  code: Int32, out: String, err: String
+) {
   let console = Console(direct: false)
   let full = (store.map { ["--store", $0] } ?? []) + args
   let code = run(full, environment: env, console: console)
@@ -34,10 +36,16 @@ func jsonObject(_ text: String) -> [String: Any]? {
     let q = try ArgumentParser.parse(["deposit", "--", "A", "--not-an-option"])
     #expect(q.positionals == ["A", "--not-an-option"])
     #expect(throws: UsageError.self) { try ArgumentParser.parse(["deposit", "A", "1", "--memo"]) }
-    #expect(throws: UsageError.self) { try ArgumentParser.parse(["deposit", "A", "1", "--bogus", "1"]) }
+    #expect(throws: UsageError.self) {
+      try ArgumentParser.parse(["deposit", "A", "1", "--bogus", "1"])
+    }
     #expect(throws: UsageError.self) { try ArgumentParser.parse(["frobnicate"]) }
-    #expect(throws: UsageError.self) { try ArgumentParser.parse(["deposit", "--id", "a", "--id", "b"]) }
-    #expect(throws: UsageError.self) { try ArgumentParser.parse(["--lock-timeout", "-1", "accounts"]) }
+    #expect(throws: UsageError.self) {
+      try ArgumentParser.parse(["deposit", "--id", "a", "--id", "b"])
+    }
+    #expect(throws: UsageError.self) {
+      try ArgumentParser.parse(["--lock-timeout", "-1", "accounts"])
+    }
     #expect(try ArgumentParser.parse(["--lock-timeout", "2.5", "accounts"]).lockTimeout == 2.5)
   }
 }
@@ -50,26 +58,43 @@ func jsonObject(_ text: String) -> [String: Any]? {
     let o = cli(["--json", "open", "--name", "Alice", "--overdraft", "50"], store: store)
     #expect(o.code == 0, "\(o.err)")
     let opened = try #require(jsonObject(o.out))
-    #expect(Set(opened.keys) == ["account", "name", "type", "currency", "status", "balance", "available", "overdraft_limit"])
-    #expect(opened["balance"] as? String == "0.00" && opened["overdraft_limit"] as? String == "50.00")
+    #expect(
+      Set(opened.keys) == [
+        "account", "name", "type", "currency", "status", "balance", "available", "overdraft_limit",
+      ])
+    #expect(
+      opened["balance"] as? String == "0.00" && opened["overdraft_limit"] as? String == "50.00")
     #expect(opened["type"] as? String == "checking" && opened["status"] as? String == "active")
     let alice = try #require(opened["account"] as? String)
-    let bob = try #require(jsonObject(cli(["--json", "open", "--name", "Bob", "--type", "savings"], store: store).out)?["account"] as? String)
+    let bob = try #require(
+      jsonObject(cli(["--json", "open", "--name", "Bob", "--type", "savings"], store: store).out)?[
+        "account"] as? String)
 
-    let d = cli(["--json", "deposit", alice, "12.3", "--id", "dep-1", "--memo", "pay"], store: store)
+    let d = cli(
+      ["--json", "deposit", alice, "12.3", "--id", "dep-1", "--memo", "pay"], store: store)
     let dj = try #require(jsonObject(d.out))
     #expect(Set(dj.keys) == ["transfer", "account", "amount", "currency", "balance", "replayed"])
-    #expect(dj["amount"] as? String == "12.30" && dj["balance"] as? String == "12.30" && dj["replayed"] as? Bool == false)
+    #expect(
+      dj["amount"] as? String == "12.30" && dj["balance"] as? String == "12.30"
+        && dj["replayed"] as? Bool == false)
     #expect(dj["transfer"] as? String == "dep-1")
-    let again = try #require(jsonObject(cli(["--json", "deposit", alice, "12.30", "--id", "dep-1", "--memo", "pay"], store: store).out))
+    let again = try #require(
+      jsonObject(
+        cli(["--json", "deposit", alice, "12.30", "--id", "dep-1", "--memo", "pay"], store: store)
+          .out))
     #expect(again["replayed"] as? Bool == true && again["balance"] as? String == "12.30")
     let conflict = cli(["--json", "deposit", alice, "13", "--id", "dep-1"], store: store)
     #expect(conflict.code == 1)
-    #expect((jsonObject(conflict.err)?["error"] as? [String: Any])?["code"] as? String == "idempotency_conflict")
+    #expect(
+      (jsonObject(conflict.err)?["error"] as? [String: Any])?["code"] as? String
+        == "idempotency_conflict")
 
     let t = cli(["--json", "transfer", alice, bob, "2.30"], store: store)
     let tj = try #require(jsonObject(t.out))
-    #expect(Set(tj.keys) == ["transfer", "from", "to", "amount", "currency", "from_balance", "to_balance", "replayed"])
+    #expect(
+      Set(tj.keys) == [
+        "transfer", "from", "to", "amount", "currency", "from_balance", "to_balance", "replayed",
+      ])
     #expect(tj["from_balance"] as? String == "10.00" && tj["to_balance"] as? String == "2.30")
 
     let w = try #require(jsonObject(cli(["--json", "withdraw", alice, "60"], store: store).out))
@@ -89,8 +114,13 @@ func jsonObject(_ text: String) -> [String: Any]? {
     let entries = try #require(h["entries"] as? [[String: Any]])
     #expect(entries.map { $0["amount"] as? String } == ["-60.00", "-2.30", "12.30"])
     #expect(entries.map { $0["balance"] as? String } == ["-50.00", "10.00", "12.30"])
-    #expect(entries.allSatisfy { Set($0.keys) == ["transfer", "time", "amount", "balance", "memo"] })
-    #expect(try #require(jsonObject(cli(["--json", "history", alice, "--limit", "1"], store: store).out)?["entries"] as? [Any]).count == 1)
+    #expect(
+      entries.allSatisfy { Set($0.keys) == ["transfer", "time", "amount", "balance", "memo"] })
+    #expect(
+      try #require(
+        jsonObject(cli(["--json", "history", alice, "--limit", "1"], store: store).out)?["entries"]
+          as? [Any]
+      ).count == 1)
 
     let v = try #require(jsonObject(cli(["--json", "verify"], store: store).out))
     #expect(Set(v.keys) == ["ok", "records", "batches", "head_hash"])
@@ -110,28 +140,34 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(cli(["balance", "1000-0001-7"], store: dir.file("missing.journal")).code == 74)
     #expect(!FileManager.default.fileExists(atPath: dir.file("missing.journal")))
     #expect(cli(["balance", "1000-0001-7"], store: dir.path).code == 74)
-    let a = try #require(jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
+    let a = try #require(
+      jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
     #expect(cli(["deposit", a, "1e3"], store: store).code == 64)
     // argv cannot carry a NUL byte between processes, but the in-process entry point can.
     #expect(cli(["deposit", a, "1\u{0}2"], store: store).code == 64)
     #expect(cli(["open", "--name", "A\u{0}B"], store: store).code == 64)
     #expect(cli(["deposit", "1000-0001-8", "1"], store: store).code == 64)
-    #expect(cli(["deposit", try AccountNumber(base: 10_000_099).description, "1"], store: store).code == 1)
+    #expect(
+      cli(["deposit", try AccountNumber(base: 10_000_099).description, "1"], store: store).code == 1
+    )
     #expect(cli(["withdraw", a, "1"], store: store).code == 1)
     writeFileBytes(dir.file("junk.journal"), Array(repeating: 0x41, count: 200))
     let corrupt = cli(["--json", "verify"], store: dir.file("junk.journal"))
     #expect(corrupt.code == 65)
-    #expect((jsonObject(corrupt.err)?["error"] as? [String: Any])?["code"] as? String == "store_corrupt")
+    #expect(
+      (jsonObject(corrupt.err)?["error"] as? [String: Any])?["code"] as? String == "store_corrupt")
     // Held lock: exit 75 after the timeout.
     let holder = try FileStorage(path: store)
     let locked = cli(["--lock-timeout", "0.2", "--json", "balance", a], store: store)
     holder.close()
     #expect(locked.code == 75)
-    #expect((jsonObject(locked.err)?["error"] as? [String: Any])?["code"] as? String == "store_locked")
+    #expect(
+      (jsonObject(locked.err)?["error"] as? [String: Any])?["code"] as? String == "store_locked")
   }
 
   @Test func errorsAreClearOnStderr() throws {
-    let a = try #require(jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
+    let a = try #require(
+      jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
     let r = cli(["deposit", a, "12.345"], store: store)
     #expect(r.code == 64)
     #expect(r.out.isEmpty)
@@ -152,14 +188,24 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(r.code == 0)
     #expect(FileManager.default.fileExists(atPath: envStore))
     let optStore = dir.file("opt.journal")
-    #expect(cli(["open", "--name", "Opt", "--store", optStore], env: ["BANKCTL_STORE": envStore]).code == 0)
+    #expect(
+      cli(["open", "--name", "Opt", "--store", optStore], env: ["BANKCTL_STORE": envStore]).code
+        == 0)
     #expect(FileManager.default.fileExists(atPath: optStore))
-    #expect(try #require(jsonObject(cli(["--json", "accounts"], env: ["BANKCTL_STORE": envStore]).out)?["accounts"] as? [Any]).count == 1)
+    #expect(
+      try #require(
+        jsonObject(cli(["--json", "accounts"], env: ["BANKCTL_STORE": envStore]).out)?["accounts"]
+          as? [Any]
+      ).count == 1)
   }
 
   @Test func exportFormats() throws {
-    let a = try #require(jsonObject(cli(["--json", "open", "--name", "A, \"quoted\""], store: store).out)?["account"] as? String)
-    let b = try #require(jsonObject(cli(["--json", "open", "--name", "B", "--currency", "EUR"], store: store).out)?["account"] as? String)
+    let a = try #require(
+      jsonObject(cli(["--json", "open", "--name", "A, \"quoted\""], store: store).out)?["account"]
+        as? String)
+    let b = try #require(
+      jsonObject(cli(["--json", "open", "--name", "B", "--currency", "EUR"], store: store).out)?[
+        "account"] as? String)
     #expect(cli(["deposit", a, "1000", "--memo", "first, with comma"], store: store).code == 0)
     #expect(cli(["deposit", b, "5"], store: store).code == 0)
     #expect(cli(["withdraw", a, "0.05", "--id", "w-1"], store: store).code == 0)
@@ -185,14 +231,16 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(r.code == 0, "\(r.err)")
     let accounts = try #require(jsonObject(r.out)?["accounts"] as? [[String: Any]])
     #expect(accounts.count == 10)
-    let list = try #require(jsonObject(cli(["--json", "accounts"], store: store).out)?["accounts"] as? [[String: Any]])
+    let list = try #require(
+      jsonObject(cli(["--json", "accounts"], store: store).out)?["accounts"] as? [[String: Any]])
     #expect(list.count == 10)
     let human = cli(["demo"], store: store)
     #expect(human.code == 0 && human.out.contains("BankCore demo"))
   }
 
   @Test func helpTextsMatchTheirSnapshots() throws {
-    let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Snapshots")
     let record = ProcessInfo.processInfo.environment["BANKCTL_RECORD_SNAPSHOTS"] == "1"
     for topic in [nil] + Commands.all.map(\.name) as [String?] {
       let r = cli(topic.map { ["help", $0] } ?? ["--help"])
@@ -203,7 +251,9 @@ func jsonObject(_ text: String) -> [String: Any]? {
         try r.out.write(to: file, atomically: true, encoding: .utf8)
       }
       let expected = try String(contentsOf: file, encoding: .utf8)
-      #expect(r.out == expected, "help for \(topic ?? "bankctl") changed; rerun with BANKCTL_RECORD_SNAPSHOTS=1 if intended")
+      #expect(
+        r.out == expected,
+        "help for \(topic ?? "bankctl") changed; rerun with BANKCTL_RECORD_SNAPSHOTS=1 if intended")
     }
   }
 }

@@ -20,9 +20,12 @@ import Testing
   @Test func scenarioThroughTheBinary() throws {
     let a = try bank(["--json", "open", "--name", "Alice"])
     #expect(a.status == 0)
-    #expect(a.stdout.hasSuffix("}\n") && a.stdout.filter { $0 == "\n" }.count == 1, "exactly one JSON object and a newline")
+    #expect(
+      a.stdout.hasSuffix("}\n") && a.stdout.filter { $0 == "\n" }.count == 1,
+      "exactly one JSON object and a newline")
     let alice = try #require(json(a)["account"] as? String)
-    let bob = try #require(json(try bank(["--json", "open", "--name", "Bob"]))["account"] as? String)
+    let bob = try #require(
+      json(try bank(["--json", "open", "--name", "Bob"]))["account"] as? String)
     #expect(try bank(["deposit", alice, "100"]).status == 0)
     #expect(try bank(["transfer", alice, bob, "25.50", "--id", "t-1"]).status == 0)
     let replay = json(try bank(["--json", "transfer", alice, bob, "25.50", "--id", "t-1"]))
@@ -36,8 +39,11 @@ import Testing
   }
 
   @Test func badInputNeverChangesTheStore() throws {
-    let alice = try #require(json(try bank(["--json", "open", "--name", "Alice", "--overdraft", "10"]))["account"] as? String)
-    let bob = try #require(json(try bank(["--json", "open", "--name", "Bob"]))["account"] as? String)
+    let alice = try #require(
+      json(try bank(["--json", "open", "--name", "Alice", "--overdraft", "10"]))["account"]
+        as? String)
+    let bob = try #require(
+      json(try bank(["--json", "open", "--name", "Bob"]))["account"] as? String)
     #expect(try bank(["deposit", alice, "50"]).status == 0)
     #expect(try bank(["deposit", bob, "50", "--id", "used"]).status == 0)
     let lastDigit = Int(String(alice.last ?? "0")) ?? 0
@@ -45,25 +51,41 @@ import Testing
     let unknown = try AccountNumber(base: 10_009_999).description
     let longText = String(repeating: "x", count: 5000)
     let cases: [([String], Int32)] = [
-      (["deposit", alice, "-5"], 64), (["deposit", alice, "-0"], 64), (["deposit", alice, "0"], 64),
-      (["deposit", alice, "00012"], 0), (["deposit", alice, "1.234"], 64), (["deposit", alice, "1e3"], 64),
+      (["deposit", alice, "-5"], 64), (["deposit", alice, "-0"], 64),
+      (["deposit", alice, "0"], 64),
+      (["deposit", alice, "00012"], 0), (["deposit", alice, "1.234"], 64),
+      (["deposit", alice, "1e3"], 64),
       (["deposit", alice, "١٢"], 64), (["deposit", alice, ""], 64),
-      (["deposit", alice, "99999999999999999999999"], 64), (["deposit", alice, "92233720368547758.07"], 1),
-      (["deposit", alice, "1,000"], 64), (["deposit", alice, " 12"], 64), (["deposit", alice, "NaN"], 64),
-      (["deposit", wrongCheck, "1"], 64), (["deposit", "12345", "1"], 64), (["deposit", unknown, "1"], 1),
-      (["deposit", alice, "1", "--memo", longText], 64), (["deposit", alice, "1", "--memo", "a\u{1b}[31mred"], 64),
+      (["deposit", alice, "99999999999999999999999"], 64),
+      (["deposit", alice, "92233720368547758.07"], 1),
+      (["deposit", alice, "1,000"], 64), (["deposit", alice, " 12"], 64),
+      (["deposit", alice, "NaN"], 64),
+      (["deposit", wrongCheck, "1"], 64), (["deposit", "12345", "1"], 64),
+      (["deposit", unknown, "1"], 1),
+      (["deposit", alice, "1", "--memo", longText], 64),
+      (["deposit", alice, "1", "--memo", "a\u{1b}[31mred"], 64),
       (["deposit", alice, "1", "--id", "bad key!"], 64), (["deposit", alice, "1", "--id", ""], 64),
-      (["deposit", alice, "1", "--id", String(repeating: "k", count: 65)], 64), (["deposit", bob, "51", "--id", "used"], 1),
-      (["deposit", alice, "1", "--bogus"], 64), (["deposit", alice], 64), (["deposit"], 64), (["deposit", alice, "1", "extra"], 64),
-      (["withdraw", bob, "50.01"], 1), (["withdraw", alice, "1e2"], 64), (["withdraw", unknown, "1"], 1),
-      (["transfer", alice, alice, "1"], 1), (["transfer", alice, bob, "0.001"], 64), (["transfer", alice, unknown, "1"], 1),
+      (["deposit", alice, "1", "--id", String(repeating: "k", count: 65)], 64),
+      (["deposit", bob, "51", "--id", "used"], 1),
+      (["deposit", alice, "1", "--bogus"], 64), (["deposit", alice], 64), (["deposit"], 64),
+      (["deposit", alice, "1", "extra"], 64),
+      (["withdraw", bob, "50.01"], 1), (["withdraw", alice, "1e2"], 64),
+      (["withdraw", unknown, "1"], 1),
+      (["transfer", alice, alice, "1"], 1), (["transfer", alice, bob, "0.001"], 64),
+      (["transfer", alice, unknown, "1"], 1),
       (["transfer", bob, alice, "999"], 1), (["transfer", alice, bob], 64),
-      (["balance", "nope"], 64), (["balance"], 64), (["history", alice, "--limit", "0"], 64), (["history", alice, "--limit", "x"], 64),
-      (["open"], 64), (["open", "--name", ""], 64), (["open", "--name", longText], 64), (["open", "--name", "a\u{7}b"], 64),
-      (["open", "--name", "X", "--type", "loan"], 64), (["open", "--name", "X", "--currency", "XYZ"], 64),
-      (["open", "--name", "X", "--overdraft", "-1"], 64), (["open", "--name", "X", "--type", "savings", "--overdraft", "5"], 64),
-      (["open", "--name", "X", "--number", alice], 1), (["open", "--name", "X", "--number", wrongCheck], 64),
-      (["close", alice], 1), (["export", "--format", "pdf"], 64), (["frobnicate"], 64), (["--bogus", "accounts"], 64),
+      (["balance", "nope"], 64), (["balance"], 64), (["history", alice, "--limit", "0"], 64),
+      (["history", alice, "--limit", "x"], 64),
+      (["open"], 64), (["open", "--name", ""], 64), (["open", "--name", longText], 64),
+      (["open", "--name", "a\u{7}b"], 64),
+      (["open", "--name", "X", "--type", "loan"], 64),
+      (["open", "--name", "X", "--currency", "XYZ"], 64),
+      (["open", "--name", "X", "--overdraft", "-1"], 64),
+      (["open", "--name", "X", "--type", "savings", "--overdraft", "5"], 64),
+      (["open", "--name", "X", "--number", alice], 1),
+      (["open", "--name", "X", "--number", wrongCheck], 64),
+      (["close", alice], 1), (["export", "--format", "pdf"], 64), (["frobnicate"], 64),
+      (["--bogus", "accounts"], 64),
     ]
     for (args, expected) in cases {
       let before = fileBytes(store)
@@ -108,7 +130,9 @@ import Testing
   }
 
   @Test func eightConcurrentProcessesLoseNothing() throws {
-    let accounts = try (0..<4).map { i in try #require(json(try bank(["--json", "open", "--name", "P\(i)"]))["account"] as? String) }
+    let accounts = try (0..<4).map { i in
+      try #require(json(try bank(["--json", "open", "--name", "P\(i)"]))["account"] as? String)
+    }
     for a in accounts { #expect(try bank(["deposit", a, "1000"]).status == 0) }
     let perProcess = 15
     let procs = try (0..<8).map { p -> Process in
@@ -118,7 +142,8 @@ import Testing
       for i in 0..<perProcess {
         let from = accounts[(p + i) % 4]
         let to = accounts[(p + i + 1) % 4]
-        script += "'\(Self.bankctl)' --store '\(store)' transfer \(from) \(to) 1.00 --id p\(p)-\(i) >/dev/null || exit 1\n"
+        script +=
+          "'\(Self.bankctl)' --store '\(store)' transfer \(from) \(to) 1.00 --id p\(p)-\(i) >/dev/null || exit 1\n"
       }
       proc.arguments = ["-c", script]
       try proc.run()
@@ -148,9 +173,13 @@ import Testing
   }
 
   @Test func hledgerAgreesWithBankctl() throws {
-    let hledger = ["/usr/bin/hledger", "/usr/local/bin/hledger"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    let hledger = ["/usr/bin/hledger", "/usr/local/bin/hledger"].first {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }
     guard let hledger else {
-      print("SKIPPED: hledger is not installed; the export structure is checked by CommandTests.exportFormats")
+      print(
+        "SKIPPED: hledger is not installed; the export structure is checked by CommandTests.exportFormats"
+      )
       return
     }
     #expect(try bank(["demo"]).status == 0)
@@ -159,26 +188,38 @@ import Testing
     try exported.stdout.write(toFile: file, atomically: true, encoding: .utf8)
     let check = try runProcess(hledger, ["-f", file, "check"])
     #expect(check.status == 0, "hledger check: \(check.stderr)")
-    let accounts = try #require(json(try bank(["--json", "accounts", "--all"]))["accounts"] as? [[String: Any]])
+    let accounts = try #require(
+      json(try bank(["--json", "accounts", "--all"]))["accounts"] as? [[String: Any]])
     let bal = try runProcess(hledger, ["-f", file, "balance", "--flat", "--no-total", "-O", "csv"])
     #expect(bal.status == 0, "\(bal.stderr)")
     var fromHledger: [String: String] = [:]
     for line in bal.stdout.split(separator: "\n").dropFirst() {
-      let cols = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+      let cols = line.split(separator: ",").map {
+        $0.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+      }
       guard cols.count >= 2, let number = cols[0].split(separator: ":").last else { continue }
       fromHledger[String(number)] = cols[1]
     }
     for a in accounts {
       let number = try #require(a["account"] as? String)
       let type = a["type"] as? String
-      let ours = try Amount(parsing: (a["balance"] as? String ?? "0").replacingOccurrences(of: "-", with: ""), currency: .usd).minorUnits
+      let ours = try Amount(
+        parsing: (a["balance"] as? String ?? "0").replacingOccurrences(of: "-", with: ""),
+        currency: .usd
+      ).minorUnits
       let sign: Int64 = (a["balance"] as? String)?.hasPrefix("-") == true ? -1 : 1
       // hledger shows debits positive: deposit accounts (credit-normal) come out negated.
       let expected = (type == "vault" ? 1 : -1) * sign * ours
-      let theirsText = (fromHledger[number] ?? "0").replacingOccurrences(of: " USD", with: "").replacingOccurrences(of: ",", with: "")
+      let theirsText = (fromHledger[number] ?? "0").replacingOccurrences(of: " USD", with: "")
+        .replacingOccurrences(of: ",", with: "")
       let theirsNeg = theirsText.hasPrefix("-")
-      let theirs = (theirsNeg ? -1 : 1) * ((try? Amount(parsing: String(theirsText.drop(while: { $0 == "-" })), currency: .usd).minorUnits) ?? -1)
-      #expect(theirs == expected, "\(number): hledger \(fromHledger[number] ?? "none"), bankctl \(a["balance"] ?? "")")
+      let theirs =
+        (theirsNeg ? -1 : 1)
+        * ((try? Amount(parsing: String(theirsText.drop(while: { $0 == "-" })), currency: .usd)
+          .minorUnits) ?? -1)
+      #expect(
+        theirs == expected,
+        "\(number): hledger \(fromHledger[number] ?? "none"), bankctl \(a["balance"] ?? "")")
     }
   }
 }

@@ -64,7 +64,9 @@ public struct SHA256: Sendable {
     let used = (pending.count + 1) % 64
     let zeros = used <= 56 ? 56 - used : 120 - used
     tail.append(contentsOf: repeatElement(0, count: zeros))
-    for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
+    for i in (0..<8).reversed() {
+      tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8)))
+    }
     let saved = length
     tail.withUnsafeBytes { update($0) }
     length = saved

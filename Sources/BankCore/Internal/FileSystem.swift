@@ -43,7 +43,8 @@ struct POSIXFileSystem: FileSystem {
     let fd = Glibc.open(path, flags | O_CLOEXEC, mode_t(mode))
     return fd >= 0 ? fd : -errno
   }
-  func close(_ fd: Int32) { _ = Glibc.close(fd) }  // never retried: the descriptor is gone either way
+  // Never retried: after close returns, the descriptor is gone whatever it reported.
+  func close(_ fd: Int32) { _ = Glibc.close(fd) }
   func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int {
     let n = Glibc.pread(fd, buffer, count, off_t(offset))
     return n >= 0 ? n : -Int(errno)
@@ -86,14 +87,17 @@ struct FileIO: Sendable {
     }
   }
 
-  func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
+  func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64)
+    throws(StorageError)
+  {
     guard let base = buffer.baseAddress else { return }
     var done = 0
     while done < buffer.count {
       let n = fs.pwrite(fd, base + done, buffer.count - done, offset + Int64(done))
       if n == -Int(EINTR) { continue }
       if n < 0 {
-        throw StorageError.io(operation: "write", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+        throw StorageError.io(
+          operation: "write", errno: Int32(-n), detail: Self.describe(Int32(-n)))
       }
       if n == 0 { throw StorageError.io(operation: "write", errno: EIO, detail: "wrote no bytes") }
       done += n
@@ -118,7 +122,8 @@ struct FileIO: Sendable {
         let n = fs.pread(fd, base + done, count - done, offset + Int64(done))
         if n == -Int(EINTR) { continue }
         if n < 0 {
-          return StorageError.io(operation: "read", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+          return StorageError.io(
+            operation: "read", errno: Int32(-n), detail: Self.describe(Int32(-n)))
         }
         if n == 0 { break }
         done += n
@@ -132,7 +137,9 @@ struct FileIO: Sendable {
 
   func dataSync(_ fd: Int32) throws(StorageError) {
     let r = fs.fdatasync(fd)
-    if r != 0 { throw StorageError.io(operation: "fdatasync", errno: -r, detail: Self.describe(-r)) }
+    if r != 0 {
+      throw StorageError.io(operation: "fdatasync", errno: -r, detail: Self.describe(-r))
+    }
   }
 
   func fullSync(_ fd: Int32) throws(StorageError) {
@@ -143,7 +150,9 @@ struct FileIO: Sendable {
   func truncate(_ fd: Int32, to length: Int64) throws(StorageError) {
     var r: Int32
     repeat { r = fs.ftruncate(fd, length) } while r == -EINTR
-    if r != 0 { throw StorageError.io(operation: "ftruncate", errno: -r, detail: Self.describe(-r)) }
+    if r != 0 {
+      throw StorageError.io(operation: "ftruncate", errno: -r, detail: Self.describe(-r))
+    }
   }
 
   func size(_ fd: Int32) throws(StorageError) -> Int64 {

@@ -8,9 +8,15 @@ struct ByteWriter {
   }
 
   mutating func u8(_ v: UInt8) { bytes.append(v) }
-  mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-  mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-  mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+  mutating func u16(_ v: UInt16) {
+    withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+  mutating func u32(_ v: UInt32) {
+    withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+  }
+  mutating func u64(_ v: UInt64) {
+    withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+  }
   mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
   mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
   /// A string as a u16 byte count followed by its UTF-8 bytes; longer strings are cut at 65,535

@@ -174,7 +174,9 @@ public enum JournalRecord: Sendable, Equatable {
     case .accountOpened:
       let id = AccountID(try r.u32())
       let raw = try r.u64()
-      guard let kind = AccountKind(rawValue: try r.u8()) else { throw DecodeError("bad account kind") }
+      guard let kind = AccountKind(rawValue: try r.u8()) else {
+        throw DecodeError("bad account kind")
+      }
       let codeBytes = try r.bytes(3)
       let digits = Int(try r.u8())
       let code = String(decoding: codeBytes, as: UTF8.self)
@@ -198,7 +200,9 @@ public enum JournalRecord: Sendable, Equatable {
     case .holdResolved:
       let number = try r.u64()
       let hold = try r.u64()
-      guard let outcome = HoldOutcome(rawValue: try r.u8()) else { throw DecodeError("bad hold outcome") }
+      guard let outcome = HoldOutcome(rawValue: try r.u8()) else {
+        throw DecodeError("bad hold outcome")
+      }
       let amount = try r.i64()
       let ts = try r.i64()
       guard amount >= 0 else { throw DecodeError("negative amount") }
@@ -206,11 +210,14 @@ public enum JournalRecord: Sendable, Equatable {
         HoldResolved(number: number, hold: hold, outcome: outcome, amount: amount, timestamp: ts))
     case .accountChanged:
       let id = AccountID(try r.u32())
-      guard let status = AccountStatus(rawValue: try r.u8()) else { throw DecodeError("bad status") }
+      guard let status = AccountStatus(rawValue: try r.u8()) else {
+        throw DecodeError("bad status")
+      }
       let limit = try r.i64()
       let ts = try r.i64()
       guard limit >= 0 else { throw DecodeError("negative overdraft limit") }
-      record = .accountChanged(AccountChanged(id: id, status: status, overdraftLimit: limit, timestamp: ts))
+      record = .accountChanged(
+        AccountChanged(id: id, status: status, overdraftLimit: limit, timestamp: ts))
     }
     guard r.isAtEnd else { throw DecodeError("\(r.remaining) trailing bytes after record") }
     return record
@@ -253,7 +260,8 @@ enum TransferCodec {
       p.storeBytes(of: r.debit.rawValue.littleEndian, toByteOffset: 12, as: UInt32.self)
       p.storeBytes(of: r.credit.rawValue.littleEndian, toByteOffset: 16, as: UInt32.self)
       p.storeBytes(of: UInt64(bitPattern: r.amount).littleEndian, toByteOffset: 20, as: UInt64.self)
-      p.storeBytes(of: UInt64(bitPattern: r.timestamp).littleEndian, toByteOffset: 28, as: UInt64.self)
+      p.storeBytes(
+        of: UInt64(bitPattern: r.timestamp).littleEndian, toByteOffset: 28, as: UInt64.self)
     }
   }
 
@@ -281,20 +289,29 @@ enum TransferCodec {
     if r.offset == 2, r.remaining == fixedSize - 2, r.buffer[2] == 0 {
       let b = r.buffer
       guard let kind = TransferKind(rawValue: b[3]) else { throw DecodeError("bad transfer kind") }
-      let amount = Int64(bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 20, as: UInt64.self)))
+      let amount = Int64(
+        bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 20, as: UInt64.self)))
       guard amount > 0 else { throw DecodeError("transfer amount must be positive") }
       r.skip(fixedSize - 2)
       return TransferRecord(
-        number: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: UInt64.self)), key: nil, kind: kind,
-        debit: AccountID(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 12, as: UInt32.self))),
-        credit: AccountID(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self))),
+        number: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: UInt64.self)), key: nil,
+        kind: kind,
+        debit: AccountID(
+          UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 12, as: UInt32.self))),
+        credit: AccountID(
+          UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt32.self))),
         amount: amount,
-        timestamp: Int64(bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt64.self))),
+        timestamp: Int64(
+          bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt64.self))),
         memo: "", isHold: false, expiresAt: 0)
     }
     let flags = try r.u8()
-    guard flags & ~(flagHold | flagKey | flagMemo) == 0 else { throw DecodeError("bad transfer flags") }
-    guard let kind = TransferKind(rawValue: try r.u8()) else { throw DecodeError("bad transfer kind") }
+    guard flags & ~(flagHold | flagKey | flagMemo) == 0 else {
+      throw DecodeError("bad transfer flags")
+    }
+    guard let kind = TransferKind(rawValue: try r.u8()) else {
+      throw DecodeError("bad transfer kind")
+    }
     let number = try r.u64()
     let debit = AccountID(try r.u32())
     let credit = AccountID(try r.u32())

@@ -143,7 +143,8 @@ public struct Account: Sendable, Equatable, Identifiable {
   /// The net amount held by pending transfers from this account's view (credits minus debits for
   /// deposit accounts).
   public var pending: Amount {
-    let net = kind.isCreditNormal ? pendingCredits &- pendingDebits : pendingDebits &- pendingCredits
+    let net =
+      kind.isCreditNormal ? pendingCredits &- pendingDebits : pendingDebits &- pendingCredits
     return Amount(minorUnits: net, currency: currency)
   }
 

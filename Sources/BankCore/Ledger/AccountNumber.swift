@@ -46,7 +46,8 @@ public struct AccountNumber: Hashable, Sendable, Comparable, CustomStringConvert
     var base: UInt64 = 0
     for d in digits.prefix(8) { base = base * 10 + UInt64(d) }
     guard base >= 1 else {
-      throw BankError(.invalidAccountNumber, "invalid account number '\(shown)': base must not be zero")
+      throw BankError(
+        .invalidAccountNumber, "invalid account number '\(shown)': base must not be zero")
     }
     guard AccountNumber.checkDigit(for: base) == digits[8] else {
       throw BankError(

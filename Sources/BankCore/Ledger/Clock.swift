@@ -22,7 +22,9 @@ public struct LedgerClock: Sendable {
   }
 
   /// A clock that starts at `start` and advances by `step` on every reading.
-  public static func manual(start: Int64 = 1_700_000_000_000_000_000, step: Int64 = 1_000_000) -> LedgerClock {
+  public static func manual(start: Int64 = 1_700_000_000_000_000_000, step: Int64 = 1_000_000)
+    -> LedgerClock
+  {
     let t = Mutex(start)
     return LedgerClock {
       t.withLock { v in

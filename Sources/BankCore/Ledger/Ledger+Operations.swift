@@ -51,7 +51,9 @@ extension Ledger {
   /// - Throws: `account_not_found`, `account_closed`, `currency_mismatch`, `invalid_amount`,
   ///   `idempotency_conflict`, `invalid_key`.
   @discardableResult
-  public func deposit(_ amount: Amount, to account: AccountNumber, key: String? = nil, memo: String = "")
+  public func deposit(
+    _ amount: Amount, to account: AccountNumber, key: String? = nil, memo: String = ""
+  )
     throws(BankError) -> TransferReceipt
   {
     try receipt(.deposit(amount: amount, to: account, key: key, memo: memo))
@@ -61,7 +63,9 @@ extension Ledger {
   ///
   /// - Throws: as ``deposit(_:to:key:memo:)``, plus `insufficient_funds` and `account_frozen`.
   @discardableResult
-  public func withdraw(_ amount: Amount, from account: AccountNumber, key: String? = nil, memo: String = "")
+  public func withdraw(
+    _ amount: Amount, from account: AccountNumber, key: String? = nil, memo: String = ""
+  )
     throws(BankError) -> TransferReceipt
   {
     try receipt(.withdraw(amount: amount, from: account, key: key, memo: memo))
@@ -87,14 +91,17 @@ extension Ledger {
     _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
     key: String? = nil, memo: String = ""
   ) throws(BankError) -> TransferReceipt {
-    try receipt(.placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo))
+    try receipt(
+      .placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo))
   }
 
   /// Posts a pending hold in full, or in part when `amount` is given.
   ///
   /// - Throws: `hold_not_found`, `hold_not_pending`, `hold_expired`, `invalid_amount`.
   @discardableResult
-  public func postHold(_ hold: HoldReference, amount: Amount? = nil) throws(BankError) -> HoldResolved {
+  public func postHold(_ hold: HoldReference, amount: Amount? = nil) throws(BankError)
+    -> HoldResolved
+  {
     guard case .holdResolved(let r) = try submit(.postHold(hold, amount: amount)) else {
       throw BankError(.invalidArgument, "post produced no resolution")
     }
@@ -126,7 +133,9 @@ extension Ledger {
   /// - Throws: `account_not_empty` when closing an account with a balance or holds,
   ///   `account_closed` when it is already closed.
   @discardableResult
-  public func setStatus(_ status: AccountStatus, of number: AccountNumber) throws(BankError) -> Account {
+  public func setStatus(_ status: AccountStatus, of number: AccountNumber) throws(BankError)
+    -> Account
+  {
     try submit(.setStatus(number, status))
     return try account(number)
   }
@@ -135,7 +144,9 @@ extension Ledger {
   ///
   /// - Throws: `limit_exceeded` when the account already uses more credit than the new limit.
   @discardableResult
-  public func setOverdraftLimit(_ limit: Amount, of number: AccountNumber) throws(BankError) -> Account {
+  public func setOverdraftLimit(_ limit: Amount, of number: AccountNumber) throws(BankError)
+    -> Account
+  {
     try submit(.setOverdraft(number, limit))
     return try account(number)
   }
@@ -144,10 +155,13 @@ extension Ledger {
   /// the accounts shown reflect only records that are durable when the call returns.
   private func receipt(_ command: LedgerCommand) throws(BankError) -> TransferReceipt {
     try commit { state, stage, batch, now throws(BankError) in
-      guard case .transferred(let t, let replayed) = try state.stage(command, now: now, stage: &stage, batch: &batch)
+      guard
+        case .transferred(let t, let replayed) = try state.stage(
+          command, now: now, stage: &stage, batch: &batch)
       else { throw BankError(.invalidArgument, "command produced no transfer") }
       return TransferReceipt(
-        transfer: t, replayed: replayed, debitAccount: state.account(t.debit), creditAccount: state.account(t.credit))
+        transfer: t, replayed: replayed, debitAccount: state.account(t.debit),
+        creditAccount: state.account(t.credit))
     }
   }
 
@@ -157,7 +171,9 @@ extension Ledger {
   ///
   /// - Parameter limit: at most this many entries; `nil` for all.
   /// - Complexity: O(records in the store).
-  public func history(of number: AccountNumber, limit: Int? = nil) throws(BankError) -> [HistoryEntry] {
+  public func history(of number: AccountNumber, limit: Int? = nil) throws(BankError)
+    -> [HistoryEntry]
+  {
     let (id, currency, creditNormal, upTo) = try read { s throws(BankError) in
       let id = try s.id(of: number)
       let i = s.info[id.index]
@@ -186,7 +202,11 @@ extension Ledger {
         do throws(DecodeError) {
           switch try JournalRecord.decode(rec.bytes) {
           case .transfer(let t) where t.debit == id || t.credit == id:
-            if t.isHold { holdSides[t.number] = t } else { add(t, amount: t.amount, id: t.transferID, ts: t.timestamp) }
+            if t.isHold {
+              holdSides[t.number] = t
+            } else {
+              add(t, amount: t.amount, id: t.transferID, ts: t.timestamp)
+            }
           case .holdResolved(let r):
             if r.outcome == .posted, let t = holdSides[r.hold] {
               add(t, amount: r.amount, id: t.transferID, ts: r.timestamp)
@@ -194,7 +214,8 @@ extension Ledger {
           default: break
           }
         } catch {
-          failure = BankError(.storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
           return false
         }
         return true
@@ -218,7 +239,8 @@ extension Ledger {
       try storage.forEachRecord(after: 0) { rec in
         if rec.sequence > upTo { return false }
         do throws(DecodeError) { body(rec.sequence, try JournalRecord.decode(rec.bytes)) } catch {
-          failure = BankError(.storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
           return false
         }
         return true

@@ -56,7 +56,9 @@ public final class Ledger: Sendable {
   /// - Throws: `store_corrupt` when a record does not decode or refers to something that does not
   ///   exist; storage errors as reported.
   /// - Complexity: O(records after the snapshot).
-  public init(storage: any Storage = InMemoryStorage(), configuration: LedgerConfiguration = .init())
+  public init(
+    storage: any Storage = InMemoryStorage(), configuration: LedgerConfiguration = .init()
+  )
     throws(BankError)
   {
     self.storage = storage
@@ -93,7 +95,8 @@ public final class Ledger: Sendable {
             return false
           }
         } catch {
-          failure = BankError(.storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
           return false
         }
         state.counters.lastSequence = rec.sequence
@@ -105,7 +108,8 @@ public final class Ledger: Sendable {
     }
     if let failure { throw failure }
     self.openReport = report
-    self.core = BlockingLock(Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
+    self.core = BlockingLock(
+      Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
     if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery {
       try? takeSnapshot()
     }
@@ -145,7 +149,8 @@ public final class Ledger: Sendable {
   ) throws(BankError) -> R {
     let now = configuration.clock.now()
     let every = configuration.snapshotEvery
-    let (result, sequence, snapshotDue) = try core.withLock { core throws(BankError) -> (R, UInt64, Bool) in
+    let (result, sequence, snapshotDue) = try core.withLock {
+      core throws(BankError) -> (R, UInt64, Bool) in
       if let reason = core.poisoned {
         throw BankError(.ioError, "the ledger must be reopened after a storage failure: \(reason)")
       }
@@ -190,7 +195,8 @@ public final class Ledger: Sendable {
   /// - Throws: storage errors.
   /// - Complexity: O(accounts + holds + keys).
   public func takeSnapshot() throws(BankError) {
-    guard snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    guard
+      snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return }
     defer { snapshotting.store(false, ordering: .releasing) }
     // Copy-on-write makes the copy O(1); encoding happens outside the lock.
@@ -269,7 +275,9 @@ public final class Ledger: Sendable {
   /// A hold's record and outcome (`nil` while pending).
   ///
   /// - Throws: `hold_not_found`.
-  public func hold(_ ref: HoldReference) throws(BankError) -> (record: TransferRecord, outcome: HoldOutcome?) {
+  public func hold(_ ref: HoldReference) throws(BankError) -> (
+    record: TransferRecord, outcome: HoldOutcome?
+  ) {
     try read { s throws(BankError) in
       let number: UInt64? =
         switch ref {

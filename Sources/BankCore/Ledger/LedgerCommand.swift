@@ -117,12 +117,14 @@ public enum Validate {
 
   /// Throws `invalid_argument` for text that is empty (unless allowed), longer than `max`
   /// characters, or contains control characters.
-  public static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError) {
+  public static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError)
+  {
     if !allowEmpty && s.isEmpty {
       throw BankError(.invalidArgument, "\(field) must not be empty")
     }
     if s.count > max {
-      throw BankError(.invalidArgument, "\(field) is \(s.count) characters; at most \(max) are allowed")
+      throw BankError(
+        .invalidArgument, "\(field) is \(s.count) characters; at most \(max) are allowed")
     }
     if s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
       throw BankError(.invalidArgument, "\(field) must not contain control characters")

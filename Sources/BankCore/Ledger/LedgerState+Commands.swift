@@ -26,7 +26,9 @@ extension LedgerState {
     case .placeHold(let amount, let from, let to, let expiresAt, let key, let memo):
       let debit = try id(of: from)
       let credit: AccountID
-      if let to { credit = try id(of: to) } else {
+      if let to {
+        credit = try id(of: to)
+      } else {
         credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       }
       if expiresAt < 0 { throw BankError(.invalidArgument, "hold expiry must not be negative") }
@@ -36,14 +38,18 @@ extension LedgerState {
         stage: &stage, batch: &batch)
     case .postHold(let ref, let amount):
       return .holdResolved(
-        try stageResolve(ref, outcome: .posted, amount: amount, now: now, stage: &stage, batch: &batch))
+        try stageResolve(
+          ref, outcome: .posted, amount: amount, now: now, stage: &stage, batch: &batch))
     case .voidHold(let ref):
       return .holdResolved(
-        try stageResolve(ref, outcome: .voided, amount: nil, now: now, stage: &stage, batch: &batch))
+        try stageResolve(ref, outcome: .voided, amount: nil, now: now, stage: &stage, batch: &batch)
+      )
     case .expireHolds:
       let ts = nextTimestamp(now)
-      let due = holds.values.filter { $0.outcome == nil && $0.record.expiresAt != 0 && $0.record.expiresAt <= ts }
-        .map(\.record.number).sorted()
+      let due = holds.values.filter {
+        $0.outcome == nil && $0.record.expiresAt != 0 && $0.record.expiresAt <= ts
+      }
+      .map(\.record.number).sorted()
       for n in due {
         let r = HoldResolved(
           number: counters.nextTransfer, hold: n, outcome: .expired, amount: 0,
@@ -65,12 +71,15 @@ extension LedgerState {
           )
         }
         if b.pendingDebits != 0 || b.pendingCredits != 0 {
-          throw BankError(.accountNotEmpty, "account \(number) has pending holds; resolve them before closing")
+          throw BankError(
+            .accountNotEmpty, "account \(number) has pending holds; resolve them before closing")
         }
       }
       emit(
         .accountChanged(
-          AccountChanged(id: id, status: status, overdraftLimit: b.overdraftLimit, timestamp: nextTimestamp(now))),
+          AccountChanged(
+            id: id, status: status, overdraftLimit: b.overdraftLimit, timestamp: nextTimestamp(now))
+        ),
         stage: &stage, batch: &batch)
       return .changed(id)
     case .setOverdraft(let number, let limit):
@@ -78,13 +87,16 @@ extension LedgerState {
       let i = info[id.index]
       let b = bal[id.index]
       guard limit.currency == i.currency else {
-        throw BankError(.currencyMismatch, "account \(number) is in \(i.currency.code), not \(limit.currency.code)")
+        throw BankError(
+          .currencyMismatch,
+          "account \(number) is in \(i.currency.code), not \(limit.currency.code)")
       }
       guard limit.minorUnits >= 0 else {
         throw BankError(.invalidAmount, "an overdraft limit must not be negative")
       }
       guard i.kind == .checking else {
-        throw BankError(.invalidArgument, "only checking accounts have overdrafts; \(number) is \(i.kind)")
+        throw BankError(
+          .invalidArgument, "only checking accounts have overdrafts; \(number) is \(i.kind)")
       }
       if b.status == .closed { throw BankError(.accountClosed, "account \(number) is closed") }
       var after = b
@@ -97,13 +109,16 @@ extension LedgerState {
       }
       emit(
         .accountChanged(
-          AccountChanged(id: id, status: b.status, overdraftLimit: limit.minorUnits, timestamp: nextTimestamp(now))),
+          AccountChanged(
+            id: id, status: b.status, overdraftLimit: limit.minorUnits,
+            timestamp: nextTimestamp(now))),
         stage: &stage, batch: &batch)
       return .changed(id)
     }
   }
 
-  private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch) {
+  private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch)
+  {
     batch.append(record)
     let applied = apply(record, stage: &stage)
     // Validation guarantees every record applies; a refusal here is a bug in a rule above.
@@ -125,10 +140,15 @@ extension LedgerState {
       try openVault(spec.currency, now: now, stage: &stage, batch: &batch)
     }
     if let chosen = spec.number, byNumber[chosen.rawValue] != nil {
-      throw BankError(.accountExists, "account \(chosen) is reserved for the \(spec.currency.code) vault")
+      throw BankError(
+        .accountExists, "account \(chosen) is reserved for the \(spec.currency.code) vault")
     }
     let number: AccountNumber
-    if let chosen = spec.number { number = chosen } else { number = try assignNumber(internal: !spec.kind.isCustomer) }
+    if let chosen = spec.number {
+      number = chosen
+    } else {
+      number = try assignNumber(internal: !spec.kind.isCustomer)
+    }
     let id = AccountID(UInt32(info.count + 1))
     emit(
       .accountOpened(
@@ -183,18 +203,26 @@ extension LedgerState {
     if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
     if let key, let existing = keys[key] {
       let differing: String? =
-        existing.isHold != hold ? "type"
-        : existing.kind != kind ? "kind"
-        : existing.debit != debit ? "debit account"
-        : existing.credit != credit ? "credit account"
-        : existing.amount != amount.minorUnits ? "amount"
-        : info[existing.debit.index].currency != amount.currency ? "currency"
-        : existing.memo != memo ? "memo"
-        : existing.expiresAt != expiresAt ? "expiry" : nil
+        existing.isHold != hold
+        ? "type"
+        : existing.kind != kind
+          ? "kind"
+          : existing.debit != debit
+            ? "debit account"
+            : existing.credit != credit
+              ? "credit account"
+              : existing.amount != amount.minorUnits
+                ? "amount"
+                : info[existing.debit.index].currency != amount.currency
+                  ? "currency"
+                  : existing.memo != memo
+                    ? "memo"
+                    : existing.expiresAt != expiresAt ? "expiry" : nil
       if let differing {
         throw BankError(
           .idempotencyConflict,
-          "key '\(key)' was already used by transfer #\(existing.number) with a different \(differing)")
+          "key '\(key)' was already used by transfer #\(existing.number) with a different \(differing)"
+        )
       }
       return .transferred(existing, replayed: true)
     }
@@ -202,10 +230,14 @@ extension LedgerState {
       throw BankError(.invalidAmount, "amount must be positive, got \(amount.formatted)")
     }
     guard debit != credit else {
-      throw BankError(.sameAccount, "cannot move money from account \(info[debit.index].number) to itself")
+      throw BankError(
+        .sameAccount, "cannot move money from account \(info[debit.index].number) to itself")
     }
-    guard info[debit.index].currency == amount.currency, info[credit.index].currency == amount.currency else {
-      let other = info[debit.index].currency != amount.currency ? info[debit.index] : info[credit.index]
+    guard info[debit.index].currency == amount.currency,
+      info[credit.index].currency == amount.currency
+    else {
+      let other =
+        info[debit.index].currency != amount.currency ? info[debit.index] : info[credit.index]
       throw BankError(
         .currencyMismatch,
         "account \(other.number) is in \(other.currency.code); the amount is \(amount.formatted)")
@@ -225,17 +257,20 @@ extension LedgerState {
     guard Checked.add(db.postedDebits, a) != nil, Checked.add(db.pendingDebits, a) != nil,
       Checked.add(cb.postedCredits, a) != nil, Checked.add(cb.pendingCredits, a) != nil,
       let d2 = Checked.add(db.postedDebits, db.pendingDebits), let d3 = Checked.add(d2, a),
-      let avail = Checked.sub(db.postedCredits, d3), let withLimit = Checked.add(avail, db.overdraftLimit)
+      let avail = Checked.sub(db.postedCredits, d3),
+      let withLimit = Checked.add(avail, db.overdraftLimit)
     else {
       throw BankError(
         .overflow,
-        "moving \(amount.formatted) would overflow the totals of \(info[debit.index].number) or \(info[credit.index].number)")
+        "moving \(amount.formatted) would overflow the totals of \(info[debit.index].number) or \(info[credit.index].number)"
+      )
     }
     if db.limited && withLimit < 0 {
       let have = Amount(minorUnits: max(0, db.available), currency: amount.currency)
       throw BankError(
         .insufficientFunds,
-        "account \(info[debit.index].number) has \(have.formatted) available; \(amount.formatted) requested")
+        "account \(info[debit.index].number) has \(have.formatted) available; \(amount.formatted) requested"
+      )
     }
     let record = TransferRecord(
       number: counters.nextTransfer, key: key, kind: kind, debit: debit, credit: credit, amount: a,
@@ -269,12 +304,14 @@ extension LedgerState {
     if outcome == .posted {
       posted = amount?.minorUnits ?? hold.record.amount
       if let amount, amount.currency != currency {
-        throw BankError(.currencyMismatch, "hold \(ref) is in \(currency.code), not \(amount.currency.code)")
+        throw BankError(
+          .currencyMismatch, "hold \(ref) is in \(currency.code), not \(amount.currency.code)")
       }
       guard posted > 0, posted <= hold.record.amount else {
         throw BankError(
           .invalidAmount,
-          "can post between 0.01 and \(Amount(minorUnits: hold.record.amount, currency: currency).formatted) of hold \(ref)")
+          "can post between 0.01 and \(Amount(minorUnits: hold.record.amount, currency: currency).formatted) of hold \(ref)"
+        )
       }
       let cb = bal[hold.record.credit.index]
       guard Checked.add(cb.postedCredits, posted) != nil else {

@@ -57,12 +57,16 @@ extension LedgerState {
   /// Rebuilds a state from ``encodeSnapshot()`` output, checking everything it reads.
   static func decodeSnapshot(_ bytes: [UInt8]) throws(DecodeError) -> LedgerState {
     let result: Result<LedgerState, DecodeError> = bytes.withUnsafeBytes { buf in
-      do throws(DecodeError) { return .success(try decodeSnapshot(buf)) } catch { return .failure(error) }
+      do throws(DecodeError) { return .success(try decodeSnapshot(buf)) } catch {
+        return .failure(error)
+      }
     }
     return try result.get()
   }
 
-  private static func decodeSnapshot(_ buf: UnsafeRawBufferPointer) throws(DecodeError) -> LedgerState {
+  private static func decodeSnapshot(_ buf: UnsafeRawBufferPointer) throws(DecodeError)
+    -> LedgerState
+  {
     var r = ByteReader(buf)
     guard try r.u32() == snapshotMagic else { throw DecodeError("not a ledger snapshot") }
     guard try r.u8() == snapshotVersion else { throw DecodeError("unsupported snapshot version") }
@@ -78,7 +82,8 @@ extension LedgerState {
     s.bal.reserveCapacity(count)
     for i in 0..<count {
       let raw = try r.u64()
-      guard raw >= 10, raw <= 999_999_999, AccountNumber.checkDigit(for: raw / 10) == UInt8(raw % 10),
+      guard raw >= 10, raw <= 999_999_999,
+        AccountNumber.checkDigit(for: raw / 10) == UInt8(raw % 10),
         let kind = AccountKind(rawValue: try r.u8())
       else { throw DecodeError("bad account in snapshot") }
       let code = String(decoding: try r.bytes(3), as: UTF8.self)
@@ -95,7 +100,9 @@ extension LedgerState {
       b.pendingDebits = try r.i64()
       b.pendingCredits = try r.i64()
       b.overdraftLimit = try r.i64()
-      guard let status = AccountStatus(rawValue: try r.u8()) else { throw DecodeError("bad status") }
+      guard let status = AccountStatus(rawValue: try r.u8()) else {
+        throw DecodeError("bad status")
+      }
       b.status = status
       b.limited = kind.isCustomer && kind.isCreditNormal
       b.creditNormal = kind.isCreditNormal
@@ -104,13 +111,15 @@ extension LedgerState {
       guard s.byNumber.updateValue(id, forKey: raw) == nil else {
         throw DecodeError("duplicate account number in snapshot")
       }
-      s.info.append(AccountInfo(number: number, name: name, kind: kind, currency: currency, openedAt: opened))
+      s.info.append(
+        AccountInfo(number: number, name: name, kind: kind, currency: currency, openedAt: opened))
       s.bal.append(b)
       if kind == .vault && s.vaults[code] == nil { s.vaults[code] = id }
     }
     let holdCount = Int(try r.u32())
     for _ in 0..<holdCount {
-      guard try r.u8() == JournalRecord.Tag.transfer.rawValue, try r.u8() == JournalRecord.version else {
+      guard try r.u8() == JournalRecord.Tag.transfer.rawValue, try r.u8() == JournalRecord.version
+      else {
         throw DecodeError("bad hold in snapshot")
       }
       let rec = try TransferCodec.decodeBody(&r)
@@ -125,7 +134,9 @@ extension LedgerState {
     for _ in 0..<keyCount {
       let rec: TransferRecord
       if try r.u8() == 1 {
-        guard let h = s.holds[try r.u64()] else { throw DecodeError("key refers to a missing hold") }
+        guard let h = s.holds[try r.u64()] else {
+          throw DecodeError("key refers to a missing hold")
+        }
         rec = h.record
       } else {
         let len = Int(try r.u32())

@@ -90,7 +90,8 @@ struct LedgerState: Sendable {
       }
       info.append(
         AccountInfo(
-          number: r.number, name: r.name, kind: r.kind, currency: r.currency, openedAt: r.timestamp))
+          number: r.number, name: r.name, kind: r.kind, currency: r.currency, openedAt: r.timestamp)
+      )
       var b = Balances()
       b.overdraftLimit = r.overdraftLimit
       b.limited = r.kind.isCustomer && r.kind.isCreditNormal

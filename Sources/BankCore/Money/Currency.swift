@@ -16,10 +16,12 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
   /// - Throws: `invalid_currency` when either is out of range.
   public init(code: String, minorDigits: Int) throws(BankError) {
     guard code.utf8.count == 3, code.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
-      throw BankError(.invalidCurrency, "currency code must be three letters A-Z, got '\(code.debugSanitized)'")
+      throw BankError(
+        .invalidCurrency, "currency code must be three letters A-Z, got '\(code.debugSanitized)'")
     }
     guard (0...9).contains(minorDigits) else {
-      throw BankError(.invalidCurrency, "currency \(code) minor digits must be 0...9, got \(minorDigits)")
+      throw BankError(
+        .invalidCurrency, "currency \(code) minor digits must be 0...9, got \(minorDigits)")
     }
     self.code = code
     self.minorDigits = minorDigits
@@ -64,7 +66,8 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
     if let c = builtIn.first(where: { $0.code == code }) { return c }
     throw BankError(
       .invalidCurrency,
-      "unknown currency '\(code.debugSanitized)'; known: \(builtIn.map(\.code).joined(separator: ", "))")
+      "unknown currency '\(code.debugSanitized)'; known: \(builtIn.map(\.code).joined(separator: ", "))"
+    )
   }
 }
 

@@ -37,7 +37,9 @@ public final class InMemoryStorage: Storage {
 
   public var lastSequence: UInt64 { state.withLock { UInt64($0.ends.count) } }
 
-  public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool) throws(StorageError) {
+  public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool)
+    throws(StorageError)
+  {
     // Copy-on-write makes this copy O(1); readers never hold the lock while calling back.
     let (bytes, ends, closed) = state.withLock { ($0.bytes, $0.ends, $0.closed) }
     if closed { throw StorageError.closed }
@@ -78,7 +80,9 @@ public final class InMemoryStorage: Storage {
   ///
   /// - Complexity: O(bytes stored).
   public func verify() throws(StorageError) -> VerifyReport {
-    let (bytes, ends, batchEnds, closed) = state.withLock { ($0.bytes, $0.ends, $0.batchEnds, $0.closed) }
+    let (bytes, ends, batchEnds, closed) = state.withLock {
+      ($0.bytes, $0.ends, $0.batchEnds, $0.closed)
+    }
     if closed { throw StorageError.closed }
     var chain = HashChain(genesis: Array("BankCore in-memory store".utf8))
     bytes.withUnsafeBytes { all in
@@ -86,13 +90,16 @@ public final class InMemoryStorage: Storage {
       for last in batchEnds {
         while next < Int(last) {
           let start = next == 0 ? 0 : ends[next - 1]
-          chain.add(sequence: UInt64(next + 1), bytes: UnsafeRawBufferPointer(rebasing: all[start..<ends[next]]))
+          chain.add(
+            sequence: UInt64(next + 1),
+            bytes: UnsafeRawBufferPointer(rebasing: all[start..<ends[next]]))
           next += 1
         }
         chain.endBatch()
       }
     }
-    return VerifyReport(records: UInt64(ends.count), batches: UInt64(batchEnds.count), headHash: chain.head.hexString)
+    return VerifyReport(
+      records: UInt64(ends.count), batches: UInt64(batchEnds.count), headHash: chain.head.hexString)
   }
 
   public func close() { state.withLock { $0.closed = true } }

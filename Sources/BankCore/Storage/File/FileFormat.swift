@@ -45,7 +45,9 @@ enum FileFormat {
           let created = try r.i64()
           _ = try r.bytes(20)
           let crc = try r.u32()
-          guard crc == CRC32C.checksum(b[0..<60]) else { return (nil, "file header checksum mismatch") }
+          guard crc == CRC32C.checksum(b[0..<60]) else {
+            return (nil, "file header checksum mismatch")
+          }
           guard v == version else { return (nil, "unsupported journal version \(v)") }
           guard size == UInt32(headerSize) else { return (nil, "unexpected header size \(size)") }
           return (Header(storeID: id, created: created), "")
@@ -70,7 +72,8 @@ enum FileFormat {
     /// Reads a header at `p` and checks its salted CRC; `nil` when it does not match.
     static func read(_ p: UnsafeRawPointer, salt: UInt32Salt) -> FrameHeader? {
       let stored = UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))
-      let crc = CRC32C.update(salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
+      let crc = CRC32C.update(
+        salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
       guard crc == stored else { return nil }
       return FrameHeader(
         headerCRC: stored,
@@ -104,13 +107,17 @@ enum FileFormat {
       p.storeBytes(of: bodyCRC.littleEndian, toByteOffset: 4, as: UInt32.self)
       p.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
       p.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 16, as: UInt32.self)
-      p.storeBytes(of: (trailer != nil ? flagEndOfBatch : 0).littleEndian, toByteOffset: 20, as: UInt16.self)
+      p.storeBytes(
+        of: (trailer != nil ? flagEndOfBatch : 0).littleEndian, toByteOffset: 20, as: UInt16.self)
       p.storeBytes(of: prev.littleEndian, toByteOffset: 24, as: UInt32.self)
-      let crc = CRC32C.update(salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
+      let crc = CRC32C.update(
+        salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
       p.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
     }
     out.append(contentsOf: body)
     if let trailer { out.append(contentsOf: trailer) }
-    return out.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+    return out.withUnsafeBytes {
+      UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))
+    }
   }
 }

@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Synchronization
 
 /// A storage backend that keeps the log in one append-only file, crash-safe and tamper-evident.
 ///
@@ -99,7 +100,8 @@ public final class FileStorage: Storage {
   init(path: String, options: Options, fileSystem: any FileSystem) throws(StorageError) {
     let io = FileIO(fs: fileSystem)
     if fileSystem.isDirectory(path) {
-      throw StorageError.io(operation: "open \(path)", errno: EISDIR, detail: "the store path is a directory")
+      throw StorageError.io(
+        operation: "open \(path)", errno: EISDIR, detail: "the store path is a directory")
     }
     var fd: Int32
     var created = false
@@ -118,8 +120,12 @@ public final class FileStorage: Storage {
         // Empty, or a header whose creation crashed before it was synced (nothing was ever
         // acknowledged): write a fresh one. Anything else this short is not ours.
         let head = try io.read(fd, count: Int(size), at: 0)
-        guard head.allSatisfy({ $0 == 0 }) || Array(FileFormat.magic.prefix(head.count)) == head.prefix(8).map({ $0 }) else {
-          throw StorageError.corrupt(offset: 0, sequence: 0, reason: "not a BankCore journal (bad magic)")
+        guard
+          head.allSatisfy({ $0 == 0 })
+            || Array(FileFormat.magic.prefix(head.count)) == head.prefix(8).map({ $0 })
+        else {
+          throw StorageError.corrupt(
+            offset: 0, sequence: 0, reason: "not a BankCore journal (bad magic)")
         }
         var id = [UInt8](repeating: 0, count: 16)
         var rng = SystemRandomNumberGenerator()
@@ -140,16 +146,20 @@ public final class FileStorage: Storage {
       let salt = FileFormat.UInt32Salt(storeID: header.storeID)
       let headerCRC = header.crc
       let scanner = JournalScanner(salt: salt)
-      let genesis = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+      let genesis = ScanPoint(
+        offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
       var reader = WindowReader(io: io, fd: fd, limit: size)
 
       // A snapshot is trusted only if the journal's frame it names is really there.
-      var info = OpenInfo(created: created, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
+      var info = OpenInfo(
+        created: created, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
       var start = genesis
       var startHead = SHA256.hash(header.encode())
       var startFrame: Int64 = -1
       var loaded: StoredSnapshot?
-      switch Self.readSnapshot(path: path + ".snapshot", io: io, header: header, salt: salt, reader: &reader) {
+      switch Self.readSnapshot(
+        path: path + ".snapshot", io: io, header: header, salt: salt, reader: &reader)
+      {
       case .none: break
       case .problem(let why): info.snapshotProblem = why
       case .valid(let snap, let point, let head, let frame):
@@ -171,7 +181,8 @@ public final class FileStorage: Storage {
         if let later = try scanner.validFrameExists(&reader, after: offset) {
           throw StorageError.corrupt(
             offset: UInt64(offset), sequence: seq,
-            reason: "\(reason); a valid frame follows at offset \(later), so this is not a torn write")
+            reason:
+              "\(reason); a valid frame follows at offset \(later), so this is not a torn write")
         }
       }
       if end.offset < size {
@@ -193,12 +204,15 @@ public final class FileStorage: Storage {
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
       self.snapshot = Mutex(loaded)
       var w = Writer(
-        end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame, written: end.offset,
+        end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame,
+        written: end.offset,
         tailStart: start)
       w.recent.reserveCapacity(64)
       if lastFrame >= 0 {
         w.recent.append(
-          BatchPoint(sequence: end.nextSequence - 1, frameOffset: lastFrame, headerCRC: end.prevCRC, end: end.offset, head: head))
+          BatchPoint(
+            sequence: end.nextSequence - 1, frameOffset: lastFrame, headerCRC: end.prevCRC,
+            end: end.offset, head: head))
         w.recentNext = 1
       }
       self.writer = Mutex(w)
@@ -208,7 +222,9 @@ public final class FileStorage: Storage {
     }
   }
 
-  private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Double) throws(StorageError) {
+  private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Double)
+    throws(StorageError)
+  {
     var waited = 0.0
     var pause = 0.001
     while true {
@@ -237,7 +253,8 @@ public final class FileStorage: Storage {
       if w.closed { throw StorageError.closed }
       if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
       let base = w.pending.count
-      w.pending.reserveCapacity(base + batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
+      w.pending.reserveCapacity(
+        base + batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
       var chain = w.chain
       var seq = w.end.nextSequence
       var prev = w.end.prevCRC
@@ -249,7 +266,8 @@ public final class FileStorage: Storage {
           chain.add(sequence: seq, bytes: rec)
           let trailer: [UInt8]? = i == batch.ends.count - 1 ? chain.endBatch() : nil
           lastFrameStart = w.pending.count
-          prev = FileFormat.appendFrame(to: &w.pending, body: rec, trailer: trailer, sequence: seq, prev: prev, salt: salt)
+          prev = FileFormat.appendFrame(
+            to: &w.pending, body: rec, trailer: trailer, sequence: seq, prev: prev, salt: salt)
           seq += 1
           start = end
         }
@@ -261,7 +279,9 @@ public final class FileStorage: Storage {
       w.batches += 1
       w.lastFrameOffset = frameOffset
       w.pendingLastSequence = seq - 1
-      let point = BatchPoint(sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset, head: chain.head)
+      let point = BatchPoint(
+        sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset,
+        head: chain.head)
       if w.recent.count < Self.recentCapacity {
         w.recent.append(point)
       } else {
@@ -311,11 +331,14 @@ public final class FileStorage: Storage {
   // MARK: Reading
 
   /// Reads durable records; queued ones are written and synced first.
-  public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool) throws(StorageError) {
+  public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool)
+    throws(StorageError)
+  {
     try waitUntilDurable(lastSequence)
     let (start, limit) = try writer.withLock { w throws(StorageError) -> (ScanPoint, Int64) in
       if w.closed { throw StorageError.closed }
-      var best = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+      var best = ScanPoint(
+        offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
       if w.tailStart.nextSequence <= sequence + 1 { best = w.tailStart }
       for p in w.recent where p.sequence <= sequence && p.sequence + 1 > best.nextSequence {
         best = ScanPoint(offset: p.end, nextSequence: p.sequence + 1, prevCRC: p.headerCRC)
@@ -342,7 +365,8 @@ public final class FileStorage: Storage {
     }
     let size = try io.size(fd)
     var reader = WindowReader(io: io, fd: fd, limit: limit)
-    let genesis = ScanPoint(offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+    let genesis = ScanPoint(
+      offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
     let result = try JournalScanner(salt: salt).scan(
       &reader, from: genesis, chain: HashChain(genesis: header.encode()))
     switch result.problem {
@@ -352,7 +376,8 @@ public final class FileStorage: Storage {
     }
     if size > limit {
       throw StorageError.corrupt(
-        offset: UInt64(limit), sequence: result.end.nextSequence, reason: "\(size - limit) unexpected bytes after the last batch")
+        offset: UInt64(limit), sequence: result.end.nextSequence,
+        reason: "\(size - limit) unexpected bytes after the last batch")
     }
     let head = result.storedHead ?? SHA256.hash(header.encode())
     return VerifyReport(records: result.records, batches: result.batches, headHash: head.hexString)
@@ -413,7 +438,8 @@ public final class FileStorage: Storage {
   }
 
   static func readSnapshot(
-    path: String, io: FileIO, header: FileFormat.Header, salt: FileFormat.UInt32Salt, reader: inout WindowReader
+    path: String, io: FileIO, header: FileFormat.Header, salt: FileFormat.UInt32Salt,
+    reader: inout WindowReader
   ) -> SnapshotRead {
     let sfd: Int32
     do throws(StorageError) { sfd = try io.open(path, flags: O_RDONLY) } catch {
@@ -428,8 +454,12 @@ public final class FileStorage: Storage {
       return bytes.withUnsafeBytes { buf -> SnapshotRead in
         var r = ByteReader(buf)
         do throws(DecodeError) {
-          guard try r.bytes(8) == snapshotMagic, try r.u32() == 1 else { return .problem("not a snapshot file") }
-          guard try r.bytes(16) == header.storeID else { return .problem("snapshot belongs to another store") }
+          guard try r.bytes(8) == snapshotMagic, try r.u32() == 1 else {
+            return .problem("not a snapshot file")
+          }
+          guard try r.bytes(16) == header.storeID else {
+            return .problem("snapshot belongs to another store")
+          }
           let seq = try r.u64()
           let frameOffset = Int64(bitPattern: try r.u64())
           let frameCRC = try r.u32()
@@ -440,23 +470,36 @@ public final class FileStorage: Storage {
           guard headerCRC == CRC32C.checksum(bytes[0..<(snapshotHeaderSize - 4)]) else {
             return .problem("snapshot header checksum mismatch")
           }
-          guard length == UInt64(r.remaining) else { return .problem("snapshot payload is truncated") }
+          guard length == UInt64(r.remaining) else {
+            return .problem("snapshot payload is truncated")
+          }
           let payload = try r.bytes(Int(length))
-          guard CRC32C.checksum(payload) == payloadCRC else { return .problem("snapshot payload checksum mismatch") }
+          guard CRC32C.checksum(payload) == payloadCRC else {
+            return .problem("snapshot payload checksum mismatch")
+          }
           // The journal must still hold the frame the snapshot names, unchanged.
           let hs = FileFormat.frameHeaderSize
           guard frameOffset >= Int64(FileFormat.headerSize),
             (try? reader.ensure(frameOffset, hs)) == true,
-            let h = reader.with(frameOffset, hs, { b in b.baseAddress.flatMap { FileFormat.FrameHeader.read($0, salt: salt) } }),
-            h.sequence == seq, h.headerCRC == frameCRC, h.endOfBatch, Int(h.length) > FileFormat.hashSize
-          else { return .problem("snapshot is stale: the journal does not hold the frame it covers") }
+            let h = reader.with(
+              frameOffset, hs,
+              { b in b.baseAddress.flatMap { FileFormat.FrameHeader.read($0, salt: salt) } }),
+            h.sequence == seq, h.headerCRC == frameCRC, h.endOfBatch,
+            Int(h.length) > FileFormat.hashSize
+          else {
+            return .problem("snapshot is stale: the journal does not hold the frame it covers")
+          }
           let bodyOffset = frameOffset + Int64(hs)
           guard (try? reader.ensure(bodyOffset, Int(h.length))) == true,
-            reader.with(bodyOffset, Int(h.length), { b in
-              CRC32C.update(0, b) == h.bodyCRC && Array(b[(b.count - FileFormat.hashSize)...]) == head
-            })
+            reader.with(
+              bodyOffset, Int(h.length),
+              { b in
+                CRC32C.update(0, b) == h.bodyCRC
+                  && Array(b[(b.count - FileFormat.hashSize)...]) == head
+              })
           else { return .problem("snapshot is stale: the journal's frame does not match it") }
-          let point = ScanPoint(offset: bodyOffset + Int64(h.length), nextSequence: seq + 1, prevCRC: frameCRC)
+          let point = ScanPoint(
+            offset: bodyOffset + Int64(h.length), nextSequence: seq + 1, prevCRC: frameCRC)
           return .valid(StoredSnapshot(sequence: seq, payload: payload), point, head, frameOffset)
         } catch {
           return .problem("snapshot does not decode: \(error.reason)")

@@ -72,11 +72,14 @@ final class GroupCommit: @unchecked Sendable {
 
   /// Returns once `sequence` is durable, running `sync` as the leader when no sync is in flight.
   /// `sync` writes and syncs what was appended and returns the last sequence it made durable.
-  func waitUntilDurable(_ sequence: UInt64, sync: () throws(StorageError) -> UInt64) throws(StorageError) {
+  func waitUntilDurable(_ sequence: UInt64, sync: () throws(StorageError) -> UInt64)
+    throws(StorageError)
+  {
     pthread_mutex_lock(mutex)
     defer { pthread_mutex_unlock(mutex) }
     if sequence > written {
-      throw StorageError.invalidArgument("sequence \(sequence) was never appended (last is \(written))")
+      throw StorageError.invalidArgument(
+        "sequence \(sequence) was never appended (last is \(written))")
     }
     while true {
       if let failure { throw StorageError.poisoned(reason: "\(failure)") }

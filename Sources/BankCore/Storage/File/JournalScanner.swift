@@ -99,7 +99,8 @@ struct JournalScanner {
       }
       guard let h = header else {
         result.problem = .damaged(
-          offset: cursor.offset, sequence: cursor.nextSequence, reason: "frame header checksum mismatch")
+          offset: cursor.offset, sequence: cursor.nextSequence,
+          reason: "frame header checksum mismatch")
         return result
       }
       if h.sequence != cursor.nextSequence || h.prev != cursor.prevCRC {
@@ -112,15 +113,19 @@ struct JournalScanner {
       }
       let length = Int(h.length)
       let minLength = h.endOfBatch ? FileFormat.hashSize + 1 : 1
-      guard length <= FileFormat.maxBodyLength, length >= minLength, h.flags & ~FileFormat.flagEndOfBatch == 0 else {
+      guard length <= FileFormat.maxBodyLength, length >= minLength,
+        h.flags & ~FileFormat.flagEndOfBatch == 0
+      else {
         result.problem = .misplaced(
-          offset: cursor.offset, sequence: cursor.nextSequence, reason: "impossible frame length or flags")
+          offset: cursor.offset, sequence: cursor.nextSequence,
+          reason: "impossible frame length or flags")
         return result
       }
       let bodyOffset = cursor.offset + Int64(hs)
       guard try reader.ensure(bodyOffset, length) else {
         result.problem = .damaged(
-          offset: cursor.offset, sequence: cursor.nextSequence, reason: "frame body runs past the end of the file")
+          offset: cursor.offset, sequence: cursor.nextSequence,
+          reason: "frame body runs past the end of the file")
         return result
       }
       let recordLength = h.endOfBatch ? length - FileFormat.hashSize : length
@@ -134,7 +139,8 @@ struct JournalScanner {
       }
       guard ok else {
         result.problem = .damaged(
-          offset: cursor.offset, sequence: cursor.nextSequence, reason: "frame body checksum mismatch")
+          offset: cursor.offset, sequence: cursor.nextSequence,
+          reason: "frame body checksum mismatch")
         return result
       }
       let frameOffset = cursor.offset
@@ -164,7 +170,9 @@ struct JournalScanner {
 
   /// Whether any frame with a valid salted header checksum starts after `offset`: proof that
   /// damage at `offset` is not a torn final write.
-  func validFrameExists(_ reader: inout WindowReader, after offset: Int64) throws(StorageError) -> Int64? {
+  func validFrameExists(_ reader: inout WindowReader, after offset: Int64) throws(StorageError)
+    -> Int64?
+  {
     let hs = FileFormat.frameHeaderSize
     var o = offset + 1
     while o + Int64(hs) <= reader.limit {
