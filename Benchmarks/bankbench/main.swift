@@ -278,7 +278,10 @@ for callers in [1, 16, 64] {
     }
     group.wait()
     let secs = Double(now() - t0) / 1e9
-    _ = storage.syncCount - syncs0
+    let syncs = storage.syncCount - syncs0
+    progress(
+      "  \(callers) callers: \(callers * perCaller) commits in \(syncs) syncs, \(String(format: "%.1f", Double(callers * perCaller) / Double(max(syncs, 1)))) per sync, \(String(format: "%.0f", Double(syncs) / secs)) syncs/s"
+    )
     return (Double(callers * perCaller), secs)
   }
   ledger.close()

@@ -249,7 +249,7 @@ public final class FileStorage: Storage {
   /// caller waiting at the same moment shares one `pwrite` and one `fdatasync`.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
-    return try writer.withLock { w throws(StorageError) -> UInt64 in
+    let last = try writer.withLock { w throws(StorageError) -> UInt64 in
       if w.closed { throw StorageError.closed }
       if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
       let base = w.pending.count
@@ -288,39 +288,45 @@ public final class FileStorage: Storage {
         w.recent[w.recentNext % Self.recentCapacity] = point
       }
       w.recentNext += 1
-      group.noteWritten(seq - 1)
       return seq - 1
     }
+    // Outside the writer lock: the group-commit mutex is always taken first (see GroupCommit).
+    group.noteAppended(last)
+    return last
   }
 
   /// Returns once `sequence` is durable. The caller that finds no sync in flight writes every
   /// queued frame and syncs; the others wait for it.
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
-    try group.waitUntilDurable(sequence) { () throws(StorageError) -> UInt64 in
-      let (bytes, offset, last) = writer.withLock { w -> ([UInt8], Int64, UInt64) in
-        let b = w.pending
-        swap(&w.pending, &w.spare)
-        w.pending.removeAll(keepingCapacity: true)
-        return (b, w.written, w.pendingLastSequence)
-      }
-      do throws(StorageError) {
-        if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
-        try io.dataSync(fd)
-      } catch {
-        // Part of the queued frames may be on disk. None was acknowledged; reopening truncates
-        // them as a torn tail. Never retry: the kernel may have dropped the dirty pages.
-        writer.withLock { if $0.poisoned == nil { $0.poisoned = error } }
-        throw error
-      }
-      writer.withLock { w in
-        w.written = offset + Int64(bytes.count)
-        if w.spare.capacity < bytes.capacity {
-          w.spare = bytes
-          w.spare.removeAll(keepingCapacity: true)
+    try group.waitUntilDurable(
+      sequence,
+      take: {
+        writer.withLock { w -> (([UInt8], Int64), UInt64) in
+          let b = w.pending
+          swap(&w.pending, &w.spare)
+          w.pending.removeAll(keepingCapacity: true)
+          return ((b, w.written), w.pendingLastSequence)
         }
-      }
-      return last
-    }
+      },
+      write: { (taken: ([UInt8], Int64)) throws(StorageError) in
+        let (bytes, offset) = taken
+        do throws(StorageError) {
+          if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
+          try io.dataSync(fd)
+        } catch {
+          // Part of the queued frames may be on disk. None was acknowledged; reopening
+          // truncates them as a torn tail. Never retry: the kernel may have dropped the pages.
+          writer.withLock { if $0.poisoned == nil { $0.poisoned = error } }
+          throw error
+        }
+        writer.withLock { w in
+          w.written = offset + Int64(bytes.count)
+          if w.spare.capacity < bytes.capacity {
+            w.spare = bytes
+            w.spare.removeAll(keepingCapacity: true)
+          }
+        }
+      })
   }
 
   /// How many `fdatasync` calls group commit has made; shows how many callers shared each one.
