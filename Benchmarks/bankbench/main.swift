@@ -15,6 +15,8 @@ struct Options {
   var dir = FileManager.default.currentDirectoryPath + "/.bench-tmp"
   var filters: [String] = []
   var openTransfers = 1_000_000
+  var makeStore: String?
+  var rssProbe: String?
 }
 
 var options = Options()
@@ -28,10 +30,15 @@ while !argv.isEmpty {
   case "--dir": options.dir = argv.isEmpty ? options.dir : argv.removeFirst()
   case "--open-transfers":
     options.openTransfers = max(1000, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 1_000_000)
+  case "--make-store": options.makeStore = argv.isEmpty ? nil : argv.removeFirst()
+  case "--rss-probe": options.rssProbe = argv.isEmpty ? nil : argv.removeFirst()
   case "-h", "--help":
     print(
-      "usage: bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--open-transfers N] [NAME-FILTER ...]"
-    )
+      """
+      usage: bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--open-transfers N] [NAME-FILTER ...]
+             bankbench --make-store PATH [--open-transfers N]   build a store of N transfers and keep it
+             bankbench --rss-probe PATH                          print resident bytes used by opening PATH
+      """)
     exit(0)
   default:
     if a.hasPrefix("-") {
@@ -46,6 +53,17 @@ if options.smoke {
   options.openTransfers = 2_000
 }
 try? FileManager.default.createDirectory(atPath: options.dir, withIntermediateDirectories: true)
+
+if let probe = options.rssProbe {
+  // Runs in a fresh process so earlier work does not hide the growth.
+  let before = rssBytes()
+  let l = try Ledger(
+    storage: FileStorage(path: probe), configuration: LedgerConfiguration(snapshotEvery: 0))
+  let accounts = try l.accounts().count
+  let after = rssBytes()
+  print("\(after - before) \(accounts) \(l.lastSequence)")
+  exit(0)
+}
 
 /// One result row.
 struct Result {
@@ -352,24 +370,33 @@ do {
   return f.count > 1 ? (Int(f[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
+if let target = options.makeStore {
+  try buildStore(at: target, transfers: options.openTransfers)
+  print("built \(target) with \(options.openTransfers) transfers between \(accountCount) accounts")
+  exit(0)
+}
+
+@MainActor func buildStore(at path: String, transfers n: Int) throws {
+  for suffix in ["", ".snapshot"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+  let storage = try FileStorage(path: path)
+  let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
+  var rng = SplitMix64(state: 4)
+  var done = 0
+  while done < n {
+    let b = min(8190, n - done)
+    try ledger.submit(randomTransfers(b, accounts, &rng))
+    done += b
+    if done % 200_000 < 8190 { progress("  \(done) / \(n)") }
+  }
+  try ledger.takeSnapshot()
+  ledger.close()
+}
+
 if selected("open.") || selected("memory.rss") {
   let n = options.openTransfers
   let path = freshPath("open")
   progress("building a store of \(n) transfers")
-  do {
-    let storage = try FileStorage(path: path)
-    let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
-    var rng = SplitMix64(state: 4)
-    var done = 0
-    while done < n {
-      let b = min(8190, n - done)
-      try ledger.submit(randomTransfers(b, accounts, &rng))
-      done += b
-      if done % 200_000 < 8190 { progress("  \(done) / \(n)") }
-    }
-    try ledger.takeSnapshot()
-    ledger.close()
-  }
+  try buildStore(at: path, transfers: n)
   let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
   measure(
     "open.with_snapshot", unit: "opens/s",
@@ -399,20 +426,25 @@ if selected("open.") || selected("memory.rss") {
   }
   try saved.write(to: URL(fileURLWithPath: snapshot))
   if selected("memory.rss") {
-    let before = rssBytes()
-    let l = try Ledger(
-      storage: FileStorage(path: path), configuration: LedgerConfiguration(snapshotEvery: 0))
-    let after = rssBytes()
-    record(
-      "memory.rss.file_store", unit: "bytes", values: [Double(after - before)],
-      note:
-        "resident growth holding \(n) transfers, \(accountCount) accounts (state only; the journal stays on disk)"
-    )
-    record(
-      "memory.rss.per_account", unit: "bytes",
-      values: [Double(after - before) / Double(accountCount + 1)],
-      note: "upper bound: all state divided by accounts")
-    l.close()
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    probe.arguments = ["--rss-probe", path]
+    let pipe = Pipe()
+    probe.standardOutput = pipe
+    try probe.run()
+    probe.waitUntilExit()
+    let fields = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
+    if fields.count == 3 {
+      record(
+        "memory.rss.file_store", unit: "bytes", values: [fields[0]],
+        note:
+          "resident growth opening \(n) transfers, \(Int(fields[1])) accounts (state only; the journal stays on disk)"
+      )
+      record(
+        "memory.rss.per_account", unit: "bytes", values: [fields[0] / fields[1]],
+        note: "all ledger state divided by accounts")
+    }
     let before2 = rssBytes()
     let (ml, macc) = try makeBank(storage: InMemoryStorage(), accounts: accountCount)
     var rng = SplitMix64(state: 4)
