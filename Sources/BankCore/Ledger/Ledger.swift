@@ -40,6 +40,10 @@ public final class Ledger: Sendable {
     var state = LedgerState()
     var poisoned: String?
     var snapshotSequence: UInt64 = 0
+    /// Buffers reused by every commit, so a large batch does not allocate (and fault in) fresh
+    /// pages each time.
+    var scratchBatch = RecordBatch()
+    var scratchUndo: [(Int, Balances)] = []
   }
 
   /// The storage this ledger appends to.
@@ -154,8 +158,20 @@ public final class Ledger: Sendable {
       if let reason = core.poisoned {
         throw BankError(.ioError, "the ledger must be reopened after a storage failure: \(reason)")
       }
-      var stage: Stage? = Stage(core.state)
+      var fresh = Stage(core.state)
+      swap(&fresh.balanceUndo, &core.scratchUndo)
+      var stage: Stage? = consume fresh
       var batch = RecordBatch()
+      swap(&batch, &core.scratchBatch)
+      defer {
+        // Hand the buffers back, emptied but keeping their capacity.
+        batch.removeAll()
+        swap(&batch, &core.scratchBatch)
+        if var used = stage.take() {
+          used.balanceUndo.removeAll(keepingCapacity: true)
+          swap(&used.balanceUndo, &core.scratchUndo)
+        }
+      }
       let result: R
       do throws(BankError) {
         result = try build(&core.state, &stage, &batch, now)

@@ -5,14 +5,25 @@ import Synchronization
 /// Appends are "durable" on return in the only sense memory allows. Useful for tests, simulators
 /// and test doubles of payment services.
 public final class InMemoryStorage: Storage {
+  /// Records live in chunks of a few megabytes, so the log grows without ever copying what it
+  /// already holds (one contiguous array would copy everything at each doubling).
+  private struct Chunk {
+    var bytes: [UInt8]
+    /// End offset of each record within `bytes`.
+    var ends: [Int]
+    /// The sequence number of the chunk's first record.
+    let first: UInt64
+  }
+
   private struct State {
-    var bytes: [UInt8] = []
-    var ends: [Int] = []
+    var chunks: [Chunk] = []
+    var count: UInt64 = 0
     var batchEnds: [UInt64] = []
     var snapshot: StoredSnapshot?
     var closed = false
   }
 
+  private static let chunkSize = 4 << 20
   private let state = Mutex(State())
 
   /// An empty store.
@@ -22,12 +33,19 @@ public final class InMemoryStorage: Storage {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
     return try state.withLock { s throws(StorageError) -> UInt64 in
       if s.closed { throw StorageError.closed }
-      let base = s.bytes.count
-      s.bytes.append(contentsOf: batch.bytes)
-      for end in batch.ends { s.ends.append(base + end) }
-      let seq = UInt64(s.ends.count)
-      s.batchEnds.append(seq)
-      return seq
+      let size = batch.bytes.count
+      if s.chunks.isEmpty || s.chunks[s.chunks.count - 1].bytes.count + size > Self.chunkSize {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(max(Self.chunkSize, size))
+        s.chunks.append(Chunk(bytes: bytes, ends: [], first: s.count + 1))
+      }
+      let last = s.chunks.count - 1
+      let base = s.chunks[last].bytes.count
+      s.chunks[last].bytes.append(contentsOf: batch.bytes)
+      for end in batch.ends { s.chunks[last].ends.append(base + end) }
+      s.count += UInt64(batch.count)
+      s.batchEnds.append(s.count)
+      return s.count
     }
   }
 
@@ -35,24 +53,40 @@ public final class InMemoryStorage: Storage {
     try state.withLock { s throws(StorageError) in if s.closed { throw StorageError.closed } }
   }
 
-  public var lastSequence: UInt64 { state.withLock { UInt64($0.ends.count) } }
+  public var lastSequence: UInt64 { state.withLock { $0.count } }
 
+  /// Calls `body` for each record after `sequence`. Readers never hold the lock while calling
+  /// back: they work on a copy-on-write copy of the chunk list.
   public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool)
     throws(StorageError)
   {
-    // Copy-on-write makes this copy O(1); readers never hold the lock while calling back.
-    let (bytes, ends, closed) = state.withLock { ($0.bytes, $0.ends, $0.closed) }
+    let (chunks, closed) = state.withLock { ($0.chunks, $0.closed) }
     if closed { throw StorageError.closed }
-    guard sequence < UInt64(ends.count) else { return }
-    bytes.withUnsafeBytes { all in
-      var i = Int(sequence)
-      while i < ends.count {
-        let start = i == 0 ? 0 : ends[i - 1]
-        let rec = StoredRecord(
-          sequence: UInt64(i + 1), bytes: UnsafeRawBufferPointer(rebasing: all[start..<ends[i]]))
-        if !body(rec) { return }
-        i += 1
+    // The last chunk whose first record is at or before sequence + 1.
+    var lo = 0
+    var hi = chunks.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if chunks[mid].first <= sequence + 1 { lo = mid + 1 } else { hi = mid }
+    }
+    var c = max(0, lo - 1)
+    while c < chunks.count {
+      let chunk = chunks[c]
+      let stop = chunk.bytes.withUnsafeBytes { all -> Bool in
+        for (i, end) in chunk.ends.enumerated() {
+          let seq = chunk.first + UInt64(i)
+          if seq <= sequence { continue }
+          let start = i == 0 ? 0 : chunk.ends[i - 1]
+          if !body(
+            StoredRecord(sequence: seq, bytes: UnsafeRawBufferPointer(rebasing: all[start..<end])))
+          {
+            return true
+          }
+        }
+        return false
       }
+      if stop { return }
+      c += 1
     }
   }
 
@@ -66,9 +100,9 @@ public final class InMemoryStorage: Storage {
   public func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError) {
     try state.withLock { s throws(StorageError) in
       if s.closed { throw StorageError.closed }
-      guard snapshot.sequence <= UInt64(s.ends.count) else {
+      guard snapshot.sequence <= s.count else {
         throw StorageError.invalidArgument(
-          "snapshot covers sequence \(snapshot.sequence) but the log ends at \(s.ends.count)")
+          "snapshot covers sequence \(snapshot.sequence) but the log ends at \(s.count)")
       }
       s.snapshot = snapshot
     }
@@ -80,26 +114,22 @@ public final class InMemoryStorage: Storage {
   ///
   /// - Complexity: O(bytes stored).
   public func verify() throws(StorageError) -> VerifyReport {
-    let (bytes, ends, batchEnds, closed) = state.withLock {
-      ($0.bytes, $0.ends, $0.batchEnds, $0.closed)
-    }
+    let (batchEnds, closed) = state.withLock { ($0.batchEnds, $0.closed) }
     if closed { throw StorageError.closed }
     var chain = HashChain(genesis: Array("BankCore in-memory store".utf8))
-    bytes.withUnsafeBytes { all in
-      var next = 0
-      for last in batchEnds {
-        while next < Int(last) {
-          let start = next == 0 ? 0 : ends[next - 1]
-          chain.add(
-            sequence: UInt64(next + 1),
-            bytes: UnsafeRawBufferPointer(rebasing: all[start..<ends[next]]))
-          next += 1
-        }
+    var nextEnd = 0
+    var records: UInt64 = 0
+    try forEachRecord(after: 0) { rec in
+      guard nextEnd < batchEnds.count else { return false }
+      chain.add(sequence: rec.sequence, bytes: rec.bytes)
+      records = rec.sequence
+      if rec.sequence == batchEnds[nextEnd] {
         chain.endBatch()
+        nextEnd += 1
       }
+      return true
     }
-    return VerifyReport(
-      records: UInt64(ends.count), batches: UInt64(batchEnds.count), headHash: chain.head.hexString)
+    return VerifyReport(records: records, batches: UInt64(nextEnd), headHash: chain.head.hexString)
   }
 
   public func close() { state.withLock { $0.closed = true } }
