@@ -16,7 +16,9 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["BankCore"], path: "Tests/TestSupport"),
     .executableTarget(name: "bankcore-testhelper", dependencies: ["BankCore"], path: "Tests/TestHelper"),
     .testTarget(name: "BankCoreTests", dependencies: ["BankCore", "TestSupport", "bankcore-testhelper"]),
-    .testTarget(name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"]),
+    .testTarget(
+      name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"],
+      exclude: ["Snapshots"]),
   ],
   swiftLanguageModes: [.v6]
 )

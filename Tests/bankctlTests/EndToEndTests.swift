@@ -119,6 +119,8 @@ import Testing
     bytes.removeLast(3)
     writeFileBytes(store, bytes)
     #expect(try bank(["accounts"]).status == 0)
+    #expect(try bank(["deposit", "1000-0001-7", "1"]).status == 0)
+    #expect(try bank(["deposit", "1000-0001-7", "2"]).status == 0)
     // Damage before the tail refuses with 65 and the byte offset.
     bytes = fileBytes(store)
     bytes[70] ^= 0xFF

@@ -3,7 +3,7 @@ enum FileFormat {
   static let magic: [UInt8] = Array("BANKCORE".utf8)
   static let version: UInt32 = 1
   static let headerSize = 64
-  static let frameHeaderSize = 32
+  static let frameHeaderSize = 40
   static let hashSize = 32
   /// No record is anywhere near this; a larger length field is damage.
   static let maxBodyLength = 1 << 24
@@ -66,6 +66,8 @@ enum FileFormat {
     var length: UInt32
     var flags: UInt16
     var prev: UInt32
+    /// The last sequence number known to be durable when this frame was written.
+    var durable: UInt64
 
     var endOfBatch: Bool { flags & flagEndOfBatch != 0 }
 
@@ -81,7 +83,8 @@ enum FileFormat {
         sequence: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
         length: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)),
         flags: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 20, as: UInt16.self)),
-        prev: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
+        prev: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt32.self)),
+        durable: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
     }
   }
 
@@ -94,7 +97,7 @@ enum FileFormat {
   /// Appends one frame to `out` and returns its header CRC.
   static func appendFrame(
     to out: inout [UInt8], body: UnsafeRawBufferPointer, trailer: [UInt8]?, sequence: UInt64,
-    prev: UInt32, salt: UInt32Salt
+    prev: UInt32, durable: UInt64, salt: UInt32Salt
   ) -> UInt32 {
     let length = body.count + (trailer?.count ?? 0)
     var bodyCRC = CRC32C.update(0, body)
@@ -110,6 +113,7 @@ enum FileFormat {
       p.storeBytes(
         of: (trailer != nil ? flagEndOfBatch : 0).littleEndian, toByteOffset: 20, as: UInt16.self)
       p.storeBytes(of: prev.littleEndian, toByteOffset: 24, as: UInt32.self)
+      p.storeBytes(of: durable.littleEndian, toByteOffset: 32, as: UInt64.self)
       let crc = CRC32C.update(
         salt.seed, UnsafeRawBufferPointer(start: p + 4, count: frameHeaderSize - 4))
       p.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)

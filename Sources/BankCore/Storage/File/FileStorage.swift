@@ -63,6 +63,8 @@ public final class FileStorage: Storage {
     var pendingLastSequence: UInt64 = 0
     /// File offset up to which every byte has been written.
     var written: Int64
+    /// The last sequence number known durable; written into every frame header.
+    var durable: UInt64
     var recent: [BatchPoint] = []
     var recentNext = 0
     var tailStart: ScanPoint
@@ -178,11 +180,12 @@ public final class FileStorage: Storage {
       case .misplaced(let offset, let seq, let reason):
         throw StorageError.corrupt(offset: UInt64(offset), sequence: seq, reason: reason)
       case .damaged(let offset, let seq, let reason):
-        if let later = try scanner.validFrameExists(&reader, after: offset) {
+        if let later = try scanner.proofOfDamage(&reader, after: offset, sequence: seq) {
           throw StorageError.corrupt(
             offset: UInt64(offset), sequence: seq,
             reason:
-              "\(reason); a valid frame follows at offset \(later), so this is not a torn write")
+              "\(reason); the frame at offset \(later) was written after sequence \(seq) was durable, so this is not a torn write"
+          )
         }
       }
       if end.offset < size {
@@ -205,7 +208,7 @@ public final class FileStorage: Storage {
       self.snapshot = Mutex(loaded)
       var w = Writer(
         end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame,
-        written: end.offset,
+        written: end.offset, durable: end.nextSequence - 1,
         tailStart: start)
       w.recent.reserveCapacity(64)
       if lastFrame >= 0 {
@@ -267,7 +270,8 @@ public final class FileStorage: Storage {
           let trailer: [UInt8]? = i == batch.ends.count - 1 ? chain.endBatch() : nil
           lastFrameStart = w.pending.count
           prev = FileFormat.appendFrame(
-            to: &w.pending, body: rec, trailer: trailer, sequence: seq, prev: prev, salt: salt)
+            to: &w.pending, body: rec, trailer: trailer, sequence: seq, prev: prev,
+            durable: w.durable, salt: salt)
           seq += 1
           start = end
         }
@@ -301,15 +305,15 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64), UInt64) in
+        writer.withLock { w -> (([UInt8], Int64, UInt64), UInt64) in
           let b = w.pending
           swap(&w.pending, &w.spare)
           w.pending.removeAll(keepingCapacity: true)
-          return ((b, w.written), w.pendingLastSequence)
+          return ((b, w.written, w.pendingLastSequence), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64)) throws(StorageError) in
-        let (bytes, offset) = taken
+      write: { (taken: ([UInt8], Int64, UInt64)) throws(StorageError) in
+        let (bytes, offset, last) = taken
         do throws(StorageError) {
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
@@ -321,6 +325,7 @@ public final class FileStorage: Storage {
         }
         writer.withLock { w in
           w.written = offset + Int64(bytes.count)
+          if last > w.durable { w.durable = last }
           if w.spare.capacity < bytes.capacity {
             w.spare = bytes
             w.spare.removeAll(keepingCapacity: true)

@@ -168,10 +168,12 @@ struct JournalScanner {
     }
   }
 
-  /// Whether any frame with a valid salted header checksum starts after `offset`: proof that
-  /// damage at `offset` is not a torn final write.
-  func validFrameExists(_ reader: inout WindowReader, after offset: Int64) throws(StorageError)
-    -> Int64?
+  /// The offset of a frame after `offset` that proves damage there is not a torn final write:
+  /// one with a valid salted header checksum that was written when `sequence` was already
+  /// durable. Frames written while `sequence` was still in flight are no proof, because after a
+  /// crash the kernel may have persisted them without the earlier pages of the same write.
+  func proofOfDamage(_ reader: inout WindowReader, after offset: Int64, sequence: UInt64)
+    throws(StorageError) -> Int64?
   {
     let hs = FileFormat.frameHeaderSize
     var o = offset + 1
@@ -184,7 +186,9 @@ struct JournalScanner {
           // Cheap filter first: a plausible length, then the salted checksum.
           let len = UInt32(littleEndian: (base + i + 16).loadUnaligned(as: UInt32.self))
           if len == 0 || len > UInt32(FileFormat.maxBodyLength) { continue }
-          if FileFormat.FrameHeader.read(base + i, salt: salt) != nil { return i }
+          if let h = FileFormat.FrameHeader.read(base + i, salt: salt), h.durable >= sequence {
+            return i
+          }
         }
         return nil
       }

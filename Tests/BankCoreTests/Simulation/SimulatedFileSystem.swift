@@ -1,0 +1,255 @@
+import Foundation
+import Synchronization
+import TestSupport
+
+@testable import BankCore
+
+/// A deterministic, in-memory file system that models what a crash does to unsynced data, in the
+/// way SQLite's crash tests and FoundationDB's simulated files do.
+///
+/// Each file keeps the bytes that are durable and the writes made since the last sync. At a crash
+/// every unsynced write is, independently, kept, dropped or torn (a prefix of it kept), in the
+/// order written. Faults are drawn from a seeded generator: short writes, `ENOSPC`, `EIO` on
+/// `fdatasync`, a crash at the Nth sync, and bit flips in synced data.
+///
+/// Simplifications, stated: creating, renaming and unlinking files are durable at once (the real
+/// backend fsyncs the directory after each, which is what makes them so); locks always succeed
+/// (one process).
+final class SimulatedFileSystem: FileSystem {
+  struct Write {
+    let offset: Int
+    let bytes: [UInt8]
+  }
+
+  struct File {
+    var durable: [UInt8] = []
+    var current: [UInt8] = []
+    var unsynced: [Write] = []
+  }
+
+  struct Faults {
+    /// Probability (per mille) that a write is cut short.
+    var shortWritePerMille: UInt64 = 0
+    /// Probability (per mille) that a write fails with ENOSPC.
+    var enospcPerMille: UInt64 = 0
+    /// Probability (per mille) that an fdatasync fails with EIO.
+    var eioPerMille: UInt64 = 0
+    /// Crash when this many data syncs have been attempted (0: never).
+    var crashAtSync: Int = 0
+  }
+
+  struct State {
+    var files: [String: File] = [:]
+    var fds: [Int32: String] = [:]
+    var directoryFDs: Set<Int32> = []
+    var nextFD: Int32 = 3
+    var rng: SplitMix64
+    var faults = Faults()
+    var syncs = 0
+    var crashed = false
+    var log: [String] = []
+    /// Everything that happened, for a failing seed's report.
+    var trace: [String] = []
+  }
+
+  let state: Mutex<State>
+
+  init(seed: UInt64) { state = Mutex(State(rng: SplitMix64(seed: seed))) }
+
+  func configure(_ faults: Faults) { state.withLock { $0.faults = faults } }
+  var crashed: Bool { state.withLock { $0.crashed } }
+  var syncCount: Int { state.withLock { $0.syncs } }
+
+  /// Applies a crash: each unsynced write is kept, dropped or torn; every open descriptor dies.
+  func crash() {
+    state.withLock { s in
+      for (path, var f) in s.files {
+        var image = f.durable
+        for w in f.unsynced {
+          let fate = s.rng.next() % 3
+          let keep =
+            fate == 0
+            ? w.bytes.count : fate == 1 ? 0 : Int(s.rng.next() % UInt64(w.bytes.count + 1))
+          if keep == 0 { continue }
+          if image.count < w.offset + keep {
+            image += [UInt8](repeating: 0, count: w.offset + keep - image.count)
+          }
+          image.replaceSubrange(w.offset..<(w.offset + keep), with: w.bytes[0..<keep])
+        }
+        s.trace.append("crash: \(path.suffix(8)) durable \(f.durable.count) -> \(image.count)")
+        f.durable = image
+        f.current = image
+        f.unsynced = []
+        s.files[path] = f
+      }
+      s.fds = [:]
+      s.directoryFDs = []
+      s.crashed = false
+      s.faults = Faults()
+    }
+  }
+
+  /// Flips one bit of a file's durable bytes at or after `from`; returns the byte offset.
+  func flipDurableBit(_ path: String, from: Int) -> Int? {
+    state.withLock { s -> Int? in
+      guard var f = s.files[path], f.durable.count > from else { return nil }
+      let off = from + Int(s.rng.next() % UInt64(f.durable.count - from))
+      f.durable[off] ^= UInt8(1 << (s.rng.next() % 8))
+      f.current = f.durable
+      f.unsynced = []
+      s.files[path] = f
+      return off
+    }
+  }
+
+  func bytes(_ path: String) -> [UInt8] { state.withLock { $0.files[path]?.current ?? [] } }
+
+  private func dead(_ s: State) -> Bool { s.crashed }
+
+  func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
+    state.withLock { s -> Int32 in
+      if s.crashed { return -EIO }
+      if flags & O_DIRECTORY != 0 {
+        let fd = s.nextFD
+        s.nextFD += 1
+        s.directoryFDs.insert(fd)
+        return fd
+      }
+      if s.files[path] == nil {
+        guard flags & O_CREAT != 0 else { return -ENOENT }
+        s.files[path] = File()
+      }
+      if flags & O_TRUNC != 0 {
+        s.files[path]?.current = []
+        s.files[path]?.durable = []
+        s.files[path]?.unsynced = []
+      }
+      let fd = s.nextFD
+      s.nextFD += 1
+      s.fds[fd] = path
+      return fd
+    }
+  }
+
+  func close(_ fd: Int32) {
+    state.withLock {
+      $0.fds.removeValue(forKey: fd)
+      $0.directoryFDs.remove(fd)
+    }
+  }
+
+  func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int {
+    state.withLock { s -> Int in
+      if s.crashed { return -Int(EIO) }
+      guard let path = s.fds[fd], let f = s.files[path] else { return -Int(EBADF) }
+      let o = Int(offset)
+      guard o < f.current.count else { return 0 }
+      let n = min(count, f.current.count - o)
+      f.current.withUnsafeBytes { src in
+        if let base = src.baseAddress { buffer.copyMemory(from: base + o, byteCount: n) }
+      }
+      return n
+    }
+  }
+
+  func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: Int64) -> Int {
+    state.withLock { s -> Int in
+      if s.crashed { return -Int(EIO) }
+      guard let path = s.fds[fd], var f = s.files[path] else { return -Int(EBADF) }
+      if s.faults.enospcPerMille > 0 && s.rng.next() % 1000 < s.faults.enospcPerMille {
+        s.log.append("ENOSPC")
+        return -Int(ENOSPC)
+      }
+      var n = count
+      if count > 1 && s.faults.shortWritePerMille > 0
+        && s.rng.next() % 1000 < s.faults.shortWritePerMille
+      {
+        n = 1 + Int(s.rng.next() % UInt64(count - 1))
+      }
+      let bytes = Array(UnsafeRawBufferPointer(start: buffer, count: n))
+      let o = Int(offset)
+      s.trace.append("pwrite \(path.suffix(8)) @\(o) +\(n)")
+      if f.current.count < o + n {
+        f.current += [UInt8](repeating: 0, count: o + n - f.current.count)
+      }
+      f.current.replaceSubrange(o..<(o + n), with: bytes)
+      f.unsynced.append(Write(offset: o, bytes: bytes))
+      s.files[path] = f
+      return n
+    }
+  }
+
+  private func sync(_ fd: Int32, data: Bool) -> Int32 {
+    state.withLock { s -> Int32 in
+      if s.crashed { return -EIO }
+      guard let path = s.fds[fd], var f = s.files[path] else { return -EBADF }
+      if data {
+        s.syncs += 1
+        if s.faults.crashAtSync > 0 && s.syncs >= s.faults.crashAtSync {
+          s.crashed = true
+          s.log.append("crash at sync \(s.syncs)")
+          return -EIO
+        }
+        if s.faults.eioPerMille > 0 && s.rng.next() % 1000 < s.faults.eioPerMille {
+          // After a failed fsync the kernel may drop the dirty pages or keep them: leave them
+          // unsynced, so the crash decides.
+          s.log.append("EIO on sync \(s.syncs)")
+          return -EIO
+        }
+      }
+      f.durable = f.current
+      f.unsynced = []
+      s.files[path] = f
+      s.trace.append("sync \(path.suffix(8)) size \(f.current.count)")
+      return 0
+    }
+  }
+
+  func fdatasync(_ fd: Int32) -> Int32 { sync(fd, data: true) }
+  func fsync(_ fd: Int32) -> Int32 {
+    // Directory syncs arrive as fsync on a directory descriptor: nothing to do in this model.
+    let isDir = state.withLock { $0.directoryFDs.contains(fd) }
+    return isDir ? 0 : sync(fd, data: false)
+  }
+
+  func ftruncate(_ fd: Int32, _ length: Int64) -> Int32 {
+    state.withLock { s -> Int32 in
+      if s.crashed { return -EIO }
+      guard let path = s.fds[fd], var f = s.files[path] else { return -EBADF }
+      let n = Int(length)
+      s.trace.append("truncate \(path.suffix(8)) to \(n)")
+      if f.current.count > n {
+        f.current.removeLast(f.current.count - n)
+      } else {
+        f.current += [UInt8](repeating: 0, count: n - f.current.count)
+      }
+      // Truncation is applied to the durable image too once synced; model it as a write.
+      f.unsynced.append(Write(offset: n, bytes: []))
+      s.files[path] = f
+      return 0
+    }
+  }
+
+  func size(_ fd: Int32) -> Int64 {
+    state.withLock { s -> Int64 in
+      guard let path = s.fds[fd], let f = s.files[path] else { return -Int64(EBADF) }
+      return Int64(f.current.count)
+    }
+  }
+
+  func rename(_ from: String, _ to: String) -> Int32 {
+    state.withLock { s -> Int32 in
+      if s.crashed { return -EIO }
+      guard let f = s.files.removeValue(forKey: from) else { return -ENOENT }
+      s.files[to] = f
+      return 0
+    }
+  }
+
+  func unlink(_ path: String) -> Int32 {
+    state.withLock { s -> Int32 in s.files.removeValue(forKey: path) == nil ? -ENOENT : 0 }
+  }
+
+  func tryLock(_ fd: Int32) -> Int32 { 0 }
+  func isDirectory(_ path: String) -> Bool { false }
+}
