@@ -375,6 +375,25 @@ final class FailingStorage: Storage {
     #expect(try ledger.history(of: bob).map(\.balance) == [usd("30")])
   }
 
+  @Test func hotPathEncodingMatchesTheGeneralCodec() throws {
+    // Regression (found by the frame fuzzer): the hot path once wrote two stray bytes per
+    // transfer, and the fast decoder accepted them.
+    let r = TransferRecord(
+      number: 42, key: nil, kind: .deposit, debit: AccountID(1), credit: AccountID(2), amount: 1234,
+      timestamp: 99, memo: "", isHold: false, expiresAt: 0)
+    var batch = RecordBatch()
+    batch.appendTransfer(r)
+    #expect(batch.bytes == JournalRecord.transfer(r).encoded)
+    #expect(try JournalRecord(decoding: batch.bytes) == .transfer(r))
+    #expect(throws: BankError.self) { try JournalRecord(decoding: batch.bytes + [0, 0]) }
+    // Regression (frame fuzzer): a memo flag with an empty memo is a second encoding of the same
+    // record, so it is refused.
+    var withEmptyMemo = batch.bytes
+    withEmptyMemo[2] = 4
+    withEmptyMemo += [0, 0]
+    #expect(throws: BankError.self) { try JournalRecord(decoding: withEmptyMemo) }
+  }
+
   @Test func recordsRoundTripThroughTheCodec() throws {
     var all: [JournalRecord] = []
     try ledger.transfer(usd("1"), from: alice, to: bob, key: "k", memo: "memo ✓")

@@ -244,9 +244,10 @@ enum TransferCodec {
   private static let flagMemo: UInt8 = 4
 
   /// The size of a transfer record without its optional fields.
-  static let fixedSize = 38
+  static let fixedSize = 36
 
   /// Appends a plain transfer (no hold, key or memo) with one bounds check: the commit hot path.
+  /// Its bytes are exactly what ``encode(_:into:)`` writes for the same record.
   static func appendPlain(_ r: TransferRecord, to bytes: inout [UInt8]) {
     let start = bytes.count
     bytes.append(contentsOf: repeatElement(0, count: fixedSize))
@@ -285,7 +286,7 @@ enum TransferCodec {
   }
 
   static func decodeBody(_ r: inout ByteReader) throws(DecodeError) -> TransferRecord {
-    // A 38-byte plain transfer is decoded with one bounds check.
+    // A plain transfer (no hold, key or memo) is decoded with one bounds check.
     if r.offset == 2, r.remaining == fixedSize - 2, r.buffer[2] == 0 {
       let b = r.buffer
       guard let kind = TransferKind(rawValue: b[3]) else { throw DecodeError("bad transfer kind") }
@@ -322,6 +323,10 @@ enum TransferCodec {
     let key: String? = flags & flagKey != 0 ? try r.string() : nil
     let memo = flags & flagMemo != 0 ? try r.string() : ""
     guard amount > 0 else { throw DecodeError("transfer amount must be positive") }
+    // One encoding per record: a flag for an empty field, or a negative expiry, is damage.
+    guard key?.isEmpty != true, flags & flagMemo == 0 || !memo.isEmpty, expires >= 0 else {
+      throw DecodeError("non-canonical transfer record")
+    }
     return TransferRecord(
       number: number, key: key, kind: kind, debit: debit, credit: credit, amount: amount,
       timestamp: ts, memo: memo, isHold: isHold, expiresAt: expires)
