@@ -113,3 +113,57 @@ import Testing
     after.close()
   }
 }
+
+/// Many threads in many processes hammering one store for a fixed time; reconciled at the end.
+/// `BANKCORE_SOAK_SECONDS` and `BANKCORE_SOAK_PROCESSES` make it longer (see Tools/soak.sh).
+@Suite(.serialized) struct SoakTests {
+  @Test func soakReconciles() throws {
+    let env = ProcessInfo.processInfo.environment
+    let seconds = env["BANKCORE_SOAK_SECONDS"] ?? "3"
+    let processes = Int(env["BANKCORE_SOAK_PROCESSES"] ?? "3") ?? 3
+    let dir = TempDirectory("soak")
+    defer { dir.remove() }
+    let path = dir.file("soak.journal")
+    let start = Date()
+    let outputs = try (0..<processes).map { p -> (Process, Pipe) in
+      let proc = Process()
+      proc.executableURL = URL(fileURLWithPath: CrashTests.helper)
+      proc.arguments = ["soak", path, seconds, "4", "p\(p)"]
+      let pipe = Pipe()
+      proc.standardOutput = pipe
+      try proc.run()
+      return (proc, pipe)
+    }
+    var acked: [String] = []
+    var ops = 0
+    for (proc, pipe) in outputs {
+      let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      proc.waitUntilExit()
+      #expect(proc.terminationStatus == 0)
+      for line in text.split(separator: "\n") {
+        if line.hasPrefix("acked ") { acked.append(String(line.dropFirst(6))) }
+        if line.hasPrefix("ops "), let n = Int(line.dropFirst(4)) { ops += n }
+      }
+    }
+    let elapsed = Date().timeIntervalSince(start)
+    let ledger = try Ledger(storage: FileStorage(path: path))
+    defer { ledger.close() }
+    #expect(ledger.invariantViolation() == nil)
+    var keys = Set<String>()
+    try ledger.forEachRecord { _, r in
+      if case .transfer(let t) = r, let k = t.key { keys.insert(k) }
+    }
+    let lost = acked.filter { !keys.contains($0) }
+    #expect(lost.isEmpty, "acknowledged deposits lost: \(lost.prefix(5))")
+    let all = try ledger.accounts()
+    let customers = all.filter { $0.kind.isCustomer }.reduce(Int64(0)) {
+      $0 + $1.balance.minorUnits
+    }
+    let vault = try #require(try ledger.vault(for: .usd)).balance.minorUnits
+    #expect(customers == vault, "money is conserved")
+    #expect(try ledger.storage.verify().records == ledger.lastSequence)
+    print(
+      "soak: \(processes) processes x 4 threads for \(seconds) s: \(ops) operations (\(Int(Double(ops) / elapsed))/s), \(acked.count) keyed deposits acknowledged, none lost, books balance"
+    )
+  }
+}

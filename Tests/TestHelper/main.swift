@@ -64,6 +64,91 @@ case "contend":
     }
     ledger.close()
   }
+case "soak":
+  // soak PATH SECONDS THREADS TAG: until the deadline, open the store (waiting for other
+  // processes), run THREADS threads of mixed work for a short burst, close. Prints the acknowledged
+  // keyed deposits and the operation count.
+  let seconds = Double(args[3]) ?? 3
+  let threads = args.count > 4 ? Int(args[4]) ?? 2 : 2
+  let tag = args.count > 5 ? args[5] : "s"
+  let deadline = Date().addingTimeInterval(seconds)
+  let accounts = (1...4).compactMap { try? AccountNumber(base: 10_000_000 + UInt64($0)) }
+  var burst = 0
+  var total = 0
+  var acked: [String] = []
+  while Date() < deadline {
+    let ledger = openLedger()
+    for a in accounts where (try? ledger.account(a)) == nil {
+      _ = try? ledger.open(
+        AccountSpec(
+          name: "Soak", overdraftLimit: Amount(minorUnits: 10_000, currency: .usd), number: a))
+    }
+    let results = Lock2<([String], Int)>(([], 0))
+    let group = DispatchGroup()
+    for t in 0..<threads {
+      group.enter()
+      let prefix = "\(tag)-\(burst)-\(t)"
+      Thread.detachNewThread {
+        var rng = UInt64(truncatingIfNeeded: prefix.hashValue) | 1
+        func next() -> UInt64 {
+          rng ^= rng << 13
+          rng ^= rng >> 7
+          rng ^= rng << 17
+          return rng
+        }
+        var mine: [String] = []
+        var ops = 0
+        for i in 0..<100 {
+          let a = accounts[Int(next() % 4)]
+          let b = accounts[Int(next() % 4)]
+          let amt = Amount(minorUnits: Int64(next() % 5_000) + 1, currency: .usd)
+          ops += 1
+          switch next() % 6 {
+          case 0:
+            let key = "\(prefix)-\(i)"
+            if (try? ledger.deposit(amt, to: a, key: key)) != nil { mine.append(key) }
+          case 1: _ = try? ledger.withdraw(amt, from: a)
+          case 2: if a != b { _ = try? ledger.transfer(amt, from: a, to: b) }
+          case 3:
+            if let h = try? ledger.placeHold(amt, from: a) {
+              if next() % 2 == 0 {
+                _ = try? ledger.postHold(.number(h.transfer.number))
+              } else {
+                _ = try? ledger.voidHold(.number(h.transfer.number))
+              }
+            }
+          default: _ = try? ledger.balance(of: a)
+          }
+        }
+        results.withLock {
+          $0.0 += mine
+          $0.1 += ops
+        }
+        group.leave()
+      }
+    }
+    group.wait()
+    let (keys, ops) = results.withLock { $0 }
+    acked += keys
+    total += ops
+    if let v = ledger.invariantViolation() { fail("invariant broken: \(v)") }
+    ledger.close()
+    burst += 1
+  }
+  print("ops \(total)")
+  for k in acked { print("acked \(k)") }
 default:
   fail("unknown mode \(args[1])")
+}
+
+/// A small lock for the helper's result collection.
+final class Lock2<Value>: @unchecked Sendable {
+  private let m = NSLock()
+  private var v: Value
+  init(_ v: Value) { self.v = v }
+  func withLock<R>(_ body: (inout Value) -> R) -> R {
+    m.lock()
+    defer { m.unlock() }
+    return body(&v)
+  }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Where the ledger reads the time for new records: nanoseconds since 1970.
 ///
@@ -25,7 +24,7 @@ public struct LedgerClock: Sendable {
   public static func manual(start: Int64 = 1_700_000_000_000_000_000, step: Int64 = 1_000_000)
     -> LedgerClock
   {
-    let t = Mutex(start)
+    let t = Lock(start)
     return LedgerClock {
       t.withLock { v in
         defer { v &+= step }

@@ -52,7 +52,7 @@ public final class Ledger: Sendable {
   public let configuration: LedgerConfiguration
   /// What opening found.
   public let openReport: OpenReport
-  let core: BlockingLock<Core>
+  let core: Lock<Core>
   private let snapshotting = Atomic<Bool>(false)
 
   /// Opens a ledger on a storage, loading its snapshot and replaying the records after it.
@@ -112,7 +112,7 @@ public final class Ledger: Sendable {
     }
     if let failure { throw failure }
     self.openReport = report
-    self.core = BlockingLock(
+    self.core = Lock(
       Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
     if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery {
       try? takeSnapshot()

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A storage backend that keeps the log in memory: fast, and gone when the process ends.
 ///
 /// Appends are "durable" on return in the only sense memory allows. Useful for tests, simulators
@@ -24,7 +22,7 @@ public final class InMemoryStorage: Storage {
   }
 
   private static let chunkSize = 4 << 20
-  private let state = Mutex(State())
+  private let state = Lock(State())
 
   /// An empty store.
   public init() {}

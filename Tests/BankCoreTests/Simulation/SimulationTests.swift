@@ -177,7 +177,7 @@ enum Simulator {
     if let one = env["BANKCORE_SIM_SEED"].flatMap(UInt64.init) {
       seeds = [one]
     } else {
-      let count = env["BANKCORE_SIM_SEEDS"].flatMap(Int.init) ?? 2_000
+      let count = env["BANKCORE_SIM_SEEDS"].flatMap(Int.init) ?? 3_000
       let start = env["BANKCORE_SIM_START"].flatMap(UInt64.init) ?? 0
       seeds = (0..<UInt64(count)).map { start + $0 }
     }

@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -83,9 +81,9 @@ public final class FileStorage: Storage {
   let header: FileFormat.Header
   let salt: FileFormat.UInt32Salt
   let headerCRC: UInt32
-  let writer: Mutex<Writer>
+  let writer: Lock<Writer>
   let group: GroupCommit
-  private let snapshot: Mutex<StoredSnapshot?>
+  private let snapshot: Lock<StoredSnapshot?>
   private static let recentCapacity = 16_384
 
   /// Opens or creates the journal at `path`, recovering from a torn final write.
@@ -205,7 +203,7 @@ public final class FileStorage: Storage {
       self.headerCRC = headerCRC
       self.openInfo = info
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
-      self.snapshot = Mutex(loaded)
+      self.snapshot = Lock(loaded)
       var w = Writer(
         end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame,
         written: end.offset, durable: end.nextSequence - 1,
@@ -218,7 +216,7 @@ public final class FileStorage: Storage {
             end: end.offset, head: head))
         w.recentNext = 1
       }
-      self.writer = Mutex(w)
+      self.writer = Lock(w)
     } catch {
       fileSystem.close(fd)
       throw error

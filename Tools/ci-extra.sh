@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The checks .ci/run adds beyond `swift test`: sanitizers, fuzzing, the simulator at CI scale,
+# and the bankctl speed check on a store of 1,000,000 transfers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+step "ThreadSanitizer: the concurrency suites"
+swift test --sanitize=thread --scratch-path .build-tsan \
+  --filter "ConcurrencyTests|groupCommit|twoProcesses|LedgerTests|StorageConformance" 2>&1 \
+  | tee /tmp/bankcore-tsan.log | grep -E "ThreadSanitizer|✘|Test run with" || true
+if grep -q "WARNING: ThreadSanitizer" /tmp/bankcore-tsan.log || ! grep -qE "✔ Test run with" /tmp/bankcore-tsan.log; then
+  echo "ThreadSanitizer run failed"; exit 1
+fi
+
+step "AddressSanitizer: the whole suite"
+LSAN_OPTIONS="suppressions=$PWD/Tools/lsan.supp" BANKCORE_SIM_SEEDS=300 \
+  swift test --sanitize=address --scratch-path .build-asan 2>&1 \
+  | tee /tmp/bankcore-asan.log | grep -E "AddressSanitizer|LeakSanitizer|✘|Test run with" || true
+if grep -qE "ERROR: (Address|Leak)Sanitizer" /tmp/bankcore-asan.log || ! grep -qE "✔ Test run with" /tmp/bankcore-asan.log; then
+  echo "AddressSanitizer run failed"; exit 1
+fi
+
+step "Fuzzing: each libFuzzer target for ${FUZZ_SECONDS:-60} s"
+Tools/fuzz.sh "${FUZZ_SECONDS:-60}"
+
+step "bankctl balance on a store of 1,000,000 transfers (must answer in under 100 ms)"
+swift build -c release --product bankctl >/dev/null
+swift build -c release --product bankbench >/dev/null
+store="$PWD/.bench-tmp/ci-1m.journal"
+mkdir -p .bench-tmp
+.build/release/bankbench --make-store "$store" --open-transfers 1000000 2>/dev/null
+python3 - "$store" <<'PY'
+import subprocess, sys, time, statistics
+store = sys.argv[1]
+times = []
+for _ in range(7):
+    t = time.perf_counter()
+    r = subprocess.run([".build/release/bankctl", "--store", store, "--json", "balance", "1000-0001-7"], capture_output=True)
+    times.append((time.perf_counter() - t) * 1000)
+    assert r.returncode == 0, r.stderr
+median = statistics.median(times)
+print(f"bankctl balance, 1,000,000 transfers: median {median:.1f} ms (min {min(times):.1f}, max {max(times):.1f}) over 7 runs")
+sys.exit(0 if median < 100 else 1)
+PY
+rm -f "$store" "$store.snapshot"
