@@ -59,9 +59,12 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
     return ExitCode.ok
   }
   if parsed.help || parsed.command == nil || parsed.command == "help" {
-    var topic = parsed.command == "help" ? parsed.positionals.first : parsed.command
+    let topic = parsed.command == "help" ? parsed.positionals.first : parsed.command
     if parsed.command == nil && !parsed.help {
-      if !parsed.positionals.isEmpty { topic = nil }
+      if parsed.json {
+        return usageFailure(
+          UsageError(message: "missing command", command: nil), json: true, console: console)
+      }
       console.error("Error: missing command")
       console.error(Help.overview)
       return ExitCode.usage

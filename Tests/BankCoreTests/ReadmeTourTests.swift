@@ -1,0 +1,33 @@
+import BankCore
+import TestSupport
+import Testing
+
+/// The README's library tour, kept compiling and true.
+@Suite struct ReadmeTourTests {
+  @Test func theTourWorksAsWritten() throws {
+    let dir = TempDirectory("tour")
+    defer { dir.remove() }
+    let ledger = try Ledger(storage: FileStorage(path: dir.file("bank.journal")))
+    let alice = try ledger.open(
+      AccountSpec(name: "Alice", overdraftLimit: Amount(parsing: "50", currency: .usd)))
+    let bob = try ledger.open(AccountSpec(name: "Bob", kind: .savings))
+
+    try ledger.deposit(Amount(parsing: "100.00", currency: .usd), to: alice.number)
+    let r = try ledger.transfer(
+      Amount(parsing: "12.34", currency: .usd), from: alice.number, to: bob.number,
+      key: "invoice-17", memo: "rent")
+    #expect(r.debitAccount.balance.formatted == "87.66 USD")
+
+    try ledger.placeHold(Amount(parsing: "40", currency: .usd), from: alice.number, key: "atm-1")
+    try ledger.postHold(.key("atm-1"))
+
+    try ledger.submit([
+      .transfer(amount: Amount(parsing: "1", currency: .usd), from: alice.number, to: bob.number),
+      .withdraw(amount: Amount(parsing: "2", currency: .usd), from: bob.number),
+    ])
+    let history = try ledger.history(of: alice.number)
+    #expect(history.count == 4)
+    #expect(history.first?.balance == Amount(minorUnits: 46_66, currency: .usd))
+    ledger.close()
+  }
+}
