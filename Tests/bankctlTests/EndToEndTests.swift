@@ -114,12 +114,16 @@ import Testing
     if getuid() == 0 {
       if FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
         _ = chmod(dir.path, 0o755)
-        let r = try runProcess("/usr/sbin/runuser", ["-u", "nobody", "--", Self.bankctl, "--store", denied, "accounts"])
+        let r = try runProcess(
+          "/usr/sbin/runuser", ["-u", "nobody", "--", Self.bankctl, "--store", denied, "accounts"])
         if r.status == 126 || r.status == 127 {
-          print("SKIPPED: nobody cannot execute \(Self.bankctl) from this checkout; permission case not exercised")
+          print(
+            "SKIPPED: nobody cannot execute \(Self.bankctl) from this checkout; permission case not exercised"
+          )
         } else {
           #expect(r.status == 74, "\(r.stderr)")
-          #expect(r.stderr.contains("Permission denied") || r.stderr.contains("errno 13"), "\(r.stderr)")
+          #expect(
+            r.stderr.contains("Permission denied") || r.stderr.contains("errno 13"), "\(r.stderr)")
         }
       } else {
         print("SKIPPED: running as root without runuser; the permission case cannot be exercised")
