@@ -181,6 +181,20 @@ struct SplitMix64: RandomNumberGenerator {
 
 let accountCount = options.smoke ? 100 : 10_000
 
+/// Submits `total` random transfers in batches of `batch`, timed; the batches are built first.
+@MainActor func measureBatches(
+  _ name: String, ledger: Ledger, accounts: [AccountNumber], total: Int, batch: Int, seed: UInt64,
+  note: String
+) {
+  var rng = SplitMix64(state: seed)
+  let batches = (0..<(total / batch)).map { _ in randomTransfers(batch, accounts, &rng) }
+  measure(name, unit: "transfers/s", note: note) {
+    let t0 = now()
+    for b in batches { try ledger.submit(b) }
+    return (Double(total), Double(now() - t0) / 1e9)
+  }
+}
+
 // MARK: In memory
 
 for batch in [1, 100, 8190] {
@@ -188,13 +202,9 @@ for batch in [1, 100, 8190] {
   let name = "memory.transfers.batch\(batch)"
   guard selected(name) else { continue }
   let (ledger, accounts) = try makeBank(storage: InMemoryStorage(), accounts: accountCount)
-  var rng = SplitMix64(state: 1)
-  let batches = (0..<(total / batch)).map { _ in randomTransfers(batch, accounts, &rng) }
-  measure(name, unit: "transfers/s", note: "\(accountCount) accounts, InMemoryStorage") {
-    let t0 = now()
-    for b in batches { try ledger.submit(b) }
-    return (Double(total), Double(now() - t0) / 1e9)
-  }
+  measureBatches(
+    name, ledger: ledger, accounts: accounts, total: total, batch: batch, seed: 1,
+    note: "\(accountCount) accounts, InMemoryStorage")
 }
 
 // MARK: Disk peer: the machine's own limits
@@ -254,13 +264,9 @@ for batch in [1, 100, 8190] {
   let path = freshPath("file-batch\(batch)")
   let storage = try FileStorage(path: path)
   let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
-  var rng = SplitMix64(state: 2)
-  let batches = (0..<(total / batch)).map { _ in randomTransfers(batch, accounts, &rng) }
-  measure(name, unit: "transfers/s", note: "durable: fdatasync before each batch is acknowledged") {
-    let t0 = now()
-    for b in batches { try ledger.submit(b) }
-    return (Double(total), Double(now() - t0) / 1e9)
-  }
+  measureBatches(
+    name, ledger: ledger, accounts: accounts, total: total, batch: batch, seed: 2,
+    note: "durable: fdatasync before each batch is acknowledged")
   ledger.close()
   _ = freshPath("file-batch\(batch)")
 }
