@@ -30,12 +30,19 @@ public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
 
 /// A record of an account being opened.
 public struct AccountOpened: Sendable, Equatable {
+  /// The new account's internal ID: one more than the last.
   public var id: AccountID
+  /// Its customer-facing number.
   public var number: AccountNumber
+  /// The owner's name or the account's title.
   public var name: String
+  /// What the account is for.
   public var kind: AccountKind
+  /// The currency of its movements.
   public var currency: Currency
+  /// Its overdraft limit in minor units.
   public var overdraftLimit: Int64
+  /// When it was opened, in nanoseconds since 1970.
   public var timestamp: Int64
 }
 
@@ -45,11 +52,17 @@ public struct TransferRecord: Sendable, Equatable {
   public var number: UInt64
   /// The caller's idempotency key, if one was given.
   public var key: String?
+  /// What kind of movement it is.
   public var kind: TransferKind
+  /// The account debited.
   public var debit: AccountID
+  /// The account credited.
   public var credit: AccountID
+  /// The amount in minor units; always positive.
   public var amount: Int64
+  /// When it was committed, in nanoseconds since 1970.
   public var timestamp: Int64
+  /// The caller's memo; empty for none.
   public var memo: String
   /// Whether this places a pending hold rather than posting.
   public var isHold: Bool
@@ -84,26 +97,36 @@ public struct HoldResolved: Sendable, Equatable {
   public var number: UInt64
   /// The transfer number of the hold.
   public var hold: UInt64
+  /// Whether the hold was posted, voided or expired.
   public var outcome: HoldOutcome
   /// For a post, the amount posted (at most the hold's amount); otherwise 0.
   public var amount: Int64
+  /// When it was resolved, in nanoseconds since 1970.
   public var timestamp: Int64
 }
 
 /// A record of an account's status or overdraft limit changing.
 public struct AccountChanged: Sendable, Equatable {
+  /// The account that changed.
   public var id: AccountID
+  /// Its status from now on.
   public var status: AccountStatus
+  /// Its overdraft limit from now on, in minor units.
   public var overdraftLimit: Int64
+  /// When it changed, in nanoseconds since 1970.
   public var timestamp: Int64
 }
 
 /// One typed domain event of the journal. Every state change of the bank is one of these, and
 /// replaying them in order rebuilds the state exactly.
 public enum JournalRecord: Sendable, Equatable {
+  /// An account was opened.
   case accountOpened(AccountOpened)
+  /// Money moved, or a hold was placed.
   case transfer(TransferRecord)
+  /// A hold was posted, voided or expired.
   case holdResolved(HoldResolved)
+  /// An account's status or overdraft limit changed.
   case accountChanged(AccountChanged)
 
   /// The wire tag of each record type. Tags are never reused.

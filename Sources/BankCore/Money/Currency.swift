@@ -41,17 +41,29 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
     return s
   }
 
+  /// US dollar.
   public static let usd = Currency(unchecked: "USD", 2)
+  /// Euro.
   public static let eur = Currency(unchecked: "EUR", 2)
+  /// Pound sterling.
   public static let gbp = Currency(unchecked: "GBP", 2)
+  /// Indian rupee.
   public static let inr = Currency(unchecked: "INR", 2)
+  /// Japanese yen (no minor unit).
   public static let jpy = Currency(unchecked: "JPY", 0)
+  /// Swiss franc.
   public static let chf = Currency(unchecked: "CHF", 2)
+  /// Kuwaiti dinar (three decimals).
   public static let kwd = Currency(unchecked: "KWD", 3)
+  /// Canadian dollar.
   public static let cad = Currency(unchecked: "CAD", 2)
+  /// Australian dollar.
   public static let aud = Currency(unchecked: "AUD", 2)
+  /// Chinese yuan.
   public static let cny = Currency(unchecked: "CNY", 2)
+  /// Bahraini dinar (three decimals).
   public static let bhd = Currency(unchecked: "BHD", 3)
+  /// South Korean won (no minor unit).
   public static let krw = Currency(unchecked: "KRW", 0)
 
   /// The built-in table of ISO 4217 currencies.

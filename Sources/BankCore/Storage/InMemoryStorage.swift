@@ -27,6 +27,7 @@ public final class InMemoryStorage: Storage {
   /// An empty store.
   public init() {}
 
+  /// Appends a batch atomically and returns the sequence number of its last record.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
     return try state.withLock { s throws(StorageError) -> UInt64 in
@@ -47,10 +48,12 @@ public final class InMemoryStorage: Storage {
     }
   }
 
+  /// Returns at once: memory is as durable as it gets.
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
     try state.withLock { s throws(StorageError) in if s.closed { throw StorageError.closed } }
   }
 
+  /// The sequence number of the last appended record, 0 when empty.
   public var lastSequence: UInt64 { state.withLock { $0.count } }
 
   /// Calls `body` for each record after `sequence`. Readers never hold the lock while calling
@@ -88,6 +91,7 @@ public final class InMemoryStorage: Storage {
     }
   }
 
+  /// The last saved snapshot (for the file backend: the one found valid at open, or saved since).
   public func loadSnapshot() throws(StorageError) -> StoredSnapshot? {
     try state.withLock { s throws(StorageError) in
       if s.closed { throw StorageError.closed }
@@ -95,6 +99,7 @@ public final class InMemoryStorage: Storage {
     }
   }
 
+  /// Keeps a snapshot covering records up to its sequence number.
   public func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError) {
     try state.withLock { s throws(StorageError) in
       if s.closed { throw StorageError.closed }
@@ -130,5 +135,6 @@ public final class InMemoryStorage: Storage {
     return VerifyReport(records: records, batches: UInt64(nextEnd), headHash: chain.head.hexString)
   }
 
+  /// Releases the store; later calls fail with ``StorageError/closed``.
   public func close() { state.withLock { $0.closed = true } }
 }

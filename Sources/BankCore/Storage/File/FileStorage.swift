@@ -335,6 +335,7 @@ public final class FileStorage: Storage {
   /// How many `fdatasync` calls group commit has made; shows how many callers shared each one.
   public var syncCount: UInt64 { group.syncs }
 
+  /// The sequence number of the last appended record, 0 when empty.
   public var lastSequence: UInt64 { writer.withLock { $0.end.nextSequence - 1 } }
 
   // MARK: Reading
@@ -366,6 +367,10 @@ public final class FileStorage: Storage {
     }
   }
 
+  /// Re-reads every frame, checking checksums, links and sequence numbers, and recomputes the
+  /// hash chain against every stored hash.
+  ///
+  /// - Complexity: O(journal size).
   public func verify() throws(StorageError) -> VerifyReport {
     try waitUntilDurable(lastSequence)
     let limit = try writer.withLock { w throws(StorageError) -> Int64 in
@@ -394,10 +399,13 @@ public final class FileStorage: Storage {
 
   // MARK: Snapshots
 
+  /// The last saved snapshot (for the file backend: the one found valid at open, or saved since).
   public func loadSnapshot() throws(StorageError) -> StoredSnapshot? {
     snapshot.withLock { $0 }
   }
 
+  /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync), stamped with
+  /// the journal position it covers, after making that position durable.
   public func saveSnapshot(_ snap: StoredSnapshot) throws(StorageError) {
     try waitUntilDurable(snap.sequence)
     let point = try writer.withLock { w throws(StorageError) -> BatchPoint in
@@ -521,6 +529,7 @@ public final class FileStorage: Storage {
 
   // MARK: Closing
 
+  /// Releases the store; later calls fail with ``StorageError/closed``.
   public func close() {
     let wasOpen = writer.withLock { w -> Bool in
       defer { w.closed = true }
