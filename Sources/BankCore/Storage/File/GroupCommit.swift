@@ -7,51 +7,94 @@
 ///
 /// The first waiter to find no sync in flight becomes the leader: with the tracker's mutex held it
 /// takes everything queued so far (so it knows exactly which sequence numbers its sync covers),
-/// then writes and syncs without the mutex. Waiters covered by the sync in flight sleep on one
-/// condition variable; waiters that arrived too late for it sleep on the other. When a sync ends,
-/// only the covered waiters are woken, plus one late waiter to lead the next sync. Fewer useless
-/// wake-ups matter on a two-core machine, where context switches are the bottleneck.
+/// then writes and syncs without the mutex. Every other waiter sleeps on a semaphore of its own.
+/// When a sync ends, the leader posts the semaphores of exactly the waiters it covered, having
+/// already told each one its outcome, so they return without touching the mutex; it then either
+/// keeps leading for a few more rounds or hands the lead to one waiter. On two cores, wake-ups are
+/// the bottleneck, so none is wasted.
 ///
 /// A failed sync poisons the tracker for good: no caller is acknowledged after it, and the sync is
 /// never retried.
 ///
-/// `Synchronization.Mutex` has no wait operation, so this uses a pthread mutex and condition
-/// variables, allocated once so they never move. Every stored property is read and written only
-/// with `mutex` held, which is what makes the `@unchecked Sendable` sound. Lock order: this mutex,
-/// then the storage's writer lock (inside `take`); never the reverse.
+/// The mutex and the semaphores are pthread and POSIX objects allocated once and never moved;
+/// every stored property is touched only with the mutex held, and a waiter reads its outcome only
+/// after its semaphore is posted, which is what makes the `@unchecked Sendable` sound. Lock order:
+/// this mutex, then the storage's writer lock (inside `take`); never the reverse.
 final class GroupCommit: @unchecked Sendable {
+  /// One sleeping caller.
+  private final class Waiter: @unchecked Sendable {
+    enum Outcome {
+      case waiting
+      case durable
+      case lead
+      case failed(StorageError)
+    }
+    let sequence: UInt64
+    var outcome = Outcome.waiting
+    let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+
+    init(_ sequence: UInt64) {
+      self.sequence = sequence
+      sem_init(semaphore, 0, 0)
+    }
+
+    deinit {
+      sem_destroy(semaphore)
+      semaphore.deallocate()
+    }
+
+    func wake(_ outcome: Outcome) {
+      self.outcome = outcome
+      sem_post(semaphore)
+    }
+
+    func sleep() {
+      while sem_wait(semaphore) != 0 && errno == EINTR {}
+    }
+  }
+
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-  /// Indexed by generation parity: waiters for sync `g` sleep on `conds[g % 2]`.
-  private let conds = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 2)
+  /// Signalled whenever a caller starts waiting, for a leader gathering its group.
+  private let arrivals = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  /// How many other callers were active at the end of the last sync: the group the next leader
+  /// waits (briefly) to gather.
+  private var expected = 0
   private var appended: UInt64
   private var durable: UInt64
   private var syncing = false
-  /// The generation of the sync in flight, or of the next one when none is.
-  private var generation: UInt64 = 0
-  /// The last sequence number the sync in flight covers.
-  private var flightTarget: UInt64 = 0
+  private var waiters: [Waiter] = []
   private var failure: StorageError?
   private var syncCount: UInt64 = 0
-  /// Callers currently inside `waitUntilDurable`.
-  private var waiters = 0
 
   init(durableThrough sequence: UInt64) {
     appended = sequence
     durable = sequence
     pthread_mutex_init(mutex, nil)
-    pthread_cond_init(conds, nil)
-    pthread_cond_init(conds + 1, nil)
+    pthread_cond_init(arrivals, nil)
   }
 
   deinit {
-    pthread_cond_destroy(conds)
-    pthread_cond_destroy(conds + 1)
+    pthread_cond_destroy(arrivals)
     pthread_mutex_destroy(mutex)
     mutex.deallocate()
-    conds.deallocate()
+    arrivals.deallocate()
   }
 
-  private func cond(_ g: UInt64) -> UnsafeMutablePointer<pthread_cond_t> { conds + Int(g % 2) }
+  /// The leader's pause before taking the queue: until the callers active at the end of the last
+  /// sync have queued again, or 100 µs, whichever comes first. A lone caller never waits.
+  private func gather() {
+    guard expected > 0, waiters.count < expected else { return }
+    var deadline = timespec()
+    clock_gettime(CLOCK_REALTIME, &deadline)
+    deadline.tv_nsec += 100_000
+    if deadline.tv_nsec >= 1_000_000_000 {
+      deadline.tv_sec += 1
+      deadline.tv_nsec -= 1_000_000_000
+    }
+    while waiters.count < expected {
+      if pthread_cond_timedwait(arrivals, mutex, &deadline) == ETIMEDOUT { break }
+    }
+  }
 
   /// Notes that records up to `sequence` have been appended (queued, not yet synced).
   func noteAppended(_ sequence: UInt64) {
@@ -60,13 +103,14 @@ final class GroupCommit: @unchecked Sendable {
     pthread_mutex_unlock(mutex)
   }
 
-  /// Makes every later wait fail.
+  /// Makes every later wait fail, and wakes every waiter with the failure.
   func poison(_ error: StorageError) {
     pthread_mutex_lock(mutex)
     if failure == nil { failure = error }
-    pthread_cond_broadcast(conds)
-    pthread_cond_broadcast(conds + 1)
+    let sleeping = waiters
+    waiters = []
     pthread_mutex_unlock(mutex)
+    for w in sleeping { w.wake(.failed(error)) }
   }
 
   /// How many syncs ran; for tests and benchmarks.
@@ -86,62 +130,75 @@ final class GroupCommit: @unchecked Sendable {
     _ sequence: UInt64, take: () -> (Taken, UInt64), write: (Taken) throws(StorageError) -> Void
   ) throws(StorageError) {
     pthread_mutex_lock(mutex)
-    waiters += 1
-    defer {
-      waiters -= 1
-      pthread_mutex_unlock(mutex)
-    }
     if sequence > appended {
+      let last = appended
+      pthread_mutex_unlock(mutex)
       throw StorageError.invalidArgument(
-        "sequence \(sequence) was never appended (last is \(appended))")
+        "sequence \(sequence) was never appended (last is \(last))")
     }
-    // A leader whose own records are durable keeps leading for a few more rounds while others'
-    // records are queued: starting the next sync at once saves a wake-up and keeps the disk busy.
     var extraRounds = 0
     var keepLeading = false
     while true {
-      if let failure { throw StorageError.poisoned(reason: "\(failure)") }
-      if durable >= sequence && !keepLeading { return }
+      if let failure {
+        pthread_mutex_unlock(mutex)
+        throw StorageError.poisoned(reason: "\(failure)")
+      }
+      if durable >= sequence && !keepLeading {
+        pthread_mutex_unlock(mutex)
+        return
+      }
       if syncing {
-        pthread_cond_wait(cond(sequence <= flightTarget ? generation : generation + 1), mutex)
-        continue
+        let me = Waiter(sequence)
+        waiters.append(me)
+        pthread_cond_signal(arrivals)
+        pthread_mutex_unlock(mutex)
+        me.sleep()
+        switch me.outcome {
+        case .durable: return
+        case .failed(let e): throw StorageError.poisoned(reason: "\(e)")
+        case .lead, .waiting:
+          pthread_mutex_lock(mutex)
+          continue
+        }
       }
       syncing = true
-      if waiters > 2 && !keepLeading {
-        // Everything appended before `take` runs is covered by this sync, so callers arriving
-        // during the pause wait with this generation.
-        flightTarget = UInt64.max
-        // Other callers are mid-commit: give them a moment to join this sync (PostgreSQL's
-        // commit_delay). A lone caller never waits.
-        pthread_mutex_unlock(mutex)
-        usleep(50)
-        pthread_mutex_lock(mutex)
-      }
+      gather()
       let (taken, target) = take()
-      flightTarget = target
-      let myGeneration = generation
       pthread_mutex_unlock(mutex)
       var error: StorageError?
       do throws(StorageError) { try write(taken) } catch let e { error = e }
       pthread_mutex_lock(mutex)
       syncing = false
       syncCount += 1
-      generation = myGeneration + 1
       if let error {
         if failure == nil { failure = error }
-        pthread_cond_broadcast(conds)
-        pthread_cond_broadcast(conds + 1)
+        let sleeping = waiters
+        waiters = []
+        pthread_mutex_unlock(mutex)
+        for w in sleeping { w.wake(.failed(error)) }
         throw error
       }
       if target > durable { durable = target }
-      pthread_cond_broadcast(cond(myGeneration))
-      keepLeading = durable >= sequence && appended > durable && extraRounds < 3
+      var covered: [Waiter] = []
+      var rest: [Waiter] = []
+      for w in waiters {
+        if w.sequence <= durable { covered.append(w) } else { rest.append(w) }
+      }
+      expected = covered.count + rest.count
+      keepLeading = durable >= sequence && !rest.isEmpty && extraRounds < 3
+      var next: Waiter?
       if keepLeading {
         extraRounds += 1
-      } else {
-        // One late arrival leads the next sync; the rest keep sleeping until it ends.
-        pthread_cond_signal(cond(generation))
+      } else if !rest.isEmpty {
+        next = rest.removeFirst()
       }
+      waiters = rest
+      // Outcomes are set and semaphores posted without the mutex: the woken callers return
+      // straight away instead of queueing for it.
+      pthread_mutex_unlock(mutex)
+      for w in covered { w.wake(.durable) }
+      next?.wake(.lead)
+      pthread_mutex_lock(mutex)
     }
   }
 }
