@@ -28,7 +28,7 @@ for name in frame snapshot amount cli; do
   work="$out/corpus-$name"
   mkdir -p "$work"
   log="$out/fuzz-$name.log"
-  if ! "$out/fuzz-$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$out/fuzz-$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
     "$work" "Fuzz/corpus/$name" >"$log" 2>&1; then
     echo "fuzz target $name FAILED:"; tail -40 "$log"; exit 1
   fi
