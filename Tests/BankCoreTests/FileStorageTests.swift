@@ -371,6 +371,7 @@ struct SampleJournal {
     #expect(fs.openInfo.snapshotProblem != nil)
     let corrupt = try Ledger(storage: fs, configuration: .init(snapshotEvery: 0))
     #expect(corrupt.openReport.snapshotSequence == nil)
+    #expect(corrupt.openReport.snapshotProblem != nil, "the ledger reports why it replayed in full")
     #expect(try corrupt.accounts() == expected)
     corrupt.close()
 

@@ -68,7 +68,9 @@ public final class Ledger: Sendable {
     self.storage = storage
     self.configuration = configuration
     var state = LedgerState()
-    var report = OpenReport(snapshotSequence: nil, replayedRecords: 0, snapshotProblem: nil)
+    var report = OpenReport(
+      snapshotSequence: nil, replayedRecords: 0,
+      snapshotProblem: (storage as? FileStorage)?.openInfo.snapshotProblem)
     do throws(StorageError) {
       if let snap = try storage.loadSnapshot() {
         do throws(DecodeError) {
