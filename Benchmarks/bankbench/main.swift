@@ -386,16 +386,25 @@ if let target = options.makeStore {
   for suffix in ["", ".snapshot"] { try? FileManager.default.removeItem(atPath: path + suffix) }
   let storage = try FileStorage(path: path)
   let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
+  try fill(ledger, accounts, transfers: n, showProgress: true)
+  try ledger.takeSnapshot()
+  ledger.close()
+}
+
+/// Submits `n` random transfers in batches of 8,190 (seeded, so every store is the same).
+@MainActor func fill(
+  _ ledger: Ledger, _ accounts: [AccountNumber], transfers n: Int, showProgress: Bool
+)
+  throws
+{
   var rng = SplitMix64(state: 4)
   var done = 0
   while done < n {
     let b = min(8190, n - done)
     try ledger.submit(randomTransfers(b, accounts, &rng))
     done += b
-    if done % 200_000 < 8190 { progress("  \(done) / \(n)") }
+    if showProgress && done % 200_000 < 8190 { progress("  \(done) / \(n)") }
   }
-  try ledger.takeSnapshot()
-  ledger.close()
 }
 
 if selected("open.") || selected("memory.rss") {
@@ -453,13 +462,7 @@ if selected("open.") || selected("memory.rss") {
     }
     let before2 = rssBytes()
     let (ml, macc) = try makeBank(storage: InMemoryStorage(), accounts: accountCount)
-    var rng = SplitMix64(state: 4)
-    var done = 0
-    while done < n {
-      let b = min(8190, n - done)
-      try ml.submit(randomTransfers(b, macc, &rng))
-      done += b
-    }
+    try fill(ml, macc, transfers: n, showProgress: false)
     let after2 = rssBytes()
     record(
       "memory.rss.per_transfer_inmemory", unit: "bytes",

@@ -75,9 +75,9 @@ extension BankError {
       self.init(
         .ioError,
         "store refused the write; it must be reopened after an earlier I/O failure: \(reason)")
-    case .locked(let path, let seconds):
+    case .locked(let path, let timeout):
       self.init(
-        .storeLocked, "store \(path) is locked by another process; gave up after \(seconds) s")
+        .storeLocked, "store \(path) is locked by another process; gave up after \(timeout)")
     case .notFound(let path):
       self.init(.storeNotFound, "store \(path) does not exist")
     case .closed:

@@ -7,7 +7,7 @@ import BankCore
 struct ParsedArguments {
   var store: String?
   var json = false
-  var lockTimeout: Double?
+  var lockTimeout: Duration?
   var help = false
   var version = false
   var command: String?
@@ -93,6 +93,13 @@ struct UsageError: Error {
 }
 
 enum ArgumentParser {
+  /// Parses whole or decimal seconds with at most three decimals (`2`, `0.5`, `1.250`) into
+  /// milliseconds, with the same strictness as amounts.
+  static func milliseconds(_ text: String) -> Int64? {
+    guard let unit = try? Currency(code: "SEC", minorDigits: 3) else { return nil }
+    return try? Amount(parsing: text, currency: unit).minorUnits
+  }
+
   static func parse(_ args: [String]) throws(UsageError) -> ParsedArguments {
     var p = ParsedArguments()
     var i = 0
@@ -124,14 +131,13 @@ enum ArgumentParser {
         case "version": p.version = true
         case "lock-timeout":
           let v = try value(name, inline: inline)
-          guard let t = Double(v), t >= 0, t <= 3600,
-            v.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") })
-          else {
+          guard let ms = ArgumentParser.milliseconds(v), ms <= 3_600_000 else {
             throw UsageError(
-              message: "invalid --lock-timeout '\(v.prefix(64))': expected seconds from 0 to 3600",
+              message:
+                "invalid --lock-timeout '\(v.prefix(64))': expected seconds from 0 to 3600, such as 2 or 0.5",
               command: p.command)
           }
-          p.lockTimeout = t
+          p.lockTimeout = .milliseconds(ms)
         default:
           guard let cmd = p.command, let spec = Commands.named(cmd) else {
             throw UsageError(message: "unknown option '--\(name.prefix(64))'", command: p.command)

@@ -91,7 +91,8 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
   }
   let storePath = parsed.store ?? environment["BANKCTL_STORE"] ?? "bank.journal"
   let context = CommandContext(
-    parsed: parsed, storePath: storePath, lockTimeout: parsed.lockTimeout ?? 10, console: console)
+    parsed: parsed, storePath: storePath, lockTimeout: parsed.lockTimeout ?? .seconds(10),
+    console: console)
   do {
     try context.execute(command)
     return ExitCode.ok

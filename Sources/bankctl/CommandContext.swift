@@ -5,7 +5,7 @@ import Foundation
 struct CommandContext {
   let parsed: ParsedArguments
   let storePath: String
-  let lockTimeout: Double
+  let lockTimeout: Duration
   let console: Console
 
   var json: Bool { parsed.json }

@@ -65,7 +65,8 @@ func readAll(_ s: any Storage) throws -> [[UInt8]] {
 /// Opens a journal copy and returns its records, or the storage error.
 func openRecords(_ path: String) -> Result<[[UInt8]], StorageError> {
   do {
-    let s = try FileStorage(path: path, options: .init(lockTimeout: 1, createIfMissing: false))
+    let s = try FileStorage(
+      path: path, options: .init(lockTimeout: .seconds(1), createIfMissing: false))
     defer { s.close() }
     return .success(try readAll(s))
   } catch let e as StorageError {
@@ -325,12 +326,12 @@ struct SampleJournal {
     let path = dir.file("locked.journal")
     let s = try FileStorage(path: path)
     let start = ContinuousClock.now
-    #expect(throws: StorageError.locked(path: path, seconds: 0.3)) {
-      try FileStorage(path: path, options: .init(lockTimeout: 0.3))
+    #expect(throws: StorageError.locked(path: path, timeout: .milliseconds(300))) {
+      try FileStorage(path: path, options: .init(lockTimeout: .milliseconds(300)))
     }
     #expect(ContinuousClock.now - start >= .milliseconds(290))
     s.close()
-    let t = try FileStorage(path: path, options: .init(lockTimeout: 0.3))
+    let t = try FileStorage(path: path, options: .init(lockTimeout: .milliseconds(300)))
     t.close()
   }
 

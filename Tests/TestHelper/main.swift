@@ -17,7 +17,7 @@ let path = args[2]
 let account = (try? AccountNumber(base: 10_000_001)) ?? { fail("bad account") }()
 func openLedger() -> Ledger {
   do {
-    let storage = try FileStorage(path: path, options: .init(lockTimeout: 60))
+    let storage = try FileStorage(path: path, options: .init(lockTimeout: .seconds(60)))
     return try Ledger(storage: storage, configuration: LedgerConfiguration(snapshotEvery: 500))
   } catch {
     fail("open failed: \(error)")

@@ -46,7 +46,12 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(throws: UsageError.self) {
       try ArgumentParser.parse(["--lock-timeout", "-1", "accounts"])
     }
-    #expect(try ArgumentParser.parse(["--lock-timeout", "2.5", "accounts"]).lockTimeout == 2.5)
+    #expect(
+      try ArgumentParser.parse(["--lock-timeout", "2.5", "accounts"]).lockTimeout
+        == .milliseconds(2500))
+    #expect(throws: UsageError.self) {
+      try ArgumentParser.parse(["--lock-timeout", "1e3", "accounts"])
+    }
   }
 }
 

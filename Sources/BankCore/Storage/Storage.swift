@@ -8,7 +8,7 @@ public enum StorageError: Error, Sendable, Equatable {
   /// An earlier write or sync failed; the store refuses writes until it is reopened.
   case poisoned(reason: String)
   /// Another process holds the store's lock and the wait timed out.
-  case locked(path: String, seconds: Double)
+  case locked(path: String, timeout: Duration)
   /// The store does not exist and creating it was not requested.
   case notFound(path: String)
   /// The store was closed.

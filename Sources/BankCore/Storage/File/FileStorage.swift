@@ -18,12 +18,12 @@ public final class FileStorage: Storage {
   public struct Options: Sendable {
     /// How long to wait for another process's lock before failing with `store_locked`.
     /// Default: 10 seconds.
-    public var lockTimeout: Double
+    public var lockTimeout: Duration
     /// Whether a missing journal is created (mode 0600). Default: `true`.
     public var createIfMissing: Bool
 
     /// Creates options.
-    public init(lockTimeout: Double = 10, createIfMissing: Bool = true) {
+    public init(lockTimeout: Duration = .seconds(10), createIfMissing: Bool = true) {
       self.lockTimeout = lockTimeout
       self.createIfMissing = createIfMissing
     }
@@ -223,22 +223,26 @@ public final class FileStorage: Storage {
     }
   }
 
-  private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Double)
+  private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Duration)
     throws(StorageError)
   {
-    var waited = 0.0
-    var pause = 0.001
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    var pause = Duration.milliseconds(1)
     while true {
       let r = io.fs.tryLock(fd)
       if r == 0 { return }
       if r != -EWOULDBLOCK && r != -EAGAIN && r != -EINTR {
         throw StorageError.io(operation: "flock", errno: -r, detail: FileIO.describe(-r))
       }
-      if waited >= timeout { throw StorageError.locked(path: path, seconds: timeout) }
-      let step = min(pause, max(0.0005, timeout - waited))
-      usleep(UInt32(step * 1_000_000))
-      waited += step
-      pause = min(pause * 2, 0.05)
+      let left = deadline - clock.now
+      if left <= .zero { throw StorageError.locked(path: path, timeout: timeout) }
+      // Poll with backoff (1 ms doubling to 50 ms): flock has no timed wait.
+      let step = min(pause, left)
+      let micros =
+        step.components.seconds * 1_000_000 + step.components.attoseconds / 1_000_000_000_000
+      usleep(UInt32(clamping: max(500, micros)))
+      pause = min(pause * 2, .milliseconds(50))
     }
   }
 
