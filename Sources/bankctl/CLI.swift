@@ -30,16 +30,15 @@ enum ExitCode {
   static let locked: Int32 = 75
 
   static func of(_ e: BankError) -> Int32 {
+    if e.isRuleViolation { return refused }
     switch e.code {
-    case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
-      .usage:
-      usage
-    case .storeCorrupt: corrupt
-    case .ioError, .storeNotFound: io
-    case .storeLocked: locked
-    default: refused
+    case .storeCorrupt: return corrupt
+    case .ioError, .storeNotFound: return io
+    case .storeLocked: return locked
+    default: return usage
     }
   }
+
 }
 
 /// Runs bankctl with `arguments` (without the program name) and returns the exit code.

@@ -67,6 +67,7 @@ import Testing
       #expect(try Currency.named(code).code == code)
     }
     #expect(try Currency.named("KWD").minorDigits == 3)
+    #expect(Currency.kwd.scale == 1000 && Currency.jpy.scale == 1 && Currency.usd.scale == 100)
     #expect(try Currency.named("JPY").minorDigits == 0)
     #expect(throws: BankError.self) { try Currency.named("XXX") }
     let custom = try Currency(code: "ZZT", minorDigits: 4)

@@ -52,8 +52,6 @@ public final class FileStorage: Storage {
   struct Writer {
     var end: ScanPoint
     var chain: HashChain
-    var batches: UInt64
-    var lastFrameOffset: Int64
     /// Encoded frames appended but not yet written: the group commit leader writes them all with
     /// one `pwrite` before its `fdatasync`.
     var pending: [UInt8] = []
@@ -205,7 +203,7 @@ public final class FileStorage: Storage {
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
       self.snapshot = Lock(loaded)
       var w = Writer(
-        end: end, chain: HashChain(head: head), batches: 0, lastFrameOffset: lastFrame,
+        end: end, chain: HashChain(head: head),
         written: end.offset, durable: end.nextSequence - 1,
         tailStart: start)
       w.recent.reserveCapacity(64)
@@ -282,8 +280,6 @@ public final class FileStorage: Storage {
       let frameOffset = w.end.offset + Int64(lastFrameStart - base)
       w.end = ScanPoint(offset: w.end.offset + added, nextSequence: seq, prevCRC: prev)
       w.chain = chain
-      w.batches += 1
-      w.lastFrameOffset = frameOffset
       w.pendingLastSequence = seq - 1
       let point = BatchPoint(
         sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset,
