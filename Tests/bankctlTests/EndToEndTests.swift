@@ -201,6 +201,31 @@ import Testing
     #expect(history.stdout.split(separator: "\n").count == 1 + 4 + 8 * perProcess)
   }
 
+  @Test func anIndependentReaderAgreesWithVerify() throws {
+    // Tools/read_journal.py is written from Docs/FileFormat.md alone.
+    let reader = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Tools/read_journal.py").path
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+      print("SKIPPED: python3 is not installed; the independent reader was not run")
+      return
+    }
+    #expect(try bank(["demo"]).status == 0)
+    #expect(try bank(["withdraw", "1000-0002-5", "1.50", "--id", "w"]).status == 0)
+    let ours = json(try bank(["--json", "verify"]))
+    let theirs = try runProcess("/usr/bin/python3", [reader, store])
+    #expect(theirs.status == 0, "\(theirs.stderr)")
+    let expected =
+      "records \(ours["records"] ?? "") batches \(ours["batches"] ?? "") head_hash \(ours["head_hash"] ?? "")\n"
+    #expect(theirs.stdout == expected)
+    // And it finds damage where verify does.
+    var bytes = fileBytes(store)
+    bytes[200] ^= 1
+    writeFileBytes(store, bytes)
+    #expect(try runProcess("/usr/bin/python3", [reader, store]).status == 65)
+    #expect(try bank(["verify"]).status == 65)
+  }
+
   @Test func hledgerAgreesWithBankctl() throws {
     let hledger = ["/usr/bin/hledger", "/usr/local/bin/hledger"].first {
       FileManager.default.isExecutableFile(atPath: $0)
