@@ -28,6 +28,10 @@ import Testing
     let history = try ledger.history(of: alice.number)
     #expect(history.count == 4)
     #expect(history.first?.balance == Amount(minorUnits: 46_66, currency: .usd))
+    // The design's names work too.
+    let m: Money = try Money(parsing: "1.00", currency: .usd)
+    let t: Transfer = r.transfer
+    #expect(m.minorUnits == 100 && t.transferID == "invoice-17")
     ledger.close()
   }
 }

@@ -355,3 +355,6 @@ enum TransferCodec {
       timestamp: ts, memo: memo, isHold: isHold, expiresAt: expires)
   }
 }
+
+/// Another name for ``TransferRecord``: a committed transfer or hold as the ledger records it.
+public typealias Transfer = TransferRecord
