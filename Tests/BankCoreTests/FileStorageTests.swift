@@ -388,6 +388,34 @@ struct SampleJournal {
     stale.close()
   }
 
+  @Test func recoveryNeverCutsBelowWhatASnapshotProvesDurable() throws {
+    // Regression: a journal whose records were all unreadable (an earlier development format)
+    // was taken for one long torn tail and truncated to its header. A snapshot is written only
+    // after its records are synced, so it proves they existed: refuse instead of cutting.
+    let path = dir.file("floor.journal")
+    let ledger = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(clock: .manual(), snapshotEvery: 0))
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    for _ in 0..<20 { try ledger.deposit(usd("1"), to: a) }
+    try ledger.takeSnapshot()
+    ledger.close()
+    let full = fileBytes(path)
+    // Damage everything after the first frames: nothing valid follows, so without the snapshot
+    // this would look like a torn tail.
+    var damaged = full
+    for i in 300..<damaged.count { damaged[i] = 0x5A }
+    writeFileBytes(path, damaged)
+    guard case .failure(.corrupt(_, _, let reason)) = openRecords(path) else {
+      Issue.record("recovery cut records the snapshot proves durable")
+      return
+    }
+    #expect(reason.contains("snapshot proves"))
+    #expect(fileBytes(path) == damaged, "nothing was truncated")
+    // Without the snapshot the same bytes are, indistinguishably, a torn tail.
+    try FileManager.default.removeItem(atPath: path + ".snapshot")
+    #expect((try? openRecords(path).get()) != nil)
+  }
+
   @Test func groupCommitSharesSyncsAcrossThreads() throws {
     let path = dir.file("group.journal")
     let fs = FaultyFileSystem()

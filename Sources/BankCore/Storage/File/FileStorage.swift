@@ -155,11 +155,16 @@ public final class FileStorage: Storage {
       var startHead = SHA256.hash(header.encode())
       var startFrame: Int64 = -1
       var loaded: StoredSnapshot?
+      // The highest sequence number known to have been durable; recovery may never cut below it.
+      var durableFloor: UInt64 = 0
       switch Self.readSnapshot(
         path: path + ".snapshot", io: io, header: header, salt: salt, reader: &reader)
       {
       case .none: break
       case .problem(let why): info.snapshotProblem = why
+      case .stale(let why, let claimed):
+        info.snapshotProblem = why
+        durableFloor = claimed
       case .valid(let snap, let point, let head, let frame):
         loaded = snap
         start = point
@@ -183,6 +188,15 @@ public final class FileStorage: Storage {
               "\(reason); the frame at offset \(later) was written after sequence \(seq) was durable, so this is not a torn write"
           )
         }
+      }
+      if durableFloor > end.nextSequence - 1 {
+        // A snapshot (written only after its records were synced) proves records the journal no
+        // longer holds: that is damage, not a torn write, and nothing may be cut.
+        throw StorageError.corrupt(
+          offset: UInt64(end.offset), sequence: end.nextSequence,
+          reason:
+            "the snapshot proves records up to sequence \(durableFloor) were durable, but only \(end.nextSequence - 1) are valid; not truncating"
+        )
       }
       if end.offset < size {
         // A torn final batch: never acknowledged, so it is cut off, and the cut is made durable.
@@ -451,6 +465,9 @@ public final class FileStorage: Storage {
   enum SnapshotRead {
     case none
     case problem(String)
+    /// Intact and ours, but the journal no longer holds the frame it covers: it still proves
+    /// that records up to `claimed` were once durable.
+    case stale(String, claimed: UInt64)
     case valid(StoredSnapshot, ScanPoint, [UInt8], Int64)
   }
 
@@ -504,7 +521,8 @@ public final class FileStorage: Storage {
             h.sequence == seq, h.headerCRC == frameCRC, h.endOfBatch,
             Int(h.length) > FileFormat.hashSize
           else {
-            return .problem("snapshot is stale: the journal does not hold the frame it covers")
+            return .stale(
+              "snapshot is stale: the journal does not hold the frame it covers", claimed: seq)
           }
           let bodyOffset = frameOffset + Int64(hs)
           guard (try? reader.ensure(bodyOffset, Int(h.length))) == true,
@@ -514,7 +532,9 @@ public final class FileStorage: Storage {
                 CRC32C.update(0, b) == h.bodyCRC
                   && Array(b[(b.count - FileFormat.hashSize)...]) == head
               })
-          else { return .problem("snapshot is stale: the journal's frame does not match it") }
+          else {
+            return .stale("snapshot is stale: the journal's frame does not match it", claimed: seq)
+          }
           let point = ScanPoint(
             offset: bodyOffset + Int64(h.length), nextSequence: seq + 1, prevCRC: frameCRC)
           return .valid(StoredSnapshot(sequence: seq, payload: payload), point, head, frameOffset)
