@@ -16,6 +16,8 @@ final class FaultyFileSystem: FileSystem {
   let syncs = Atomic<Int>(0)
   /// Microseconds each fdatasync takes, to model a real disk on tmpfs.
   let syncDelay = Atomic<Int>(0)
+  /// The largest single pwrite seen.
+  let maxWrite = Atomic<Int>(0)
 
   func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
     real.open(path, flags: flags, mode: mode)
@@ -26,6 +28,7 @@ final class FaultyFileSystem: FileSystem {
   }
   func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: Int64) -> Int {
     let n = writes.add(1, ordering: .relaxed).newValue
+    maxWrite.max(count, ordering: .relaxed)
     if failWriteAt.load(ordering: .relaxed) == n { return -Int(ENOSPC) }
     if shortWrites.load(ordering: .relaxed) && count > 1 {
       return real.pwrite(fd, buffer, max(1, count / 3), offset)
@@ -414,6 +417,54 @@ struct SampleJournal {
     // Without the snapshot the same bytes are, indistinguishably, a torn tail.
     try FileManager.default.removeItem(atPath: path + ".snapshot")
     #expect((try? openRecords(path).get()) != nil)
+  }
+
+  @Test func moreThanOneWriteOfJunkIsNotATornTail() throws {
+    let j = try sample()
+    let path = dir.file("huge-tail.journal")
+    // Expected: refuse; no single write is longer than maxUnsyncedBytes, so no crash leaves this.
+    let junk = j.bytes + [UInt8](repeating: 0, count: FileFormat.maxUnsyncedBytes + 1)
+    writeFileBytes(path, junk)
+    guard case .failure(.corrupt(let offset, _, _)) = openRecords(path) else {
+      Issue.record("a tail longer than any write was truncated")
+      return
+    }
+    #expect(offset == UInt64(j.bytes.count))
+    #expect(fileBytes(path).count == junk.count, "nothing was truncated")
+    // A batch that could not be written in one piece is refused up front.
+    let s = try FileStorage(path: dir.file("big-batch.journal"))
+    defer { s.close() }
+    #expect(throws: StorageError.self) {
+      try s.append(rawBatch([[UInt8](repeating: 1, count: FileFormat.maxUnsyncedBytes)]))
+    }
+    #expect(s.lastSequence == 0)
+  }
+
+  @Test func aLeaderWritesAtMostOneMaximalWrite() throws {
+    // 80 MiB queued while a slow sync is in flight goes out as two writes of at most 64 MiB.
+    let fs = FaultyFileSystem()
+    let path = dir.file("split.journal")
+    let s = try FileStorage(path: path, options: .init(), fileSystem: fs)
+    fs.syncDelay.store(300_000, ordering: .relaxed)
+    let first = try s.append(rawBatch([[1]]))
+    let done = DispatchGroup()
+    done.enter()
+    Thread.detachNewThread {
+      try? s.waitUntilDurable(first)
+      done.leave()
+    }
+    usleep(50_000)  // the leader is now inside its slow sync
+    var last: UInt64 = 0
+    for i in 0..<10 {
+      last = try s.append(rawBatch([[UInt8](repeating: UInt8(i), count: 8 << 20)]))
+    }
+    fs.syncDelay.store(0, ordering: .relaxed)
+    try s.waitUntilDurable(last)
+    done.wait()
+    #expect(fs.maxWrite.load(ordering: .relaxed) <= FileFormat.maxUnsyncedBytes)
+    #expect(fs.maxWrite.load(ordering: .relaxed) > 40 << 20, "the queue went out in large writes")
+    s.close()
+    #expect(try openRecords(path).get().count == 11)
   }
 
   @Test func groupCommitSharesSyncsAcrossThreads() throws {

@@ -8,6 +8,9 @@ enum FileFormat {
   /// No record is anywhere near this; a larger length field is damage.
   static let maxBodyLength = 1 << 24
   static let flagEndOfBatch: UInt16 = 1
+  /// The most one write (and so one torn tail) may hold: batches are at most this large, and the
+  /// group commit leader writes at most this much at a time.
+  static let maxUnsyncedBytes = 64 << 20
 
   /// The file header: magic, version, size, store ID (the salt), creation time, CRC32C.
   struct Header: Equatable {

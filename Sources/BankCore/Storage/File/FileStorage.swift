@@ -57,6 +57,8 @@ public final class FileStorage: Storage {
     var pending: [UInt8] = []
     var spare: [UInt8] = []
     var pendingLastSequence: UInt64 = 0
+    /// Where each queued batch ends in `pending`, and its last sequence number.
+    var pendingBatches: [(end: Int, sequence: UInt64)] = []
     /// File offset up to which every byte has been written.
     var written: Int64
     /// The last sequence number known durable; written into every frame header.
@@ -198,6 +200,14 @@ public final class FileStorage: Storage {
             "the snapshot proves records up to sequence \(durableFloor) were durable, but only \(end.nextSequence - 1) are valid; not truncating"
         )
       }
+      if size - end.offset > Int64(FileFormat.maxUnsyncedBytes) {
+        // No write is longer than this, so no crash can leave this much torn.
+        throw StorageError.corrupt(
+          offset: UInt64(end.offset), sequence: end.nextSequence,
+          reason:
+            "\(size - end.offset) bytes follow the last valid batch, more than one write can leave torn; not truncating"
+        )
+      }
       if end.offset < size {
         // A torn final batch: never acknowledged, so it is cut off, and the cut is made durable.
         info.truncatedBytes = size - end.offset
@@ -266,6 +276,12 @@ public final class FileStorage: Storage {
   /// caller waiting at the same moment shares one `pwrite` and one `fdatasync`.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
+    let framed = batch.bytes.count + batch.count * FileFormat.frameHeaderSize + FileFormat.hashSize
+    guard framed <= FileFormat.maxUnsyncedBytes else {
+      throw StorageError.invalidArgument(
+        "a batch of \(framed) bytes exceeds the \(FileFormat.maxUnsyncedBytes >> 20) MiB limit of one atomic write; split it"
+      )
+    }
     let last = try writer.withLock { w throws(StorageError) -> UInt64 in
       if w.closed { throw StorageError.closed }
       if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
@@ -295,6 +311,7 @@ public final class FileStorage: Storage {
       w.end = ScanPoint(offset: w.end.offset + added, nextSequence: seq, prevCRC: prev)
       w.chain = chain
       w.pendingLastSequence = seq - 1
+      w.pendingBatches.append((w.pending.count, seq - 1))
       let point = BatchPoint(
         sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset,
         head: chain.head)
@@ -318,9 +335,22 @@ public final class FileStorage: Storage {
       sequence,
       take: {
         writer.withLock { w -> (([UInt8], Int64, UInt64), UInt64) in
+          // One write never exceeds maxUnsyncedBytes, so recovery can tell a torn write (at most
+          // that long) from a damaged journal.
+          if w.pending.count > FileFormat.maxUnsyncedBytes,
+            let cut = w.pendingBatches.last(where: { $0.end <= FileFormat.maxUnsyncedBytes })
+          {
+            let b = Array(w.pending[0..<cut.end])
+            w.pending.removeFirst(cut.end)
+            w.pendingBatches = w.pendingBatches.filter { $0.end > cut.end }.map {
+              ($0.end - cut.end, $0.sequence)
+            }
+            return ((b, w.written, cut.sequence), cut.sequence)
+          }
           let b = w.pending
           swap(&w.pending, &w.spare)
           w.pending.removeAll(keepingCapacity: true)
+          w.pendingBatches.removeAll(keepingCapacity: true)
           return ((b, w.written, w.pendingLastSequence), w.pendingLastSequence)
         }
       },
