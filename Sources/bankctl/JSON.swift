@@ -3,7 +3,6 @@ enum JSON {
   case string(String)
   case int(Int64)
   case bool(Bool)
-  case null
   case array([JSON])
   case object([(String, JSON)])
 
@@ -19,7 +18,6 @@ enum JSON {
     case .string(let s): JSON.quote(s, into: &out)
     case .int(let i): out += String(i)
     case .bool(let b): out += b ? "true" : "false"
-    case .null: out += "null"
     case .array(let items):
       out += "["
       for (i, item) in items.enumerated() {

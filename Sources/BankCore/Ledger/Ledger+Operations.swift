@@ -174,16 +174,16 @@ extension Ledger {
   public func history(of number: AccountNumber, limit: Int? = nil) throws(BankError)
     -> [HistoryEntry]
   {
-    let (id, currency, creditNormal, upTo) = try read { s throws(BankError) in
+    // One read, so the account table and the sequence bound describe the same moment.
+    let (id, currency, creditNormal, upTo, ids) = try read { s throws(BankError) in
       let id = try s.id(of: number)
       let i = s.info[id.index]
-      return (id, i.currency, i.kind.isCreditNormal, s.counters.lastSequence)
+      return (id, i.currency, i.kind.isCreditNormal, s.counters.lastSequence, s.info.map(\.number))
     }
     var entries: [HistoryEntry] = []
     var balance: Int64 = 0
     var holdSides: [UInt64: TransferRecord] = [:]
     var failure: BankError?
-    let ids = try read { s in s.info.map(\.number) }
     func numberOf(_ a: AccountID) -> AccountNumber { ids[a.index] }
     func add(_ t: TransferRecord, amount: Int64, id transferID: String, ts: Int64) {
       let out = t.debit == id
