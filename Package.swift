@@ -15,7 +15,9 @@ let package = Package(
       name: "bankbench", dependencies: ["BankCore"], path: "Benchmarks/bankbench"),
     .target(name: "TestSupport", dependencies: ["BankCore"], path: "Tests/TestSupport"),
     .executableTarget(name: "bankcore-testhelper", dependencies: ["BankCore"], path: "Tests/TestHelper"),
-    .testTarget(name: "BankCoreTests", dependencies: ["BankCore", "TestSupport", "bankcore-testhelper"]),
+    .testTarget(
+      name: "BankCoreTests", dependencies: ["BankCore", "TestSupport", "bankcore-testhelper"],
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"],
       exclude: ["Snapshots"]),

@@ -28,15 +28,24 @@ struct CommandContext {
 
   // MARK: Store
 
-  /// Opens the store's ledger; only `open` and `demo` may create a missing store.
-  func withLedger<R>(create: Bool = false, _ body: (Ledger) throws -> R) throws -> R {
+  /// Opens the store's ledger; only `open` and `demo` may create a missing store. Readers
+  /// (`readOnly`) take no lock and never write: they see the durable prefix as of their start.
+  func withLedger<R>(create: Bool = false, readOnly: Bool = false, _ body: (Ledger) throws -> R)
+    throws -> R
+  {
     let storage: FileStorage
     do throws(StorageError) {
       storage = try FileStorage(
         path: storePath,
-        options: FileStorage.Options(lockTimeout: lockTimeout, createIfMissing: create))
+        options: FileStorage.Options(
+          lockTimeout: lockTimeout, createIfMissing: create && !readOnly, readOnly: readOnly))
     } catch {
       throw BankError(error)
+    }
+    if let tail = storage.openInfo.tornTail {
+      // Recovery never discards silently: say exactly what was cut (or, for a reader, ignored).
+      console.error(
+        "warning: \(readOnly ? "ignored" : "cut") a torn tail of the journal: \(tail)")
     }
     let ledger: Ledger
     do {
@@ -182,7 +191,7 @@ struct CommandContext {
 
   func balance() throws {
     let number = try account(parsed.positionals[0])
-    let a = try withLedger { try $0.account(number) }
+    let a = try withLedger(readOnly: true) { try $0.account(number) }
     emit(
       .object([
         ("account", .string(a.number.description)), ("currency", .string(a.currency.code)),
@@ -198,7 +207,7 @@ struct CommandContext {
   }
 
   func accounts() throws {
-    let all = try withLedger { try $0.accounts() }
+    let all = try withLedger(readOnly: true) { try $0.accounts() }
     let shown = parsed.flags.contains("all") ? all : all.filter { $0.kind.isCustomer }
     if json {
       console.print(JSON.object([("accounts", .array(shown.map(accountJSON)))]).rendered)
@@ -228,7 +237,7 @@ struct CommandContext {
       }
       limit = n
     }
-    let entries = try withLedger { try $0.history(of: number, limit: limit) }
+    let entries = try withLedger(readOnly: true) { try $0.history(of: number, limit: limit) }
     if json {
       console.print(
         JSON.object([
@@ -269,17 +278,18 @@ struct CommandContext {
   }
 
   func verify() throws {
-    let report = try withLedger { l -> VerifyReport in
-      do throws(StorageError) { return try l.storage.verify() } catch { throw BankError(error) }
-    }
+    let report = try withLedger(readOnly: true) { try $0.verify() }
+    for w in report.warnings { console.error("warning: \(w)") }
     emit(
       .object([
         ("ok", .bool(true)), ("records", .int(Int64(report.records))),
         ("batches", .int(Int64(report.batches))),
         ("head_hash", .string(report.headHash)),
+        ("warnings", .array(report.warnings.map { .string($0) })),
       ]),
       human: """
-        Store \(storePath) verified: every checksum, link and hash matches.
+        Store \(storePath) verified: every checksum, link and hash matches, and a full replay
+        reproduces the snapshot and the state.
           records:   \(report.records)
           batches:   \(report.batches)
           head hash: \(report.headHash)
@@ -292,7 +302,7 @@ struct CommandContext {
       throw BankError(
         .invalidArgument, "invalid --format '\(format.prefix(64))': expected ledger, csv or jsonl")
     }
-    let text = try withLedger { try Exporter.export($0, format: format) }
+    let text = try withLedger(readOnly: true) { try Exporter.export($0, format: format) }
     if console.direct {
       FileHandle.standardOutput.write(Data(text.utf8))
     } else {

@@ -128,7 +128,7 @@ func jsonObject(_ text: String) -> [String: Any]? {
       ).count == 1)
 
     let v = try #require(jsonObject(cli(["--json", "verify"], store: store).out))
-    #expect(Set(v.keys) == ["ok", "records", "batches", "head_hash"])
+    #expect(Set(v.keys) == ["ok", "records", "batches", "head_hash", "warnings"])
     #expect(v["ok"] as? Bool == true && (v["head_hash"] as? String)?.count == 64)
 
     let human = cli(["accounts"], store: store)
@@ -166,7 +166,7 @@ func jsonObject(_ text: String) -> [String: Any]? {
       (jsonObject(corrupt.err)?["error"] as? [String: Any])?["code"] as? String == "store_corrupt")
     // Held lock: exit 75 after the timeout.
     let holder = try FileStorage(path: store)
-    let locked = cli(["--lock-timeout", "0.2", "--json", "balance", a], store: store)
+    let locked = cli(["--lock-timeout", "0.2", "--json", "deposit", a, "1"], store: store)
     holder.close()
     #expect(locked.code == 75)
     #expect(

@@ -141,8 +141,9 @@ import Testing
     #expect(fileBytes(other).count == 116)
     #expect(try bank(["open", "--name", "T"]).status == 0)
     #expect(try bank(["deposit", "1000-0001-7", "5"]).status == 0)
-    // A torn final write is recovered; the acknowledged account survives.
-    var bytes = fileBytes(store)
+    // A torn final write (of a writer killed mid-write) is recovered; the acknowledged account
+    // survives.
+    var bytes = crashed(fileBytes(store))
     bytes.removeLast(3)
     writeFileBytes(store, bytes)
     #expect(try bank(["accounts"]).status == 0)
@@ -150,11 +151,11 @@ import Testing
     #expect(try bank(["deposit", "1000-0001-7", "2"]).status == 0)
     // Damage before the tail refuses with 65 and the byte offset.
     bytes = fileBytes(store)
-    bytes[70] ^= 0xFF
+    bytes[134] ^= 0xFF
     writeFileBytes(store, bytes)
     let corrupt = try bank(["--json", "verify"])
     #expect(corrupt.status == 65)
-    #expect(corrupt.stderr.contains("byte offset 64"))
+    #expect(corrupt.stderr.contains("byte offset 128"))
     #expect(fileBytes(store) == bytes)
   }
 

@@ -35,6 +35,20 @@ protocol FileSystem: Sendable {
   func tryLock(_ fd: Int32) -> Int32
   /// Whether a path names a directory.
   func isDirectory(_ path: String) -> Bool
+  /// Whether an open descriptor is a regular file (not a FIFO, device, socket or directory).
+  func isRegularFile(_ fd: Int32) -> Bool
+  /// Drops the file's clean pages from the page cache, so the next read comes from the disk and not
+  /// from a cached copy of a write whose sync failed (`posix_fadvise(POSIX_FADV_DONTNEED)`).
+  func evictCache(_ fd: Int32)
+  /// Moves a descriptor to 3 or above (closing the low one), so a store file is never held on
+  /// standard input, output or error where a stray `write(2, …)` would overwrite it.
+  func moveAboveStandardDescriptors(_ fd: Int32) -> Int32
+}
+
+extension FileSystem {
+  func isRegularFile(_ fd: Int32) -> Bool { true }
+  func evictCache(_ fd: Int32) {}
+  func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { fd }
 }
 
 /// The real operating system.
@@ -69,6 +83,17 @@ struct POSIXFileSystem: FileSystem {
     var st = stat()
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
   }
+  func isRegularFile(_ fd: Int32) -> Bool {
+    var st = stat()
+    return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+  }
+  func evictCache(_ fd: Int32) { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
+  func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 {
+    guard fd >= 0, fd <= 2 else { return fd }
+    let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+    Glibc.close(fd)
+    return moved >= 0 ? moved : -errno
+  }
 }
 
 /// The discipline above the raw layer: retry on `EINTR`, loop over short reads and writes, turn
@@ -79,7 +104,8 @@ struct FileIO: Sendable {
 
   func open(_ path: String, flags: Int32, mode: UInt32 = 0o600) throws(StorageError) -> Int32 {
     while true {
-      let fd = fs.open(path, flags: flags, mode: mode)
+      var fd = fs.open(path, flags: flags, mode: mode)
+      if fd >= 0 { fd = fs.moveAboveStandardDescriptors(fd) }
       if fd >= 0 { return fd }
       if fd == -EINTR { continue }
       if fd == -ENOENT { throw StorageError.notFound(path: path) }

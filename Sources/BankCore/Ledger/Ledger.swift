@@ -24,6 +24,9 @@ public struct OpenReport: Sendable, Equatable {
   public var replayedRecords: UInt64
   /// Why a snapshot was present but not used, if that happened.
   public var snapshotProblem: String?
+  /// A torn final write the file backend found: cut when opened for writing, ignored when opened
+  /// read-only. Never acknowledged; reported so that nothing is discarded silently.
+  public var tornTail: FileStorage.TornTail?
 }
 
 /// A double-entry ledger persisted through a ``Storage``: the bank's single commit path.
@@ -68,9 +71,10 @@ public final class Ledger: Sendable {
     self.storage = storage
     self.configuration = configuration
     var state = LedgerState()
+    let file = storage as? FileStorage
     var report = OpenReport(
       snapshotSequence: nil, replayedRecords: 0,
-      snapshotProblem: (storage as? FileStorage)?.openInfo.snapshotProblem)
+      snapshotProblem: file?.openInfo.snapshotProblem, tornTail: file?.openInfo.tornTail)
     do throws(StorageError) {
       if let snap = try storage.loadSnapshot() {
         do throws(DecodeError) {
@@ -88,7 +92,27 @@ public final class Ledger: Sendable {
     } catch {
       throw BankError(error)
     }
+    report.replayedRecords = try Self.replay(storage, into: &state) { _, _ in nil }
+    self.openReport = report
+    self.core = Lock(
+      Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
+    if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery,
+      file?.readOnly != true
+    {
+      try? takeSnapshot()
+    }
+  }
+
+  /// Applies every stored record after `state`'s last sequence to it; `check` runs after each
+  /// record and may stop the replay with an error.
+  ///
+  /// - Returns: the number of records applied.
+  static func replay(
+    _ storage: any Storage, into state: inout LedgerState,
+    check: (UInt64, borrowing LedgerState) -> BankError?
+  ) throws(BankError) -> UInt64 {
     var failure: BankError?
+    var count: UInt64 = 0
     do throws(StorageError) {
       try storage.forEachRecord(after: state.counters.lastSequence) { rec in
         var none: Stage? = nil
@@ -106,19 +130,65 @@ public final class Ledger: Sendable {
           return false
         }
         state.counters.lastSequence = rec.sequence
-        report.replayedRecords += 1
-        return true
+        count += 1
+        failure = check(rec.sequence, state)
+        return failure == nil
       }
     } catch {
       throw BankError(error)
     }
     if let failure { throw failure }
-    self.openReport = report
-    self.core = Lock(
-      Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
-    if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery {
-      try? takeSnapshot()
+    return count
+  }
+
+  /// Re-checks the whole store: every checksum, link and chain hash (``Storage/verify()``), then
+  /// a full replay from the first record that must reproduce the snapshot byte for byte at the
+  /// sequence it covers and the state this ledger holds, with every invariant intact. A snapshot
+  /// whose payload was altered and whose checksums were recomputed fails here.
+  ///
+  /// - Throws: `store_corrupt` naming what differs; storage errors.
+  /// - Complexity: O(records).
+  public func verify() throws(BankError) -> VerifyReport {
+    let report: VerifyReport
+    let snapshot: StoredSnapshot?
+    do throws(StorageError) {
+      report = try storage.verify()
+      snapshot = try storage.loadSnapshot()
+    } catch {
+      throw BankError(error)
     }
+    var state = LedgerState()
+    var matched = false
+    _ = try Self.replay(storage, into: &state) { seq, s in
+      guard let snapshot, seq == snapshot.sequence else { return nil }
+      let replayed = s.encodeSnapshot()
+      guard replayed == snapshot.payload else {
+        let at =
+          zip(replayed, snapshot.payload).enumerated().first { $0.element.0 != $0.element.1 }?
+          .offset ?? min(replayed.count, snapshot.payload.count)
+        return BankError(
+          .storeCorrupt,
+          "the snapshot covering sequence \(seq) does not match what the journal replays to (first difference at payload byte \(at)): it was altered"
+        )
+      }
+      matched = true
+      return nil
+    }
+    if let snapshot, !matched, snapshot.sequence > 0 {
+      throw BankError(
+        .storeCorrupt,
+        "the snapshot covers sequence \(snapshot.sequence), which the journal does not reach")
+    }
+    if let why = state.invariantViolation() {
+      throw BankError(.storeCorrupt, "the replayed ledger breaks an invariant: \(why)")
+    }
+    let current = core.withLock { $0.state.encodeSnapshot() }
+    guard state.encodeSnapshot() == current else {
+      throw BankError(
+        .storeCorrupt,
+        "the state opened from the snapshot differs from a full replay of the journal")
+    }
+    return report
   }
 
   // MARK: Commit path

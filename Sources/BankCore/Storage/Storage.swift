@@ -108,11 +108,15 @@ public struct VerifyReport: Sendable, Equatable {
   public let batches: UInt64
   /// The head of the SHA-256 hash chain, as 64 hexadecimal digits.
   public let headHash: String
+  /// Findings that are not damage, for a person to read: a torn tail that was never acknowledged
+  /// and that a writer would cut, or an older format's limits.
+  public let warnings: [String]
   /// Creates a report.
-  public init(records: UInt64, batches: UInt64, headHash: String) {
+  public init(records: UInt64, batches: UInt64, headHash: String, warnings: [String] = []) {
     self.records = records
     self.batches = batches
     self.headHash = headHash
+    self.warnings = warnings
   }
 }
 

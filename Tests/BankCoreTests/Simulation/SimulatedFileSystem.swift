@@ -23,8 +23,12 @@ final class SimulatedFileSystem: FileSystem {
 
   struct File {
     var durable: [UInt8] = []
+    /// What reads see: the page cache.
     var current: [UInt8] = []
     var unsynced: [Write] = []
+    /// Regions whose writeback failed, with the bytes the disk still holds there: the cache
+    /// shows the failed writes until it is evicted, but no later sync ever persists them.
+    var lost: [Write] = []
   }
 
   struct Faults {
@@ -36,6 +40,10 @@ final class SimulatedFileSystem: FileSystem {
     var eioPerMille: UInt64 = 0
     /// Crash when this many data syncs have been attempted (0: never).
     var crashAtSync: Int = 0
+    /// Linux's behaviour after a failed writeback (ext4 since 4.13): the failed pages are marked
+    /// clean, so they stay visible in the cache until evicted and a later sync succeeds without
+    /// writing them. When false, they stay dirty and a crash decides their fate.
+    var eioLosesPages = false
   }
 
   struct State {
@@ -77,9 +85,11 @@ final class SimulatedFileSystem: FileSystem {
           image.replaceSubrange(w.offset..<(w.offset + keep), with: w.bytes[0..<keep])
         }
         s.trace.append("crash: \(path.suffix(8)) durable \(f.durable.count) -> \(image.count)")
+        for l in f.lost { Self.overlay(&image, l) }
         f.durable = image
         f.current = image
         f.unsynced = []
+        f.lost = []
         s.files[path] = f
       }
       s.fds = [:]
@@ -103,6 +113,39 @@ final class SimulatedFileSystem: FileSystem {
   }
 
   func bytes(_ path: String) -> [UInt8] { state.withLock { $0.files[path]?.current ?? [] } }
+  /// What the disk holds for a file.
+  func durableBytes(_ path: String) -> [UInt8] {
+    state.withLock { $0.files[path]?.durable ?? [] }
+  }
+
+  /// Writes `w` over `image` where it overlaps (never extending it).
+  private static func overlay(_ image: inout [UInt8], _ w: Write) {
+    let end = min(image.count, w.offset + w.bytes.count)
+    guard w.offset < end else { return }
+    image.replaceSubrange(w.offset..<end, with: w.bytes[0..<(end - w.offset)])
+  }
+
+  func evictCache(_ fd: Int32) {
+    state.withLock { s in
+      guard let path = s.fds[fd], var f = s.files[path] else { return }
+      // Clean pages are dropped and read again from the disk; dirty ones stay.
+      var image = f.durable
+      for w in f.unsynced {
+        if w.bytes.isEmpty {
+          if image.count > w.offset { image.removeLast(image.count - w.offset) }
+          continue
+        }
+        if image.count < w.offset + w.bytes.count {
+          image += [UInt8](repeating: 0, count: w.offset + w.bytes.count - image.count)
+        }
+        image.replaceSubrange(w.offset..<(w.offset + w.bytes.count), with: w.bytes)
+      }
+      s.trace.append("evict \(path.suffix(8)) cache \(f.current.count) -> \(image.count)")
+      f.current = image
+      f.lost = []
+      s.files[path] = f
+    }
+  }
 
   private func dead(_ s: State) -> Bool { s.crashed }
 
@@ -191,13 +234,24 @@ final class SimulatedFileSystem: FileSystem {
           return -EIO
         }
         if s.faults.eioPerMille > 0 && s.rng.next() % 1000 < s.faults.eioPerMille {
-          // After a failed fsync the kernel may drop the dirty pages or keep them: leave them
-          // unsynced, so the crash decides.
           s.log.append("EIO on sync \(s.syncs)")
+          if s.faults.eioLosesPages {
+            for w in f.unsynced where !w.bytes.isEmpty {
+              var old = [UInt8](repeating: 0, count: w.bytes.count)
+              for i in 0..<w.bytes.count where w.offset + i < f.durable.count {
+                old[i] = f.durable[w.offset + i]
+              }
+              f.lost.append(Write(offset: w.offset, bytes: old))
+            }
+            f.unsynced = []
+            s.files[path] = f
+          }
+          // Otherwise the kernel keeps the pages dirty: leave them unsynced, so a crash decides.
           return -EIO
         }
       }
       f.durable = f.current
+      for l in f.lost { Self.overlay(&f.durable, l) }
       f.unsynced = []
       s.files[path] = f
       s.trace.append("sync \(path.suffix(8)) size \(f.current.count)")

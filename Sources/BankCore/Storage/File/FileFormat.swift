@@ -1,8 +1,12 @@
 /// The byte layout of the append-only journal; `Docs/FileFormat.md` is its specification.
 enum FileFormat {
   static let magic: [UInt8] = Array("BANKCORE".utf8)
-  static let version: UInt32 = 1
+  /// The version new journals are written in. Version 1 (no close block) still opens.
+  static let version: UInt32 = 2
+  /// The immutable part of the header: what the chain's genesis hash and the first frame's link
+  /// cover. Version 2 follows it with a 64-byte ``CloseBlock``.
   static let headerSize = 64
+  static let closeBlockSize = 64
   static let frameHeaderSize = 40
   static let hashSize = 32
   /// No record is anywhere near this; a larger length field is damage.
@@ -16,12 +20,16 @@ enum FileFormat {
   struct Header: Equatable {
     var storeID: [UInt8]
     var created: Int64
+    var version: UInt32 = FileFormat.version
+
+    /// Where the first frame starts: after the header and, from version 2, the close block.
+    var framesStart: Int { version >= 2 ? headerSize + closeBlockSize : headerSize }
 
     func encode() -> [UInt8] {
       var w = ByteWriter(capacity: headerSize)
       w.raw(magic)
       w.u32(version)
-      w.u32(UInt32(headerSize))
+      w.u32(UInt32(framesStart))
       w.raw(storeID)
       w.i64(created)
       w.raw(repeatElement(0, count: 20))
@@ -51,9 +59,73 @@ enum FileFormat {
           guard crc == CRC32C.checksum(b[0..<60]) else {
             return (nil, "file header checksum mismatch")
           }
-          guard v == version else { return (nil, "unsupported journal version \(v)") }
-          guard size == UInt32(headerSize) else { return (nil, "unexpected header size \(size)") }
-          return (Header(storeID: id, created: created), "")
+          guard v == 1 || v == 2 else {
+            return (
+              nil,
+              "unsupported journal version \(v) (this release reads versions 1 and 2); a newer release wrote it"
+            )
+          }
+          let h = Header(storeID: id, created: created, version: v)
+          guard size == UInt32(h.framesStart) else {
+            return (nil, "unexpected header size \(size)")
+          }
+          return (h, "")
+        } catch {
+          return (nil, error.reason)
+        }
+      }
+    }
+  }
+
+  /// The mutable block after a version-2 header: a durable floor that survives truncation of the
+  /// file's end. A writer marks it dirty (and syncs that) before its first frame reaches the file,
+  /// and marks it clean at the durable end when it closes, so a cleanly closed journal has no
+  /// legitimate torn tail, and a truncated or zeroed end is detected instead of silently cut.
+  struct CloseBlock: Equatable {
+    /// Whether the last writer closed cleanly at exactly ``sequence`` and ``end``.
+    var clean: Bool
+    /// The last sequence number proven durable (0 for none).
+    var sequence: UInt64
+    /// The file offset just after that sequence's batch.
+    var end: Int64
+    /// The header CRC of that batch's end frame (the link the next frame carries).
+    var frameCRC: UInt32
+
+    static let magic: [UInt8] = Array("BCCLOSE1".utf8)
+
+    func encode() -> [UInt8] {
+      var w = ByteWriter(capacity: closeBlockSize)
+      w.raw(Self.magic)
+      w.u32(clean ? 1 : 0)
+      w.u64(sequence)
+      w.u64(UInt64(end))
+      w.u32(frameCRC)
+      w.raw(repeatElement(0, count: 28))
+      w.u32(CRC32C.checksum(w.bytes))
+      return w.bytes
+    }
+
+    /// Decodes the block; `nil` with a reason when it is not intact.
+    static func decode(_ b: [UInt8]) -> (CloseBlock?, String) {
+      guard b.count >= closeBlockSize else { return (nil, "close block is truncated") }
+      guard Array(b[0..<8]) == magic else { return (nil, "close block has a bad magic") }
+      return b.withUnsafeBytes { buf in
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: buf[0..<closeBlockSize]))
+        do throws(DecodeError) {
+          _ = try r.bytes(8)
+          let flags = try r.u32()
+          let seq = try r.u64()
+          let end = try r.u64()
+          let crc = try r.u32()
+          _ = try r.bytes(28)
+          let stored = try r.u32()
+          guard stored == CRC32C.checksum(b[0..<(closeBlockSize - 4)]), flags <= 1,
+            end <= UInt64(Int64.max)
+          else { return (nil, "close block checksum mismatch") }
+          return (
+            CloseBlock(
+              clean: flags == 1, sequence: seq, end: Int64(end), frameCRC: crc), ""
+          )
         } catch {
           return (nil, error.reason)
         }

@@ -21,11 +21,40 @@ public final class FileStorage: Storage {
     public var lockTimeout: Duration
     /// Whether a missing journal is created (mode 0600). Default: `true`.
     public var createIfMissing: Bool
+    /// Open for reading only: take no lock, never write (no header, no truncation, no snapshot),
+    /// and read the durable prefix as of the open, ignoring (never cutting) a tail another
+    /// process is still writing. Works on a file of mode 0444. Default: `false`.
+    public var readOnly: Bool
 
     /// Creates options.
-    public init(lockTimeout: Duration = .seconds(10), createIfMissing: Bool = true) {
+    public init(
+      lockTimeout: Duration = .seconds(10), createIfMissing: Bool = true, readOnly: Bool = false
+    ) {
       self.lockTimeout = lockTimeout
       self.createIfMissing = createIfMissing
+      self.readOnly = readOnly
+    }
+  }
+
+  /// Bytes after the last whole batch that could only be the remains of one write in flight at a
+  /// crash: never acknowledged. A writer cuts them at open; a reader ignores them.
+  public struct TornTail: Sendable, Equatable, CustomStringConvertible {
+    /// Where the tail starts: the end of the last whole batch.
+    public var offset: Int64
+    /// How many bytes it holds.
+    public var bytes: Int64
+    /// The first sequence number the tail would have held.
+    public var firstSequence: UInt64
+    /// The last sequence number whose frame header is intact in the tail (`firstSequence - 1`
+    /// when none is).
+    public var lastSequence: UInt64
+
+    public var description: String {
+      let range =
+        lastSequence >= firstSequence
+        ? "sequences \(firstSequence)-\(lastSequence)"
+        : "no whole frame, from sequence \(firstSequence)"
+      return "\(bytes) bytes at offset \(offset) (\(range)), never acknowledged"
     }
   }
 
@@ -39,6 +68,10 @@ public final class FileStorage: Storage {
     public var snapshotSequence: UInt64?
     /// Why a snapshot file was present but not trusted.
     public var snapshotProblem: String?
+    /// A torn final write found at open: cut by a writer, ignored by a reader.
+    public var tornTail: TornTail?
+    /// Whether the last writer closed the journal cleanly (version-2 journals only).
+    public var cleanClose = false
   }
 
   struct BatchPoint {
@@ -68,6 +101,11 @@ public final class FileStorage: Storage {
     var tailStart: ScanPoint
     var poisoned: StorageError?
     var closed = false
+    /// Whether the close block on disk says "closed cleanly": the first write must mark it dirty
+    /// (synced) before any frame reaches the file.
+    var onDiskClean = false
+    /// Whether this writer marked the close block dirty and so must mark it clean at close.
+    var markedDirty = false
   }
 
   /// The journal's path.
@@ -83,6 +121,10 @@ public final class FileStorage: Storage {
   let headerCRC: UInt32
   let writer: Lock<Writer>
   let group: GroupCommit
+  /// Whether this instance was opened with ``Options/readOnly``.
+  public let readOnly: Bool
+  /// The durable point proven at open, as a dirty close block: what a writer's first write marks.
+  let openFloor: FileFormat.CloseBlock
   private let snapshot: Lock<StoredSnapshot?>
   private static let recentCapacity = 16_384
 
@@ -103,120 +145,97 @@ public final class FileStorage: Storage {
       throw StorageError.io(
         operation: "open \(path)", errno: EISDIR, detail: "the store path is a directory")
     }
+    let readOnly = options.readOnly
     var fd: Int32
     var created = false
     do throws(StorageError) {
-      fd = try io.open(path, flags: O_RDWR)
+      fd = try io.open(path, flags: readOnly ? O_RDONLY | O_NONBLOCK : O_RDWR | O_NONBLOCK)
     } catch .notFound(let p) {
-      guard options.createIfMissing else { throw StorageError.notFound(path: p) }
-      fd = try io.open(path, flags: O_RDWR | O_CREAT, mode: 0o600)
+      guard options.createIfMissing, !readOnly else { throw StorageError.notFound(path: p) }
+      fd = try io.open(path, flags: O_RDWR | O_CREAT | O_NONBLOCK, mode: 0o600)
       created = true
     }
     do throws(StorageError) {
-      try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout)
+      guard fileSystem.isRegularFile(fd) else {
+        throw StorageError.io(
+          operation: "open \(path)", errno: EINVAL, detail: "the store path is not a regular file")
+      }
+      if !readOnly { try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout) }
+      // Trust nothing the page cache holds: make whatever an earlier process wrote durable (or
+      // learn that it cannot be), then drop the cached pages so that what is read next is what
+      // is on the disk, not a cached copy of a write whose sync failed (PostgreSQL's "fsyncgate").
+      try Self.syncForOpen(fd, io: io, readOnly: readOnly)
+      fileSystem.evictCache(fd)
       var size = try io.size(fd)
+      let prefix = try io.read(fd, count: Int(min(size, Int64(FileFormat.headerSize))), at: 0)
       var header: FileFormat.Header
+      var close: FileFormat.CloseBlock?
       if size < Int64(FileFormat.headerSize) {
         // Empty, or a header whose creation crashed before it was synced (nothing was ever
-        // acknowledged): write a fresh one. Anything else this short is not ours.
-        let head = try io.read(fd, count: Int(size), at: 0)
+        // acknowledged). Anything else this short is not ours.
         guard
-          head.allSatisfy({ $0 == 0 })
-            || Array(FileFormat.magic.prefix(head.count)) == head.prefix(8).map({ $0 })
+          prefix.allSatisfy({ $0 == 0 })
+            || Array(FileFormat.magic.prefix(prefix.count)) == prefix.prefix(8).map({ $0 })
         else {
           throw StorageError.corrupt(
             offset: 0, sequence: 0, reason: "not a BankCore journal (bad magic)")
         }
-        var id = [UInt8](repeating: 0, count: 16)
-        var rng = SystemRandomNumberGenerator()
-        for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
-        header = FileFormat.Header(storeID: id, created: LedgerClock.system.now())
-        try io.truncate(fd, to: 0)
-        try io.writeAll(fd, header.encode(), at: 0)
-        try io.fullSync(fd)
-        try io.syncDirectory(containing: path)
-        created = true
-        size = Int64(FileFormat.headerSize)
+        if readOnly {
+          // A reader never writes: an empty file is an empty store.
+          header = FileFormat.Header(storeID: [UInt8](repeating: 0, count: 16), created: 0)
+          size = 0
+        } else {
+          (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
+          created = true
+          size = Int64(header.framesStart)
+        }
       } else {
-        let bytes = try io.read(fd, count: FileFormat.headerSize, at: 0)
-        let (h, why) = FileFormat.Header.decode(bytes)
+        let (h, why) = FileFormat.Header.decode(prefix)
         guard let h else { throw StorageError.corrupt(offset: 0, sequence: 0, reason: why) }
         header = h
+        if h.version >= 2 {
+          if size < Int64(h.framesStart) {
+            // The header was being created when the process died: no frame can exist yet.
+            guard !readOnly else { throw StorageError.notFound(path: path) }
+            (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
+            created = true
+            size = Int64(header.framesStart)
+          } else {
+            let block = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
+            let (c, why) = FileFormat.CloseBlock.decode(block)
+            guard let c else {
+              throw StorageError.corrupt(offset: 64, sequence: 0, reason: why)
+            }
+            close = c
+          }
+        }
       }
       let salt = FileFormat.UInt32Salt(storeID: header.storeID)
       let headerCRC = header.crc
-      let scanner = JournalScanner(salt: salt)
       let genesis = ScanPoint(
-        offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
-      var reader = WindowReader(io: io, fd: fd, limit: size)
-
-      // A snapshot is trusted only if the journal's frame it names is really there.
-      var info = OpenInfo(
-        created: created, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
-      var start = genesis
-      var startHead = SHA256.hash(header.encode())
-      var startFrame: Int64 = -1
-      var loaded: StoredSnapshot?
-      // The highest sequence number known to have been durable; recovery may never cut below it.
-      var durableFloor: UInt64 = 0
-      switch Self.readSnapshot(
-        path: path + ".snapshot", io: io, header: header, salt: salt, reader: &reader)
-      {
-      case .none: break
-      case .problem(let why): info.snapshotProblem = why
-      case .stale(let why, let claimed):
-        info.snapshotProblem = why
-        durableFloor = claimed
-      case .valid(let snap, let point, let head, let frame):
-        loaded = snap
-        start = point
-        startHead = head
-        startFrame = frame
-        info.snapshotSequence = snap.sequence
+        offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
+      // A clean close names the file's exact end; bytes after it were written by a writer that
+      // started after this reader read the block (a writer marks the block dirty, synced, first).
+      var limit = size
+      if let close, close.clean, readOnly, size > close.end {
+        // Either damage or a writer that opened since this reader read the block. A writer syncs
+        // the dirty mark before its first frame, so a block that still says clean means damage.
+        let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
+        if FileFormat.CloseBlock.decode(again).0?.clean == false { limit = close.end }
       }
-
-      let result = try scanner.scan(&reader, from: start)
-      var end = result.end
-      switch result.problem {
-      case .none:
-        break
-      case .misplaced(let offset, let seq, let reason):
-        throw StorageError.corrupt(offset: UInt64(offset), sequence: seq, reason: reason)
-      case .damaged(let offset, let seq, let reason):
-        if let later = try scanner.proofOfDamage(&reader, after: offset, sequence: seq) {
-          throw StorageError.corrupt(
-            offset: UInt64(offset), sequence: seq,
-            reason:
-              "\(reason); the frame at offset \(later) was written after sequence \(seq) was durable, so this is not a torn write"
-          )
-        }
-      }
-      if durableFloor > end.nextSequence - 1 {
-        // A snapshot (written only after its records were synced) proves records the journal no
-        // longer holds: that is damage, not a torn write, and nothing may be cut.
-        throw StorageError.corrupt(
-          offset: UInt64(end.offset), sequence: end.nextSequence,
-          reason:
-            "the snapshot proves records up to sequence \(durableFloor) were durable, but only \(end.nextSequence - 1) are valid; not truncating"
-        )
-      }
-      if size - end.offset > Int64(FileFormat.maxUnsyncedBytes) {
-        // No write is longer than this, so no crash can leave this much torn.
-        throw StorageError.corrupt(
-          offset: UInt64(end.offset), sequence: end.nextSequence,
-          reason:
-            "\(size - end.offset) bytes follow the last valid batch, more than one write can leave torn; not truncating"
-        )
-      }
-      if end.offset < size {
-        // A torn final batch: never acknowledged, so it is cut off, and the cut is made durable.
-        info.truncatedBytes = size - end.offset
-        try io.truncate(fd, to: end.offset)
+      var recovery = Recovery(
+        io: io, fd: fd, header: header, salt: salt, genesis: genesis, size: size, limit: limit,
+        close: close, readOnly: readOnly, path: path, journalSize: size)
+      let found = try recovery.run()
+      var info = found.info
+      info.created = created
+      if let tail = info.tornTail, !readOnly {
+        // A torn final write: never acknowledged, so it is cut off, and the cut is made durable.
+        try io.truncate(fd, to: tail.offset)
         try io.fullSync(fd)
+        info.truncatedBytes = tail.bytes
       }
-      let lastFrame = result.lastFrameOffset >= 0 ? result.lastFrameOffset : startFrame
-      let head = result.storedHead ?? startHead
-      if result.records == 0 { end = start }
+      let end = found.end
       self.path = path
       self.io = io
       self.fd = fd
@@ -224,18 +243,22 @@ public final class FileStorage: Storage {
       self.salt = salt
       self.headerCRC = headerCRC
       self.openInfo = info
+      self.readOnly = readOnly
+      self.openFloor = FileFormat.CloseBlock(
+        clean: false, sequence: end.nextSequence - 1, end: end.offset, frameCRC: end.prevCRC)
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
-      self.snapshot = Lock(loaded)
+      self.snapshot = Lock(found.snapshot)
       var w = Writer(
-        end: end, chain: HashChain(head: head),
+        end: end, chain: HashChain(head: found.head),
         written: end.offset, durable: end.nextSequence - 1,
-        tailStart: start)
+        tailStart: found.start)
+      w.onDiskClean = close?.clean ?? false
       w.recent.reserveCapacity(64)
-      if lastFrame >= 0 {
+      if found.lastFrame >= 0 {
         w.recent.append(
           BatchPoint(
-            sequence: end.nextSequence - 1, frameOffset: lastFrame, headerCRC: end.prevCRC,
-            end: end.offset, head: head))
+            sequence: end.nextSequence - 1, frameOffset: found.lastFrame, headerCRC: end.prevCRC,
+            end: end.offset, head: found.head))
         w.recentNext = 1
       }
       self.writer = Lock(w)
@@ -243,6 +266,34 @@ public final class FileStorage: Storage {
       fileSystem.close(fd)
       throw error
     }
+  }
+
+  /// The sync every open starts with. A reader on a read-only file system or file cannot have
+  /// unsynced writes of its own to lose, so only a writer treats every failure as fatal.
+  private static func syncForOpen(_ fd: Int32, io: FileIO, readOnly: Bool) throws(StorageError) {
+    let r = io.fs.fdatasync(fd)
+    if r == 0 { return }
+    if readOnly && (r == -EROFS || r == -EBADF || r == -EINVAL || r == -EACCES) { return }
+    throw StorageError.io(
+      operation: "fdatasync at open", errno: -r,
+      detail: FileIO.describe(-r) + "; what the store holds cannot be trusted until this succeeds")
+  }
+
+  /// Writes a new header and an empty clean close block, durably.
+  private static func writeFreshHeader(_ fd: Int32, path: String, io: FileIO)
+    throws(StorageError) -> (FileFormat.Header, FileFormat.CloseBlock)
+  {
+    var id = [UInt8](repeating: 0, count: 16)
+    var rng = SystemRandomNumberGenerator()
+    for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
+    let header = FileFormat.Header(storeID: id, created: LedgerClock.system.now())
+    let close = FileFormat.CloseBlock(
+      clean: true, sequence: 0, end: Int64(header.framesStart), frameCRC: header.crc)
+    try io.truncate(fd, to: 0)
+    try io.writeAll(fd, header.encode() + close.encode(), at: 0)
+    try io.fullSync(fd)
+    try io.syncDirectory(containing: path)
+    return (header, close)
   }
 
   private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Duration)
@@ -276,6 +327,7 @@ public final class FileStorage: Storage {
   /// caller waiting at the same moment shares one `pwrite` and one `fdatasync`.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
+    guard !readOnly else { throw StorageError.invalidArgument("the store was opened read-only") }
     let framed = batch.bytes.count + batch.count * FileFormat.frameHeaderSize + FileFormat.hashSize
     guard framed <= FileFormat.maxUnsyncedBytes else {
       throw StorageError.invalidArgument(
@@ -334,7 +386,15 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64, UInt64), UInt64) in
+        writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?), UInt64) in
+          // The first write of a session on a cleanly closed journal marks the close block
+          // dirty, synced before any frame, so a clean block always names the exact end.
+          var mark: [UInt8]?
+          if w.onDiskClean && !w.pending.isEmpty {
+            mark = openFloor.encode()
+            w.onDiskClean = false
+            w.markedDirty = true
+          }
           // One write never exceeds maxUnsyncedBytes, so recovery can tell a torn write (at most
           // that long) from a damaged journal.
           if w.pending.count > FileFormat.maxUnsyncedBytes,
@@ -345,18 +405,22 @@ public final class FileStorage: Storage {
             w.pendingBatches = w.pendingBatches.filter { $0.end > cut.end }.map {
               ($0.end - cut.end, $0.sequence)
             }
-            return ((b, w.written, cut.sequence), cut.sequence)
+            return ((b, w.written, cut.sequence, mark), cut.sequence)
           }
           let b = w.pending
           swap(&w.pending, &w.spare)
           w.pending.removeAll(keepingCapacity: true)
           w.pendingBatches.removeAll(keepingCapacity: true)
-          return ((b, w.written, w.pendingLastSequence), w.pendingLastSequence)
+          return ((b, w.written, w.pendingLastSequence, mark), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64, UInt64)) throws(StorageError) in
-        let (bytes, offset, last) = taken
+      write: { (taken: ([UInt8], Int64, UInt64, [UInt8]?)) throws(StorageError) in
+        let (bytes, offset, last, mark) = taken
         do throws(StorageError) {
+          if let mark {
+            try io.writeAll(fd, mark, at: Int64(FileFormat.headerSize))
+            try io.dataSync(fd)
+          }
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
         } catch {
@@ -392,7 +456,7 @@ public final class FileStorage: Storage {
     let (start, limit) = try writer.withLock { w throws(StorageError) -> (ScanPoint, Int64) in
       if w.closed { throw StorageError.closed }
       var best = ScanPoint(
-        offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+        offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
       if w.tailStart.nextSequence <= sequence + 1 { best = w.tailStart }
       for p in w.recent where p.sequence <= sequence && p.sequence + 1 > best.nextSequence {
         best = ScanPoint(offset: p.end, nextSequence: p.sequence + 1, prevCRC: p.headerCRC)
@@ -421,10 +485,9 @@ public final class FileStorage: Storage {
       if w.closed { throw StorageError.closed }
       return w.written
     }
-    let size = try io.size(fd)
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     let genesis = ScanPoint(
-      offset: Int64(FileFormat.headerSize), nextSequence: 1, prevCRC: headerCRC)
+      offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
     let result = try JournalScanner(salt: salt).scan(
       &reader, from: genesis, chain: HashChain(genesis: header.encode()))
     switch result.problem {
@@ -432,13 +495,29 @@ public final class FileStorage: Storage {
     case .damaged(let o, let s, let r), .misplaced(let o, let s, let r):
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
     }
-    if size > limit {
-      throw StorageError.corrupt(
-        offset: UInt64(limit), sequence: result.end.nextSequence,
-        reason: "\(size - limit) unexpected bytes after the last batch")
+    if !readOnly {
+      let size = try io.size(fd)
+      if size > limit {
+        throw StorageError.corrupt(
+          offset: UInt64(limit), sequence: result.end.nextSequence,
+          reason: "\(size - limit) unexpected bytes after the last batch")
+      }
+    }
+    var warnings: [String] = []
+    if let tail = openInfo.tornTail {
+      warnings.append(
+        "torn tail: \(tail); a writer opening the store will cut it"
+          + (readOnly ? "" : " (this open cut it)"))
+    }
+    if header.version < 2 {
+      warnings.append(
+        "journal format version 1: it has no close block, so a truncation at a batch boundary cannot be detected"
+      )
     }
     let head = result.storedHead ?? SHA256.hash(header.encode())
-    return VerifyReport(records: result.records, batches: result.batches, headHash: head.hexString)
+    return VerifyReport(
+      records: result.records, batches: result.batches, headHash: head.hexString,
+      warnings: warnings)
   }
 
   // MARK: Snapshots
@@ -451,6 +530,7 @@ public final class FileStorage: Storage {
   /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync), stamped with
   /// the journal position it covers, after making that position durable.
   public func saveSnapshot(_ snap: StoredSnapshot) throws(StorageError) {
+    guard !readOnly else { throw StorageError.invalidArgument("the store was opened read-only") }
     try waitUntilDurable(snap.sequence)
     let point = try writer.withLock { w throws(StorageError) -> BatchPoint in
       if w.closed { throw StorageError.closed }
@@ -501,20 +581,46 @@ public final class FileStorage: Storage {
     case valid(StoredSnapshot, ScanPoint, [UInt8], Int64)
   }
 
+  /// The largest snapshot payload accepted: a snapshot is derived from the journal's records, so
+  /// it is never much larger than the journal; anything larger is not read at all.
+  static func snapshotLimit(journalSize: Int64) -> Int64 { journalSize + (1 << 20) }
+
+  /// Reads and checks the snapshot file. It is untrusted input: opened without blocking (a FIFO
+  /// must not hang the open), accepted only as a regular file, and its declared length is checked
+  /// against the file size and ``snapshotLimit(journalSize:)`` before the payload is read.
   static func readSnapshot(
     path: String, io: FileIO, header: FileFormat.Header, salt: FileFormat.UInt32Salt,
-    reader: inout WindowReader
+    reader: inout WindowReader, journalSize: Int64
   ) -> SnapshotRead {
     let sfd: Int32
-    do throws(StorageError) { sfd = try io.open(path, flags: O_RDONLY) } catch {
+    do throws(StorageError) { sfd = try io.open(path, flags: O_RDONLY | O_NONBLOCK) } catch {
       if case .notFound = error { return .none }
       return .problem("snapshot cannot be opened: \(error)")
     }
     defer { io.fs.close(sfd) }
+    guard io.fs.isRegularFile(sfd) else {
+      return .problem("snapshot is not a regular file; ignored")
+    }
     do throws(StorageError) {
       let size = try io.size(sfd)
       guard size >= Int64(snapshotHeaderSize) else { return .problem("snapshot is truncated") }
-      let bytes = try io.read(sfd, count: Int(size), at: 0)
+      let head = try io.read(sfd, count: snapshotHeaderSize, at: 0)
+      let declared = head.withUnsafeBytes { b in
+        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 80, as: UInt64.self))
+      }
+      guard head.count == snapshotHeaderSize, head.prefix(8).elementsEqual(snapshotMagic) else {
+        return .problem("not a snapshot file")
+      }
+      guard declared == UInt64(size - Int64(snapshotHeaderSize)) else {
+        return .problem(
+          "snapshot is \(size) bytes but its header declares a \(declared)-byte payload")
+      }
+      guard size <= snapshotLimit(journalSize: journalSize) + Int64(snapshotHeaderSize) else {
+        return .problem(
+          "snapshot of \(size) bytes is larger than a \(journalSize)-byte journal can produce; ignored"
+        )
+      }
+      let bytes = head + (try io.read(sfd, count: Int(declared), at: Int64(snapshotHeaderSize)))
       return bytes.withUnsafeBytes { buf -> SnapshotRead in
         var r = ByteReader(buf)
         do throws(DecodeError) {
@@ -543,7 +649,7 @@ public final class FileStorage: Storage {
           }
           // The journal must still hold the frame the snapshot names, unchanged.
           let hs = FileFormat.frameHeaderSize
-          guard frameOffset >= Int64(FileFormat.headerSize),
+          guard frameOffset >= Int64(header.framesStart),
             (try? reader.ensure(frameOffset, hs)) == true,
             let h = reader.with(
               frameOffset, hs,
@@ -580,15 +686,43 @@ public final class FileStorage: Storage {
   // MARK: Closing
 
   /// Releases the store; later calls fail with ``StorageError/closed``.
+  ///
+  /// Waits for a group-commit leader still writing, so the descriptor is never closed (and reused)
+  /// under it. A writer that marked the close block dirty marks it clean at the durable end, so the
+  /// next open can tell a truncated or zeroed end from a torn write.
   public func close() {
     let wasOpen = writer.withLock { w -> Bool in
       defer { w.closed = true }
       return !w.closed
     }
-    if wasOpen {
-      group.poison(.closed)
-      io.fs.close(fd)
+    guard wasOpen else { return }
+    group.shutdown(.closed)
+    let block = writer.withLock { w -> [UInt8]? in
+      guard !readOnly, w.markedDirty, w.poisoned == nil else { return nil }
+      return closeBlock(w, clean: true)?.encode()
     }
+    if let block {
+      // Best effort: if this fails the block stays dirty, which only relaxes recovery.
+      do throws(StorageError) {
+        try io.writeAll(fd, block, at: Int64(FileFormat.headerSize))
+        try io.dataSync(fd)
+      } catch {}
+    }
+    io.fs.close(fd)
+  }
+
+  /// The close block for the writer's durable point, or `nil` when that point is unknown (a
+  /// version-1 journal, or a write still unsynced).
+  private func closeBlock(_ w: Writer, clean: Bool) -> FileFormat.CloseBlock? {
+    guard header.version >= 2 else { return nil }
+    if w.durable == 0 {
+      return FileFormat.CloseBlock(
+        clean: clean, sequence: 0, end: Int64(header.framesStart), frameCRC: headerCRC)
+    }
+    guard let p = w.recent.last(where: { $0.sequence == w.durable }), p.end == w.written
+    else { return nil }
+    return FileFormat.CloseBlock(
+      clean: clean, sequence: p.sequence, end: p.end, frameCRC: p.headerCRC)
   }
 
   deinit { close() }

@@ -56,6 +56,8 @@ final class GroupCommit: @unchecked Sendable {
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   /// Signalled whenever a caller starts waiting, for a leader gathering its group.
   private let arrivals = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  /// Signalled whenever a leader finishes its write and sync, for ``shutdown(_:)``.
+  private let idle = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   /// How many other callers were active at the end of the last sync: the group the next leader
   /// waits (briefly) to gather.
   private var expected = 0
@@ -71,13 +73,16 @@ final class GroupCommit: @unchecked Sendable {
     durable = sequence
     pthread_mutex_init(mutex, nil)
     pthread_cond_init(arrivals, nil)
+    pthread_cond_init(idle, nil)
   }
 
   deinit {
     pthread_cond_destroy(arrivals)
+    pthread_cond_destroy(idle)
     pthread_mutex_destroy(mutex)
     mutex.deallocate()
     arrivals.deallocate()
+    idle.deallocate()
   }
 
   /// The leader's pause before taking the queue: until the callers active at the end of the last
@@ -113,6 +118,18 @@ final class GroupCommit: @unchecked Sendable {
     for w in sleeping { w.wake(.failed(error)) }
   }
 
+  /// Poisons the tracker like ``poison(_:)``, then waits until no leader is writing or syncing,
+  /// so the caller may close the descriptor without a leader writing into a reused one.
+  func shutdown(_ error: StorageError) {
+    pthread_mutex_lock(mutex)
+    if failure == nil { failure = error }
+    while syncing { pthread_cond_wait(idle, mutex) }
+    let sleeping = waiters
+    waiters = []
+    pthread_mutex_unlock(mutex)
+    for w in sleeping { w.wake(.failed(error)) }
+  }
+
   /// How many syncs ran; for tests and benchmarks.
   var syncs: UInt64 {
     pthread_mutex_lock(mutex)
@@ -139,13 +156,15 @@ final class GroupCommit: @unchecked Sendable {
     var extraRounds = 0
     var keepLeading = false
     while true {
+      // A sequence already durable is acknowledged even after a later failure or a close: the
+      // sync that covered it succeeded.
+      if durable >= sequence && (!keepLeading || failure != nil) {
+        pthread_mutex_unlock(mutex)
+        return
+      }
       if let failure {
         pthread_mutex_unlock(mutex)
         throw StorageError.poisoned(reason: "\(failure)")
-      }
-      if durable >= sequence && !keepLeading {
-        pthread_mutex_unlock(mutex)
-        return
       }
       if syncing {
         let me = Waiter(sequence)
@@ -169,6 +188,7 @@ final class GroupCommit: @unchecked Sendable {
       do throws(StorageError) { try write(taken) } catch let e { error = e }
       pthread_mutex_lock(mutex)
       syncing = false
+      pthread_cond_broadcast(idle)
       syncCount += 1
       if let error {
         if failure == nil { failure = error }

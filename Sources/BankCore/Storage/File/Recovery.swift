@@ -1,0 +1,150 @@
+/// What opening a journal decides: the durable prefix to trust, the snapshot to start from, and
+/// whether what follows the last whole batch is a torn write (cut by a writer, ignored by a
+/// reader) or damage (refused, nothing cut).
+///
+/// The rules, in `Docs/FileFormat.md` ("Recovery rules"): a tail may be cut only if it could be the
+/// bytes of the one write that was in flight; it is never longer than one write can be; it never
+/// reaches below what the close block, a snapshot or a later frame's durable watermark proves was
+/// synced; and a journal whose last writer closed cleanly has no torn tail at all.
+struct Recovery {
+  let io: FileIO
+  let fd: Int32
+  let header: FileFormat.Header
+  let salt: FileFormat.UInt32Salt
+  let genesis: ScanPoint
+  let size: Int64
+  /// How far to read: the file size, or a clean close's end for a reader.
+  let limit: Int64
+  let close: FileFormat.CloseBlock?
+  let readOnly: Bool
+  let path: String
+  let journalSize: Int64
+
+  struct Found {
+    var end: ScanPoint
+    var start: ScanPoint
+    var head: [UInt8]
+    var lastFrame: Int64
+    var snapshot: StoredSnapshot?
+    var info: FileStorage.OpenInfo
+  }
+
+  func run() throws(StorageError) -> Found {
+    var reader = WindowReader(io: io, fd: fd, limit: limit)
+    var info = FileStorage.OpenInfo(
+      created: false, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
+    info.cleanClose = close?.clean ?? false
+    var start = genesis
+    var startHead = SHA256.hash(header.encode())
+    var startFrame: Int64 = -1
+    var loaded: StoredSnapshot?
+    // The highest sequence number known to have been durable; recovery never cuts below it.
+    var floor: UInt64 = 0
+    var floorWhy = ""
+    if let close, close.sequence > 0 {
+      floor = close.sequence
+      floorWhy =
+        close.clean
+        ? "the journal was closed cleanly at sequence \(close.sequence) (offset \(close.end))"
+        : "the close block proves sequence \(close.sequence) (offset \(close.end)) was durable"
+    }
+    if size > 0 {
+      switch FileStorage.readSnapshot(
+        path: path + ".snapshot", io: io, header: header, salt: salt, reader: &reader,
+        journalSize: journalSize)
+      {
+      case .none: break
+      case .problem(let why): info.snapshotProblem = why
+      case .stale(let why, let claimed):
+        info.snapshotProblem = why
+        if claimed > floor {
+          floor = claimed
+          floorWhy = "the snapshot proves records up to sequence \(claimed) were durable"
+        }
+      case .valid(let snap, let point, let head, let frame):
+        loaded = snap
+        start = point
+        startHead = head
+        startFrame = frame
+        info.snapshotSequence = snap.sequence
+      }
+    }
+    let scanner = JournalScanner(salt: salt)
+    let result = try scanner.scan(&reader, from: start)
+    var end = result.end
+    if case .misplaced(let offset, let seq, let reason) = result.problem {
+      throw StorageError.corrupt(offset: UInt64(offset), sequence: seq, reason: reason)
+    }
+    if case .damaged(let offset, let seq, let reason) = result.problem,
+      let later = try scanner.proofOfDamage(&reader, after: offset, sequence: seq)
+    {
+      throw StorageError.corrupt(
+        offset: UInt64(offset), sequence: seq,
+        reason:
+          "\(reason); the frame at offset \(later) was written after sequence \(seq) was durable, so this is not a torn write"
+      )
+    }
+    let valid = end.nextSequence - 1
+    if floor > valid {
+      throw StorageError.corrupt(
+        offset: UInt64(end.offset), sequence: end.nextSequence,
+        reason:
+          "\(floorWhy), but only \(valid) valid records remain (the file is \(size) bytes); acknowledged records are missing, not truncating"
+      )
+    }
+    if let close, close.clean {
+      // A clean close leaves no write in flight: the file ends exactly where the block says.
+      if valid != close.sequence || end.offset != close.end || end.prevCRC != close.frameCRC {
+        throw StorageError.corrupt(
+          offset: UInt64(end.offset), sequence: end.nextSequence,
+          reason:
+            "the journal was closed cleanly at sequence \(close.sequence) (offset \(close.end)), but the last valid batch ends at sequence \(valid) (offset \(end.offset))"
+        )
+      }
+      if limit > close.end {
+        throw StorageError.corrupt(
+          offset: UInt64(close.end), sequence: end.nextSequence,
+          reason:
+            "\(limit - close.end) bytes follow the clean close at offset \(close.end); a cleanly closed journal has no torn tail"
+        )
+      }
+    }
+    if limit - end.offset > Int64(FileFormat.maxUnsyncedBytes) {
+      // No write is longer than this, so no crash can leave this much torn.
+      throw StorageError.corrupt(
+        offset: UInt64(end.offset), sequence: end.nextSequence,
+        reason:
+          "\(limit - end.offset) bytes follow the last valid batch, more than one write can leave torn; not truncating"
+      )
+    }
+    if end.offset < limit {
+      info.tornTail = FileStorage.TornTail(
+        offset: end.offset, bytes: limit - end.offset, firstSequence: end.nextSequence,
+        lastSequence: try lastFramedSequence(&reader, from: end))
+    }
+    let lastFrame = result.lastFrameOffset >= 0 ? result.lastFrameOffset : startFrame
+    let head = result.storedHead ?? startHead
+    if result.records == 0 { end = start }
+    return Found(
+      end: end, start: start, head: head, lastFrame: lastFrame, snapshot: loaded, info: info)
+  }
+
+  /// The sequence number of the last frame of a torn tail whose header is still intact and in
+  /// order (the tail's first sequence minus one when none is), to say exactly what a cut removes.
+  private func lastFramedSequence(_ reader: inout WindowReader, from point: ScanPoint)
+    throws(StorageError) -> UInt64
+  {
+    var cursor = point
+    let hs = FileFormat.frameHeaderSize
+    while try reader.ensure(cursor.offset, hs) {
+      let h = reader.with(cursor.offset, hs) { buf in
+        buf.baseAddress.flatMap { FileFormat.FrameHeader.read($0, salt: salt) }
+      }
+      guard let h, h.sequence == cursor.nextSequence, h.prev == cursor.prevCRC else { break }
+      cursor = ScanPoint(
+        offset: cursor.offset + Int64(hs) + Int64(h.length), nextSequence: h.sequence + 1,
+        prevCRC: h.headerCRC)
+    }
+    return cursor.nextSequence - 1
+  }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import BankCore
+
+/// Records every call a reader makes, so a test can prove it never writes, locks or creates.
+final class RecordingFileSystem: FileSystem {
+  let real = POSIXFileSystem()
+  let calls = Mutex<[String]>([])
+  let bytesRead = Atomic<Int>(0)
+
+  private func note(_ s: String) { calls.withLock { $0.append(s) } }
+  func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
+    let access = flags & O_ACCMODE
+    note(
+      access == O_RDONLY && flags & (O_CREAT | O_TRUNC) == 0 ? "open-read" : "open-write \(path)")
+    return real.open(path, flags: flags, mode: mode)
+  }
+  func close(_ fd: Int32) { real.close(fd) }
+  func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int {
+    let n = real.pread(fd, buffer, count, offset)
+    if n > 0 { bytesRead.add(n, ordering: .relaxed) }
+    return n
+  }
+  func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: Int64) -> Int {
+    note("pwrite")
+    return real.pwrite(fd, buffer, count, offset)
+  }
+  func fdatasync(_ fd: Int32) -> Int32 { real.fdatasync(fd) }
+  func fsync(_ fd: Int32) -> Int32 { real.fsync(fd) }
+  func ftruncate(_ fd: Int32, _ length: Int64) -> Int32 {
+    note("ftruncate")
+    return real.ftruncate(fd, length)
+  }
+  func size(_ fd: Int32) -> Int64 { real.size(fd) }
+  func rename(_ from: String, _ to: String) -> Int32 {
+    note("rename")
+    return real.rename(from, to)
+  }
+  func unlink(_ path: String) -> Int32 {
+    note("unlink")
+    return real.unlink(path)
+  }
+  func tryLock(_ fd: Int32) -> Int32 {
+    note("lock")
+    return real.tryLock(fd)
+  }
+  func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
+  func isRegularFile(_ fd: Int32) -> Bool { real.isRegularFile(fd) }
+  func evictCache(_ fd: Int32) { real.evictCache(fd) }
+  func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { real.moveAboveStandardDescriptors(fd) }
+}
+
+/// Regression tests for the durability cases outside testers found: each failed before its fix.
+@Suite(.serialized) struct DurabilityTests {
+  let dir = TempDirectory("durability")
+
+  /// A store of one account and `deposits` single-record batches, closed cleanly.
+  func cleanStore(_ name: String, deposits: Int = 30) throws -> (String, [Int]) {
+    let path = dir.file(name)
+    let storage = try FileStorage(path: path)
+    let ledger = try Ledger(storage: storage, configuration: .init(snapshotEvery: 0))
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    var ends: [Int] = []
+    for _ in 0..<deposits {
+      try ledger.deposit(usd("1"), to: a)
+      ends.append(Int(try FileIO(fs: POSIXFileSystem()).size(storage.fd)))
+    }
+    ledger.close()
+    return (path, ends)
+  }
+
+  func openReader(_ path: String, fs: any FileSystem = POSIXFileSystem()) throws(StorageError)
+    -> FileStorage
+  {
+    try FileStorage(path: path, options: .init(readOnly: true), fileSystem: fs)
+  }
+
+  @Test func aCleanCloseMakesATruncatedOrZeroedEndDamageNotATornTail() throws {
+    let (path, ends) = try cleanStore("clean.journal")
+    let good = fileBytes(path)
+    #expect(try openRecords(path).get().count == 32)  // the vault, the account, 30 deposits
+    var cases: [(String, [UInt8])] = []
+    // Truncation exactly at earlier batch boundaries: every byte left is valid.
+    for end in ends.suffix(6).dropLast() { cases.append(("cut at \(end)", Array(good[0..<end]))) }
+    cases.append(("cut inside the last batch", Array(good.dropLast(5))))
+    var zeroed = good
+    for i in max(128, good.count - 512)..<good.count { zeroed[i] = 0 }
+    cases.append(("last 512 bytes zeroed", zeroed))
+    cases.append(("junk appended", good + [UInt8](repeating: 0x5A, count: 100)))
+    for (name, bytes) in cases {
+      writeFileBytes(path, bytes)
+      for readOnly in [false, true] {
+        let r: Result<[[UInt8]], StorageError>
+        if readOnly {
+          r = Result(catching: { () throws(StorageError) in try readAll(try openReader(path)) })
+        } else {
+          r = openRecords(path)
+        }
+        guard case .failure(.corrupt(_, _, let reason)) = r else {
+          Issue.record("\(name) (readOnly \(readOnly)) was accepted: \(r)")
+          continue
+        }
+        #expect(reason.contains("clean"), "\(name): \(reason)")
+        #expect(fileBytes(path) == bytes, "\(name): nothing was cut")
+      }
+    }
+  }
+
+  @Test func readersNeverWriteLockCreateOrCut() throws {
+    let (path, _) = try cleanStore("reader.journal", deposits: 12)
+    // As a writer killed mid-write leaves it: a dirty close block and half a batch.
+    let torn = crashed(fileBytes(path)) + [UInt8](repeating: 0x11, count: 37)
+    writeFileBytes(path, torn)
+    _ = chmod(path, 0o444)
+    defer { _ = chmod(path, 0o600) }
+    // A writer holding the lock does not block a reader.
+    let fs = RecordingFileSystem()
+    let storage = try openReader(path, fs: fs)
+    let ledger = try Ledger(storage: storage, configuration: .init(snapshotEvery: 1))
+    #expect(try ledger.accounts().count == 2)
+    #expect(ledger.openReport.tornTail?.bytes == 37)
+    #expect(ledger.openReport.tornTail?.firstSequence == 15)
+    let report = try ledger.verify()
+    #expect(report.records == 14)
+    #expect(report.warnings.contains { $0.contains("torn tail") })
+    #expect(throws: BankError.self) {
+      try ledger.deposit(usd("1"), to: AccountNumber(base: 10_000_001))
+    }
+    ledger.close()
+    #expect(
+      fs.calls.withLock { $0 }.allSatisfy { $0 == "open-read" }, "\(fs.calls.withLock { $0 })")
+    #expect(fileBytes(path) == torn, "the in-flight tail is ignored, not cut")
+    #expect(!FileManager.default.fileExists(atPath: path + ".snapshot"))
+    // An empty file stays empty: a reader never writes a header into it.
+    let empty = dir.file("empty.journal")
+    writeFileBytes(empty, [])
+    let e = try openReader(empty)
+    #expect(e.lastSequence == 0)
+    e.close()
+    #expect(fileBytes(empty).isEmpty)
+    // And a reader works while a writer holds the lock.
+    _ = chmod(path, 0o600)
+    let writer = try FileStorage(path: path)
+    let r2 = try openReader(path)
+    #expect(try readAll(r2).count == 14)
+    r2.close()
+    writer.close()
+  }
+
+  @Test func aForgedSnapshotWithRecomputedChecksumsFailsVerify() throws {
+    let path = dir.file("forged.journal")
+    let ledger = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    for _ in 0..<5 { try ledger.deposit(usd("10"), to: a) }
+    try ledger.takeSnapshot()
+    ledger.close()
+    // Raise the balance by 10,000.00 and write the snapshot through the real writer, so every
+    // checksum and the journal position are right.
+    let storage = try FileStorage(path: path)
+    let snap = try #require(try storage.loadSnapshot())
+    var state = try LedgerState.decodeSnapshot(snap.payload)
+    let id = try state.id(of: a)
+    state.bal[id.index].postedCredits += 1_000_000
+    try storage.saveSnapshot(
+      StoredSnapshot(sequence: snap.sequence, payload: state.encodeSnapshot()))
+    storage.close()
+    let forged = try Ledger(
+      storage: FileStorage(path: path, options: .init(readOnly: true)),
+      configuration: .init(snapshotEvery: 0))
+    defer { forged.close() }
+    #expect(try forged.balance(of: a) == usd("10050"), "open trusts an intact snapshot")
+    do {
+      _ = try forged.verify()
+      Issue.record("verify accepted a forged snapshot")
+    } catch {
+      #expect(error.code == .storeCorrupt)
+      #expect(error.message.contains("snapshot"))
+    }
+  }
+
+  @Test func theSnapshotFileIsUntrustedInput() throws {
+    let (path, _) = try cleanStore("snap.journal", deposits: 3)
+    let snap = path + ".snapshot"
+    // A FIFO would block a plain open for ever.
+    #expect(mkfifo(snap, 0o600) == 0)
+    var s = try openReader(path)
+    #expect(s.openInfo.snapshotProblem?.contains("not a regular file") == true)
+    s.close()
+    try FileManager.default.removeItem(atPath: snap)
+    // A 6 GiB sparse file is refused from its 96-byte header, never read whole.
+    for size in [Int64(2) << 30, Int64(6) << 30] {
+      #expect(FileManager.default.createFile(atPath: snap, contents: nil))
+      #expect(truncate(snap, off_t(size)) == 0)
+      let fs = RecordingFileSystem()
+      s = try openReader(path, fs: fs)
+      #expect(s.openInfo.snapshotProblem != nil)
+      #expect(
+        fs.bytesRead.load(ordering: .relaxed) < 1 << 20,
+        "read \(fs.bytesRead.load(ordering: .relaxed))")
+      s.close()
+      try FileManager.default.removeItem(atPath: snap)
+    }
+    // A header that declares a payload larger than the journal could produce is not read.
+    var header = FileStorage.snapshotMagic + [1, 0, 0, 0]
+    header += [UInt8](repeating: 0, count: FileStorage.snapshotHeaderSize - header.count)
+    let big = UInt64(64) << 20
+    withUnsafeBytes(of: big.littleEndian) { header.replaceSubrange(80..<88, with: $0) }
+    writeFileBytes(snap, header)
+    #expect(truncate(snap, off_t(FileStorage.snapshotHeaderSize) + off_t(big)) == 0)
+    let fs = RecordingFileSystem()
+    s = try openReader(path, fs: fs)
+    #expect(s.openInfo.snapshotProblem?.contains("larger than") == true)
+    #expect(fs.bytesRead.load(ordering: .relaxed) < 1 << 20)
+    s.close()
+  }
+
+  @Test func closeWaitsForAnInFlightGroupCommitLeader() throws {
+    let fs = FaultyFileSystem()
+    let path = dir.file("close-race.journal")
+    let s = try FileStorage(path: path, options: .init(), fileSystem: fs)
+    try s.commit(rawBatch([[1]]))
+    fs.syncDelay.store(200_000, ordering: .relaxed)
+    let before = fs.syncs.load(ordering: .relaxed)
+    let result = Mutex<Result<UInt64, StorageError>?>(nil)
+    let t = Thread {
+      let r = Result(catching: { () throws(StorageError) in try s.commit(rawBatch([[2]])) })
+      result.withLock { $0 = r }
+    }
+    t.start()
+    // Wait until the leader is inside fdatasync (which now takes 200 ms), then close.
+    while fs.syncs.load(ordering: .relaxed) == before { usleep(1_000) }
+    s.close()
+    while result.withLock({ $0 == nil }) { usleep(1_000) }
+    // The leader's sync ran on a live descriptor, so the commit it made is acknowledged, and
+    // the journal holds it.
+    let r = try #require(result.withLock { $0 })
+    #expect((try? r.get()) == 2, "\(r)")
+    #expect(try openRecords(path).get() == [[1], [2]])
+  }
+
+  @Test func aStoreIsNeverOpenedOnAStandardDescriptor() throws {
+    let saved = dup(0)
+    #expect(saved > 2)
+    Glibc.close(0)
+    defer {
+      dup2(saved, 0)
+      Glibc.close(saved)
+    }
+    let s = try FileStorage(path: dir.file("fd.journal"))
+    #expect(s.fd > 2, "the journal was opened as descriptor \(s.fd)")
+    s.close()
+  }
+
+  @Test func aVersion1StoreFromTheLastReleaseOpensWithIdenticalBalances() throws {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/v1")
+    let path = dir.file("v1.journal")
+    for suffix in ["", ".snapshot"] {
+      writeFileBytes(
+        path + suffix, fileBytes(fixtures.appendingPathComponent("v1.journal" + suffix).path))
+    }
+    let expected = try String(
+      contentsOf: fixtures.appendingPathComponent("expected.txt"), encoding: .utf8
+    )
+    .split(separator: "\n").map(String.init)
+    let ledger = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    #expect(ledger.openReport.snapshotSequence != nil, "the v1 snapshot is used")
+    let lines = try ledger.accounts().map {
+      "\($0.number) \($0.balance.formatted) \($0.available.formatted)"
+    }
+    #expect(lines == Array(expected.prefix(lines.count)))
+    let report = try ledger.verify()
+    #expect(
+      expected.last
+        == "head_hash \(report.headHash) records \(report.records) batches \(report.batches)")
+    // It keeps working, in its own format.
+    try ledger.deposit(usd("1"), to: AccountNumber(parsing: "1000-0001-7"))
+    ledger.close()
+    #expect(fileBytes(path)[8] == 1, "a version-1 journal stays version 1")
+    let again = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    #expect(try again.balance(of: AccountNumber(parsing: "1000-0001-7")) == usd("563.23"))
+    again.close()
+  }
+}
