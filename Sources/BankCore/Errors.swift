@@ -21,6 +21,8 @@ public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
     case holdExpired = "hold_expired"
     case overflow = "overflow"
     case authenticationFailed = "authentication_failed"
+    /// A customer operation named one of the bank's own accounts (vault, equity, interest, fees).
+    case internalAccount = "internal_account"
     // Usage or invalid input (bankctl exit 64).
     case invalidAmount = "invalid_amount"
     case invalidAccountNumber = "invalid_account_number"

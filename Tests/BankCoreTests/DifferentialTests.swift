@@ -46,14 +46,35 @@ import Testing
       let key: String? = rng.next() % 3 == 0 ? "k\(rng.next() % 20)" : nil
       let amt = Amount(minorUnits: m, currency: .usd)
       var expectedOK: Bool
+      /// A money call with a key the model has seen: the identical call replays and moves
+      /// nothing; any other is an idempotency conflict. The model is unchanged either way, and
+      /// the comparison after the switch still runs.
+      func retried(
+        _ op: String, _ b: AccountNumber?, _ call: () throws(BankError) -> TransferReceipt
+      ) -> Bool {
+        guard let key, let prior = model.keys[key] else { return false }
+        let same = prior.0 == op && prior.1 == a && prior.2 == b && prior.3 == m
+        do {
+          let r = try call()
+          #expect(same && r.replayed, "seed \(seed) step \(step): \(op) with key \(key) replayed")
+          #expect(r.transfer.amount == prior.3, "seed \(seed) step \(step): replay amount")
+        } catch {
+          #expect(
+            !same && error.code == .idempotencyConflict,
+            "seed \(seed) step \(step): \(op) with reused key \(key): \(error)")
+        }
+        return true
+      }
       switch op {
       case 0, 1:  // deposit
         expectedOK = m > 0
-        if let key, let prior = model.keys[key] {
-          expectedOK = prior == ("deposit", a, nil, m)
-          _ = try? ledger.deposit(amt, to: a, key: key)
-          #expect(ledger.invariantViolation() == nil)
-          continue
+        if retried(
+          "deposit", nil,
+          { () throws(BankError) in
+            try ledger.deposit(amt, to: a, key: key)
+          })
+        {
+          break
         }
         let ok = (try? ledger.deposit(amt, to: a, key: key)) != nil
         #expect(ok == expectedOK, "seed \(seed) step \(step): deposit \(m)")
@@ -62,9 +83,13 @@ import Testing
           if let key { model.keys[key] = ("deposit", a, nil, m) }
         }
       case 2, 3:  // withdraw
-        if let key, model.keys[key] != nil {
-          _ = try? ledger.withdraw(amt, from: a, key: key)
-          continue
+        if retried(
+          "withdraw", nil,
+          { () throws(BankError) in
+            try ledger.withdraw(amt, from: a, key: key)
+          })
+        {
+          break
         }
         expectedOK = m > 0 && m <= model.available(a) && !model.frozen.contains(a)
         let ok = (try? ledger.withdraw(amt, from: a, key: key)) != nil
@@ -75,9 +100,13 @@ import Testing
           if let key { model.keys[key] = ("withdraw", a, nil, m) }
         }
       case 4, 5:  // transfer
-        if let key, model.keys[key] != nil {
-          _ = try? ledger.transfer(amt, from: a, to: b, key: key)
-          continue
+        if retried(
+          "transfer", b,
+          { () throws(BankError) in
+            try ledger.transfer(amt, from: a, to: b, key: key)
+          })
+        {
+          break
         }
         expectedOK = m > 0 && a != b && m <= model.available(a) && !model.frozen.contains(a)
         let ok = (try? ledger.transfer(amt, from: a, to: b, key: key)) != nil
@@ -98,7 +127,7 @@ import Testing
         }
       case 7:  // resolve a hold
         guard let (hk, (acct, held)) = model.holds.sorted(by: { $0.key < $1.key }).first else {
-          continue
+          break
         }
         if rng.next() % 2 == 0 {
           let part = max(1, held / 2)

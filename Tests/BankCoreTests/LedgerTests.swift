@@ -97,7 +97,12 @@ final class FailingStorage: Storage {
     let vault = try #require(try l.vault(for: .gbp))
     #expect(Set([equity.number, fees.number, vault.number]).count == 3)
     #expect(try l.accounts().count == 3)
-    try l.transfer(Amount(minorUnits: 5, currency: .gbp), from: equity.number, to: fees.number)
+    // Between the bank's own accounts money moves only as a bank operation, never as a customer
+    // transfer.
+    try l.submit(
+      .transfer(
+        amount: Amount(minorUnits: 5, currency: .gbp), from: equity.number, to: fees.number,
+        kind: .fee))
     #expect(l.invariantViolation() == nil)
   }
 
@@ -265,7 +270,8 @@ final class FailingStorage: Storage {
     try l.deposit(usd("6"), to: a)
     try l.placeHold(usd("5"), from: a, expiresAt: 1_000_000, key: "late")
     try l.placeHold(usd("0.01"), from: a, to: nil, expiresAt: 0, key: "never")
-    _ = try? l.placeHold(usd("1"), from: a, expiresAt: 50, key: "soon")
+    // An expiry already in the past is refused, not placed and expired at once.
+    expectCode(.invalidArgument) { try l.placeHold(usd("1"), from: a, expiresAt: 50, key: "soon") }
     #expect(try l.expireHolds() == 0)
     // Move the clock past the first expiry.
     let l2 = try Ledger(
@@ -397,7 +403,7 @@ final class FailingStorage: Storage {
   @Test func recordsRoundTripThroughTheCodec() throws {
     var all: [JournalRecord] = []
     try ledger.transfer(usd("1"), from: alice, to: bob, key: "k", memo: "memo ✓")
-    try ledger.placeHold(usd("2"), from: alice, expiresAt: 99, key: "h")
+    try ledger.placeHold(usd("2"), from: alice, expiresAt: 4_000_000_000_000_000_000, key: "h")
     try ledger.voidHold(.key("h"))
     try ledger.setStatus(.frozen, of: bob)
     try ledger.forEachRecord { _, r in all.append(r) }

@@ -153,8 +153,11 @@ extension Ledger {
 
   /// Commits one money command and builds its receipt from the state right after it applied, so
   /// the accounts shown reflect only records that are durable when the call returns.
+  ///
+  /// A replay's receipt shows the accounts as they stood right after the original transfer, as
+  /// the first call's receipt did, so a retry prints the same figures whenever it comes.
   private func receipt(_ command: LedgerCommand) throws(BankError) -> TransferReceipt {
-    try commit { state, stage, batch, now throws(BankError) in
+    let r = try commit { state, stage, batch, now throws(BankError) in
       guard
         case .transferred(let t, let replayed) = try state.stage(
           command, now: now, stage: &stage, batch: &batch)
@@ -163,6 +166,44 @@ extension Ledger {
         transfer: t, replayed: replayed, debitAccount: state.account(t.debit),
         creditAccount: state.account(t.credit))
     }
+    guard r.replayed else { return r }
+    let (debit, credit) = try accounts(rightAfter: r.transfer)
+    return TransferReceipt(
+      transfer: r.transfer, replayed: true, debitAccount: debit, creditAccount: credit)
+  }
+
+  /// The two accounts of a transfer as they stood right after it applied, rebuilt by replaying
+  /// the journal up to it (outside the lock).
+  ///
+  /// - Complexity: O(records up to the transfer).
+  func accounts(rightAfter t: TransferRecord) throws(BankError) -> (Account, Account) {
+    var state = LedgerState()
+    var found = false
+    var failure: BankError?
+    do throws(StorageError) {
+      try storage.forEachRecord(after: 0) { rec in
+        var none: Stage? = nil
+        do throws(DecodeError) {
+          let record = try JournalRecord.decode(rec.bytes)
+          guard state.apply(record, stage: &none) else {
+            failure = BankError(.storeCorrupt, "record \(rec.sequence) does not apply")
+            return false
+          }
+          if case .transfer(let x) = record, x.number == t.number { found = true }
+        } catch {
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+        }
+        return failure == nil && !found
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+    guard found else {
+      throw BankError(.storeCorrupt, "transfer #\(t.number) is not in the journal")
+    }
+    return (state.account(t.debit), state.account(t.credit))
   }
 
   /// The posted movements of an account with the running balance, newest first.

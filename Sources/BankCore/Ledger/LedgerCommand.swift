@@ -6,8 +6,9 @@ public struct AccountSpec: Sendable, Equatable {
   public var kind: AccountKind
   /// The currency of every movement on it.
   public var currency: Currency
-  /// How far below zero debits may take it; only for checking accounts.
-  public var overdraftLimit: Int64
+  /// How far below zero debits may take it, in the account's currency; only for checking
+  /// accounts. `nil` for none.
+  public var overdraftLimit: Amount?
   /// A caller-chosen number, which must be valid and unused; `nil` lets the bank assign one.
   public var number: AccountNumber?
 
@@ -19,20 +20,28 @@ public struct AccountSpec: Sendable, Equatable {
     self.name = name
     self.kind = kind
     self.currency = currency
-    self.overdraftLimit = overdraftLimit?.minorUnits ?? 0
+    self.overdraftLimit = overdraftLimit
     self.number = number
   }
 
   /// Checks the spec on its own, before any state is consulted.
   ///
   /// - Throws: `invalid_argument` for an empty, over-long or control-character name, or an
-  ///   overdraft on anything but a checking account; `invalid_amount` for a negative overdraft.
+  ///   overdraft on anything but a checking account; `invalid_amount` for a negative overdraft;
+  ///   `currency_mismatch` for an overdraft in another currency than the account's.
   public func validate() throws(BankError) {
     try Validate.text(name, field: "name", max: 100, allowEmpty: false)
-    if overdraftLimit < 0 {
+    guard let overdraftLimit else { return }
+    if overdraftLimit.currency != currency {
+      throw BankError(
+        .currencyMismatch,
+        "the overdraft limit \(overdraftLimit.formatted) is not in the account's currency \(currency.code)"
+      )
+    }
+    if overdraftLimit.minorUnits < 0 {
       throw BankError(.invalidAmount, "an overdraft limit must not be negative")
     }
-    if overdraftLimit > 0 && kind != .checking {
+    if overdraftLimit.minorUnits > 0 && kind != .checking {
       throw BankError(.invalidArgument, "only checking accounts have overdrafts, not \(kind)")
     }
   }

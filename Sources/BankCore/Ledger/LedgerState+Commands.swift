@@ -8,30 +8,45 @@ extension LedgerState {
     case .open(let spec):
       return .opened(try stageOpen(spec, now: now, stage: &stage, batch: &batch))
     case .transfer(let amount, let from, let to, let key, let memo, let kind):
+      let (debit, credit) = (try id(of: from), try id(of: to))
+      if kind == .transfer || kind == .deposit || kind == .withdrawal {
+        try requireCustomerAccount(debit, for: "debited by a \(kind)")
+        try requireCustomerAccount(credit, for: "credited by a \(kind)")
+      }
       return try stageTransfer(
-        amount: amount, debit: try id(of: from), credit: try id(of: to), key: key, memo: memo,
+        amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .deposit(let amount, let to, let key, let memo):
       let credit = try id(of: to)
+      try requireCustomerAccount(credit, for: "credited by a deposit")
       let vault = try vaultFor(credit, now: now, stage: &stage, batch: &batch)
       return try stageTransfer(
         amount: amount, debit: vault, credit: credit, key: key, memo: memo, kind: .deposit,
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .withdraw(let amount, let from, let key, let memo):
       let debit = try id(of: from)
+      try requireCustomerAccount(debit, for: "debited by a withdrawal")
       let vault = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       return try stageTransfer(
         amount: amount, debit: debit, credit: vault, key: key, memo: memo, kind: .withdrawal,
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .placeHold(let amount, let from, let to, let expiresAt, let key, let memo):
       let debit = try id(of: from)
+      try requireCustomerAccount(debit, for: "debited by a hold")
       let credit: AccountID
       if let to {
         credit = try id(of: to)
+        try requireCustomerAccount(credit, for: "credited by a hold")
       } else {
         credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       }
       if expiresAt < 0 { throw BankError(.invalidArgument, "hold expiry must not be negative") }
+      if expiresAt != 0 && expiresAt <= nextTimestamp(now) && keys[key ?? ""] == nil {
+        throw BankError(
+          .invalidArgument,
+          "hold expiry \(Instant(nanoseconds: expiresAt)) is not after the command's time \(Instant(nanoseconds: nextTimestamp(now)))"
+        )
+      }
       return try stageTransfer(
         amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: to == nil ? .withdrawal : .transfer, hold: true, expiresAt: expiresAt, now: now,
@@ -59,6 +74,10 @@ extension LedgerState {
       return .expired(count: due.count)
     case .setStatus(let number, let status):
       let id = try id(of: number)
+      if !info[id.index].kind.isCustomer {
+        try requireCustomerAccount(
+          id, for: "\(status == .active ? "unfrozen" : status.description)")
+      }
       let b = bal[id.index]
       if b.status == .closed {
         throw BankError(.accountClosed, "account \(number) is closed; its status cannot change")
@@ -99,6 +118,12 @@ extension LedgerState {
           .invalidArgument, "only checking accounts have overdrafts; \(number) is \(i.kind)")
       }
       if b.status == .closed { throw BankError(.accountClosed, "account \(number) is closed") }
+      guard Checked.add(b.postedCredits, limit.minorUnits) != nil else {
+        throw BankError(
+          .overflow,
+          "an overdraft limit of \(limit.formatted) on account \(number) would make its available funds unrepresentable"
+        )
+      }
       var after = b
       after.overdraftLimit = limit.minorUnits
       if after.available < 0 {
@@ -114,6 +139,17 @@ extension LedgerState {
             timestamp: nextTimestamp(now))),
         stage: &stage, batch: &batch)
       return .changed(id)
+    }
+  }
+
+  /// Refuses a customer operation on one of the bank's own accounts (a vault, equity, interest or
+  /// fee account): those move only through the operations that exist for them.
+  private func requireCustomerAccount(_ id: AccountID, for what: String) throws(BankError) {
+    let i = info[id.index]
+    guard i.kind == .checking || i.kind == .savings else {
+      throw BankError(
+        .internalAccount,
+        "account \(i.number) is the bank's \(i.kind) account (\(i.name)); it cannot be \(what)")
     }
   }
 
@@ -154,7 +190,7 @@ extension LedgerState {
       .accountOpened(
         AccountOpened(
           id: id, number: number, name: spec.name, kind: spec.kind, currency: spec.currency,
-          overdraftLimit: spec.overdraftLimit, timestamp: nextTimestamp(now))),
+          overdraftLimit: spec.overdraftLimit?.minorUnits ?? 0, timestamp: nextTimestamp(now))),
       stage: &stage, batch: &batch)
     return id
   }
@@ -258,7 +294,10 @@ extension LedgerState {
       Checked.add(cb.postedCredits, a) != nil, Checked.add(cb.pendingCredits, a) != nil,
       let d2 = Checked.add(db.postedDebits, db.pendingDebits), let d3 = Checked.add(d2, a),
       let avail = Checked.sub(db.postedCredits, d3),
-      let withLimit = Checked.add(avail, db.overdraftLimit)
+      let withLimit = Checked.add(avail, db.overdraftLimit),
+      // Available funds are credits plus the limit less debits: keeping credits plus the limit
+      // representable keeps every derived figure representable.
+      !cb.limited || Checked.add(cb.postedCredits + a, cb.overdraftLimit) != nil
     else {
       throw BankError(
         .overflow,
@@ -314,7 +353,9 @@ extension LedgerState {
         )
       }
       let cb = bal[hold.record.credit.index]
-      guard Checked.add(cb.postedCredits, posted) != nil else {
+      guard let credits = Checked.add(cb.postedCredits, posted),
+        !cb.limited || Checked.add(credits, cb.overdraftLimit) != nil
+      else {
         throw BankError(.overflow, "posting hold \(ref) would overflow")
       }
     }
