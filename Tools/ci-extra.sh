@@ -21,6 +21,9 @@ if grep -qE "ERROR: (Address|Leak)Sanitizer" /tmp/bankcore-asan.log || ! grep -q
   echo "AddressSanitizer run failed"; exit 1
 fi
 
+step "A real I/O error: a failed sync on a loop device, a retry with the same key, a remount"
+bash Tools/eio-loop-test.sh .build/debug/bankctl
+
 step "Fuzzing: each libFuzzer target for ${FUZZ_SECONDS:-60} s"
 Tools/fuzz.sh "${FUZZ_SECONDS:-60}"
 

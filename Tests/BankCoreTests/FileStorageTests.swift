@@ -182,7 +182,8 @@ struct SampleJournal {
         #expect(
           try openRecords(path).get() == j.records(throughBatch: j.batches.count),
           "\(extra) \(garbage)")
-        #expect(fileBytes(path) == j.bytes)
+        // The junk is cut; the writer that cut it then closed cleanly (the close block changed).
+        #expect(Array(fileBytes(path).dropFirst(128)) == Array(j.bytes.dropFirst(128)))
       }
     }
   }

@@ -43,12 +43,20 @@ protocol FileSystem: Sendable {
   /// Moves a descriptor to 3 or above (closing the low one), so a store file is never held on
   /// standard input, output or error where a stray `write(2, …)` would overwrite it.
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32
+  /// Opens a file for reads that bypass the page cache (`O_DIRECT`): they return what the disk
+  /// holds. Returns a descriptor or `-errno` (`-EINVAL` where the file system has no such reads,
+  /// as tmpfs, whose page cache is its only storage).
+  func openDirect(_ path: String) -> Int32
+  /// Whether the file system holding a descriptor is mounted read-only.
+  func isReadOnlyMount(_ fd: Int32) -> Bool
 }
 
 extension FileSystem {
   func isRegularFile(_ fd: Int32) -> Bool { true }
   func evictCache(_ fd: Int32) {}
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { fd }
+  func openDirect(_ path: String) -> Int32 { -EINVAL }
+  func isReadOnlyMount(_ fd: Int32) -> Bool { false }
 }
 
 /// The real operating system.
@@ -88,6 +96,23 @@ struct POSIXFileSystem: FileSystem {
     return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
   }
   func evictCache(_ fd: Int32) { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
+  func isReadOnlyMount(_ fd: Int32) -> Bool {
+    var s = statvfs()
+    return fstatvfs(fd, &s) == 0 && s.f_flag & UInt(ST_RDONLY) != 0
+  }
+  func openDirect(_ path: String) -> Int32 {
+    // Glibc's Swift module does not export O_DIRECT (it needs _GNU_SOURCE); its value is part of
+    // each architecture's kernel ABI.
+    #if arch(x86_64) || arch(i386)
+      let direct: Int32 = 0o40000
+    #elseif arch(arm64) || arch(arm)
+      let direct: Int32 = 0o200000
+    #else
+      return -EINVAL
+    #endif
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | direct)
+    return fd >= 0 ? moveAboveStandardDescriptors(fd) : -errno
+  }
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 {
     guard fd >= 0, fd <= 2 else { return fd }
     let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
@@ -159,6 +184,32 @@ struct FileIO: Sendable {
     if let err { throw err }
     if done < count { out.removeLast(count - done) }
     return out
+  }
+
+  /// Reads like ``read(_:count:at:)`` through a descriptor from ``FileSystem/openDirect(_:)``:
+  /// the transfer is widened to whole 4 KiB blocks into an aligned buffer, as `O_DIRECT` needs.
+  func readDirect(_ fd: Int32, count: Int, at offset: Int64) throws(StorageError) -> [UInt8] {
+    let block: Int64 = 4096
+    let start = offset & ~(block - 1)
+    let end = (offset + Int64(count) + block - 1) & ~(block - 1)
+    let span = Int(end - start)
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: span, alignment: Int(block))
+    defer { buffer.deallocate() }
+    var done = 0
+    while done < span {
+      let n = fs.pread(fd, buffer + done, span - done, start + Int64(done))
+      if n == -Int(EINTR) { continue }
+      if n < 0 {
+        throw StorageError.io(
+          operation: "read (direct)", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+      }
+      if n == 0 { break }
+      done += n
+    }
+    let skip = Int(offset - start)
+    guard done > skip else { return [] }
+    let have = min(count, done - skip)
+    return Array(UnsafeRawBufferPointer(start: buffer + skip, count: have))
   }
 
   func dataSync(_ fd: Int32) throws(StorageError) {

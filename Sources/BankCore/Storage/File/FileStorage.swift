@@ -103,7 +103,6 @@ public final class FileStorage: Storage {
     var closed = false
     /// Whether the close block on disk says "closed cleanly": the first write must mark it dirty
     /// (synced) before any frame reaches the file.
-    var onDiskClean = false
     /// Whether this writer marked the close block dirty and so must mark it clean at close.
     var markedDirty = false
   }
@@ -223,9 +222,12 @@ public final class FileStorage: Storage {
         let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
         if FileFormat.CloseBlock.decode(again).0?.clean == false { limit = close.end }
       }
-      var recovery = Recovery(
+      let direct = fileSystem.openDirect(path)
+      defer { if direct >= 0 { fileSystem.close(direct) } }
+      let recovery = Recovery(
         io: io, fd: fd, header: header, salt: salt, genesis: genesis, size: size, limit: limit,
-        close: close, readOnly: readOnly, path: path, journalSize: size)
+        close: close, readOnly: readOnly, path: path, journalSize: size,
+        directFD: direct >= 0 ? direct : nil)
       let found = try recovery.run()
       var info = found.info
       info.created = created
@@ -236,6 +238,22 @@ public final class FileStorage: Storage {
         info.truncatedBytes = tail.bytes
       }
       let end = found.end
+      if !readOnly {
+        // The probe: a write and a full fsync before anything read is trusted. A journal whose
+        // last writer's sync failed may be shown by the page cache with that write in it while
+        // the file system has lost it (its journal aborted), and an fsync of a file with
+        // nothing dirty reports nothing. Writing first makes the fsync commit, so it fails
+        // there. It also marks the close block dirty (synced before any frame), so a clean block
+        // always names the exact end.
+        let probe =
+          header.version >= 2
+          ? FileFormat.CloseBlock(
+            clean: false, sequence: end.nextSequence - 1, end: end.offset,
+            frameCRC: end.prevCRC
+          ).encode() : prefix
+        try io.writeAll(fd, probe, at: header.version >= 2 ? Int64(FileFormat.headerSize) : 0)
+        try io.fullSync(fd)
+      }
       self.path = path
       self.io = io
       self.fd = fd
@@ -252,7 +270,7 @@ public final class FileStorage: Storage {
         end: end, chain: HashChain(head: found.head),
         written: end.offset, durable: end.nextSequence - 1,
         tailStart: found.start)
-      w.onDiskClean = close?.clean ?? false
+      w.markedDirty = !readOnly && header.version >= 2
       w.recent.reserveCapacity(64)
       if found.lastFrame >= 0 {
         w.recent.append(
@@ -271,11 +289,15 @@ public final class FileStorage: Storage {
   /// The sync every open starts with. A reader on a read-only file system or file cannot have
   /// unsynced writes of its own to lose, so only a writer treats every failure as fatal.
   private static func syncForOpen(_ fd: Int32, io: FileIO, readOnly: Bool) throws(StorageError) {
-    let r = io.fs.fdatasync(fd)
+    let r = io.fs.fsync(fd)
     if r == 0 { return }
-    if readOnly && (r == -EROFS || r == -EBADF || r == -EINVAL || r == -EACCES) { return }
+    // EROFS also comes from a file system that turned itself read-only after an I/O error
+    // (ext4's emergency read-only): only a mount that is read-only as such is harmless.
+    if readOnly && ((r == -EROFS && io.fs.isReadOnlyMount(fd)) || r == -EBADF || r == -EINVAL) {
+      return
+    }
     throw StorageError.io(
-      operation: "fdatasync at open", errno: -r,
+      operation: "fsync at open", errno: -r,
       detail: FileIO.describe(-r) + "; what the store holds cannot be trusted until this succeeds")
   }
 
@@ -386,15 +408,7 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?), UInt64) in
-          // The first write of a session on a cleanly closed journal marks the close block
-          // dirty, synced before any frame, so a clean block always names the exact end.
-          var mark: [UInt8]?
-          if w.onDiskClean && !w.pending.isEmpty {
-            mark = openFloor.encode()
-            w.onDiskClean = false
-            w.markedDirty = true
-          }
+        writer.withLock { w -> (([UInt8], Int64, UInt64), UInt64) in
           // One write never exceeds maxUnsyncedBytes, so recovery can tell a torn write (at most
           // that long) from a damaged journal.
           if w.pending.count > FileFormat.maxUnsyncedBytes,
@@ -405,22 +419,18 @@ public final class FileStorage: Storage {
             w.pendingBatches = w.pendingBatches.filter { $0.end > cut.end }.map {
               ($0.end - cut.end, $0.sequence)
             }
-            return ((b, w.written, cut.sequence, mark), cut.sequence)
+            return ((b, w.written, cut.sequence), cut.sequence)
           }
           let b = w.pending
           swap(&w.pending, &w.spare)
           w.pending.removeAll(keepingCapacity: true)
           w.pendingBatches.removeAll(keepingCapacity: true)
-          return ((b, w.written, w.pendingLastSequence, mark), w.pendingLastSequence)
+          return ((b, w.written, w.pendingLastSequence), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64, UInt64, [UInt8]?)) throws(StorageError) in
-        let (bytes, offset, last, mark) = taken
+      write: { (taken: ([UInt8], Int64, UInt64)) throws(StorageError) in
+        let (bytes, offset, last) = taken
         do throws(StorageError) {
-          if let mark {
-            try io.writeAll(fd, mark, at: Int64(FileFormat.headerSize))
-            try io.dataSync(fd)
-          }
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
         } catch {

@@ -4,6 +4,10 @@ struct WindowReader {
   let fd: Int32
   /// Bytes past this offset are never read: the committed end, or the file size during recovery.
   let limit: Int64
+  /// A descriptor that reads past the page cache, and the offset from which to use it: at open,
+  /// the part of the journal no sync of this process or proof covers is read from the disk, so
+  /// a cached copy of a write whose sync failed is never taken for data.
+  var direct: (fd: Int32, from: Int64)?
   private var buffer: [UInt8] = []
   private var start: Int64 = 0
   private let chunk = 4 << 20
@@ -19,7 +23,11 @@ struct WindowReader {
     if offset + Int64(count) > limit { return false }
     if offset >= start && offset + Int64(count) <= start + Int64(buffer.count) { return true }
     let want = Int(min(Int64(max(count, chunk)), limit - offset))
-    buffer = try io.read(fd, count: want, at: offset)
+    if let direct, offset + Int64(want) > direct.from {
+      buffer = try io.readDirect(direct.fd, count: want, at: offset)
+    } else {
+      buffer = try io.read(fd, count: want, at: offset)
+    }
     start = offset
     return buffer.count >= count
   }

@@ -19,6 +19,8 @@ struct Recovery {
   let readOnly: Bool
   let path: String
   let journalSize: Int64
+  /// A descriptor from ``FileSystem/openDirect(_:)``, when the file system has such reads.
+  let directFD: Int32?
 
   struct Found {
     var end: ScanPoint
@@ -31,6 +33,12 @@ struct Recovery {
 
   func run() throws(StorageError) -> Found {
     var reader = WindowReader(io: io, fd: fd, limit: limit)
+    if let directFD {
+      // Only the final write of the last writer can be a failed one (a failed sync ends a
+      // writer), and no write is longer than maxUnsyncedBytes; a margin covers frame headers.
+      let from = max(Int64(header.framesStart), limit - Int64(FileFormat.maxUnsyncedBytes) - 65_536)
+      reader.direct = (directFD, from)
+    }
     var info = FileStorage.OpenInfo(
       created: false, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
     info.cleanClose = close?.clean ?? false
