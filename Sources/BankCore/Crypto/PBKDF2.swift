@@ -4,7 +4,10 @@
 /// with the key's padded blocks precomputed (``HMACSHA256``) a link is exactly two compressions
 /// of a fixed-shape block, done on eight words held in registers, with no allocation per
 /// iteration.
-enum PBKDF2 {
+///
+/// `package`, not `internal`, only so that `bankbench` (same package) can time it; it is not part
+/// of BankCore's public API.
+package enum PBKDF2 {
   /// Derives `length` bytes from `password` and `salt` with `iterations` rounds of HMAC-SHA256.
   ///
   /// - Parameters:
@@ -15,7 +18,7 @@ enum PBKDF2 {
   ///     (2^32 - 1) × 32.
   /// - Precondition: `iterations` and `length` are in range; anything else is a programmer error.
   /// - Complexity: O(iterations × ⌈length / 32⌉) compressions.
-  static func deriveKey(
+  package static func deriveKey(
     password: some Collection<UInt8>, salt: some Collection<UInt8>, iterations: Int, length: Int
   ) -> [UInt8] {
     precondition(iterations >= 1, "PBKDF2 needs at least one iteration")
