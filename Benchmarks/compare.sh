@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs BankCore and its peers one after the other, on the same disk and data sizes, and prints
 # the ratios. Peers: SQLite (WAL, synchronous=FULL, prepared statements, C), PostgreSQL with
-# pgbench's built-in TPC-B-like script, and the disk's own fdatasync rate.
+# pgbench's built-in TPC-B-like script, the disk's own fdatasync rate, and Python's hashlib for
+# SHA-256 and PBKDF2 (bankbench measures that one itself, in the same run).
 #
 #   Benchmarks/compare.sh [--quick]     (--quick: one run each, smaller PostgreSQL run)
 #
@@ -83,4 +84,10 @@ for name, ours, peer, theirs in rows:
     print(f"{name:34} {ours or 0:>12,.0f}  {peer:20} {theirs or 0:>12,.0f}  {ratio(ours, theirs)}")
 print(f"open 1,000,000 transfers with snapshot: {1000 / bank['open.with_snapshot']:.1f} ms" if bank.get("open.with_snapshot") else "")
 print(f"full replay: {bank.get('open.full_replay', 0):,.0f} records/s")
+sha, sha_peer = bank.get("crypto.sha256"), bank.get("crypto.sha256.hashlib")
+if sha and sha_peer:
+    print(f"SHA-256: {sha:,.0f} MB/s, Python hashlib {sha_peer:,.0f} MB/s: {sha / sha_peer:.2f} of its throughput (target >= 0.25)")
+pb, pb_peer = bank.get("crypto.pbkdf2"), bank.get("crypto.pbkdf2.hashlib")
+if pb and pb_peer:
+    print(f"PBKDF2-HMAC-SHA256, 600,000 iterations: {pb:,.0f} ms, Python hashlib {pb_peer:,.0f} ms: {pb / pb_peer:.2f}x its time (target <= 4x)")
 PY

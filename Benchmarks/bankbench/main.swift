@@ -482,11 +482,101 @@ measure("crc32c", unit: "MB/s", note: "slicing-by-8, pure Swift") {
   if c == 0x1234_5678 { print("") }
   return (Double(blob.count) / 1e6, Double(now() - t0) / 1e9)
 }
-measure("sha256", unit: "MB/s", note: "pure Swift") {
+let blobSize = blob.count >= 1 << 20 ? "\(blob.count >> 20) MiB" : "\(blob.count >> 10) KiB"
+measure("crypto.sha256", unit: "MB/s", note: "pure Swift, \(blobSize) buffer") {
   let t0 = now()
   let h = SHA256.hash(blob)
   if h.first == 0x42 && h.last == 0x42 { print("") }
   return (Double(blob.count) / 1e6, Double(now() - t0) / 1e9)
+}
+
+// PBKDF2 at OWASP's work factor for PBKDF2-HMAC-SHA256 password storage, 32-byte key.
+let pbkdf2Iterations = options.smoke ? 6_000 : 600_000
+let pbkdf2Password = Array("correct horse battery staple".utf8)
+let pbkdf2Salt = Array("0123456789abcdef".utf8)
+
+/// Times `body` once to warm up, then `runs` times, and records milliseconds per call.
+@MainActor func measureMilliseconds(_ name: String, note: String, _ body: () -> Void) {
+  guard selected(name) else { return }
+  progress("running \(name)")
+  body()
+  var ms: [Double] = []
+  for _ in 0..<options.runs {
+    let t0 = now()
+    body()
+    ms.append(Double(now() - t0) / 1e6)
+  }
+  record(name, unit: "ms", values: ms, note: note)
+}
+
+measureMilliseconds(
+  "crypto.pbkdf2", note: "PBKDF2-HMAC-SHA256, \(pbkdf2Iterations) iterations, dkLen 32, pure Swift"
+) {
+  let key = PBKDF2.deriveKey(
+    password: pbkdf2Password, salt: pbkdf2Salt, iterations: pbkdf2Iterations, length: 32)
+  if key.first == 0x42 && key.last == 0x42 { print("") }
+}
+
+// The peer: Python's hashlib (OpenSSL, with the CPU's SHA extensions where it has them), the same
+// sizes and runs, in the same run of bankbench.
+if selected("crypto.sha256") || selected("crypto.pbkdf2") {
+  measureHashlib(runs: options.runs, bytes: blob.count, iterations: pbkdf2Iterations)
+}
+
+@MainActor func measureHashlib(runs: Int, bytes: Int, iterations: Int) {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+  guard
+    let python = path.split(separator: ":").map({ String($0) + "/python3" })
+      .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+  else {
+    progress("python3 is not on PATH: no hashlib figures")
+    return
+  }
+  progress("running hashlib (python3)")
+  let script = """
+    import hashlib, sys, time
+    runs, size, iterations = (int(a) for a in sys.argv[1:4])
+    buf = b"a" * size
+    def timed(f):
+        f()
+        out = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            f()
+            out.append(time.perf_counter() - t0)
+        return out
+    sha = timed(lambda: hashlib.sha256(buf).digest())
+    pw, salt = b"correct horse battery staple", b"0123456789abcdef"
+    pb = timed(lambda: hashlib.pbkdf2_hmac("sha256", pw, salt, iterations, 32))
+    print(" ".join(str(size / 1e6 / s) for s in sha))
+    print(" ".join(str(s * 1e3) for s in pb))
+    """
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: python)
+  p.arguments = ["-c", script, String(runs), String(bytes), String(iterations)]
+  let out = Pipe()
+  p.standardOutput = out
+  do { try p.run() } catch {
+    progress("python3 did not start (\(error)): no hashlib figures")
+    return
+  }
+  let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  p.waitUntilExit()
+  let lines = text.split(separator: "\n").map { $0.split(separator: " ").compactMap { Double($0) } }
+  guard p.terminationStatus == 0, lines.count == 2, lines.allSatisfy({ !$0.isEmpty }) else {
+    progress("python3 failed: no hashlib figures")
+    return
+  }
+  if selected("crypto.sha256") {
+    record(
+      "crypto.sha256.hashlib", unit: "MB/s", values: lines[0],
+      note: "peer: Python hashlib.sha256, same buffer")
+  }
+  if selected("crypto.pbkdf2") {
+    record(
+      "crypto.pbkdf2.hashlib", unit: "ms", values: lines[1],
+      note: "peer: Python hashlib.pbkdf2_hmac, same parameters")
+  }
 }
 
 // MARK: Report
@@ -525,6 +615,16 @@ if options.json {
     print(
       "single-caller commits / disk fdatasync rate: \(String(format: "%.2f", single.median / diskFsyncRate))"
     )
+  }
+  func median(_ name: String) -> Double? { results.first(where: { $0.name == name })?.median }
+  if let ours = median("crypto.sha256"), let theirs = median("crypto.sha256.hashlib") {
+    print(
+      "crypto.sha256 / hashlib throughput: \(String(format: "%.2f", ours / theirs)) (target ≥ 0.25)"
+    )
+  }
+  if let ours = median("crypto.pbkdf2"), let theirs = median("crypto.pbkdf2.hashlib") {
+    print(
+      "crypto.pbkdf2 time / hashlib time: \(String(format: "%.2f", ours / theirs))x (target ≤ 4x)")
   }
   if let one = results.first(where: { $0.name == "file.concurrent1" }) {
     for c in [16, 64] {
