@@ -22,7 +22,7 @@ struct CommandContext {
     case "verify": try verify()
     case "export": try export()
     case "demo": try Demo.run(self)
-    default: throw UsageError(message: "unknown command '\(command)'", command: nil)
+    default: throw ArgumentParser.unknownCommand(command)
     }
   }
 
@@ -103,7 +103,8 @@ struct CommandContext {
     let typeName = parsed.options["type"] ?? "checking"
     guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
       throw BankError(
-        .invalidArgument, "invalid --type '\(typeName.prefix(64))': expected checking or savings")
+        .invalidArgument,
+        "invalid --type '\(Validate.escaped(typeName))': expected checking or savings")
     }
     let currency = try Currency.named(parsed.options["currency"] ?? "USD")
     let overdraft = try parsed.options["overdraft"].map { t throws(BankError) in
@@ -224,7 +225,7 @@ struct CommandContext {
       else {
         throw BankError(
           .invalidArgument,
-          "invalid --limit '\(l.prefix(64))': expected a whole number from 1 to 1000000")
+          "invalid --limit '\(Validate.escaped(l))': expected a whole number from 1 to 1000000")
       }
       limit = n
     }
@@ -290,20 +291,18 @@ struct CommandContext {
     let format = parsed.options["format"] ?? "ledger"
     guard ["ledger", "csv", "jsonl"].contains(format) else {
       throw BankError(
-        .invalidArgument, "invalid --format '\(format.prefix(64))': expected ledger, csv or jsonl")
+        .invalidArgument,
+        "invalid --format '\(Validate.escaped(format))': expected ledger, csv or jsonl")
     }
-    let text = try withLedger { try Exporter.export($0, format: format) }
-    if console.direct {
-      FileHandle.standardOutput.write(Data(text.utf8))
-    } else {
-      console.print(String(text.dropLast()))
-    }
+    try withLedger { try Exporter.export($0, format: format, to: console) }
   }
 }
 
 /// Column-aligned plain-text tables.
 enum Table {
   static func render(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
+    // Cells may hold names and memos written before today's validation: shown escaped.
+    let rows = rows.map { $0.map { Validate.escaped($0, limit: nil) } }
     var widths = header.map(\.count)
     for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
     func line(_ cells: [String]) -> String {
