@@ -191,7 +191,7 @@ struct CommandContext {
         ("available", money(a.available)), ("pending", money(a.pending)),
       ]),
       human: """
-        Account \(a.number) (\(a.name), \(a.kind), \(a.status))
+        Account \(a.number) (\(Validate.escaped(a.name, limit: nil)), \(a.kind), \(a.status))
           balance:   \(a.balance.formatted)
           available: \(a.available.formatted)
           pending:   \(a.pending.formatted)
@@ -280,7 +280,7 @@ struct CommandContext {
         ("head_hash", .string(report.headHash)),
       ]),
       human: """
-        Store \(storePath) verified: every checksum, link and hash matches.
+        Store \(Validate.escaped(storePath, limit: nil)) verified: every checksum, link and hash matches.
           records:   \(report.records)
           batches:   \(report.batches)
           head hash: \(report.headHash)
