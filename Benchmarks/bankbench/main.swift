@@ -181,6 +181,14 @@ struct SplitMix64: RandomNumberGenerator {
 
 let accountCount = options.smoke ? 100 : 10_000
 
+// `--make-store` only builds the store: it runs before any benchmark, as soon as what
+// `buildStore` needs (`accountCount` above) is initialised.
+if let target = options.makeStore {
+  try buildStore(at: target, transfers: options.openTransfers)
+  print("built \(target) with \(options.openTransfers) transfers between \(accountCount) accounts")
+  exit(0)
+}
+
 /// Submits `total` random transfers in batches of `batch`, timed; the batches are built first.
 @MainActor func measureBatches(
   _ name: String, ledger: Ledger, accounts: [AccountNumber], total: Int, batch: Int, seed: UInt64,
@@ -374,12 +382,6 @@ do {
   guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
   let f = s.split(separator: " ")
   return f.count > 1 ? (Int(f[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
-}
-
-if let target = options.makeStore {
-  try buildStore(at: target, transfers: options.openTransfers)
-  print("built \(target) with \(options.openTransfers) transfers between \(accountCount) accounts")
-  exit(0)
 }
 
 @MainActor func buildStore(at path: String, transfers n: Int) throws {

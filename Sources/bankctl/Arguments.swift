@@ -92,7 +92,23 @@ struct UsageError: Error {
   let command: String?
 }
 
+/// What `-h`, `--help`, `--version` and `--json` ask for, found before the rest is parsed.
+///
+/// Help and version win wherever they appear before `--`, even next to an unknown option or a
+/// malformed value, so they are looked for first; `--json` is looked for first so that a usage
+/// error is itself printed as JSON.
+struct EarlyRequests {
+  var help = false
+  var version = false
+  var json = false
+  /// The command whose help is wanted: the first command name, or what follows `help`.
+  var topic: String?
+}
+
 enum ArgumentParser {
+  /// Global options that take a value.
+  static let globalValueOptions: Set<String> = ["store", "lock-timeout"]
+
   /// Parses whole or decimal seconds with at most three decimals (`2`, `0.5`, `1.250`) into
   /// milliseconds, with the same strictness as amounts.
   static func milliseconds(_ text: String) -> Int64? {
@@ -100,17 +116,104 @@ enum ArgumentParser {
     return try? Amount(parsing: text, currency: unit).minorUnits
   }
 
+  /// `-h`, `--help`, `--version` and `--json` before `--`, and the help topic.
+  static func early(_ args: [String]) -> EarlyRequests {
+    var r = EarlyRequests()
+    var command: String?
+    var previousTakesValue = false
+    for arg in args {
+      if arg == "--" { break }
+      defer { previousTakesValue = takesValue(arg, command: command) }
+      switch arg {
+      case "-h", "--help": r.help = true
+      case "--version": r.version = true
+      case "--json": r.json = true
+      default:
+        guard !previousTakesValue, !arg.hasPrefix("-"), Commands.named(arg) != nil else { continue }
+        if command == nil {
+          command = arg
+          if arg != "help" { r.topic = arg }
+        } else if command == "help" && r.topic == nil {
+          r.topic = arg
+        }
+      }
+    }
+    return r
+  }
+
+  /// Whether `arg` is an option that consumes the next argument as its value.
+  private static func takesValue(_ arg: String, command: String?) -> Bool {
+    guard arg.hasPrefix("--"), !arg.contains("=") else { return false }
+    let name = String(arg.dropFirst(2))
+    return globalValueOptions.contains(name)
+      || (command.flatMap(Commands.named)?.valueOptions.contains(name) ?? false)
+  }
+
+  /// The command name nearest to `word` by edit distance, when it is close enough to be a typo.
+  static func suggestion(for word: String) -> String? {
+    let candidates = Commands.all.map(\.name).map { ($0, editDistance(word, $0)) }
+    guard let best = candidates.min(by: { $0.1 < $1.1 }) else { return nil }
+    return best.1 <= max(1, min(2, best.0.count / 3)) ? best.0 : nil
+  }
+
+  /// The Levenshtein distance: insertions, deletions and substitutions of characters.
+  static func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.lowercased())
+    let b = Array(b.lowercased())
+    if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+      current[0] = i
+      for j in 1...b.count {
+        current[j] = min(
+          previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      swap(&previous, &current)
+    }
+    return previous[b.count]
+  }
+
+  static func unknownCommand(_ word: String) -> UsageError {
+    let hint = suggestion(for: word).map { "; did you mean '\($0)'?" } ?? ""
+    return UsageError(
+      message: "unknown command '\(Validate.escaped(word))'\(hint)", command: nil)
+  }
+
   static func parse(_ args: [String]) throws(UsageError) -> ParsedArguments {
     var p = ParsedArguments()
     var i = 0
     var endOfOptions = false
+    /// The value of an option: `--name=value` as written, else the next argument, which must not
+    /// itself look like an option; `--name -- value` takes the argument after `--` whatever it
+    /// is, and ends option parsing as `--` always does.
     func value(_ name: String, inline: String?) throws(UsageError) -> String {
       if let inline { return inline }
       i += 1
       guard i < args.count else {
         throw UsageError(message: "missing value for option '--\(name)'", command: p.command)
       }
+      if args[i] == "--" {
+        endOfOptions = true
+        i += 1
+        guard i < args.count else {
+          throw UsageError(message: "missing value for option '--\(name)'", command: p.command)
+        }
+        return args[i]
+      }
+      if args[i].hasPrefix("-") && args[i].count > 1 {
+        throw UsageError(
+          message:
+            "missing value for option '--\(name)': '\(Validate.escaped(args[i]))' is an option; for a value that starts with '-', write --\(name)=VALUE or --\(name) -- VALUE",
+          command: p.command)
+      }
       return args[i]
+    }
+    func flag(_ name: String, inline: String?) throws(UsageError) {
+      guard inline == nil else {
+        throw UsageError(
+          message: "option '--\(name)' takes no value; write '--\(name)' alone", command: p.command)
+      }
     }
     while i < args.count {
       let arg = args[i]
@@ -126,40 +229,46 @@ enum ArgumentParser {
         }
         switch name {
         case "store": p.store = try value(name, inline: inline)
-        case "json": p.json = true
-        case "help": p.help = true
-        case "version": p.version = true
+        case "json":
+          try flag(name, inline: inline)
+          p.json = true
+        case "help":
+          try flag(name, inline: inline)
+          p.help = true
+        case "version":
+          try flag(name, inline: inline)
+          p.version = true
         case "lock-timeout":
           let v = try value(name, inline: inline)
           guard let ms = ArgumentParser.milliseconds(v), ms <= 3_600_000 else {
             throw UsageError(
               message:
-                "invalid --lock-timeout '\(v.prefix(64))': expected seconds from 0 to 3600, such as 2 or 0.5",
+                "invalid --lock-timeout '\(Validate.escaped(v))': expected seconds from 0 to 3600, such as 2 or 0.5",
               command: p.command)
           }
           p.lockTimeout = .milliseconds(ms)
         default:
           guard let cmd = p.command, let spec = Commands.named(cmd) else {
-            throw UsageError(message: "unknown option '--\(name.prefix(64))'", command: p.command)
+            throw UsageError(
+              message: "unknown option '--\(Validate.escaped(name))'", command: p.command)
           }
           if spec.valueOptions.contains(name) {
             if p.options[name] != nil {
               throw UsageError(message: "option '--\(name)' given more than once", command: cmd)
             }
             p.options[name] = try value(name, inline: inline)
-          } else if spec.flagOptions.contains(name), inline == nil {
+          } else if spec.flagOptions.contains(name) {
+            try flag(name, inline: inline)
             p.flags.insert(name)
           } else {
             throw UsageError(
-              message: "unknown option '--\(name.prefix(64))' for '\(cmd)'", command: cmd)
+              message: "unknown option '--\(Validate.escaped(name))' for '\(cmd)'", command: cmd)
           }
         }
       } else if !endOfOptions && (arg == "-h") {
         p.help = true
       } else if p.command == nil {
-        guard Commands.named(arg) != nil else {
-          throw UsageError(message: "unknown command '\(arg.prefix(64))'", command: nil)
-        }
+        guard Commands.named(arg) != nil else { throw unknownCommand(arg) }
         p.command = arg
       } else {
         p.positionals.append(arg)

@@ -2,18 +2,56 @@ import BankCore
 import Foundation
 
 /// Where a command writes: standard output and standard error, injectable for tests.
+///
+/// In direct mode both streams go through ``FileDescriptorWriter`` (plain `write(2)`), so a full
+/// disk, a closed pipe or a closed descriptor is recorded in ``outputFailure`` instead of
+/// crashing the process after its work was committed. Otherwise the text is kept in ``out`` and
+/// ``err``.
 final class Console {
   private(set) var out = ""
   private(set) var err = ""
   let direct: Bool
+  private let stdout: FileDescriptorWriter?
+  private let stderr: FileDescriptorWriter?
 
-  init(direct: Bool) { self.direct = direct }
-
-  func print(_ s: String) {
-    if direct { FileHandle.standardOutput.write(Data((s + "\n").utf8)) } else { out += s + "\n" }
+  /// Writes to descriptors 1 and 2 when `direct`, else captures the text.
+  convenience init(direct: Bool) {
+    if direct { self.init(outputFD: 1, errorFD: 2) } else { self.init(capturing: ()) }
   }
-  func error(_ s: String) {
-    if direct { FileHandle.standardError.write(Data((s + "\n").utf8)) } else { err += s + "\n" }
+
+  /// Writes to the given descriptors (tests use this to aim stdout at `/dev/full`).
+  init(outputFD: Int32, errorFD: Int32) {
+    direct = true
+    stdout = FileDescriptorWriter(fd: outputFD)
+    stderr = FileDescriptorWriter(fd: errorFD)
+  }
+
+  private init(capturing: Void) {
+    direct = false
+    stdout = nil
+    stderr = nil
+  }
+
+  /// The first failed write to standard output, if any: the result was not (fully) printed.
+  var outputFailure: WriteFailure? { stdout?.failure }
+
+  /// True when standard error is a terminal, so that progress lines may be shown on it.
+  var errorIsTerminal: Bool { stderr.map { isatty($0.fd) == 1 } ?? false }
+
+  /// Writes `s` as is to standard output.
+  func write(_ s: String) {
+    if let stdout { stdout.write(s) } else { out += s }
+  }
+
+  /// Writes `s` and a newline to standard output.
+  func print(_ s: String) { write(s + "\n") }
+
+  /// Writes `s` and a newline to standard error.
+  func error(_ s: String) { progress(s + "\n") }
+
+  /// Writes `s` as is to standard error (a progress line ends in `\r`, not a newline).
+  func progress(_ s: String) {
+    if let stderr { stderr.write(s) } else { err += s }
   }
 }
 
@@ -44,47 +82,53 @@ enum ExitCode {
 /// Runs bankctl with `arguments` (without the program name) and returns the exit code.
 ///
 /// Output goes to the console; the store is chosen from `--store`, then `BANKCTL_STORE` in
-/// `environment`, then `./bank.journal`.
+/// `environment`, then `./bank.journal`. When standard output cannot be written the exit code is
+/// 74 even though the command's effect, if any, is committed and durable (Docs/CLI.md).
 func run(_ arguments: [String], environment: [String: String], console: Console) -> Int32 {
-  let jsonWanted = arguments.contains("--json")
+  let early = ArgumentParser.early(arguments)
+  // Help and version win wherever they appear, whatever else is on the line.
+  if early.help || early.version {
+    if early.help {
+      console.print(early.topic.map(Help.command) ?? Help.overview)
+    } else {
+      console.print(bankctlVersion)
+    }
+    return finish(ExitCode.ok, json: early.json, console: console)
+  }
   let parsed: ParsedArguments
   do {
     parsed = try ArgumentParser.parse(arguments)
   } catch {
-    return usageFailure(error, json: jsonWanted, console: console)
+    return usageFailure(error, json: early.json, console: console)
   }
-  if parsed.version && parsed.command == nil {
-    console.print(bankctlVersion)
-    return ExitCode.ok
-  }
-  if parsed.help || parsed.command == nil || parsed.command == "help" {
-    let topic = parsed.command == "help" ? parsed.positionals.first : parsed.command
-    if parsed.command == nil && !parsed.help {
-      if parsed.json {
-        return usageFailure(
-          UsageError(message: "missing command", command: nil), json: true, console: console)
-      }
-      console.error("Error: missing command")
-      console.error(Help.overview)
-      return ExitCode.usage
-    }
-    if let t = topic, Commands.named(t) == nil {
-      return usageFailure(
-        UsageError(message: "unknown command '\(t.prefix(64))'", command: nil), json: parsed.json,
-        console: console)
-    }
-    console.print(topic.map(Help.command) ?? Help.overview)
-    return ExitCode.ok
+  if parsed.command == nil {
+    return usageFailure(
+      UsageError(message: "missing command", command: nil), json: parsed.json, console: console,
+      overview: true)
   }
   guard let command = parsed.command, let spec = Commands.named(command) else {
     return ExitCode.usage
   }
-  if command != "help" && parsed.positionals.count != spec.positionals.count {
+  if command == "help" {
+    guard parsed.positionals.count <= 1 else {
+      return usageFailure(
+        UsageError(
+          message: "unexpected argument '\(Validate.escaped(parsed.positionals[1]))'",
+          command: command), json: parsed.json, console: console)
+    }
+    let topic = parsed.positionals.first
+    if let t = topic, Commands.named(t) == nil {
+      return usageFailure(ArgumentParser.unknownCommand(t), json: parsed.json, console: console)
+    }
+    console.print(topic.map(Help.command) ?? Help.overview)
+    return finish(ExitCode.ok, json: parsed.json, console: console)
+  }
+  if parsed.positionals.count != spec.positionals.count {
     let missing = parsed.positionals.count < spec.positionals.count
     let what =
       missing
       ? "missing argument <\(spec.positionals[parsed.positionals.count])>"
-      : "unexpected argument '\(parsed.positionals[spec.positionals.count].prefix(64))'"
+      : "unexpected argument '\(Validate.escaped(parsed.positionals[spec.positionals.count]))'"
     return usageFailure(
       UsageError(message: what, command: command), json: parsed.json, console: console)
   }
@@ -94,39 +138,58 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
     console: console)
   do {
     try context.execute(command)
-    return ExitCode.ok
+    return finish(ExitCode.ok, json: parsed.json, console: console)
   } catch let e as UsageError {
     return usageFailure(e, json: parsed.json, console: console)
   } catch let e as BankError {
-    if parsed.json {
-      console.error(
-        JSON.object([
-          ("error", .object([("code", .string(e.code.rawValue)), ("message", .string(e.message))]))
-        ]).rendered)
-    } else {
-      console.error("Error: \(e.message)")
-      if ExitCode.of(e) == ExitCode.usage {
-        console.error("Usage: \(spec.usage)")
-        console.error("See 'bankctl \(command) --help' for more information.")
-      }
+    reportError(code: e.code.rawValue, message: e.message, json: parsed.json, console: console)
+    if !parsed.json && ExitCode.of(e) == ExitCode.usage {
+      console.error("Usage: \(spec.usage)")
+      console.error("See 'bankctl \(command) --help' for more information.")
     }
     return ExitCode.of(e)
   } catch {
-    console.error("Error: \(error)")
+    reportError(code: "io_error", message: "\(error)", json: parsed.json, console: console)
     return ExitCode.io
   }
 }
 
-func usageFailure(_ e: UsageError, json: Bool, console: Console) -> Int32 {
+/// Prints an error on stderr, as `Error: …` or as `{"error":{"code","message"}}`.
+///
+/// Every message passes through ``Validate/escaped(_:limit:)`` here, whatever built it: values
+/// are escaped (and capped) where they are quoted, and this last pass guarantees that nothing a
+/// user typed, nor a path or a name from the store, reaches a terminal as a control sequence.
+func reportError(code: String, message: String, json: Bool, console: Console) {
+  let message = Validate.escaped(message, limit: nil)
   if json {
     console.error(
-      JSON.object([
-        ("error", .object([("code", .string("usage")), ("message", .string(e.message))]))
-      ]).rendered)
-    return ExitCode.usage
+      JSON.object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
+        .rendered)
+  } else {
+    console.error("Error: \(message)")
   }
-  console.error("Error: \(e.message)")
-  if let c = e.command, let spec = Commands.named(c) {
+}
+
+/// The exit code of a command that did its work: `code`, unless its output could not be written.
+///
+/// A failed write to stdout is reported once on stderr (which may fail too; then the exit code
+/// is all a caller gets) and gives exit 74. The command's effect stays committed either way.
+func finish(_ code: Int32, json: Bool, console: Console) -> Int32 {
+  guard let failure = console.outputFailure else { return code }
+  reportError(
+    code: "io_error",
+    message:
+      "could not write the output to stdout: \(failure.reason) (errno \(failure.errno)); the command itself completed and its effect, if any, is durable",
+    json: json, console: console)
+  return ExitCode.io
+}
+
+func usageFailure(_ e: UsageError, json: Bool, console: Console, overview: Bool = false) -> Int32 {
+  reportError(code: "usage", message: e.message, json: json, console: console)
+  if json { return ExitCode.usage }
+  if overview {
+    console.error(Help.overview)
+  } else if let c = e.command, let spec = Commands.named(c) {
     console.error("Usage: \(spec.usage)")
     console.error("See 'bankctl \(c) --help' for more information.")
   } else {

@@ -22,7 +22,7 @@ struct CommandContext {
     case "verify": try verify()
     case "export": try export()
     case "demo": try Demo.run(self)
-    default: throw UsageError(message: "unknown command '\(command)'", command: nil)
+    default: throw ArgumentParser.unknownCommand(command)
     }
   }
 
@@ -112,7 +112,8 @@ struct CommandContext {
     let typeName = parsed.options["type"] ?? "checking"
     guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
       throw BankError(
-        .invalidArgument, "invalid --type '\(typeName.prefix(64))': expected checking or savings")
+        .invalidArgument,
+        "invalid --type '\(Validate.escaped(typeName))': expected checking or savings")
     }
     let currency = try Currency.named(parsed.options["currency"] ?? "USD")
     let overdraft = try parsed.options["overdraft"].map { t throws(BankError) in
@@ -199,7 +200,7 @@ struct CommandContext {
         ("available", money(a.available)), ("pending", money(a.pending)),
       ]),
       human: """
-        Account \(a.number) (\(a.name), \(a.kind), \(a.status))
+        Account \(a.number) (\(Validate.escaped(a.name, limit: nil)), \(a.kind), \(a.status))
           balance:   \(a.balance.formatted)
           available: \(a.available.formatted)
           pending:   \(a.pending.formatted)
@@ -233,7 +234,7 @@ struct CommandContext {
       else {
         throw BankError(
           .invalidArgument,
-          "invalid --limit '\(l.prefix(64))': expected a whole number from 1 to 1000000")
+          "invalid --limit '\(Validate.escaped(l))': expected a whole number from 1 to 1000000")
       }
       limit = n
     }
@@ -288,8 +289,8 @@ struct CommandContext {
         ("warnings", .array(report.warnings.map { .string($0) })),
       ]),
       human: """
-        Store \(storePath) verified: every checksum, link and hash matches, and a full replay
-        reproduces the snapshot and the state.
+        Store \(Validate.escaped(storePath, limit: nil)) verified: every checksum, link and hash matches,
+        and a full replay reproduces the snapshot and the state.
           records:   \(report.records)
           batches:   \(report.batches)
           head hash: \(report.headHash)
@@ -300,20 +301,18 @@ struct CommandContext {
     let format = parsed.options["format"] ?? "ledger"
     guard ["ledger", "csv", "jsonl"].contains(format) else {
       throw BankError(
-        .invalidArgument, "invalid --format '\(format.prefix(64))': expected ledger, csv or jsonl")
+        .invalidArgument,
+        "invalid --format '\(Validate.escaped(format))': expected ledger, csv or jsonl")
     }
-    let text = try withLedger(readOnly: true) { try Exporter.export($0, format: format) }
-    if console.direct {
-      FileHandle.standardOutput.write(Data(text.utf8))
-    } else {
-      console.print(String(text.dropLast()))
-    }
+    try withLedger(readOnly: true) { try Exporter.export($0, format: format, to: console) }
   }
 }
 
 /// Column-aligned plain-text tables.
 enum Table {
   static func render(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
+    // Cells may hold names and memos written before today's validation: shown escaped.
+    let rows = rows.map { $0.map { Validate.escaped($0, limit: nil) } }
     var widths = header.map(\.count)
     for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
     func line(_ cells: [String]) -> String {

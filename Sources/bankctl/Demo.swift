@@ -87,7 +87,7 @@ enum Demo {
         ]).rendered)
       return
     }
-    ctx.console.print("BankCore demo on store \(ctx.storePath)")
+    ctx.console.print("BankCore demo on store \(Validate.escaped(ctx.storePath, limit: nil))")
     for l in log { ctx.console.print("  - \(l)") }
     ctx.console.print("")
     ctx.console.print(
@@ -100,6 +100,13 @@ enum Demo {
           ]
         },
         rightAligned: [3]))
-    ctx.console.print("\nTry: bankctl --store \(ctx.storePath) history \(final[0].number)")
+    ctx.console.print(
+      """
+
+      Try: bankctl --store \(Validate.escaped(ctx.storePath, limit: nil)) history \(final[0].number)
+      (If your shell cannot find bankctl, build it and put it on your PATH from the checkout:
+        swift build -c release && export PATH="$PWD/.build/release:$PATH"
+      or run it as 'swift run bankctl …'.)
+      """)
   }
 }

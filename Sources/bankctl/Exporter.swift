@@ -1,6 +1,10 @@
 import BankCore
 
 /// Writes every posted transfer in one of three formats; `Docs/CLI.md` specifies them.
+///
+/// The export streams: it reads the journal once, in order, and writes each row as soon as its
+/// record is read. Memory is bounded by the accounts and the holds still pending, never by the
+/// number of transfers.
 enum Exporter {
   struct Row {
     let id: String
@@ -12,47 +16,70 @@ enum Exporter {
     let memo: String
   }
 
-  static func rows(_ ledger: Ledger) throws -> ([Account], [Row]) {
-    let accounts = try ledger.accounts()
-    var holds: [UInt64: TransferRecord] = [:]
-    var rows: [Row] = []
-    func acct(_ id: AccountID) -> Account { accounts[Int(id.rawValue) - 1] }
-    try ledger.forEachRecord { _, record in
+  /// Writes `ledger`'s posted transfers and posted holds to `console` in `format` (`ledger`,
+  /// `csv` or `jsonl`), with a progress line on stderr when stderr is a terminal.
+  ///
+  /// A posted hold is identified by its hold's transfer identifier, as `history` shows it.
+  ///
+  /// - Complexity: O(records) time; O(accounts + pending holds) memory.
+  static func export(_ ledger: Ledger, format: String, to console: Console) throws {
+    var accounts = try ledger.accounts()
+    let total = ledger.storage.lastSequence
+    var output = ChunkedOutput(console: console)
+    let render: (Row) -> String =
+      switch format {
+      case "csv": csvRow
+      case "jsonl": jsonlRow
+      default: ledgerRow
+      }
+    switch format {
+    case "csv": output.append(csvHeader)
+    case "jsonl": break
+    default: output.append(ledgerHeader(accounts))
+    }
+    let showProgress = console.errorIsTerminal
+    var pending: [UInt64: TransferRecord] = [:]
+    func account(_ id: AccountID) -> Account? {
+      let index = Int(id.rawValue) - 1
+      // An account opened after the list was read (a writer sharing the store) is looked up.
+      while index >= accounts.count,
+        let next = try? ledger.account(id: AccountID(UInt32(accounts.count + 1)))
+      {
+        accounts.append(next)
+      }
+      return index >= 0 && index < accounts.count ? accounts[index] : nil
+    }
+    func emit(_ t: TransferRecord, id: String, timestamp: Int64, amount: Int64, memo: String) {
+      guard !output.failed, let d = account(t.debit), let c = account(t.credit) else { return }
+      output.append(
+        render(
+          Row(
+            id: id, timestamp: timestamp, kind: t.kind, debit: d, credit: c,
+            amount: Amount(minorUnits: amount, currency: d.currency), memo: memo)))
+    }
+    try ledger.forEachRecord { sequence, record in
       switch record {
       case .transfer(let t):
         if t.isHold {
-          holds[t.number] = t
+          pending[t.number] = t
         } else {
-          let d = acct(t.debit)
-          rows.append(
-            Row(
-              id: t.transferID, timestamp: t.timestamp, kind: t.kind, debit: d,
-              credit: acct(t.credit),
-              amount: Amount(minorUnits: t.amount, currency: d.currency), memo: t.memo))
+          emit(t, id: t.transferID, timestamp: t.timestamp, amount: t.amount, memo: t.memo)
         }
       case .holdResolved(let r):
-        if r.outcome == .posted, let t = holds[r.hold] {
-          let d = acct(t.debit)
-          rows.append(
-            Row(
-              id: "#\(r.number)", timestamp: r.timestamp, kind: t.kind, debit: d,
-              credit: acct(t.credit),
-              amount: Amount(minorUnits: r.amount, currency: d.currency),
-              memo: t.memo.isEmpty ? "posts hold \(t.transferID)" : t.memo))
+        // Voided and expired holds moved nothing; either way the hold is no longer pending.
+        if let t = pending.removeValue(forKey: r.hold), r.outcome == .posted {
+          emit(
+            t, id: t.transferID, timestamp: r.timestamp, amount: r.amount,
+            memo: t.memo.isEmpty ? "posts hold \(t.transferID)" : t.memo)
         }
       default: break
       }
+      if showProgress && sequence % 65_536 == 0 {
+        console.progress("\rexported \(sequence)/\(total) records")
+      }
     }
-    return (accounts, rows)
-  }
-
-  static func export(_ ledger: Ledger, format: String) throws -> String {
-    let (accounts, rows) = try rows(ledger)
-    switch format {
-    case "csv": return csv(rows)
-    case "jsonl": return jsonl(rows)
-    default: return ledgerJournal(accounts, rows)
-    }
+    output.flush()
+    if showProgress { console.progress("\rexported \(total)/\(total) records\n") }
   }
 
   /// The plain-text accounting name of an account: its place in the chart of accounts, then its
@@ -71,62 +98,139 @@ enum Exporter {
     return "\(group):\(a.number)"
   }
 
-  static func ledgerJournal(_ accounts: [Account], _ rows: [Row]) -> String {
+  // MARK: ledger
+
+  /// The declarations that make hledger (`check --strict`) and ledger-cli (`--pedantic`) read
+  /// every amount exactly: the decimal mark, each currency, each account.
+  static func ledgerHeader(_ accounts: [Account]) -> String {
     var out = "; BankCore journal export: every posted transfer, double entry.\n"
     out +=
       "; Debits are positive and credits negative, so customer deposits (liabilities) show as negative balances.\n\n"
+    // hledger guesses the decimal mark of `1,000` or `1.234` unless told; ledger-cli always
+    // reads `.` and skips this directive.
+    out += "decimal-mark .\n\n"
     var currencies: [Currency] = []
     for a in accounts where !currencies.contains(a.currency) { currencies.append(a.currency) }
     for c in currencies {
-      let sample =
-        c.minorDigits > 0 ? "1,000." + String(repeating: "0", count: c.minorDigits) : "1,000"
-      out += "commodity \(c.code)\n  format \(sample) \(c.code)\n\n"
+      if c.minorDigits > 0 {
+        let sample = "1,000." + String(repeating: "0", count: c.minorDigits)
+        out += "commodity \(c.code)\n  format \(sample) \(c.code)\n\n"
+      } else {
+        // No `format` line: hledger insists on a decimal mark in one (`1,000.`), which
+        // ledger-cli cannot parse. Amounts of this currency never contain a mark, so neither
+        // tool can misread them.
+        out += "commodity \(c.code)\n\n"
+      }
     }
     for a in accounts {
-      out += "account \(accountName(a))  ; \(a.name.replacingOccurrences(of: ";", with: ","))\n"
-    }
-    for r in rows {
-      let description = r.memo.isEmpty ? r.kind.description : r.memo
-      out += "\n\(Time.date(r.timestamp)) (\(r.id)) \(description)\n"
-      out += "    \(accountName(r.debit))  \(r.amount.description) \(r.amount.currency.code)\n"
-      out += "    \(accountName(r.credit))  -\(r.amount.description) \(r.amount.currency.code)\n"
+      // The owner goes on an indented comment line: on the directive's own line ledger-cli
+      // would take it as part of the account's name.
+      out += "account \(accountName(a))\n  ; owner: \(ledgerText(a.name))\n"
     }
     return out
   }
 
-  static func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-      return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return s
+  static func ledgerRow(_ r: Row) -> String {
+    let memo = ledgerText(r.memo)
+    let description = memo.isEmpty ? r.kind.description : memo
+    return """
+
+      \(Time.date(r.timestamp)) (\(r.id)) \(description)
+          \(accountName(r.debit))  \(r.amount.description) \(r.amount.currency.code)
+          \(accountName(r.credit))  -\(r.amount.description) \(r.amount.currency.code)
+
+      """
   }
 
-  static func csv(_ rows: [Row]) -> String {
-    var out = "transfer,time,kind,debit_account,credit_account,amount,currency,memo\n"
-    for r in rows {
-      out +=
-        [
-          r.id, Time.iso8601(r.timestamp), r.kind.description, r.debit.number.description,
-          r.credit.number.description,
-          r.amount.description, r.amount.currency.code, r.memo,
-        ].map(csvField).joined(separator: ",") + "\n"
-    }
-    return out
-  }
-
-  static func jsonl(_ rows: [Row]) -> String {
+  /// Text that stays inside one description or comment: no line breaks or other unsafe
+  /// characters (each becomes a space, so a memo cannot start a new transaction or directive),
+  /// no `;` (which would start a comment and hide the rest), and single spaces.
+  static func ledgerText(_ s: String) -> String {
     var out = ""
-    for r in rows {
-      out +=
-        JSON.object([
-          ("transfer", .string(r.id)), ("time", .string(Time.iso8601(r.timestamp))),
-          ("kind", .string(r.kind.description)),
-          ("debit_account", .string(r.debit.number.description)),
-          ("credit_account", .string(r.credit.number.description)),
-          ("amount", .string(r.amount.description)), ("currency", .string(r.amount.currency.code)),
-          ("memo", .string(r.memo)),
-        ]).rendered + "\n"
+    var space = false
+    for scalar in s.unicodeScalars {
+      if scalar == ";" {
+        out += ","
+        space = false
+      } else if Validate.isUnsafeForDisplay(scalar) || scalar.properties.isWhitespace {
+        space = !out.isEmpty
+      } else {
+        if space { out += " " }
+        space = false
+        out.unicodeScalars.append(scalar)
+      }
     }
     return out
+  }
+
+  // MARK: csv
+
+  static let csvHeader = "transfer,time,kind,debit_account,credit_account,amount,currency,memo\n"
+
+  static func csvRow(_ r: Row) -> String {
+    [
+      r.id, Time.iso8601(r.timestamp), r.kind.description, r.debit.number.description,
+      r.credit.number.description,
+      r.amount.description, r.amount.currency.code, r.memo,
+    ].map(csvField).joined(separator: ",") + "\n"
+  }
+
+  /// One CSV field, RFC 4180 quoted when needed, and neutralised against formula injection
+  /// (OWASP): a field that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+  /// leading `'` and is quoted, so a spreadsheet shows it as text instead of evaluating it.
+  /// A field that already starts with `'` gets one more, so a reader gets every field back
+  /// exactly by removing one leading `'` wherever there is one.
+  static func csvField(_ s: String) -> String {
+    let neutralised: Bool =
+      switch s.unicodeScalars.first {
+      case "=", "+", "-", "@", "\t", "\r", "'": true
+      default: false
+      }
+    let field = neutralised ? "'" + s : s
+    if neutralised || field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+    {
+      return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return field
+  }
+
+  // MARK: jsonl
+
+  static func jsonlRow(_ r: Row) -> String {
+    JSON.object([
+      ("transfer", .string(r.id)), ("time", .string(Time.iso8601(r.timestamp))),
+      ("kind", .string(r.kind.description)),
+      ("debit_account", .string(r.debit.number.description)),
+      ("credit_account", .string(r.credit.number.description)),
+      ("amount", .string(r.amount.description)), ("currency", .string(r.amount.currency.code)),
+      ("memo", .string(r.memo)),
+    ]).rendered + "\n"
+  }
+}
+
+/// Output collected into chunks of about 64 KiB, each handed to the console in one write.
+struct ChunkedOutput {
+  let console: Console
+  private var buffer = ""
+
+  init(console: Console) {
+    self.console = console
+    buffer.reserveCapacity(Self.chunk + 4096)
+  }
+
+  static let chunk = 1 << 16
+
+  /// True once a write to stdout has failed: producing more output is pointless.
+  var failed: Bool { console.outputFailure != nil }
+
+  mutating func append(_ s: String) {
+    buffer += s
+    if buffer.utf8.count >= Self.chunk { flush() }
+  }
+
+  mutating func flush() {
+    guard !buffer.isEmpty else { return }
+    console.write(buffer)
+    buffer.removeAll(keepingCapacity: true)
   }
 }

@@ -11,6 +11,8 @@ enum Help {
       --lock-timeout <secs>   How long to wait for another bankctl on the same store (default 10).
       -h, --help              Show help information.
       --version               Show the version.
+      --                      End of options: what follows is an argument or a value, even
+                              if it starts with '-' (--memo -- -5 gives the memo '-5').
 
     COMMANDS:
     \(Commands.all.map { "  " + $0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + "  " + $0.summary }.joined(separator: "\n"))
@@ -25,7 +27,8 @@ enum Help {
   static let details: [String: String] = [
     "open": """
     OPTIONS:
-      --name <name>           The owner's name: 1 to 100 characters, no control characters.
+      --name <name>           The owner's name: 1 to 100 characters, not only spaces, no control,
+                              bidirectional-override or invisible characters.
       --type <type>           checking (default) or savings.
       --currency <code>       An ISO 4217 code from the built-in table (default USD).
       --overdraft <amount>    Checking only: how far below zero the balance may go (default 0).

@@ -1,5 +1,6 @@
 import Foundation
 
+ProcessSetup.prepareStandardDescriptors()
 exit(
   run(
     Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment,

@@ -1,13 +1,16 @@
 import BankCore
+import Foundation
 import TestSupport
 import Testing
 
 /// The README's library tour, kept compiling and true.
 @Suite struct ReadmeTourTests {
-  @Test func theTourWorksAsWritten() throws {
-    let dir = TempDirectory("tour")
-    defer { dir.remove() }
-    let ledger = try Ledger(storage: FileStorage(path: dir.file("bank.journal")))
+  /// The README's snippet, with its `print`s turned into expectations.
+  func tour(in directory: URL) throws {
+    let path = directory.appendingPathComponent("library-tour.journal").path
+    for file in [path, path + ".snapshot"] { try? FileManager.default.removeItem(atPath: file) }
+
+    let ledger = try Ledger(storage: FileStorage(path: path))
     let alice = try ledger.open(
       AccountSpec(name: "Alice", overdraftLimit: Amount(parsing: "50", currency: .usd)))
     let bob = try ledger.open(AccountSpec(name: "Bob", kind: .savings))
@@ -33,5 +36,23 @@ import Testing
     let t: Transfer = r.transfer
     #expect(m.minorUnits == 100 && t.transferID == "invoice-17")
     ledger.close()
+  }
+
+  @Test func theTourWorksAsWrittenTwiceInARow() throws {
+    let dir = TempDirectory("tour")
+    defer { dir.remove() }
+    // The second run meets the first run's journal (same path), as a reader rerunning it would.
+    try tour(in: URL(fileURLWithPath: dir.path))
+    try tour(in: URL(fileURLWithPath: dir.path))
+    // And the README says what this test does.
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+    let text = try String(contentsOf: readme, encoding: .utf8)
+    for line in [
+      "for file in [path, path + \".snapshot\"] { try? FileManager.default.removeItem(atPath: file) }",
+      "let ledger = try Ledger(storage: FileStorage(path: path))",
+    ] {
+      #expect(text.contains(line), "README.md no longer has: \(line)")
+    }
   }
 }

@@ -112,22 +112,7 @@ import Testing
     let denied = dir.file("denied.journal")
     #expect(try runProcess(Self.bankctl, ["--store", denied, "open", "--name", "D"]).status == 0)
     if getuid() == 0 {
-      if FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
-        _ = chmod(dir.path, 0o755)
-        let r = try runProcess(
-          "/usr/sbin/runuser", ["-u", "nobody", "--", Self.bankctl, "--store", denied, "accounts"])
-        if r.status == 126 || r.status == 127 {
-          print(
-            "SKIPPED: nobody cannot execute \(Self.bankctl) from this checkout; permission case not exercised"
-          )
-        } else {
-          #expect(r.status == 74, "\(r.stderr)")
-          #expect(
-            r.stderr.contains("Permission denied") || r.stderr.contains("errno 13"), "\(r.stderr)")
-        }
-      } else {
-        print("SKIPPED: running as root without runuser; the permission case cannot be exercised")
-      }
+      try checkPermissionDeniedAsNobody()
     } else {
       _ = chmod(denied, 0o000)
       let r = try runProcess(Self.bankctl, ["--store", denied, "accounts"])
@@ -157,6 +142,42 @@ import Testing
     #expect(corrupt.status == 65)
     #expect(corrupt.stderr.contains("byte offset 128"))
     #expect(fileBytes(store) == bytes)
+  }
+
+  /// Runs bankctl as `nobody` on a root-owned 0600 store, hermetically: the binary and the
+  /// store are copied into a fresh directory under /tmp that `nobody` can traverse, so the
+  /// outcome does not depend on where the checkout lives. (`runuser` exits 1, not 126, when it
+  /// cannot execute the program, so that case is detected by a probe, not by the exit code.)
+  func checkPermissionDeniedAsNobody() throws {
+    let runuser = "/usr/sbin/runuser"
+    guard FileManager.default.isExecutableFile(atPath: runuser) else {
+      print("SKIPPED: running as root without runuser; the permission case cannot be exercised")
+      return
+    }
+    var template = Array("/tmp/bankctl-nobody-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else {
+      print("SKIPPED: mkdtemp failed (errno \(errno)); the permission case was not exercised")
+      return
+    }
+    let sandbox = String(cString: made)
+    defer { try? FileManager.default.removeItem(atPath: sandbox) }
+    _ = chmod(sandbox, 0o755)
+    let binary = sandbox + "/bankctl"
+    try FileManager.default.copyItem(atPath: Self.bankctl, toPath: binary)
+    _ = chmod(binary, 0o755)
+    let store = sandbox + "/denied.journal"
+    #expect(try runProcess(binary, ["--store", store, "open", "--name", "D"]).status == 0)
+    #expect(fileBytes(store).count > 0)
+    let probe = try runProcess(runuser, ["-u", "nobody", "--", binary, "--version"])
+    guard probe.status == 0 else {
+      print(
+        "SKIPPED: nobody cannot run a copy of bankctl from \(sandbox) (runuser exit \(probe.status): \(probe.stderr.prefix(200))); permission case not exercised"
+      )
+      return
+    }
+    let r = try runProcess(runuser, ["-u", "nobody", "--", binary, "--store", store, "accounts"])
+    #expect(r.status == 74, "\(r.stderr)")
+    #expect(r.stderr.contains("Permission denied") || r.stderr.contains("errno 13"), "\(r.stderr)")
   }
 
   @Test func eightConcurrentProcessesLoseNothing() throws {

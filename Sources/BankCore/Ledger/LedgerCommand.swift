@@ -124,8 +124,9 @@ public enum Validate {
     }
   }
 
-  /// Throws `invalid_argument` for text that is empty (unless allowed), longer than `max`
-  /// characters, or contains control characters.
+  /// Throws `invalid_argument` for text that is empty or only white space (unless empty text is
+  /// allowed), longer than `max` characters, or holds a character for which
+  /// ``isUnsafeForDisplay(_:)`` is true.
   public static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError)
   {
     if !allowEmpty && s.isEmpty {
@@ -135,8 +136,56 @@ public enum Validate {
       throw BankError(
         .invalidArgument, "\(field) is \(s.count) characters; at most \(max) are allowed")
     }
-    if s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-      throw BankError(.invalidArgument, "\(field) must not contain control characters")
+    if let bad = s.unicodeScalars.first(where: isUnsafeForDisplay) {
+      let hex = String(bad.value, radix: 16, uppercase: true)
+      let code = "U+" + String(repeating: "0", count: Swift.max(0, 4 - hex.count)) + hex
+      throw BankError(
+        .invalidArgument,
+        "\(field) must not contain control, bidirectional-override or invisible characters (found \(code))"
+      )
     }
+    // A name that is only spaces looks empty in every listing.
+    if !allowEmpty && s.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+      throw BankError(.invalidArgument, "\(field) must not be only spaces")
+    }
+  }
+
+  /// Whether showing `scalar` to a person could deceive or disturb them: C0 and C1 control
+  /// characters and DEL (terminal escapes), the bidirectional embeddings, overrides and isolates
+  /// U+202A–U+202E and U+2066–U+2069 (text that displays in another order than it reads),
+  /// the zero-width characters U+200B–U+200D, U+2060 and U+FEFF, and the line and paragraph
+  /// separators U+2028 and U+2029.
+  ///
+  /// ``text(_:field:max:allowEmpty:)`` refuses exactly these characters, and ``escaped(_:limit:)``
+  /// escapes exactly these, so what is refused on the way in is what is neutralised on the way out.
+  public static func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x00...0x1F, 0x7F...0x9F: true
+    case 0x200B...0x200D, 0x2028...0x202E, 0x2060, 0x2066...0x2069, 0xFEFF: true
+    default: false
+    }
+  }
+
+  /// `s` made safe to echo in a message: each scalar for which ``isUnsafeForDisplay(_:)`` is true
+  /// becomes `\u{hex}`, and with a `limit` the result keeps at most that many scalars of `s`,
+  /// then `…`.
+  ///
+  /// Escaping does not touch backslashes, so escaping text twice changes nothing.
+  public static func escaped(_ s: String, limit: Int? = 64) -> String {
+    var out = ""
+    var count = 0
+    for scalar in s.unicodeScalars {
+      if let limit, count >= limit {
+        out += "…"
+        break
+      }
+      count += 1
+      if isUnsafeForDisplay(scalar) {
+        out += "\\u{\(String(scalar.value, radix: 16))}"
+      } else {
+        out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
   }
 }
