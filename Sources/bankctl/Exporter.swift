@@ -24,7 +24,7 @@ enum Exporter {
   /// - Complexity: O(records) time; O(accounts + pending holds) memory.
   static func export(_ ledger: Ledger, format: String, to console: Console) throws {
     var accounts = try ledger.accounts()
-    let total = ledger.storage.lastSequence
+    let total = ledger.lastSequence
     var output = ChunkedOutput(console: console)
     let render: (Row) -> String =
       switch format {

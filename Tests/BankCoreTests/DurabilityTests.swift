@@ -162,9 +162,9 @@ final class RecordingFileSystem: FileSystem {
     // checksum and the journal position are right.
     let storage = try FileStorage(path: path)
     let snap = try #require(try storage.loadSnapshot())
-    var state = try LedgerState.decodeSnapshot(snap.payload)
-    let id = try state.id(of: a)
-    state.bal[id.index].postedCredits += 1_000_000
+    var state = try BankState.decodeSnapshot(snap.payload, cores: Bank.standardCores)
+    let id = try state.ledger.id(of: a)
+    state.ledger.bal[id.index].postedCredits += 1_000_000
     try storage.saveSnapshot(
       StoredSnapshot(sequence: snap.sequence, payload: state.encodeSnapshot()))
     storage.close()

@@ -342,8 +342,8 @@ final class FailingStorage: Storage {
     #expect(try reopened.accounts() == ledger.accounts())
     #expect(try reopened.hold(.key("h")).outcome == nil)
     #expect(try reopened.transfer(usd("12.34"), from: alice, to: bob, key: "x").replayed)
-    let snapState = ledger.core.withLock { $0.state }
-    let replayState = reopened.core.withLock { $0.state }
+    let snapState = ledger.bank.guarded.withLock { $0.state }
+    let replayState = reopened.bank.guarded.withLock { $0.state }
     #expect(snapState.encodeSnapshot() == replayState.encodeSnapshot())
   }
 
@@ -359,8 +359,8 @@ final class FailingStorage: Storage {
     #expect(try reopened.accounts() == ledger.accounts())
     #expect(try reopened.transfer(usd("1"), from: alice, to: bob, key: "s1").replayed)
     #expect(try reopened.hold(.key("s2")).outcome == nil)
-    let a = ledger.core.withLock { $0.state.encodeSnapshot() }
-    let decoded = try LedgerState.decodeSnapshot(a)
+    let a = ledger.bank.guarded.withLock { $0.state.encodeSnapshot() }
+    let decoded = try BankState.decodeSnapshot(a, cores: Bank.standardCores)
     #expect(decoded.encodeSnapshot() == a)
   }
 

@@ -216,10 +216,11 @@ extension Ledger {
     -> [HistoryEntry]
   {
     // One read, so the account table and the sequence bound describe the same moment.
-    let (id, currency, creditNormal, upTo, ids) = try read { s throws(BankError) in
+    let ((id, currency, creditNormal, ids), upTo) = try readWithSequence {
+      s throws(BankError) in
       let id = try s.id(of: number)
       let i = s.info[id.index]
-      return (id, i.currency, i.kind.isCreditNormal, s.counters.lastSequence, s.info.map(\.number))
+      return (id, i.currency, i.kind.isCreditNormal, s.info.map(\.number))
     }
     var entries: [HistoryEntry] = []
     var balance: Int64 = 0
@@ -274,7 +275,7 @@ extension Ledger {
   ///
   /// - Complexity: O(records in the store).
   public func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
-    let upTo = try read { s in s.counters.lastSequence }
+    let upTo = bank.lastSequence
     var failure: BankError?
     do throws(StorageError) {
       try storage.forEachRecord(after: 0) { rec in

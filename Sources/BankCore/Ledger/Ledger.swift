@@ -1,5 +1,3 @@
-import Synchronization
-
 /// How a ledger behaves: its clock and when it takes snapshots.
 public struct LedgerConfiguration: Sendable {
   /// Where new records get their timestamps. Default: the system clock.
@@ -29,36 +27,30 @@ public struct OpenReport: Sendable, Equatable {
   public var tornTail: FileStorage.TornTail?
 }
 
-/// A double-entry ledger persisted through a ``Storage``: the bank's single commit path.
+/// A double-entry ledger persisted through a ``Storage``: the ledger-only view of a ``Bank``,
+/// for embedders who need nothing else.
 ///
 /// Each call validates its command against the current state, appends the resulting records to the
 /// storage, waits until they are durable and only then returns. Calls from many threads are safe:
-/// one lock orders validation, appends and apply, so journal order equals apply order and a replay
-/// rebuilds exactly the state callers observed. Durability waits happen outside the lock, so
-/// concurrent callers share syncs (group commit).
+/// the bank's one lock orders validation, appends and apply, so journal order equals apply order
+/// and a replay rebuilds exactly the state callers observed. Durability waits happen outside the
+/// lock, so concurrent callers share syncs (group commit).
 ///
 /// Do not call back into a ledger from inside a callback it is running; the lock is not reentrant.
 public final class Ledger: Sendable {
-  struct Core: Sendable {
-    var state = LedgerState()
-    var poisoned: String?
-    var snapshotSequence: UInt64 = 0
-    /// Buffers reused by every commit, so a large batch does not allocate (and fault in) fresh
-    /// pages each time.
-    var scratchBatch = RecordBatch()
-    var scratchUndo: [(Int, Balances)] = []
-  }
-
-  /// The storage this ledger appends to.
-  public let storage: any Storage
+  /// The bank this ledger is a view of.
+  public let bank: Bank
   /// The behaviour this ledger was opened with.
   public let configuration: LedgerConfiguration
+
+  var storage: any Storage { bank.storage }
   /// What opening found.
-  public let openReport: OpenReport
-  let core: Lock<Core>
-  private let snapshotting = Atomic<Bool>(false)
+  public var openReport: OpenReport { bank.openReport }
 
   /// Opens a ledger on a storage, loading its snapshot and replaying the records after it.
+  ///
+  /// The store may also hold other cores' records (customers, cards, …): they are loaded too,
+  /// as ``bank`` shows them.
   ///
   /// - Throws: `store_corrupt` when a record does not decode or refers to something that does not
   ///   exist; storage errors as reported.
@@ -68,127 +60,18 @@ public final class Ledger: Sendable {
   )
     throws(BankError)
   {
-    self.storage = storage
     self.configuration = configuration
-    var state = LedgerState()
-    let file = storage as? FileStorage
-    var report = OpenReport(
-      snapshotSequence: nil, replayedRecords: 0,
-      snapshotProblem: file?.openInfo.snapshotProblem, tornTail: file?.openInfo.tornTail)
-    do throws(StorageError) {
-      if let snap = try storage.loadSnapshot() {
-        do throws(DecodeError) {
-          let s = try LedgerState.decodeSnapshot(snap.payload)
-          if s.counters.lastSequence == snap.sequence, snap.sequence <= storage.lastSequence {
-            state = s
-            report.snapshotSequence = snap.sequence
-          } else {
-            report.snapshotProblem = "snapshot sequence does not match its contents or the log"
-          }
-        } catch {
-          report.snapshotProblem = "snapshot does not decode: \(error.reason)"
-        }
-      }
-    } catch {
-      throw BankError(error)
-    }
-    report.replayedRecords = try Self.replay(storage, into: &state) { _, _ in nil }
-    self.openReport = report
-    self.core = Lock(
-      Core(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
-    if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery,
-      file?.readOnly != true
-    {
-      try? takeSnapshot()
-    }
+    self.bank = try Bank(
+      storage: storage,
+      configuration: BankConfiguration(
+        clock: configuration.clock, snapshotEvery: configuration.snapshotEvery))
   }
 
-  /// Applies every stored record after `state`'s last sequence to it; `check` runs after each
-  /// record and may stop the replay with an error.
-  ///
-  /// - Returns: the number of records applied.
-  static func replay(
-    _ storage: any Storage, into state: inout LedgerState,
-    check: (UInt64, borrowing LedgerState) -> BankError?
-  ) throws(BankError) -> UInt64 {
-    var failure: BankError?
-    var count: UInt64 = 0
-    do throws(StorageError) {
-      try storage.forEachRecord(after: state.counters.lastSequence) { rec in
-        var none: Stage? = nil
-        do throws(DecodeError) {
-          let record = try JournalRecord.decode(rec.bytes)
-          guard state.apply(record, stage: &none) else {
-            failure = BankError(
-              .storeCorrupt,
-              "record \(rec.sequence) refers to an account or hold that does not exist")
-            return false
-          }
-        } catch {
-          failure = BankError(
-            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
-          return false
-        }
-        state.counters.lastSequence = rec.sequence
-        count += 1
-        failure = check(rec.sequence, state)
-        return failure == nil
-      }
-    } catch {
-      throw BankError(error)
-    }
-    if let failure { throw failure }
-    return count
-  }
-
-  /// Re-checks the whole store: every checksum, link and chain hash (``Storage/verify()``), then
-  /// a full replay from the first record that must reproduce the snapshot byte for byte at the
-  /// sequence it covers and the state this ledger holds, with every invariant intact. A snapshot
-  /// whose payload was altered and whose checksums were recomputed fails here.
-  ///
-  /// - Throws: `store_corrupt` naming what differs; storage errors.
-  /// - Complexity: O(records).
-  public func verify() throws(BankError) -> VerifyReport {
-    let report: VerifyReport
-    let snapshot: StoredSnapshot?
-    do throws(StorageError) {
-      report = try storage.verify()
-      snapshot = try storage.loadSnapshot()
-    } catch {
-      throw BankError(error)
-    }
-    var state = LedgerState()
-    var matched = false
-    _ = try Self.replay(storage, into: &state) { seq, s in
-      guard let snapshot, seq == snapshot.sequence else { return nil }
-      let replayed = s.encodeSnapshot()
-      guard replayed == snapshot.payload else {
-        let at =
-          zip(replayed, snapshot.payload).enumerated().first { $0.element.0 != $0.element.1 }?
-          .offset ?? min(replayed.count, snapshot.payload.count)
-        return BankError(
-          .storeCorrupt,
-          "the snapshot covering sequence \(seq) does not match what the journal replays to (first difference at payload byte \(at)): it was altered"
-        )
-      }
-      matched = true
-      return nil
-    }
-    if let snapshot, !matched, snapshot.sequence > 0 {
-      throw BankError(
-        .storeCorrupt,
-        "the snapshot covers sequence \(snapshot.sequence), which the journal does not reach")
-    }
-    if let why = state.invariantViolation() {
-      throw BankError(.storeCorrupt, "the replayed ledger breaks an invariant: \(why)")
-    }
-    let current = core.withLock { $0.state.encodeSnapshot() }
-    guard state.encodeSnapshot() == current else {
-      throw BankError(
-        .storeCorrupt,
-        "the state opened from the snapshot differs from a full replay of the journal")
-    }
-    return report
+  /// The ledger view of a bank.
+  public init(_ bank: Bank) {
+    self.bank = bank
+    self.configuration = LedgerConfiguration(
+      clock: bank.configuration.clock, snapshotEvery: bank.configuration.snapshotEvery)
   }
 
   // MARK: Commit path
@@ -220,106 +103,40 @@ public final class Ledger: Sendable {
     }
   }
 
+  /// One transaction on the ledger core alone, through the bank's commit path.
   func commit<R>(
     _ build: (inout LedgerState, inout Stage?, inout RecordBatch, Int64) throws(BankError) -> R
   ) throws(BankError) -> R {
-    let now = configuration.clock.now()
-    let every = configuration.snapshotEvery
-    let (result, sequence, snapshotDue) = try core.withLock {
-      core throws(BankError) -> (R, UInt64, Bool) in
-      if let reason = core.poisoned {
-        throw BankError(.ioError, "the ledger must be reopened after a storage failure: \(reason)")
-      }
-      var fresh = Stage(core.state)
-      swap(&fresh.balanceUndo, &core.scratchUndo)
-      var stage: Stage? = consume fresh
-      var batch = RecordBatch()
-      swap(&batch, &core.scratchBatch)
-      defer {
-        // Hand the buffers back, emptied but keeping their capacity.
-        batch.removeAll()
-        swap(&batch, &core.scratchBatch)
-        if var used = stage.take() {
-          used.balanceUndo.removeAll(keepingCapacity: true)
-          swap(&used.balanceUndo, &core.scratchUndo)
-        }
-      }
-      let result: R
-      do throws(BankError) {
-        result = try build(&core.state, &stage, &batch, now)
-      } catch {
-        if let stage { core.state.rollback(stage) }
-        throw error
-      }
-      // A command that changed nothing (an idempotent replay) still waits for the records it
-      // observed to be durable.
-      if batch.isEmpty { return (result, core.state.counters.lastSequence, false) }
-      do throws(StorageError) {
-        let last = try storage.append(batch)
-        core.state.counters.lastSequence = last
-        return (result, last, every > 0 && last &- core.snapshotSequence >= every)
-      } catch {
-        if let stage { core.state.rollback(stage) }
-        throw BankError(error)
-      }
+    try bank.commit { state, tx throws(BankError) in
+      try build(&state.ledger, &tx.ledgerStage, &tx.batch, tx.now)
     }
-    if sequence > 0 {
-      do throws(StorageError) {
-        try storage.waitUntilDurable(sequence)
-      } catch {
-        // The state holds records that may never reach the disk: refuse everything until a
-        // reopen rebuilds the state from what is durable.
-        core.withLock { $0.poisoned = "\(error)" }
-        throw BankError(error)
-      }
-    }
-    // A failed snapshot costs only replay time on the next open; the commit itself succeeded.
-    if snapshotDue { try? takeSnapshot() }
-    return result
   }
 
   /// Saves a snapshot of the current state, so the next open replays only what follows.
   ///
   /// - Throws: storage errors.
-  /// - Complexity: O(accounts + holds + keys).
-  public func takeSnapshot() throws(BankError) {
-    guard
-      snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
-    else { return }
-    defer { snapshotting.store(false, ordering: .releasing) }
-    // Copy-on-write makes the copy O(1); encoding happens outside the lock.
-    let state = try core.withLock { core throws(BankError) -> LedgerState in
-      if let reason = core.poisoned {
-        throw BankError(.ioError, "the ledger must be reopened after a storage failure: \(reason)")
-      }
-      return core.state
-    }
-    let seq = state.counters.lastSequence
-    guard seq > 0 else { return }
-    do throws(StorageError) {
-      try storage.waitUntilDurable(seq)
-      try storage.saveSnapshot(StoredSnapshot(sequence: seq, payload: state.encodeSnapshot()))
-    } catch {
-      throw BankError(error)
-    }
-    core.withLock { if $0.snapshotSequence < seq { $0.snapshotSequence = seq } }
-  }
+  /// - Complexity: O(accounts + holds + keys), off the lock.
+  public func takeSnapshot() throws(BankError) { try bank.takeSnapshot() }
+
+  /// Re-checks the whole store; see ``Bank/verify()``.
+  ///
+  /// - Throws: `store_corrupt` naming what differs; storage errors.
+  /// - Complexity: O(records).
+  public func verify() throws(BankError) -> VerifyReport { try bank.verify() }
 
   // MARK: Reads
 
-  /// Runs `body` on the state once everything it reflects is durable, so no caller ever sees money
-  /// that a crash could take back.
+  /// Runs `body` on the ledger state once everything it reflects is durable, so no caller ever
+  /// sees money that a crash could take back. The second value is the journal sequence it reflects.
   func read<R>(_ body: (borrowing LedgerState) throws(BankError) -> R) throws(BankError) -> R {
-    let (r, seq) = try core.withLock { core throws(BankError) -> (R, UInt64) in
-      if let reason = core.poisoned {
-        throw BankError(.ioError, "the ledger must be reopened after a storage failure: \(reason)")
-      }
-      return (try body(core.state), core.state.counters.lastSequence)
-    }
-    if seq > 0 {
-      do throws(StorageError) { try storage.waitUntilDurable(seq) } catch { throw BankError(error) }
-    }
-    return r
+    try bank.read { s throws(BankError) in try body(s.ledger) }
+  }
+
+  /// The journal sequence the state reflects, read together with a value of the state.
+  func readWithSequence<R>(_ body: (borrowing LedgerState) throws(BankError) -> R)
+    throws(BankError) -> (R, UInt64)
+  {
+    try bank.read { s throws(BankError) in (try body(s.ledger), s.sequence) }
   }
 
   /// The account with a number.
@@ -380,20 +197,15 @@ public final class Ledger: Sendable {
   }
 
   /// The sequence number of the last record the state reflects.
-  public var lastSequence: UInt64 { core.withLock { $0.state.counters.lastSequence } }
+  public var lastSequence: UInt64 { bank.lastSequence }
 
   /// Checks the ledger's invariants: debits equal credits per currency (posted and pending), no
   /// limited account is below its limit, and pending totals match the open holds.
   ///
   /// - Returns: a description of the first violation, or `nil`.
   /// - Complexity: O(accounts + holds).
-  public func invariantViolation() -> String? {
-    core.withLock { $0.state.invariantViolation() }
-  }
+  public func invariantViolation() -> String? { bank.invariantViolation() }
 
   /// Closes the storage. The ledger refuses further work.
-  public func close() {
-    core.withLock { $0.poisoned = "the ledger was closed" }
-    storage.close()
-  }
+  public func close() { bank.close() }
 }

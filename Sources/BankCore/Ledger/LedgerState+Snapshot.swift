@@ -1,6 +1,8 @@
 extension LedgerState {
   static let snapshotMagic: UInt32 = 0x4C42_4353  // "SCBL"
-  static let snapshotVersion: UInt8 = 1
+  /// The ledger section's version: 2 since the journal head moved to the bank; version 1 (the
+  /// whole snapshot payload of the first release) also held the last sequence number.
+  static let snapshotVersion: UInt8 = 2
 
   /// The whole state as bytes, for a snapshot.
   ///
@@ -13,7 +15,6 @@ extension LedgerState {
     w.i64(counters.lastTimestamp)
     w.u64(counters.nextCustomerBase)
     w.u64(counters.nextInternalBase)
-    w.u64(counters.lastSequence)
     w.u32(UInt32(info.count))
     for (i, a) in info.enumerated() {
       let b = bal[i]
@@ -54,9 +55,14 @@ extension LedgerState {
     return w.bytes
   }
 
-  /// Rebuilds a state from ``encodeSnapshot()`` output, checking everything it reads.
-  static func decodeSnapshot(_ bytes: [UInt8]) throws(DecodeError) -> LedgerState {
-    let result: Result<LedgerState, DecodeError> = bytes.withUnsafeBytes { buf in
+  /// Rebuilds a state from ``encodeSnapshot()`` output of this or an older release, checking
+  /// everything it reads.
+  ///
+  /// - Returns: the state, and the journal sequence a version-1 payload recorded (0 otherwise).
+  static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError)
+    -> (LedgerState, UInt64)
+  {
+    let result: Result<(LedgerState, UInt64), DecodeError> = bytes.withUnsafeBytes { buf in
       do throws(DecodeError) { return .success(try decodeSnapshot(buf)) } catch {
         return .failure(error)
       }
@@ -65,17 +71,20 @@ extension LedgerState {
   }
 
   private static func decodeSnapshot(_ buf: UnsafeRawBufferPointer) throws(DecodeError)
-    -> LedgerState
+    -> (LedgerState, UInt64)
   {
     var r = ByteReader(buf)
     guard try r.u32() == snapshotMagic else { throw DecodeError("not a ledger snapshot") }
-    guard try r.u8() == snapshotVersion else { throw DecodeError("unsupported snapshot version") }
+    let version = try r.u8()
+    guard version == 1 || version == 2 else {
+      throw DecodeError("unsupported ledger snapshot version \(version)")
+    }
     var s = LedgerState()
     s.counters.nextTransfer = try r.u64()
     s.counters.lastTimestamp = try r.i64()
     s.counters.nextCustomerBase = try r.u64()
     s.counters.nextInternalBase = try r.u64()
-    s.counters.lastSequence = try r.u64()
+    let sequence = version == 1 ? try r.u64() : 0
     let count = Int(try r.u32())
     try r.need(count &* 40)
     s.info.reserveCapacity(count)
@@ -152,6 +161,6 @@ extension LedgerState {
       s.keys[key] = rec
     }
     guard r.isAtEnd else { throw DecodeError("trailing bytes in snapshot") }
-    return s
+    return (s, sequence)
   }
 }

@@ -35,12 +35,16 @@ struct Stage {
 /// by ``apply(_:stage:)``, which never reads a clock and never fails for a validated record. Replay
 /// of the same records therefore rebuilds the same state.
 struct LedgerState: Sendable {
+  /// The ledger's snapshot section.
+  static let coreID: UInt8 = 1
+  /// The record tags the ledger owns.
+  static let tags: ClosedRange<UInt8> = 1...31
+
   struct Counters: Sendable, Equatable {
     var nextTransfer: UInt64 = 1
     var lastTimestamp: Int64 = 0
     var nextCustomerBase: UInt64 = 10_000_001
     var nextInternalBase: UInt64 = 90_000_001
-    var lastSequence: UInt64 = 0
   }
 
   var info: [AccountInfo] = []

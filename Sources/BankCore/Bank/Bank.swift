@@ -1,0 +1,330 @@
+import Synchronization
+
+/// How a bank behaves: its clock, when it takes snapshots and which cores it holds.
+public struct BankConfiguration: Sendable {
+  /// Where new records get their timestamps. Default: the system clock.
+  public var clock: LedgerClock
+  /// Take a snapshot once this many records follow the last one; 0 disables automatic snapshots.
+  /// Default: 100,000.
+  public var snapshotEvery: UInt64
+  /// The cores besides the ledger, in snapshot order. Internal: the product's cores are fixed.
+  var cores: [any StateCore.Type]
+
+  /// Creates a configuration.
+  public init(clock: LedgerClock = .system, snapshotEvery: UInt64 = 100_000) {
+    self.clock = clock
+    self.snapshotEvery = snapshotEvery
+    self.cores = Bank.standardCores
+  }
+}
+
+/// The persisted facade of every core: one lock and one commit path for the ledger and every
+/// other core, over one ``Storage``.
+///
+/// Each transaction is validated against the state of every core, turned into records, appended
+/// as one atomic batch and made durable before the call returns; a batch may mix cores ("reset
+/// the PIN tries and place the withdrawal hold") and commits all or nothing. One lock orders
+/// validation, append and apply, so journal order equals apply order and replay rebuilds exactly
+/// the state callers observed; durability waits happen outside the lock, so concurrent callers
+/// share syncs (group commit).
+///
+/// Work that is slow and needs no state (password hashing, drawing random tokens) is done before
+/// the lock is taken and enters the transaction as data, so that one PBKDF2 never stalls every
+/// transfer.
+///
+/// Do not call back into a bank from inside a closure it is running; the lock is not reentrant.
+public final class Bank: Sendable {
+  /// The cores every bank holds besides the ledger.
+  static let standardCores: [any StateCore.Type] = []
+
+  struct Guarded: Sendable {
+    var state: BankState
+    var poisoned: String?
+    var snapshotSequence: UInt64 = 0
+    /// Buffers reused by every commit, so a large batch does not allocate (and fault in) fresh
+    /// pages each time.
+    var scratchBatch = RecordBatch()
+    var scratchUndo: [(Int, Balances)] = []
+  }
+
+  let storage: any Storage
+  /// The behaviour this bank was opened with.
+  public let configuration: BankConfiguration
+  /// What opening found.
+  public let openReport: OpenReport
+  let guarded: Lock<Guarded>
+  private let snapshotting = Atomic<Bool>(false)
+
+  /// Opens a bank on a storage: loads its snapshot and replays the records after it.
+  ///
+  /// - Throws: `store_corrupt` when a record does not decode, names an unknown tag or version,
+  ///   or refers to something that does not exist; storage errors as reported.
+  /// - Complexity: O(records after the snapshot).
+  public convenience init(
+    storage: any Storage = InMemoryStorage(), configuration: BankConfiguration = .init()
+  ) throws(BankError) {
+    try self.init(storage: storage, configuration: configuration, cores: configuration.cores)
+  }
+
+  init(storage: any Storage, configuration: BankConfiguration, cores: [any StateCore.Type])
+    throws(BankError)
+  {
+    self.storage = storage
+    self.configuration = configuration
+    var state = BankState(cores: cores)
+    let file = storage as? FileStorage
+    var report = OpenReport(
+      snapshotSequence: nil, replayedRecords: 0,
+      snapshotProblem: file?.openInfo.snapshotProblem, tornTail: file?.openInfo.tornTail)
+    do throws(StorageError) {
+      if let snap = try storage.loadSnapshot() {
+        do throws(DecodeError) {
+          let s = try BankState.decodeSnapshot(snap.payload, cores: cores)
+          if s.sequence == snap.sequence, snap.sequence <= storage.lastSequence {
+            state = s
+            report.snapshotSequence = snap.sequence
+          } else {
+            report.snapshotProblem = "snapshot sequence does not match its contents or the log"
+          }
+        } catch {
+          report.snapshotProblem = "snapshot does not decode: \(error.reason)"
+        }
+      }
+    } catch {
+      throw BankError(error)
+    }
+    report.replayedRecords = try Self.replay(storage, into: &state) { _, _ in nil }
+    self.openReport = report
+    self.guarded = Lock(
+      Guarded(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
+    if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery,
+      file?.readOnly != true
+    {
+      try? takeSnapshot()
+    }
+  }
+
+  /// Applies every stored record after `state`'s sequence to it; `check` runs after each record
+  /// and may stop the replay with an error.
+  ///
+  /// - Returns: the number of records applied.
+  static func replay(
+    _ storage: any Storage, into state: inout BankState,
+    check: (UInt64, borrowing BankState) -> BankError?
+  ) throws(BankError) -> UInt64 {
+    var failure: BankError?
+    var count: UInt64 = 0
+    do throws(StorageError) {
+      try storage.forEachRecord(after: state.sequence) { rec in
+        do throws(DecodeError) {
+          guard try state.apply(encoded: rec.bytes) else {
+            failure = BankError(
+              .storeCorrupt,
+              "record \(rec.sequence) refers to something that does not exist")
+            return false
+          }
+        } catch {
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          return false
+        }
+        state.sequence = rec.sequence
+        count += 1
+        failure = check(rec.sequence, state)
+        return failure == nil
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+    return count
+  }
+
+  // MARK: Commit path
+
+  /// Runs one transaction: `build` validates commands against the state and stages their records
+  /// (applying them as it goes); the batch is then appended and made durable. If `build` throws
+  /// or the append fails, every core is rolled back and nothing is stored.
+  func commit<R>(_ build: (inout BankState, inout Transaction) throws(BankError) -> R)
+    throws(BankError) -> R
+  {
+    let clockNow = configuration.clock.now()
+    let every = configuration.snapshotEvery
+    let (result, sequence, snapshotDue) = try guarded.withLock {
+      g throws(BankError) -> (R, UInt64, Bool) in
+      if let reason = g.poisoned {
+        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
+      }
+      let last = g.state.lastTimestamp
+      var stage = Stage(g.state.ledger)
+      swap(&stage.balanceUndo, &g.scratchUndo)
+      var tx = Transaction(
+        ledgerStage: consume stage, batch: RecordBatch(),
+        now: clockNow > last ? clockNow : last &+ 1)
+      swap(&tx.batch, &g.scratchBatch)
+      defer {
+        // Hand the buffers back, emptied but keeping their capacity.
+        tx.batch.removeAll()
+        swap(&tx.batch, &g.scratchBatch)
+        if var used = tx.ledgerStage.take() {
+          used.balanceUndo.removeAll(keepingCapacity: true)
+          swap(&used.balanceUndo, &g.scratchUndo)
+        }
+      }
+      let result: R
+      do throws(BankError) {
+        result = try build(&g.state, &tx)
+      } catch {
+        g.state.rollback(tx)
+        throw error
+      }
+      // A command that changed nothing (an idempotent replay) still waits for the records it
+      // observed to be durable.
+      if tx.batch.isEmpty { return (result, g.state.sequence, false) }
+      do throws(StorageError) {
+        let last = try storage.append(tx.batch)
+        g.state.sequence = last
+        return (result, last, every > 0 && last &- g.snapshotSequence >= every)
+      } catch {
+        g.state.rollback(tx)
+        throw BankError(error)
+      }
+    }
+    if sequence > 0 {
+      do throws(StorageError) {
+        try storage.waitUntilDurable(sequence)
+      } catch {
+        // The state holds records that may never reach the disk: refuse everything until a
+        // reopen rebuilds the state from what is durable.
+        guarded.withLock { $0.poisoned = "\(error)" }
+        throw BankError(error)
+      }
+    }
+    // A failed snapshot costs only replay time on the next open; the commit itself succeeded.
+    if snapshotDue { try? takeSnapshot() }
+    return result
+  }
+
+  /// Runs `body` on the state once everything it reflects is durable, so no caller ever sees
+  /// anything that a crash could take back.
+  func read<R>(_ body: (borrowing BankState) throws(BankError) -> R) throws(BankError) -> R {
+    let (r, seq) = try guarded.withLock { g throws(BankError) -> (R, UInt64) in
+      if let reason = g.poisoned {
+        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
+      }
+      return (try body(g.state), g.state.sequence)
+    }
+    if seq > 0 {
+      do throws(StorageError) { try storage.waitUntilDurable(seq) } catch { throw BankError(error) }
+    }
+    return r
+  }
+
+  /// Saves a snapshot of every core, so the next open replays only what follows.
+  ///
+  /// The state is copied under the lock in O(1) (copy-on-write) and encoded outside it.
+  ///
+  /// - Throws: storage errors.
+  /// - Complexity: O(state size), off the lock.
+  public func takeSnapshot() throws(BankError) {
+    guard
+      snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    else { return }
+    defer { snapshotting.store(false, ordering: .releasing) }
+    let state = try guarded.withLock { g throws(BankError) -> BankState in
+      if let reason = g.poisoned {
+        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
+      }
+      return g.state
+    }
+    let seq = state.sequence
+    guard seq > 0 else { return }
+    do throws(StorageError) {
+      try storage.waitUntilDurable(seq)
+      try storage.saveSnapshot(StoredSnapshot(sequence: seq, payload: state.encodeSnapshot()))
+    } catch {
+      throw BankError(error)
+    }
+    guarded.withLock { if $0.snapshotSequence < seq { $0.snapshotSequence = seq } }
+  }
+
+  /// Re-checks the whole store: every checksum, link and chain hash (``Storage/verify()``), then
+  /// a full replay from the first record that must reproduce the snapshot byte for byte at the
+  /// sequence it covers and the state this bank holds, with every invariant intact. A snapshot
+  /// whose payload was altered and whose checksums were recomputed fails here.
+  ///
+  /// - Throws: `store_corrupt` naming what differs; storage errors.
+  /// - Complexity: O(records).
+  public func verify() throws(BankError) -> VerifyReport {
+    let report: VerifyReport
+    let snapshot: StoredSnapshot?
+    do throws(StorageError) {
+      report = try storage.verify()
+      snapshot = try storage.loadSnapshot()
+    } catch {
+      throw BankError(error)
+    }
+    let cores = guarded.withLock { $0.state.cores.map { type(of: $0) } }
+    var state = BankState(cores: cores)
+    var matched = false
+    // A snapshot of the first release holds the ledger alone, in its own format: compare
+    // states, not bytes, for it.
+    let legacy = snapshot.map { !$0.payload.starts(with: BankState.snapshotMagic) } ?? false
+    _ = try Self.replay(storage, into: &state) { seq, s in
+      guard let snapshot, seq == snapshot.sequence else { return nil }
+      let expected =
+        legacy
+        ? (try? BankState.decodeSnapshot(snapshot.payload, cores: cores).encodeSnapshot()) ?? []
+        : snapshot.payload
+      let replayed = s.encodeSnapshot()
+      guard replayed == expected else {
+        let at =
+          zip(replayed, expected).enumerated().first { $0.element.0 != $0.element.1 }?
+          .offset ?? min(replayed.count, expected.count)
+        return BankError(
+          .storeCorrupt,
+          "the snapshot covering sequence \(seq) does not match what the journal replays to (first difference at payload byte \(at)): it was altered"
+        )
+      }
+      matched = true
+      return nil
+    }
+    if let snapshot, !matched, snapshot.sequence > 0 {
+      throw BankError(
+        .storeCorrupt,
+        "the snapshot covers sequence \(snapshot.sequence), which the journal does not reach")
+    }
+    if let why = state.invariantViolation() {
+      throw BankError(.storeCorrupt, "the replayed state breaks an invariant: \(why)")
+    }
+    let current = guarded.withLock { $0.state.encodeSnapshot() }
+    guard state.encodeSnapshot() == current else {
+      throw BankError(
+        .storeCorrupt,
+        "the state opened from the snapshot differs from a full replay of the journal")
+    }
+    return report
+  }
+
+  /// The sequence number of the last record the state reflects.
+  public var lastSequence: UInt64 { guarded.withLock { $0.state.sequence } }
+
+  /// The newest time recorded in the store; a new transaction is never stamped earlier.
+  public var lastRecordedTime: Instant {
+    Instant(nanoseconds: guarded.withLock { $0.state.lastTimestamp })
+  }
+
+  /// Checks every core's invariants.
+  ///
+  /// - Returns: a description of the first violation, or `nil`.
+  /// - Complexity: O(state size).
+  public func invariantViolation() -> String? {
+    guarded.withLock { $0.state.invariantViolation() }
+  }
+
+  /// Closes the storage. The bank refuses further work.
+  public func close() {
+    guarded.withLock { $0.poisoned = "the bank was closed" }
+    storage.close()
+  }
+}

@@ -1,0 +1,154 @@
+/// Everything the bank knows: every core's state and the journal head they reflect.
+///
+/// The ledger is held directly (its commit path is the hot one); the other cores sit in
+/// type-erased slots, one per core the bank was configured with.
+struct BankState: Sendable {
+  var ledger = LedgerState()
+  var cores: [any StateCore]
+  /// The sequence number of the last record applied: the journal head the state reflects.
+  var sequence: UInt64 = 0
+
+  init(cores: [any StateCore.Type]) {
+    self.cores = cores.map { $0.init() }
+  }
+
+  /// The newest time any core recorded; a new transaction's time is never earlier.
+  var lastTimestamp: Int64 {
+    cores.reduce(ledger.counters.lastTimestamp) { max($0, $1.lastTimestamp) }
+  }
+
+  /// The slot of the core that owns a record tag, or `nil` for the ledger's tags.
+  func slot(forTag tag: UInt8) throws(DecodeError) -> Int? {
+    if LedgerState.tags.contains(tag) { return nil }
+    guard let i = cores.firstIndex(where: { type(of: $0).tags.contains(tag) }) else {
+      throw DecodeError(
+        "unknown record tag \(tag): no core of this release owns it (written by a newer release?)"
+      )
+    }
+    return i
+  }
+
+  /// The slot holding a core type.
+  func slot<C: StateCore>(of type: C.Type) -> Int? {
+    cores.firstIndex { Swift.type(of: $0).coreID == C.coreID }
+  }
+
+  /// A core's current state (an O(1) copy-on-write copy).
+  func core<C: StateCore>(_ type: C.Type) -> C? {
+    slot(of: type).flatMap { cores[$0] as? C }
+  }
+
+  /// Applies one stored record during replay, whichever core owns it.
+  mutating func apply(encoded bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
+    guard let tag = bytes.first else { throw DecodeError("empty record") }
+    guard let i = try slot(forTag: tag) else {
+      var none: Stage? = nil
+      return ledger.apply(try JournalRecord.decode(bytes), stage: &none)
+    }
+    return try Self.applyOpened(&cores[i], bytes)
+  }
+
+  /// Applies encoded bytes to a type-erased core in place (the existential is opened, not
+  /// copied).
+  static func applyOpened<C: StateCore>(_ core: inout C, _ bytes: UnsafeRawBufferPointer)
+    throws(DecodeError) -> Bool
+  {
+    try core.applyEncoded(bytes)
+  }
+
+  /// The first broken invariant of any core, or `nil`.
+  func invariantViolation() -> String? {
+    if let v = ledger.invariantViolation() { return v }
+    for c in cores {
+      if let v = c.invariantViolation() { return "\(type(of: c).coreName): \(v)" }
+    }
+    return nil
+  }
+
+  // MARK: Sectioned snapshot
+
+  static let snapshotMagic: [UInt8] = Array("BCSECT01".utf8)
+
+  /// The snapshot payload: a container of sections, one per core (core ID, section version,
+  /// length, bytes), after the journal sequence it covers. The file backend stamps the file
+  /// with the rest of the head (the end frame's offset and CRC and the chain hash).
+  func encodeSnapshot() -> [UInt8] {
+    var sections = [(LedgerState.coreID, LedgerState.snapshotVersion, ledger.encodeSnapshot())]
+    sections += cores.map { $0.snapshotSection() }
+    var w = ByteWriter(capacity: 64 + sections.reduce(0) { $0 + $1.2.count + 10 })
+    w.raw(Self.snapshotMagic)
+    w.u64(sequence)
+    w.u32(UInt32(sections.count))
+    for (id, version, bytes) in sections {
+      w.u8(id)
+      w.u8(version)
+      w.u64(UInt64(bytes.count))
+      w.raw(bytes)
+    }
+    return w.bytes
+  }
+
+  /// Rebuilds a state from a snapshot payload: the sectioned container, or the ledger-only
+  /// payload of the first release. A missing section is that core's empty state; an unknown core
+  /// or a section newer than this release reads makes the snapshot unusable (the caller replays
+  /// the whole journal instead), never misread.
+  static func decodeSnapshot(_ payload: [UInt8], cores types: [any StateCore.Type])
+    throws(DecodeError) -> BankState
+  {
+    var state = BankState(cores: types)
+    guard payload.starts(with: snapshotMagic) else {
+      // Release 1: the ledger's state alone, with the sequence inside it.
+      let (ledger, sequence) = try LedgerState.decodeSnapshot(payload, version: 1)
+      state.ledger = ledger
+      state.sequence = sequence
+      return state
+    }
+    let sections: Result<(UInt64, [(UInt8, UInt8, [UInt8])]), DecodeError> =
+      payload.withUnsafeBytes { buf in
+        var r = ByteReader(buf)
+        do throws(DecodeError) {
+          _ = try r.bytes(snapshotMagic.count)
+          let sequence = try r.u64()
+          let count = try r.u32()
+          var out: [(UInt8, UInt8, [UInt8])] = []
+          for _ in 0..<count {
+            let id = try r.u8()
+            let version = try r.u8()
+            let length = try r.u64()
+            guard length <= UInt64(r.remaining) else {
+              throw DecodeError("section runs past the end")
+            }
+            out.append((id, version, try r.bytes(Int(length))))
+          }
+          guard r.isAtEnd else { throw DecodeError("trailing bytes after the last section") }
+          return .success((sequence, out))
+        } catch {
+          return .failure(error)
+        }
+      }
+    let (sequence, list) = try sections.get()
+    state.sequence = sequence
+    var seen: Set<UInt8> = []
+    for (id, version, bytes) in list {
+      guard seen.insert(id).inserted else { throw DecodeError("core \(id) has two sections") }
+      if id == LedgerState.coreID {
+        guard version <= LedgerState.snapshotVersion else {
+          throw DecodeError(
+            "the ledger section has version \(version), newer than this release reads")
+        }
+        state.ledger = try LedgerState.decodeSnapshot(bytes, version: version).0
+        continue
+      }
+      guard let i = state.cores.firstIndex(where: { type(of: $0).coreID == id }) else {
+        throw DecodeError("section of unknown core \(id) (written by a newer release?)")
+      }
+      let t = type(of: state.cores[i])
+      guard version <= t.snapshotVersion else {
+        throw DecodeError(
+          "the \(t.coreName) section has version \(version), newer than this release reads")
+      }
+      state.cores[i] = try t.decodeSnapshot(bytes, version: version)
+    }
+    return state
+  }
+}

@@ -1,0 +1,57 @@
+/// A pure core of the bank: one domain's state and rules (the ledger, the authenticator, the ATM
+/// fleet, the banking products).
+///
+/// A core never reads a clock or a random source while applying: time and randomness come in
+/// through the command and are written into its records, so replay rebuilds the same state. Its
+/// records carry tags from its own range and a version per record type; its snapshot is one
+/// section of the bank's snapshot. `Docs/Architecture.md` ("Adding a core") has the rules.
+///
+/// The ledger is a core with a hand-tuned undo log (``LedgerState``); other cores are undone by
+/// restoring the copy taken before a transaction first touched them (O(1) to take thanks to
+/// copy-on-write; the first change then copies the core's storage once per transaction).
+protocol StateCore: Sendable {
+  /// The core's typed records.
+  associatedtype Record: Sendable
+
+  /// The core's section number in the snapshot (ledger 1, auth 2, ATM 3, products 4).
+  static var coreID: UInt8 { get }
+  /// A short name for messages.
+  static var coreName: String { get }
+  /// The record tags this core owns (ledger 1–31, auth 32–63, ATM 64–95, products 96–127).
+  static var tags: ClosedRange<UInt8> { get }
+  /// The version of the snapshot section this release writes.
+  static var snapshotVersion: UInt8 { get }
+
+  /// The empty state.
+  init()
+
+  /// Appends a record's bytes: its tag, its type's version, then its fields.
+  static func encode(_ record: Record, into w: inout ByteWriter)
+  /// Decodes one record, naming an unknown tag or version in the error.
+  static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Record
+  /// Applies a validated record. Returns `false` only for a record that refers to something that
+  /// does not exist, which only a damaged or foreign journal can contain.
+  mutating func apply(_ record: Record) -> Bool
+
+  /// The newest time recorded by this core, in nanoseconds since 1970.
+  var lastTimestamp: Int64 { get }
+
+  /// The core's snapshot section, deterministic for equal states.
+  func encodeSnapshot() -> [UInt8]
+  /// Rebuilds a core from its section, written by this or an older release.
+  static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> Self
+  /// The first broken invariant, or `nil`.
+  func invariantViolation() -> String?
+}
+
+extension StateCore {
+  /// Decodes and applies one record of this core (for replay through a type-erased slot).
+  mutating func applyEncoded(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
+    apply(try Self.decode(bytes))
+  }
+
+  /// This core's section header and bytes, for the sectioned snapshot.
+  func snapshotSection() -> (UInt8, UInt8, [UInt8]) {
+    (Self.coreID, Self.snapshotVersion, encodeSnapshot())
+  }
+}
