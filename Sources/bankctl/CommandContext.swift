@@ -171,6 +171,16 @@ struct CommandContext {
     let key = try key()
     let memo = try memo()
     let r = try withLedger { l in
+      // `transfer` is a customer's command: the bank's own accounts are never its sides.
+      for number in [from, to] {
+        let a = try l.account(number)
+        guard a.kind == .checking || a.kind == .savings else {
+          throw BankError(
+            .internalAccount,
+            "account \(number) is the bank's \(a.kind) account; transfer moves money between customer accounts only"
+          )
+        }
+      }
       let amount = try Amount(parsing: amountText, currency: try l.account(from).currency)
       return try l.transfer(amount, from: from, to: to, key: key, memo: memo)
     }

@@ -190,6 +190,28 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect((err["message"] as? String)?.contains(a) == true)
   }
 
+  @Test func theBanksOwnAccountsRefuseCustomerCommands() throws {
+    let a = try #require(
+      jsonObject(cli(["--json", "open", "--name", "A"], store: store).out)?["account"] as? String)
+    #expect(cli(["deposit", a, "50"], store: store).code == 0)
+    let all = jsonObject(cli(["--json", "accounts", "--all"], store: store).out)?["accounts"]
+    let vault = try #require(
+      (all as? [[String: Any]])?.first { $0["type"] as? String == "vault" }?["account"] as? String)
+    let before = fileBytes(store)
+    for args in [
+      ["deposit", vault, "1"], ["withdraw", vault, "1"], ["transfer", vault, a, "1"],
+      ["transfer", a, vault, "1"], ["freeze", vault], ["close", vault],
+    ] {
+      let r = cli(["--json"] + args, store: store)
+      #expect(r.code == 1, "\(args): \(r.err)")
+      #expect(
+        (jsonObject(r.err)?["error"] as? [String: Any])?["code"] as? String == "internal_account",
+        "\(args)")
+    }
+    #expect(fileBytes(store) == before, "refused commands leave the store unchanged")
+    #expect(cli(["deposit", a, "1"], store: store).code == 0, "the vault still works")
+  }
+
   @Test func storeComesFromOptionThenEnvironmentThenDefault() throws {
     let envStore = dir.file("env.journal")
     let r = cli(["--json", "open", "--name", "Env"], env: ["BANKCTL_STORE": envStore])

@@ -9,7 +9,10 @@ extension LedgerState {
       return .opened(try stageOpen(spec, now: now, stage: &stage, batch: &batch))
     case .transfer(let amount, let from, let to, let key, let memo, let kind):
       let (debit, credit) = (try id(of: from), try id(of: to))
-      if kind == .transfer || kind == .deposit || kind == .withdrawal {
+      // A customer's transfer never touches the bank's own accounts; bookkeeping between two
+      // of the bank's own accounts (capital, reclassification) is the bank's business.
+      let internalSides = [debit, credit].filter { !isCustomerDeposit($0) }.count
+      if (kind == .transfer || kind == .deposit || kind == .withdrawal) && internalSides == 1 {
         try requireCustomerAccount(debit, for: "debited by a \(kind)")
         try requireCustomerAccount(credit, for: "credited by a \(kind)")
       }
@@ -146,11 +149,17 @@ extension LedgerState {
   /// fee account): those move only through the operations that exist for them.
   private func requireCustomerAccount(_ id: AccountID, for what: String) throws(BankError) {
     let i = info[id.index]
-    guard i.kind == .checking || i.kind == .savings else {
+    guard isCustomerDeposit(id) else {
       throw BankError(
         .internalAccount,
         "account \(i.number) is the bank's \(i.kind) account (\(i.name)); it cannot be \(what)")
     }
+  }
+
+  /// Whether an account is a customer's checking or savings account.
+  func isCustomerDeposit(_ id: AccountID) -> Bool {
+    let k = info[id.index].kind
+    return k == .checking || k == .savings
   }
 
   private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch)
