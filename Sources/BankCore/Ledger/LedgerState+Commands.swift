@@ -11,8 +11,9 @@ extension LedgerState {
       let (debit, credit) = (try id(of: from), try id(of: to))
       // A customer's transfer never touches the bank's own accounts; bookkeeping between two
       // of the bank's own accounts (capital, reclassification) is the bank's business.
-      let internalSides = [debit, credit].filter { !isCustomerDeposit($0) }.count
-      if (kind == .transfer || kind == .deposit || kind == .withdrawal) && internalSides == 1 {
+      if kind == .transfer || kind == .deposit || kind == .withdrawal,
+        isCustomerDeposit(debit) != isCustomerDeposit(credit)
+      {
         try requireCustomerAccount(debit, for: "debited by a \(kind)")
         try requireCustomerAccount(credit, for: "credited by a \(kind)")
       }
