@@ -355,6 +355,24 @@ import Testing
     try? FileManager.default.removeItem(atPath: snapshotPath)
   }
 
+  @Test func theVaultRefusesCustomerCommandsWithExit1() throws {
+    let a = try #require(json(try bank(["--json", "open", "--name", "A"]))["account"] as? String)
+    #expect(try bank(["deposit", a, "5"]).status == 0)
+    let vault = "9000-0001-9"
+    let before = fileBytes(store)
+    for args in [
+      ["deposit", vault, "1"], ["withdraw", vault, "1"], ["transfer", vault, a, "1"],
+      ["transfer", a, vault, "1"], ["freeze", vault], ["unfreeze", vault], ["close", vault],
+    ] {
+      let r = try bank(["--json"] + args)
+      #expect(r.status == 1, "\(args): \(r.stderr)")
+      #expect(r.stderr.contains("\"code\":\"internal_account\""), "\(args): \(r.stderr)")
+      #expect(r.stdout.isEmpty)
+    }
+    #expect(fileBytes(store) == before, "a refused command changes nothing")
+    #expect(try bank(["deposit", a, "1"]).status == 0, "the vault still takes deposits")
+  }
+
   @Test func hledgerAgreesWithBankctl() throws {
     let hledger = ["/usr/bin/hledger", "/usr/local/bin/hledger"].first {
       FileManager.default.isExecutableFile(atPath: $0)
