@@ -224,28 +224,153 @@ import Testing
   }
 
   @Test func anIndependentReaderAgreesWithVerify() throws {
-    // Tools/read_journal.py is written from Docs/FileFormat.md alone.
-    let reader = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    // Tools/read_journal.py is written from Docs/FileFormat.md alone. On every case below both
+    // must give the same exit code; on success the same records, batches and head hash; on a torn
+    // tail both warn; on damage both name the same byte offset. verify never changes the store.
+    let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("Tools/read_journal.py").path
+    let reader = tests.deletingLastPathComponent().appendingPathComponent("Tools/read_journal.py")
+      .path
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
       print("SKIPPED: python3 is not installed; the independent reader was not run")
       return
     }
     #expect(try bank(["demo"]).status == 0)
     #expect(try bank(["withdraw", "1000-0002-5", "1.50", "--id", "w"]).status == 0)
-    let ours = json(try bank(["--json", "verify"]))
-    let theirs = try runProcess("/usr/bin/python3", [reader, store])
-    #expect(theirs.status == 0, "\(theirs.stderr)")
-    let expected =
-      "records \(ours["records"] ?? "") batches \(ours["batches"] ?? "") head_hash \(ours["head_hash"] ?? "")\n"
-    #expect(theirs.stdout == expected)
-    // And it finds damage where verify does.
-    var bytes = fileBytes(store)
-    bytes[200] ^= 1
-    writeFileBytes(store, bytes)
-    #expect(try runProcess("/usr/bin/python3", [reader, store]).status == 65)
-    #expect(try bank(["verify"]).status == 65)
+    // Batch boundaries: after each command the file ends at its last batch (a clean close).
+    var ends: [Int] = []
+    for i in 0..<4 {
+      #expect(try bank(["deposit", "1000-0001-7", "1", "--id", "d\(i)"]).status == 0)
+      ends.append(fileBytes(store).count)
+    }
+    let clean = fileBytes(store)
+    let snapshotPath = store + ".snapshot"
+    #expect(!FileManager.default.fileExists(atPath: snapshotPath))
+
+    /// Runs both readers on `bytes` (and `snapshot`, when given) and checks that they agree.
+    func agree(
+      _ name: String, _ bytes: [UInt8], snapshot: [UInt8]? = nil, status: Int32,
+      torn: Bool = false
+    ) throws {
+      writeFileBytes(store, bytes)
+      if let snapshot {
+        writeFileBytes(snapshotPath, snapshot)
+      } else {
+        try? FileManager.default.removeItem(atPath: snapshotPath)
+      }
+      let ours = try bank(["--json", "verify"])
+      let theirs = try runProcess("/usr/bin/python3", [reader, store])
+      #expect(ours.status == status, "\(name): bankctl verify exit \(ours.status): \(ours.stderr)")
+      #expect(
+        theirs.status == status, "\(name): read_journal.py exit \(theirs.status): \(theirs.stderr)")
+      #expect(fileBytes(store) == bytes, "\(name): verify changed the journal")
+      #expect(
+        (snapshot == nil) != FileManager.default.fileExists(atPath: snapshotPath),
+        "\(name): verify created or removed the snapshot")
+      if status == 0 {
+        let o = json(ours)
+        let line =
+          "records \(o["records"] ?? "") batches \(o["batches"] ?? "") head_hash \(o["head_hash"] ?? "")\n"
+        #expect(theirs.stdout == line, "\(name)")
+        let warnings = (o["warnings"] as? [String]) ?? []
+        #expect(
+          warnings.contains { $0.contains("torn tail") } == torn,
+          "\(name): bankctl warnings \(warnings)")
+        #expect(ours.stderr.contains("torn tail") == torn, "\(name): \(ours.stderr)")
+        #expect(
+          theirs.stderr.contains("warning: torn tail") == torn, "\(name): \(theirs.stderr)")
+      } else {
+        // Both name the same byte offset.
+        func offset(_ s: String) -> Substring? {
+          s.firstMatch(of: /byte offset (\d+)/)?.output.1
+        }
+        #expect(offset(ours.stderr) != nil, "\(name): \(ours.stderr)")
+        #expect(
+          offset(ours.stderr) == offset(theirs.stderr),
+          "\(name): bankctl \(ours.stderr) read_journal.py \(theirs.stderr)")
+      }
+    }
+
+    try agree("an intact store", clean, status: 0)
+    // A writer killed mid-write: the close block is dirty and half a frame follows the last
+    // batch (the first bytes of a real next deposit).
+    #expect(try bank(["deposit", "1000-0001-7", "1", "--id", "next"]).status == 0)
+    let next = Array(fileBytes(store)[clean.count...])
+    for keep in [7, 40, next.count - 1] {
+      try agree(
+        "a torn tail of \(keep) bytes", crashed(clean) + next.prefix(keep), status: 0, torn: true)
+    }
+    try agree(
+      "a crashed writer's journal ending at a batch boundary",
+      Array(crashed(clean)[0..<ends[1]]), status: 0)
+    for end in ends.dropLast() {
+      try agree("a clean store truncated at \(end)", Array(clean[0..<end]), status: 65)
+    }
+    var zeroed = clean
+    for i in (clean.count - 100)..<clean.count { zeroed[i] = 0 }
+    try agree("a clean store with its last 100 bytes zeroed", zeroed, status: 65)
+    try agree("junk after a clean close", clean + [UInt8](repeating: 0x5A, count: 100), status: 65)
+    try agree("a zero byte after a clean close", clean + [0], status: 65)
+    for base in [clean, crashed(clean)] {
+      var flipped = base
+      flipped[base.count / 2] ^= 0x10
+      try agree("a flipped byte in the middle", flipped, status: 65)
+    }
+    var header = clean
+    header[20] ^= 1
+    try agree("a flipped byte in the file header", header, status: 65)
+    var block = clean
+    block[80] ^= 1
+    try agree("a flipped byte in the close block", block, status: 65)
+
+    // A snapshot of the whole journal, taken through the library.
+    writeFileBytes(store, clean)
+    let ledger = try Ledger(
+      storage: FileStorage(path: store), configuration: .init(snapshotEvery: 0))
+    try ledger.takeSnapshot()
+    ledger.close()
+    let snapshot = fileBytes(snapshotPath)
+    #expect(snapshot.count > 96)
+    #expect(fileBytes(store) == clean)
+    try agree("an intact store with its snapshot", clean, snapshot: snapshot, status: 0)
+    // A crashed writer's journal cut at a batch boundary below what the snapshot covers: only
+    // the snapshot proves the missing records were durable.
+    try agree(
+      "a stale snapshot that proves more records than remain",
+      Array(crashed(clean)[0..<ends[1]]), snapshot: snapshot, status: 65)
+    // Damage inside what a valid snapshot covers: open does not re-read it, verify does.
+    var covered = crashed(clean)
+    covered[clean.count / 2] ^= 0x10
+    try agree("damage below a valid snapshot", covered, snapshot: snapshot, status: 65)
+    // A snapshot that is not intact proves nothing: both accept the shorter journal.
+    var badPayload = snapshot
+    badPayload[badPayload.count - 1] ^= 1
+    try agree(
+      "a damaged stale snapshot", Array(crashed(clean)[0..<ends[1]]), snapshot: badPayload,
+      status: 0)
+    try agree(
+      "a stale snapshot with bytes appended", Array(crashed(clean)[0..<ends[1]]),
+      snapshot: snapshot + [0], status: 0)
+    writeFileBytes(store, clean)
+    try? FileManager.default.removeItem(atPath: snapshotPath)
+  }
+
+  @Test func theVaultRefusesCustomerCommandsWithExit1() throws {
+    let a = try #require(json(try bank(["--json", "open", "--name", "A"]))["account"] as? String)
+    #expect(try bank(["deposit", a, "5"]).status == 0)
+    let vault = "9000-0001-9"
+    let before = fileBytes(store)
+    for args in [
+      ["deposit", vault, "1"], ["withdraw", vault, "1"], ["transfer", vault, a, "1"],
+      ["transfer", a, vault, "1"], ["freeze", vault], ["unfreeze", vault], ["close", vault],
+    ] {
+      let r = try bank(["--json"] + args)
+      #expect(r.status == 1, "\(args): \(r.stderr)")
+      #expect(r.stderr.contains("\"code\":\"internal_account\""), "\(args): \(r.stderr)")
+      #expect(r.stdout.isEmpty)
+    }
+    #expect(fileBytes(store) == before, "a refused command changes nothing")
+    #expect(try bank(["deposit", a, "1"]).status == 0, "the vault still takes deposits")
   }
 
   @Test func hledgerAgreesWithBankctl() throws {
