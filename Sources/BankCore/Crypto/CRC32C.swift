@@ -1,7 +1,7 @@
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), computed slicing-by-8.
 ///
 /// Frames of the journal carry two of these: one over the salted header and one over the body.
-public enum CRC32C {
+package enum CRC32C {
   /// Eight 256-entry tables: table k gives the CRC of a byte followed by k zero bytes.
   static let tables: [UInt32] = {
     var t = [UInt32](repeating: 0, count: 8 * 256)
@@ -20,7 +20,7 @@ public enum CRC32C {
   }()
 
   /// The CRC of `bytes`.
-  public static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
+  package static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
     if let r = bytes.withContiguousStorageIfAvailable({ update(0, UnsafeRawBufferPointer($0)) }) {
       return r
     }
@@ -30,7 +30,7 @@ public enum CRC32C {
   /// Extends a running CRC with more bytes; start with 0.
   ///
   /// - Complexity: O(n), eight bytes per table round.
-  public static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+  package static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
     var c = ~crc
     guard let base = buffer.baseAddress else { return crc }
     var p = base

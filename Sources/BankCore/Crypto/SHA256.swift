@@ -3,7 +3,7 @@
 /// Incremental: feed bytes with ``update(_:)`` and read the digest with ``finalize()``. A partial
 /// block waits in a fixed 64-byte buffer inside the value, so hashing allocates nothing until the
 /// digest array is made. The block function is in `SHA256+Compression.swift`.
-public struct SHA256: Sendable {
+package struct SHA256: Sendable {
   private var state = State.initial
   /// Bytes of an incomplete block, `pendingCount` of them at the front.
   private var pending: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
@@ -14,7 +14,7 @@ public struct SHA256: Sendable {
   private var length: UInt64 = 0
 
   /// A hasher with the standard initial state.
-  public init() {}
+  package init() {}
 
   /// A hasher that continues from `state`, after `length` bytes (a multiple of 64) were hashed.
   ///
@@ -26,7 +26,7 @@ public struct SHA256: Sendable {
   }
 
   /// The digest of `bytes` in one call.
-  public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+  package static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
     var s = SHA256()
     s.update(bytes)
     return s.finalize()
@@ -35,7 +35,7 @@ public struct SHA256: Sendable {
   /// Feeds more bytes.
   ///
   /// - Complexity: O(n).
-  public mutating func update(_ bytes: some Collection<UInt8>) {
+  package mutating func update(_ bytes: some Collection<UInt8>) {
     let done: Void? = bytes.withContiguousStorageIfAvailable { buf in
       update(UnsafeRawBufferPointer(buf))
     }
@@ -48,7 +48,7 @@ public struct SHA256: Sendable {
   /// Feeds the bytes of a raw buffer.
   ///
   /// - Complexity: O(n).
-  public mutating func update(_ buffer: UnsafeRawBufferPointer) {
+  package mutating func update(_ buffer: UnsafeRawBufferPointer) {
     guard buffer.count > 0 else { return }
     length &+= UInt64(buffer.count)
     var rest = buffer
@@ -79,7 +79,7 @@ public struct SHA256: Sendable {
   /// Pads, processes the final block and returns the 32-byte digest.
   ///
   /// The hasher is spent afterwards: start a new one for the next message.
-  public mutating func finalize() -> [UInt8] { finalizeState().bytes }
+  package mutating func finalize() -> [UInt8] { finalizeState().bytes }
 
   /// Pads, processes the final block and returns the digest as words, without allocating.
   mutating func finalizeState() -> State {

@@ -106,9 +106,9 @@ public enum LedgerOutcome: Sendable, Equatable {
 }
 
 /// Checks of caller-supplied text shared by the ledger and the CLI.
-public enum Validate {
+package enum Validate {
   /// Throws `invalid_key` unless the key is 1 to 64 characters from `[A-Za-z0-9._:-]`.
-  public static func key(_ key: String?) throws(BankError) {
+  package static func key(_ key: String?) throws(BankError) {
     guard let key else { return }
     let ok =
       (1...64).contains(key.utf8.count)
@@ -127,7 +127,7 @@ public enum Validate {
   /// Throws `invalid_argument` for text that is empty or only white space (unless empty text is
   /// allowed), longer than `max` characters, or holds a character for which
   /// ``isUnsafeForDisplay(_:)`` is true.
-  public static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError)
+  package static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError)
   {
     if !allowEmpty && s.isEmpty {
       throw BankError(.invalidArgument, "\(field) must not be empty")
@@ -158,7 +158,7 @@ public enum Validate {
   ///
   /// ``text(_:field:max:allowEmpty:)`` refuses exactly these characters, and ``escaped(_:limit:)``
   /// escapes exactly these, so what is refused on the way in is what is neutralised on the way out.
-  public static func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
+  package static func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar.value {
     case 0x00...0x1F, 0x7F...0x9F: true
     case 0x200B...0x200D, 0x2028...0x202E, 0x2060, 0x2066...0x2069, 0xFEFF: true
@@ -171,7 +171,7 @@ public enum Validate {
   /// then `…`.
   ///
   /// Escaping does not touch backslashes, so escaping text twice changes nothing.
-  public static func escaped(_ s: String, limit: Int? = 64) -> String {
+  package static func escaped(_ s: String, limit: Int? = 64) -> String {
     var out = ""
     var count = 0
     for scalar in s.unicodeScalars {
