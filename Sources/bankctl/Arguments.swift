@@ -8,6 +8,10 @@ struct ParsedArguments {
   var store: String?
   var json = false
   var lockTimeout: Duration?
+  /// `--now`: the time the command runs as.
+  var now: Instant?
+  /// `--session`: the token of the principal the command acts as.
+  var session: String?
   var help = false
   var version = false
   var command: String?
@@ -107,7 +111,7 @@ struct EarlyRequests {
 
 enum ArgumentParser {
   /// Global options that take a value.
-  static let globalValueOptions: Set<String> = ["store", "lock-timeout"]
+  static let globalValueOptions: Set<String> = ["store", "lock-timeout", "now", "session"]
 
   /// Parses whole or decimal seconds with at most three decimals (`2`, `0.5`, `1.250`) into
   /// milliseconds, with the same strictness as amounts.
@@ -247,6 +251,18 @@ enum ArgumentParser {
               command: p.command)
           }
           p.lockTimeout = .milliseconds(ms)
+        case "now":
+          let v = try value(name, inline: inline)
+          do throws(BankError) { p.now = try Instant(rfc3339: v) } catch {
+            throw UsageError(message: "invalid --now: \(error.message)", command: p.command)
+          }
+        case "session":
+          let v = try value(name, inline: inline)
+          guard !v.isEmpty, v.utf8.count <= 256 else {
+            throw UsageError(
+              message: "invalid --session: expected a session token", command: p.command)
+          }
+          p.session = v
         default:
           guard let cmd = p.command, let spec = Commands.named(cmd) else {
             throw UsageError(

@@ -10,6 +10,12 @@ struct CommandContext {
 
   var json: Bool { parsed.json }
 
+  /// The clock commands run on: `--now` fixed, else the system clock.
+  var clock: LedgerClock {
+    guard let now = parsed.now else { return .system }
+    return LedgerClock { now.nanoseconds }
+  }
+
   func execute(_ command: String) throws {
     switch command {
     case "open": try open()
@@ -50,7 +56,14 @@ struct CommandContext {
     let ledger: Ledger
     do {
       ledger = try Ledger(
-        storage: storage, configuration: LedgerConfiguration(snapshotEvery: 10_000))
+        storage: storage, configuration: LedgerConfiguration(clock: clock, snapshotEvery: 10_000))
+      if let now = parsed.now, now < ledger.bank.lastRecordedTime {
+        // Journal time never goes backwards: nothing may be stamped before what is recorded.
+        throw BankError(
+          .invalidArgument,
+          "--now \(now) is earlier than the newest record in the store (\(ledger.bank.lastRecordedTime)); journal time never goes backwards"
+        )
+      }
     } catch {
       storage.close()
       throw error

@@ -9,6 +9,8 @@ enum Help {
       --store <path>          The journal file. Default: $BANKCTL_STORE, then ./bank.journal.
       --json                  Print exactly one JSON object on stdout (errors as JSON on stderr).
       --lock-timeout <secs>   How long to wait for another bankctl on the same store (default 10).
+      --now <time>            Run as of an RFC 3339 time (2026-03-31T17:00:00Z); refused when
+                              earlier than the newest record: journal time never goes back.
       -h, --help              Show help information.
       --version               Show the version.
       --                      End of options: what follows is an argument or a value, even

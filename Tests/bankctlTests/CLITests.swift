@@ -212,6 +212,26 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(cli(["deposit", a, "1"], store: store).code == 0, "the vault still works")
   }
 
+  @Test func nowRunsACommandAsOfATimeAndNeverGoesBack() throws {
+    let a = try #require(
+      jsonObject(
+        cli(["--json", "--now", "2026-03-31T17:00:00Z", "open", "--name", "A"], store: store).out)?[
+          "account"] as? String)
+    #expect(cli(["deposit", a, "5", "--now", "2026-04-01T09:30:00+02:00"], store: store).code == 0)
+    let h = cli(["--json", "history", a], store: store).out
+    #expect(h.contains("2026-04-01T07:30:00"), "\(h)")
+    let before = fileBytes(store)
+    let back = cli(["--json", "--now", "2026-03-31T18:00:00Z", "deposit", a, "1"], store: store)
+    #expect(back.code == 64)
+    #expect(
+      (jsonObject(back.err)?["error"] as? [String: Any])?["code"] as? String == "invalid_argument")
+    #expect(fileBytes(store) == before, "a refused --now leaves the store unchanged")
+    for bad in ["2026-02-30T00:00:00Z", "2026-03-31 17:00:00Z", "2026-03-31T17:00:00", "yesterday"]
+    {
+      #expect(cli(["--now", bad, "balance", a], store: store).code == 64, "\(bad)")
+    }
+  }
+
   @Test func storeComesFromOptionThenEnvironmentThenDefault() throws {
     let envStore = dir.file("env.journal")
     let r = cli(["--json", "open", "--name", "Env"], env: ["BANKCTL_STORE": envStore])
