@@ -88,6 +88,16 @@ enum Commands {
   ]
 
   static func named(_ name: String) -> CommandSpec? { all.first { $0.name == name } }
+
+  /// Words that take a subcommand (`customer register`), with their subcommands in order.
+  static var groups: [String: [String]] {
+    var out: [String: [String]] = [:]
+    for c in all {
+      let words = c.name.split(separator: " ")
+      if words.count == 2 { out[String(words[0]), default: []].append(String(words[1])) }
+    }
+    return out
+  }
 }
 
 /// A usage error: exit 64 with the command's usage line.
@@ -133,7 +143,17 @@ enum ArgumentParser {
       case "--version": r.version = true
       case "--json": r.json = true
       default:
-        guard !previousTakesValue, !arg.hasPrefix("-"), Commands.named(arg) != nil else { continue }
+        guard !previousTakesValue, !arg.hasPrefix("-") else { continue }
+        if let c = command, let subs = Commands.groups[c], r.topic == c, subs.contains(arg) {
+          command = c + " " + arg
+          r.topic = command
+          continue
+        }
+        if let t = r.topic, command == "help", let subs = Commands.groups[t], subs.contains(arg) {
+          r.topic = t + " " + arg
+          continue
+        }
+        guard Commands.named(arg) != nil || Commands.groups[arg] != nil else { continue }
         if command == nil {
           command = arg
           if arg != "help" { r.topic = arg }
@@ -284,8 +304,21 @@ enum ArgumentParser {
       } else if !endOfOptions && (arg == "-h") {
         p.help = true
       } else if p.command == nil {
-        guard Commands.named(arg) != nil else { throw unknownCommand(arg) }
-        p.command = arg
+        if let subs = Commands.groups[arg] {
+          let next = i + 1 < args.count ? args[i + 1] : nil
+          guard let next, subs.contains(next) else {
+            let got = next.map { " '\(Validate.escaped($0))'" } ?? ""
+            throw UsageError(
+              message:
+                "'\(arg)' needs a subcommand\(got.isEmpty ? "" : ", not\(got)"): \(subs.joined(separator: ", "))",
+              command: nil)
+          }
+          p.command = arg + " " + next
+          i += 1
+        } else {
+          guard Commands.named(arg) != nil else { throw unknownCommand(arg) }
+          p.command = arg
+        }
       } else {
         p.positionals.append(arg)
       }

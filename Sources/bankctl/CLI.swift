@@ -110,6 +110,10 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
     return ExitCode.usage
   }
   if command == "help" {
+    var parsed = parsed
+    if parsed.positionals.count == 2, Commands.groups[parsed.positionals[0]] != nil {
+      parsed.positionals = [parsed.positionals.joined(separator: " ")]
+    }
     guard parsed.positionals.count <= 1 else {
       return usageFailure(
         UsageError(
@@ -117,7 +121,7 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
           command: command), json: parsed.json, console: console)
     }
     let topic = parsed.positionals.first
-    if let t = topic, Commands.named(t) == nil {
+    if let t = topic, Commands.named(t) == nil, Commands.groups[t] == nil {
       return usageFailure(ArgumentParser.unknownCommand(t), json: parsed.json, console: console)
     }
     console.print(topic.map(Help.command) ?? Help.overview)

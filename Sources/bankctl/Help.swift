@@ -17,7 +17,7 @@ enum Help {
                               if it starts with '-' (--memo -- -5 gives the memo '-5').
 
     COMMANDS:
-    \(Commands.all.map { "  " + $0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + "  " + $0.summary }.joined(separator: "\n"))
+    \(Commands.all.map { "  " + $0.name.padding(toLength: 17, withPad: " ", startingAt: 0) + "  " + $0.summary }.joined(separator: "\n"))
 
     EXIT CODES:
       0 success, 1 refused by a banking rule, 64 usage or invalid input, 65 store corrupt,
@@ -122,6 +122,13 @@ enum Help {
   ]
 
   static func command(_ name: String) -> String {
+    if let subs = Commands.groups[name] {
+      let lines = subs.compactMap { Commands.named(name + " " + $0) }.map {
+        "  " + $0.usage
+      }
+      return
+        "OVERVIEW: \(name) commands.\n\nUSAGE:\n\(lines.joined(separator: "\n"))\n\nSee 'bankctl help \(name) <subcommand>' for details."
+    }
     guard let spec = Commands.named(name) else { return overview }
     return
       "OVERVIEW: \(spec.summary)\n\nUSAGE: \(spec.usage)\n\n\(details[name] ?? "")\n\nGlobal options --store, --json and --lock-timeout apply; see 'bankctl --help'."

@@ -1,0 +1,67 @@
+import BankCore
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Reads the secrets a command needs (passwords, PINs, reset tokens), never from an argument.
+///
+/// When standard input is not a terminal each secret is one line of it, in the order the
+/// command's help lists them. On a terminal each is prompted for on standard error with echo
+/// off, and asked twice when it is being set. Secrets are never echoed, logged or printed.
+final class SecretInput {
+  /// Lines given by a test instead of standard input.
+  private var scripted: [String]?
+
+  /// Reads standard input (or, when `lines` is given, those lines, as a test would).
+  init(lines: [String]? = nil) { scripted = lines }
+
+  /// The next secret.
+  ///
+  /// - Parameters:
+  ///   - label: what is asked for, as the help names it ("password", "new PIN").
+  ///   - confirm: ask twice on a terminal (the secret is being set).
+  /// - Throws: `invalid_argument` when standard input ends first or the two entries differ.
+  func read(_ label: String, confirm: Bool = false) throws -> String {
+    if scripted != nil {
+      guard let line = scripted?.first else { throw missing(label) }
+      scripted?.removeFirst()
+      return line
+    }
+    if isatty(0) == 1 {
+      let first = try prompt("\(label.prefix(1).uppercased() + label.dropFirst()): ", label)
+      if confirm {
+        let again = try prompt("Repeat the \(label): ", label)
+        guard again == first else {
+          throw BankError(.invalidArgument, "the two entries of the \(label) differ")
+        }
+      }
+      return first
+    }
+    guard let line = readLine(strippingNewline: true) else { throw missing(label) }
+    return line.hasSuffix("\r") ? String(line.dropLast()) : line
+  }
+
+  private func missing(_ label: String) -> BankError {
+    BankError(
+      .invalidArgument,
+      "the \(label) was expected as a line on standard input, which ended first")
+  }
+
+  /// Prompts on standard error with the terminal's echo off, restoring it afterwards.
+  private func prompt(_ text: String, _ label: String) throws -> String {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    var saved = termios()
+    let haveTerminal = tcgetattr(0, &saved) == 0
+    if haveTerminal {
+      var quiet = saved
+      quiet.c_lflag &= ~tcflag_t(ECHO)
+      _ = tcsetattr(0, TCSAFLUSH, &quiet)
+    }
+    defer {
+      if haveTerminal { _ = tcsetattr(0, TCSAFLUSH, &saved) }
+      _ = write(2, "\n", 1)
+    }
+    guard let line = readLine(strippingNewline: true) else { throw missing(label) }
+    return line
+  }
+}
