@@ -50,14 +50,42 @@ public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
 
   public var description: String { "\(code.rawValue): \(message)" }
 
+  /// What kind of failure a code is: it decides bankctl's exit code and bankd's HTTP status.
+  public enum Category: String, Sendable {
+    /// Refused by a banking rule (bankctl exit 1; HTTP 422, or 401/403/404/409 where apt).
+    case refused
+    /// Bad input (bankctl exit 64; HTTP 400).
+    case invalidInput = "invalid_input"
+    /// The store is damaged (bankctl exit 65).
+    case corrupt
+    /// An I/O failure or a missing store (bankctl exit 74; HTTP 503).
+    case io
+    /// Another process holds the store (bankctl exit 75; HTTP 503).
+    case locked
+  }
+
+  /// The category of this failure.
+  public var category: Category { code.category }
+
   /// Whether the failure was a refusal by a banking rule rather than bad input or a storage fault.
-  public var isRuleViolation: Bool {
-    switch code {
+  public var isRuleViolation: Bool { category == .refused }
+}
+
+extension BankError.Code {
+  /// The category of each code, stated for every code: a new code must be filed here.
+  public var category: BankError.Category {
+    switch self {
+    case .insufficientFunds, .accountNotFound, .accountFrozen, .accountClosed, .accountNotEmpty,
+      .accountExists, .currencyMismatch, .sameAccount, .idempotencyConflict, .limitExceeded,
+      .holdNotFound, .holdNotPending, .holdExpired, .overflow, .authenticationFailed,
+      .internalAccount:
+      .refused
     case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
-      .usage, .storeCorrupt, .ioError, .storeNotFound, .storeLocked:
-      return false
-    default:
-      return true
+      .usage:
+      .invalidInput
+    case .storeCorrupt: .corrupt
+    case .ioError, .storeNotFound: .io
+    case .storeLocked: .locked
     }
   }
 }

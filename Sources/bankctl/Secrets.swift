@@ -1,4 +1,5 @@
 import BankCore
+
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -1,0 +1,103 @@
+/// The JSON forms of the values a service returns, with bankctl's field names (snake_case keys,
+/// amounts as strings at full precision, times in RFC 3339), so that `bankd` and `bankctl --json`
+/// print the same shapes.
+
+extension Amount: Encodable {
+  /// Encodes as a string with every minor digit (`"12.30"`), never a binary float.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(description)
+  }
+}
+
+extension Instant: Encodable {
+  /// Encodes as RFC 3339 in UTC.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(description)
+  }
+}
+
+extension AccountNumber: Encodable {
+  /// Encodes as the printed form, `1000-0001-7`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(description)
+  }
+}
+
+extension Account: Encodable {
+  private enum Keys: String, CodingKey {
+    case account, name, type, currency, status, balance, available, pending
+    case overdraftLimit = "overdraft_limit"
+  }
+
+  /// Encodes as bankctl's account shape:
+  /// `{"account","name","type","currency","status","balance","available","pending","overdraft_limit"}`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(number, forKey: .account)
+    try c.encode(name, forKey: .name)
+    try c.encode(kind.description, forKey: .type)
+    try c.encode(currency.code, forKey: .currency)
+    try c.encode(status.description, forKey: .status)
+    try c.encode(balance, forKey: .balance)
+    try c.encode(available, forKey: .available)
+    try c.encode(pending, forKey: .pending)
+    try c.encode(overdraftLimit, forKey: .overdraftLimit)
+  }
+}
+
+extension HistoryEntry: Encodable {
+  private enum Keys: String, CodingKey {
+    case transfer, time, kind, amount, balance, memo, counterparty
+  }
+
+  /// Encodes as bankctl's history entry: `{"transfer","time","kind","amount","balance","memo",
+  /// "counterparty"}`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(transfer, forKey: .transfer)
+    try c.encode(Instant(nanoseconds: timestamp), forKey: .time)
+    try c.encode(kind.description, forKey: .kind)
+    try c.encode(amount, forKey: .amount)
+    try c.encode(balance, forKey: .balance)
+    try c.encode(memo, forKey: .memo)
+    try c.encode(counterparty, forKey: .counterparty)
+  }
+}
+
+extension TransferReceipt: Encodable {
+  private enum Keys: String, CodingKey {
+    case transfer, from, to, amount, currency, replayed
+    case fromBalance = "from_balance"
+    case toBalance = "to_balance"
+  }
+
+  /// Encodes as bankctl's transfer shape:
+  /// `{"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(transfer.transferID, forKey: .transfer)
+    try c.encode(debitAccount.number, forKey: .from)
+    try c.encode(creditAccount.number, forKey: .to)
+    try c.encode(amount, forKey: .amount)
+    try c.encode(amount.currency.code, forKey: .currency)
+    try c.encode(debitAccount.balance, forKey: .fromBalance)
+    try c.encode(creditAccount.balance, forKey: .toBalance)
+    try c.encode(replayed, forKey: .replayed)
+  }
+}
+
+extension BankError: Encodable {
+  private enum Keys: String, CodingKey { case error }
+  private enum Inner: String, CodingKey { case code, message }
+
+  /// Encodes as `{"error":{"code","message"}}`, the body of every failed call.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    var inner = c.nestedContainer(keyedBy: Inner.self, forKey: .error)
+    try inner.encode(code.rawValue, forKey: .code)
+    try inner.encode(message, forKey: .message)
+  }
+}
