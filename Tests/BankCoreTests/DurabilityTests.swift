@@ -109,6 +109,32 @@ final class RecordingFileSystem: FileSystem {
     }
   }
 
+  @Test func aLongRunningWritersFloorMovesForward() throws {
+    let path = dir.file("floor-move.journal")
+    let s = try FileStorage(path: path)
+    var ends: [Int64] = []
+    for i in 0..<400 {
+      try s.commit(rawBatch([[UInt8](repeating: UInt8(i % 250), count: 8_000)]))
+      ends.append(try FileIO(fs: POSIXFileSystem()).size(s.fd))
+    }
+    // The file as a writer killed now leaves it: the close block is dirty, but its floor has
+    // followed the durable end (about every MiB), not stayed where the writer opened.
+    let bytes = fileBytes(path)
+    s.close()
+    let block = try #require(FileFormat.CloseBlock.decode(Array(bytes[64..<128])).0)
+    #expect(!block.clean)
+    #expect(block.sequence > 200, "floor at \(block.sequence)")
+    // So cutting its acknowledged batches at a batch boundary below the floor is detected.
+    let cut = try #require(ends.last { $0 < block.end - 100_000 })
+    let copy = dir.file("floor-cut.journal")
+    writeFileBytes(copy, Array(bytes[0..<Int(cut)]))
+    guard case .failure(.corrupt(_, _, let reason)) = openRecords(copy) else {
+      Issue.record("a cut below the moved floor was accepted")
+      return
+    }
+    #expect(reason.contains("durable"), "\(reason)")
+  }
+
   @Test func readersNeverWriteLockCreateOrCut() throws {
     let (path, _) = try cleanStore("reader.journal", deposits: 12)
     // As a writer killed mid-write leaves it: a dirty close block and half a batch.

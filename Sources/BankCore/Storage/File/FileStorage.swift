@@ -105,6 +105,9 @@ public final class FileStorage: Storage {
     /// (synced) before any frame reaches the file.
     /// Whether this writer marked the close block dirty and so must mark it clean at close.
     var markedDirty = false
+    /// Where the close block's floor last pointed: it is moved forward after each MiB written,
+    /// so a writer that dies leaves at most about that much of its acknowledged work unproven.
+    var floorEnd: Int64 = 0
   }
 
   /// The journal's path.
@@ -126,6 +129,8 @@ public final class FileStorage: Storage {
   let openFloor: FileFormat.CloseBlock
   private let snapshot: Lock<StoredSnapshot?>
   private static let recentCapacity = 16_384
+  /// How many journal bytes may be written between two moves of the close block's floor.
+  static let floorRefreshBytes: Int64 = 1 << 20
 
   /// Opens or creates the journal at `path`, recovering from a torn final write.
   ///
@@ -271,6 +276,7 @@ public final class FileStorage: Storage {
         written: end.offset, durable: end.nextSequence - 1,
         tailStart: found.start)
       w.markedDirty = !readOnly && header.version >= 2
+      w.floorEnd = end.offset
       w.recent.reserveCapacity(64)
       if found.lastFrame >= 0 {
         w.recent.append(
@@ -408,7 +414,17 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64, UInt64), UInt64) in
+        writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?), UInt64) in
+          // Move the close block's floor to what is already durable, in the same sync as the
+          // new frames: the block claims only what an earlier sync proved, so it is true whichever
+          // of the two writes reaches the disk.
+          var floor: [UInt8]?
+          if w.markedDirty, w.written - w.floorEnd >= Self.floorRefreshBytes,
+            let block = closeBlock(w, clean: false)
+          {
+            floor = block.encode()
+            w.floorEnd = w.written
+          }
           // One write never exceeds maxUnsyncedBytes, so recovery can tell a torn write (at most
           // that long) from a damaged journal.
           if w.pending.count > FileFormat.maxUnsyncedBytes,
@@ -419,18 +435,19 @@ public final class FileStorage: Storage {
             w.pendingBatches = w.pendingBatches.filter { $0.end > cut.end }.map {
               ($0.end - cut.end, $0.sequence)
             }
-            return ((b, w.written, cut.sequence), cut.sequence)
+            return ((b, w.written, cut.sequence, floor), cut.sequence)
           }
           let b = w.pending
           swap(&w.pending, &w.spare)
           w.pending.removeAll(keepingCapacity: true)
           w.pendingBatches.removeAll(keepingCapacity: true)
-          return ((b, w.written, w.pendingLastSequence), w.pendingLastSequence)
+          return ((b, w.written, w.pendingLastSequence, floor), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64, UInt64)) throws(StorageError) in
-        let (bytes, offset, last) = taken
+      write: { (taken: ([UInt8], Int64, UInt64, [UInt8]?)) throws(StorageError) in
+        let (bytes, offset, last, floor) = taken
         do throws(StorageError) {
+          if let floor { try io.writeAll(fd, floor, at: Int64(FileFormat.headerSize)) }
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
         } catch {
