@@ -110,7 +110,7 @@ struct PasswordHasher: Sendable {
     guard parts.count == 4, parts[0] == scheme,
       parts[1].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), parts[1].utf8.count <= 10,
       let iterations = Int(parts[1]), iterations >= 1, iterations <= maximumIterations,
-      let salt = Data(base64Encoded: String(parts[2])), salt.count >= 8, salt.count <= 64,
+      let salt = Data(base64Encoded: String(parts[2])), salt.count >= 1, salt.count <= 64,
       let key = Data(base64Encoded: String(parts[3])), key.count == keyLength
     else { return nil }
     return (iterations, Array(salt), Array(key))
