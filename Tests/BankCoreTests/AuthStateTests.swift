@@ -617,3 +617,23 @@ extension Result {
     return false
   }
 }
+
+@Suite struct AuthTimingTests {
+  /// An unknown principal costs one PBKDF2 like a wrong password does (best of five, within a
+  /// factor of two, to stay robust on a loaded machine).
+  @Test func unknownPrincipalTakesAsLongAsAWrongPassword() throws {
+    let hasher = PasswordHasher(iterations: 20_000)
+    var rng = SplitMix64(seed: 3)
+    let stored = hasher.hash("correct horse battery", using: &rng)
+    func best(_ body: () -> Void) -> Duration {
+      (0..<5).map { _ in ContinuousClock().measure(body) }.min() ?? .zero
+    }
+    let unknown = best {
+      _ = AuthState.checkPassword("guess guess guess", storedHash: nil, hasher: hasher)
+    }
+    let wrong = best {
+      _ = AuthState.checkPassword("guess guess guess", storedHash: stored, hasher: hasher)
+    }
+    #expect(unknown > wrong / 2 && unknown < wrong * 2, "unknown \(unknown), wrong \(wrong)")
+  }
+}
