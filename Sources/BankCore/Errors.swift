@@ -35,6 +35,33 @@ public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
     case ioError = "io_error"
     case storeNotFound = "store_not_found"
     case storeLocked = "store_locked"
+    // Authentication, customers, staff and cards (the Authenticator core).
+    /// The acting principal's role may not perform the operation (permission matrix).
+    case permissionDenied = "permission_denied"
+    /// A new password breaks the password policy (length, common password, personal data).
+    case weakPassword = "weak_password"
+    /// An email address is not a valid `local@domain` address.
+    case invalidEmail = "invalid_email"
+    /// A phone number is not in E.164 form (`+` and 8 to 15 digits).
+    case invalidPhone = "invalid_phone"
+    /// An age is outside the range a customer may have (18 to 130).
+    case invalidAge = "invalid_age"
+    /// Another customer already uses that email address.
+    case emailInUse = "email_in_use"
+    /// No customer has that customer ID.
+    case customerNotFound = "customer_not_found"
+    /// A staff member with that username already exists.
+    case staffExists = "staff_exists"
+    /// No staff member has that username.
+    case staffNotFound = "staff_not_found"
+    /// No card has that PAN.
+    case cardNotFound = "card_not_found"
+    /// The card is blocked (lost, stolen, or too many wrong PINs) until a manager unblocks it.
+    case cardBlocked = "card_blocked"
+    /// The card was retained by a terminal after too many wrong PINs.
+    case cardRetained = "card_retained"
+    /// The card's expiry month has passed.
+    case cardExpired = "card_expired"
   }
 
   /// The stable code of this failure.

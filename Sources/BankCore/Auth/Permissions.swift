@@ -1,0 +1,157 @@
+/// Every operation the product offers that an acting principal may or may not perform; the
+/// permission matrix of DESIGN.md section 5 is ``rights``, one table in this one file.
+///
+/// The facade calls ``allowed(_:for:ownsTarget:)`` before every operation that takes an acting
+/// principal, and refuses with `permission_denied` when it says no.
+public enum Operation: String, Sendable, CaseIterable, CustomStringConvertible {
+  // Own accounts (customers, on what they own).
+  /// Read an account's balance.
+  case balance
+  /// Read an account's history.
+  case history
+  /// Read or export an account's statement.
+  case statement
+  /// Move money out of an account (transfer, ATM withdrawal).
+  case transferOut = "transfer_out"
+  /// Read or update one's own personal details.
+  case ownDetails = "own_details"
+  /// Block one's own card (lost or stolen).
+  case blockOwnCard = "block_own_card"
+  /// Request a loan into one's own account.
+  case requestLoan = "request_loan"
+  // Counter work (tellers and above).
+  /// Register a new customer.
+  case registerCustomer = "register_customer"
+  /// Update a customer's personal details.
+  case updateCustomer = "update_customer"
+  /// Open an account for a customer.
+  case openAccount = "open_account"
+  /// Deposit cash for a customer.
+  case deposit
+  /// Pay out cash to a customer.
+  case withdraw
+  /// Issue a card to a customer.
+  case issueCard = "issue_card"
+  /// Look up any customer account (balance and details at the counter).
+  case lookUpAccount = "look_up_account"
+  // Branch management (managers).
+  /// Freeze an account.
+  case freeze
+  /// Unfreeze an account.
+  case unfreeze
+  /// Close an account.
+  case close
+  /// Change a checking account's overdraft limit.
+  case overdraft
+  /// Unblock a blocked or retained card.
+  case unblockCard = "unblock_card"
+  /// Lift a principal's login lockout (the issue's "a manager can lift it").
+  case liftLockout = "lift_lockout"
+  /// Approve a loan request (and disburse it).
+  case approveLoan = "approve_loan"
+  /// Reject a loan request.
+  case rejectLoan = "reject_loan"
+  /// Set savings or overdraft rates.
+  case setRates = "set_rates"
+  /// Run interest accrual and posting.
+  case runInterest = "run_interest"
+  /// Load notes into an ATM.
+  case loadATM = "load_atm"
+  /// Put an ATM in or out of service.
+  case serviceATM = "service_atm"
+  // Oversight (managers and auditors).
+  /// Produce reports.
+  case reports
+  /// Export the journal or accounts.
+  case export
+  /// Verify the store's integrity.
+  case verify
+  /// Read the event log.
+  case events
+  /// Read any account, including the bank's own.
+  case readAnyAccount = "read_any_account"
+  // Administration (operator only).
+  /// Add a staff member.
+  case addStaff = "add_staff"
+
+  /// The operation's snake_case name, as `Docs/Security.md` lists it.
+  public var description: String { rawValue }
+
+  /// Who may perform an operation: one column of the matrix per kind of principal.
+  public struct Rights: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    /// Creates a set from its bits.
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// A customer, on accounts, details and cards they own.
+    public static let customer = Rights(rawValue: 1 << 0)
+    /// A teller.
+    public static let teller = Rights(rawValue: 1 << 1)
+    /// A manager.
+    public static let manager = Rights(rawValue: 1 << 2)
+    /// An auditor.
+    public static let auditor = Rights(rawValue: 1 << 3)
+    /// The operator (no session: whoever owns the store file).
+    public static let `operator` = Rights(rawValue: 1 << 4)
+  }
+
+  /// The permission matrix (DESIGN.md section 5), one row per group of operations. The switch
+  /// is exhaustive, so a new operation does not compile until it has a row.
+  public var rights: Rights {
+    switch self {
+    case .balance, .history, .statement, .transferOut, .ownDetails, .blockOwnCard, .requestLoan:
+      [.customer, .operator]
+    case .registerCustomer, .updateCustomer, .openAccount, .deposit, .withdraw, .issueCard,
+      .lookUpAccount:
+      [.teller, .manager, .operator]
+    case .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .approveLoan,
+      .rejectLoan, .setRates, .runInterest, .loadATM, .serviceATM:
+      [.manager, .operator]
+    case .reports, .export, .verify, .events, .readAnyAccount:
+      [.manager, .auditor, .operator]
+    case .addStaff:
+      [.operator]
+    }
+  }
+}
+
+/// Whether `principal` may perform `operation`.
+///
+/// - Parameters:
+///   - operation: What is to be done.
+///   - principal: Who is acting.
+///   - ownsTarget: Whether the account, card or details acted on belong to `principal` (only a
+///     customer's rights depend on it: a customer may act only on what they own).
+/// - Returns: `true` when the matrix allows it.
+public func allowed(_ operation: Operation, for principal: Principal, ownsTarget: Bool) -> Bool {
+  let rights = operation.rights
+  switch principal {
+  case .operator:
+    return rights.contains(.operator)
+  case .customer:
+    return ownsTarget && rights.contains(.customer)
+  case .staff(_, let role):
+    switch role {
+    case .teller: return rights.contains(.teller)
+    case .manager: return rights.contains(.manager)
+    case .auditor: return rights.contains(.auditor)
+    }
+  }
+}
+
+/// Throws `permission_denied` unless ``allowed(_:for:ownsTarget:)`` allows the operation.
+///
+/// - Throws: `permission_denied` naming the operation and the principal's kind.
+func requirePermission(
+  _ operation: Operation, for principal: Principal, ownsTarget: Bool
+) throws(BankError) {
+  guard allowed(operation, for: principal, ownsTarget: ownsTarget) else {
+    let who: String
+    switch principal {
+    case .operator: who = "the operator"
+    case .customer: who = ownsTarget ? "a customer" : "a customer, on something they do not own,"
+    case .staff(_, let role): who = "a \(role)"
+    }
+    throw BankError(
+      .permissionDenied, "\(who) may not \(operation.rawValue.replacing("_", with: " "))")
+  }
+}
