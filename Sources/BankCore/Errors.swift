@@ -105,10 +105,11 @@ extension BankError.Code {
     case .insufficientFunds, .accountNotFound, .accountFrozen, .accountClosed, .accountNotEmpty,
       .accountExists, .currencyMismatch, .sameAccount, .idempotencyConflict, .limitExceeded,
       .holdNotFound, .holdNotPending, .holdExpired, .overflow, .authenticationFailed,
-      .internalAccount:
+      .internalAccount, .permissionDenied, .emailInUse, .customerNotFound, .staffExists,
+      .staffNotFound, .cardNotFound, .cardBlocked, .cardRetained, .cardExpired:
       .refused
     case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
-      .usage:
+      .usage, .weakPassword, .invalidEmail, .invalidPhone, .invalidAge:
       .invalidInput
     case .storeCorrupt: .corrupt
     case .ioError, .storeNotFound: .io

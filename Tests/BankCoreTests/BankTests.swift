@@ -42,7 +42,7 @@ struct CounterCore: StateCore {
     return record
   }
 
-  mutating func apply(_ record: Record) -> Bool {
+  mutating func applyRecord(_ record: Record) -> Bool {
     switch record {
     case .set(let name, let value, let time):
       values[name] = value

@@ -11,6 +11,7 @@ extension AuthState {
     var w = ByteWriter(capacity: 256)
     w.u8(Self.snapshotVersion)
     w.u32(nextCustomer)
+    w.i64(lastTime)
 
     let customerList = customers.values.sorted { $0.id < $1.id }
     w.u32(UInt32(customerList.count))
@@ -113,6 +114,7 @@ extension AuthState {
     }
     var s = AuthState()
     s.nextCustomer = try r.u32()
+    s.lastTime = try r.i64()
 
     for _ in 0..<(try r.count(minimumEntryBytes: 20)) {
       let id = try r.customerID()

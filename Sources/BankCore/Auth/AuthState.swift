@@ -52,6 +52,8 @@ struct AuthState: Sendable, Equatable {
   var cardsByCustomer: [CustomerID: [PAN]] = [:]
   /// The number the next registered customer gets.
   var nextCustomer: UInt32 = 1
+  /// The newest time an applied record carried (nanoseconds since 1970).
+  var lastTime: Int64 = 0
 
   /// An empty core: no customers, staff, sessions or cards.
   init() {}
@@ -152,6 +154,7 @@ struct AuthState: Sendable, Equatable {
       cards[pan]?.card.status = .active
       cards[pan]?.card.failedPINAttempts = 0
     }
+    lastTime = max(lastTime, record.time.nanoseconds)
     return nil
   }
 

@@ -31,7 +31,7 @@ protocol StateCore: Sendable {
   static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Record
   /// Applies a validated record. Returns `false` only for a record that refers to something that
   /// does not exist, which only a damaged or foreign journal can contain.
-  mutating func apply(_ record: Record) -> Bool
+  mutating func applyRecord(_ record: Record) -> Bool
 
   /// The newest time recorded by this core, in nanoseconds since 1970.
   var lastTimestamp: Int64 { get }
@@ -47,7 +47,7 @@ protocol StateCore: Sendable {
 extension StateCore {
   /// Decodes and applies one record of this core (for replay through a type-erased slot).
   mutating func applyEncoded(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
-    apply(try Self.decode(bytes))
+    applyRecord(try Self.decode(bytes))
   }
 
   /// This core's section header and bytes, for the sectioned snapshot.

@@ -1,0 +1,28 @@
+/// The Authenticator as a core of the bank: section 2 of the snapshot, record tags 32–63.
+extension AuthState: StateCore {
+  typealias Record = AuthRecord
+
+  static let coreID: UInt8 = 2
+  static let coreName = "auth"
+  static let tags: ClosedRange<UInt8> = 32...63
+
+  static func encode(_ record: AuthRecord, into w: inout ByteWriter) { record.encode(into: &w) }
+
+  static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> AuthRecord {
+    var r = ByteReader(bytes)
+    let record = try AuthRecord.decode(&r)
+    guard r.isAtEnd else { throw DecodeError("\(r.remaining) bytes left after an auth record") }
+    return record
+  }
+
+  mutating func applyRecord(_ record: AuthRecord) -> Bool { applyChecked(record) == nil }
+
+  var lastTimestamp: Int64 { lastTime }
+
+  static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> AuthState {
+    guard version == snapshotVersion else {
+      throw DecodeError("auth section version \(version); this release reads version 1")
+    }
+    return try decodeSnapshot(bytes)
+  }
+}
