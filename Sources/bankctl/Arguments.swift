@@ -16,6 +16,8 @@ struct ParsedArguments {
   var version = false
   var command: String?
   var options: [String: String] = [:]
+  /// Options that may be given more than once (`card issue --account A --account B`).
+  var repeated: [String: [String]] = [:]
   var flags: Set<String> = []
   var positionals: [String] = []
 }
@@ -28,12 +30,14 @@ struct CommandSpec {
   let positionals: [String]
   let summary: String
   let usage: String
+  /// Value options that may be repeated.
+  var repeatable: Set<String> = []
 }
 
 enum Commands {
   static let all: [CommandSpec] = [
     CommandSpec(
-      name: "open", valueOptions: ["name", "type", "currency", "overdraft", "number"],
+      name: "open", valueOptions: ["name", "type", "currency", "overdraft", "number", "customer"],
       flagOptions: [],
       positionals: [], summary: "Open an account.",
       usage:
@@ -82,6 +86,64 @@ enum Commands {
     CommandSpec(
       name: "demo", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Create a sample bank and run a short scripted session.", usage: "bankctl demo"),
+    CommandSpec(
+      name: "customer register",
+      valueOptions: ["name", "email", "phone", "age", "gender", "type", "currency"],
+      flagOptions: [], positionals: [],
+      summary: "Register a customer and open their first account.",
+      usage:
+        "bankctl customer register --name <name> --email <email> --phone <phone> --age <years> [--gender <text>] [--type checking|savings] [--currency <code>]  (password on stdin)"
+    ),
+    CommandSpec(
+      name: "customer update", valueOptions: ["name", "email", "phone", "age", "gender"],
+      flagOptions: [], positionals: ["customer"], summary: "Change a customer's details.",
+      usage:
+        "bankctl customer update <customer> [--name <name>] [--email <email>] [--phone <phone>] [--age <years>] [--gender <text>]"
+    ),
+    CommandSpec(
+      name: "customer show", valueOptions: [], flagOptions: [], positionals: ["customer"],
+      summary: "Show a customer's details, accounts and cards.",
+      usage: "bankctl customer show <customer>"),
+    CommandSpec(
+      name: "staff add", valueOptions: ["username", "name", "role"], flagOptions: [],
+      positionals: [], summary: "Add a staff member (operator only).",
+      usage:
+        "bankctl staff add --username <user> --name <name> --role teller|manager|auditor  (password on stdin)"
+    ),
+    CommandSpec(
+      name: "login", valueOptions: ["customer", "staff"], flagOptions: [], positionals: [],
+      summary: "Log in and print a session token.",
+      usage: "bankctl login --customer <customer> | --staff <user>  (password on stdin)"),
+    CommandSpec(
+      name: "logout", valueOptions: [], flagOptions: [], positionals: [],
+      summary: "End the session given with --session.", usage: "bankctl --session <token> logout"),
+    CommandSpec(
+      name: "password forgot", valueOptions: ["account", "email", "phone"], flagOptions: [],
+      positionals: [], summary: "Issue a one-time password-reset token.",
+      usage: "bankctl password forgot --account <account> --email <email> --phone <phone>"),
+    CommandSpec(
+      name: "password reset", valueOptions: [], flagOptions: [], positionals: [],
+      summary: "Set a new password with a reset token.",
+      usage: "bankctl password reset  (reset token, then new password, on stdin)"),
+    CommandSpec(
+      name: "card issue", valueOptions: ["customer"], flagOptions: [], positionals: [],
+      summary: "Issue a card linked to a customer's accounts.",
+      usage:
+        "bankctl card issue --customer <customer> --account <account> [--account <account> ...]",
+      repeatable: ["account"]),
+    CommandSpec(
+      name: "card set-pin", valueOptions: [], flagOptions: [], positionals: ["pan"],
+      summary: "Set a card's PIN.", usage: "bankctl card set-pin <pan>  (new PIN on stdin)"),
+    CommandSpec(
+      name: "card change-pin", valueOptions: [], flagOptions: [], positionals: ["pan"],
+      summary: "Change a card's PIN.",
+      usage: "bankctl card change-pin <pan>  (old PIN, then new PIN, on stdin)"),
+    CommandSpec(
+      name: "card block", valueOptions: [], flagOptions: [], positionals: ["pan"],
+      summary: "Block a card (lost or stolen).", usage: "bankctl card block <pan>"),
+    CommandSpec(
+      name: "card unblock", valueOptions: [], flagOptions: [], positionals: ["pan"],
+      summary: "Unblock a card (manager or operator).", usage: "bankctl card unblock <pan>"),
     CommandSpec(
       name: "help", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Show help for a command.", usage: "bankctl help [<command>]"),
@@ -288,7 +350,9 @@ enum ArgumentParser {
             throw UsageError(
               message: "unknown option '--\(Validate.escaped(name))'", command: p.command)
           }
-          if spec.valueOptions.contains(name) {
+          if spec.repeatable.contains(name) {
+            p.repeated[name, default: []].append(try value(name, inline: inline))
+          } else if spec.valueOptions.contains(name) {
             if p.options[name] != nil {
               throw UsageError(message: "option '--\(name)' given more than once", command: cmd)
             }

@@ -84,7 +84,10 @@ enum ExitCode {
 /// Output goes to the console; the store is chosen from `--store`, then `BANKCTL_STORE` in
 /// `environment`, then `./bank.journal`. When standard output cannot be written the exit code is
 /// 74 even though the command's effect, if any, is committed and durable (Docs/CLI.md).
-func run(_ arguments: [String], environment: [String: String], console: Console) -> Int32 {
+func run(
+  _ arguments: [String], environment: [String: String], console: Console,
+  input: SecretInput = SecretInput()
+) -> Int32 {
   let early = ArgumentParser.early(arguments)
   // Help and version win wherever they appear, whatever else is on the line.
   if early.help || early.version {
@@ -137,9 +140,11 @@ func run(_ arguments: [String], environment: [String: String], console: Console)
       UsageError(message: what, command: command), json: parsed.json, console: console)
   }
   let storePath = parsed.store ?? environment["BANKCTL_STORE"] ?? "bank.journal"
-  let context = CommandContext(
+  var context = CommandContext(
     parsed: parsed, storePath: storePath, lockTimeout: parsed.lockTimeout ?? .seconds(10),
     console: console)
+  context.environmentSession = environment["BANKCTL_SESSION"].flatMap { $0.isEmpty ? nil : $0 }
+  context.secrets = input
   do {
     try context.execute(command)
     return finish(ExitCode.ok, json: parsed.json, console: console)

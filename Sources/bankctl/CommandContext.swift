@@ -7,6 +7,10 @@ struct CommandContext {
   let storePath: String
   let lockTimeout: Duration
   let console: Console
+  /// `$BANKCTL_SESSION`, when set.
+  var environmentSession: String? = nil
+  /// Where secrets (passwords, PINs, reset tokens) are read from.
+  var secrets = SecretInput()
 
   var json: Bool { parsed.json }
 
@@ -28,17 +32,47 @@ struct CommandContext {
     case "verify": try verify()
     case "export": try export()
     case "demo": try Demo.run(self)
+    case "customer register": try customerRegister()
+    case "customer update": try customerUpdate()
+    case "customer show": try customerShow()
+    case "staff add": try staffAdd()
+    case "login": try login()
+    case "logout": try logout()
+    case "password forgot": try passwordForgot()
+    case "password reset": try passwordReset()
+    case "card issue": try cardIssue()
+    case "card set-pin": try cardSetPIN(change: false)
+    case "card change-pin": try cardSetPIN(change: true)
+    case "card block": try cardBlock(true)
+    case "card unblock": try cardBlock(false)
     default: throw ArgumentParser.unknownCommand(command)
     }
   }
 
   // MARK: Store
 
-  /// Opens the store's ledger; only `open` and `demo` may create a missing store. Readers
-  /// (`readOnly`) take no lock and never write: they see the durable prefix as of their start.
+  /// Opens the store's ledger as the operator; see ``withBank(create:readOnly:pins:_:)``.
   func withLedger<R>(create: Bool = false, readOnly: Bool = false, _ body: (Ledger) throws -> R)
     throws -> R
   {
+    try withBank(create: create, readOnly: readOnly) { acting in
+      guard acting.principal == .operator else {
+        throw BankError(.permissionDenied, "this command is for the store's operator only")
+      }
+      return try body(acting.ledger)
+    }
+  }
+
+  /// Opens the store's bank and resolves who is acting: the session of `--session` (or
+  /// `$BANKCTL_SESSION`), else the operator who owns the file. Only `open`, `demo` and
+  /// registrations may create a missing store. Readers (`readOnly`) take no lock and never write:
+  /// they see the durable prefix as of their start, and a session they use is not extended.
+  ///
+  /// - Parameter pins: load the store's PIN key (creating it when `.create`), for card commands.
+  func withBank<R>(
+    create: Bool = false, readOnly: Bool = false, pins: PINKey = .ifPresent,
+    _ body: (Acting) throws -> R
+  ) throws -> R {
     let storage: FileStorage
     do throws(StorageError) {
       storage = try FileStorage(
@@ -54,9 +88,11 @@ struct CommandContext {
         "warning: \(readOnly ? "ignored" : "cut") a torn tail of the journal: \(tail)")
     }
     let ledger: Ledger
+    let acting: Acting
     do {
-      ledger = try Ledger(
-        storage: storage, configuration: LedgerConfiguration(clock: clock, snapshotEvery: 10_000))
+      ledger = Ledger(
+        try Bank(
+          storage: storage, configuration: BankConfiguration(clock: clock, snapshotEvery: 10_000)))
       if let now = parsed.now, now < ledger.bank.lastRecordedTime {
         // Journal time never goes backwards: nothing may be stamped before what is recorded.
         throw BankError(
@@ -64,13 +100,31 @@ struct CommandContext {
           "--now \(now) is earlier than the newest record in the store (\(ledger.bank.lastRecordedTime)); journal time never goes backwards"
         )
       }
+      var pepper: [UInt8]?
+      let keyPath = storePath + ".key"
+      switch pins {
+      case .create: pepper = try Authenticator.pepperKey(forStore: storePath, create: true)
+      case .ifPresent:
+        if FileManager.default.fileExists(atPath: keyPath) {
+          pepper = try? Authenticator.pepperKey(forStore: storePath, create: false)
+        }
+      }
+      let auth = try Authenticator(bank: ledger.bank, pepper: pepper)
+      var principal = Principal.operator
+      if let token = session {
+        principal = try auth.authenticate(token: token, recordActivity: !readOnly)
+      }
+      acting = Acting(ledger: ledger, auth: auth, principal: principal)
     } catch {
       storage.close()
       throw error
     }
     defer { ledger.close() }
-    return try body(ledger)
+    return try body(acting)
   }
+
+  /// The session token: `--session`, else `$BANKCTL_SESSION`.
+  var session: String? { parsed.session ?? environmentSession }
 
   // MARK: Parsing helpers
 
@@ -119,7 +173,9 @@ struct CommandContext {
   // MARK: Commands
 
   func open() throws {
-    guard let name = parsed.options["name"] else {
+    let owner = try parsed.options["customer"].map(customerID)
+    // A customer's extra account is named after the customer unless --name says otherwise.
+    guard let name = parsed.options["name"] ?? owner.map({ _ in "-" }) else {
       throw UsageError(message: "missing option '--name'", command: "open")
     }
     let typeName = parsed.options["type"] ?? "checking"
@@ -133,10 +189,19 @@ struct CommandContext {
       try Amount(parsing: t, currency: currency)
     }
     let number = try parsed.options["number"].map { t throws(BankError) in try account(t) }
-    let spec = AccountSpec(
+    var spec = AccountSpec(
       name: name, kind: kind, currency: currency, overdraftLimit: overdraft, number: number)
     try spec.validate()
-    let a = try withLedger(create: true) { try $0.open(spec) }
+    let a = try withBank(create: owner == nil) { acting in
+      if let owner {
+        if parsed.options["name"] == nil {
+          spec.name = try acting.auth.customer(owner, as: .operator).name
+        }
+        return try acting.auth.openAccount(for: owner, spec: spec, as: acting.principal)
+      }
+      try acting.require(.openAccount)
+      return try acting.ledger.open(spec)
+    }
     emit(
       accountJSON(a),
       human: """
@@ -153,7 +218,9 @@ struct CommandContext {
     try preCheckAmount(amountText)
     let key = try key()
     let memo = try memo()
-    let r = try withLedger { l in
+    let r = try withBank { acting in
+      try acting.require(command == "deposit" ? .deposit : .withdraw, account: number)
+      let l = acting.ledger
       let currency = try l.account(number).currency
       let amount = try Amount(parsing: amountText, currency: currency)
       return command == "deposit"
@@ -183,7 +250,9 @@ struct CommandContext {
     try preCheckAmount(amountText)
     let key = try key()
     let memo = try memo()
-    let r = try withLedger { l in
+    let r = try withBank { acting in
+      try acting.require(.transferOut, account: from)
+      let l = acting.ledger
       // `transfer` is a customer's command: the bank's own accounts are never its sides.
       for number in [from, to] {
         let a = try l.account(number)
@@ -215,7 +284,10 @@ struct CommandContext {
 
   func balance() throws {
     let number = try account(parsed.positionals[0])
-    let a = try withLedger(readOnly: true) { try $0.account(number) }
+    let a = try withBank(readOnly: true) { acting in
+      try acting.requireRead(.balance, account: number)
+      return try acting.ledger.account(number)
+    }
     emit(
       .object([
         ("account", .string(a.number.description)), ("currency", .string(a.currency.code)),
@@ -231,8 +303,11 @@ struct CommandContext {
   }
 
   func accounts() throws {
-    let all = try withLedger(readOnly: true) { try $0.accounts() }
-    let shown = parsed.flags.contains("all") ? all : all.filter { $0.kind.isCustomer }
+    let (all, mine) = try withBank(readOnly: true) { acting in
+      (try acting.ledger.accounts(), try acting.auth.visibleAccounts(as: acting.principal))
+    }
+    var shown = parsed.flags.contains("all") ? all : all.filter { $0.kind.isCustomer }
+    if let mine { shown = shown.filter { mine.contains($0.number) } }
     if json {
       console.print(JSON.object([("accounts", .array(shown.map(accountJSON)))]).rendered)
       return
@@ -261,7 +336,10 @@ struct CommandContext {
       }
       limit = n
     }
-    let entries = try withLedger(readOnly: true) { try $0.history(of: number, limit: limit) }
+    let entries = try withBank(readOnly: true) { acting in
+      try acting.requireRead(.history, account: number)
+      return try acting.ledger.history(of: number, limit: limit)
+    }
     if json {
       console.print(
         JSON.object([
@@ -297,12 +375,19 @@ struct CommandContext {
     let number = try account(parsed.positionals[0])
     let status: AccountStatus =
       command == "close" ? .closed : command == "freeze" ? .frozen : .active
-    let a = try withLedger { try $0.setStatus(status, of: number) }
+    let a = try withBank { acting in
+      try acting.require(
+        status == .closed ? .close : status == .frozen ? .freeze : .unfreeze, account: number)
+      return try acting.ledger.setStatus(status, of: number)
+    }
     emit(accountJSON(a), human: "Account \(a.number) is now \(a.status)")
   }
 
   func verify() throws {
-    let report = try withLedger(readOnly: true) { try $0.verify() }
+    let report = try withBank(readOnly: true) { acting in
+      try acting.require(.verify)
+      return try acting.ledger.verify()
+    }
     for w in report.warnings { console.error("warning: \(w)") }
     emit(
       .object([
@@ -327,7 +412,10 @@ struct CommandContext {
         .invalidArgument,
         "invalid --format '\(Validate.escaped(format))': expected ledger, csv or jsonl")
     }
-    try withLedger(readOnly: true) { try Exporter.export($0, format: format, to: console) }
+    try withBank(readOnly: true) { acting in
+      try acting.require(.export)
+      try Exporter.export(acting.ledger, format: format, to: console)
+    }
   }
 }
 

@@ -6,12 +6,14 @@ import Testing
 @testable import bankctl
 
 /// Runs bankctl in-process and returns the exit code and both streams.
-func cli(_ args: [String], store: String? = nil, env: [String: String] = [:]) -> (
+func cli(
+  _ args: [String], store: String? = nil, env: [String: String] = [:], input: [String] = []
+) -> (
   code: Int32, out: String, err: String
 ) {
   let console = Console(direct: false)
   let full = (store.map { ["--store", $0] } ?? []) + args
-  let code = run(full, environment: env, console: console)
+  let code = run(full, environment: env, console: console, input: SecretInput(lines: input))
   return (code, console.out, console.err)
 }
 

@@ -1,0 +1,642 @@
+/// What a new customer gives at registration.
+public struct CustomerRegistration: Sendable, Equatable {
+  /// Full name: 1 to 100 characters.
+  public var name: String
+  /// Email address (RFC 5321's practical subset); unique among customers.
+  public var email: String
+  /// Phone number in E.164 (`+` and 8 to 15 digits).
+  public var phone: String
+  /// Age in years, 18 to 130 for a customer who holds the account alone.
+  public var age: Int
+  /// Optional short free text.
+  public var gender: String?
+  /// The kind of the account registration opens (checking or savings).
+  public var accountKind: AccountKind
+  /// Its currency.
+  public var currency: Currency
+
+  /// Describes a registration; the first account is checking in USD unless told otherwise.
+  public init(
+    name: String, email: String, phone: String, age: Int, gender: String? = nil,
+    accountKind: AccountKind = .checking, currency: Currency = .usd
+  ) {
+    self.name = name
+    self.email = email
+    self.phone = phone
+    self.age = age
+    self.gender = gender
+    self.accountKind = accountKind
+    self.currency = currency
+  }
+}
+
+/// Changes to a customer's details: `nil` leaves a field as it is.
+public struct CustomerUpdate: Sendable, Equatable {
+  /// A new name.
+  public var name: String?
+  /// A new email address.
+  public var email: String?
+  /// A new phone number.
+  public var phone: String?
+  /// A new age.
+  public var age: Int?
+  /// A new gender text.
+  public var gender: String?
+
+  /// Describes a change.
+  public init(
+    name: String? = nil, email: String? = nil, phone: String? = nil, age: Int? = nil,
+    gender: String? = nil
+  ) {
+    self.name = name
+    self.email = email
+    self.phone = phone
+    self.age = age
+    self.gender = gender
+  }
+}
+
+/// A customer as shown to whoever may see them: details, account numbers, masked card numbers.
+public struct CustomerProfile: Sendable, Equatable {
+  /// The customer's ID, such as `C000001`.
+  public let id: CustomerID
+  /// Full name.
+  public let name: String
+  /// Email address.
+  public let email: String
+  /// Phone number (E.164).
+  public let phone: String
+  /// Age in years.
+  public let age: Int
+  /// Gender text, if given.
+  public let gender: String?
+  /// The accounts the customer owns, in opening order.
+  public let accounts: [AccountNumber]
+  /// The customer's cards, masked (first six and last four digits).
+  public let cards: [String]
+}
+
+/// A new session: the token is shown once and only its SHA-256 is stored.
+public struct SessionGrant: Sendable, Equatable {
+  /// The opaque token (256 random bits, hexadecimal). A secret: never log it.
+  public let token: String
+  /// Who is logged in.
+  public let principal: Principal
+  /// The absolute expiry (the idle timeout may end it sooner).
+  public let expiresAt: Instant
+}
+
+/// A password-reset token: shown once, stored hashed, valid once and for a short while.
+public struct ResetGrant: Sendable, Equatable {
+  /// The token. A secret: deliver it to the customer (email, SMS); never log it.
+  public let token: String
+  /// When it lapses.
+  public let expiresAt: Instant
+}
+
+/// A newly issued card: the only place its full number appears.
+public struct IssuedCard: Sendable, Equatable {
+  /// The full 16-digit PAN.
+  public let pan: String
+  /// The card as stored.
+  public let card: Card
+  /// The linked accounts' numbers, in order.
+  public let accounts: [AccountNumber]
+}
+
+/// Customers, staff and roles, passwords, sessions, password reset, cards and PINs with
+/// lockout: the Authenticator, persisted through its bank's commit path.
+///
+/// Every operation that acts for someone takes the acting ``Principal`` and is checked against
+/// the permission matrix (``Operation``); a denied operation changes nothing. Password hashing
+/// (PBKDF2), random tokens and PIN codes are computed before the bank's lock is taken, so a
+/// login never stalls transfers. No password, PIN, token or pepper is ever written to the
+/// journal, an error or a description: only salted hashes, HMACs and digests.
+public final class Authenticator: Sendable {
+  /// The bank this authenticator is a view of.
+  public let bank: Bank
+  /// Costs, timeouts and limits.
+  public let configuration: AuthConfiguration
+  let pepper: Pepper?
+  let hasher: PasswordHasher
+  let policy: PasswordPolicy
+
+  /// An authenticator on a bank.
+  ///
+  /// - Parameter pepper: the 32-byte secret kept outside the journal that PIN codes are keyed
+  ///   with (for a file store, ``pepperKey(forStore:create:)``); `nil` when no PIN operation
+  ///   will be used.
+  /// - Throws: `invalid_argument` for a pepper of the wrong length.
+  public init(bank: Bank, configuration: AuthConfiguration = .init(), pepper: [UInt8]? = nil)
+    throws(BankError)
+  {
+    self.bank = bank
+    self.configuration = configuration
+    self.pepper = try pepper.map { b throws(BankError) in try Pepper(bytes: b) }
+    self.hasher = PasswordHasher(configuration)
+    self.policy = PasswordPolicy(configuration)
+  }
+
+  /// The PIN pepper of a file store: the key file `STORE.key` beside it (mode 0600), created
+  /// with 32 random bytes when `create` is set and it does not exist.
+  ///
+  /// - Throws: `io_error` when the file is missing (and not to be created), unreadable, not a
+  ///   regular 32-byte file, or readable by others.
+  public static func pepperKey(forStore path: String, create: Bool) throws(BankError) -> [UInt8] {
+    let keyPath = Pepper.keyPath(forStore: path)
+    if create {
+      var system = SystemRandomNumberGenerator()
+      return try Pepper.loadOrCreate(at: keyPath, using: &system).bytes
+    }
+    return try Pepper.load(from: keyPath).bytes
+  }
+
+  // MARK: The commit path for auth commands
+
+  /// Runs one transaction that may touch the auth core and the ledger; an outcome's records are
+  /// appended even when its result is a refusal (a failed login counts towards a lockout).
+  private func commit<V: Sendable>(
+    _ build: (AuthState, inout BankState, inout Transaction) throws(BankError) -> AuthOutcome<V>
+  ) throws(BankError) -> V {
+    let outcome = try bank.commit { state, tx throws(BankError) -> AuthOutcome<V> in
+      let auth = try Self.auth(state)
+      let outcome = try build(auth, &state, &tx)
+      for r in outcome.records { state.emit(r, of: AuthState.self, in: &tx) }
+      return outcome
+    }
+    return try outcome.result.get()
+  }
+
+  private func commitRecords<V: Sendable>(
+    _ build: (AuthState, inout BankState, inout Transaction) throws(BankError) -> (
+      [AuthRecord], V
+    )
+  ) throws(BankError) -> V {
+    try commit { auth, state, tx throws(BankError) in
+      let (records, value) = try build(auth, &state, &tx)
+      return AuthOutcome(records: records, result: .success(value))
+    }
+  }
+
+  static func auth(_ state: borrowing BankState) throws(BankError) -> AuthState {
+    guard let a = state.core(AuthState.self) else {
+      throw BankError(.invalidArgument, "this bank has no authenticator core")
+    }
+    return a
+  }
+
+  private func read<R>(_ body: (AuthState, borrowing BankState) throws(BankError) -> R)
+    throws(BankError) -> R
+  {
+    try bank.read { s throws(BankError) in try body(try Self.auth(s), s) }
+  }
+
+  private static func now(_ tx: Transaction) -> Instant { Instant(nanoseconds: tx.now) }
+
+  // MARK: Permissions
+
+  /// Checks that `principal` may perform `operation`, on `account` when one is named (a customer
+  /// only on their own accounts).
+  ///
+  /// - Throws: `permission_denied`; `account_not_found` for an unknown account.
+  public func authorize(
+    _ operation: Operation, as principal: Principal, account: AccountNumber? = nil
+  ) throws(BankError) {
+    try read { auth, state throws(BankError) in
+      try Self.authorize(operation, as: principal, account: account, auth: auth, state: state)
+    }
+  }
+
+  static func authorize(
+    _ operation: Operation, as principal: Principal, account: AccountNumber?, auth: AuthState,
+    state: borrowing BankState
+  ) throws(BankError) {
+    var owns = false
+    if let account, case .customer(let id) = principal {
+      owns = auth.owner(of: try state.ledger.id(of: account)) == id
+    } else if account == nil, case .customer = principal {
+      owns = true
+    }
+    try requirePermission(operation, for: principal, ownsTarget: owns)
+  }
+
+  /// The accounts a principal may see: a customer's own, or every customer account for staff
+  /// who may read any account and for the operator.
+  public func visibleAccounts(as principal: Principal) throws(BankError) -> [AccountNumber]? {
+    try read { auth, state throws(BankError) in
+      switch principal {
+      case .customer(let id):
+        guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
+        return c.accounts.map { state.ledger.info[$0.index].number }
+      default:
+        if allowed(.lookUpAccount, for: principal, ownsTarget: false)
+          || allowed(.readAnyAccount, for: principal, ownsTarget: false)
+        {
+          return nil
+        }
+        throw BankError(.permissionDenied, "a \(principal) may not list accounts")
+      }
+    }
+  }
+
+  // MARK: Customers
+
+  /// Registers a customer and opens their first account, in one atomic batch.
+  ///
+  /// - Throws: `permission_denied`; `weak_password`; `invalid_argument`, `invalid_email`,
+  ///   `invalid_phone`, `invalid_age`; `email_in_use`.
+  public func registerCustomer(
+    _ registration: CustomerRegistration, password: String, as principal: Principal = .operator
+  ) throws(BankError) -> CustomerProfile {
+    try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
+    guard registration.accountKind == .checking || registration.accountKind == .savings else {
+      throw BankError(.invalidArgument, "a customer's account is checking or savings")
+    }
+    try ContactValidation.name(registration.name)
+    try ContactValidation.email(registration.email)
+    try ContactValidation.phone(registration.phone)
+    try ContactValidation.age(registration.age)
+    try policy.check(
+      password, personal: [registration.name, registration.email, registration.phone])
+    let hash = hasher.hash(password)
+    let id = try commitRecords { auth, state, tx throws(BankError) in
+      let now = Self.now(tx)
+      let (id, records) = try auth.registerCustomer(
+        name: registration.name, email: registration.email, phone: registration.phone,
+        age: registration.age, gender: registration.gender, passwordHash: hash, now: now)
+      for r in records { state.emit(r, of: AuthState.self, in: &tx) }
+      let account = try Self.openAccount(
+        for: id,
+        spec: AccountSpec(
+          name: registration.name, kind: registration.accountKind,
+          currency: registration.currency),
+        state: &state, tx: &tx)
+      _ = account
+      return ([], id)
+    }
+    return try customer(id, as: .operator)
+  }
+
+  private static func openAccount(
+    for customer: CustomerID, spec: AccountSpec, state: inout BankState, tx: inout Transaction
+  ) throws(BankError) -> AccountID {
+    guard
+      case .opened(let account) = try state.ledger.stage(
+        .open(spec), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+    else { throw BankError(.invalidArgument, "opening produced no account") }
+    let auth = try Self.auth(state)
+    for r in try auth.linkAccount(account, to: customer, now: now(tx)) {
+      state.emit(r, of: AuthState.self, in: &tx)
+    }
+    return account
+  }
+
+  /// Opens another account owned by a customer, in one batch with the ownership record.
+  ///
+  /// - Throws: `permission_denied`, `customer_not_found`, and `open`'s errors.
+  public func openAccount(
+    for customer: CustomerID, spec: AccountSpec, as principal: Principal = .operator
+  ) throws(BankError) -> Account {
+    try requirePermission(.openAccount, for: principal, ownsTarget: false)
+    try spec.validate()
+    guard spec.kind == .checking || spec.kind == .savings else {
+      throw BankError(.invalidArgument, "a customer's account is checking or savings")
+    }
+    let id = try commitRecords { auth, state, tx throws(BankError) in
+      guard auth.customer(customer) != nil else { throw AuthState.noCustomer(customer) }
+      return ([], try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx))
+    }
+    return try bank.ledger.account(id: id)
+  }
+
+  /// Changes a customer's details; every change is a record, so their history is kept.
+  ///
+  /// - Throws: `permission_denied` (a customer may change only their own details),
+  ///   `customer_not_found`, and the field errors of registration.
+  public func updateCustomer(
+    _ id: CustomerID, _ update: CustomerUpdate, as principal: Principal = .operator
+  ) throws(BankError) -> CustomerProfile {
+    let own: Bool
+    if case .customer(let me) = principal { own = me == id } else { own = false }
+    try requirePermission(own ? .ownDetails : .updateCustomer, for: principal, ownsTarget: own)
+    let change = CustomerDetailsChange(
+      name: update.name, email: update.email, phone: update.phone, age: update.age,
+      gender: update.gender)
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      (try auth.updateCustomer(id, change, now: Self.now(tx)), ())
+    }
+    return try customer(id, as: .operator)
+  }
+
+  /// A customer's details, accounts and masked cards.
+  ///
+  /// - Throws: `permission_denied` (a customer sees only themself), `customer_not_found`.
+  public func customer(_ id: CustomerID, as principal: Principal = .operator) throws(BankError)
+    -> CustomerProfile
+  {
+    try read { auth, state throws(BankError) in
+      let own: Bool
+      if case .customer(let me) = principal { own = me == id } else { own = false }
+      if !own {
+        guard
+          allowed(.lookUpAccount, for: principal, ownsTarget: false)
+            || allowed(.readAnyAccount, for: principal, ownsTarget: false)
+        else {
+          try requirePermission(.ownDetails, for: principal, ownsTarget: false)
+          throw BankError(.permissionDenied, "\(principal) may not see customer \(id)")
+        }
+      }
+      guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
+      return CustomerProfile(
+        id: c.id, name: c.name, email: c.email, phone: c.phone, age: c.age, gender: c.gender,
+        accounts: c.accounts.map { state.ledger.info[$0.index].number },
+        cards: auth.cards(of: id).map(\.pan.masked))
+    }
+  }
+
+  /// The customer who owns an account, if a customer does.
+  public func owner(of account: AccountNumber) throws(BankError) -> CustomerID? {
+    try read { auth, state throws(BankError) in auth.owner(of: try state.ledger.id(of: account)) }
+  }
+
+  // MARK: Staff
+
+  /// Adds a staff member with a role and a password login.
+  ///
+  /// - Throws: `permission_denied` (only the operator adds staff), `weak_password`,
+  ///   `invalid_argument`, `staff_exists`.
+  public func addStaff(
+    username: String, name: String, role: Role, password: String,
+    as principal: Principal = .operator
+  ) throws(BankError) -> StaffMember {
+    try requirePermission(.addStaff, for: principal, ownsTarget: false)
+    try ContactValidation.name(name)
+    try policy.check(password, personal: [username, name])
+    let hash = hasher.hash(password)
+    return try commitRecords { auth, state, tx throws(BankError) in
+      let records = try auth.addStaff(
+        username: username, name: name, role: role, passwordHash: hash, now: Self.now(tx))
+      for r in records { state.emit(r, of: AuthState.self, in: &tx) }
+      guard let member = try Self.auth(state).staffMember(username) else {
+        throw BankError(.staffNotFound, "staff member was not added")
+      }
+      return ([], member)
+    }
+  }
+
+  // MARK: Sessions
+
+  /// Logs a customer in.
+  ///
+  /// - Throws: `authentication_failed`, the same for an unknown customer, a wrong password and
+  ///   a locked login (five failures lock logins for 15 minutes); both paths cost one PBKDF2.
+  public func login(customer: CustomerID, password: String) throws(BankError) -> SessionGrant {
+    try login(.customer(customer), password: password)
+  }
+
+  /// Logs a staff member in; see ``login(customer:password:)``.
+  public func login(staff username: String, password: String) throws(BankError) -> SessionGrant {
+    try login(.staff(username), password: password)
+  }
+
+  private func login(_ subject: Subject, password: String) throws(BankError) -> SessionGrant {
+    let stored = try read { auth, _ in auth.passwordHash(of: subject) }
+    let check = AuthState.checkPassword(password, storedHash: stored, hasher: hasher)
+    let (token, digest) = Token.make()
+    let grant = try commit { auth, _, tx in
+      auth.login(
+        subject, check: check, token: digest, now: Self.now(tx), configuration: configuration)
+    }
+    return SessionGrant(token: token, principal: grant.principal, expiresAt: grant.expires)
+  }
+
+  /// The principal a session token belongs to.
+  ///
+  /// - Parameter recordActivity: journal the session's activity (at most once a minute), which
+  ///   keeps its idle timeout from running out; read-only callers pass `false` and never write.
+  /// - Throws: `authentication_failed` for an unknown, expired or ended session (an expired one
+  ///   is ended when `recordActivity` is set).
+  public func authenticate(token: String, recordActivity: Bool = true) throws(BankError)
+    -> Principal
+  {
+    let digest = TokenDigest(token: token)
+    if !recordActivity {
+      let now = Instant(nanoseconds: bank.configuration.clock.now())
+      return try read { auth, _ throws(BankError) in
+        try auth.authenticate(
+          digest, now: max(now, bank.lastRecordedTime), configuration: configuration
+        )
+        .result.get()
+      }
+    }
+    return try commit { auth, _, tx in
+      auth.authenticate(digest, now: Self.now(tx), configuration: configuration)
+    }
+  }
+
+  /// Ends a session.
+  ///
+  /// - Throws: `authentication_failed` for an unknown or ended session.
+  public func logout(token: String) throws(BankError) {
+    let digest = TokenDigest(token: token)
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      (try auth.logout(digest, now: Self.now(tx)), ())
+    }
+  }
+
+  /// Lifts a login lockout (managers and the operator).
+  ///
+  /// - Throws: `permission_denied`, `customer_not_found`/`staff_not_found`.
+  public func liftLockout(
+    customer: CustomerID? = nil, staff: String? = nil, as principal: Principal
+  )
+    throws(BankError)
+  {
+    let subject: Subject
+    if let customer {
+      subject = .customer(customer)
+    } else if let staff {
+      subject = .staff(staff)
+    } else {
+      throw BankError(.invalidArgument, "name a customer or a staff member")
+    }
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      (try auth.liftLockout(subject, by: principal, now: Self.now(tx)), ())
+    }
+  }
+
+  // MARK: Passwords
+
+  /// Issues a one-time reset token when the account number, email and phone all match one
+  /// customer. The same refusal, after the same work, whichever is wrong.
+  ///
+  /// - Throws: `authentication_failed`.
+  public func forgotPassword(account: AccountNumber, email: String, phone: String)
+    throws(BankError) -> ResetGrant
+  {
+    let (token, digest) = Token.make()
+    let expires = try commitRecords { auth, state, tx throws(BankError) in
+      let id = try? state.ledger.id(of: account)
+      let (records, expires) = try auth.forgotPassword(
+        account: id, email: email, phone: phone, token: digest, now: Self.now(tx),
+        configuration: configuration)
+      return (records, expires)
+    }
+    return ResetGrant(token: token, expiresAt: expires)
+  }
+
+  /// Sets a new password with a reset token (once, within its lifetime) and ends the
+  /// principal's sessions.
+  ///
+  /// - Throws: `authentication_failed` for an unknown, used or expired token; `weak_password`.
+  public func resetPassword(token: String, newPassword: String) throws(BankError) {
+    let digest = TokenDigest(token: token)
+    let personal = try read { auth, _ throws(BankError) in
+      let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
+      return auth.personalData(of: try auth.subject(forResetToken: digest, now: now))
+    }
+    try policy.check(newPassword, personal: personal)
+    let hash = hasher.hash(newPassword)
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      (try auth.resetPassword(token: digest, newPasswordHash: hash, now: Self.now(tx)), ())
+    }
+  }
+
+  // MARK: Cards and PINs
+
+  /// Issues a card linked to some of a customer's accounts.
+  ///
+  /// - Throws: `permission_denied`, `customer_not_found`, `account_not_found`, `account_closed`,
+  ///   `invalid_argument` (no accounts, an account the customer does not own).
+  public func issueCard(
+    customer: CustomerID, accounts: [AccountNumber], as principal: Principal = .operator
+  ) throws(BankError) -> IssuedCard {
+    try requirePermission(.issueCard, for: principal, ownsTarget: false)
+    var system = SystemRandomNumberGenerator()
+    let candidate = system.next()
+    let pan = try commitRecords { auth, state, tx throws(BankError) in
+      var ids: [AccountID] = []
+      for n in accounts {
+        let id = try state.ledger.id(of: n)
+        if state.ledger.bal[id.index].status == .closed {
+          throw BankError(.accountClosed, "account \(n) is closed; a card cannot use it")
+        }
+        ids.append(id)
+      }
+      let (pan, records) = try auth.issueCard(
+        customer: customer, accounts: ids, candidate: candidate, now: Self.now(tx),
+        configuration: configuration)
+      return (records, pan)
+    }
+    let card = try read { auth, _ throws(BankError) in
+      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+      return c
+    }
+    return IssuedCard(pan: pan.digits, card: card, accounts: accounts)
+  }
+
+  /// A card, if the principal may see it (its holder, staff who look up accounts, the
+  /// operator).
+  ///
+  /// - Throws: `card_not_found`, `permission_denied`.
+  public func card(_ pan: String, as principal: Principal = .operator) throws(BankError) -> Card {
+    let pan = try PAN(parsing: pan)
+    return try read { auth, _ throws(BankError) in
+      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+      try Self.requireCardAccess(c, principal: principal)
+      return c
+    }
+  }
+
+  private static func requireCardAccess(_ card: Card, principal: Principal) throws(BankError) {
+    if case .customer(let id) = principal {
+      guard id == card.customer else {
+        throw BankError(.permissionDenied, "a customer may act only on their own cards")
+      }
+      return
+    }
+    try requirePermission(.issueCard, for: principal, ownsTarget: false)
+  }
+
+  private func pinCode(_ pin: String, _ pan: PAN) throws(BankError) -> [UInt8] {
+    try PINHasher.validate(pin)
+    guard let pepper else {
+      throw BankError(
+        .ioError, "no PIN key (pepper) is loaded; PIN operations need the store's key file")
+    }
+    return PINHasher(pepper: pepper).code(pin: pin, pan: pan)
+  }
+
+  /// Sets a card's PIN (4 to 12 digits): its holder, or staff who issue cards.
+  ///
+  /// - Throws: `card_not_found`, `permission_denied`, `invalid_argument`, `card_blocked`.
+  public func setPIN(pan: String, pin: String, as principal: Principal = .operator)
+    throws(BankError)
+  {
+    let pan = try PAN(parsing: pan)
+    let code = try pinCode(pin, pan)
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+      try Self.requireCardAccess(c, principal: principal)
+      return (try auth.setPIN(pan, code: code, now: Self.now(tx)), ())
+    }
+  }
+
+  /// Changes a PIN: the old one must be right (a wrong one counts towards the block).
+  ///
+  /// - Throws: `authentication_failed` with the tries left, `card_blocked`, `card_retained`.
+  public func changePIN(
+    pan: String, oldPIN: String, newPIN: String, as principal: Principal = .operator
+  ) throws(BankError) {
+    let pan = try PAN(parsing: pan)
+    let old = try pinCode(oldPIN, pan)
+    let new = try pinCode(newPIN, pan)
+    try commit { auth, _, tx throws(BankError) in
+      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+      try Self.requireCardAccess(c, principal: principal)
+      return auth.changePIN(
+        pan, oldCode: old, newCode: new, now: Self.now(tx), atTerminal: false,
+        configuration: configuration)
+    }
+  }
+
+  /// Checks a PIN: a correct one resets the try counter; the third wrong one in a row blocks
+  /// the card (retains it at a terminal).
+  ///
+  /// - Throws: `authentication_failed` (naming the tries left), `card_blocked`,
+  ///   `card_retained`, `card_expired`.
+  public func verifyPIN(pan: String, pin: String, atTerminal: Bool = false) throws(BankError) {
+    let pan = try PAN(parsing: pan)
+    let code = try pinCode(pin, pan)
+    try commit { auth, _, tx in
+      auth.verifyPIN(
+        pan, code: code, now: Self.now(tx), atTerminal: atTerminal, configuration: configuration)
+    }
+  }
+
+  /// Blocks a card (lost or stolen): its holder or staff.
+  ///
+  /// - Throws: `card_not_found`, `permission_denied`.
+  public func blockCard(pan: String, as principal: Principal = .operator) throws(BankError) -> Card
+  {
+    let parsed = try PAN(parsing: pan)
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      (try auth.blockCard(parsed, reason: .lost, by: principal, now: Self.now(tx)), ())
+    }
+    return try card(pan, as: .operator)
+  }
+
+  /// Unblocks a blocked or retained card and resets its PIN tries (managers and the operator).
+  ///
+  /// - Throws: `card_not_found`, `permission_denied`.
+  public func unblockCard(pan: String, as principal: Principal = .operator) throws(BankError)
+    -> Card
+  {
+    let parsed = try PAN(parsing: pan)
+    try requirePermission(.unblockCard, for: principal, ownsTarget: false)
+    _ = try commitRecords { auth, _, tx throws(BankError) in
+      (try auth.unblockCard(parsed, by: principal, now: Self.now(tx)), ())
+    }
+    return try card(pan, as: .operator)
+  }
+}
