@@ -46,7 +46,7 @@ extension LedgerState {
       }
       if expiresAt < 0 { throw BankError(.invalidArgument, "hold expiry must not be negative") }
       if expiresAt != 0 && expiresAt <= nextTimestamp(now),
-        try key.map({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) }) == nil
+        try key.flatMap({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) }) == nil
       {
         throw BankError(
           .invalidArgument,
