@@ -532,7 +532,8 @@ if named("keyed.10m") {
   var done = 0
   var windowDone = 0
   var busy: Double = 0
-  let marks = Array(Set([1_000_000, 5_000_000, 10_000_000].filter { $0 < total } + [total])).sorted()
+  let marks = Array(Set([1_000_000, 5_000_000, 10_000_000].filter { $0 < total } + [total]))
+    .sorted()
   // Throughput at a mark: over the last 500,000 transfers before it (time spent in submit only).
   let window = 500_000
   progress("keyed run: \(total) transfers with 36-byte keys")

@@ -295,7 +295,8 @@ struct CommandContext {
         header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE", "MEMO"], rows: rows,
         rightAligned: [3, 4]))
     if let next {
-      console.print("Older entries: bankctl history \(number) --limit \(limit ?? 0) --before \(next)")
+      console.print(
+        "Older entries: bankctl history \(number) --limit \(limit ?? 0) --before \(next)")
     }
   }
 

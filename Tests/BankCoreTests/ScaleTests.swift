@@ -37,7 +37,9 @@ import Testing
     func check(_ l: Ledger) throws {
       let again = try l.transfer(usd("1.00"), from: a, to: b, key: "far-back")
       #expect(again.replayed && again.transfer.number == first.transfer.number)
-      expectCode(.idempotencyConflict) { try l.transfer(usd("1.01"), from: a, to: b, key: "far-back") }
+      expectCode(.idempotencyConflict) {
+        try l.transfer(usd("1.01"), from: a, to: b, key: "far-back")
+      }
       expectCode(.idempotencyConflict) { try l.deposit(usd("1.00"), to: b, key: "far-back") }
       let h = try l.placeHold(usd("5"), from: a, key: "hold-1")
       #expect(h.replayed && h.transfer.number == hold.transfer.number)
@@ -190,8 +192,9 @@ import Testing
     for n in accounts {
       let expected = try scannedHistory(l, n)
       let all = try l.history(of: n)
-      #expect(all.map { "\($0.transfer) \($0.amount.minorUnits) \($0.balance.minorUnits)" }
-        == expected.map { "\($0.0) \($0.1) \($0.2)" }, "seed \(seed)")
+      #expect(
+        all.map { "\($0.transfer) \($0.amount.minorUnits) \($0.balance.minorUnits)" }
+          == expected.map { "\($0.0) \($0.1) \($0.2)" }, "seed \(seed)")
       let page = Int(1 + rng.next() % 7)
       var walked: [HistoryEntry] = []
       var cursor: HistoryCursor?

@@ -130,7 +130,9 @@ extension Ledger {
   {
     switch try decode(bytes, seq) {
     case .transfer(let t) where !t.isHold && (t.debit == id || t.credit == id):
-      return (t, t.amount, t.timestamp, t.links.map { t.debit == id ? $0.debitBack : $0.creditBack })
+      return (
+        t, t.amount, t.timestamp, t.links.map { t.debit == id ? $0.debitBack : $0.creditBack }
+      )
     case .holdResolved(let r) where r.outcome == .posted:
       guard let links = r.links else {
         // First release: the hold is found by the scan.

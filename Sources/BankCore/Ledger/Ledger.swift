@@ -262,7 +262,8 @@ public final class Ledger: Sendable {
         if rec.sequence > upTo { return false }
         guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
         do throws(BankError) {
-          return try body(rec.sequence, try JournalRecord.decodeOrCorrupt(rec.bytes, sequence: rec.sequence))
+          return try body(
+            rec.sequence, try JournalRecord.decodeOrCorrupt(rec.bytes, sequence: rec.sequence))
         } catch {
           failure = error
           return false

@@ -135,7 +135,9 @@ extension LedgerState {
       else { throw DecodeError("bad hold in snapshot") }
       if version >= 3 {
         let sequence = try r.u64()
-        guard sequence > 0, s.holds.updateValue(Hold(record: rec, sequence: sequence), forKey: rec.number) == nil else {
+        guard sequence > 0,
+          s.holds.updateValue(Hold(record: rec, sequence: sequence), forKey: rec.number) == nil
+        else {
           throw DecodeError("bad hold in snapshot")
         }
         if rec.expiresAt != 0 { s.expiry.insert(.init(expiresAt: rec.expiresAt, hold: rec.number)) }

@@ -30,7 +30,8 @@ enum Simulator {
   static func open(_ fs: SimulatedFileSystem) throws -> Ledger {
     let storage = try FileStorage(path: path, options: .init(lockTimeout: .zero), fileSystem: fs)
     return try Ledger(
-      storage: storage, configuration: LedgerConfiguration(
+      storage: storage,
+      configuration: LedgerConfiguration(
         clock: .manual(), snapshotEvery: 25, snapshotsInBackground: false))
   }
 

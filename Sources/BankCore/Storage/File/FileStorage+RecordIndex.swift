@@ -167,7 +167,8 @@ extension FileStorage {
     while table.covered < sequence {
       let o = table.next
       guard try reader.ensure(o, hs),
-        let h = reader.with(o, hs, { b in b.baseAddress.flatMap { FileFormat.FrameHeader.read($0, salt: salt) } }),
+        let h = reader.with(
+          o, hs, { b in b.baseAddress.flatMap { FileFormat.FrameHeader.read($0, salt: salt) } }),
         h.sequence == table.covered + 1
       else {
         if rebuild || table.covered == 0 {
