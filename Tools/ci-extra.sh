@@ -27,23 +27,30 @@ bash Tools/eio-loop-test.sh .build/debug/bankctl
 step "Fuzzing: each libFuzzer target for ${FUZZ_SECONDS:-60} s"
 Tools/fuzz.sh "${FUZZ_SECONDS:-60}"
 
-step "bankctl balance on a store of 1,000,000 transfers (must answer in under 100 ms)"
+step "bankctl balance and history on 1,000,000 transfers, balance on 1,000,000 keyed transfers (each under 100 ms)"
 swift build -c release --product bankctl >/dev/null
 swift build -c release --product bankbench >/dev/null
 store="$PWD/.bench-tmp/ci-1m.journal"
+keyed="$PWD/.bench-tmp/ci-1m-keyed.journal"
 mkdir -p .bench-tmp
 .build/release/bankbench --make-store "$store" --open-transfers 1000000 2>/dev/null
-python3 - "$store" <<'PY'
+.build/release/bankbench --make-store "$keyed" --open-transfers 1000000 --keyed 2>/dev/null
+python3 - "$store" "$keyed" <<'PY'
 import subprocess, sys, time, statistics
-store = sys.argv[1]
-times = []
-for _ in range(7):
-    t = time.perf_counter()
-    r = subprocess.run([".build/release/bankctl", "--store", store, "--json", "balance", "1000-0001-7"], capture_output=True)
-    times.append((time.perf_counter() - t) * 1000)
-    assert r.returncode == 0, r.stderr
-median = statistics.median(times)
-print(f"bankctl balance, 1,000,000 transfers: median {median:.1f} ms (min {min(times):.1f}, max {max(times):.1f}) over 7 runs")
-sys.exit(0 if median < 100 else 1)
+store, keyed = sys.argv[1], sys.argv[2]
+def check(label, args):
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        r = subprocess.run([".build/release/bankctl"] + args, capture_output=True)
+        times.append((time.perf_counter() - t) * 1000)
+        assert r.returncode == 0, r.stderr
+    median = statistics.median(times)
+    print(f"{label}: median {median:.1f} ms (min {min(times):.1f}, max {max(times):.1f}) over 7 runs")
+    return median < 100
+ok = check("bankctl balance, 1,000,000 transfers", ["--store", store, "--json", "balance", "1000-0001-7"])
+ok &= check("bankctl history --limit 10, 1,000,000 transfers", ["--store", store, "--json", "history", "1000-0001-7", "--limit", "10"])
+ok &= check("bankctl balance, 1,000,000 keyed transfers", ["--store", keyed, "--json", "balance", "1000-0001-7"])
+sys.exit(0 if ok else 1)
 PY
-rm -f "$store" "$store.snapshot"
+rm -f "$store" "$store.snapshot" "$store.offsets" "$keyed" "$keyed.snapshot" "$keyed.offsets"

@@ -17,6 +17,9 @@ struct Options {
   var openTransfers = 1_000_000
   var makeStore: String?
   var rssProbe: String?
+  /// `--keyed`: every transfer of `--make-store` carries a 36-byte idempotency key.
+  var keyed = false
+  var keyedTransfers = 10_000_000
 }
 
 var options = Options()
@@ -32,11 +35,15 @@ while !argv.isEmpty {
     options.openTransfers = max(1000, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 1_000_000)
   case "--make-store": options.makeStore = argv.isEmpty ? nil : argv.removeFirst()
   case "--rss-probe": options.rssProbe = argv.isEmpty ? nil : argv.removeFirst()
+  case "--keyed": options.keyed = true
+  case "--keyed-transfers":
+    options.keyedTransfers = max(1000, Int(argv.isEmpty ? "" : argv.removeFirst()) ?? 10_000_000)
   case "-h", "--help":
     print(
       """
       usage: bankbench [--json] [--smoke] [--runs N] [--dir PATH] [--open-transfers N] [NAME-FILTER ...]
-             bankbench --make-store PATH [--open-transfers N]   build a store of N transfers and keep it
+             bankbench --make-store PATH [--open-transfers N] [--keyed]   build a store of N transfers and keep it
+             bankbench [--keyed-transfers N] keyed   the keyed run (10,000,000 by default; only when named)
              bankbench --rss-probe PATH                          print resident bytes used by opening PATH
       """)
     exit(0)
@@ -79,6 +86,11 @@ var results: [Result] = []
 
 @MainActor func selected(_ name: String) -> Bool {
   options.filters.isEmpty || options.filters.contains { name.contains($0) }
+}
+
+/// For the long runs: only when a filter names them.
+@MainActor func named(_ name: String) -> Bool {
+  !options.smoke && options.filters.contains { name.contains($0) }
 }
 
 @MainActor func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -166,17 +178,25 @@ struct SplitMix64: RandomNumberGenerator {
   return (ledger, numbers)
 }
 
-@MainActor func randomTransfers(_ count: Int, _ accounts: [AccountNumber], _ rng: inout SplitMix64)
+@MainActor func randomTransfers(
+  _ count: Int, _ accounts: [AccountNumber], _ rng: inout SplitMix64, keysFrom: Int? = nil
+)
   -> [LedgerCommand]
 {
-  (0..<count).map { _ in
+  (0..<count).map { i in
     let a = Int(rng.next() % UInt64(accounts.count))
     var b = Int(rng.next() % UInt64(accounts.count))
     if b == a { b = (b + 1) % accounts.count }
     return .transfer(
       amount: Amount(minorUnits: Int64(rng.next() % 10_000) + 1, currency: .usd), from: accounts[a],
-      to: accounts[b])
+      to: accounts[b], key: keysFrom.map { benchKey($0 + i) })
   }
+}
+
+/// A 36-byte idempotency key, unique per transfer (the length of a UUID's text).
+func benchKey(_ n: Int) -> String {
+  let digits = String(n)
+  return "req-" + String(repeating: "0", count: 32 - digits.count) + digits
 }
 
 let accountCount = options.smoke ? 100 : 10_000
@@ -388,14 +408,15 @@ do {
   for suffix in ["", ".snapshot"] { try? FileManager.default.removeItem(atPath: path + suffix) }
   let storage = try FileStorage(path: path)
   let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
-  try fill(ledger, accounts, transfers: n, showProgress: true)
+  try fill(ledger, accounts, transfers: n, showProgress: true, keyed: options.keyed)
   try ledger.takeSnapshot()
   ledger.close()
 }
 
 /// Submits `n` random transfers in batches of 8,190 (seeded, so every store is the same).
 @MainActor func fill(
-  _ ledger: Ledger, _ accounts: [AccountNumber], transfers n: Int, showProgress: Bool
+  _ ledger: Ledger, _ accounts: [AccountNumber], transfers n: Int, showProgress: Bool,
+  keyed: Bool = false
 )
   throws
 {
@@ -403,7 +424,7 @@ do {
   var done = 0
   while done < n {
     let b = min(8190, n - done)
-    try ledger.submit(randomTransfers(b, accounts, &rng))
+    try ledger.submit(randomTransfers(b, accounts, &rng, keysFrom: keyed ? done : nil))
     done += b
     if showProgress && done % 200_000 < 8190 { progress("  \(done) / \(n)") }
   }
@@ -473,6 +494,75 @@ if selected("open.") || selected("memory.rss") {
     ml.close()
   }
   _ = freshPath("open")
+}
+
+// MARK: History and keyed traffic
+
+if selected("history.limit10") {
+  let n = options.openTransfers
+  let path = freshPath("history")
+  progress("building a store of \(n) transfers")
+  try buildStore(at: path, transfers: n)
+  let account = try AccountNumber(base: 10_000_001)
+  measure(
+    "history.limit10", unit: "calls/s",
+    note: "\(n) transfers: read-only open + history(limit: 10); 1/x = time per call"
+  ) {
+    let t0 = now()
+    let l = try Ledger(
+      storage: FileStorage(path: path, options: .init(readOnly: true)),
+      configuration: LedgerConfiguration(snapshotEvery: 0))
+    let entries = try l.history(of: account, limit: 10)
+    let secs = Double(now() - t0) / 1e9
+    if entries.count != 10 { print("history returned \(entries.count) entries") }
+    l.close()
+    return (1, secs)
+  }
+  _ = freshPath("history")
+}
+
+if named("keyed.10m") {
+  // Every transfer carries a unique 36-byte key; the file backend with the default snapshots.
+  let total = options.keyedTransfers
+  let path = freshPath("keyed")
+  let (ledger, accounts) = try makeBank(
+    storage: try FileStorage(path: path), accounts: accountCount, snapshotEvery: 100_000)
+  let rss0 = rssBytes()
+  var rng = SplitMix64(state: 6)
+  var done = 0
+  var windowDone = 0
+  var busy: Double = 0
+  let marks = Array(Set([1_000_000, 5_000_000, 10_000_000].filter { $0 < total } + [total]))
+    .sorted()
+  // Throughput at a mark: over the last 500,000 transfers before it (time spent in submit only).
+  let window = 500_000
+  progress("keyed run: \(total) transfers with 36-byte keys")
+  while done < total {
+    let b = min(8190, total - done)
+    let batch = randomTransfers(b, accounts, &rng, keysFrom: done)
+    if marks.contains(where: { done < $0 && done + b >= $0 - window && done < $0 - window }) {
+      windowDone = 0
+      busy = 0
+    }
+    let t0 = now()
+    try ledger.submit(batch)
+    busy += Double(now() - t0) / 1e9
+    done += b
+    windowDone += b
+    if let mark = marks.first(where: { done >= $0 && done - b < $0 }) {
+      let name = mark % 1_000_000 == 0 ? "\(mark / 1_000_000)m" : "\(mark)"
+      record(
+        "keyed.rate_at_\(name)", unit: "transfers/s", values: [Double(windowDone) / busy],
+        note: "36-byte keys, batches of 8,190, durable, default snapshots; last \(windowDone)")
+      progress("  \(done): \(Int(Double(windowDone) / busy)) transfers/s")
+    }
+  }
+  let rss = rssBytes() - rss0
+  record(
+    "keyed.rss_per_key", unit: "bytes", values: [Double(rss) / Double(total)],
+    note: "resident growth over the run / keys (\(rss >> 20) MiB for \(total) keys)")
+  ledger.close()
+  _ = freshPath("keyed")
 }
 
 // MARK: Primitives

@@ -65,9 +65,10 @@ enum Commands {
       name: "accounts", valueOptions: [], flagOptions: ["all"], positionals: [],
       summary: "List customer accounts with their balances.", usage: "bankctl accounts [--all]"),
     CommandSpec(
-      name: "history", valueOptions: ["limit"], flagOptions: [], positionals: ["account"],
+      name: "history", valueOptions: ["limit", "before"], flagOptions: [],
+      positionals: ["account"],
       summary: "Show an account's movements, newest first.",
-      usage: "bankctl history <account> [--limit <n>]"),
+      usage: "bankctl history <account> [--limit <n>] [--before <cursor>]"),
     CommandSpec(
       name: "freeze", valueOptions: [], flagOptions: [], positionals: ["account"],
       summary: "Freeze an account: credits only.", usage: "bankctl freeze <account>"),

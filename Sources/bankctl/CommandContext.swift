@@ -336,25 +336,39 @@ struct CommandContext {
       }
       limit = n
     }
-    let entries = try withBank(readOnly: true) { acting in
+    var before: HistoryCursor?
+    if let c = parsed.options["before"] {
+      guard let cursor = HistoryCursor(c) else {
+        throw BankError(
+          .invalidArgument,
+          "invalid --before '\(Validate.escaped(c))': expected the cursor a history page printed as 'next'"
+        )
+      }
+      before = cursor
+    }
+    // One entry more than shown tells whether a next page exists.
+    var entries = try withBank(readOnly: true) { acting in
       try acting.requireRead(.history, account: number)
-      return try acting.ledger.history(of: number, limit: limit)
+      return try acting.ledger.history(of: number, limit: limit.map { $0 + 1 }, before: before)
+    }
+    var next: HistoryCursor?
+    if let limit, entries.count > limit {
+      entries.removeLast(entries.count - limit)
+      next = entries.last?.cursor
     }
     if json {
+      let items: [JSON] = entries.map { e in
+        .object([
+          ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.timestamp))),
+          ("amount", money(e.amount)),
+          ("balance", money(e.balance)), ("memo", .string(e.memo)),
+        ])
+      }
+      let nextJSON: JSON = next.map { .string($0.description) } ?? .null
       console.print(
         JSON.object([
-          ("account", .string(number.description)),
-          (
-            "entries",
-            .array(
-              entries.map { e in
-                .object([
-                  ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.timestamp))),
-                  ("amount", money(e.amount)),
-                  ("balance", money(e.balance)), ("memo", .string(e.memo)),
-                ])
-              })
-          ),
+          ("account", .string(number.description)), ("entries", .array(items)),
+          ("next", nextJSON),
         ]).rendered)
       return
     }
@@ -369,6 +383,10 @@ struct CommandContext {
       Table.render(
         header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE", "MEMO"], rows: rows,
         rightAligned: [3, 4]))
+    if let next {
+      console.print(
+        "Older entries: bankctl history \(number) --limit \(limit ?? 0) --before \(next)")
+    }
   }
 
   func setStatus(_ command: String) throws {

@@ -93,9 +93,12 @@ enum Help {
 
     OPTIONS:
       --limit <n>             At most n entries (1 to 1000000).
+      --before <cursor>       Continue with the entries older than a page that ended here:
+                              the cursor a page with more entries prints ('next').
 
-    JSON: {"account","entries":[{"transfer","time","amount","balance","memo"}]}, newest first;
-    amount is signed from the account's view.
+    JSON: {"account","entries":[{"transfer","time","amount","balance","memo"}],"next"}, newest
+    first; amount is signed from the account's view; next is the cursor of the following page,
+    or null when there is none.
     """,
     "freeze":
       "ARGUMENTS:\n  <account>               The account number.\n\nA frozen account accepts credits but no debits.\nJSON: shaped like the output of 'open'.",

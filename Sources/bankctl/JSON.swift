@@ -5,6 +5,7 @@ enum JSON {
   case bool(Bool)
   case array([JSON])
   case object([(String, JSON)])
+  case null
 
   /// Compact, single-line rendering.
   var rendered: String {
@@ -18,6 +19,7 @@ enum JSON {
     case .string(let s): JSON.quote(s, into: &out)
     case .int(let i): out += String(i)
     case .bool(let b): out += b ? "true" : "false"
+    case .null: out += "null"
     case .array(let items):
       out += "["
       for (i, item) in items.enumerated() {

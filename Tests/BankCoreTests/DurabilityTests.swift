@@ -295,7 +295,10 @@ final class RecordingFileSystem: FileSystem {
     .split(separator: "\n").map(String.init)
     let ledger = try Ledger(
       storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
-    #expect(ledger.openReport.snapshotSequence != nil, "the v1 snapshot is used")
+    // The release-1 snapshot holds no history chains and no key sequences, which only the
+    // journal can give: the journal is replayed instead, and the snapshot is still verified.
+    #expect(ledger.openReport.snapshotSequence == nil)
+    #expect(ledger.openReport.snapshotProblem?.contains("older release") == true)
     let lines = try ledger.accounts().map {
       "\($0.number) \($0.balance.formatted) \($0.available.formatted)"
     }

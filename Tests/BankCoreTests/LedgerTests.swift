@@ -386,7 +386,8 @@ final class FailingStorage: Storage {
     // transfer, and the fast decoder accepted them.
     let r = TransferRecord(
       number: 42, key: nil, kind: .deposit, debit: AccountID(1), credit: AccountID(2), amount: 1234,
-      timestamp: 99, memo: "", isHold: false, expiresAt: 0)
+      timestamp: 99, memo: "", isHold: false, expiresAt: 0,
+      links: EntryLinks(debitBack: 3, creditBack: 300))
     var batch = RecordBatch()
     batch.appendTransfer(r)
     #expect(batch.bytes == JournalRecord.transfer(r).encoded)

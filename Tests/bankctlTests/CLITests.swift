@@ -298,7 +298,8 @@ func jsonObject(_ text: String) -> [String: Any]? {
     for topic in [nil] + Commands.all.map(\.name) as [String?] {
       let r = cli(topic.map { ["help", $0] } ?? ["--help"])
       #expect(r.code == 0)
-      let file = snapshots.appendingPathComponent("help-\(topic ?? "overview").txt")
+      let file = snapshots.appendingPathComponent(
+        "help-\((topic ?? "overview").replacing(" ", with: "-")).txt")
       if record {
         try FileManager.default.createDirectory(at: snapshots, withIntermediateDirectories: true)
         try r.out.write(to: file, atomically: true, encoding: .utf8)

@@ -5,8 +5,14 @@ public struct BankConfiguration: Sendable {
   /// Where new records get their timestamps. Default: the system clock.
   public var clock: LedgerClock
   /// Take a snapshot once this many records follow the last one; 0 disables automatic snapshots.
-  /// Default: 100,000.
+  /// Default: 100,000. A large state (many idempotency keys) is snapshotted less often: at most
+  /// once per (snapshot bytes / 64) records, so writing snapshots never costs more than 64 bytes
+  /// per record committed.
   public var snapshotEvery: UInt64
+  /// Whether automatic snapshots are written by a background thread (default), so the committing
+  /// caller never waits for one; `false` writes them on the committing thread after its commit
+  /// (deterministic simulations use this).
+  public var snapshotsInBackground = true
   /// The cores besides the ledger, in snapshot order. Internal: the product's cores are fixed.
   var cores: [any StateCore.Type]
 
@@ -41,6 +47,8 @@ public final class Bank: Sendable {
     var state: BankState
     var poisoned: String?
     var snapshotSequence: UInt64 = 0
+    /// The size of the last snapshot's payload, which spaces automatic snapshots.
+    var snapshotBytes = 0
     /// Buffers reused by every commit, so a large batch does not allocate (and fault in) fresh
     /// pages each time.
     var scratchBatch = RecordBatch()
@@ -48,6 +56,8 @@ public final class Bank: Sendable {
   }
 
   let storage: any Storage
+  /// Reads a stored record for the commit path's key checks.
+  let reader: RecordReader
   /// The behaviour this bank was opened with.
   public let configuration: BankConfiguration
   /// What opening found.
@@ -70,6 +80,16 @@ public final class Bank: Sendable {
     throws(BankError)
   {
     self.storage = storage
+    self.reader = { seq throws(BankError) in
+      let bytes: [UInt8]?
+      do throws(StorageError) { bytes = try storage.record(at: seq) } catch {
+        throw BankError(error)
+      }
+      guard let bytes else {
+        throw BankError(.storeCorrupt, "record \(seq) is not in the journal")
+      }
+      return bytes
+    }
     self.configuration = configuration
     var state = BankState(cores: cores)
     let file = storage as? FileStorage
@@ -80,7 +100,11 @@ public final class Bank: Sendable {
       if let snap = try storage.loadSnapshot() {
         do throws(DecodeError) {
           let s = try BankState.decodeSnapshot(snap.payload, cores: cores)
-          if s.sequence == snap.sequence, snap.sequence <= storage.lastSequence {
+          if s.ledgerFromOlderRelease {
+            // It lacks the history chains and the key index, which only the journal holds.
+            report.snapshotProblem =
+              "snapshot of an older release: the journal was replayed to build the history chains and the key index"
+          } else if s.sequence == snap.sequence, snap.sequence <= storage.lastSequence {
             state = s
             report.snapshotSequence = snap.sequence
           } else {
@@ -94,9 +118,13 @@ public final class Bank: Sendable {
       throw BankError(error)
     }
     report.replayedRecords = try Self.replay(storage, into: &state) { _, _ in nil }
+    let snapshotBytes =
+      report.snapshotSequence == nil ? 0 : ((try? storage.loadSnapshot())??.payload.count ?? 0)
     self.openReport = report
     self.guarded = Lock(
-      Guarded(state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0))
+      Guarded(
+        state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0,
+        snapshotBytes: snapshotBytes))
     if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery,
       file?.readOnly != true
     {
@@ -117,7 +145,7 @@ public final class Bank: Sendable {
     do throws(StorageError) {
       try storage.forEachRecord(after: state.sequence) { rec in
         do throws(DecodeError) {
-          guard try state.apply(encoded: rec.bytes) else {
+          guard try state.apply(encoded: rec.bytes, sequence: rec.sequence) else {
             failure = BankError(
               .storeCorrupt,
               "record \(rec.sequence) refers to something that does not exist")
@@ -157,9 +185,11 @@ public final class Bank: Sendable {
       }
       let last = g.state.lastTimestamp
       var stage = Stage(g.state.ledger)
+      stage.baseSequence = g.state.sequence
+      stage.read = reader
       swap(&stage.balanceUndo, &g.scratchUndo)
       var tx = Transaction(
-        ledgerStage: consume stage, batch: RecordBatch(),
+        ledgerStage: stage, batch: RecordBatch(),
         now: clockNow > last ? clockNow : last &+ 1)
       swap(&tx.batch, &g.scratchBatch)
       defer {
@@ -184,7 +214,8 @@ public final class Bank: Sendable {
       do throws(StorageError) {
         let last = try storage.append(tx.batch)
         g.state.sequence = last
-        return (result, last, every > 0 && last &- g.snapshotSequence >= every)
+        let gap = max(every, UInt64(g.snapshotBytes / Self.snapshotBytesPerRecord))
+        return (result, last, every > 0 && last &- g.snapshotSequence >= gap)
       } catch {
         g.state.rollback(tx)
         throw BankError(error)
@@ -201,8 +232,70 @@ public final class Bank: Sendable {
       }
     }
     // A failed snapshot costs only replay time on the next open; the commit itself succeeded.
-    if snapshotDue { try? takeSnapshot() }
+    if snapshotDue {
+      if configuration.snapshotsInBackground {
+        startBackgroundSnapshot()
+      } else {
+        try? takeSnapshot()
+      }
+    }
     return result
+  }
+
+  /// Automatic snapshots are at most one per this many bytes of snapshot payload.
+  static let snapshotBytesPerRecord = 64
+
+  /// Takes the state's copy now (O(1), under the lock) and hands the encoding and the write to a
+  /// new thread; does nothing while another snapshot is in flight.
+  private func startBackgroundSnapshot() {
+    guard
+      snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    else { return }
+    guard let state = try? copyForSnapshot() else {
+      snapshotting.store(false, ordering: .releasing)
+      return
+    }
+    let started = BackgroundThread.start { [self] in
+      defer { snapshotting.store(false, ordering: .releasing) }
+      try? save(state)
+    }
+    if !started {
+      defer { snapshotting.store(false, ordering: .releasing) }
+      try? save(state)
+    }
+  }
+
+  /// The state as it is now, for a snapshot: an O(1) copy-on-write copy without the key index's
+  /// lookup table (which the snapshot does not encode), so the live state's next insert does not
+  /// copy the table.
+  private func copyForSnapshot() throws(BankError) -> BankState {
+    try guarded.withLock { g throws(BankError) -> BankState in
+      if let reason = g.poisoned {
+        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
+      }
+      var copy = g.state
+      copy.ledger.keys.dropTable()
+      return copy
+    }
+  }
+
+  /// Encodes and saves a snapshot of a copied state (off the lock).
+  private func save(_ state: BankState) throws(BankError) {
+    let seq = state.sequence
+    guard seq > 0 else { return }
+    let payload = state.encodeSnapshot()
+    do throws(StorageError) {
+      try storage.waitUntilDurable(seq)
+      try storage.saveSnapshot(StoredSnapshot(sequence: seq, payload: payload))
+    } catch {
+      throw BankError(error)
+    }
+    guarded.withLock {
+      if $0.snapshotSequence < seq {
+        $0.snapshotSequence = seq
+        $0.snapshotBytes = payload.count
+      }
+    }
   }
 
   /// Runs `body` on the state once everything it reflects is durable, so no caller ever sees
@@ -231,21 +324,7 @@ public final class Bank: Sendable {
       snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     else { return }
     defer { snapshotting.store(false, ordering: .releasing) }
-    let state = try guarded.withLock { g throws(BankError) -> BankState in
-      if let reason = g.poisoned {
-        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
-      }
-      return g.state
-    }
-    let seq = state.sequence
-    guard seq > 0 else { return }
-    do throws(StorageError) {
-      try storage.waitUntilDurable(seq)
-      try storage.saveSnapshot(StoredSnapshot(sequence: seq, payload: state.encodeSnapshot()))
-    } catch {
-      throw BankError(error)
-    }
-    guarded.withLock { if $0.snapshotSequence < seq { $0.snapshotSequence = seq } }
+    try save(try copyForSnapshot())
   }
 
   /// Re-checks the whole store: every checksum, link and chain hash (``Storage/verify()``), then
@@ -269,14 +348,20 @@ public final class Bank: Sendable {
     var matched = false
     // A snapshot of the first release holds the ledger alone, in its own format: compare
     // states, not bytes, for it.
-    let legacy = snapshot.map { !$0.payload.starts(with: BankState.snapshotMagic) } ?? false
+    // A snapshot of an older release lacks the history chains and the key index: compare what
+    // it holds.
+    let legacy =
+      snapshot.map {
+        (try? BankState.decodeSnapshot($0.payload, cores: cores))?.ledgerFromOlderRelease ?? false
+      } ?? false
     _ = try Self.replay(storage, into: &state) { seq, s in
       guard let snapshot, seq == snapshot.sequence else { return nil }
       let expected =
         legacy
-        ? (try? BankState.decodeSnapshot(snapshot.payload, cores: cores).encodeSnapshot()) ?? []
+        ? (try? BankState.decodeSnapshot(snapshot.payload, cores: cores).encodeSnapshot(
+          comparable: true)) ?? []
         : snapshot.payload
-      let replayed = s.encodeSnapshot()
+      let replayed = s.encodeSnapshot(comparable: legacy)
       guard replayed == expected else {
         let at =
           zip(replayed, expected).enumerated().first { $0.element.0 != $0.element.1 }?
@@ -322,9 +407,10 @@ public final class Bank: Sendable {
     guarded.withLock { $0.state.invariantViolation() }
   }
 
-  /// Closes the storage. The bank refuses further work.
+  /// Closes the storage, after waiting for a snapshot in flight. The bank refuses further work.
   public func close() {
     guarded.withLock { $0.poisoned = "the bank was closed" }
+    while snapshotting.load(ordering: .acquiring) { BackgroundThread.sleep(microseconds: 1000) }
     storage.close()
   }
 }

@@ -7,6 +7,9 @@ struct BankState: Sendable {
   var cores: [any StateCore]
   /// The sequence number of the last record applied: the journal head the state reflects.
   var sequence: UInt64 = 0
+  /// Set when the ledger came from a snapshot section of an older release, which lacks the
+  /// history chains and the key index: such a state is only good for comparisons.
+  var ledgerFromOlderRelease = false
 
   init(cores: [any StateCore.Type]) {
     self.cores = cores.map { $0.init() }
@@ -39,11 +42,13 @@ struct BankState: Sendable {
   }
 
   /// Applies one stored record during replay, whichever core owns it.
-  mutating func apply(encoded bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
+  mutating func apply(encoded bytes: UnsafeRawBufferPointer, sequence: UInt64)
+    throws(DecodeError) -> Bool
+  {
     guard let tag = bytes.first else { throw DecodeError("empty record") }
     guard let i = try slot(forTag: tag) else {
       var none: Stage? = nil
-      return ledger.apply(try JournalRecord.decode(bytes), stage: &none)
+      return ledger.apply(try JournalRecord.decode(bytes), sequence: sequence, stage: &none)
     }
     return try Self.applyOpened(&cores[i], bytes)
   }
@@ -72,8 +77,13 @@ struct BankState: Sendable {
   /// The snapshot payload: a container of sections, one per core (core ID, section version,
   /// length, bytes), after the journal sequence it covers. The file backend stamps the file
   /// with the rest of the head (the end frame's offset and CRC and the chain hash).
-  func encodeSnapshot() -> [UInt8] {
-    var sections = [(LedgerState.coreID, LedgerState.snapshotVersion, ledger.encodeSnapshot())]
+  func encodeSnapshot(comparable: Bool = false) -> [UInt8] {
+    var sections = [
+      (
+        LedgerState.coreID, LedgerState.snapshotVersion,
+        ledger.encodeSnapshot(comparable: comparable)
+      )
+    ]
     sections += cores.map { $0.snapshotSection() }
     var w = ByteWriter(capacity: 64 + sections.reduce(0) { $0 + $1.2.count + 10 })
     w.raw(Self.snapshotMagic)
@@ -101,6 +111,7 @@ struct BankState: Sendable {
       let (ledger, sequence) = try LedgerState.decodeSnapshot(payload, version: 1)
       state.ledger = ledger
       state.sequence = sequence
+      state.ledgerFromOlderRelease = true
       return state
     }
     let sections: Result<(UInt64, [(UInt8, UInt8, [UInt8])]), DecodeError> =
@@ -137,6 +148,7 @@ struct BankState: Sendable {
             "the ledger section has version \(version), newer than this release reads")
         }
         state.ledger = try LedgerState.decodeSnapshot(bytes, version: version).0
+        state.ledgerFromOlderRelease = version < LedgerState.snapshotVersion
         continue
       }
       guard let i = state.cores.firstIndex(where: { type(of: $0).coreID == id }) else {

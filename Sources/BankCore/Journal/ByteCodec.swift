@@ -18,6 +18,16 @@ struct ByteWriter {
     withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
   }
   mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+  /// An unsigned LEB128 varint: 7 bits a byte, low bits first, 1 to 10 bytes.
+  mutating func varint(_ v: UInt64) { Self.appendVarint(v, to: &bytes) }
+  static func appendVarint(_ v: UInt64, to bytes: inout [UInt8]) {
+    var v = v
+    while v >= 0x80 {
+      bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+      v >>= 7
+    }
+    bytes.append(UInt8(v))
+  }
   mutating func raw(_ b: some Sequence<UInt8>) { bytes.append(contentsOf: b) }
   /// A string as a u16 byte count followed by its UTF-8 bytes; longer strings are cut at 65,535
   /// bytes on a scalar boundary (callers validate lengths long before this).
@@ -78,6 +88,22 @@ struct ByteReader {
     return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
   }
   mutating func i64() throws(DecodeError) -> Int64 { Int64(bitPattern: try u64()) }
+  /// A varint as ``ByteWriter/varint(_:)`` writes it; a non-canonical one (a redundant last
+  /// byte, or more than 64 bits) is refused, so each value has one encoding.
+  mutating func varint() throws(DecodeError) -> UInt64 {
+    var v: UInt64 = 0
+    var shift: UInt64 = 0
+    while true {
+      let b = try u8()
+      if shift == 63 && b > 1 { throw DecodeError("varint overflows 64 bits") }
+      v |= UInt64(b & 0x7F) << shift
+      if b & 0x80 == 0 {
+        if b == 0 && shift > 0 { throw DecodeError("non-canonical varint") }
+        return v
+      }
+      shift += 7
+    }
+  }
   mutating func bytes(_ n: Int) throws(DecodeError) -> [UInt8] {
     try need(n)
     defer { offset += n }

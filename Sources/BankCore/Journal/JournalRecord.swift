@@ -68,6 +68,9 @@ public struct TransferRecord: Sendable, Equatable {
   public var isHold: Bool
   /// For a hold, when it lapses (nanoseconds since 1970); 0 means never.
   public var expiresAt: Int64
+  /// Where the two accounts' previous history entries are (version-2 records); `nil` for a
+  /// record of the first release, which carries no links.
+  var links: EntryLinks? = nil
 
   /// The transfer's public identifier: the caller's key, or `#` and the number.
   public var transferID: String { key ?? "#\(number)" }
@@ -103,6 +106,24 @@ public struct HoldResolved: Sendable, Equatable {
   public var amount: Int64
   /// When it was resolved, in nanoseconds since 1970.
   public var timestamp: Int64
+  /// How far back (in sequence numbers) the hold's own record is, and where the two accounts'
+  /// previous history entries are (version-2 records); `nil` for a record of the first release.
+  var links: ResolutionLinks? = nil
+}
+
+/// Where the previous history entries of a posted movement's two accounts are, as distances back
+/// in journal sequence numbers from the record itself: 0 when the account has no earlier entry.
+/// They chain each account's entries newest first, so history reads only its own entries.
+struct EntryLinks: Sendable, Equatable {
+  var debitBack: UInt64 = 0
+  var creditBack: UInt64 = 0
+}
+
+/// A resolution's links: the distance back to its hold's record, and the two accounts' entry
+/// links (meaningful only when the hold was posted, otherwise zero).
+struct ResolutionLinks: Sendable, Equatable {
+  var holdBack: UInt64 = 0
+  var entry = EntryLinks()
 }
 
 /// A record of an account's status or overdraft limit changing.
@@ -137,8 +158,12 @@ public enum JournalRecord: Sendable, Equatable {
     case accountChanged = 4
   }
 
-  /// The codec version written for every record type in this release.
+  /// The codec version written for account records (opened, changed): 1 since the first release.
   static let version: UInt8 = 1
+  /// The codec version written for transfers and resolutions: 2 adds the history links after the
+  /// fields of version 1 (two varints for a transfer, three for a resolution). Version 1 is still
+  /// read.
+  static let entryVersion: UInt8 = 2
 
   /// Appends the record's bytes: tag, version, then the fields little-endian.
   func encode(into w: inout ByteWriter) {
@@ -158,12 +183,16 @@ public enum JournalRecord: Sendable, Equatable {
       TransferCodec.encode(r, into: &w)
     case .holdResolved(let r):
       w.u8(Tag.holdResolved.rawValue)
-      w.u8(Self.version)
+      w.u8(Self.entryVersion)
       w.u64(r.number)
       w.u64(r.hold)
       w.u8(r.outcome.rawValue)
       w.i64(r.amount)
       w.i64(r.timestamp)
+      let links = r.links ?? ResolutionLinks()
+      w.varint(links.holdBack)
+      w.varint(links.entry.debitBack)
+      w.varint(links.entry.creditBack)
     case .accountChanged(let r):
       w.u8(Tag.accountChanged.rawValue)
       w.u8(Self.version)
@@ -189,7 +218,8 @@ public enum JournalRecord: Sendable, Equatable {
       throw DecodeError("unknown record tag \(tagByte)")
     }
     let version = try r.u8()
-    guard version == Self.version else {
+    let newest = tag == .transfer || tag == .holdResolved ? Self.entryVersion : Self.version
+    guard version >= 1, version <= newest else {
       throw DecodeError("unsupported version \(version) of record tag \(tagByte)")
     }
     let record: JournalRecord
@@ -219,7 +249,7 @@ public enum JournalRecord: Sendable, Equatable {
           id: id, number: AccountNumber(uncheckedRaw: raw), name: name, kind: kind,
           currency: currency, overdraftLimit: overdraft, timestamp: ts))
     case .transfer:
-      record = .transfer(try TransferCodec.decodeBody(&r))
+      record = .transfer(try TransferCodec.decodeBody(&r, version: version))
     case .holdResolved:
       let number = try r.u64()
       let hold = try r.u64()
@@ -229,8 +259,16 @@ public enum JournalRecord: Sendable, Equatable {
       let amount = try r.i64()
       let ts = try r.i64()
       guard amount >= 0 else { throw DecodeError("negative amount") }
+      var links: ResolutionLinks?
+      if version >= 2 {
+        links = ResolutionLinks(
+          holdBack: try r.varint(),
+          entry: EntryLinks(debitBack: try r.varint(), creditBack: try r.varint()))
+      }
       record = .holdResolved(
-        HoldResolved(number: number, hold: hold, outcome: outcome, amount: amount, timestamp: ts))
+        HoldResolved(
+          number: number, hold: hold, outcome: outcome, amount: amount, timestamp: ts,
+          links: links))
     case .accountChanged:
       let id = AccountID(try r.u32())
       guard let status = AccountStatus(rawValue: try r.u8()) else {
@@ -244,6 +282,27 @@ public enum JournalRecord: Sendable, Equatable {
     }
     guard r.isAtEnd else { throw DecodeError("\(r.remaining) trailing bytes after record") }
     return record
+  }
+
+  /// Decodes one stored record, or fails with `store_corrupt` naming its sequence.
+  static func decodeOrCorrupt(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) throws(BankError)
+    -> JournalRecord
+  {
+    do throws(DecodeError) { return try decode(bytes) } catch {
+      throw BankError(.storeCorrupt, "record \(sequence) does not decode: \(error.reason)")
+    }
+  }
+
+  /// Decodes one stored record's bytes, or fails with `store_corrupt` naming its sequence.
+  static func decodeOrCorrupt(_ bytes: [UInt8], sequence: UInt64) throws(BankError)
+    -> JournalRecord
+  {
+    let result: Result<JournalRecord, BankError> = bytes.withUnsafeBytes { b in
+      do throws(BankError) { return .success(try decodeOrCorrupt(b, sequence: sequence)) } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
   }
 
   /// Decodes one record from bytes.
@@ -270,15 +329,21 @@ enum TransferCodec {
   static let fixedSize = 36
 
   /// Appends a plain transfer (no hold, key or memo) with one bounds check: the commit hot path.
-  /// Its bytes are exactly what ``encode(_:into:)`` writes for the same record.
+  /// Its bytes are exactly what ``encode(_:into:)`` writes for the same record: the fixed fields,
+  /// then the links.
   static func appendPlain(_ r: TransferRecord, to bytes: inout [UInt8]) {
     let start = bytes.count
     bytes.append(contentsOf: repeatElement(0, count: fixedSize))
+    defer {
+      let links = r.links ?? EntryLinks()
+      ByteWriter.appendVarint(links.debitBack, to: &bytes)
+      ByteWriter.appendVarint(links.creditBack, to: &bytes)
+    }
     bytes.withUnsafeMutableBytes { buf in
       guard let base = buf.baseAddress else { return }
       let p = base + start
       p.storeBytes(of: JournalRecord.Tag.transfer.rawValue, toByteOffset: 0, as: UInt8.self)
-      p.storeBytes(of: JournalRecord.version, toByteOffset: 1, as: UInt8.self)
+      p.storeBytes(of: JournalRecord.entryVersion, toByteOffset: 1, as: UInt8.self)
       p.storeBytes(of: r.kind.rawValue, toByteOffset: 3, as: UInt8.self)
       p.storeBytes(of: r.number.littleEndian, toByteOffset: 4, as: UInt64.self)
       p.storeBytes(of: r.debit.rawValue.littleEndian, toByteOffset: 12, as: UInt32.self)
@@ -291,7 +356,7 @@ enum TransferCodec {
 
   static func encode(_ r: TransferRecord, into w: inout ByteWriter) {
     w.u8(JournalRecord.Tag.transfer.rawValue)
-    w.u8(JournalRecord.version)
+    w.u8(JournalRecord.entryVersion)
     var flags: UInt8 = 0
     if r.isHold { flags |= flagHold }
     if r.key != nil { flags |= flagKey }
@@ -306,17 +371,27 @@ enum TransferCodec {
     if r.isHold { w.i64(r.expiresAt) }
     if let key = r.key { w.string(key) }
     if !r.memo.isEmpty { w.string(r.memo) }
+    let links = r.links ?? EntryLinks()
+    w.varint(links.debitBack)
+    w.varint(links.creditBack)
   }
 
-  static func decodeBody(_ r: inout ByteReader) throws(DecodeError) -> TransferRecord {
-    // A plain transfer (no hold, key or memo) is decoded with one bounds check.
-    if r.offset == 2, r.remaining == fixedSize - 2, r.buffer[2] == 0 {
+  /// Decodes the fields after the tag and version byte of a transfer record of `version`.
+  static func decodeBody(_ r: inout ByteReader, version: UInt8) throws(DecodeError)
+    -> TransferRecord
+  {
+    // A plain transfer (no hold, key or memo) is decoded with one bounds check (plus its links).
+    if r.offset == 2,
+      version == 1 ? r.remaining == fixedSize - 2 : r.remaining >= fixedSize, r.buffer[2] == 0
+    {
       let b = r.buffer
       guard let kind = TransferKind(rawValue: b[3]) else { throw DecodeError("bad transfer kind") }
       let amount = Int64(
         bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 20, as: UInt64.self)))
       guard amount > 0 else { throw DecodeError("transfer amount must be positive") }
       r.skip(fixedSize - 2)
+      var links: EntryLinks?
+      if version >= 2 { links = EntryLinks(debitBack: try r.varint(), creditBack: try r.varint()) }
       return TransferRecord(
         number: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: UInt64.self)), key: nil,
         kind: kind,
@@ -327,7 +402,7 @@ enum TransferCodec {
         amount: amount,
         timestamp: Int64(
           bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt64.self))),
-        memo: "", isHold: false, expiresAt: 0)
+        memo: "", isHold: false, expiresAt: 0, links: links)
     }
     let flags = try r.u8()
     guard flags & ~(flagHold | flagKey | flagMemo) == 0 else {
@@ -345,6 +420,8 @@ enum TransferCodec {
     let expires = isHold ? try r.i64() : 0
     let key: String? = flags & flagKey != 0 ? try r.string() : nil
     let memo = flags & flagMemo != 0 ? try r.string() : ""
+    var links: EntryLinks?
+    if version >= 2 { links = EntryLinks(debitBack: try r.varint(), creditBack: try r.varint()) }
     guard amount > 0 else { throw DecodeError("transfer amount must be positive") }
     // One encoding per record: a flag for an empty field, or a negative expiry, is damage.
     guard key?.isEmpty != true, flags & flagMemo == 0 || !memo.isEmpty, expires >= 0 else {
@@ -352,7 +429,7 @@ enum TransferCodec {
     }
     return TransferRecord(
       number: number, key: key, kind: kind, debit: debit, credit: credit, amount: amount,
-      timestamp: ts, memo: memo, isHold: isHold, expiresAt: expires)
+      timestamp: ts, memo: memo, isHold: isHold, expiresAt: expires, links: links)
   }
 }
 

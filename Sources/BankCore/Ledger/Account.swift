@@ -87,6 +87,9 @@ struct Balances: Sendable, Equatable {
   /// Set for customer deposit accounts: debits may not exceed credits plus the overdraft limit.
   var limited: Bool = false
   var creditNormal: Bool = true
+  /// The journal sequence of the account's newest history entry (a posted transfer or a posted
+  /// hold), 0 for none: the head of its chain of entries. Kept here so the undo log restores it.
+  var lastEntry: UInt64 = 0
 
   /// Posted balance on the account's normal side. Wrapping arithmetic: totals are kept in range by
   /// the ledger's overflow checks, so these never actually wrap.

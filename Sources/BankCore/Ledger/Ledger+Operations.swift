@@ -13,24 +13,6 @@ public struct TransferReceipt: Sendable, Equatable {
   public var amount: Amount { Amount(minorUnits: transfer.amount, currency: debitAccount.currency) }
 }
 
-/// One line of an account's history: a posted movement and the balance after it.
-public struct HistoryEntry: Sendable, Equatable {
-  /// The transfer's public identifier: its key, or `#` and its number.
-  public let transfer: String
-  /// What kind of movement it was.
-  public let kind: TransferKind
-  /// When it was recorded, in nanoseconds since 1970.
-  public let timestamp: Int64
-  /// Signed from the account's view: negative for money out of a deposit account.
-  public let amount: Amount
-  /// The posted balance after this entry.
-  public let balance: Amount
-  /// The caller's memo.
-  public let memo: String
-  /// The other account.
-  public let counterparty: AccountNumber
-}
-
 extension Ledger {
   /// Opens an account.
   ///
@@ -183,9 +165,10 @@ extension Ledger {
     do throws(StorageError) {
       try storage.forEachRecord(after: 0) { rec in
         var none: Stage? = nil
+        guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
         do throws(DecodeError) {
           let record = try JournalRecord.decode(rec.bytes)
-          guard state.apply(record, stage: &none) else {
+          guard state.apply(record, sequence: rec.sequence, stage: &none) else {
             failure = BankError(.storeCorrupt, "record \(rec.sequence) does not apply")
             return false
           }
@@ -204,71 +187,6 @@ extension Ledger {
       throw BankError(.storeCorrupt, "transfer #\(t.number) is not in the journal")
     }
     return (state.account(t.debit), state.account(t.credit))
-  }
-
-  /// The posted movements of an account with the running balance, newest first.
-  ///
-  /// Reads the journal, so it costs time in proportion to the store's history.
-  ///
-  /// - Parameter limit: at most this many entries; `nil` for all.
-  /// - Complexity: O(records in the store).
-  public func history(of number: AccountNumber, limit: Int? = nil) throws(BankError)
-    -> [HistoryEntry]
-  {
-    // One read, so the account table and the sequence bound describe the same moment.
-    let ((id, currency, creditNormal, ids), upTo) = try readWithSequence {
-      s throws(BankError) in
-      let id = try s.id(of: number)
-      let i = s.info[id.index]
-      return (id, i.currency, i.kind.isCreditNormal, s.info.map(\.number))
-    }
-    var entries: [HistoryEntry] = []
-    var balance: Int64 = 0
-    var holdSides: [UInt64: TransferRecord] = [:]
-    var failure: BankError?
-    func numberOf(_ a: AccountID) -> AccountNumber { ids[a.index] }
-    func add(_ t: TransferRecord, amount: Int64, id transferID: String, ts: Int64) {
-      let out = t.debit == id
-      let signed = (out == creditNormal) ? -amount : amount
-      balance &+= signed
-      entries.append(
-        HistoryEntry(
-          transfer: transferID, kind: t.kind, timestamp: ts,
-          amount: Amount(minorUnits: signed, currency: currency),
-          balance: Amount(minorUnits: balance, currency: currency), memo: t.memo,
-          counterparty: numberOf(out ? t.credit : t.debit)))
-    }
-    do throws(StorageError) {
-      try storage.forEachRecord(after: 0) { rec in
-        if rec.sequence > upTo { return false }
-        do throws(DecodeError) {
-          switch try JournalRecord.decode(rec.bytes) {
-          case .transfer(let t) where t.debit == id || t.credit == id:
-            if t.isHold {
-              holdSides[t.number] = t
-            } else {
-              add(t, amount: t.amount, id: t.transferID, ts: t.timestamp)
-            }
-          case .holdResolved(let r):
-            if r.outcome == .posted, let t = holdSides[r.hold] {
-              add(t, amount: r.amount, id: t.transferID, ts: r.timestamp)
-            }
-          default: break
-          }
-        } catch {
-          failure = BankError(
-            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
-          return false
-        }
-        return true
-      }
-    } catch {
-      throw BankError(error)
-    }
-    if let failure { throw failure }
-    entries.reverse()
-    if let limit, limit < entries.count { entries.removeLast(entries.count - limit) }
-    return entries
   }
 
   /// Every committed record in journal order, decoded. For exports and audits.

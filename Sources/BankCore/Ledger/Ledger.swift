@@ -5,11 +5,18 @@ public struct LedgerConfiguration: Sendable {
   /// Take a snapshot once this many records follow the last one; 0 disables automatic snapshots.
   /// Default: 100,000, which bounds the replay on open to about 30 ms.
   public var snapshotEvery: UInt64
+  /// Whether automatic snapshots are written by a background thread; see
+  /// ``BankConfiguration/snapshotsInBackground``. Default: `true`.
+  public var snapshotsInBackground: Bool
 
   /// Creates a configuration.
-  public init(clock: LedgerClock = .system, snapshotEvery: UInt64 = 100_000) {
+  public init(
+    clock: LedgerClock = .system, snapshotEvery: UInt64 = 100_000,
+    snapshotsInBackground: Bool = true
+  ) {
     self.clock = clock
     self.snapshotEvery = snapshotEvery
+    self.snapshotsInBackground = snapshotsInBackground
   }
 }
 
@@ -61,17 +68,18 @@ public final class Ledger: Sendable {
     throws(BankError)
   {
     self.configuration = configuration
-    self.bank = try Bank(
-      storage: storage,
-      configuration: BankConfiguration(
-        clock: configuration.clock, snapshotEvery: configuration.snapshotEvery))
+    var bankConfiguration = BankConfiguration(
+      clock: configuration.clock, snapshotEvery: configuration.snapshotEvery)
+    bankConfiguration.snapshotsInBackground = configuration.snapshotsInBackground
+    self.bank = try Bank(storage: storage, configuration: bankConfiguration)
   }
 
   /// The ledger view of a bank.
   public init(_ bank: Bank) {
     self.bank = bank
     self.configuration = LedgerConfiguration(
-      clock: bank.configuration.clock, snapshotEvery: bank.configuration.snapshotEvery)
+      clock: bank.configuration.clock, snapshotEvery: bank.configuration.snapshotEvery,
+      snapshotsInBackground: bank.configuration.snapshotsInBackground)
   }
 
   // MARK: Commit path
@@ -179,21 +187,92 @@ public final class Ledger: Sendable {
 
   /// A hold's record and outcome (`nil` while pending).
   ///
+  /// A pending hold is in memory. A resolved one is not kept there: its record is found through
+  /// its key (or, for a number, a scan of the journal) and its outcome by a scan of the journal
+  /// after it, outside the lock.
+  ///
   /// - Throws: `hold_not_found`.
+  /// - Complexity: O(1) for a pending hold; O(records after the hold) for a resolved one reached
+  ///   by key, O(records) by number.
   public func hold(_ ref: HoldReference) throws(BankError) -> (
     record: TransferRecord, outcome: HoldOutcome?
   ) {
-    try read { s throws(BankError) in
-      let number: UInt64? =
-        switch ref {
-        case .key(let k): s.keys[k].flatMap { $0.isHold ? $0.number : nil }
-        case .number(let n): n
-        }
-      guard let number, let h = s.holds[number] else {
-        throw BankError(.holdNotFound, "hold \(ref) does not exist")
+    let ((pendingHold, keySequences), upTo) = try readWithSequence {
+      s throws(BankError) -> (Hold?, [UInt64]) in
+      switch ref {
+      case .key(let k):
+        return (nil, s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(k)))
+      case .number(let n): return (s.holds[n], [])
       }
-      return (h.record, h.outcome)
     }
+    if let pendingHold { return (pendingHold.record, nil) }
+    // The hold's record and sequence.
+    var hold: (TransferRecord, UInt64)?
+    if case .key(let k) = ref {
+      for seq in keySequences {
+        guard let bytes = try readRecord(seq) else { continue }
+        if case .transfer(let t) = try decode(bytes, seq), t.key == k, t.isHold {
+          hold = (t, seq)
+        }
+      }
+    } else if case .number(let n) = ref {
+      try scan(after: 0, upTo: upTo) { seq, record in
+        if case .transfer(let t) = record, t.number == n {
+          if t.isHold { hold = (t, seq) }
+          return false
+        }
+        return true
+      }
+    }
+    guard let (record, at) = hold else {
+      throw BankError(.holdNotFound, "hold \(ref) does not exist")
+    }
+    let pending = try read { s in s.holds[record.number] != nil }
+    if pending { return (record, nil) }
+    var outcome: HoldOutcome?
+    try scan(after: at, upTo: lastSequence) { _, rec in
+      if case .holdResolved(let r) = rec, r.hold == record.number {
+        outcome = r.outcome
+        return false
+      }
+      return true
+    }
+    return (record, outcome)
+  }
+
+  /// The bytes of a stored record.
+  func readRecord(_ seq: UInt64) throws(BankError) -> [UInt8]? {
+    do throws(StorageError) { return try storage.record(at: seq) } catch {
+      throw BankError(error)
+    }
+  }
+
+  /// Decodes a stored record or fails with `store_corrupt`.
+  func decode(_ bytes: [UInt8], _ seq: UInt64) throws(BankError) -> JournalRecord {
+    try JournalRecord.decodeOrCorrupt(bytes, sequence: seq)
+  }
+
+  /// Calls `body` with each ledger record after `after` up to `upTo`, until it returns `false`.
+  func scan(
+    after: UInt64, upTo: UInt64, _ body: (UInt64, JournalRecord) throws(BankError) -> Bool
+  ) throws(BankError) {
+    var failure: BankError?
+    do throws(StorageError) {
+      try storage.forEachRecord(after: after) { rec in
+        if rec.sequence > upTo { return false }
+        guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
+        do throws(BankError) {
+          return try body(
+            rec.sequence, try JournalRecord.decodeOrCorrupt(rec.bytes, sequence: rec.sequence))
+        } catch {
+          failure = error
+          return false
+        }
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
   }
 
   /// The sequence number of the last record the state reflects.

@@ -45,7 +45,9 @@ extension LedgerState {
         credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       }
       if expiresAt < 0 { throw BankError(.invalidArgument, "hold expiry must not be negative") }
-      if expiresAt != 0 && expiresAt <= nextTimestamp(now) && keys[key ?? ""] == nil {
+      if expiresAt != 0 && expiresAt <= nextTimestamp(now),
+        try key.flatMap({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) }) == nil
+      {
         throw BankError(
           .invalidArgument,
           "hold expiry \(Instant(nanoseconds: expiresAt)) is not after the command's time \(Instant(nanoseconds: nextTimestamp(now)))"
@@ -65,14 +67,16 @@ extension LedgerState {
       )
     case .expireHolds:
       let ts = nextTimestamp(now)
-      let due = holds.values.filter {
-        $0.outcome == nil && $0.record.expiresAt != 0 && $0.record.expiresAt <= ts
+      var due: Set<UInt64> = []
+      while let e = expiry.popDue(at: ts) {
+        stage?.expiryTaken.append(e)
+        // Entries of holds resolved since (or rolled back) are stale: skip them.
+        if holds[e.hold]?.record.expiresAt == e.expiresAt { due.insert(e.hold) }
       }
-      .map(\.record.number).sorted()
-      for n in due {
-        let r = HoldResolved(
-          number: counters.nextTransfer, hold: n, outcome: .expired, amount: 0,
-          timestamp: nextTimestamp(now))
+      for n in due.sorted() {
+        let r = resolution(
+          of: n, outcome: .expired, amount: 0, timestamp: nextTimestamp(now), stage: stage,
+          batch: batch)
         emit(.holdResolved(r), stage: &stage, batch: &batch)
       }
       return .expired(count: due.count)
@@ -166,7 +170,7 @@ extension LedgerState {
   private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch)
   {
     batch.append(record)
-    let applied = apply(record, stage: &stage)
+    let applied = apply(record, sequence: Self.sequence(ofLast: batch, stage), stage: &stage)
     // Validation guarantees every record applies; a refusal here is a bug in a rule above.
     precondition(applied, "validated record did not apply: \(record)")
   }
@@ -247,7 +251,7 @@ extension LedgerState {
   ) throws(BankError) -> LedgerOutcome {
     if key != nil { try Validate.key(key) }
     if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
-    if let key, let existing = keys[key] {
+    if let key, let existing = try keyed(key, stage: &stage, batch: batch) {
       let differing: String? =
         existing.isHold != hold
         ? "type"
@@ -321,11 +325,13 @@ extension LedgerState {
         "account \(info[debit.index].number) has \(have.formatted) available; \(amount.formatted) requested"
       )
     }
+    let sequence = Self.sequence(ofLast: batch, stage) &+ 1
     let record = TransferRecord(
       number: counters.nextTransfer, key: key, kind: kind, debit: debit, credit: credit, amount: a,
-      timestamp: nextTimestamp(now), memo: memo, isHold: hold, expiresAt: expiresAt)
+      timestamp: nextTimestamp(now), memo: memo, isHold: hold, expiresAt: expiresAt,
+      links: hold ? EntryLinks() : links(debit.index, credit.index, at: sequence))
     batch.appendTransfer(record)
-    apply(.transfer(record), stage: &stage)
+    apply(.transfer(record), sequence: sequence, stage: &stage)
     return .transferred(record, replayed: false)
   }
 
@@ -335,14 +341,20 @@ extension LedgerState {
   ) throws(BankError) -> HoldResolved {
     let number: UInt64?
     switch ref {
-    case .key(let k): number = keys[k].flatMap { $0.isHold ? $0.number : nil }
+    case .key(let k):
+      let t = try keyed(k, stage: &stage, batch: batch)
+      number = t.flatMap { $0.isHold ? $0.number : nil }
+      if let number, holds[number] == nil {
+        throw BankError(.holdNotPending, "hold \(ref) is no longer pending: it was resolved")
+      }
     case .number(let n): number = n
     }
     guard let number, let hold = holds[number] else {
+      if case .number(let n) = ref, n < counters.nextTransfer {
+        throw BankError(
+          .holdNotPending, "hold \(ref) is not pending: it was resolved, or is not a hold")
+      }
       throw BankError(.holdNotFound, "hold \(ref) does not exist")
-    }
-    if let done = hold.outcome {
-      throw BankError(.holdNotPending, "hold \(ref) is already \(done)")
     }
     let ts = nextTimestamp(now)
     let currency = info[hold.record.debit.index].currency
@@ -369,10 +381,71 @@ extension LedgerState {
         throw BankError(.overflow, "posting hold \(ref) would overflow")
       }
     }
-    let r = HoldResolved(
-      number: counters.nextTransfer, hold: number, outcome: outcome, amount: posted, timestamp: ts)
+    let r = resolution(
+      of: number, outcome: outcome, amount: posted, timestamp: ts, stage: stage, batch: batch)
     emit(.holdResolved(r), stage: &stage, batch: &batch)
     return r
+  }
+
+  /// The resolution record of a pending hold, with its links: back to the hold's record and, when
+  /// it posts, to both accounts' previous entries.
+  private func resolution(
+    of number: UInt64, outcome: HoldOutcome, amount: Int64, timestamp: Int64, stage: Stage?,
+    batch: RecordBatch
+  ) -> HoldResolved {
+    let sequence = Self.sequence(ofLast: batch, stage) &+ 1
+    var links = ResolutionLinks()
+    if let hold = holds[number] {
+      links.holdBack = sequence &- hold.sequence
+      if outcome == .posted {
+        links.entry = self.links(hold.record.debit.index, hold.record.credit.index, at: sequence)
+      }
+    }
+    return HoldResolved(
+      number: counters.nextTransfer, hold: number, outcome: outcome, amount: amount,
+      timestamp: timestamp, links: links)
+  }
+
+  /// The links of an entry at `sequence` to its two accounts' previous entries.
+  private func links(_ d: Int, _ c: Int, at sequence: UInt64) -> EntryLinks {
+    let pd = bal[d].lastEntry
+    let pc = bal[c].lastEntry
+    return EntryLinks(
+      debitBack: pd == 0 ? 0 : sequence &- pd, creditBack: pc == 0 ? 0 : sequence &- pc)
+  }
+
+  /// The sequence number of the batch's last record (the base when it is empty).
+  static func sequence(ofLast batch: RecordBatch, _ stage: Stage?) -> UInt64 {
+    (stage?.baseSequence ?? 0) &+ UInt64(batch.count)
+  }
+
+  /// The transfer or hold that used an idempotency key, if any: the key index gives the
+  /// sequences whose digest matches, and each record is read back (from this batch, or from the
+  /// journal) to compare the full key.
+  mutating func keyed(_ key: String, stage: inout Stage?, batch: RecordBatch) throws(BankError)
+    -> TransferRecord?
+  {
+    let sequences = keys.sequences(matching: KeyIndex.digest(key))
+    if sequences.isEmpty { return nil }
+    let base = stage?.baseSequence ?? 0
+    for seq in sequences {
+      let record: JournalRecord
+      if seq > base {
+        let i = Int(seq - base) - 1
+        guard i < batch.count else { continue }
+        let start = i == 0 ? 0 : batch.ends[i - 1]
+        record = try JournalRecord.decodeOrCorrupt(
+          Array(batch.bytes[start..<batch.ends[i]]), sequence: seq)
+      } else {
+        guard let read = stage?.read else {
+          throw BankError(.ioError, "no journal reader to check key '\(key)'")
+        }
+        let bytes = try read(seq)
+        record = try JournalRecord.decodeOrCorrupt(bytes, sequence: seq)
+      }
+      if case .transfer(let t) = record, t.key == key { return t }
+    }
+    return nil
   }
 }
 

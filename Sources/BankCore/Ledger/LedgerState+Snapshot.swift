@@ -1,14 +1,19 @@
 extension LedgerState {
   static let snapshotMagic: UInt32 = 0x4C42_4353  // "SCBL"
-  /// The ledger section's version: 2 since the journal head moved to the bank; version 1 (the
-  /// whole snapshot payload of the first release) also held the last sequence number.
-  static let snapshotVersion: UInt8 = 2
+  /// The ledger section's version: 3 adds each account's newest history entry, each pending
+  /// hold's sequence and the compact key index, and keeps only pending holds; 2 moved the journal
+  /// head to the bank; version 1 (the whole snapshot payload of the first release) also held the
+  /// last sequence number. Versions 1 and 2 are still read, but lack what only the journal can
+  /// give (entry chains, key sequences): the bank replays the journal instead of using them.
+  static let snapshotVersion: UInt8 = 3
 
   /// The whole state as bytes, for a snapshot.
   ///
-  /// - Complexity: O(accounts + holds + keys).
-  func encodeSnapshot() -> [UInt8] {
-    var w = ByteWriter(capacity: 64 + info.count * 96 + keys.count * 64)
+  /// - Parameter comparable: leave out what a snapshot of an older release cannot hold (history
+  ///   heads, hold sequences, the key index), to compare states across releases.
+  /// - Complexity: O(accounts + pending holds + keys); the keys are copied as flat bytes.
+  func encodeSnapshot(comparable: Bool = false) -> [UInt8] {
+    var w = ByteWriter(capacity: 64 + info.count * 104 + holds.count * 96 + keys.count * 16)
     w.u32(Self.snapshotMagic)
     w.u8(Self.snapshotVersion)
     w.u64(counters.nextTransfer)
@@ -30,28 +35,17 @@ extension LedgerState {
       w.i64(b.pendingCredits)
       w.i64(b.overdraftLimit)
       w.u8(b.status.rawValue)
+      w.u64(comparable ? 0 : b.lastEntry)
     }
     w.u32(UInt32(holds.count))
     for n in holds.keys.sorted() {
       guard let h = holds[n] else { continue }
-      JournalRecord.transfer(h.record).encode(into: &w)
-      w.u8(h.outcome?.rawValue ?? 0)
-      w.i64(h.postedAmount)
+      var r = h.record
+      if comparable { r.links = nil }
+      JournalRecord.transfer(r).encode(into: &w)
+      w.u64(comparable ? 0 : h.sequence)
     }
-    w.u32(UInt32(keys.count))
-    for k in keys.keys.sorted() {
-      guard let r = keys[k] else { continue }
-      if r.isHold && holds[r.number] != nil {
-        w.u8(1)  // the hold section already carries the record
-        w.u64(r.number)
-      } else {
-        w.u8(0)
-        var rec = ByteWriter()
-        JournalRecord.transfer(r).encode(into: &rec)
-        w.u32(UInt32(rec.bytes.count))
-        w.raw(rec.bytes)
-      }
-    }
+    if comparable { KeyIndex().encode(into: &w) } else { keys.encode(into: &w) }
     return w.bytes
   }
 
@@ -76,7 +70,7 @@ extension LedgerState {
     var r = ByteReader(buf)
     guard try r.u32() == snapshotMagic else { throw DecodeError("not a ledger snapshot") }
     let version = try r.u8()
-    guard version == 1 || version == 2 else {
+    guard version >= 1 && version <= snapshotVersion else {
       throw DecodeError("unsupported ledger snapshot version \(version)")
     }
     var s = LedgerState()
@@ -113,6 +107,7 @@ extension LedgerState {
         throw DecodeError("bad status")
       }
       b.status = status
+      if version >= 3 { b.lastEntry = try r.u64() }
       b.limited = kind.isCustomer && kind.isCreditNormal
       b.creditNormal = kind.isCreditNormal
       let number = AccountNumber(uncheckedRaw: raw)
@@ -127,38 +122,52 @@ extension LedgerState {
     }
     let holdCount = Int(try r.u32())
     for _ in 0..<holdCount {
-      guard try r.u8() == JournalRecord.Tag.transfer.rawValue, try r.u8() == JournalRecord.version
-      else {
+      guard try r.u8() == JournalRecord.Tag.transfer.rawValue else {
         throw DecodeError("bad hold in snapshot")
       }
-      let rec = try TransferCodec.decodeBody(&r)
-      let outcomeByte = try r.u8()
-      let outcome = HoldOutcome(rawValue: outcomeByte)
-      guard outcomeByte == 0 || outcome != nil, rec.debit.index < count, rec.credit.index < count,
+      let recordVersion = try r.u8()
+      guard recordVersion == 1 || recordVersion == 2 else {
+        throw DecodeError("bad hold in snapshot")
+      }
+      var rec = try TransferCodec.decodeBody(&r, version: recordVersion)
+      guard rec.isHold, rec.debit.index < count, rec.credit.index < count,
         rec.debit.rawValue > 0, rec.credit.rawValue > 0
       else { throw DecodeError("bad hold in snapshot") }
-      s.holds[rec.number] = Hold(record: rec, outcome: outcome, postedAmount: try r.i64())
-    }
-    let keyCount = Int(try r.u32())
-    for _ in 0..<keyCount {
-      let rec: TransferRecord
-      if try r.u8() == 1 {
-        guard let h = s.holds[try r.u64()] else {
-          throw DecodeError("key refers to a missing hold")
+      if version >= 3 {
+        let sequence = try r.u64()
+        guard sequence > 0,
+          s.holds.updateValue(Hold(record: rec, sequence: sequence), forKey: rec.number) == nil
+        else {
+          throw DecodeError("bad hold in snapshot")
         }
-        rec = h.record
-      } else {
-        let len = Int(try r.u32())
-        try r.need(len)
-        let sub = UnsafeRawBufferPointer(rebasing: buf[r.offset..<r.offset + len])
-        _ = try r.bytes(len)
-        guard case .transfer(let t) = try JournalRecord.decode(sub) else {
-          throw DecodeError("key entry is not a transfer")
-        }
-        rec = t
+        if rec.expiresAt != 0 { s.expiry.insert(.init(expiresAt: rec.expiresAt, hold: rec.number)) }
+        continue
       }
-      guard let key = rec.key else { throw DecodeError("key entry without a key") }
-      s.keys[key] = rec
+      // Older sections kept resolved holds too; only the pending ones are state now.
+      let outcomeByte = try r.u8()
+      guard outcomeByte == 0 || HoldOutcome(rawValue: outcomeByte) != nil else {
+        throw DecodeError("bad hold in snapshot")
+      }
+      _ = try r.i64()
+      if outcomeByte == 0 {
+        rec.links = nil
+        s.holds[rec.number] = Hold(record: rec, sequence: 0)
+      }
+    }
+    if version >= 3 {
+      s.keys = try KeyIndex.decode(&r)
+    } else {
+      // Keys of an older section: checked and skipped (their records' sequences are not there).
+      let keyCount = Int(try r.u32())
+      for _ in 0..<keyCount {
+        if try r.u8() == 1 {
+          _ = try r.u64()
+        } else {
+          let len = Int(try r.u32())
+          try r.need(len)
+          _ = try r.bytes(len)
+        }
+      }
     }
     guard r.isAtEnd else { throw DecodeError("trailing bytes in snapshot") }
     return (s, sequence)

@@ -7,21 +7,31 @@ struct AccountInfo: Sendable, Equatable {
   var openedAt: Int64
 }
 
-/// A pending hold and how it ended.
+/// A pending hold: its record and the journal sequence of that record. A hold leaves memory when it
+/// is posted, voided or expired; its record stays findable through the journal (by its key, or by
+/// a scan for ``Ledger/hold(_:)``).
 struct Hold: Sendable, Equatable {
   var record: TransferRecord
-  /// `nil` while pending.
-  var outcome: HoldOutcome?
-  var postedAmount: Int64 = 0
+  var sequence: UInt64
 }
+
+/// Reads a committed record's bytes by sequence number (the commit path's window on the journal,
+/// for the idempotency check of a key whose record is already stored).
+typealias RecordReader = @Sendable (UInt64) throws(BankError) -> [UInt8]
 
 /// What a batch changed, so that a refused batch or a failed append can be rolled back exactly.
 struct Stage {
   var balanceUndo: [(Int, Balances)] = []
-  var keysAdded: [String] = []
+  var keysAdded = 0
   var holdUndo: [(UInt64, Hold?)] = []
+  /// Expiry-index entries taken out by `expireHolds`, put back on rollback.
+  var expiryTaken: [ExpiryIndex.Entry] = []
   var accountCount: Int
   var counters: LedgerState.Counters
+  /// The sequence of the last record stored before this batch: the batch's records follow it.
+  var baseSequence: UInt64 = 0
+  /// Reads a stored record; `nil` only in tests that never look a key up.
+  var read: RecordReader?
 
   init(_ state: LedgerState) {
     accountCount = state.info.count
@@ -51,8 +61,13 @@ struct LedgerState: Sendable {
   var bal: [Balances] = []
   var byNumber: [UInt64: AccountID] = [:]
   var vaults: [String: AccountID] = [:]
-  var keys: [String: TransferRecord] = [:]
+  /// Every idempotency key ever used: digest and record sequence (``KeyIndex``).
+  var keys = KeyIndex()
+  /// Pending holds by transfer number.
   var holds: [UInt64: Hold] = [:]
+  /// Pending holds with an expiry, soonest first (may hold entries of holds already resolved,
+  /// skipped when they come up).
+  var expiry = ExpiryIndex()
   var counters = Counters()
 
   // MARK: Lookups
@@ -83,10 +98,11 @@ struct LedgerState: Sendable {
 
   // MARK: Apply (shared by commit and replay)
 
-  /// Applies one record. Returns `false` when the record refers to something that does not exist,
-  /// which only a damaged or foreign journal can contain; commit never produces such a record.
+  /// Applies one record stored (or about to be stored) at `sequence`. Returns `false` when the
+  /// record refers to something that does not exist, which only a damaged or foreign journal can
+  /// contain; commit never produces such a record.
   @discardableResult
-  mutating func apply(_ record: JournalRecord, stage: inout Stage?) -> Bool {
+  mutating func apply(_ record: JournalRecord, sequence: UInt64, stage: inout Stage?) -> Bool {
     switch record {
     case .accountOpened(let r):
       guard Int(r.id.rawValue) == info.count + 1, byNumber[r.number.rawValue] == nil else {
@@ -123,19 +139,23 @@ struct LedgerState: Sendable {
         bal[d].pendingDebits &+= r.amount
         bal[c].pendingCredits &+= r.amount
         if stage != nil { stage?.holdUndo.append((r.number, holds[r.number])) }
-        holds[r.number] = Hold(record: r, outcome: nil)
+        holds[r.number] = Hold(record: r, sequence: sequence)
+        if r.expiresAt != 0 { expiry.insert(.init(expiresAt: r.expiresAt, hold: r.number)) }
       } else {
         bal[d].postedDebits &+= r.amount
         bal[c].postedCredits &+= r.amount
+        bal[d].lastEntry = sequence
+        bal[c].lastEntry = sequence
       }
       if let key = r.key {
-        if keys.updateValue(r, forKey: key) == nil { stage?.keysAdded.append(key) }
+        keys.insert(digest: KeyIndex.digest(key), sequence: sequence)
+        stage?.keysAdded += 1
       }
       if r.number >= counters.nextTransfer { counters.nextTransfer = r.number &+ 1 }
       bump(r.timestamp)
       return true
     case .holdResolved(let r):
-      guard var hold = holds[r.hold], hold.outcome == nil, r.amount <= hold.record.amount else {
+      guard let hold = holds[r.hold], r.amount <= hold.record.amount else {
         return false
       }
       let d = hold.record.debit.index
@@ -150,10 +170,10 @@ struct LedgerState: Sendable {
       if r.outcome == .posted {
         bal[d].postedDebits &+= r.amount
         bal[c].postedCredits &+= r.amount
+        bal[d].lastEntry = sequence
+        bal[c].lastEntry = sequence
       }
-      hold.outcome = r.outcome
-      hold.postedAmount = r.amount
-      holds[r.hold] = hold
+      holds[r.hold] = nil
       if r.number >= counters.nextTransfer { counters.nextTransfer = r.number &+ 1 }
       bump(r.timestamp)
       return true
@@ -175,8 +195,9 @@ struct LedgerState: Sendable {
   /// Undoes everything a stage recorded, newest first.
   mutating func rollback(_ stage: Stage) {
     for (i, old) in stage.balanceUndo.reversed() { bal[i] = old }
-    for key in stage.keysAdded { keys.removeValue(forKey: key) }
+    for _ in 0..<stage.keysAdded { keys.removeLast() }
     for (n, old) in stage.holdUndo.reversed() { holds[n] = old }
+    for e in stage.expiryTaken { expiry.insert(e) }
     while info.count > stage.accountCount {
       let removed = info.removeLast()
       bal.removeLast()
@@ -215,12 +236,60 @@ struct LedgerState: Sendable {
       if s.2 != s.3 { return "\(code): pending debits \(s.2) != pending credits \(s.3)" }
     }
     var pendingByAccount = [Int64](repeating: 0, count: bal.count)
-    for h in holds.values where h.outcome == nil {
+    for h in holds.values {
       pendingByAccount[h.record.debit.index] &+= h.record.amount
     }
     for (i, b) in bal.enumerated() where b.pendingDebits != pendingByAccount[i] {
       return "account \(info[i].number): pending debits \(b.pendingDebits) do not match its holds"
     }
     return nil
+  }
+}
+
+/// The pending holds that expire, as a binary min-heap of (expiry, hold number): `expireHolds`
+/// takes only the due ones instead of scanning every hold. A hold resolved before its expiry
+/// leaves a stale entry, dropped when it comes up.
+struct ExpiryIndex: Sendable {
+  struct Entry: Sendable, Equatable {
+    var expiresAt: Int64
+    var hold: UInt64
+    static func < (a: Entry, b: Entry) -> Bool {
+      a.expiresAt != b.expiresAt ? a.expiresAt < b.expiresAt : a.hold < b.hold
+    }
+  }
+  private(set) var heap: [Entry] = []
+
+  var count: Int { heap.count }
+
+  mutating func insert(_ e: Entry) {
+    heap.append(e)
+    var i = heap.count - 1
+    while i > 0 {
+      let p = (i - 1) / 2
+      guard heap[i] < heap[p] else { break }
+      heap.swapAt(i, p)
+      i = p
+    }
+  }
+
+  /// Removes and returns the soonest entry if it expires at or before `time`.
+  mutating func popDue(at time: Int64) -> Entry? {
+    guard let top = heap.first, top.expiresAt <= time else { return nil }
+    let last = heap.removeLast()
+    if !heap.isEmpty {
+      heap[0] = last
+      var i = 0
+      while true {
+        let l = 2 * i + 1
+        let r = l + 1
+        var m = i
+        if l < heap.count && heap[l] < heap[m] { m = l }
+        if r < heap.count && heap[r] < heap[m] { m = r }
+        if m == i { break }
+        heap.swapAt(i, m)
+        i = m
+      }
+    }
+    return top
   }
 }

@@ -91,6 +91,24 @@ public final class InMemoryStorage: Storage {
     }
   }
 
+  /// The bytes of the record at `sequence`, found by a binary search of the chunks.
+  public func record(at sequence: UInt64) throws(StorageError) -> [UInt8]? {
+    try state.withLock { s throws(StorageError) -> [UInt8]? in
+      if s.closed { throw StorageError.closed }
+      guard sequence > 0, sequence <= s.count else { return nil }
+      var lo = 0
+      var hi = s.chunks.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if s.chunks[mid].first <= sequence { lo = mid + 1 } else { hi = mid }
+      }
+      let chunk = s.chunks[lo - 1]
+      let i = Int(sequence - chunk.first)
+      let start = i == 0 ? 0 : chunk.ends[i - 1]
+      return Array(chunk.bytes[start..<chunk.ends[i]])
+    }
+  }
+
   /// The last saved snapshot (for the file backend: the one found valid at open, or saved since).
   public func loadSnapshot() throws(StorageError) -> StoredSnapshot? {
     try state.withLock { s throws(StorageError) in

@@ -151,6 +151,14 @@ public protocol Storage: AnyObject, Sendable {
   /// - Complexity: O(records read).
   func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool) throws(StorageError)
 
+  /// The bytes of the record at `sequence`, or `nil` when the store does not hold it: a random
+  /// read, for the ledger's idempotency checks and per-account history. A record appended but not
+  /// yet durable may be made durable first.
+  ///
+  /// The default implementation scans from `sequence` with ``forEachRecord(after:_:)``; backends
+  /// with an index should do better (both built-in backends read in O(1) seeks).
+  func record(at sequence: UInt64) throws(StorageError) -> [UInt8]?
+
   /// The most recent valid snapshot, or `nil` when there is none or it cannot be trusted.
   func loadSnapshot() throws(StorageError) -> StoredSnapshot?
 
@@ -167,6 +175,19 @@ public protocol Storage: AnyObject, Sendable {
 }
 
 extension Storage {
+  /// Reads one record through ``forEachRecord(after:_:)``.
+  ///
+  /// - Complexity: whatever the backend's `forEachRecord` costs to reach `sequence`.
+  public func record(at sequence: UInt64) throws(StorageError) -> [UInt8]? {
+    guard sequence > 0 else { return nil }
+    var found: [UInt8]?
+    try forEachRecord(after: sequence - 1) { rec in
+      if rec.sequence == sequence { found = Array(rec.bytes) }
+      return false
+    }
+    return found
+  }
+
   /// Appends a batch and waits until it is durable: the acknowledgement point of a commit.
   @discardableResult
   public func commit(_ batch: RecordBatch) throws(StorageError) -> UInt64 {

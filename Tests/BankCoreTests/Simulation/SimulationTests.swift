@@ -30,7 +30,9 @@ enum Simulator {
   static func open(_ fs: SimulatedFileSystem) throws -> Ledger {
     let storage = try FileStorage(path: path, options: .init(lockTimeout: .zero), fileSystem: fs)
     return try Ledger(
-      storage: storage, configuration: LedgerConfiguration(clock: .manual(), snapshotEvery: 25))
+      storage: storage,
+      configuration: LedgerConfiguration(
+        clock: .manual(), snapshotEvery: 25, snapshotsInBackground: false))
   }
 
   /// Runs one seed: several rounds of random work, each ended by a crash or an injected fault,

@@ -108,6 +108,9 @@ public final class FileStorage: Storage {
     /// Where the close block's floor last pointed: it is moved forward after each MiB written,
     /// so a writer that dies leaves at most about that much of its acknowledged work unproven.
     var floorEnd: Int64 = 0
+    /// The sparse sequence → offset table (``OffsetTable``), built on first use; appends extend
+    /// it while it is contiguous with them.
+    var offsets: OffsetTable?
   }
 
   /// The journal's path.
@@ -379,6 +382,13 @@ public final class FileStorage: Storage {
           chain.add(sequence: seq, bytes: rec)
           let trailer: [UInt8]? = i == batch.ends.count - 1 ? chain.endBatch() : nil
           lastFrameStart = w.pending.count
+          if var t = w.offsets, t.covered == seq - 1 {
+            w.offsets = nil
+            let o = w.end.offset + Int64(lastFrameStart - base)
+            let size = Int64(FileFormat.frameHeaderSize + rec.count + (trailer?.count ?? 0))
+            t.add(sequence: seq, offset: o, end: o + size)
+            w.offsets = t
+          }
           prev = FileFormat.appendFrame(
             to: &w.pending, body: rec, trailer: trailer, sequence: seq, prev: prev,
             durable: w.durable, salt: salt)
@@ -594,6 +604,7 @@ public final class FileStorage: Storage {
     try io.rename(tmp, snapshotPath)
     try io.syncDirectory(containing: snapshotPath)
     snapshot.withLock { $0 = snap }
+    saveOffsets(through: snap.sequence)
   }
 
   static let snapshotMagic: [UInt8] = Array("BCSNAP01".utf8)

@@ -1,0 +1,210 @@
+/// Every idempotency key ever used, as a compact index: a 64-bit digest of the key and the journal
+/// sequence of the record that used it, 16 bytes an entry, plus a 4-byte slot per entry in an
+/// open-addressing table (load at most 3/4).
+///
+/// The full key is not kept: it stays in the record. A lookup returns the sequences whose digest
+/// matches, and the caller reads those records back from the journal to compare the keys, so a
+/// digest collision costs a read, never a wrong answer.
+///
+/// Entries are kept in journal order in fixed-size chunks. A chunk, once full, is never written
+/// again, so a copy of the index (the snapshot's copy of the state) shares every full chunk with
+/// the live one and costs no copying when the live one grows. The snapshot encoding is the
+/// entries in that order, as flat bytes: no sorting, and the same bytes for the same journal
+/// whether the state was replayed or built by commits. The table is derived from the entries: it
+/// is not encoded, and is built on the first lookup that may insert (a reader that never looks a
+/// key up never builds it).
+struct KeyIndex: Sendable {
+  /// Entries per chunk (two words each): 512 KiB.
+  static let chunkEntries = 1 << 15
+
+  /// digest, sequence, digest, sequence, … in journal order.
+  private(set) var chunks: [[UInt64]] = []
+  private(set) var count = 0
+  /// Entry index + 1 of each occupied slot, 0 for empty (linear probing).
+  private var slots: [UInt32] = []
+
+  init() {}
+
+  /// The digest of a key: 64 bits of a multiply-xorshift hash of its UTF-8 bytes. Never 0.
+  static func digest(_ key: String) -> UInt64 {
+    var key = key
+    return key.withUTF8 { digest(UnsafeRawBufferPointer($0)) }
+  }
+
+  static func digest(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    var h: UInt64 = 0x243F_6A88_85A3_08D3 ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
+    var i = 0
+    while i + 8 <= bytes.count {
+      let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+      h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+      h ^= h >> 31
+      i += 8
+    }
+    if i < bytes.count {
+      var w: UInt64 = 0
+      var shift: UInt64 = 0
+      while i < bytes.count {
+        w |= UInt64(bytes[i]) << shift
+        shift += 8
+        i += 1
+      }
+      h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+      h ^= h >> 31
+    }
+    h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+    h ^= h >> 31
+    return h == 0 ? 1 : h
+  }
+
+  func entry(_ i: Int) -> (digest: UInt64, sequence: UInt64) {
+    let c = chunks[i / Self.chunkEntries]
+    let o = (i % Self.chunkEntries) * 2
+    return (c[o], c[o + 1])
+  }
+
+  /// Bytes of memory the index holds (chunks and table), for the benchmarks.
+  var memoryBytes: Int { chunks.count * Self.chunkEntries * 16 + slots.count * 4 }
+
+  private mutating func ensureTable(forCount n: Int) {
+    var capacity = max(slots.count, 1024)
+    while n > capacity / 4 * 3 { capacity *= 2 }
+    if capacity == slots.count { return }
+    slots = [UInt32](repeating: 0, count: capacity)
+    for i in 0..<count { place(i, digest: entry(i).digest) }
+  }
+
+  private mutating func place(_ i: Int, digest: UInt64) {
+    let mask = slots.count - 1
+    var s = Int(truncatingIfNeeded: digest) & mask
+    while slots[s] != 0 { s = (s + 1) & mask }
+    slots[s] = UInt32(truncatingIfNeeded: i + 1)
+  }
+
+  /// The sequences of the records whose key has `digest`, oldest first (almost always none or
+  /// one). Builds the table if it is not built yet.
+  mutating func sequences(matching digest: UInt64) -> [UInt64] {
+    ensureTable(forCount: count)
+    let mask = slots.count - 1
+    var s = Int(truncatingIfNeeded: digest) & mask
+    var found: [UInt64] = []
+    while slots[s] != 0 {
+      let e = entry(Int(slots[s]) - 1)
+      if e.digest == digest { found.append(e.sequence) }
+      s = (s + 1) & mask
+    }
+    return found.count > 1 ? found.sorted() : found
+  }
+
+  /// As ``sequences(matching:)`` without building the table: a scan of the entries when it is
+  /// not built. For readers.
+  func sequencesWithoutBuilding(matching digest: UInt64) -> [UInt64] {
+    if slots.isEmpty {
+      var found: [UInt64] = []
+      for c in chunks {
+        var o = 0
+        while o < c.count {
+          if c[o] == digest { found.append(c[o + 1]) }
+          o += 2
+        }
+      }
+      return found
+    }
+    var copy = self
+    return copy.sequences(matching: digest)
+  }
+
+  /// Adds a key's digest and the sequence of the record that used it.
+  mutating func insert(digest: UInt64, sequence: UInt64) {
+    if !slots.isEmpty { ensureTable(forCount: count + 1) }
+    if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkEntries * 2 {
+      var c: [UInt64] = []
+      c.reserveCapacity(Self.chunkEntries * 2)
+      chunks.append(c)
+    }
+    chunks[chunks.count - 1].append(digest)
+    chunks[chunks.count - 1].append(sequence)
+    count += 1
+    if !slots.isEmpty { place(count - 1, digest: digest) }
+  }
+
+  /// Removes the newest entry (rollback of a refused or failed batch).
+  mutating func removeLast() {
+    let i = count - 1
+    let d = entry(i).digest
+    if !slots.isEmpty {
+      // Find its slot, then backward-shift deletion keeps every probe chain unbroken.
+      let mask = slots.count - 1
+      var s = Int(truncatingIfNeeded: d) & mask
+      while Int(slots[s]) != i + 1 { s = (s + 1) & mask }
+      var hole = s
+      var j = (s + 1) & mask
+      while slots[j] != 0 {
+        let home = Int(truncatingIfNeeded: entry(Int(slots[j]) - 1).digest) & mask
+        // Move j into the hole when its home is not cyclically within (hole, j].
+        let inRange = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+        if !inRange {
+          slots[hole] = slots[j]
+          hole = j
+        }
+        j = (j + 1) & mask
+      }
+      slots[hole] = 0
+    }
+    let last = chunks.count - 1
+    chunks[last].removeLast(2)
+    if chunks[last].isEmpty { chunks.removeLast() }
+    count -= 1
+  }
+
+  /// Drops the table (it is rebuilt on demand): a snapshot's copy of the state never looks keys
+  /// up, and must not share the table, or the live state's next insert would copy it.
+  mutating func dropTable() { slots = [] }
+
+  // MARK: Snapshot
+
+  /// The entries as flat bytes: count u64, then (digest u64, sequence u64) in journal order.
+  func encode(into w: inout ByteWriter) {
+    w.u64(UInt64(count))
+    for c in chunks {
+      #if _endian(little)
+        c.withUnsafeBytes { w.bytes.append(contentsOf: $0) }
+      #else
+        for v in c { w.u64(v) }
+      #endif
+    }
+  }
+
+  static func decode(_ r: inout ByteReader) throws(DecodeError) -> KeyIndex {
+    let n = try r.u64()
+    guard n <= UInt64(r.remaining / 16) else { throw DecodeError("key index runs past the end") }
+    var k = KeyIndex()
+    var left = Int(n)
+    var previous: UInt64 = 0
+    while left > 0 {
+      let take = min(left, chunkEntries)
+      var c = [UInt64](repeating: 0, count: take * 2)
+      let bytes = try r.bytes(take * 16)
+      c.withUnsafeMutableBytes { dst in
+        bytes.withUnsafeBytes { src in dst.copyMemory(from: src) }
+      }
+      #if _endian(big)
+        for i in c.indices { c[i] = UInt64(littleEndian: c[i]) }
+      #endif
+      var o = 0
+      while o < c.count {
+        guard c[o] != 0, c[o + 1] > previous else {
+          throw DecodeError("bad key index entry")
+        }
+        previous = c[o + 1]
+        o += 2
+      }
+      if take == chunkEntries { c.reserveCapacity(chunkEntries * 2) }
+      k.chunks.append(c)
+      k.count += take
+      left -= take
+    }
+    if let last = k.chunks.indices.last { k.chunks[last].reserveCapacity(chunkEntries * 2) }
+    return k
+  }
+}

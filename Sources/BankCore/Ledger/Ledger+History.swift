@@ -1,0 +1,225 @@
+/// One line of an account's history: a posted movement and the balance after it.
+public struct HistoryEntry: Sendable, Equatable {
+  /// The transfer's public identifier: its key, or `#` and its number.
+  public let transfer: String
+  /// What kind of movement it was.
+  public let kind: TransferKind
+  /// When it was recorded, in nanoseconds since 1970.
+  public let timestamp: Int64
+  /// Signed from the account's view: negative for money out of a deposit account.
+  public let amount: Amount
+  /// The posted balance after this entry.
+  public let balance: Amount
+  /// The caller's memo.
+  public let memo: String
+  /// The other account.
+  public let counterparty: AccountNumber
+  /// Where this entry is: pass it as `before` to read the entries older than it.
+  public let cursor: HistoryCursor
+}
+
+/// A position in an account's history: the entries older than one entry. Its text form (two
+/// integers, `SEQUENCE.BALANCE`) is what `bankctl history --before` takes; treat it as opaque.
+///
+/// It names the journal sequence of the entry and the account's posted balance just before it,
+/// so the next page starts without reading anything newer.
+public struct HistoryCursor: Sendable, Hashable, CustomStringConvertible {
+  /// The journal sequence number of the entry.
+  public let sequence: UInt64
+  /// The account's posted balance (minor units, on its normal side) just before the entry.
+  public let balanceBefore: Int64
+
+  /// Creates a cursor.
+  public init(sequence: UInt64, balanceBefore: Int64) {
+    self.sequence = sequence
+    self.balanceBefore = balanceBefore
+  }
+
+  /// Parses the text form; `nil` when it is not one.
+  public init?(_ text: String) {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+      let s = UInt64(parts[0]), s > 0, let b = Int64(parts[1]),
+      parts[1].allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "-" })
+    else { return nil }
+    self.init(sequence: s, balanceBefore: b)
+  }
+
+  public var description: String { "\(sequence).\(balanceBefore)" }
+}
+
+extension Ledger {
+  /// The posted movements of an account with the running balance, newest first, a page at a time.
+  ///
+  /// Each account's entries form a chain in the journal: every transfer or posted hold written by
+  /// this release records, for both accounts, how far back their previous entry is, and the state
+  /// keeps each account's newest entry. A page therefore reads only its own entries (one random
+  /// read each, two for a posted hold), whatever the size of the store. Entries written by the
+  /// first release carry no links; the chain ends at the newest of them, and what lies below is
+  /// found by a scan of the journal up to there, keeping only the entries a page needs.
+  ///
+  /// - Parameters:
+  ///   - limit: at most this many entries; `nil` for all.
+  ///   - before: continue after this entry (the last entry's ``HistoryEntry/cursor`` of the
+  ///     previous page); `nil` to start from the newest.
+  /// - Throws: `account_not_found`; `invalid_argument` for a cursor that is not one of the
+  ///   account's entries; `store_corrupt` when a record does not decode.
+  /// - Complexity: O(entries returned) reads; O(records) for entries of the first release.
+  public func history(
+    of number: AccountNumber, limit: Int? = nil, before: HistoryCursor? = nil
+  ) throws(BankError) -> [HistoryEntry] {
+    // One read, so the account table, its head and balance and the sequence bound agree.
+    let ((id, currency, creditNormal, head, balance, ids), upTo) = try readWithSequence {
+      s throws(BankError) in
+      let id = try s.id(of: number)
+      let i = s.info[id.index]
+      let b = s.bal[id.index]
+      return (
+        id, i.currency, i.kind.isCreditNormal, b.lastEntry, b.balance, s.info.map(\.number)
+      )
+    }
+    let want = limit ?? Int.max
+    var entries: [HistoryEntry] = []
+    if want <= 0 { return entries }
+    var seq = head
+    var after = balance
+    if let before {
+      guard before.sequence <= upTo, let bytes = try readRecord(before.sequence),
+        let e = try entry(at: before.sequence, bytes, of: id)
+      else {
+        throw BankError(
+          .invalidArgument, "cursor \(before) is not an entry of account \(number)")
+      }
+      after = before.balanceBefore
+      guard let back = e.back else {
+        try scanHistory(
+          below: before.sequence, of: id, want: want, balanceAfter: after, currency: currency,
+          creditNormal: creditNormal, ids: ids, into: &entries)
+        return entries
+      }
+      seq = back == 0 ? 0 : before.sequence - back
+    }
+    while entries.count < want, seq != 0 {
+      guard let bytes = try readRecord(seq), let e = try entry(at: seq, bytes, of: id) else {
+        throw BankError(
+          .storeCorrupt, "record \(seq) is on the history chain of \(number) but is not its entry")
+      }
+      guard let back = e.back else {
+        // A record of the first release: no links below here.
+        try scanHistory(
+          below: seq + 1, of: id, want: want - entries.count, balanceAfter: after,
+          currency: currency, creditNormal: creditNormal, ids: ids, into: &entries)
+        return entries
+      }
+      let signed = Self.signed(e.transfer, e.amount, for: id, creditNormal: creditNormal)
+      entries.append(
+        Self.historyEntry(
+          e.transfer, amount: signed, timestamp: e.timestamp, balanceAfter: after, at: seq,
+          for: id, currency: currency, ids: ids))
+      after &-= signed
+      seq = back == 0 ? 0 : seq - back
+    }
+    return entries
+  }
+
+  /// One history entry's record: the movement (the hold's record for a posted hold), the amount
+  /// moved, when, and the distance back to the account's previous entry (`nil` for a record of
+  /// the first release). `nil` when the record is not an entry of the account.
+  private func entry(at seq: UInt64, _ bytes: [UInt8], of id: AccountID) throws(BankError)
+    -> (transfer: TransferRecord, amount: Int64, timestamp: Int64, back: UInt64?)?
+  {
+    switch try decode(bytes, seq) {
+    case .transfer(let t) where !t.isHold && (t.debit == id || t.credit == id):
+      return (
+        t, t.amount, t.timestamp, t.links.map { t.debit == id ? $0.debitBack : $0.creditBack }
+      )
+    case .holdResolved(let r) where r.outcome == .posted:
+      guard let links = r.links else {
+        // First release: the hold is found by the scan.
+        return (
+          TransferRecord(
+            number: r.hold, key: nil, kind: .transfer, debit: id, credit: id, amount: r.amount,
+            timestamp: r.timestamp, memo: "", isHold: true, expiresAt: 0), r.amount, r.timestamp,
+          nil
+        )
+      }
+      guard links.holdBack > 0, links.holdBack < seq,
+        let holdBytes = try readRecord(seq - links.holdBack),
+        case .transfer(let t) = try decode(holdBytes, seq - links.holdBack), t.isHold,
+        t.number == r.hold
+      else {
+        throw BankError(.storeCorrupt, "record \(seq) does not lead to its hold's record")
+      }
+      guard t.debit == id || t.credit == id else { return nil }
+      return (
+        t, r.amount, r.timestamp,
+        t.debit == id ? links.entry.debitBack : links.entry.creditBack
+      )
+    default:
+      return nil
+    }
+  }
+
+  private static func signed(
+    _ t: TransferRecord, _ amount: Int64, for id: AccountID, creditNormal: Bool
+  ) -> Int64 {
+    (t.debit == id) == creditNormal ? -amount : amount
+  }
+
+  private static func historyEntry(
+    _ t: TransferRecord, amount signed: Int64, timestamp: Int64, balanceAfter: Int64,
+    at seq: UInt64, for id: AccountID, currency: Currency, ids: [AccountNumber]
+  ) -> HistoryEntry {
+    HistoryEntry(
+      transfer: t.transferID, kind: t.kind, timestamp: timestamp,
+      amount: Amount(minorUnits: signed, currency: currency),
+      balance: Amount(minorUnits: balanceAfter, currency: currency), memo: t.memo,
+      counterparty: ids[(t.debit == id ? t.credit : t.debit).index],
+      cursor: HistoryCursor(sequence: seq, balanceBefore: balanceAfter &- signed))
+  }
+
+  /// The fallback for entries without links: scans the journal below `limit` (exclusive) and
+  /// appends the account's newest `want` entries there, newest first, keeping only those in
+  /// memory (plus the account's holds, to name a posted hold).
+  private func scanHistory(
+    below limit: UInt64, of id: AccountID, want: Int, balanceAfter: Int64, currency: Currency,
+    creditNormal: Bool, ids: [AccountNumber], into entries: inout [HistoryEntry]
+  ) throws(BankError) {
+    guard limit > 1 else { return }
+    var ring: [(TransferRecord, Int64, Int64, UInt64)] = []
+    var next = 0
+    var holdSides: [UInt64: TransferRecord] = [:]
+    let keep = min(want, 1 << 20)
+    func note(_ e: (TransferRecord, Int64, Int64, UInt64)) {
+      if ring.count < keep {
+        ring.append(e)
+      } else if keep > 0 {
+        ring[next] = e
+        next = (next + 1) % keep
+      }
+    }
+    try scan(after: 0, upTo: limit - 1) { seq, record in
+      switch record {
+      case .transfer(let t) where t.debit == id || t.credit == id:
+        if t.isHold { holdSides[t.number] = t } else { note((t, t.amount, t.timestamp, seq)) }
+      case .holdResolved(let r):
+        if let t = holdSides.removeValue(forKey: r.hold), r.outcome == .posted {
+          note((t, r.amount, r.timestamp, seq))
+        }
+      default: break
+      }
+      return true
+    }
+    // Oldest first in the ring from `next`; emit newest first.
+    let ordered = Array(ring[next...] + ring[..<next]).reversed()
+    var after = balanceAfter
+    for (t, amount, ts, seq) in ordered {
+      let signed = Self.signed(t, amount, for: id, creditNormal: creditNormal)
+      entries.append(
+        Self.historyEntry(
+          t, amount: signed, timestamp: ts, balanceAfter: after, at: seq, for: id,
+          currency: currency, ids: ids))
+      after &-= signed
+    }
+  }
+}
