@@ -38,6 +38,9 @@ package enum PBKDF2 {
   }
 
   /// `T_i = U_1 ⊕ U_2 ⊕ … ⊕ U_c`, with `U_1 = PRF(P, S || INT(i))` and `U_j = PRF(P, U_{j-1})`.
+  ///
+  /// Optimised even in debug builds: a debug bankctl would otherwise take seconds per login.
+  @_optimize(speed)
   private static func block(_ index: UInt32, prf: HMACSHA256, salt: [UInt8], iterations: Int)
     -> [UInt8]
   {

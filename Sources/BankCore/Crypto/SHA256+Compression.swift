@@ -47,6 +47,7 @@ extension SHA256 {
   /// ignored (the caller keeps it pending).
   ///
   /// - Complexity: O(n).
+  @_optimize(speed)
   static func compress(_ state: inout State, blocks: UnsafeRawBufferPointer) {
     guard let base = blocks.baseAddress else { return }
     var s = state
@@ -81,6 +82,7 @@ extension SHA256 {
   ///
   /// HMAC's inner hash of a digest and its outer hash are both this block after a 64-byte key
   /// block, which is why PBKDF2 runs entirely on words, two calls per iteration.
+  @_optimize(speed)
   static func compress(_ state: State, paddedDigest digest: State) -> State {
     var s = state
     compress(
@@ -91,7 +93,7 @@ extension SHA256 {
 
   /// One block, given as its 16 message words (already converted from big-endian).
   // swift-format-ignore
-  @inline(__always)
+  @inline(__always) @_optimize(speed)
   private static func compress(
     _ state: inout State,
     _ m0: UInt32, _ m1: UInt32, _ m2: UInt32, _ m3: UInt32,
@@ -236,7 +238,7 @@ extension SHA256 {
   ///
   /// The sums are grouped for latency: `h + kw` and the choice do not wait for Σ1(e), and Σ0(a)
   /// and the majority are summed before `t1` joins them.
-  @inline(__always)
+  @_transparent
   private static func round(
     _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32, _ e: UInt32, _ f: UInt32,
     _ g: UInt32, _ h: inout UInt32, _ bc: inout UInt32, _ kw: UInt32
@@ -250,13 +252,13 @@ extension SHA256 {
     h = t1 &+ ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ majority)
   }
 
-  @inline(__always)
+  @_transparent
   private static func sigma0(_ x: UInt32) -> UInt32 { rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3) }
 
-  @inline(__always)
+  @_transparent
   private static func sigma1(_ x: UInt32) -> UInt32 { rotr(x, 17) ^ rotr(x, 19) ^ (x >> 10) }
 
   /// Rotates right; with a constant `n` this compiles to one rotate instruction.
-  @inline(__always)
-  private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
+  @_transparent
+  private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
 }
