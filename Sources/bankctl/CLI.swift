@@ -86,7 +86,7 @@ enum ExitCode {
 /// 74 even though the command's effect, if any, is committed and durable (Docs/CLI.md).
 func run(
   _ arguments: [String], environment: [String: String], console: Console,
-  input: SecretInput = SecretInput()
+  input: SecretInput = SecretInput(), authConfiguration: AuthConfiguration = .init()
 ) -> Int32 {
   let early = ArgumentParser.early(arguments)
   // Help and version win wherever they appear, whatever else is on the line.
@@ -145,6 +145,7 @@ func run(
     console: console)
   context.environmentSession = environment["BANKCTL_SESSION"].flatMap { $0.isEmpty ? nil : $0 }
   context.secrets = input
+  context.authConfiguration = authConfiguration
   do {
     try context.execute(command)
     return finish(ExitCode.ok, json: parsed.json, console: console)

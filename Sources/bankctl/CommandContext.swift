@@ -11,6 +11,9 @@ struct CommandContext {
   var environmentSession: String? = nil
   /// Where secrets (passwords, PINs, reset tokens) are read from.
   var secrets = SecretInput()
+  /// The Authenticator's costs and timeouts: always the documented defaults in the binary;
+  /// in-process tests lower the password cost here.
+  var authConfiguration = AuthConfiguration()
 
   var json: Bool { parsed.json }
 
@@ -109,7 +112,8 @@ struct CommandContext {
           pepper = try? Authenticator.pepperKey(forStore: storePath, create: false)
         }
       }
-      let auth = try Authenticator(bank: ledger.bank, pepper: pepper)
+      let auth = try Authenticator(
+        bank: ledger.bank, configuration: authConfiguration, pepper: pepper)
       var principal = Principal.operator
       if let token = session {
         principal = try auth.authenticate(token: token, recordActivity: !readOnly)

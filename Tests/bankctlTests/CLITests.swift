@@ -13,7 +13,10 @@ func cli(
 ) {
   let console = Console(direct: false)
   let full = (store.map { ["--store", $0] } ?? []) + args
-  let code = run(full, environment: env, console: console, input: SecretInput(lines: input))
+  // A low password cost keeps the suite fast; the binary always uses the documented default.
+  let code = run(
+    full, environment: env, console: console, input: SecretInput(lines: input),
+    authConfiguration: AuthConfiguration(passwordIterations: 1_000))
   return (code, console.out, console.err)
 }
 

@@ -421,12 +421,10 @@ public final class Authenticator: Sendable {
   {
     let digest = TokenDigest(token: token)
     if !recordActivity {
-      let now = Instant(nanoseconds: bank.configuration.clock.now())
+      // Read outside the lock: the closure below runs under it, and it is not reentrant.
+      let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
       return try read { auth, _ throws(BankError) in
-        try auth.authenticate(
-          digest, now: max(now, bank.lastRecordedTime), configuration: configuration
-        )
-        .result.get()
+        try auth.authenticate(digest, now: now, configuration: configuration).result.get()
       }
     }
     return try commit { auth, _, tx in
@@ -491,9 +489,9 @@ public final class Authenticator: Sendable {
   /// - Throws: `authentication_failed` for an unknown, used or expired token; `weak_password`.
   public func resetPassword(token: String, newPassword: String) throws(BankError) {
     let digest = TokenDigest(token: token)
+    let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
     let personal = try read { auth, _ throws(BankError) in
-      let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
-      return auth.personalData(of: try auth.subject(forResetToken: digest, now: now))
+      auth.personalData(of: try auth.subject(forResetToken: digest, now: now))
     }
     try policy.check(newPassword, personal: personal)
     let hash = hasher.hash(newPassword)

@@ -189,7 +189,8 @@ extension Ledger {
     return (state.account(t.debit), state.account(t.credit))
   }
 
-  /// Every committed record in journal order, decoded. For exports and audits.
+  /// Every committed ledger record in journal order, decoded (other cores' records are
+  /// skipped). For exports and audits.
   ///
   /// - Complexity: O(records in the store).
   public func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
@@ -198,6 +199,8 @@ extension Ledger {
     do throws(StorageError) {
       try storage.forEachRecord(after: 0) { rec in
         if rec.sequence > upTo { return false }
+        // Other cores' records (customers, cards, …) are not the ledger's.
+        guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
         do throws(DecodeError) { body(rec.sequence, try JournalRecord.decode(rec.bytes)) } catch {
           failure = BankError(
             .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
