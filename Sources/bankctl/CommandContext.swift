@@ -406,9 +406,17 @@ struct CommandContext {
   }
 
   func verify() throws {
-    let report = try withBank(readOnly: true) { acting in
+    var (report, pinCards, haveKey) = try withBank(readOnly: true) { acting in
       try acting.require(.verify)
-      return try acting.ledger.verify()
+      return (try acting.ledger.verify(), try acting.auth.cardsWithPIN(), acting.auth.hasPINKey)
+    }
+    if pinCards > 0 && !haveKey {
+      // Not damage to the journal, but PINs cannot be checked without the key file.
+      report = VerifyReport(
+        records: report.records, batches: report.batches, headHash: report.headHash,
+        warnings: report.warnings + [
+          "the PIN key file \(storePath).key is missing or unreadable: the PINs of \(pinCards) card(s) cannot be checked until it is restored, or every one of them is reset"
+        ])
     }
     for w in report.warnings { console.error("warning: \(w)") }
     emit(

@@ -79,11 +79,13 @@ enum Demo {
       return (numbers, try numbers.map { try l.account($0) })
     }
     _ = accounts
+    let people = try demoPeople(ctx)
     if ctx.json {
       ctx.console.print(
         JSON.object([
           ("store", .string(ctx.storePath)), ("steps", .array(steps)),
           ("accounts", .array(final.map(ctx.accountJSON))),
+          ("credentials", .array(people.map { .object($0.map { ($0.0, .string($0.1)) }) })),
         ]).rendered)
       return
     }
@@ -100,6 +102,16 @@ enum Demo {
           ]
         },
         rightAligned: [3]))
+    if !people.isEmpty {
+      ctx.console.print("")
+      ctx.console.print("Demo people (these credentials are printed only now):")
+      for p in people {
+        ctx.console.print("  " + p.map { "\($0.0): \($0.1)" }.joined(separator: "  "))
+      }
+      ctx.console.print(
+        "  Log in with: echo '<password>' | bankctl --store \(Validate.escaped(ctx.storePath, limit: nil)) login --customer C000001"
+      )
+    }
     ctx.console.print(
       """
 
@@ -108,5 +120,48 @@ enum Demo {
         swift build -c release && export PATH="$PWD/.build/release:$PATH"
       or run it as 'swift run bankctl …'.)
       """)
+  }
+
+  /// Registers two customers with cards and PINs, a teller and a manager, the first time the
+  /// demo runs on a store, and returns their credentials to print once. Demo credentials are
+  /// fixed and public: they exist to show a login and the permission matrix at work.
+  static func demoPeople(_ ctx: CommandContext) throws -> [[(String, String)]] {
+    try ctx.withBank(pins: .create) { acting in
+      let auth = acting.auth
+      if (try? auth.customer(CustomerID(1))) != nil { return [] }
+      var out: [[(String, String)]] = []
+      for (name, email, phone, password, pin) in [
+        ("Ada Lovelace", "ada@example.com", "+14155550111", "analytical engine 1843", "2468"),
+        ("Alan Turing", "alan@example.com", "+14155550112", "enigma bombe 1941 bletchley", "1357"),
+      ] {
+        let p = try auth.registerCustomer(
+          CustomerRegistration(name: name, email: email, phone: phone, age: 36),
+          password: password)
+        try auth.deposit(p, ctx: acting)
+        let card = try auth.issueCard(customer: p.id, accounts: p.accounts)
+        try auth.setPIN(pan: card.pan, pin: pin)
+        out.append([
+          ("customer", p.id.description), ("password", password), ("card", card.pan),
+          ("pin", pin),
+        ])
+      }
+      for (user, name, role, password) in [
+        ("tina", "Tina Counter", Role.teller, "service desk 2026 blue"),
+        ("mark", "Mark Branch", Role.manager, "approvals desk 2026 green"),
+      ] {
+        _ = try auth.addStaff(username: user, name: name, role: role, password: password)
+        out.append([("staff", user), ("role", role.description), ("password", password)])
+      }
+      return out
+    }
+  }
+}
+
+extension Authenticator {
+  /// Gives a demo customer's first account an opening balance.
+  fileprivate func deposit(_ p: CustomerProfile, ctx acting: Acting) throws {
+    guard let first = p.accounts.first else { return }
+    try acting.ledger.deposit(
+      Amount(minorUnits: 500_00, currency: .usd), to: first, memo: "opening deposit")
   }
 }

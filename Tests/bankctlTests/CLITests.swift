@@ -288,9 +288,22 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(accounts.count == 10)
     let list = try #require(
       jsonObject(cli(["--json", "accounts"], store: store).out)?["accounts"] as? [[String: Any]])
-    #expect(list.count == 10)
+    #expect(list.count == 12, "ten demo accounts and the two demo customers' accounts")
+    // The demo people, printed once: customers with cards and PINs, a teller and a manager, whose
+    // credentials work.
+    let people = try #require(jsonObject(r.out)?["credentials"] as? [[String: String]])
+    #expect(people.count == 4)
+    let ada = try #require(people.first)
+    let login = cli(
+      ["--json", "login", "--customer", ada["customer"] ?? ""], store: store,
+      input: [ada["password"] ?? ""])
+    #expect(login.code == 0, "\(login.err)")
+    let tina = try #require(people.first { $0["staff"] == "tina" })
+    #expect(
+      cli(["login", "--staff", "tina"], store: store, input: [tina["password"] ?? ""]).code == 0)
     let human = cli(["demo"], store: store)
     #expect(human.code == 0 && human.out.contains("BankCore demo"))
+    #expect(!human.out.contains(ada["password"] ?? "-"), "credentials are printed only once")
   }
 
   @Test func helpTextsMatchTheirSnapshots() throws {

@@ -354,6 +354,14 @@ public final class Authenticator: Sendable {
     }
   }
 
+  /// How many cards have a PIN set: each needs the PIN key (pepper) to be checked.
+  public func cardsWithPIN() throws(BankError) -> Int {
+    try read { auth, _ in auth.cards.values.filter { $0.pinCode != nil }.count }
+  }
+
+  /// Whether a PIN key (pepper) is loaded.
+  public var hasPINKey: Bool { pepper != nil }
+
   /// The customer who owns an account, if a customer does.
   public func owner(of account: AccountNumber) throws(BankError) -> CustomerID? {
     try read { auth, state throws(BankError) in auth.owner(of: try state.ledger.id(of: account)) }
