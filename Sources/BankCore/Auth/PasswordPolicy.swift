@@ -62,7 +62,7 @@ struct PasswordPolicy: Sendable {
         if digits.count > 7 { out.append(String(digits.suffix(7))) }
         continue
       }
-      if lower.count >= 3 { out.append(lower) }
+      if lower.count >= 4 { out.append(lower) }
       if let at = lower.firstIndex(of: "@") {
         let local = String(lower[..<at])
         if local.count >= 4 { out.append(local) }
