@@ -10,6 +10,8 @@ struct ParsedArguments {
   var lockTimeout: Duration?
   /// `--now`: the time the command runs as.
   var now: Instant?
+  /// `--now` as given, before it is parsed.
+  var nowText: String?
   /// `--session`: the token of the principal the command acts as.
   var session: String?
   var help = false
@@ -41,7 +43,7 @@ enum Commands {
       flagOptions: [],
       positionals: [], summary: "Open an account.",
       usage:
-        "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>]"
+        "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>] [--customer <customer>]"
     ),
     CommandSpec(
       name: "deposit", valueOptions: ["id", "memo"], flagOptions: [],
@@ -335,10 +337,8 @@ enum ArgumentParser {
           }
           p.lockTimeout = .milliseconds(ms)
         case "now":
-          let v = try value(name, inline: inline)
-          do throws(BankError) { p.now = try Instant(rfc3339: v) } catch {
-            throw UsageError(message: "invalid --now: \(error.message)", command: p.command)
-          }
+          // Checked in `run`, so that a bad time is `invalid_argument` as DESIGN 4.2 says.
+          p.nowText = try value(name, inline: inline)
         case "session":
           let v = try value(name, inline: inline)
           guard !v.isEmpty, v.utf8.count <= 256 else {

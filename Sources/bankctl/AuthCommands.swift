@@ -111,6 +111,8 @@ extension CommandContext {
       name: name, email: email, phone: phone, age: years, gender: parsed.options["gender"],
       accountKind: kind, currency: currency)
     let password = try secrets.read("password", confirm: true)
+    // Refused input never creates or touches a store.
+    try Authenticator.validate(registration, password: password, configuration: authConfiguration)
     let p = try withBank(create: true) { a in
       try a.auth.registerCustomer(registration, password: password, as: a.principal)
     }
@@ -145,6 +147,8 @@ extension CommandContext {
         "invalid --role '\(Validate.escaped(roleName))': expected teller, manager or auditor")
     }
     let password = try secrets.read("password", confirm: true)
+    try Authenticator.validateStaff(
+      username: username, name: name, password: password, configuration: authConfiguration)
     let s = try withBank(create: true) { a in
       try a.auth.addStaff(
         username: username, name: name, role: role, password: password, as: a.principal)

@@ -98,11 +98,19 @@ func run(
     }
     return finish(ExitCode.ok, json: early.json, console: console)
   }
-  let parsed: ParsedArguments
+  var parsed: ParsedArguments
   do {
     parsed = try ArgumentParser.parse(arguments)
   } catch {
     return usageFailure(error, json: early.json, console: console)
+  }
+  if let text = parsed.nowText {
+    do throws(BankError) { parsed.now = try Instant(rfc3339: text) } catch {
+      reportError(
+        code: error.code.rawValue, message: "invalid --now: \(error.message)", json: parsed.json,
+        console: console)
+      return ExitCode.usage
+    }
   }
   if parsed.command == nil {
     return usageFailure(

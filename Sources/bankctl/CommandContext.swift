@@ -106,7 +106,17 @@ struct CommandContext {
       var pepper: [UInt8]?
       let keyPath = storePath + ".key"
       switch pins {
-      case .create: pepper = try Authenticator.pepperKey(forStore: storePath, create: true)
+      case .create:
+        if !FileManager.default.fileExists(atPath: keyPath),
+          try Authenticator(bank: ledger.bank).cardsWithPIN() > 0
+        {
+          // A new key would silently make every existing PIN wrong.
+          throw BankError(
+            .ioError,
+            "the PIN key file \(keyPath) is missing while cards have PINs; restore it from a backup (or reset every PIN after creating a new one by hand)"
+          )
+        }
+        pepper = try Authenticator.pepperKey(forStore: storePath, create: true)
       case .ifPresent:
         if FileManager.default.fileExists(atPath: keyPath) {
           pepper = try? Authenticator.pepperKey(forStore: storePath, create: false)
@@ -116,7 +126,8 @@ struct CommandContext {
         bank: ledger.bank, configuration: authConfiguration, pepper: pepper)
       var principal = Principal.operator
       if let token = session {
-        principal = try auth.authenticate(token: token, recordActivity: !readOnly)
+        // Checked without writing: a refused command leaves the store byte for byte unchanged.
+        principal = try auth.authenticate(token: token, recordActivity: false)
       }
       acting = Acting(ledger: ledger, auth: auth, principal: principal)
     } catch {
@@ -124,7 +135,13 @@ struct CommandContext {
       throw error
     }
     defer { ledger.close() }
-    return try body(acting)
+    let result = try body(acting)
+    if !readOnly, let token = session {
+      // A command that did its work keeps its session alive (activity is recorded at most once
+      // a minute); a logout has just ended it, so there is nothing to record.
+      _ = try? acting.auth.authenticate(token: token, recordActivity: true)
+    }
+    return result
   }
 
   /// The session token: `--session`, else `$BANKCTL_SESSION`.

@@ -11,6 +11,8 @@ enum Help {
       --lock-timeout <secs>   How long to wait for another bankctl on the same store (default 10).
       --now <time>            Run as of an RFC 3339 time (2026-03-31T17:00:00Z); refused when
                               earlier than the newest record: journal time never goes back.
+      --session <token>       Act as a logged-in customer or staff member (default
+                              $BANKCTL_SESSION; none: the operator who owns the store).
       -h, --help              Show help information.
       --version               Show the version.
       --                      End of options: what follows is an argument or a value, even
@@ -134,6 +136,6 @@ enum Help {
     }
     guard let spec = Commands.named(name) else { return overview }
     return
-      "OVERVIEW: \(spec.summary)\n\nUSAGE: \(spec.usage)\n\n\(details[name] ?? "")\n\nGlobal options --store, --json and --lock-timeout apply; see 'bankctl --help'."
+      "OVERVIEW: \(spec.summary)\n\nUSAGE: \(spec.usage)\n\n\(details[name] ?? "")\n\nGlobal options --store, --json, --lock-timeout, --now and --session apply; see 'bankctl --help'."
   }
 }

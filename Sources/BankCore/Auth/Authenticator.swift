@@ -241,6 +241,35 @@ public final class Authenticator: Sendable {
 
   // MARK: Customers
 
+  /// Checks a registration's fields and password on their own, before any store is touched.
+  ///
+  /// - Throws: the field errors and `weak_password`, as ``registerCustomer(_:password:as:)``.
+  public static func validate(
+    _ registration: CustomerRegistration, password: String,
+    configuration: AuthConfiguration = .init()
+  ) throws(BankError) {
+    guard registration.accountKind == .checking || registration.accountKind == .savings else {
+      throw BankError(.invalidArgument, "a customer's account is checking or savings")
+    }
+    try ContactValidation.name(registration.name)
+    try ContactValidation.email(registration.email)
+    try ContactValidation.phone(registration.phone)
+    try ContactValidation.age(registration.age)
+    try ContactValidation.gender(registration.gender ?? "")
+    try PasswordPolicy(configuration).check(
+      password, personal: [registration.name, registration.email, registration.phone])
+  }
+
+  /// Checks a staff member's fields and password on their own, before any store is touched.
+  ///
+  /// - Throws: `invalid_argument`, `weak_password`.
+  public static func validateStaff(
+    username: String, name: String, password: String, configuration: AuthConfiguration = .init()
+  ) throws(BankError) {
+    try ContactValidation.name(name)
+    try PasswordPolicy(configuration).check(password, personal: [username, name])
+  }
+
   /// Registers a customer and opens their first account, in one atomic batch.
   ///
   /// - Throws: `permission_denied`; `weak_password`; `invalid_argument`, `invalid_email`,
