@@ -215,6 +215,8 @@ struct CommandContext {
     try spec.validate()
     let a = try withBank(create: owner == nil) { acting in
       if let owner {
+        // Permission first, so a session cannot probe which customer IDs exist.
+        try acting.require(.openAccount)
         if parsed.options["name"] == nil {
           spec.name = try acting.auth.customer(owner, as: .operator).name
         }
