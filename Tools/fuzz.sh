@@ -22,7 +22,8 @@ for name in frame snapshot amount cli; do
   [ "$name" = cli ] && extra="$cli"
   printf '== fuzz target %s: building\n' "$name"
   # shellcheck disable=SC2086
-  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name BankCore -suppress-warnings \
+  swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name BankCore -package-name BankCore \
+    -suppress-warnings \
     $core $extra "${targets[$name]}" -o "$out/fuzz-$name" 2>&1 | grep -v warning || true
   [ -x "$out/fuzz-$name" ] || { echo "build of fuzz-$name failed"; exit 1; }
   work="$out/corpus-$name"
