@@ -492,23 +492,8 @@ enum Table {
 
 /// Timestamps as RFC 3339 UTC with microseconds.
 enum Time {
-  static func iso8601(_ ns: Int64) -> String {
-    var secs = time_t(ns / 1_000_000_000)
-    var rem = ns % 1_000_000_000
-    if rem < 0 {
-      rem += 1_000_000_000
-      secs -= 1
-    }
-    var t = tm()
-    gmtime_r(&secs, &t)
-    func pad(_ v: Int32, _ n: Int) -> String {
-      let s = String(v)
-      return String(repeating: "0", count: max(0, n - s.count)) + s
-    }
-    let micros = String(rem / 1000)
-    return
-      "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(String(repeating: "0", count: 6 - micros.count) + micros)Z"
-  }
+  /// RFC 3339 in UTC with microseconds: ``Instant``'s form, the one every output uses.
+  static func iso8601(_ ns: Int64) -> String { Instant(nanoseconds: ns).description }
 
   static func date(_ ns: Int64) -> String { String(iso8601(ns).prefix(10)) }
 }
