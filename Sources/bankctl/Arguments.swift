@@ -104,9 +104,10 @@ enum Commands {
         "bankctl customer update <customer> [--name <name>] [--email <email>] [--phone <phone>] [--age <years>] [--gender <text>]"
     ),
     CommandSpec(
-      name: "customer show", valueOptions: [], flagOptions: [], positionals: ["customer"],
+      name: "customer show", valueOptions: [], flagOptions: ["history"],
+      positionals: ["customer"],
       summary: "Show a customer's details, accounts and cards.",
-      usage: "bankctl customer show <customer>"),
+      usage: "bankctl customer show <customer> [--history]"),
     CommandSpec(
       name: "staff add", valueOptions: ["username", "name", "role"], flagOptions: [],
       positionals: [], summary: "Add a staff member (operator only).",

@@ -130,8 +130,38 @@ extension CommandContext {
 
   func customerShow() throws {
     let id = try customerID(parsed.positionals[0])
-    let p = try withBank(readOnly: true) { a in try a.auth.customer(id, as: a.principal) }
-    emit(profileJSON(p, cards: true), human: profileText(p, cards: true))
+    let withHistory = parsed.flags.contains("history")
+    let (p, history) = try withBank(readOnly: true) { a in
+      (
+        try a.auth.customer(id, as: a.principal),
+        withHistory ? try a.auth.detailsHistory(of: id, as: a.principal) : []
+      )
+    }
+    guard withHistory else {
+      emit(profileJSON(p, cards: true), human: profileText(p, cards: true))
+      return
+    }
+    guard case .object(var fields) = profileJSON(p, cards: true) else { return }
+    fields.append(
+      (
+        "history",
+        .array(
+          history.map { h in
+            .object([
+              ("time", .string(h.time.description)),
+              ("changes", .object(h.fields.map { ($0.0, .string($0.1)) })),
+            ])
+          })
+      ))
+    let lines = history.map { h in
+      "  \(h.time)  "
+        + h.fields.map { "\($0.0)=\(Validate.escaped($0.1, limit: nil))" }
+        .joined(separator: " ")
+    }
+    emit(
+      .object(fields),
+      human: profileText(p, cards: true) + "\nHistory of details, oldest first:\n"
+        + lines.joined(separator: "\n"))
   }
 
   // MARK: Staff and sessions

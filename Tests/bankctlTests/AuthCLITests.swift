@@ -86,6 +86,24 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: fresh))
   }
 
+  @Test func updatesAreValidatedAndTheirHistoryIsKept() throws {
+    let (alice, _) = try register()
+    let u = bank(["customer", "update", alice, "--email", "alice@new.example.com", "--age", "35"])
+    #expect(u.code == 0, "\(u.err)")
+    #expect(json(u)["email"] as? String == "alice@new.example.com")
+    let before = fileBytes(store)
+    #expect(errorCode(bank(["customer", "update", alice, "--phone", "12"])) == "invalid_phone")
+    #expect(errorCode(bank(["customer", "update", alice, "--age", "200"])) == "invalid_age")
+    #expect(fileBytes(store) == before)
+    let shown = json(bank(["customer", "show", alice, "--history"]))
+    let history = try #require(shown["history"] as? [[String: Any]])
+    #expect(history.count == 2)
+    #expect((history.first?["changes"] as? [String: String])?["email"] == "alice@example.com")
+    let last = history.last?["changes"] as? [String: String]
+    #expect(last == ["email": "alice@new.example.com", "age": "35"])
+    #expect(json(bank(["customer", "show", alice]))["history"] == nil)
+  }
+
   @Test func theRoleMatrixHoldsThroughTheCommandLine() throws {
     let (alice, account) = try register()
     let (otherID, other) = try {

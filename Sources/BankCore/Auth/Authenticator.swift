@@ -383,6 +383,67 @@ public final class Authenticator: Sendable {
     }
   }
 
+  /// One change of a customer's details, as the journal recorded it.
+  public struct DetailsChange: Sendable, Equatable {
+    /// When it was recorded.
+    public let time: Instant
+    /// The fields set, by their JSON names (`name`, `email`, `phone`, `age`, `gender`), with
+    /// their new values; registration lists every field.
+    public let fields: [(String, String)]
+
+    public static func == (a: DetailsChange, b: DetailsChange) -> Bool {
+      a.time == b.time && a.fields.map(\.0) == b.fields.map(\.0)
+        && a.fields.map(\.1) == b.fields.map(\.1)
+    }
+  }
+
+  /// The history of a customer's details, oldest first: registration, then every update.
+  ///
+  /// - Throws: `permission_denied` as ``customer(_:as:)``, `customer_not_found`.
+  /// - Complexity: O(records in the store).
+  public func detailsHistory(of id: CustomerID, as principal: Principal = .operator)
+    throws(BankError) -> [DetailsChange]
+  {
+    _ = try customer(id, as: principal)
+    let upTo = bank.lastSequence
+    var out: [DetailsChange] = []
+    var failure: BankError?
+    do throws(StorageError) {
+      try bank.storage.forEachRecord(after: 0) { rec in
+        if rec.sequence > upTo { return false }
+        guard let tag = rec.bytes.first, tag == 32 || tag == 33 else { return true }
+        do throws(DecodeError) {
+          switch try AuthState.decode(rec.bytes) {
+          case .customerRegistered(
+            let c, let name, let email, let phone, let age, let gender, _, let t)
+          where c == id:
+            var fields = [("name", name), ("email", email), ("phone", phone), ("age", String(age))]
+            if !gender.isEmpty { fields.append(("gender", gender)) }
+            out.append(DetailsChange(time: t, fields: fields))
+          case .customerUpdated(let c, let change, let t) where c == id:
+            var fields: [(String, String)] = []
+            if let v = change.name { fields.append(("name", v)) }
+            if let v = change.email { fields.append(("email", v)) }
+            if let v = change.phone { fields.append(("phone", v)) }
+            if let v = change.age { fields.append(("age", String(v))) }
+            if let v = change.gender { fields.append(("gender", v)) }
+            out.append(DetailsChange(time: t, fields: fields))
+          default: break
+          }
+        } catch {
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          return false
+        }
+        return true
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+    return out
+  }
+
   /// How many cards have a PIN set: each needs the PIN key (pepper) to be checked.
   public func cardsWithPIN() throws(BankError) -> Int {
     try read { auth, _ in auth.cards.values.filter { $0.pinCode != nil }.count }
