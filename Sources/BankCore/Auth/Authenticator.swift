@@ -278,15 +278,7 @@ public final class Authenticator: Sendable {
     _ registration: CustomerRegistration, password: String, as principal: Principal = .operator
   ) throws(BankError) -> CustomerProfile {
     try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
-    guard registration.accountKind == .checking || registration.accountKind == .savings else {
-      throw BankError(.invalidArgument, "a customer's account is checking or savings")
-    }
-    try ContactValidation.name(registration.name)
-    try ContactValidation.email(registration.email)
-    try ContactValidation.phone(registration.phone)
-    try ContactValidation.age(registration.age)
-    try policy.check(
-      password, personal: [registration.name, registration.email, registration.phone])
+    try Self.validate(registration, password: password, configuration: configuration)
     let hash = hasher.hash(password)
     let id = try commitRecords { auth, state, tx throws(BankError) in
       let now = Self.now(tx)
@@ -405,42 +397,25 @@ public final class Authenticator: Sendable {
     throws(BankError) -> [DetailsChange]
   {
     _ = try customer(id, as: principal)
-    let upTo = bank.lastSequence
     var out: [DetailsChange] = []
-    var failure: BankError?
-    do throws(StorageError) {
-      try bank.storage.forEachRecord(after: 0) { rec in
-        if rec.sequence > upTo { return false }
-        guard let tag = rec.bytes.first, tag == 32 || tag == 33 else { return true }
-        do throws(DecodeError) {
-          switch try AuthState.decode(rec.bytes) {
-          case .customerRegistered(
-            let c, let name, let email, let phone, let age, let gender, _, let t)
-          where c == id:
-            var fields = [("name", name), ("email", email), ("phone", phone), ("age", String(age))]
-            if !gender.isEmpty { fields.append(("gender", gender)) }
-            out.append(DetailsChange(time: t, fields: fields))
-          case .customerUpdated(let c, let change, let t) where c == id:
-            var fields: [(String, String)] = []
-            if let v = change.name { fields.append(("name", v)) }
-            if let v = change.email { fields.append(("email", v)) }
-            if let v = change.phone { fields.append(("phone", v)) }
-            if let v = change.age { fields.append(("age", String(v))) }
-            if let v = change.gender { fields.append(("gender", v)) }
-            out.append(DetailsChange(time: t, fields: fields))
-          default: break
-          }
-        } catch {
-          failure = BankError(
-            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
-          return false
-        }
-        return true
+    try bank.scanRecords(tags: 32...33) { _, bytes throws(DecodeError) in
+      switch try AuthState.decode(bytes) {
+      case .customerRegistered(let c, let name, let email, let phone, let age, let gender, _, let t)
+      where c == id:
+        var fields = [("name", name), ("email", email), ("phone", phone), ("age", String(age))]
+        if !gender.isEmpty { fields.append(("gender", gender)) }
+        out.append(DetailsChange(time: t, fields: fields))
+      case .customerUpdated(let c, let change, let t) where c == id:
+        var fields: [(String, String)] = []
+        if let v = change.name { fields.append(("name", v)) }
+        if let v = change.email { fields.append(("email", v)) }
+        if let v = change.phone { fields.append(("phone", v)) }
+        if let v = change.age { fields.append(("age", String(v))) }
+        if let v = change.gender { fields.append(("gender", v)) }
+        out.append(DetailsChange(time: t, fields: fields))
+      default: break
       }
-    } catch {
-      throw BankError(error)
     }
-    if let failure { throw failure }
     return out
   }
 
@@ -468,8 +443,8 @@ public final class Authenticator: Sendable {
     as principal: Principal = .operator
   ) throws(BankError) -> StaffMember {
     try requirePermission(.addStaff, for: principal, ownsTarget: false)
-    try ContactValidation.name(name)
-    try policy.check(password, personal: [username, name])
+    try Self.validateStaff(
+      username: username, name: name, password: password, configuration: configuration)
     let hash = hasher.hash(password)
     return try commitRecords { auth, state, tx throws(BankError) in
       let records = try auth.addStaff(

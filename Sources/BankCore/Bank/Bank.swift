@@ -391,6 +391,33 @@ public final class Bank: Sendable {
     return report
   }
 
+  /// Calls `body` with each durable record whose tag is in `tags`, in journal order, up to the
+  /// record the state reflects now; a record that does not decode is `store_corrupt`.
+  ///
+  /// - Complexity: O(records in the store).
+  func scanRecords(
+    tags: ClosedRange<UInt8>,
+    _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeError) -> Void
+  ) throws(BankError) {
+    let upTo = lastSequence
+    var failure: BankError?
+    do throws(StorageError) {
+      try storage.forEachRecord(after: 0) { rec in
+        if rec.sequence > upTo { return false }
+        guard let tag = rec.bytes.first, tags.contains(tag) else { return true }
+        do throws(DecodeError) { try body(rec.sequence, rec.bytes) } catch {
+          failure = BankError(
+            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
+          return false
+        }
+        return true
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+  }
+
   /// The sequence number of the last record the state reflects.
   public var lastSequence: UInt64 { guarded.withLock { $0.state.sequence } }
 

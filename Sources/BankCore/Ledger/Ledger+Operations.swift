@@ -194,23 +194,10 @@ extension Ledger {
   ///
   /// - Complexity: O(records in the store).
   public func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
-    let upTo = bank.lastSequence
-    var failure: BankError?
-    do throws(StorageError) {
-      try storage.forEachRecord(after: 0) { rec in
-        if rec.sequence > upTo { return false }
-        // Other cores' records (customers, cards, …) are not the ledger's.
-        guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
-        do throws(DecodeError) { body(rec.sequence, try JournalRecord.decode(rec.bytes)) } catch {
-          failure = BankError(
-            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
-          return false
-        }
-        return true
-      }
-    } catch {
-      throw BankError(error)
+    // Other cores' records (customers, cards, …) are not the ledger's.
+    try bank.scanRecords(tags: LedgerState.tags) { seq, bytes throws(DecodeError) in
+      body(seq, try JournalRecord.decode(bytes))
     }
-    if let failure { throw failure }
   }
+
 }
