@@ -194,9 +194,10 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 /// A 36-byte idempotency key, unique per transfer (the length of a UUID's text).
-func benchKey(_ n: Int) -> String {
+func benchKey(_ n: Int) -> IdempotencyKey {
   let digits = String(n)
-  return "req-" + String(repeating: "0", count: 32 - digits.count) + digits
+  // Always valid: "req-" and 32 digits.
+  return try! IdempotencyKey("req-" + String(repeating: "0", count: 32 - digits.count) + digits)
 }
 
 let accountCount = options.smoke ? 100 : 10_000

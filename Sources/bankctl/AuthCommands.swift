@@ -18,17 +18,6 @@ struct Acting {
   func require(_ operation: BankCore.Operation, account: AccountNumber? = nil) throws {
     try auth.authorize(operation, as: principal, account: account)
   }
-
-  /// Reading an account: a customer only their own; staff who look up or read any account.
-  func requireRead(_ operation: BankCore.Operation, account: AccountNumber) throws {
-    if case .customer = principal {
-      try require(operation, account: account)
-    } else if !allowed(.lookUpAccount, for: principal, ownsTarget: false)
-      && !allowed(.readAnyAccount, for: principal, ownsTarget: false)
-    {
-      throw BankError(.permissionDenied, "a \(principal) may not read account \(account)")
-    }
-  }
 }
 
 extension CommandContext {

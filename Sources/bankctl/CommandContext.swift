@@ -161,10 +161,9 @@ struct CommandContext {
     _ = try Amount(parsing: text, currency: Currency(code: "XXX", minorDigits: min(9, decimals)))
   }
 
-  func key() throws(BankError) -> String? {
+  func key() throws(BankError) -> IdempotencyKey? {
     guard let k = parsed.options["id"] else { return nil }
-    try Validate.key(k)
-    return k
+    return try IdempotencyKey(k)
   }
 
   func memo() throws(BankError) -> String {
@@ -242,13 +241,14 @@ struct CommandContext {
     let key = try key()
     let memo = try memo()
     let r = try withBank { acting in
-      try acting.require(command == "deposit" ? .deposit : .withdraw, account: number)
-      let l = acting.ledger
-      let currency = try l.account(number).currency
-      let amount = try Amount(parsing: amountText, currency: currency)
+      let (auth, who) = (acting.auth, acting.principal)
+      // Permission first, so a session cannot probe which accounts exist.
+      try auth.authorize(command == "deposit" ? .deposit : .withdraw, as: who, account: number)
+      let amount = try Amount(
+        parsing: amountText, currency: try acting.ledger.account(number).currency)
       return command == "deposit"
-        ? try l.deposit(amount, to: number, key: key, memo: memo)
-        : try l.withdraw(amount, from: number, key: key, memo: memo)
+        ? try auth.deposit(amount, to: number, key: key, memo: memo, as: who)
+        : try auth.withdraw(amount, from: number, key: key, memo: memo, as: who)
     }
     let acct = command == "deposit" ? r.creditAccount : r.debitAccount
     let verb =
@@ -256,13 +256,13 @@ struct CommandContext {
       ? "Deposited \(r.amount.formatted) to" : "Withdrew \(r.amount.formatted) from"
     emit(
       .object([
-        ("transfer", .string(r.transfer.transferID)), ("account", .string(acct.number.description)),
+        ("transfer", .string(r.transfer.id)), ("account", .string(acct.number.description)),
         ("amount", money(r.amount)), ("currency", .string(acct.currency.code)),
         ("balance", money(acct.balance)),
         ("replayed", .bool(r.replayed)),
       ]),
       human:
-        "\(verb) \(acct.number) (transfer \(r.transfer.transferID))\(r.replayed ? " [replayed: already applied]" : "")\n  balance: \(acct.balance.formatted)"
+        "\(verb) \(acct.number) (transfer \(r.transfer.id))\(r.replayed ? " [replayed: already applied]" : "")\n  balance: \(acct.balance.formatted)"
     )
   }
 
@@ -274,24 +274,15 @@ struct CommandContext {
     let key = try key()
     let memo = try memo()
     let r = try withBank { acting in
-      try acting.require(.transferOut, account: from)
-      let l = acting.ledger
-      // `transfer` is a customer's command: the bank's own accounts are never its sides.
-      for number in [from, to] {
-        let a = try l.account(number)
-        guard a.kind == .checking || a.kind == .savings else {
-          throw BankError(
-            .internalAccount,
-            "account \(number) is the bank's \(a.kind) account; transfer moves money between customer accounts only"
-          )
-        }
-      }
-      let amount = try Amount(parsing: amountText, currency: try l.account(from).currency)
-      return try l.transfer(amount, from: from, to: to, key: key, memo: memo)
+      let (auth, who) = (acting.auth, acting.principal)
+      try auth.authorize(.transferOut, as: who, account: from)
+      let amount = try Amount(
+        parsing: amountText, currency: try acting.ledger.account(from).currency)
+      return try auth.transfer(amount, from: from, to: to, key: key, memo: memo, as: who)
     }
     emit(
       .object([
-        ("transfer", .string(r.transfer.transferID)), ("from", .string(from.description)),
+        ("transfer", .string(r.transfer.id)), ("from", .string(from.description)),
         ("to", .string(to.description)),
         ("amount", money(r.amount)), ("currency", .string(r.amount.currency.code)),
         ("from_balance", money(r.debitAccount.balance)),
@@ -299,7 +290,7 @@ struct CommandContext {
         ("replayed", .bool(r.replayed)),
       ]),
       human: """
-        Transferred \(r.amount.formatted) from \(from) to \(to) (transfer \(r.transfer.transferID))\(r.replayed ? " [replayed: already applied]" : "")
+        Transferred \(r.amount.formatted) from \(from) to \(to) (transfer \(r.transfer.id))\(r.replayed ? " [replayed: already applied]" : "")
           \(from): \(r.debitAccount.balance.formatted)
           \(to): \(r.creditAccount.balance.formatted)
         """)
@@ -308,8 +299,7 @@ struct CommandContext {
   func balance() throws {
     let number = try account(parsed.positionals[0])
     let a = try withBank(readOnly: true) { acting in
-      try acting.requireRead(.balance, account: number)
-      return try acting.ledger.account(number)
+      try acting.auth.account(number, as: acting.principal)
     }
     emit(
       .object([
@@ -371,8 +361,8 @@ struct CommandContext {
     }
     // One entry more than shown tells whether a next page exists.
     var entries = try withBank(readOnly: true) { acting in
-      try acting.requireRead(.history, account: number)
-      return try acting.ledger.history(of: number, limit: limit.map { $0 + 1 }, before: before)
+      try acting.auth.history(
+        of: number, limit: limit.map { $0 + 1 }, before: before, as: acting.principal)
     }
     var next: HistoryCursor?
     if let limit, entries.count > limit {
@@ -382,7 +372,7 @@ struct CommandContext {
     if json {
       let items: [JSON] = entries.map { e in
         .object([
-          ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.timestamp))),
+          ("transfer", .string(e.transfer)), ("time", .string(Time.iso8601(e.time.nanoseconds))),
           ("amount", money(e.amount)),
           ("balance", money(e.balance)), ("memo", .string(e.memo)),
         ])
@@ -397,7 +387,7 @@ struct CommandContext {
     }
     let rows = entries.map { e in
       [
-        Time.iso8601(e.timestamp), e.transfer, e.kind.description, e.amount.description,
+        Time.iso8601(e.time.nanoseconds), e.transfer, e.kind.description, e.amount.description,
         e.balance.description, e.memo,
       ]
     }
@@ -417,9 +407,7 @@ struct CommandContext {
     let status: AccountStatus =
       command == "close" ? .closed : command == "freeze" ? .frozen : .active
     let a = try withBank { acting in
-      try acting.require(
-        status == .closed ? .close : status == .frozen ? .freeze : .unfreeze, account: number)
-      return try acting.ledger.setStatus(status, of: number)
+      try acting.auth.setStatus(status, of: number, as: acting.principal)
     }
     emit(accountJSON(a), human: "Account \(a.number) is now \(a.status)")
   }

@@ -47,7 +47,7 @@ enum Demo {
           {
             let r = try l.transfer(usd(75_50), from: numbers[2], to: numbers[3], memo: "dinner");
             return
-              "transferred 75.50 USD from \(numbers[2]) to \(numbers[3]) (transfer \(r.transfer.transferID))"
+              "transferred 75.50 USD from \(numbers[2]) to \(numbers[3]) (transfer \(r.transfer.id))"
           }
         ),
         (
@@ -63,7 +63,7 @@ enum Demo {
         (
           "idempotent",
           {
-            let key = "demo-\(numbers[5].rawValue)"
+            let key = try IdempotencyKey("demo-\(numbers[5].rawValue)")
             try l.transfer(usd(10_00), from: numbers[5], to: numbers[6], key: key, memo: "gift")
             let again = try l.transfer(
               usd(10_00), from: numbers[5], to: numbers[6], key: key, memo: "gift")

@@ -81,7 +81,7 @@ import Testing
     let ledger = try Ledger(storage: storage)
     let account = try AccountNumber(base: 10_000_001)
     let total = try batchesInStoreCount(ledger)
-    try ledger.deposit(usd("1"), to: account, key: "after-crashes")
+    try ledger.deposit(usd("1"), to: account, key: idem("after-crashes"))
     #expect(try storage.verify().records == storage.lastSequence)
     #expect(
       try ledger.balance(of: account) == Amount(minorUnits: Int64(total + 1) * 100, currency: .usd))

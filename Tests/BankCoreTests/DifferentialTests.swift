@@ -44,6 +44,7 @@ import Testing
       let b = pick()
       let m = amount()
       let key: String? = rng.next() % 3 == 0 ? "k\(rng.next() % 20)" : nil
+      let ikey = key.map(idem)
       let amt = Amount(minorUnits: m, currency: .usd)
       var expectedOK: Bool
       /// A money call with a key the model has seen: the identical call replays and moves
@@ -57,7 +58,8 @@ import Testing
         do {
           let r = try call()
           #expect(same && r.replayed, "seed \(seed) step \(step): \(op) with key \(key) replayed")
-          #expect(r.transfer.amount == prior.3, "seed \(seed) step \(step): replay amount")
+          #expect(
+            r.transfer.amount.minorUnits == prior.3, "seed \(seed) step \(step): replay amount")
         } catch {
           #expect(
             !same && error.code == .idempotencyConflict,
@@ -71,12 +73,12 @@ import Testing
         if retried(
           "deposit", nil,
           { () throws(BankError) in
-            try ledger.deposit(amt, to: a, key: key)
+            try ledger.deposit(amt, to: a, key: ikey)
           })
         {
           break
         }
-        let ok = (try? ledger.deposit(amt, to: a, key: key)) != nil
+        let ok = (try? ledger.deposit(amt, to: a, key: ikey)) != nil
         #expect(ok == expectedOK, "seed \(seed) step \(step): deposit \(m)")
         if ok {
           model.balance[a, default: 0] += m
@@ -86,13 +88,13 @@ import Testing
         if retried(
           "withdraw", nil,
           { () throws(BankError) in
-            try ledger.withdraw(amt, from: a, key: key)
+            try ledger.withdraw(amt, from: a, key: ikey)
           })
         {
           break
         }
         expectedOK = m > 0 && m <= model.available(a) && !model.frozen.contains(a)
-        let ok = (try? ledger.withdraw(amt, from: a, key: key)) != nil
+        let ok = (try? ledger.withdraw(amt, from: a, key: ikey)) != nil
         #expect(
           ok == expectedOK, "seed \(seed) step \(step): withdraw \(m) avail \(model.available(a))")
         if ok {
@@ -103,13 +105,13 @@ import Testing
         if retried(
           "transfer", b,
           { () throws(BankError) in
-            try ledger.transfer(amt, from: a, to: b, key: key)
+            try ledger.transfer(amt, from: a, to: b, key: ikey)
           })
         {
           break
         }
         expectedOK = m > 0 && a != b && m <= model.available(a) && !model.frozen.contains(a)
-        let ok = (try? ledger.transfer(amt, from: a, to: b, key: key)) != nil
+        let ok = (try? ledger.transfer(amt, from: a, to: b, key: ikey)) != nil
         #expect(ok == expectedOK, "seed \(seed) step \(step): transfer \(m)")
         if ok {
           model.balance[a, default: 0] -= m
@@ -119,7 +121,7 @@ import Testing
       case 6:  // hold
         let hk = "h\(step)"
         expectedOK = m > 0 && m <= model.available(a) && !model.frozen.contains(a)
-        let ok = (try? ledger.placeHold(amt, from: a, key: hk)) != nil
+        let ok = (try? ledger.placeHold(amt, from: a, key: idem(hk))) != nil
         #expect(ok == expectedOK, "seed \(seed) step \(step): hold \(m)")
         if ok {
           model.pending[a, default: 0] += m
@@ -131,10 +133,10 @@ import Testing
         }
         if rng.next() % 2 == 0 {
           let part = max(1, held / 2)
-          try ledger.postHold(.key(hk), amount: Amount(minorUnits: part, currency: .usd))
+          try ledger.postHold(.key(idem(hk)), amount: Amount(minorUnits: part, currency: .usd))
           model.balance[acct, default: 0] -= part
         } else {
-          try ledger.voidHold(.key(hk))
+          try ledger.voidHold(.key(idem(hk)))
         }
         model.pending[acct, default: 0] -= held
         model.holds.removeValue(forKey: hk)

@@ -361,7 +361,7 @@ struct SampleJournal {
     var ledger: Ledger? = try Ledger(
       storage: FileStorage(path: path), configuration: .init(clock: .manual(), snapshotEvery: 0))
     let a = try #require(ledger).open(AccountSpec(name: "A")).number
-    for i in 0..<50 { try ledger?.deposit(usd("1"), to: a, key: "k\(i)") }
+    for i in 0..<50 { try ledger?.deposit(usd("1"), to: a, key: idem("k\(i)")) }
     try ledger?.takeSnapshot()
     for _ in 0..<5 { try ledger?.deposit(usd("1"), to: a) }
     let expected = try #require(ledger).accounts()
@@ -373,7 +373,7 @@ struct SampleJournal {
     #expect(withSnap.openReport.snapshotSequence != nil)
     #expect(withSnap.openReport.replayedRecords == 5)
     #expect(try withSnap.accounts() == expected)
-    #expect(try withSnap.deposit(usd("1"), to: a, key: "k3").replayed)
+    #expect(try withSnap.deposit(usd("1"), to: a, key: idem("k3")).replayed)
     withSnap.close()
 
     // A corrupt snapshot is reported and ignored: full replay, same state.

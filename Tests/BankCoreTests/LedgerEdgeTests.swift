@@ -21,7 +21,7 @@ import Testing
     // A hold that could never post into it is refused when placed.
     let c = try ledger.open(AccountSpec(name: "C")).number
     try ledger.deposit(usd("1"), to: c)
-    expectCode(.overflow) { try ledger.placeHold(usd("1"), from: c, to: a, key: "h") }
+    expectCode(.overflow) { try ledger.placeHold(usd("1"), from: c, to: a, key: idem("h")) }
     #expect(try ledger.account(c).available == usd("1"))
     #expect(ledger.invariantViolation() == nil)
   }
@@ -45,10 +45,10 @@ import Testing
     let a = try ledger.open(AccountSpec(name: "A")).number
     let b = try ledger.open(AccountSpec(name: "B")).number
     try ledger.deposit(usd("100"), to: a)
-    let first = try ledger.transfer(usd("10"), from: a, to: b, key: "t1")
+    let first = try ledger.transfer(usd("10"), from: a, to: b, key: idem("t1"))
     try ledger.deposit(usd("5"), to: b)
     try ledger.transfer(usd("1"), from: a, to: b)
-    let again = try ledger.transfer(usd("10"), from: a, to: b, key: "t1")
+    let again = try ledger.transfer(usd("10"), from: a, to: b, key: idem("t1"))
     #expect(again.replayed)
     #expect(again.debitAccount == first.debitAccount)
     #expect(again.creditAccount == first.creditAccount)
@@ -66,7 +66,7 @@ import Testing
     expectCode(.internalAccount) { try ledger.withdraw(usd("1"), from: vault) }
     expectCode(.internalAccount) { try ledger.transfer(usd("1"), from: vault, to: a) }
     expectCode(.internalAccount) { try ledger.transfer(usd("1"), from: a, to: vault) }
-    expectCode(.internalAccount) { try ledger.placeHold(usd("1"), from: vault, key: "v") }
+    expectCode(.internalAccount) { try ledger.placeHold(usd("1"), from: vault, key: idem("v")) }
     expectCode(.internalAccount) { try ledger.setStatus(.frozen, of: vault) }
     expectCode(.internalAccount) { try ledger.setStatus(.closed, of: vault) }
     #expect(try ledger.accounts() == before)

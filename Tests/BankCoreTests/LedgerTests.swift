@@ -145,13 +145,13 @@ final class FailingStorage: Storage {
 
   @Test func closingNeedsZeroBalanceAndNoHolds() throws {
     expectCode(.accountNotEmpty) { try ledger.setStatus(.closed, of: alice) }
-    try ledger.placeHold(usd("100"), from: alice, key: "h1")
-    try ledger.postHold(.key("h1"))
+    try ledger.placeHold(usd("100"), from: alice, key: idem("h1"))
+    try ledger.postHold(.key(idem("h1")))
     #expect(try ledger.balance(of: alice) == usd("0"))
     try ledger.deposit(usd("1"), to: bob)
-    try ledger.placeHold(usd("0.01"), from: bob, to: alice, key: "h2")
+    try ledger.placeHold(usd("0.01"), from: bob, to: alice, key: idem("h2"))
     expectCode(.accountNotEmpty) { try ledger.setStatus(.closed, of: alice) }
-    try ledger.voidHold(.key("h2"))
+    try ledger.voidHold(.key(idem("h2")))
     let closed = try ledger.setStatus(.closed, of: alice)
     #expect(closed.status == .closed)
     expectCode(.accountClosed) { try ledger.deposit(usd("1"), to: alice) }
@@ -189,8 +189,8 @@ final class FailingStorage: Storage {
 
   @Test func idempotentRetryMovesMoneyOnce() throws {
     let carol = try ledger.open(AccountSpec(name: "Carol")).number
-    let first = try ledger.transfer(usd("10"), from: alice, to: bob, key: "pay-1", memo: "m")
-    let again = try ledger.transfer(usd("10"), from: alice, to: bob, key: "pay-1", memo: "m")
+    let first = try ledger.transfer(usd("10"), from: alice, to: bob, key: idem("pay-1"), memo: "m")
+    let again = try ledger.transfer(usd("10"), from: alice, to: bob, key: idem("pay-1"), memo: "m")
     #expect(again.replayed)
     #expect(again.transfer == first.transfer)
     #expect(try ledger.balance(of: alice) == usd("90"))
@@ -198,31 +198,31 @@ final class FailingStorage: Storage {
       (
         "amount",
         { () throws(BankError) in
-          _ = try ledger.transfer(usd("11"), from: alice, to: bob, key: "pay-1", memo: "m")
+          _ = try ledger.transfer(usd("11"), from: alice, to: bob, key: idem("pay-1"), memo: "m")
         }
       ),
       (
         "kind",
         { () throws(BankError) in
-          _ = try ledger.withdraw(usd("10"), from: alice, key: "pay-1", memo: "m")
+          _ = try ledger.withdraw(usd("10"), from: alice, key: idem("pay-1"), memo: "m")
         }
       ),
       (
         "credit account",
         { () throws(BankError) in
-          _ = try ledger.transfer(usd("10"), from: alice, to: carol, key: "pay-1", memo: "m")
+          _ = try ledger.transfer(usd("10"), from: alice, to: carol, key: idem("pay-1"), memo: "m")
         }
       ),
       (
         "memo",
         { () throws(BankError) in
-          _ = try ledger.transfer(usd("10"), from: alice, to: bob, key: "pay-1", memo: "x")
+          _ = try ledger.transfer(usd("10"), from: alice, to: bob, key: idem("pay-1"), memo: "x")
         }
       ),
       (
         "debit account",
         { () throws(BankError) in
-          _ = try ledger.transfer(usd("10"), from: bob, to: alice, key: "pay-1", memo: "m")
+          _ = try ledger.transfer(usd("10"), from: bob, to: alice, key: idem("pay-1"), memo: "m")
         }
       ),
     ] as [(String, () throws(BankError) -> Void)] {
@@ -234,32 +234,35 @@ final class FailingStorage: Storage {
         #expect(error.message.contains("different \(field)"), "\(error.message)")
       }
     }
-    expectCode(.invalidKey) { try ledger.deposit(usd("1"), to: alice, key: "bad key") }
     expectCode(.invalidKey) {
-      try ledger.deposit(usd("1"), to: alice, key: String(repeating: "k", count: 65))
+      try ledger.deposit(usd("1"), to: alice, key: IdempotencyKey("bad key"))
+    }
+    expectCode(.invalidKey) {
+      try ledger.deposit(
+        usd("1"), to: alice, key: IdempotencyKey(String(repeating: "k", count: 65)))
     }
     #expect(try ledger.balance(of: alice) == usd("90"))
   }
 
   @Test func holdsPostInFullOrPartAndVoid() throws {
-    let h = try ledger.placeHold(usd("40"), from: alice, key: "atm-1")
+    let h = try ledger.placeHold(usd("40"), from: alice, key: idem("atm-1"))
     var a = try ledger.account(alice)
     #expect(a.balance == usd("100"))
     #expect(a.available == usd("60"))
     #expect(a.pending == Amount(minorUnits: -4000, currency: .usd))
     expectCode(.insufficientFunds) { try ledger.withdraw(usd("60.01"), from: alice) }
     let posted = try ledger.postHold(.number(h.transfer.number), amount: usd("25"))
-    #expect(posted.amount == 2500)
+    #expect(posted.amount == usd("25"))
     a = try ledger.account(alice)
     #expect(a.balance == usd("75"))
     #expect(a.available == usd("75"))
-    expectCode(.holdNotPending) { try ledger.postHold(.key("atm-1")) }
-    try ledger.placeHold(usd("10"), from: alice, key: "atm-2")
-    try ledger.voidHold(.key("atm-2"))
+    expectCode(.holdNotPending) { try ledger.postHold(.key(idem("atm-1"))) }
+    try ledger.placeHold(usd("10"), from: alice, key: idem("atm-2"))
+    try ledger.voidHold(.key(idem("atm-2")))
     #expect(try ledger.account(alice).available == usd("75"))
-    expectCode(.holdNotFound) { try ledger.voidHold(.key("nope")) }
-    try ledger.placeHold(usd("10"), from: alice, key: "atm-3")
-    expectCode(.invalidAmount) { try ledger.postHold(.key("atm-3"), amount: usd("10.01")) }
+    expectCode(.holdNotFound) { try ledger.voidHold(.key(idem("nope"))) }
+    try ledger.placeHold(usd("10"), from: alice, key: idem("atm-3"))
+    expectCode(.invalidAmount) { try ledger.postHold(.key(idem("atm-3")), amount: usd("10.01")) }
     #expect(ledger.invariantViolation() == nil)
   }
 
@@ -268,18 +271,21 @@ final class FailingStorage: Storage {
     let l = try Ledger(configuration: LedgerConfiguration(clock: clock))
     let a = try l.open(AccountSpec(name: "A")).number
     try l.deposit(usd("6"), to: a)
-    try l.placeHold(usd("5"), from: a, expiresAt: 1_000_000, key: "late")
-    try l.placeHold(usd("0.01"), from: a, to: nil, expiresAt: 0, key: "never")
+    try l.placeHold(
+      usd("5"), from: a, expiresAt: Instant(nanoseconds: 1_000_000), key: idem("late"))
+    try l.placeHold(usd("0.01"), from: a, to: nil, expiresAt: nil, key: idem("never"))
     // An expiry already in the past is refused, not placed and expired at once.
-    expectCode(.invalidArgument) { try l.placeHold(usd("1"), from: a, expiresAt: 50, key: "soon") }
+    expectCode(.invalidArgument) {
+      try l.placeHold(usd("1"), from: a, expiresAt: Instant(nanoseconds: 50), key: idem("soon"))
+    }
     #expect(try l.expireHolds() == 0)
     // Move the clock past the first expiry.
     let l2 = try Ledger(
       storage: l.storage, configuration: LedgerConfiguration(clock: .manual(start: 2_000_000)))
-    expectCode(.holdExpired) { try l2.postHold(.key("late")) }
+    expectCode(.holdExpired) { try l2.postHold(.key(idem("late"))) }
     #expect(try l2.expireHolds() == 1)
-    #expect(try l2.hold(.key("late")).outcome == .expired)
-    #expect(try l2.hold(.key("never")).outcome == nil)
+    #expect(try l2.hold(.key(idem("late"))).outcome == .expired)
+    #expect(try l2.hold(.key(idem("never"))).outcome == nil)
     #expect(try l2.account(a).available == usd("5.99"))
   }
 
@@ -289,14 +295,14 @@ final class FailingStorage: Storage {
       try ledger.submit([
         .transfer(amount: usd("60"), from: alice, to: bob),
         .open(AccountSpec(name: "Temp")),
-        .transfer(amount: usd("60"), from: alice, to: bob, key: "k"),
+        .transfer(amount: usd("60"), from: alice, to: bob, key: idem("k")),
       ])
     }
     #expect(try ledger.accounts() == before)
     #expect(ledger.storage.lastSequence == ledger.lastSequence)
     let outcomes = try ledger.submit([
       .transfer(amount: usd("60"), from: alice, to: bob),
-      .transfer(amount: usd("40"), from: alice, to: bob, key: "k"),
+      .transfer(amount: usd("40"), from: alice, to: bob, key: idem("k")),
     ])
     #expect(outcomes.count == 2)
     #expect(try ledger.balance(of: bob) == usd("100"))
@@ -306,17 +312,17 @@ final class FailingStorage: Storage {
     let storage = FailingStorage()
     let l = try Ledger(storage: storage, configuration: LedgerConfiguration(clock: .manual()))
     let a = try l.open(AccountSpec(name: "A")).number
-    try l.deposit(usd("10"), to: a, key: "d1")
+    try l.deposit(usd("10"), to: a, key: idem("d1"))
     let before = try l.accounts()
     let seq = storage.lastSequence
     storage.failAppends.store(true, ordering: .relaxed)
-    expectCode(.ioError) { try l.deposit(usd("5"), to: a, key: "d2") }
+    expectCode(.ioError) { try l.deposit(usd("5"), to: a, key: idem("d2")) }
     expectCode(.ioError) { try l.open(AccountSpec(name: "B", currency: .eur)) }
     storage.failAppends.store(false, ordering: .relaxed)
     #expect(try l.accounts() == before)
     #expect(storage.lastSequence == seq)
     // The key of the failed deposit was not remembered: the retry moves money.
-    #expect(try !l.deposit(usd("5"), to: a, key: "d2").replayed)
+    #expect(try !l.deposit(usd("5"), to: a, key: idem("d2")).replayed)
     #expect(try l.balance(of: a) == usd("15"))
   }
 
@@ -332,24 +338,24 @@ final class FailingStorage: Storage {
   }
 
   @Test func replayRebuildsIdenticalState() throws {
-    try ledger.transfer(usd("12.34"), from: alice, to: bob, key: "x")
-    try ledger.placeHold(usd("5"), from: alice, key: "h")
-    try ledger.placeHold(usd("6"), from: alice, key: "h2")
-    try ledger.postHold(.key("h2"), amount: usd("1"))
+    try ledger.transfer(usd("12.34"), from: alice, to: bob, key: idem("x"))
+    try ledger.placeHold(usd("5"), from: alice, key: idem("h"))
+    try ledger.placeHold(usd("6"), from: alice, key: idem("h2"))
+    try ledger.postHold(.key(idem("h2")), amount: usd("1"))
     try ledger.setStatus(.frozen, of: bob)
     let reopened = try Ledger(
       storage: ledger.storage, configuration: LedgerConfiguration(clock: .manual()))
     #expect(try reopened.accounts() == ledger.accounts())
-    #expect(try reopened.hold(.key("h")).outcome == nil)
-    #expect(try reopened.transfer(usd("12.34"), from: alice, to: bob, key: "x").replayed)
+    #expect(try reopened.hold(.key(idem("h"))).outcome == nil)
+    #expect(try reopened.transfer(usd("12.34"), from: alice, to: bob, key: idem("x")).replayed)
     let snapState = ledger.bank.guarded.withLock { $0.state }
     let replayState = reopened.bank.guarded.withLock { $0.state }
     #expect(snapState.encodeSnapshot() == replayState.encodeSnapshot())
   }
 
   @Test func snapshotRoundTripsAndOpenUsesIt() throws {
-    try ledger.transfer(usd("1"), from: alice, to: bob, key: "s1")
-    try ledger.placeHold(usd("2"), from: alice, key: "s2")
+    try ledger.transfer(usd("1"), from: alice, to: bob, key: idem("s1"))
+    try ledger.placeHold(usd("2"), from: alice, key: idem("s2"))
     try ledger.takeSnapshot()
     try ledger.deposit(usd("3"), to: bob)
     let reopened = try Ledger(
@@ -357,18 +363,18 @@ final class FailingStorage: Storage {
     #expect(reopened.openReport.snapshotSequence != nil)
     #expect(reopened.openReport.replayedRecords == 1)
     #expect(try reopened.accounts() == ledger.accounts())
-    #expect(try reopened.transfer(usd("1"), from: alice, to: bob, key: "s1").replayed)
-    #expect(try reopened.hold(.key("s2")).outcome == nil)
+    #expect(try reopened.transfer(usd("1"), from: alice, to: bob, key: idem("s1")).replayed)
+    #expect(try reopened.hold(.key(idem("s2"))).outcome == nil)
     let a = ledger.bank.guarded.withLock { $0.state.encodeSnapshot() }
     let decoded = try BankState.decodeSnapshot(a, cores: Bank.standardCores)
     #expect(decoded.encodeSnapshot() == a)
   }
 
   @Test func historyIsNewestFirstWithRunningBalance() throws {
-    try ledger.transfer(usd("30"), from: alice, to: bob, key: "t1", memo: "rent")
+    try ledger.transfer(usd("30"), from: alice, to: bob, key: idem("t1"), memo: "rent")
     try ledger.withdraw(usd("20"), from: alice)
-    try ledger.placeHold(usd("5"), from: alice, key: "h")
-    try ledger.postHold(.key("h"))
+    try ledger.placeHold(usd("5"), from: alice, key: idem("h"))
+    try ledger.postHold(.key(idem("h")))
     let h = try ledger.history(of: alice)
     #expect(
       h.map(\.amount)
@@ -403,9 +409,11 @@ final class FailingStorage: Storage {
 
   @Test func recordsRoundTripThroughTheCodec() throws {
     var all: [JournalRecord] = []
-    try ledger.transfer(usd("1"), from: alice, to: bob, key: "k", memo: "memo ✓")
-    try ledger.placeHold(usd("2"), from: alice, expiresAt: 4_000_000_000_000_000_000, key: "h")
-    try ledger.voidHold(.key("h"))
+    try ledger.transfer(usd("1"), from: alice, to: bob, key: idem("k"), memo: "memo ✓")
+    try ledger.placeHold(
+      usd("2"), from: alice, expiresAt: Instant(nanoseconds: 4_000_000_000_000_000_000),
+      key: idem("h"))
+    try ledger.voidHold(.key(idem("h")))
     try ledger.setStatus(.frozen, of: bob)
     try ledger.forEachRecord { _, r in all.append(r) }
     #expect(all.count == 8)

@@ -18,7 +18,7 @@ import Testing
     try await withThrowingTaskGroup(of: Void.self) { group in
       for i in 0..<64 {
         group.addTask {
-          _ = try await bank.transfer(usd("1"), from: a, to: b, key: "t\(i)")
+          _ = try await bank.transfer(usd("1"), from: a, to: b, key: idem("t\(i)"))
         }
       }
       try await group.waitForAll()
@@ -39,7 +39,7 @@ import Testing
     let a = try ledger.open(AccountSpec(name: "A", overdraftLimit: usd("50"))).number
     let b = try ledger.open(AccountSpec(name: "B")).number
     try ledger.deposit(usd("10"), to: a)
-    let r = try ledger.transfer(usd("12.30"), from: a, to: b, key: "k1", memo: "rent")
+    let r = try ledger.transfer(usd("12.30"), from: a, to: b, key: idem("k1"), memo: "rent")
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     func text(_ v: some Encodable) throws -> String {

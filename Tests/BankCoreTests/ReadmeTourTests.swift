@@ -18,11 +18,13 @@ import Testing
     try ledger.deposit(Amount(parsing: "100.00", currency: .usd), to: alice.number)
     let r = try ledger.transfer(
       Amount(parsing: "12.34", currency: .usd), from: alice.number, to: bob.number,
-      key: "invoice-17", memo: "rent")
+      key: try IdempotencyKey("invoice-17"), memo: "rent")
     #expect(r.debitAccount.balance.formatted == "87.66 USD")
 
-    try ledger.placeHold(Amount(parsing: "40", currency: .usd), from: alice.number, key: "atm-1")
-    try ledger.postHold(.key("atm-1"))
+    try ledger.placeHold(
+      Amount(parsing: "40", currency: .usd), from: alice.number,
+      key: try IdempotencyKey("atm-1"))
+    try ledger.postHold(.key(try IdempotencyKey("atm-1")))
 
     try ledger.submit([
       .transfer(amount: Amount(parsing: "1", currency: .usd), from: alice.number, to: bob.number),
@@ -31,10 +33,9 @@ import Testing
     let history = try ledger.history(of: alice.number)
     #expect(history.count == 4)
     #expect(history.first?.balance == Amount(minorUnits: 46_66, currency: .usd))
-    // The design's names work too.
-    let m: Money = try Money(parsing: "1.00", currency: .usd)
+    // The design's names.
     let t: Transfer = r.transfer
-    #expect(m.minorUnits == 100 && t.transferID == "invoice-17")
+    #expect(t.id == "invoice-17" && t.key?.text == "invoice-17" && t.amount.minorUnits == 12_34)
     ledger.close()
   }
 

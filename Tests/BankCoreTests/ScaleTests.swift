@@ -23,33 +23,33 @@ import Testing
     var l = try fileLedger("k.journal")
     let a = try l.open(AccountSpec(name: "A")).number
     let b = try l.open(AccountSpec(name: "B")).number
-    try l.deposit(usd("1000000"), to: a, key: "first-deposit")
-    let first = try l.transfer(usd("1.00"), from: a, to: b, key: "far-back")
-    let hold = try l.placeHold(usd("5"), from: a, key: "hold-1")
-    try l.postHold(.key("hold-1"), amount: usd("2"))
+    try l.deposit(usd("1000000"), to: a, key: idem("first-deposit"))
+    let first = try l.transfer(usd("1.00"), from: a, to: b, key: idem("far-back"))
+    let hold = try l.placeHold(usd("5"), from: a, key: idem("hold-1"))
+    try l.postHold(.key(idem("hold-1")), amount: usd("2"))
     // Push the keyed records far back in the journal.
     for i in 0..<3_000 {
       try l.submit(
         (0..<5).map { j in
-          .transfer(amount: usd("0.01"), from: a, to: b, key: "bulk-\(i)-\(j)")
+          .transfer(amount: usd("0.01"), from: a, to: b, key: idem("bulk-\(i)-\(j)"))
         })
     }
     func check(_ l: Ledger) throws {
-      let again = try l.transfer(usd("1.00"), from: a, to: b, key: "far-back")
+      let again = try l.transfer(usd("1.00"), from: a, to: b, key: idem("far-back"))
       #expect(again.replayed && again.transfer.number == first.transfer.number)
       expectCode(.idempotencyConflict) {
-        try l.transfer(usd("1.01"), from: a, to: b, key: "far-back")
+        try l.transfer(usd("1.01"), from: a, to: b, key: idem("far-back"))
       }
-      expectCode(.idempotencyConflict) { try l.deposit(usd("1.00"), to: b, key: "far-back") }
-      let h = try l.placeHold(usd("5"), from: a, key: "hold-1")
+      expectCode(.idempotencyConflict) { try l.deposit(usd("1.00"), to: b, key: idem("far-back")) }
+      let h = try l.placeHold(usd("5"), from: a, key: idem("hold-1"))
       #expect(h.replayed && h.transfer.number == hold.transfer.number)
-      expectCode(.holdNotPending) { try l.postHold(.key("hold-1")) }
-      #expect(try l.hold(.key("hold-1")).outcome == .posted)
-      #expect(try l.transfer(usd("0.01"), from: a, to: b, key: "bulk-17-3").replayed)
+      expectCode(.holdNotPending) { try l.postHold(.key(idem("hold-1"))) }
+      #expect(try l.hold(.key(idem("hold-1"))).outcome == .posted)
+      #expect(try l.transfer(usd("0.01"), from: a, to: b, key: idem("bulk-17-3")).replayed)
       // A key used twice within one batch is one transfer.
       let twice = try l.submit([
-        .transfer(amount: usd("0.02"), from: a, to: b, key: "same-batch"),
-        .transfer(amount: usd("0.02"), from: a, to: b, key: "same-batch"),
+        .transfer(amount: usd("0.02"), from: a, to: b, key: idem("same-batch")),
+        .transfer(amount: usd("0.02"), from: a, to: b, key: idem("same-batch")),
       ])
       guard case .transferred(let t1, _) = twice[0], case .transferred(let t2, true) = twice[1]
       else {
@@ -74,7 +74,7 @@ import Testing
     _ = try l.verify()
     l.close()
     let r = try fileLedger("k.journal", readOnly: true)
-    #expect(try r.hold(.key("hold-1")).outcome == .posted)
+    #expect(try r.hold(.key(idem("hold-1"))).outcome == .posted)
     _ = try r.verify()
     r.close()
   }
@@ -86,11 +86,11 @@ import Testing
     try l.deposit(usd("10"), to: a)
     expectCode(.insufficientFunds) {
       try l.submit([
-        .transfer(amount: usd("1"), from: a, to: b, key: "rolled-back"),
+        .transfer(amount: usd("1"), from: a, to: b, key: idem("rolled-back")),
         .transfer(amount: usd("100"), from: a, to: b),
       ])
     }
-    #expect(try !l.transfer(usd("2"), from: a, to: b, key: "rolled-back").replayed)
+    #expect(try !l.transfer(usd("2"), from: a, to: b, key: idem("rolled-back")).replayed)
     #expect(try l.balance(of: b) == usd("2"))
   }
 
@@ -180,7 +180,7 @@ import Testing
       case 1 where !pending.isEmpty:
         let n = pending.removeFirst()
         if rng.next() % 2 == 0 { try l.postHold(.number(n)) } else { try l.voidHold(.number(n)) }
-      case 2: try l.withdraw(amount, from: a, key: rng.next() % 2 == 0 ? "w\(step)" : nil)
+      case 2: try l.withdraw(amount, from: a, key: rng.next() % 2 == 0 ? idem("w\(step)") : nil)
       default:
         if a != b { try l.transfer(amount, from: a, to: b, memo: step % 7 == 0 ? "m\(step)" : "") }
       }
@@ -237,7 +237,8 @@ import Testing
     try l.deposit(usd("100"), to: a)
     var early: [UInt64] = []
     for i in 0..<20 {
-      let h = try l.placeHold(usd("1"), from: a, expiresAt: i % 2 == 0 ? 5_000 : 1_000_000_000)
+      let h = try l.placeHold(
+        usd("1"), from: a, expiresAt: Instant(nanoseconds: i % 2 == 0 ? 5_000 : 1_000_000_000))
       if i % 2 == 0 { early.append(h.transfer.number) }
     }
     try l.voidHold(.number(early[0]))

@@ -42,8 +42,8 @@ case "crash":
     let size = Int(next() % 5) + 1
     let commands = (0..<size).map { j in
       LedgerCommand.deposit(
-        amount: Amount(minorUnits: 100, currency: .usd), to: account, key: "b\(batch)-\(j)of\(size)"
-      )
+        amount: Amount(minorUnits: 100, currency: .usd), to: account,
+        key: try? IdempotencyKey("b\(batch)-\(j)of\(size)"))
     }
     do { try ledger.submit(commands) } catch { fail("submit failed: \(error)") }
     FileHandle.standardOutput.write(Data("ack \(batch) \(size)\n".utf8))
@@ -58,7 +58,9 @@ case "contend":
       _ = try? ledger.open(AccountSpec(name: "Contend", number: account))
     }
     do {
-      try ledger.deposit(Amount(minorUnits: 100, currency: .usd), to: account, key: "\(tag)-\(i)")
+      try ledger.deposit(
+        Amount(minorUnits: 100, currency: .usd), to: account, key: try IdempotencyKey("\(tag)-\(i)")
+      )
     } catch {
       fail("deposit failed: \(error)")
     }
@@ -106,7 +108,9 @@ case "soak":
           switch next() % 6 {
           case 0:
             let key = "\(prefix)-\(i)"
-            if (try? ledger.deposit(amt, to: a, key: key)) != nil { mine.append(key) }
+            if (try? ledger.deposit(amt, to: a, key: IdempotencyKey(key))) != nil {
+              mine.append(key)
+            }
           case 1: _ = try? ledger.withdraw(amt, from: a)
           case 2: if a != b { _ = try? ledger.transfer(amt, from: a, to: b) }
           case 3:

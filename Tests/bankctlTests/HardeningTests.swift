@@ -388,8 +388,8 @@ import Testing
       try l.deposit(Amount(parsing: "50", currency: .usd), to: a)
       let hold = try l.placeHold(Amount(parsing: "20", currency: .usd), from: a)
       try l.postHold(.number(hold.transfer.number))
-      try l.placeHold(Amount(parsing: "5", currency: .usd), from: a, key: "atm-9")
-      try l.postHold(.key("atm-9"))
+      try l.placeHold(Amount(parsing: "5", currency: .usd), from: a, key: idem("atm-9"))
+      try l.postHold(.key(idem("atm-9")))
       l.close()
     }
     let history = try #require(

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What a new customer gives at registration.
 public struct CustomerRegistration: Sendable, Equatable {
   /// Full name: 1 to 100 characters.
@@ -120,6 +122,18 @@ public final class Authenticator: Sendable {
   let pepper: Pepper?
   let hasher: PasswordHasher
   let policy: PasswordPolicy
+  /// When a login next ends the sessions past their timeouts (not persisted: any schedule is
+  /// correct, the sweep's records say what it did).
+  private let nextSweep = Mutex(Instant(nanoseconds: 0))
+
+  /// Whether a login at `now` should sweep expired sessions: at most once per idle timeout.
+  private func sweepDue(at now: Instant) -> Bool {
+    nextSweep.withLock { next in
+      guard now >= next else { return false }
+      next = now.adding(configuration.sessionIdleTimeout)
+      return true
+    }
+  }
 
   /// An authenticator on a bank.
   ///
@@ -477,8 +491,15 @@ public final class Authenticator: Sendable {
     let check = AuthState.checkPassword(password, storedHash: stored, hasher: hasher)
     let (token, digest) = Token.make()
     let grant = try commit { auth, _, tx in
-      auth.login(
-        subject, check: check, token: digest, now: Self.now(tx), configuration: configuration)
+      let now = Self.now(tx)
+      var outcome = auth.login(
+        subject, check: check, token: digest, now: now, configuration: configuration)
+      // Expired sessions are ended by a login now and then, so they do not pile up in memory
+      // (and in snapshots) when their holders never come back.
+      if sweepDue(at: now) {
+        outcome.records += auth.sweepExpiredSessions(now: now, configuration: configuration)
+      }
+      return outcome
     }
     return SessionGrant(token: token, principal: grant.principal, expiresAt: grant.expires)
   }

@@ -42,7 +42,8 @@ extension Bank {
   /// Moves money between two accounts without blocking a cooperative thread: the async form of
   /// ``Ledger/transfer(_:from:to:key:memo:)``.
   public func transfer(
-    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: String? = nil, memo: String = ""
+    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
+    memo: String = ""
   ) async throws(BankError) -> TransferReceipt {
     try await ledger.perform { l throws(BankError) in
       try l.transfer(amount, from: from, to: to, key: key, memo: memo)
@@ -51,7 +52,7 @@ extension Bank {
 
   /// Cash in; the async form of ``Ledger/deposit(_:to:key:memo:)``.
   public func deposit(
-    _ amount: Amount, to account: AccountNumber, key: String? = nil, memo: String = ""
+    _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
   ) async throws(BankError) -> TransferReceipt {
     try await ledger.perform { l throws(BankError) in
       try l.deposit(amount, to: account, key: key, memo: memo)
@@ -60,7 +61,7 @@ extension Bank {
 
   /// Cash out; the async form of ``Ledger/withdraw(_:from:key:memo:)``.
   public func withdraw(
-    _ amount: Amount, from account: AccountNumber, key: String? = nil, memo: String = ""
+    _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
   ) async throws(BankError) -> TransferReceipt {
     try await ledger.perform { l throws(BankError) in
       try l.withdraw(amount, from: account, key: key, memo: memo)

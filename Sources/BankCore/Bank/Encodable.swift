@@ -58,12 +58,51 @@ extension HistoryEntry: Encodable {
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: Keys.self)
     try c.encode(transfer, forKey: .transfer)
-    try c.encode(Instant(nanoseconds: timestamp), forKey: .time)
+    try c.encode(time, forKey: .time)
     try c.encode(kind.description, forKey: .kind)
     try c.encode(amount, forKey: .amount)
     try c.encode(balance, forKey: .balance)
     try c.encode(memo, forKey: .memo)
     try c.encode(counterparty, forKey: .counterparty)
+  }
+}
+
+extension Transfer: Encodable {
+  private enum Keys: String, CodingKey {
+    case transfer, number, kind, from, to, amount, currency, time, memo, hold
+    case expiresAt = "expires_at"
+  }
+
+  /// Encodes as `{"transfer","number","kind","from","to","amount","currency","time","memo",
+  /// "hold","expires_at"}` (`expires_at` only for a hold that lapses).
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(id, forKey: .transfer)
+    try c.encode(number, forKey: .number)
+    try c.encode(kind.description, forKey: .kind)
+    try c.encode(debit, forKey: .from)
+    try c.encode(credit, forKey: .to)
+    try c.encode(amount, forKey: .amount)
+    try c.encode(amount.currency.code, forKey: .currency)
+    try c.encode(time, forKey: .time)
+    try c.encode(memo, forKey: .memo)
+    try c.encode(isHold, forKey: .hold)
+    try c.encodeIfPresent(expiresAt, forKey: .expiresAt)
+  }
+}
+
+extension HoldResolution: Encodable {
+  private enum Keys: String, CodingKey { case number, hold, outcome, amount, currency, time }
+
+  /// Encodes as `{"number","hold","outcome","amount","currency","time"}`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(number, forKey: .number)
+    try c.encode("#\(hold)", forKey: .hold)
+    try c.encode(outcome.description, forKey: .outcome)
+    try c.encode(amount, forKey: .amount)
+    try c.encode(amount.currency.code, forKey: .currency)
+    try c.encode(time, forKey: .time)
   }
 }
 
@@ -78,7 +117,7 @@ extension TransferReceipt: Encodable {
   /// `{"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}`.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: Keys.self)
-    try c.encode(transfer.transferID, forKey: .transfer)
+    try c.encode(transfer.id, forKey: .transfer)
     try c.encode(debitAccount.number, forKey: .from)
     try c.encode(creditAccount.number, forKey: .to)
     try c.encode(amount, forKey: .amount)

@@ -29,51 +29,51 @@ public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
 }
 
 /// A record of an account being opened.
-public struct AccountOpened: Sendable, Equatable {
+package struct AccountOpened: Sendable, Equatable {
   /// The new account's internal ID: one more than the last.
-  public var id: AccountID
+  package var id: AccountID
   /// Its customer-facing number.
-  public var number: AccountNumber
+  package var number: AccountNumber
   /// The owner's name or the account's title.
-  public var name: String
+  package var name: String
   /// What the account is for.
-  public var kind: AccountKind
+  package var kind: AccountKind
   /// The currency of its movements.
-  public var currency: Currency
+  package var currency: Currency
   /// Its overdraft limit in minor units.
-  public var overdraftLimit: Int64
+  package var overdraftLimit: Int64
   /// When it was opened, in nanoseconds since 1970.
-  public var timestamp: Int64
+  package var timestamp: Int64
 }
 
 /// A record of money moving, or of a hold being placed when `expiresAt` is set (`isHold`).
-public struct TransferRecord: Sendable, Equatable {
+package struct TransferRecord: Sendable, Equatable {
   /// The ledger-assigned transfer number, unique and increasing.
-  public var number: UInt64
+  package var number: UInt64
   /// The caller's idempotency key, if one was given.
-  public var key: String?
+  package var key: String?
   /// What kind of movement it is.
-  public var kind: TransferKind
+  package var kind: TransferKind
   /// The account debited.
-  public var debit: AccountID
+  package var debit: AccountID
   /// The account credited.
-  public var credit: AccountID
+  package var credit: AccountID
   /// The amount in minor units; always positive.
-  public var amount: Int64
+  package var amount: Int64
   /// When it was committed, in nanoseconds since 1970.
-  public var timestamp: Int64
+  package var timestamp: Int64
   /// The caller's memo; empty for none.
-  public var memo: String
+  package var memo: String
   /// Whether this places a pending hold rather than posting.
-  public var isHold: Bool
+  package var isHold: Bool
   /// For a hold, when it lapses (nanoseconds since 1970); 0 means never.
-  public var expiresAt: Int64
+  package var expiresAt: Int64
   /// Where the two accounts' previous history entries are (version-2 records); `nil` for a
   /// record of the first release, which carries no links.
   var links: EntryLinks? = nil
 
-  /// The transfer's public identifier: the caller's key, or `#` and the number.
-  public var transferID: String { key ?? "#\(number)" }
+  /// The transfer's package identifier: the caller's key, or `#` and the number.
+  package var transferID: String { key ?? "#\(number)" }
 }
 
 /// How a pending hold ended.
@@ -95,17 +95,17 @@ public enum HoldOutcome: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// A record of a hold being posted, voided or expired.
-public struct HoldResolved: Sendable, Equatable {
+package struct HoldResolved: Sendable, Equatable {
   /// The transfer number this resolution gets (it appears in history when it posts).
-  public var number: UInt64
+  package var number: UInt64
   /// The transfer number of the hold.
-  public var hold: UInt64
+  package var hold: UInt64
   /// Whether the hold was posted, voided or expired.
-  public var outcome: HoldOutcome
+  package var outcome: HoldOutcome
   /// For a post, the amount posted (at most the hold's amount); otherwise 0.
-  public var amount: Int64
+  package var amount: Int64
   /// When it was resolved, in nanoseconds since 1970.
-  public var timestamp: Int64
+  package var timestamp: Int64
   /// How far back (in sequence numbers) the hold's own record is, and where the two accounts'
   /// previous history entries are (version-2 records); `nil` for a record of the first release.
   var links: ResolutionLinks? = nil
@@ -127,20 +127,20 @@ struct ResolutionLinks: Sendable, Equatable {
 }
 
 /// A record of an account's status or overdraft limit changing.
-public struct AccountChanged: Sendable, Equatable {
+package struct AccountChanged: Sendable, Equatable {
   /// The account that changed.
-  public var id: AccountID
+  package var id: AccountID
   /// Its status from now on.
-  public var status: AccountStatus
+  package var status: AccountStatus
   /// Its overdraft limit from now on, in minor units.
-  public var overdraftLimit: Int64
+  package var overdraftLimit: Int64
   /// When it changed, in nanoseconds since 1970.
-  public var timestamp: Int64
+  package var timestamp: Int64
 }
 
 /// One typed domain event of the journal. Every state change of the bank is one of these, and
 /// replaying them in order rebuilds the state exactly.
-public enum JournalRecord: Sendable, Equatable {
+package enum JournalRecord: Sendable, Equatable {
   /// An account was opened.
   case accountOpened(AccountOpened)
   /// Money moved, or a hold was placed.
@@ -204,7 +204,7 @@ public enum JournalRecord: Sendable, Equatable {
   }
 
   /// The record's bytes.
-  public var encoded: [UInt8] {
+  package var encoded: [UInt8] {
     var w = ByteWriter()
     encode(into: &w)
     return w.bytes
@@ -306,7 +306,7 @@ public enum JournalRecord: Sendable, Equatable {
   }
 
   /// Decodes one record from bytes.
-  public init(decoding bytes: [UInt8]) throws(BankError) {
+  package init(decoding bytes: [UInt8]) throws(BankError) {
     let result: Result<JournalRecord, DecodeError> = bytes.withUnsafeBytes { buf in
       do throws(DecodeError) { return .success(try JournalRecord.decode(buf)) } catch {
         return .failure(error)
@@ -432,6 +432,3 @@ enum TransferCodec {
       timestamp: ts, memo: memo, isHold: isHold, expiresAt: expires, links: links)
   }
 }
-
-/// Another name for ``TransferRecord``: a committed transfer or hold as the ledger records it.
-public typealias Transfer = TransferRecord

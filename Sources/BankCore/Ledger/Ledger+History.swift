@@ -4,8 +4,8 @@ public struct HistoryEntry: Sendable, Equatable {
   public let transfer: String
   /// What kind of movement it was.
   public let kind: TransferKind
-  /// When it was recorded, in nanoseconds since 1970.
-  public let timestamp: Int64
+  /// When it was recorded.
+  public let time: Instant
   /// Signed from the account's view: negative for money out of a deposit account.
   public let amount: Amount
   /// The posted balance after this entry.
@@ -171,7 +171,7 @@ extension Ledger {
     at seq: UInt64, for id: AccountID, currency: Currency, ids: [AccountNumber]
   ) -> HistoryEntry {
     HistoryEntry(
-      transfer: t.transferID, kind: t.kind, timestamp: timestamp,
+      transfer: t.transferID, kind: t.kind, time: Instant(nanoseconds: timestamp),
       amount: Amount(minorUnits: signed, currency: currency),
       balance: Amount(minorUnits: balanceAfter, currency: currency), memo: t.memo,
       counterparty: ids[(t.debit == id ? t.credit : t.debit).index],

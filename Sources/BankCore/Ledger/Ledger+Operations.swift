@@ -1,7 +1,7 @@
 /// The result of a money movement: the transfer and both accounts after it.
 public struct TransferReceipt: Sendable, Equatable {
-  /// The transfer's record (for a replay, the original one).
-  public let transfer: TransferRecord
+  /// The transfer (for a replay, the original one).
+  public let transfer: Transfer
   /// Whether an identical earlier transfer with the same key was found and nothing moved.
   public let replayed: Bool
   /// The debited account after the transfer.
@@ -10,7 +10,7 @@ public struct TransferReceipt: Sendable, Equatable {
   public let creditAccount: Account
 
   /// The amount moved.
-  public var amount: Amount { Amount(minorUnits: transfer.amount, currency: debitAccount.currency) }
+  public var amount: Amount { transfer.amount }
 }
 
 extension Ledger {
@@ -34,11 +34,22 @@ extension Ledger {
   ///   `idempotency_conflict`, `invalid_key`.
   @discardableResult
   public func deposit(
-    _ amount: Amount, to account: AccountNumber, key: String? = nil, memo: String = ""
+    _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
   )
     throws(BankError) -> TransferReceipt
   {
     try receipt(.deposit(amount: amount, to: account, key: key, memo: memo))
+  }
+
+  /// ``deposit(_:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  @available(*, deprecated, message: "pass an IdempotencyKey")
+  @_disfavoredOverload @discardableResult
+  public func deposit(_ amount: Amount, to account: AccountNumber, key: String?, memo: String = "")
+    throws(BankError) -> TransferReceipt
+  {
+    try deposit(
+      amount, to: account, key: key.map { k throws(BankError) in try IdempotencyKey(k) }, memo: memo
+    )
   }
 
   /// Withdraws cash from an account (account to vault).
@@ -46,11 +57,22 @@ extension Ledger {
   /// - Throws: as ``deposit(_:to:key:memo:)``, plus `insufficient_funds` and `account_frozen`.
   @discardableResult
   public func withdraw(
-    _ amount: Amount, from account: AccountNumber, key: String? = nil, memo: String = ""
+    _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
   )
     throws(BankError) -> TransferReceipt
   {
     try receipt(.withdraw(amount: amount, from: account, key: key, memo: memo))
+  }
+
+  /// ``withdraw(_:from:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  @available(*, deprecated, message: "pass an IdempotencyKey")
+  @_disfavoredOverload @discardableResult
+  public func withdraw(
+    _ amount: Amount, from account: AccountNumber, key: String?, memo: String = ""
+  ) throws(BankError) -> TransferReceipt {
+    try withdraw(
+      amount, from: account, key: key.map { k throws(BankError) in try IdempotencyKey(k) },
+      memo: memo)
   }
 
   /// Moves money between two accounts of one currency.
@@ -58,20 +80,32 @@ extension Ledger {
   /// - Throws: as ``withdraw(_:from:key:memo:)``, plus `same_account`.
   @discardableResult
   public func transfer(
-    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: String? = nil, memo: String = ""
+    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
+    memo: String = ""
   ) throws(BankError) -> TransferReceipt {
     try receipt(.transfer(amount: amount, from: from, to: to, key: key, memo: memo))
+  }
+
+  /// ``transfer(_:from:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  @available(*, deprecated, message: "pass an IdempotencyKey")
+  @_disfavoredOverload @discardableResult
+  public func transfer(
+    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: String?, memo: String = ""
+  ) throws(BankError) -> TransferReceipt {
+    try transfer(
+      amount, from: from, to: to, key: key.map { k throws(BankError) in try IdempotencyKey(k) },
+      memo: memo)
   }
 
   /// Places a pending hold that reserves funds until posted, voided or expired.
   ///
   /// - Parameters:
   ///   - to: the account credited when it posts; the vault when `nil` (an ATM withdrawal).
-  ///   - expiresAt: when it lapses, in nanoseconds since 1970; 0 for never.
+  ///   - expiresAt: when it lapses (it must be later than now); `nil` for never.
   @discardableResult
   public func placeHold(
-    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
-    key: String? = nil, memo: String = ""
+    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Instant? = nil,
+    key: IdempotencyKey? = nil, memo: String = ""
   ) throws(BankError) -> TransferReceipt {
     try receipt(
       .placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo))
@@ -82,7 +116,7 @@ extension Ledger {
   /// - Throws: `hold_not_found`, `hold_not_pending`, `hold_expired`, `invalid_amount`.
   @discardableResult
   public func postHold(_ hold: HoldReference, amount: Amount? = nil) throws(BankError)
-    -> HoldResolved
+    -> HoldResolution
   {
     guard case .holdResolved(let r) = try submit(.postHold(hold, amount: amount)) else {
       throw BankError(.invalidArgument, "post produced no resolution")
@@ -94,7 +128,7 @@ extension Ledger {
   ///
   /// - Throws: `hold_not_found`, `hold_not_pending`.
   @discardableResult
-  public func voidHold(_ hold: HoldReference) throws(BankError) -> HoldResolved {
+  public func voidHold(_ hold: HoldReference) throws(BankError) -> HoldResolution {
     guard case .holdResolved(let r) = try submit(.voidHold(hold)) else {
       throw BankError(.invalidArgument, "void produced no resolution")
     }
@@ -139,17 +173,19 @@ extension Ledger {
   /// A replay's receipt shows the accounts as they stood right after the original transfer, as
   /// the first call's receipt did, so a retry prints the same figures whenever it comes.
   private func receipt(_ command: LedgerCommand) throws(BankError) -> TransferReceipt {
-    let r = try commit { state, stage, batch, now throws(BankError) in
+    let (r, record) = try commit { state, stage, batch, now throws(BankError) in
       guard
         case .transferred(let t, let replayed) = try state.stage(
           command, now: now, stage: &stage, batch: &batch)
       else { throw BankError(.invalidArgument, "command produced no transfer") }
-      return TransferReceipt(
-        transfer: t, replayed: replayed, debitAccount: state.account(t.debit),
-        creditAccount: state.account(t.credit))
+      return (
+        TransferReceipt(
+          transfer: state.publicTransfer(t), replayed: replayed,
+          debitAccount: state.account(t.debit), creditAccount: state.account(t.credit)), t
+      )
     }
     guard r.replayed else { return r }
-    let (debit, credit) = try accounts(rightAfter: r.transfer)
+    let (debit, credit) = try accounts(rightAfter: record)
     return TransferReceipt(
       transfer: r.transfer, replayed: true, debitAccount: debit, creditAccount: credit)
   }
@@ -193,7 +229,7 @@ extension Ledger {
   /// skipped). For exports and audits.
   ///
   /// - Complexity: O(records in the store).
-  public func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
+  package func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
     // Other cores' records (customers, cards, …) are not the ledger's.
     try bank.scanRecords(tags: LedgerState.tags) { seq, bytes throws(DecodeError) in
       body(seq, try JournalRecord.decode(bytes))

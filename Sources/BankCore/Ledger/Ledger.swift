@@ -97,7 +97,8 @@ public final class Ledger: Sendable {
       stage?.balanceUndo.reserveCapacity(commands.count * 2)
       batch.reserve(records: commands.count, bytesEach: TransferCodec.fixedSize)
       for c in commands {
-        outcomes.append(try state.stage(c, now: now, stage: &stage, batch: &batch))
+        outcomes.append(
+          state.publicOutcome(try state.stage(c, now: now, stage: &stage, batch: &batch)))
       }
       return outcomes
     }
@@ -107,7 +108,7 @@ public final class Ledger: Sendable {
   @discardableResult
   public func submit(_ command: LedgerCommand) throws(BankError) -> LedgerOutcome {
     try commit { state, stage, batch, now throws(BankError) in
-      try state.stage(command, now: now, stage: &stage, batch: &batch)
+      state.publicOutcome(try state.stage(command, now: now, stage: &stage, batch: &batch))
     }
   }
 
@@ -185,7 +186,7 @@ public final class Ledger: Sendable {
     try account(number).balance
   }
 
-  /// A hold's record and outcome (`nil` while pending).
+  /// A hold and its outcome (`nil` while pending).
   ///
   /// A pending hold is in memory. A resolved one is not kept there: its record is found through
   /// its key (or, for a number, a scan of the journal) and its outcome by a scan of the journal
@@ -195,13 +196,21 @@ public final class Ledger: Sendable {
   /// - Complexity: O(1) for a pending hold; O(records after the hold) for a resolved one reached
   ///   by key, O(records) by number.
   public func hold(_ ref: HoldReference) throws(BankError) -> (
+    hold: Transfer, outcome: HoldOutcome?
+  ) {
+    let (record, outcome) = try holdRecord(ref)
+    return (try read { s in s.publicTransfer(record) }, outcome)
+  }
+
+  /// A hold's journal record and outcome; see ``hold(_:)``.
+  func holdRecord(_ ref: HoldReference) throws(BankError) -> (
     record: TransferRecord, outcome: HoldOutcome?
   ) {
     let ((pendingHold, keySequences), upTo) = try readWithSequence {
       s throws(BankError) -> (Hold?, [UInt64]) in
       switch ref {
       case .key(let k):
-        return (nil, s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(k)))
+        return (nil, s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(k.text)))
       case .number(let n): return (s.holds[n], [])
       }
     }
@@ -211,7 +220,7 @@ public final class Ledger: Sendable {
     if case .key(let k) = ref {
       for seq in keySequences {
         guard let bytes = try readRecord(seq) else { continue }
-        if case .transfer(let t) = try decode(bytes, seq), t.key == k, t.isHold {
+        if case .transfer(let t) = try decode(bytes, seq), t.key == k.text, t.isHold {
           hold = (t, seq)
         }
       }

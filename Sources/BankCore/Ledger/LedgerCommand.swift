@@ -50,13 +50,13 @@ public struct AccountSpec: Sendable, Equatable {
 /// Identifies a hold: by the caller's key or by its transfer number.
 public enum HoldReference: Sendable, Equatable, CustomStringConvertible {
   /// The idempotency key the hold was placed with.
-  case key(String)
+  case key(IdempotencyKey)
   /// The ledger-assigned transfer number.
   case number(UInt64)
 
   public var description: String {
     switch self {
-    case .key(let k): k
+    case .key(let k): k.text
     case .number(let n): "#\(n)"
     }
   }
@@ -68,16 +68,18 @@ public enum LedgerCommand: Sendable, Equatable {
   case open(AccountSpec)
   /// Moves money between two accounts; `kind` labels it in history.
   case transfer(
-    amount: Amount, from: AccountNumber, to: AccountNumber, key: String? = nil, memo: String = "",
+    amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
+    memo: String = "",
     kind: TransferKind = .transfer)
   /// Cash in: from the currency's vault to the account.
-  case deposit(amount: Amount, to: AccountNumber, key: String? = nil, memo: String = "")
+  case deposit(amount: Amount, to: AccountNumber, key: IdempotencyKey? = nil, memo: String = "")
   /// Cash out: from the account to the currency's vault.
-  case withdraw(amount: Amount, from: AccountNumber, key: String? = nil, memo: String = "")
-  /// Reserves funds: pending until posted, voided or expired. `to` defaults to the vault.
+  case withdraw(amount: Amount, from: AccountNumber, key: IdempotencyKey? = nil, memo: String = "")
+  /// Reserves funds: pending until posted, voided or expired. `to` defaults to the vault;
+  /// `expiresAt` `nil` means the hold never lapses on its own.
   case placeHold(
-    amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
-    key: String? = nil, memo: String = "")
+    amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Instant? = nil,
+    key: IdempotencyKey? = nil, memo: String = "")
   /// Posts a pending hold, in full (`amount` nil) or in part.
   case postHold(HoldReference, amount: Amount? = nil)
   /// Releases a pending hold.
@@ -96,9 +98,9 @@ public enum LedgerOutcome: Sendable, Equatable {
   case opened(AccountID)
   /// Money moved or a hold was placed; `replayed` is true when an identical earlier transfer with
   /// the same key was found and nothing moved.
-  case transferred(TransferRecord, replayed: Bool)
+  case transferred(Transfer, replayed: Bool)
   /// A hold was posted, voided or expired.
-  case holdResolved(HoldResolved)
+  case holdResolved(HoldResolution)
   /// Holds expired by ``LedgerCommand/expireHolds``.
   case expired(count: Int)
   /// An account's status or limit changed.

@@ -3,7 +3,7 @@ extension LedgerState {
   /// them, noting what changed in `stage` so the caller can roll the whole batch back.
   mutating func stage(
     _ command: LedgerCommand, now: Int64, stage: inout Stage?, batch: inout RecordBatch
-  ) throws(BankError) -> LedgerOutcome {
+  ) throws(BankError) -> StagedOutcome {
     switch command {
     case .open(let spec):
       return .opened(try stageOpen(spec, now: now, stage: &stage, batch: &batch))
@@ -18,23 +18,27 @@ extension LedgerState {
         try requireCustomerAccount(credit, for: "credited by a \(kind)")
       }
       return try stageTransfer(
-        amount: amount, debit: debit, credit: credit, key: key, memo: memo,
+        amount: amount, debit: debit, credit: credit, key: key?.text, memo: memo,
         kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .deposit(let amount, let to, let key, let memo):
       let credit = try id(of: to)
       try requireCustomerAccount(credit, for: "credited by a deposit")
       let vault = try vaultFor(credit, now: now, stage: &stage, batch: &batch)
       return try stageTransfer(
-        amount: amount, debit: vault, credit: credit, key: key, memo: memo, kind: .deposit,
+        amount: amount, debit: vault, credit: credit, key: key?.text, memo: memo, kind: .deposit,
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .withdraw(let amount, let from, let key, let memo):
       let debit = try id(of: from)
       try requireCustomerAccount(debit, for: "debited by a withdrawal")
       let vault = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       return try stageTransfer(
-        amount: amount, debit: debit, credit: vault, key: key, memo: memo, kind: .withdrawal,
+        amount: amount, debit: debit, credit: vault, key: key?.text, memo: memo, kind: .withdrawal,
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
-    case .placeHold(let amount, let from, let to, let expiresAt, let key, let memo):
+    case .placeHold(let amount, let from, let to, let expiry, let key, let memo):
+      let expiresAt = expiry?.nanoseconds ?? 0
+      if expiry != nil && expiresAt <= 0 {
+        throw BankError(.invalidArgument, "hold expiry \(expiry!) is not after 1970")
+      }
       let debit = try id(of: from)
       try requireCustomerAccount(debit, for: "debited by a hold")
       let credit: AccountID
@@ -44,9 +48,9 @@ extension LedgerState {
       } else {
         credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       }
-      if expiresAt < 0 { throw BankError(.invalidArgument, "hold expiry must not be negative") }
       if expiresAt != 0 && expiresAt <= nextTimestamp(now),
-        try key.flatMap({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) }) == nil
+        try key.flatMap({ k throws(BankError) in try keyed(k.text, stage: &stage, batch: batch) })
+          == nil
       {
         throw BankError(
           .invalidArgument,
@@ -54,17 +58,15 @@ extension LedgerState {
         )
       }
       return try stageTransfer(
-        amount: amount, debit: debit, credit: credit, key: key, memo: memo,
+        amount: amount, debit: debit, credit: credit, key: key?.text, memo: memo,
         kind: to == nil ? .withdrawal : .transfer, hold: true, expiresAt: expiresAt, now: now,
         stage: &stage, batch: &batch)
     case .postHold(let ref, let amount):
-      return .holdResolved(
-        try stageResolve(
-          ref, outcome: .posted, amount: amount, now: now, stage: &stage, batch: &batch))
+      return try stageResolve(
+        ref, outcome: .posted, amount: amount, now: now, stage: &stage, batch: &batch)
     case .voidHold(let ref):
-      return .holdResolved(
-        try stageResolve(ref, outcome: .voided, amount: nil, now: now, stage: &stage, batch: &batch)
-      )
+      return try stageResolve(
+        ref, outcome: .voided, amount: nil, now: now, stage: &stage, batch: &batch)
     case .expireHolds:
       let ts = nextTimestamp(now)
       var due: Set<UInt64> = []
@@ -79,7 +81,7 @@ extension LedgerState {
           batch: batch)
         emit(.holdResolved(r), stage: &stage, batch: &batch)
       }
-      return .expired(count: due.count)
+      return .expired(due.count)
     case .setStatus(let number, let status):
       let id = try id(of: number)
       if !info[id.index].kind.isCustomer {
@@ -248,7 +250,7 @@ extension LedgerState {
     amount: Amount, debit: AccountID, credit: AccountID, key: String?, memo: String,
     kind: TransferKind, hold: Bool, expiresAt: Int64, now: Int64, stage: inout Stage?,
     batch: inout RecordBatch
-  ) throws(BankError) -> LedgerOutcome {
+  ) throws(BankError) -> StagedOutcome {
     if key != nil { try Validate.key(key) }
     if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
     if let key, let existing = try keyed(key, stage: &stage, batch: batch) {
@@ -338,11 +340,11 @@ extension LedgerState {
   private mutating func stageResolve(
     _ ref: HoldReference, outcome: HoldOutcome, amount: Amount?, now: Int64, stage: inout Stage?,
     batch: inout RecordBatch
-  ) throws(BankError) -> HoldResolved {
+  ) throws(BankError) -> StagedOutcome {
     let number: UInt64?
     switch ref {
     case .key(let k):
-      let t = try keyed(k, stage: &stage, batch: batch)
+      let t = try keyed(k.text, stage: &stage, batch: batch)
       number = t.flatMap { $0.isHold ? $0.number : nil }
       if let number, holds[number] == nil {
         throw BankError(.holdNotPending, "hold \(ref) is no longer pending: it was resolved")
@@ -384,7 +386,7 @@ extension LedgerState {
     let r = resolution(
       of: number, outcome: outcome, amount: posted, timestamp: ts, stage: stage, batch: batch)
     emit(.holdResolved(r), stage: &stage, batch: &batch)
-    return r
+    return .holdResolved(r, currency: currency)
   }
 
   /// The resolution record of a pending hold, with its links: back to the hold's record and, when

@@ -153,6 +153,3 @@ enum Checked {
     return o ? nil : v
   }
 }
-
-/// Another name for ``Amount``, for code that thinks of it as money.
-public typealias Money = Amount

@@ -78,7 +78,7 @@ enum Simulator {
           var b = accounts[Int(rng.next() % 4)]
           if a == b { b = accounts[((accounts.firstIndex(of: a) ?? 0) + 1) % 4] }
           let amount = Amount(minorUnits: Int64(rng.next() % 5_000) + 1, currency: .usd)
-          let key = "\(prefix)-\(j)of\(size)"
+          let key = idem("\(prefix)-\(j)of\(size)")
           switch rng.next() % 4 {
           case 0: cmds.append(.deposit(amount: amount, to: a, key: key))
           case 1: cmds.append(.withdraw(amount: amount, from: a, key: key))

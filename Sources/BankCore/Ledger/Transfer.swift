@@ -1,0 +1,120 @@
+/// A caller-chosen idempotency key: 1 to 64 characters from `A-Z a-z 0-9 . _ : -`.
+///
+/// A command that carries a key is done at most once: a retry with the same key and the same
+/// fields returns the original result (`replayed`), one with different fields is refused with
+/// `idempotency_conflict`. Keys are kept forever (see `Docs/CLI.md`), so a retry gets the original
+/// result at any age. An ATM's withdrawal and a REST request's `Idempotency-Key` header are keys.
+public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConvertible,
+  Encodable
+{
+  /// The key's text.
+  public let text: String
+
+  /// Validates a key.
+  ///
+  /// - Throws: `invalid_key` naming the text unless it is 1 to 64 characters from
+  ///   `A-Z a-z 0-9 . _ : -`.
+  public init(_ text: String) throws(BankError) {
+    try Validate.key(text)
+    self.text = text
+  }
+
+  /// A key already known to be valid (read back from a record).
+  init(unchecked text: String) { self.text = text }
+
+  public var description: String { text }
+
+  public static func < (a: IdempotencyKey, b: IdempotencyKey) -> Bool { a.text < b.text }
+
+  /// Encodes as the key's text.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(text)
+  }
+}
+
+/// A committed transfer or hold, as the ledger recorded it: the public view of its journal record.
+///
+/// "Transfer" is the one name for the concept: a deposit, a withdrawal, a transfer between two
+/// accounts and a pending hold are all transfers of one positive amount from a debit account to a
+/// credit account.
+public struct Transfer: Sendable, Equatable {
+  /// The ledger-assigned transfer number, unique and increasing.
+  public let number: UInt64
+  /// The caller's idempotency key, if it gave one.
+  public let key: IdempotencyKey?
+  /// What kind of movement it is.
+  public let kind: TransferKind
+  /// The account debited.
+  public let debit: AccountNumber
+  /// The account credited.
+  public let credit: AccountNumber
+  /// The amount moved (or reserved, for a hold).
+  public let amount: Amount
+  /// When it was recorded.
+  public let time: Instant
+  /// The caller's memo.
+  public let memo: String
+  /// Whether it is a pending hold rather than a posted movement.
+  public let isHold: Bool
+  /// When the hold lapses, if it is a hold that expires.
+  public let expiresAt: Instant?
+
+  /// The transfer's public identifier: the caller's key, or `#` and the number.
+  public var id: String { key?.text ?? "#\(number)" }
+}
+
+/// How a pending hold ended: posted (in full or in part), voided or expired.
+public struct HoldResolution: Sendable, Equatable {
+  /// The transfer number of the resolution itself.
+  public let number: UInt64
+  /// The transfer number of the hold it resolved.
+  public let hold: UInt64
+  /// What happened to the hold.
+  public let outcome: HoldOutcome
+  /// The amount posted (zero when voided or expired).
+  public let amount: Amount
+  /// When it was recorded.
+  public let time: Instant
+}
+
+extension LedgerState {
+  /// The public view of a transfer record.
+  func publicTransfer(_ r: TransferRecord) -> Transfer {
+    let d = info[r.debit.index]
+    return Transfer(
+      number: r.number, key: r.key.map(IdempotencyKey.init(unchecked:)), kind: r.kind,
+      debit: d.number, credit: info[r.credit.index].number,
+      amount: Amount(minorUnits: r.amount, currency: d.currency),
+      time: Instant(nanoseconds: r.timestamp), memo: r.memo, isHold: r.isHold,
+      expiresAt: r.expiresAt == 0 ? nil : Instant(nanoseconds: r.expiresAt))
+  }
+
+  /// The public view of a hold's resolution, in the hold's currency.
+  func publicResolution(_ r: HoldResolved, currency: Currency) -> HoldResolution {
+    HoldResolution(
+      number: r.number, hold: r.hold, outcome: r.outcome,
+      amount: Amount(minorUnits: r.amount, currency: currency),
+      time: Instant(nanoseconds: r.timestamp))
+  }
+
+  /// The public form of what a staged command did.
+  func publicOutcome(_ o: StagedOutcome) -> LedgerOutcome {
+    switch o {
+    case .opened(let id): .opened(id)
+    case .transferred(let t, let replayed): .transferred(publicTransfer(t), replayed: replayed)
+    case .holdResolved(let r, let currency): .holdResolved(publicResolution(r, currency: currency))
+    case .expired(let n): .expired(count: n)
+    case .changed(let id): .changed(id)
+    }
+  }
+}
+
+/// What one staged command did, in the journal's terms (the public form is ``LedgerOutcome``).
+enum StagedOutcome {
+  case opened(AccountID)
+  case transferred(TransferRecord, replayed: Bool)
+  case holdResolved(HoldResolved, currency: Currency)
+  case expired(Int)
+  case changed(AccountID)
+}
