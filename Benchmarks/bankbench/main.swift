@@ -196,8 +196,11 @@ struct SplitMix64: RandomNumberGenerator {
 /// A 36-byte idempotency key, unique per transfer (the length of a UUID's text).
 func benchKey(_ n: Int) -> IdempotencyKey {
   let digits = String(n)
-  // Always valid: "req-" and 32 digits.
-  return try! IdempotencyKey("req-" + String(repeating: "0", count: 32 - digits.count) + digits)
+  do {
+    return try IdempotencyKey("req-" + String(repeating: "0", count: 32 - digits.count) + digits)
+  } catch {
+    fatalError("a benchmark key is always valid (req- and 32 digits): \(error)")
+  }
 }
 
 let accountCount = options.smoke ? 100 : 10_000

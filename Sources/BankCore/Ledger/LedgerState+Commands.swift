@@ -36,8 +36,8 @@ extension LedgerState {
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .placeHold(let amount, let from, let to, let expiry, let key, let memo):
       let expiresAt = expiry?.nanoseconds ?? 0
-      if expiry != nil && expiresAt <= 0 {
-        throw BankError(.invalidArgument, "hold expiry \(expiry!) is not after 1970")
+      if let expiry, expiresAt <= 0 {
+        throw BankError(.invalidArgument, "hold expiry \(expiry) is not after 1970")
       }
       let debit = try id(of: from)
       try requireCustomerAccount(debit, for: "debited by a hold")
