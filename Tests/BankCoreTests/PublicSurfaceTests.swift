@@ -56,6 +56,24 @@ import Testing
     let entry = try #require(try ledger.history(of: b).first)
     #expect(try text(entry).contains(#""time":"2026-03-31T17:00:00"#))
     #expect(
+      try text(r.transfer)
+        == #"{"amount":"12.30","currency":"USD","from":"1000-0001-7","hold":false,"kind":"transfer","memo":"rent","number":2,"time":"2026-03-31T17:00:00.003000Z","to":"1000-0002-5","transfer":"k1"}"#
+    )
+    // A hold's expiry is an Instant; its resolution carries an Amount in the hold's currency.
+    let expiry = Instant(nanoseconds: 1_774_980_000_000_000_000)
+    let h = try ledger.placeHold(usd("5"), from: b, expiresAt: expiry, key: idem("atm-1"))
+    #expect(h.transfer.isHold && h.transfer.expiresAt == expiry && h.transfer.kind == .withdrawal)
+    let posted = try ledger.postHold(.key(idem("atm-1")), amount: usd("2"))
+    #expect(
+      posted.amount == usd("2") && posted.hold == h.transfer.number && posted.outcome == .posted)
+    #expect(try ledger.hold(.key(idem("atm-1"))).hold == h.transfer)
+    #expect(try ledger.hold(.key(idem("atm-1"))).outcome == .posted)
+    // Keys are validated once, where they are made.
+    for bad in ["", "has space", String(repeating: "k", count: 65), "naïve"] {
+      #expect(throws: BankError.self) { try IdempotencyKey(bad) }
+    }
+    #expect(try IdempotencyKey("req-1:a_b.c").text == "req-1:a_b.c")
+    #expect(
       try text(BankError(.insufficientFunds, "no"))
         == #"{"error":{"code":"insufficient_funds","message":"no"}}"#)
     // Every code states its category; the CLI's exit codes and bankd's statuses follow it.

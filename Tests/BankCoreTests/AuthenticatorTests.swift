@@ -1,0 +1,188 @@
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import BankCore
+
+/// The Authenticator as an embedding program uses it: its public calls on a `Bank`, with the
+/// permission matrix enforced by the library on every money operation that takes a principal.
+@Suite struct AuthenticatorTests {
+  final class TestClock: Sendable {
+    let value = Atomic<Int64>(AuthFixture.t0.nanoseconds)
+    var clock: LedgerClock { LedgerClock { [self] in value.load(ordering: .relaxed) } }
+    func advance(_ d: Duration) {
+      value.add(Int64(d.components.seconds) * 1_000_000_000, ordering: .relaxed)
+    }
+  }
+
+  struct World {
+    let clock = TestClock()
+    let bank: Bank
+    let auth: Authenticator
+    let ada: CustomerProfile
+    let alan: CustomerProfile
+    let people: [(String, Principal)]
+
+    init() throws {
+      bank = try Bank(configuration: BankConfiguration(clock: clock.clock))
+      auth = try Authenticator(
+        bank: bank, configuration: AuthFixture.configuration, pepper: Array(1...32))
+      ada = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Ada Lovelace", email: "ada@example.org", phone: "+14155550100", age: 36),
+        password: "correct horse battery")
+      alan = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Alan Turing", email: "alan@example.org", phone: "+447700900123", age: 41),
+        password: "enigma-bombe-1943!")
+      for (user, role) in [("tess", Role.teller), ("max", .manager), ("aud", .auditor)] {
+        try auth.addStaff(
+          username: user, name: "Staff \(user)", role: role, password: "quiet harbour lantern 77")
+      }
+      try auth.deposit(
+        Amount(minorUnits: 100_00, currency: .usd), to: ada.accounts[0], as: .operator)
+      people = [
+        ("owner", .customer(ada.id)), ("other customer", .customer(alan.id)),
+        ("teller", .staff(username: "tess", role: .teller)),
+        ("manager", .staff(username: "max", role: .manager)),
+        ("auditor", .staff(username: "aud", role: .auditor)), ("operator", .operator),
+      ]
+    }
+  }
+
+  /// Every money operation that takes a principal × every kind of principal: allowed as
+  /// DESIGN.md section 5 says, and a denied one refused with `permission_denied` and nothing
+  /// appended.
+  @Test func moneyOperationsEnforceTheMatrixAndDenialsChangeNothing() throws {
+    let w = try World()
+    let a = w.ada.accounts[0]
+    let b = w.alan.accounts[0]
+    let cent = Amount(minorUnits: 1, currency: .usd)
+    let operations: [(String, [Bool], (Principal) throws(BankError) -> Void)] = [
+      // owner, other customer, teller, manager, auditor, operator
+      (
+        "balance", [true, false, true, true, true, true],
+        { p throws(BankError) in
+          _ = try w.auth.account(a, as: p)
+        }
+      ),
+      (
+        "history", [true, false, true, true, true, true],
+        { p throws(BankError) in
+          _ = try w.auth.history(of: a, as: p)
+        }
+      ),
+      (
+        "transfer out", [true, false, false, false, false, true],
+        { p throws(BankError) in
+          try w.auth.transfer(cent, from: a, to: b, as: p)
+        }
+      ),
+      (
+        "deposit", [false, false, true, true, false, true],
+        { p throws(BankError) in
+          try w.auth.deposit(cent, to: a, as: p)
+        }
+      ),
+      (
+        "withdraw", [false, false, true, true, false, true],
+        { p throws(BankError) in
+          try w.auth.withdraw(cent, from: a, as: p)
+        }
+      ),
+      (
+        "freeze", [false, false, false, true, false, true],
+        { p throws(BankError) in
+          try w.auth.setStatus(.frozen, of: b, as: p)
+          try w.auth.setStatus(.active, of: b, as: p)
+        }
+      ),
+      (
+        "overdraft", [false, false, false, true, false, true],
+        { p throws(BankError) in
+          try w.auth.setOverdraftLimit(Amount(minorUnits: 5_00, currency: .usd), of: a, as: p)
+        }
+      ),
+    ]
+    for (name, expected, call) in operations {
+      for ((who, principal), allowed) in zip(w.people, expected) {
+        let before = w.bank.lastSequence
+        do throws(BankError) {
+          try call(principal)
+          #expect(allowed, "\(name) by \(who) should be refused")
+        } catch {
+          #expect(!allowed, "\(name) by \(who) refused: \(error)")
+          #expect(error.code == .permissionDenied, "\(name) by \(who): \(error.code)")
+          #expect(w.bank.lastSequence == before, "\(name) by \(who) appended records")
+        }
+      }
+    }
+    // A customer learns nothing about an account that does not exist.
+    let unknown = try AccountNumber(base: 9_999_999)
+    #expect(throws: BankError.self) { try w.auth.account(unknown, as: .customer(w.ada.id)) }
+    do throws(BankError) {
+      _ = try w.auth.account(unknown, as: .customer(w.ada.id))
+    } catch {
+      #expect(error.code == .permissionDenied)
+    }
+    // The bank's own accounts are never a side of a principal's transfer.
+    let vault = try #require(try w.ledgerVault(w))
+    do throws(BankError) {
+      try w.auth.transfer(cent, from: a, to: vault, as: .customer(w.ada.id))
+      Issue.record("a transfer into the vault was accepted")
+    } catch {
+      #expect(error.code == .internalAccount)
+    }
+  }
+
+  @Test func aSessionTokenActsAsItsPrincipalAsynchronously() async throws {
+    let w = try World()
+    let grant = try w.auth.login(customer: w.ada.id, password: "correct horse battery")
+    #expect(grant.token.utf8.count >= 22)
+    let who = try w.auth.authenticate(token: grant.token)
+    #expect(who == .customer(w.ada.id))
+    let (a, b) = (w.ada.accounts[0], w.alan.accounts[0])
+    let receipt = try await w.auth.perform { auth throws(BankError) in
+      try auth.transfer(
+        Amount(minorUnits: 25_00, currency: .usd), from: a, to: b,
+        key: try IdempotencyKey("rent-1"), as: who)
+    }
+    #expect(receipt.transfer.amount == Amount(minorUnits: 25_00, currency: .usd))
+    #expect(receipt.transfer.debit == a && receipt.transfer.credit == b)
+    #expect(receipt.transfer.key?.text == "rent-1" && receipt.transfer.id == "rent-1")
+    #expect(receipt.debitAccount.balance == Amount(minorUnits: 75_00, currency: .usd))
+    // Alan's session may not spend Ada's money.
+    let alanSession = try w.auth.login(customer: w.alan.id, password: "enigma-bombe-1943!")
+    let alan = try w.auth.authenticate(token: alanSession.token)
+    do throws(BankError) {
+      _ = try await w.auth.perform { auth throws(BankError) in
+        try auth.transfer(Amount(minorUnits: 1, currency: .usd), from: a, to: b, as: alan)
+      }
+      Issue.record("Alan spent Ada's money")
+    } catch {
+      #expect(error.code == .permissionDenied)
+    }
+  }
+
+  @Test func loginsEndSessionsPastTheirTimeouts() throws {
+    let w = try World()
+    for _ in 0..<5 {
+      _ = try w.auth.login(customer: w.ada.id, password: "correct horse battery")
+    }
+    let live = { () throws -> Int in
+      try w.bank.read { s throws(BankError) in try Authenticator.auth(s).sessions.count }
+    }
+    // The first login of the run swept (nothing); the others are within one idle timeout.
+    #expect(try live() == 5)
+    w.clock.advance(.seconds(16 * 60))
+    _ = try w.auth.login(customer: w.alan.id, password: "enigma-bombe-1943!")
+    // Ada's five sessions idled out and were ended; Alan's new one is the only one left.
+    #expect(try live() == 1)
+  }
+}
+
+extension AuthenticatorTests.World {
+  func ledgerVault(_ w: Self) throws -> AccountNumber? {
+    try w.auth.ledger.vault(for: .usd)?.number
+  }
+}
