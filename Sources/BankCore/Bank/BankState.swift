@@ -78,17 +78,22 @@ struct BankState: Sendable {
   /// length, bytes), after the journal sequence it covers. The file backend stamps the file
   /// with the rest of the head (the end frame's offset and CRC and the chain hash).
   func encodeSnapshot(comparable: Bool = false) -> [UInt8] {
-    var sections = [
-      (
-        LedgerState.coreID, LedgerState.snapshotVersion,
-        ledger.encodeSnapshot(comparable: comparable)
-      )
-    ]
-    sections += cores.map { $0.snapshotSection() }
-    var w = ByteWriter(capacity: 64 + sections.reduce(0) { $0 + $1.2.count + 10 })
+    let sections = cores.map { $0.snapshotSection() }
+    var w = ByteWriter(
+      capacity: 64 + ledger.snapshotSizeEstimate + sections.reduce(0) { $0 + $1.2.count + 10 })
     w.raw(Self.snapshotMagic)
     w.u64(sequence)
-    w.u32(UInt32(sections.count))
+    w.u32(UInt32(sections.count + 1))
+    // The ledger's section, by far the largest, is written in place and its length patched.
+    w.u8(LedgerState.coreID)
+    w.u8(LedgerState.snapshotVersion)
+    let lengthAt = w.bytes.count
+    w.u64(0)
+    ledger.encodeSnapshot(into: &w, comparable: comparable)
+    let length = UInt64(w.bytes.count - lengthAt - 8)
+    withUnsafeBytes(of: length.littleEndian) { le in
+      for i in 0..<8 { w.bytes[lengthAt + i] = le[i] }
+    }
     for (id, version, bytes) in sections {
       w.u8(id)
       w.u8(version)

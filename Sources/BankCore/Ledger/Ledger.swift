@@ -97,8 +97,10 @@ public final class Ledger: Sendable {
       stage?.balanceUndo.reserveCapacity(commands.count * 2)
       batch.reserve(records: commands.count, bytesEach: TransferCodec.fixedSize)
       for c in commands {
-        outcomes.append(
-          state.publicOutcome(try state.stage(c, now: now, stage: &stage, batch: &batch)))
+        // Staged first, then read: `state.publicOutcome(try state.stage(…))` would hold a copy
+        // of the state across the mutation and copy every table it touches.
+        let staged = try state.stage(c, now: now, stage: &stage, batch: &batch)
+        outcomes.append(state.publicOutcome(staged))
       }
       return outcomes
     }
@@ -108,7 +110,8 @@ public final class Ledger: Sendable {
   @discardableResult
   public func submit(_ command: LedgerCommand) throws(BankError) -> LedgerOutcome {
     try commit { state, stage, batch, now throws(BankError) in
-      state.publicOutcome(try state.stage(command, now: now, stage: &stage, batch: &batch))
+      let staged = try state.stage(command, now: now, stage: &stage, batch: &batch)
+      return state.publicOutcome(staged)
     }
   }
 

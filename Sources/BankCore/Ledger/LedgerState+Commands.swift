@@ -251,7 +251,7 @@ extension LedgerState {
     kind: TransferKind, hold: Bool, expiresAt: Int64, now: Int64, stage: inout Stage?,
     batch: inout RecordBatch
   ) throws(BankError) -> StagedOutcome {
-    if key != nil { try Validate.key(key) }
+    // A key arrives as an `IdempotencyKey`, validated when it was made.
     if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
     if let key, let existing = try keyed(key, stage: &stage, batch: batch) {
       let differing: String? =

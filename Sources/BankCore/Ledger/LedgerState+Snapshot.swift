@@ -13,7 +13,17 @@ extension LedgerState {
   ///   heads, hold sequences, the key index), to compare states across releases.
   /// - Complexity: O(accounts + pending holds + keys); the keys are copied as flat bytes.
   func encodeSnapshot(comparable: Bool = false) -> [UInt8] {
-    var w = ByteWriter(capacity: 64 + info.count * 104 + holds.count * 96 + keys.count * 16)
+    var w = ByteWriter(capacity: snapshotSizeEstimate)
+    encodeSnapshot(into: &w, comparable: comparable)
+    return w.bytes
+  }
+
+  /// About how many bytes ``encodeSnapshot(comparable:)`` writes, to reserve them once.
+  var snapshotSizeEstimate: Int { 64 + info.count * 104 + holds.count * 96 + keys.count * 16 }
+
+  /// Appends the snapshot encoding to `w` (the bank's container writes it in place, so the
+  /// largest section is never copied).
+  func encodeSnapshot(into w: inout ByteWriter, comparable: Bool = false) {
     w.u32(Self.snapshotMagic)
     w.u8(Self.snapshotVersion)
     w.u64(counters.nextTransfer)
@@ -46,7 +56,6 @@ extension LedgerState {
       w.u64(comparable ? 0 : h.sequence)
     }
     if comparable { KeyIndex().encode(into: &w) } else { keys.encode(into: &w) }
-    return w.bytes
   }
 
   /// Rebuilds a state from ``encodeSnapshot()`` output of this or an older release, checking

@@ -588,12 +588,14 @@ public final class FileStorage: Storage {
     w.u64(UInt64(snap.payload.count))
     w.u32(CRC32C.checksum(snap.payload))
     w.u32(CRC32C.checksum(w.bytes))
-    w.raw(snap.payload)
     let tmp = snapshotPath + ".tmp"
     _ = io.fs.unlink(tmp)
     let tfd = try io.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
     do throws(StorageError) {
+      // Header and payload are written apart: the payload (hundreds of MB for a store of ten
+      // million keys) is never copied.
       try io.writeAll(tfd, w.bytes, at: 0)
+      try io.writeAll(tfd, snap.payload, at: Int64(w.bytes.count))
       try io.fullSync(tfd)
     } catch {
       io.fs.close(tfd)
