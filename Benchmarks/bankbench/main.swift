@@ -344,6 +344,112 @@ for callers in [1, 16, 64] {
   _ = freshPath("group\(callers)")
 }
 
+// MARK: Logins beside transfers
+
+/// A flag and counters shared by the caller threads of a timed run.
+final class Tally: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stopped = false
+  private var counts: [String: Int] = [:]
+  var stop: Bool {
+    get { lock.withLock { stopped } }
+    set { lock.withLock { stopped = newValue } }
+  }
+  func add(_ name: String, _ n: Int) { lock.withLock { counts[name, default: 0] += n } }
+  func count(_ name: String) -> Int { lock.withLock { counts[name] ?? 0 } }
+}
+
+// 12 callers commit single transfers for a fixed time, alone and then beside 4 callers that log
+// in continuously (each login one PBKDF2 of the production 600,000 iterations plus a session
+// record): password hashing runs outside the bank's lock, so transfers should barely notice.
+if selected("auth.mixed16") {
+  let path = freshPath("mixed16")
+  let (ledger, accounts) = try makeBank(storage: try FileStorage(path: path), accounts: 1000)
+  let auth = try Authenticator(
+    bank: ledger.bank,
+    configuration: AuthConfiguration(passwordIterations: options.smoke ? 6_000 : 600_000))
+  progress("running auth.mixed16 (registering 4 customers)")
+  var customers: [CustomerID] = []
+  for i in 0..<4 {
+    let p = try auth.registerCustomer(
+      CustomerRegistration(
+        name: "Login Bench \(i)", email: "bench\(i)@example.org", phone: "+1415555010\(i)",
+        age: 30),
+      password: "quiet harbour lantern 77")
+    customers.append(p.id)
+  }
+  let seconds = options.smoke ? 0.3 : 5.0
+  let loginIDs = customers
+  func run(logins: Bool) -> (transfers: Double, logins: Double) {
+    let tally = Tally()
+    let group = DispatchGroup()
+    for c in 0..<12 {
+      group.enter()
+      Thread.detachNewThread {
+        var rng = SplitMix64(state: UInt64(c) &* 7919 &+ 11)
+        var n = 0
+        while !tally.stop {
+          let a = accounts[Int(rng.next() % UInt64(accounts.count))]
+          let b = accounts[Int(rng.next() % UInt64(accounts.count))]
+          if a != b,
+            (try? ledger.transfer(Amount(minorUnits: 1, currency: .usd), from: a, to: b)) != nil
+          {
+            n += 1
+          }
+        }
+        tally.add("transfers", n)
+        group.leave()
+      }
+    }
+    if logins {
+      for c in 0..<4 {
+        group.enter()
+        Thread.detachNewThread {
+          var n = 0
+          while !tally.stop {
+            if (try? auth.login(customer: loginIDs[c], password: "quiet harbour lantern 77"))
+              != nil
+            {
+              n += 1
+            }
+          }
+          tally.add("logins", n)
+          group.leave()
+        }
+      }
+    }
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    Thread.sleep(forTimeInterval: seconds)
+    tally.stop = true
+    group.wait()
+    // Callers finish the call in flight; the rate counts the time until the last one returned.
+    let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    return (Double(tally.count("transfers")) / secs, Double(tally.count("logins")) / secs)
+  }
+  progress("running auth.mixed16")
+  _ = run(logins: false)
+  var alone: [Double] = []
+  var mixed: [Double] = []
+  var loginRates: [Double] = []
+  for _ in 0..<options.runs {
+    alone.append(run(logins: false).transfers)
+    let m = run(logins: true)
+    mixed.append(m.transfers)
+    loginRates.append(m.logins)
+  }
+  record(
+    "auth.mixed16.transfers_alone", unit: "transfers/s", values: alone,
+    note: "12 threads, single-transfer durable commits, \(seconds) s each run")
+  record(
+    "auth.mixed16.transfers_with_logins", unit: "transfers/s", values: mixed,
+    note: "the same 12 threads beside 4 threads logging in (16 callers)")
+  record(
+    "auth.mixed16.logins", unit: "logins/s", values: loginRates,
+    note: "the 4 login threads: PBKDF2 600,000 iterations each, outside the lock")
+  ledger.close()
+  _ = freshPath("mixed16")
+}
+
 // MARK: TPC-B-like
 
 do {
@@ -739,6 +845,13 @@ if options.json {
   if let ours = median("crypto.pbkdf2"), let theirs = median("crypto.pbkdf2.hashlib") {
     print(
       "crypto.pbkdf2 time / hashlib time: \(String(format: "%.2f", ours / theirs))x (target ≤ 4x)")
+  }
+  if let alone = median("auth.mixed16.transfers_alone"),
+    let mixed = median("auth.mixed16.transfers_with_logins")
+  {
+    print(
+      "transfers beside logins / transfers alone: \(String(format: "%.2f", mixed / alone)) (target ≥ 0.90)"
+    )
   }
   if let one = results.first(where: { $0.name == "file.concurrent1" }) {
     for c in [16, 64] {

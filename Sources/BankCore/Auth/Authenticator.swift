@@ -293,7 +293,7 @@ public final class Authenticator: Sendable {
   ) throws(BankError) -> CustomerProfile {
     try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
     try Self.validate(registration, password: password, configuration: configuration)
-    let hash = hasher.hash(password)
+    let hash = SlowWork.run { [hasher] in hasher.hash(password) }
     let id = try commitRecords { auth, state, tx throws(BankError) in
       let now = Self.now(tx)
       let (id, records) = try auth.registerCustomer(
@@ -459,7 +459,7 @@ public final class Authenticator: Sendable {
     try requirePermission(.addStaff, for: principal, ownsTarget: false)
     try Self.validateStaff(
       username: username, name: name, password: password, configuration: configuration)
-    let hash = hasher.hash(password)
+    let hash = SlowWork.run { [hasher] in hasher.hash(password) }
     return try commitRecords { auth, state, tx throws(BankError) in
       let records = try auth.addStaff(
         username: username, name: name, role: role, passwordHash: hash, now: Self.now(tx))
@@ -488,7 +488,9 @@ public final class Authenticator: Sendable {
 
   private func login(_ subject: Subject, password: String) throws(BankError) -> SessionGrant {
     let stored = try read { auth, _ in auth.passwordHash(of: subject) }
-    let check = AuthState.checkPassword(password, storedHash: stored, hasher: hasher)
+    let check = SlowWork.run { [hasher] in
+      AuthState.checkPassword(password, storedHash: stored, hasher: hasher)
+    }
     let (token, digest) = Token.make()
     let grant = try commit { auth, _, tx in
       let now = Self.now(tx)
@@ -588,7 +590,7 @@ public final class Authenticator: Sendable {
       auth.personalData(of: try auth.subject(forResetToken: digest, now: now))
     }
     try policy.check(newPassword, personal: personal)
-    let hash = hasher.hash(newPassword)
+    let hash = SlowWork.run { [hasher] in hasher.hash(newPassword) }
     _ = try commitRecords { auth, _, tx throws(BankError) in
       (try auth.resetPassword(token: digest, newPasswordHash: hash, now: Self.now(tx)), ())
     }
