@@ -232,6 +232,16 @@ public final class FileStorage: Storage {
       }
       let direct = fileSystem.openDirect(path)
       defer { if direct >= 0 { fileSystem.close(direct) } }
+      // The close block as the disk holds it, not as a cached page of a failed write shows it:
+      // a clean block on the disk means the last writer's final sync succeeded, so no write of
+      // its can have failed and recovery need not read the tail around the cache.
+      if direct >= 0, close != nil,
+        let onDisk = FileFormat.CloseBlock.decode(
+          try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64)
+        ).0
+      {
+        close = onDisk
+      }
       let recovery = Recovery(
         io: io, fd: fd, header: header, salt: salt, genesis: genesis, size: size, limit: limit,
         close: close, readOnly: readOnly, path: path, journalSize: size,

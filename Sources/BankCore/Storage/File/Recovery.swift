@@ -33,9 +33,11 @@ struct Recovery {
 
   func run() throws(StorageError) -> Found {
     var reader = WindowReader(io: io, fd: fd, limit: limit)
-    if let directFD {
+    if let directFD, close?.clean != true {
       // Only the final write of the last writer can be a failed one (a failed sync ends a
       // writer), and no write is longer than maxUnsyncedBytes; a margin covers frame headers.
+      // A writer that closed cleanly (its close block, read from the disk, says so) had every
+      // sync succeed, so its tail needs no reading around the cache.
       let from = max(Int64(header.framesStart), limit - Int64(FileFormat.maxUnsyncedBytes) - 65_536)
       reader.direct = (directFD, from)
     }
