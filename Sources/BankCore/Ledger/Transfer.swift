@@ -39,29 +39,45 @@ public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConver
 /// accounts and a pending hold are all transfers of one positive amount from a debit account to a
 /// credit account.
 public struct Transfer: Sendable, Equatable {
-  /// The ledger-assigned transfer number, unique and increasing.
-  public let number: UInt64
-  /// The caller's idempotency key, if it gave one.
-  public let key: IdempotencyKey?
-  /// What kind of movement it is.
-  public let kind: TransferKind
+  /// The journal record, kept as it is so that building a transfer for each outcome of a batch
+  /// costs a copy, not a conversion; the public fields below read it.
+  let record: TransferRecord
   /// The account debited.
   public let debit: AccountNumber
   /// The account credited.
   public let credit: AccountNumber
+  /// The currency of both accounts.
+  let currency: Currency
+
+  /// The ledger-assigned transfer number, unique and increasing.
+  public var number: UInt64 { record.number }
+  /// The caller's idempotency key, if it gave one.
+  public var key: IdempotencyKey? { record.key.map(IdempotencyKey.init(unchecked:)) }
+  /// What kind of movement it is.
+  public var kind: TransferKind { record.kind }
   /// The amount moved (or reserved, for a hold).
-  public let amount: Amount
+  public var amount: Amount { Amount(minorUnits: record.amount, currency: currency) }
   /// When it was recorded.
-  public let time: Instant
+  public var time: Instant { Instant(nanoseconds: record.timestamp) }
   /// The caller's memo.
-  public let memo: String
+  public var memo: String { record.memo }
   /// Whether it is a pending hold rather than a posted movement.
-  public let isHold: Bool
+  public var isHold: Bool { record.isHold }
   /// When the hold lapses, if it is a hold that expires.
-  public let expiresAt: Instant?
+  public var expiresAt: Instant? {
+    record.expiresAt == 0 ? nil : Instant(nanoseconds: record.expiresAt)
+  }
 
   /// The transfer's public identifier: the caller's key, or `#` and the number.
-  public var id: String { key?.text ?? "#\(number)" }
+  public var id: String { record.key ?? "#\(record.number)" }
+
+  public static func == (a: Transfer, b: Transfer) -> Bool {
+    // The history links inside a record are bookkeeping, not part of the transfer.
+    var (x, y) = (a.record, b.record)
+    x.links = nil
+    y.links = nil
+    return x == y && a.debit == b.debit && a.credit == b.credit && a.currency == b.currency
+  }
 }
 
 /// How a pending hold ended: posted (in full or in part), voided or expired.
@@ -80,14 +96,11 @@ public struct HoldResolution: Sendable, Equatable {
 
 extension LedgerState {
   /// The public view of a transfer record.
+  @inline(__always)
   func publicTransfer(_ r: TransferRecord) -> Transfer {
-    let d = info[r.debit.index]
-    return Transfer(
-      number: r.number, key: r.key.map(IdempotencyKey.init(unchecked:)), kind: r.kind,
-      debit: d.number, credit: info[r.credit.index].number,
-      amount: Amount(minorUnits: r.amount, currency: d.currency),
-      time: Instant(nanoseconds: r.timestamp), memo: r.memo, isHold: r.isHold,
-      expiresAt: r.expiresAt == 0 ? nil : Instant(nanoseconds: r.expiresAt))
+    Transfer(
+      record: r, debit: info[r.debit.index].number, credit: info[r.credit.index].number,
+      currency: info[r.debit.index].currency)
   }
 
   /// The public view of a hold's resolution, in the hold's currency.
