@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Every idempotency key ever used, as a compact index: a 64-bit digest of the key and the journal
 /// sequence of the record that used it, 16 bytes an entry, plus an 8-byte slot per entry in an
 /// open-addressing table (load at most 3/4). A slot holds the entry's index and the high 32 bits
@@ -73,8 +77,29 @@ struct KeyIndex: Sendable {
     var capacity = max(slots.count, 1024)
     while n > capacity / 4 * 3 { capacity *= 2 }
     if capacity == slots.count { return }
-    slots = [UInt64](repeating: 0, count: capacity)
+    slots = Self.emptyTable(capacity)
     for i in 0..<count { place(i, digest: entry(i).digest) }
+  }
+
+  /// A zeroed table. A large one asks for transparent huge pages before its pages are first
+  /// touched: a probe lands anywhere in it, and with 4 KiB pages every probe of a table of ten
+  /// million keys (128 MiB) would also miss the TLB.
+  private static func emptyTable(_ capacity: Int) -> [UInt64] {
+    [UInt64](unsafeUninitializedCapacity: capacity) { buffer, count in
+      let raw = UnsafeMutableRawBufferPointer(buffer)
+      #if os(Linux)
+        let huge = 2 << 20
+        if raw.count >= 4 * huge, let base = raw.baseAddress {
+          let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+          let end = (Int(bitPattern: base) + raw.count) & ~(huge - 1)
+          if end > start, let p = UnsafeMutableRawPointer(bitPattern: start) {
+            _ = madvise(p, end - start, MADV_HUGEPAGE)
+          }
+        }
+      #endif
+      raw.initializeMemory(as: UInt8.self, repeating: 0)
+      count = capacity
+    }
   }
 
   private mutating func place(_ i: Int, digest: UInt64) {
