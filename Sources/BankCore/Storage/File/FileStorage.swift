@@ -605,7 +605,26 @@ public final class FileStorage: Storage {
       // Header and payload are written apart: the payload (hundreds of MB for a store of ten
       // million keys) is never copied.
       try io.writeAll(tfd, w.bytes, at: 0)
-      try io.writeAll(tfd, snap.payload, at: Int64(w.bytes.count))
+      // In pieces, each synced by this (background) thread: on ext4 the journal's next commit
+      // would otherwise have to write out every dirty byte of the snapshot first, and the
+      // journal's `fdatasync` (a commit waiting for its acknowledgement) would wait for hundreds
+      // of MB it has nothing to do with.
+      let piece = 8 << 20
+      var at = 0
+      while at < snap.payload.count {
+        let n = min(piece, snap.payload.count - at)
+        let failure: StorageError? = snap.payload.withUnsafeBytes { buf in
+          do throws(StorageError) {
+            try io.writeAll(
+              tfd, UnsafeRawBufferPointer(rebasing: buf[at..<(at + n)]),
+              at: Int64(w.bytes.count + at))
+            if snap.payload.count > piece { try io.dataSync(tfd) }
+          } catch { return error }
+          return nil
+        }
+        if let failure { throw failure }
+        at += n
+      }
       try io.fullSync(tfd)
     } catch {
       io.fs.close(tfd)
