@@ -120,13 +120,41 @@ import Testing
         if step % 3 == 0 { index.dropTable() }
       }
     }
-    var w = ByteWriter()
-    index.encode(into: &w)
-    let decoded = w.bytes.withUnsafeBytes { b -> KeyIndex? in
-      var r = ByteReader(b)
-      return try? KeyIndex.decode(&r)
+    for external in [false, true] {
+      var w = ByteWriter()
+      index.encode(into: &w, external: external)
+      let decoded = w.bytes.withUnsafeBytes { b -> KeyIndex? in
+        var r = ByteReader(b)
+        return try? KeyIndex.decode(&r, form: true, chunk: { index.chunkBytes($0) })
+      }
+      #expect(decoded?.count == model.count)
     }
-    #expect(decoded?.count == model.count)
+  }
+
+  /// A full chunk's checksum is taken when it fills and dropped when a rollback un-fills it.
+  @Test func fullChunkChecksumsFollowInsertsAndRollbacks() {
+    var index = KeyIndex()
+    for i in 0..<KeyIndex.chunkEntries {
+      index.insert(digest: UInt64(i) &+ 7, sequence: UInt64(i + 1))
+    }
+    #expect(index.fullChunks == 1 && index.fullChunkCRCs == [CRC32C.checksum(index.chunkBytes(0))])
+    index.removeLast()
+    #expect(index.fullChunks == 0 && index.fullChunkCRCs.isEmpty)
+    index.insert(digest: 99, sequence: UInt64(KeyIndex.chunkEntries + 5))
+    #expect(index.fullChunkCRCs == [CRC32C.checksum(index.chunkBytes(0))])
+    // A snapshot names the chunk; decoding without the chunk file fails by name, never misreads.
+    var w = ByteWriter()
+    index.encode(into: &w, external: true)
+    let failure = w.bytes.withUnsafeBytes { b -> String? in
+      var r = ByteReader(b)
+      do throws(DecodeError) {
+        _ = try KeyIndex.decode(&r, form: true, chunk: nil)
+        return nil
+      } catch {
+        return error.reason
+      }
+    }
+    #expect(failure?.contains("chunk 0") == true)
   }
 
   /// The history a full scan of the journal gives, newest first (the first release's algorithm).

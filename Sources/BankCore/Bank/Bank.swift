@@ -56,6 +56,9 @@ public final class Bank: Sendable {
   }
 
   let storage: any Storage
+  /// Where a file store keeps the key index's full chunks, so snapshots name them instead of
+  /// rewriting them; `nil` for other storage, whose snapshots carry the whole index.
+  let keyChunks: KeyChunkFile?
   /// Reads a stored record for the commit path's key checks.
   let reader: RecordReader
   /// The behaviour this bank was opened with.
@@ -80,6 +83,8 @@ public final class Bank: Sendable {
     throws(BankError)
   {
     self.storage = storage
+    let keyChunks = (storage as? FileStorage)?.keyChunks
+    self.keyChunks = keyChunks
     self.reader = { seq throws(BankError) in
       let bytes: [UInt8]?
       do throws(StorageError) { bytes = try storage.record(at: seq) } catch {
@@ -99,7 +104,8 @@ public final class Bank: Sendable {
     do throws(StorageError) {
       if let snap = try storage.loadSnapshot() {
         do throws(DecodeError) {
-          let s = try BankState.decodeSnapshot(snap.payload, cores: cores)
+          let s = try BankState.decodeSnapshot(
+            snap.payload, cores: cores, keyChunk: Self.chunkReader(keyChunks))
           if s.ledgerFromOlderRelease {
             // It lacks the history chains and the key index, which only the journal holds.
             report.snapshotProblem =
@@ -107,6 +113,8 @@ public final class Bank: Sendable {
           } else if s.sequence == snap.sequence, snap.sequence <= storage.lastSequence {
             state = s
             report.snapshotSequence = snap.sequence
+            // Their checksums matched the snapshot's: these chunks need no writing again.
+            keyChunks?.proven(s.ledger.keys.fullChunks)
           } else {
             report.snapshotProblem = "snapshot sequence does not match its contents or the log"
           }
@@ -280,11 +288,23 @@ public final class Bank: Sendable {
     }
   }
 
-  /// Encodes and saves a snapshot of a copied state (off the lock).
+  /// Reads key chunks for a snapshot's decoding, or `nil` without a key chunk file.
+  static func chunkReader(_ file: KeyChunkFile?) -> ((Int) -> [UInt8]?)? {
+    guard let file else { return nil }
+    return { file.read(chunk: $0) }
+  }
+
+  /// Encodes and saves a snapshot of a copied state (off the lock). A file store's new full key
+  /// chunks are written and synced first, so a snapshot never names a chunk the disk lacks.
   private func save(_ state: BankState) throws(BankError) {
     let seq = state.sequence
     guard seq > 0 else { return }
-    let payload = state.encodeSnapshot()
+    do throws(StorageError) {
+      try keyChunks?.store(state.ledger.keys)
+    } catch {
+      throw BankError(error)
+    }
+    let payload = state.encodeSnapshot(externalKeys: keyChunks != nil)
     do throws(StorageError) {
       try storage.waitUntilDurable(seq)
       try storage.saveSnapshot(StoredSnapshot(sequence: seq, payload: payload))
@@ -351,18 +371,31 @@ public final class Bank: Sendable {
     // states, not bytes, for it.
     // A snapshot of an older release lacks the history chains and the key index: compare what
     // it holds.
-    let legacy =
-      snapshot.map {
-        (try? BankState.decodeSnapshot($0.payload, cores: cores))?.ledgerFromOlderRelease ?? false
-      } ?? false
+    let external = keyChunks != nil
+    var stored: BankState?
+    var unusable: String?
+    if let snapshot {
+      do throws(DecodeError) {
+        stored = try BankState.decodeSnapshot(
+          snapshot.payload, cores: cores, keyChunk: Self.chunkReader(keyChunks))
+      } catch {
+        unusable = error.reason
+      }
+    }
+    let legacy = stored?.ledgerFromOlderRelease ?? false
+    // A snapshot in an earlier layout of the current state (a version-3 ledger section, with the
+    // key index inline) is compared after re-encoding in today's layout; today's, byte for byte.
+    let earlierLayout =
+      !legacy
+      && (stored?.ledgerSectionVersion ?? LedgerState.snapshotVersion)
+        < LedgerState.snapshotVersion
     _ = try Self.replay(storage, into: &state) { seq, s in
       guard let snapshot, seq == snapshot.sequence else { return nil }
       let expected =
-        legacy
-        ? (try? BankState.decodeSnapshot(snapshot.payload, cores: cores).encodeSnapshot(
-          comparable: true)) ?? []
+        legacy || earlierLayout
+        ? stored?.encodeSnapshot(comparable: legacy, externalKeys: external) ?? []
         : snapshot.payload
-      let replayed = s.encodeSnapshot(comparable: legacy)
+      let replayed = s.encodeSnapshot(comparable: legacy, externalKeys: external)
       guard replayed == expected else {
         let at =
           zip(replayed, expected).enumerated().first { $0.element.0 != $0.element.1 }?
@@ -388,6 +421,14 @@ public final class Bank: Sendable {
       throw BankError(
         .storeCorrupt,
         "the state opened from the snapshot differs from a full replay of the journal")
+    }
+    if let unusable, let snapshot {
+      // The journal is whole; the snapshot (or the key chunk file it names) is only a cache.
+      return VerifyReport(
+        records: report.records, batches: report.batches, headHash: report.headHash,
+        warnings: report.warnings + [
+          "the snapshot at sequence \(snapshot.sequence) cannot be used (\(unusable)): the next open replays the whole journal and writes a new one"
+        ])
     }
     return report
   }

@@ -10,6 +10,8 @@ struct BankState: Sendable {
   /// Set when the ledger came from a snapshot section of an older release, which lacks the
   /// history chains and the key index: such a state is only good for comparisons.
   var ledgerFromOlderRelease = false
+  /// The version of the ledger section this state was decoded from (the current one otherwise).
+  var ledgerSectionVersion = LedgerState.snapshotVersion
 
   init(cores: [any StateCore.Type]) {
     self.cores = cores.map { $0.init() }
@@ -77,7 +79,7 @@ struct BankState: Sendable {
   /// The snapshot payload: a container of sections, one per core (core ID, section version,
   /// length, bytes), after the journal sequence it covers. The file backend stamps the file
   /// with the rest of the head (the end frame's offset and CRC and the chain hash).
-  func encodeSnapshot(comparable: Bool = false) -> [UInt8] {
+  func encodeSnapshot(comparable: Bool = false, externalKeys: Bool = false) -> [UInt8] {
     let sections = cores.map { $0.snapshotSection() }
     var w = ByteWriter(
       capacity: 64 + ledger.snapshotSizeEstimate + sections.reduce(0) { $0 + $1.2.count + 10 })
@@ -89,7 +91,7 @@ struct BankState: Sendable {
     w.u8(LedgerState.snapshotVersion)
     let lengthAt = w.bytes.count
     w.u64(0)
-    ledger.encodeSnapshot(into: &w, comparable: comparable)
+    ledger.encodeSnapshot(into: &w, comparable: comparable, externalKeys: externalKeys)
     let length = UInt64(w.bytes.count - lengthAt - 8)
     withUnsafeBytes(of: length.littleEndian) { le in
       for i in 0..<8 { w.bytes[lengthAt + i] = le[i] }
@@ -107,9 +109,9 @@ struct BankState: Sendable {
   /// payload of the first release. A missing section is that core's empty state; an unknown core
   /// or a section newer than this release reads makes the snapshot unusable (the caller replays
   /// the whole journal instead), never misread.
-  static func decodeSnapshot(_ payload: [UInt8], cores types: [any StateCore.Type])
-    throws(DecodeError) -> BankState
-  {
+  static func decodeSnapshot(
+    _ payload: [UInt8], cores types: [any StateCore.Type], keyChunk: ((Int) -> [UInt8]?)? = nil
+  ) throws(DecodeError) -> BankState {
     var state = BankState(cores: types)
     guard payload.starts(with: snapshotMagic) else {
       // Release 1: the ledger's state alone, with the sequence inside it.
@@ -152,8 +154,10 @@ struct BankState: Sendable {
           throw DecodeError(
             "the ledger section has version \(version), newer than this release reads")
         }
-        state.ledger = try LedgerState.decodeSnapshot(bytes, version: version).0
-        state.ledgerFromOlderRelease = version < LedgerState.snapshotVersion
+        state.ledger = try LedgerState.decodeSnapshot(bytes, version: version, keyChunk: keyChunk).0
+        // Version 3 holds everything version 4 does, with the key index inline.
+        state.ledgerFromOlderRelease = version < 3
+        state.ledgerSectionVersion = version
         continue
       }
       guard let i = state.cores.firstIndex(where: { type(of: $0).coreID == id }) else {

@@ -26,6 +26,36 @@ struct KeyIndex: Sendable {
   /// digest, sequence, digest, sequence, … in journal order.
   private(set) var chunks: [[UInt64]] = []
   private(set) var count = 0
+  /// The CRC32C of each full chunk's bytes, computed once when it fills: a snapshot names full
+  /// chunks by these instead of carrying them (see ``encode(into:external:)``).
+  private(set) var fullChunkCRCs: [UInt32] = []
+
+  /// Bytes of one full chunk.
+  static let chunkBytes = chunkEntries * 16
+
+  /// How many chunks are full (and so never written again).
+  var fullChunks: Int { count / Self.chunkEntries }
+
+  /// A full chunk's bytes, little-endian (digest, sequence) pairs, as the key chunk file holds them.
+  func chunkBytes(_ i: Int) -> [UInt8] {
+    #if _endian(little)
+      return chunks[i].withUnsafeBytes { Array($0) }
+    #else
+      var w = ByteWriter(capacity: Self.chunkBytes)
+      for v in chunks[i] { w.u64(v) }
+      return w.bytes
+    #endif
+  }
+
+  private static func crc(_ chunk: [UInt64]) -> UInt32 {
+    #if _endian(little)
+      return chunk.withUnsafeBytes { CRC32C.checksum($0) }
+    #else
+      var w = ByteWriter(capacity: chunkBytes)
+      for v in chunk { w.u64(v) }
+      return CRC32C.checksum(w.bytes)
+    #endif
+  }
   /// For each occupied slot, the digest's high 32 bits above the entry index + 1; 0 for empty
   /// (linear probing on the digest's low bits).
   private var slots: [UInt64] = []
@@ -161,6 +191,7 @@ struct KeyIndex: Sendable {
     chunks[chunks.count - 1].append(digest)
     chunks[chunks.count - 1].append(sequence)
     count += 1
+    if count % Self.chunkEntries == 0 { fullChunkCRCs.append(Self.crc(chunks[chunks.count - 1])) }
     if !slots.isEmpty { place(count - 1, digest: digest) }
   }
 
@@ -187,6 +218,7 @@ struct KeyIndex: Sendable {
       }
       slots[hole] = 0
     }
+    if count % Self.chunkEntries == 0 { fullChunkCRCs.removeLast() }
     let last = chunks.count - 1
     chunks[last].removeLast(2)
     if chunks[last].isEmpty { chunks.removeLast() }
@@ -199,8 +231,33 @@ struct KeyIndex: Sendable {
 
   // MARK: Snapshot
 
+  /// The index as a snapshot holds it (ledger section version 4 and later): a form byte, then
+  /// either every entry inline (form 0: count u64, then (digest u64, sequence u64) in journal
+  /// order), or, when the store keeps a key chunk file (form 1), the count, the number of full
+  /// chunks and each one's CRC32C, then only the entries of the last, partial chunk. Full chunks
+  /// never change, so a snapshot of form 1 does not rewrite them: they are written once to the key
+  /// chunk file (`PATH.keys`) before the first snapshot that names them.
+  func encode(into w: inout ByteWriter, external: Bool) {
+    guard external else {
+      w.u8(0)
+      encodeInline(into: &w)
+      return
+    }
+    w.u8(1)
+    w.u64(UInt64(count))
+    w.u32(UInt32(fullChunks))
+    for c in fullChunkCRCs { w.u32(c) }
+    if fullChunks < chunks.count {
+      #if _endian(little)
+        chunks[fullChunks].withUnsafeBytes { w.bytes.append(contentsOf: $0) }
+      #else
+        for v in chunks[fullChunks] { w.u64(v) }
+      #endif
+    }
+  }
+
   /// The entries as flat bytes: count u64, then (digest u64, sequence u64) in journal order.
-  func encode(into w: inout ByteWriter) {
+  func encodeInline(into w: inout ByteWriter) {
     w.u64(UInt64(count))
     for c in chunks {
       #if _endian(little)
@@ -211,7 +268,69 @@ struct KeyIndex: Sendable {
     }
   }
 
-  static func decode(_ r: inout ByteReader) throws(DecodeError) -> KeyIndex {
+  /// Decodes ``encode(into:external:)`` (`form: true`) or the inline entries of a version-3
+  /// ledger section (`form: false`). A full chunk of form 1 is read through `chunk` and must have
+  /// the CRC the snapshot names.
+  static func decode(
+    _ r: inout ByteReader, form: Bool, chunk: ((Int) -> [UInt8]?)? = nil
+  ) throws(DecodeError) -> KeyIndex {
+    guard form else { return try decodeInline(&r) }
+    let f = try r.u8()
+    guard f <= 1 else { throw DecodeError("unknown key index form \(f)") }
+    if f == 0 { return try decodeInline(&r) }
+    let n = Int(try r.u64())
+    let full = Int(try r.u32())
+    guard full == n / chunkEntries, full <= r.remaining / 4 else {
+      throw DecodeError("key index names \(full) full chunks for \(n) keys")
+    }
+    var crcs: [UInt32] = []
+    crcs.reserveCapacity(full)
+    for _ in 0..<full { crcs.append(try r.u32()) }
+    var k = KeyIndex()
+    var previous: UInt64 = 0
+    for i in 0..<full {
+      guard let bytes = chunk?(i), bytes.count == chunkBytes, CRC32C.checksum(bytes) == crcs[i]
+      else {
+        throw DecodeError("key index chunk \(i) is missing from the key chunk file or damaged")
+      }
+      try k.appendChunk(bytes, entries: chunkEntries, previous: &previous)
+    }
+    let tail = n - full * chunkEntries
+    if tail > 0 {
+      guard tail * 16 <= r.remaining else { throw DecodeError("key index runs past the end") }
+      try k.appendChunk(try r.bytes(tail * 16), entries: tail, previous: &previous)
+    }
+    k.fullChunkCRCs = crcs
+    if let last = k.chunks.indices.last { k.chunks[last].reserveCapacity(chunkEntries * 2) }
+    return k
+  }
+
+  /// Appends `entries` entries from little-endian bytes, checking each (digest not 0, sequences
+  /// increasing).
+  private mutating func appendChunk(_ bytes: [UInt8], entries take: Int, previous: inout UInt64)
+    throws(DecodeError)
+  {
+    var c = [UInt64](repeating: 0, count: take * 2)
+    c.withUnsafeMutableBytes { dst in
+      bytes.withUnsafeBytes { src in dst.copyMemory(from: src) }
+    }
+    #if _endian(big)
+      for i in c.indices { c[i] = UInt64(littleEndian: c[i]) }
+    #endif
+    var o = 0
+    while o < c.count {
+      guard c[o] != 0, c[o + 1] > previous else {
+        throw DecodeError("bad key index entry")
+      }
+      previous = c[o + 1]
+      o += 2
+    }
+    if take == Self.chunkEntries { c.reserveCapacity(Self.chunkEntries * 2) }
+    chunks.append(c)
+    count += take
+  }
+
+  private static func decodeInline(_ r: inout ByteReader) throws(DecodeError) -> KeyIndex {
     let n = try r.u64()
     guard n <= UInt64(r.remaining / 16) else { throw DecodeError("key index runs past the end") }
     var k = KeyIndex()
@@ -219,25 +338,8 @@ struct KeyIndex: Sendable {
     var previous: UInt64 = 0
     while left > 0 {
       let take = min(left, chunkEntries)
-      var c = [UInt64](repeating: 0, count: take * 2)
-      let bytes = try r.bytes(take * 16)
-      c.withUnsafeMutableBytes { dst in
-        bytes.withUnsafeBytes { src in dst.copyMemory(from: src) }
-      }
-      #if _endian(big)
-        for i in c.indices { c[i] = UInt64(littleEndian: c[i]) }
-      #endif
-      var o = 0
-      while o < c.count {
-        guard c[o] != 0, c[o + 1] > previous else {
-          throw DecodeError("bad key index entry")
-        }
-        previous = c[o + 1]
-        o += 2
-      }
-      if take == chunkEntries { c.reserveCapacity(chunkEntries * 2) }
-      k.chunks.append(c)
-      k.count += take
+      try k.appendChunk(try r.bytes(take * 16), entries: take, previous: &previous)
+      if take == chunkEntries { k.fullChunkCRCs.append(crc(k.chunks[k.chunks.count - 1])) }
       left -= take
     }
     if let last = k.chunks.indices.last { k.chunks[last].reserveCapacity(chunkEntries * 2) }

@@ -5,16 +5,16 @@ extension LedgerState {
   /// head to the bank; version 1 (the whole snapshot payload of the first release) also held the
   /// last sequence number. Versions 1 and 2 are still read, but lack what only the journal can
   /// give (entry chains, key sequences): the bank replays the journal instead of using them.
-  static let snapshotVersion: UInt8 = 3
+  static let snapshotVersion: UInt8 = 4
 
   /// The whole state as bytes, for a snapshot.
   ///
   /// - Parameter comparable: leave out what a snapshot of an older release cannot hold (history
   ///   heads, hold sequences, the key index), to compare states across releases.
   /// - Complexity: O(accounts + pending holds + keys); the keys are copied as flat bytes.
-  func encodeSnapshot(comparable: Bool = false) -> [UInt8] {
+  func encodeSnapshot(comparable: Bool = false, externalKeys: Bool = false) -> [UInt8] {
     var w = ByteWriter(capacity: snapshotSizeEstimate)
-    encodeSnapshot(into: &w, comparable: comparable)
+    encodeSnapshot(into: &w, comparable: comparable, externalKeys: externalKeys)
     return w.bytes
   }
 
@@ -23,7 +23,12 @@ extension LedgerState {
 
   /// Appends the snapshot encoding to `w` (the bank's container writes it in place, so the
   /// largest section is never copied).
-  func encodeSnapshot(into w: inout ByteWriter, comparable: Bool = false) {
+  ///
+  /// - Parameter externalKeys: name the key index's full chunks by checksum instead of carrying
+  ///   them (the store keeps them in its key chunk file).
+  func encodeSnapshot(
+    into w: inout ByteWriter, comparable: Bool = false, externalKeys: Bool = false
+  ) {
     w.u32(Self.snapshotMagic)
     w.u8(Self.snapshotVersion)
     w.u64(counters.nextTransfer)
@@ -55,25 +60,34 @@ extension LedgerState {
       JournalRecord.transfer(r).encode(into: &w)
       w.u64(comparable ? 0 : h.sequence)
     }
-    if comparable { KeyIndex().encode(into: &w) } else { keys.encode(into: &w) }
+    if comparable {
+      KeyIndex().encode(into: &w, external: false)
+    } else {
+      keys.encode(into: &w, external: externalKeys)
+    }
   }
 
   /// Rebuilds a state from ``encodeSnapshot()`` output of this or an older release, checking
   /// everything it reads.
   ///
   /// - Returns: the state, and the journal sequence a version-1 payload recorded (0 otherwise).
-  static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError)
+  static func decodeSnapshot(
+    _ bytes: [UInt8], version: UInt8, keyChunk: ((Int) -> [UInt8]?)? = nil
+  ) throws(DecodeError)
     -> (LedgerState, UInt64)
   {
     let result: Result<(LedgerState, UInt64), DecodeError> = bytes.withUnsafeBytes { buf in
-      do throws(DecodeError) { return .success(try decodeSnapshot(buf)) } catch {
+      do throws(DecodeError) { return .success(try decodeSnapshot(buf, keyChunk: keyChunk)) } catch
+      {
         return .failure(error)
       }
     }
     return try result.get()
   }
 
-  private static func decodeSnapshot(_ buf: UnsafeRawBufferPointer) throws(DecodeError)
+  private static func decodeSnapshot(
+    _ buf: UnsafeRawBufferPointer, keyChunk: ((Int) -> [UInt8]?)?
+  ) throws(DecodeError)
     -> (LedgerState, UInt64)
   {
     var r = ByteReader(buf)
@@ -164,7 +178,7 @@ extension LedgerState {
       }
     }
     if version >= 3 {
-      s.keys = try KeyIndex.decode(&r)
+      s.keys = try KeyIndex.decode(&r, form: version >= 4, chunk: keyChunk)
     } else {
       // Keys of an older section: checked and skipped (their records' sequences are not there).
       let keyCount = Int(try r.u32())

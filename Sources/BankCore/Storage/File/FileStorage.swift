@@ -131,6 +131,8 @@ public final class FileStorage: Storage {
   /// The durable point proven at open, as a dirty close block: what a writer's first write marks.
   let openFloor: FileFormat.CloseBlock
   private let snapshot: Lock<StoredSnapshot?>
+  /// The key index's full chunks, written once each (`PATH.keys`).
+  let keyChunks: KeyChunkFile
   private static let recentCapacity = 16_384
   /// How many journal bytes may be written between two moves of the close block's floor.
   static let floorRefreshBytes: Int64 = 1 << 20
@@ -284,6 +286,8 @@ public final class FileStorage: Storage {
         clean: false, sequence: end.nextSequence - 1, end: end.offset, frameCRC: end.prevCRC)
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
       self.snapshot = Lock(found.snapshot)
+      self.keyChunks = KeyChunkFile(
+        path: path + ".keys", io: io, storeID: header.storeID, readOnly: readOnly)
       var w = Writer(
         end: end, chain: HashChain(head: found.head),
         written: end.offset, durable: end.nextSequence - 1,
