@@ -278,7 +278,11 @@ struct KeyIndex: Sendable {
     let f = try r.u8()
     guard f <= 1 else { throw DecodeError("unknown key index form \(f)") }
     if f == 0 { return try decodeInline(&r) }
-    let n = Int(try r.u64())
+    let raw = try r.u64()
+    guard raw <= UInt64(UInt32.max) * UInt64(chunkEntries) else {
+      throw DecodeError("key index count \(raw) is out of range")
+    }
+    let n = Int(raw)
     let full = Int(try r.u32())
     guard full == n / chunkEntries, full <= r.remaining / 4 else {
       throw DecodeError("key index names \(full) full chunks for \(n) keys")
