@@ -86,7 +86,8 @@ final class KeyChunkFile: Sendable {
     guard !readOnly else { throw StorageError.invalidArgument("the store was opened read-only") }
     let full = index.fullChunks
     try known.withLock { k throws(StorageError) in
-      guard full > k.chunks || !k.headerOK else { return }
+      // No full chunk yet: no file at all (most stores never have 32,768 keys).
+      guard full > 0, full > k.chunks || !k.headerOK else { return }
       guard let fd = descriptor(&k, create: true) else {
         throw StorageError.io(
           operation: "open \(path)", errno: EIO, detail: "the key chunk file cannot be opened")
