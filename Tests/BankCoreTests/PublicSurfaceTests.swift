@@ -81,4 +81,27 @@ import Testing
       #expect(BankError(code, "").isRuleViolation == (code.category == .refused))
     }
   }
+
+  /// Code written against the previous surface still compiles (with deprecation warnings) and
+  /// behaves as before: keys as text are validated, `0` still means "never" for an expiry.
+  @available(*, deprecated, message: "exercises the deprecated overloads on purpose")
+  @Test func theDeprecatedOverloadsStillWorkAndValidate() async throws {
+    let bank = try Bank()
+    let ledger = bank.ledger
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    let b = try ledger.open(AccountSpec(name: "B")).number
+    let usd = { (m: Int64) in Amount(minorUnits: m, currency: .usd) }
+    let r = try ledger.deposit(usd(500), to: a, key: "old-1")
+    #expect(r.transfer.transferID == "old-1" && r.transfer.timestamp == r.transfer.time.nanoseconds)
+    #expect(try ledger.deposit(usd(500), to: a, key: "old-1").replayed)
+    #expect(throws: BankError.self) { try ledger.deposit(usd(1), to: a, key: "bad key") }
+    let h = try ledger.placeHold(usd(100), from: a, expiresAt: 0, key: "hold-1")
+    #expect(h.transfer.expiresAt == nil && h.transfer.key?.text == "hold-1")
+    let t = try await bank.transfer(usd(50), from: a, to: b, key: "async-1")
+    #expect(t.transfer.id == "async-1")
+    await #expect(throws: BankError.self) {
+      try await bank.withdraw(usd(1), from: a, key: "no way")
+    }
+    #expect(try ledger.history(of: b).first?.timestamp == t.transfer.time.nanoseconds)
+  }
 }

@@ -68,6 +68,36 @@ extension Bank {
     }
   }
 
+  /// ``transfer(_:from:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  @available(*, deprecated, message: "pass an IdempotencyKey")
+  @_disfavoredOverload
+  public func transfer(
+    _ amount: Amount, from: AccountNumber, to: AccountNumber, key: String?, memo: String = ""
+  ) async throws(BankError) -> TransferReceipt {
+    let k = try key.map { k throws(BankError) in try IdempotencyKey(k) }
+    return try await transfer(amount, from: from, to: to, key: k, memo: memo)
+  }
+
+  /// ``deposit(_:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  @available(*, deprecated, message: "pass an IdempotencyKey")
+  @_disfavoredOverload
+  public func deposit(_ amount: Amount, to account: AccountNumber, key: String?, memo: String = "")
+    async throws(BankError) -> TransferReceipt
+  {
+    let k = try key.map { k throws(BankError) in try IdempotencyKey(k) }
+    return try await deposit(amount, to: account, key: k, memo: memo)
+  }
+
+  /// ``withdraw(_:from:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  @available(*, deprecated, message: "pass an IdempotencyKey")
+  @_disfavoredOverload
+  public func withdraw(
+    _ amount: Amount, from account: AccountNumber, key: String?, memo: String = ""
+  ) async throws(BankError) -> TransferReceipt {
+    let k = try key.map { k throws(BankError) in try IdempotencyKey(k) }
+    return try await withdraw(amount, from: account, key: k, memo: memo)
+  }
+
   /// An account; the async form of ``Ledger/account(_:)``.
   public func account(_ number: AccountNumber) async throws(BankError) -> Account {
     try await ledger.perform { l throws(BankError) in try l.account(number) }

@@ -16,6 +16,10 @@ public struct HistoryEntry: Sendable, Equatable {
   public let counterparty: AccountNumber
   /// Where this entry is: pass it as `before` to read the entries older than it.
   public let cursor: HistoryCursor
+
+  /// When it was recorded, in nanoseconds since 1970; see ``time``.
+  @available(*, deprecated, message: "use time, an Instant")
+  public var timestamp: Int64 { time.nanoseconds }
 }
 
 /// A position in an account's history: the entries older than one entry. Its text form (two

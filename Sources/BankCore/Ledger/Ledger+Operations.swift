@@ -111,6 +111,22 @@ extension Ledger {
       .placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo))
   }
 
+  /// ``placeHold(_:from:to:expiresAt:key:memo:)`` with the expiry in nanoseconds since 1970 (0 for
+  /// never) and the key as text, validated here.
+  @available(
+    *, deprecated, message: "pass expiresAt as an Instant (nil for never) and an IdempotencyKey"
+  )
+  @_disfavoredOverload @discardableResult
+  public func placeHold(
+    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64,
+    key: String? = nil, memo: String = ""
+  ) throws(BankError) -> TransferReceipt {
+    try placeHold(
+      amount, from: from, to: to,
+      expiresAt: expiresAt == 0 ? nil : Instant(nanoseconds: expiresAt),
+      key: key.map { k throws(BankError) in try IdempotencyKey(k) }, memo: memo)
+  }
+
   /// Posts a pending hold in full, or in part when `amount` is given.
   ///
   /// - Throws: `hold_not_found`, `hold_not_pending`, `hold_expired`, `invalid_amount`.

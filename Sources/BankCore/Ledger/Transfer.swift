@@ -71,6 +71,14 @@ public struct Transfer: Sendable, Equatable {
   /// The transfer's public identifier: the caller's key, or `#` and the number.
   public var id: String { record.key ?? "#\(record.number)" }
 
+  /// The transfer's public identifier; see ``id``.
+  @available(*, deprecated, renamed: "id")
+  public var transferID: String { id }
+
+  /// When it was recorded, in nanoseconds since 1970; see ``time``.
+  @available(*, deprecated, message: "use time, an Instant")
+  public var timestamp: Int64 { record.timestamp }
+
   public static func == (a: Transfer, b: Transfer) -> Bool {
     // The history links inside a record are bookkeeping, not part of the transfer.
     var (x, y) = (a.record, b.record)
