@@ -125,6 +125,32 @@ import Testing
     } catch {
       #expect(error.code == .permissionDenied)
     }
+    // Nor through operations a customer may not do at all, or may do only on what they own.
+    let ada = Principal.customer(w.ada.id)
+    for (name, call) in [
+      ("withdraw", { () throws(BankError) in try w.auth.withdraw(cent, from: unknown, as: ada) }),
+      ("freeze", { () throws(BankError) in try w.auth.setStatus(.frozen, of: unknown, as: ada) }),
+      (
+        "transfer",
+        { () throws(BankError) in try w.auth.transfer(cent, from: unknown, to: a, as: ada) }
+      ),
+    ] as [(String, () throws(BankError) -> Any)] {
+      do throws(BankError) {
+        _ = try call()
+        Issue.record("\(name) on an unknown account was accepted")
+      } catch {
+        #expect(error.code == .permissionDenied, "\(name): \(error.code)")
+      }
+    }
+    // A key someone else used: the conflict names neither their transfer nor the field.
+    try w.auth.deposit(cent, to: b, key: idem("shared-1"), as: .operator)
+    do throws(BankError) {
+      try w.auth.transfer(cent, from: a, to: b, key: idem("shared-1"), as: ada)
+      Issue.record("a conflicting key was accepted")
+    } catch {
+      #expect(error.code == .idempotencyConflict)
+      #expect(!error.message.contains("#") && !error.message.contains("debit"), "\(error.message)")
+    }
     // The bank's own accounts are never a side of a principal's transfer.
     let vault = try #require(try w.ledgerVault(w))
     do throws(BankError) {

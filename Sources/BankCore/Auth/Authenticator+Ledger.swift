@@ -93,11 +93,29 @@ extension Authenticator {
       guard a.kind == .checking || a.kind == .savings else {
         throw BankError(
           .internalAccount,
-          "account \(number) is the bank's \(a.kind) account; a transfer moves money between customer accounts only"
+          "account \(number) is not a customer's checking or savings account; a transfer moves money between customer accounts only"
         )
       }
     }
-    return try l.transfer(amount, from: from, to: to, key: key, memo: memo)
+    return try Self.scopedConflicts(principal) { () throws(BankError) in
+      try l.transfer(amount, from: from, to: to, key: key, memo: memo)
+    }
+  }
+
+  /// Runs a keyed operation for `principal`; for a customer, an idempotency conflict is reported
+  /// without naming the other transfer or the field that differs (the key may be someone else's).
+  static func scopedConflicts<R>(
+    _ principal: Principal, _ body: () throws(BankError) -> R
+  ) throws(BankError) -> R {
+    do throws(BankError) {
+      return try body()
+    } catch  where error.code == .idempotencyConflict {
+      guard case .customer = principal else { throw error }
+      throw BankError(
+        .idempotencyConflict,
+        "this idempotency key was already used for a different request; use a new key for a new request"
+      )
+    }
   }
 
   /// Freezes, unfreezes or closes an account: managers and the operator.

@@ -226,10 +226,18 @@ public final class Authenticator: Sendable {
     state: borrowing BankState
   ) throws(BankError) {
     var owns = false
-    if let account, case .customer(let id) = principal {
-      owns = auth.owner(of: try state.ledger.id(of: account)) == id
-    } else if account == nil, case .customer = principal {
-      owns = true
+    if case .customer(let id) = principal {
+      // Permission before any lookup, and an unknown account refused like someone else's, so a
+      // customer's session cannot probe which account numbers exist.
+      guard operation.rights.contains(.customer) else {
+        try requirePermission(operation, for: principal, ownsTarget: false)
+        return
+      }
+      if let account {
+        owns = (try? state.ledger.id(of: account)).map { auth.owner(of: $0) == id } ?? false
+      } else {
+        owns = true
+      }
     }
     try requirePermission(operation, for: principal, ownsTarget: owns)
   }
@@ -499,7 +507,9 @@ public final class Authenticator: Sendable {
       // Expired sessions are ended by a login now and then, so they do not pile up in memory
       // (and in snapshots) when their holders never come back.
       if sweepDue(at: now) {
+        // Bounded, so one login's batch stays small however many sessions expired.
         outcome.records += auth.sweepExpiredSessions(now: now, configuration: configuration)
+          .prefix(10_000)
       }
       return outcome
     }

@@ -113,8 +113,10 @@ public final class Bank: Sendable {
           } else if s.sequence == snap.sequence, snap.sequence <= storage.lastSequence {
             state = s
             report.snapshotSequence = snap.sequence
-            // Their checksums matched the snapshot's: these chunks need no writing again.
-            keyChunks?.proven(s.ledger.keys.fullChunks)
+            // A version-4 snapshot read its full chunks from the file and their checksums
+            // matched: those need no writing again. (An older one held its keys inline and says
+            // nothing about the file.)
+            if s.ledgerSectionVersion >= 4 { keyChunks?.proven(s.ledger.keys.fullChunks) }
           } else {
             report.snapshotProblem = "snapshot sequence does not match its contents or the log"
           }

@@ -6,13 +6,15 @@ import Synchronization
 #endif
 
 /// Runs CPU-heavy work that needs no bank state (password hashing: one PBKDF2 of 600,000
-/// iterations is about 0.2 s of CPU) on a few threads of background priority (nice 10).
+/// iterations is about 0.2 s of CPU) on background-priority threads (nice 19), one fewer than the
+/// machine has cores (at least one), so one core is never taken by hashing.
 ///
 /// Hashing already happens before the bank's lock is taken, so it never holds up a commit; this
 /// keeps it from taking the CPU away from committing threads too. On a machine with two cores,
 /// four callers logging in at once would otherwise leave the threads that commit transfers
 /// waiting for a core after every sync (measured by `bankbench auth.mixed16`: transfers fell to
-/// 0.59 of their rate alone). A waiting login still gets every core the commit path leaves idle.
+/// 0.59 of their rate alone). Hashing still runs whenever its workers' cores are not needed by
+/// committing threads; a flood of logins queues here (rate limiting is the front end's job).
 enum SlowWork {
   private final class Queue: Sendable {
     let jobs = Mutex<[@Sendable () -> Void]>([])

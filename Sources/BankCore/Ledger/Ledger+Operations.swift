@@ -118,7 +118,7 @@ extension Ledger {
   )
   @_disfavoredOverload @discardableResult
   public func placeHold(
-    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64,
+    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Int64 = 0,
     key: String? = nil, memo: String = ""
   ) throws(BankError) -> TransferReceipt {
     try placeHold(

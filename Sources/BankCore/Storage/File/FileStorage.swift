@@ -236,13 +236,20 @@ public final class FileStorage: Storage {
       defer { if direct >= 0 { fileSystem.close(direct) } }
       // The close block as the disk holds it, not as a cached page of a failed write shows it:
       // a clean block on the disk means the last writer's final sync succeeded, so no write of
-      // its can have failed and recovery need not read the tail around the cache.
-      if direct >= 0, close != nil,
+      // its can have failed and recovery need not read the tail around the cache. The disk's
+      // copy may only lower trust: a clean block counts only when both copies agree, since a
+      // reader measured the file against the cached one (a writer may have appended and closed
+      // cleanly since).
+      if direct >= 0, let cached = close,
         let onDisk = FileFormat.CloseBlock.decode(
           try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64)
         ).0
       {
-        close = onDisk
+        if !onDisk.clean {
+          close = onDisk
+        } else if onDisk != cached {
+          close?.clean = false
+        }
       }
       let recovery = Recovery(
         io: io, fd: fd, header: header, salt: salt, genesis: genesis, size: size, limit: limit,
