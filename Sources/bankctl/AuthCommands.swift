@@ -66,6 +66,17 @@ extension CommandContext {
 
   func customerID(_ text: String) throws -> CustomerID { try CustomerID(parsing: text) }
 
+  /// `--type`: a customer's account is checking (the default) or savings.
+  func customerAccountKind() throws -> AccountKind {
+    let typeName = parsed.options["type"] ?? "checking"
+    guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
+      throw BankError(
+        .invalidArgument,
+        "invalid --type '\(Validate.escaped(typeName))': expected checking or savings")
+    }
+    return kind
+  }
+
   func requiredOption(_ name: String, _ command: String) throws -> String {
     guard let v = parsed.options[name] else {
       throw UsageError(message: "missing option '--\(name)'", command: command)
@@ -89,12 +100,7 @@ extension CommandContext {
     let email = try requiredOption("email", c)
     let phone = try requiredOption("phone", c)
     let years = try age(try requiredOption("age", c))
-    let typeName = parsed.options["type"] ?? "checking"
-    guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
-      throw BankError(
-        .invalidArgument,
-        "invalid --type '\(Validate.escaped(typeName))': expected checking or savings")
-    }
+    let kind = try customerAccountKind()
     let currency = try Currency.named(parsed.options["currency"] ?? "USD")
     let registration = CustomerRegistration(
       name: name, email: email, phone: phone, age: years, gender: parsed.options["gender"],

@@ -198,12 +198,7 @@ struct CommandContext {
     guard let name = parsed.options["name"] ?? owner.map({ _ in "-" }) else {
       throw UsageError(message: "missing option '--name'", command: "open")
     }
-    let typeName = parsed.options["type"] ?? "checking"
-    guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
-      throw BankError(
-        .invalidArgument,
-        "invalid --type '\(Validate.escaped(typeName))': expected checking or savings")
-    }
+    let kind = try customerAccountKind()
     let currency = try Currency.named(parsed.options["currency"] ?? "USD")
     let overdraft = try parsed.options["overdraft"].map { t throws(BankError) in
       try Amount(parsing: t, currency: currency)

@@ -14,9 +14,11 @@
 ///
 /// Entries are kept in journal order in fixed-size chunks. A chunk, once full, is never written
 /// again, so a copy of the index (the snapshot's copy of the state) shares every full chunk with
-/// the live one and costs no copying when the live one grows. The snapshot encoding is the
-/// entries in that order, as flat bytes: no sorting, and the same bytes for the same journal
-/// whether the state was replayed or built by commits. The table is derived from the entries: it
+/// the live one and costs no copying when the live one grows, and a file store writes it once to
+/// its key chunk file, so a snapshot names it by checksum instead of repeating it
+/// (``encode(into:external:)``). The encoding follows journal order: no sorting, and the same bytes
+/// for the same journal whether the state was replayed or built by commits. The table is derived
+/// from the entries: it
 /// is not encoded, and is built on the first lookup that may insert (a reader that never looks a
 /// key up never builds it).
 struct KeyIndex: Sendable {
