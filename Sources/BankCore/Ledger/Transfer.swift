@@ -22,8 +22,10 @@ public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConver
   /// A key already known to be valid (read back from a record).
   init(unchecked text: String) { self.text = text }
 
+  /// The key's text.
   public var description: String { text }
 
+  /// Orders keys by their text.
   public static func < (a: IdempotencyKey, b: IdempotencyKey) -> Bool { a.text < b.text }
 
   /// Encodes as the key's text.
@@ -79,6 +81,7 @@ public struct Transfer: Sendable, Equatable {
   @available(*, deprecated, message: "use time, an Instant")
   public var timestamp: Int64 { record.timestamp }
 
+  /// Two transfers are equal when every field a caller sees is.
   public static func == (a: Transfer, b: Transfer) -> Bool {
     // The history links inside a record are bookkeeping, not part of the transfer.
     var (x, y) = (a.record, b.record)
