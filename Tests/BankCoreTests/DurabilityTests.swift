@@ -50,6 +50,10 @@ final class RecordingFileSystem: FileSystem {
   func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
   func isRegularFile(_ fd: Int32) -> Bool { real.isRegularFile(fd) }
   func evictCache(_ fd: Int32) { real.evictCache(fd) }
+  func dropCache(_ fd: Int32, offset: Int64, length: Int64) {
+    note("drop \(offset) \(length)")
+    real.dropCache(fd, offset: offset, length: length)
+  }
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { real.moveAboveStandardDescriptors(fd) }
 }
 
@@ -70,6 +74,42 @@ final class RecordingFileSystem: FileSystem {
     }
     ledger.close()
     return (path, ends)
+  }
+
+  /// A writer drops the page cache of what it synced long ago (so a long journal does not fill
+  /// memory with cache), in contiguous, page-aligned steps that never reach the recent tail, and
+  /// what was dropped reads back from the disk.
+  @Test func aWriterDropsTheCacheOfWhatItSyncedLongAgoAndNothingElse() throws {
+    let path = dir.file("drop.journal")
+    let fs = RecordingFileSystem()
+    var options = FileStorage.Options()
+    let tail: Int64 = 64 << 10
+    options.cachedTailBytes = tail
+    let storage = try FileStorage(path: path, options: options, fileSystem: fs)
+    let ledger = try Ledger(storage: storage, configuration: .init(snapshotEvery: 0))
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    for _ in 0..<40 {
+      try ledger.submit(
+        [LedgerCommand](repeating: .deposit(amount: usd("1"), to: a), count: 100))
+    }
+    let size = try FileIO(fs: POSIXFileSystem()).size(storage.fd)
+    let drops = fs.calls.withLock { $0 }.filter { $0.hasPrefix("drop ") }.map {
+      $0.split(separator: " ").dropFirst().compactMap { Int64($0) }
+    }
+    #expect(drops.count >= 3, "\(drops.count) drops for a journal of \(size) bytes")
+    var next: Int64 = 0
+    for d in drops {
+      #expect(d.count == 2 && d[0] == next && d[1] >= tail / 4 && (d[0] + d[1]) % 4096 == 0)
+      next = d[0] + (d.count == 2 ? d[1] : 0)
+    }
+    #expect(next <= size - tail, "the last \(tail) bytes stay cached")
+    #expect(next > size - tail - tail / 4 - 4096, "and everything older is dropped")
+    #expect(try ledger.history(of: a, limit: 5000).count == 4000)
+    ledger.close()
+    let again = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    #expect(try again.history(of: a, limit: 5000).count == 4000)
+    #expect(try again.account(a).balance == usd("4000"))
+    again.close()
   }
 
   func openReader(_ path: String, fs: any FileSystem = POSIXFileSystem()) throws(StorageError)

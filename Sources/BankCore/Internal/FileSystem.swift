@@ -40,6 +40,9 @@ protocol FileSystem: Sendable {
   /// Drops the file's clean pages from the page cache, so the next read comes from the disk and not
   /// from a cached copy of a write whose sync failed (`posix_fadvise(POSIX_FADV_DONTNEED)`).
   func evictCache(_ fd: Int32)
+  /// Drops the clean cached pages of a byte range (`posix_fadvise(POSIX_FADV_DONTNEED)`): a hint
+  /// that the range will not be read soon. Dirty pages are kept by the kernel.
+  func dropCache(_ fd: Int32, offset: Int64, length: Int64)
   /// Moves a descriptor to 3 or above (closing the low one), so a store file is never held on
   /// standard input, output or error where a stray `write(2, …)` would overwrite it.
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32
@@ -54,6 +57,7 @@ protocol FileSystem: Sendable {
 extension FileSystem {
   func isRegularFile(_ fd: Int32) -> Bool { true }
   func evictCache(_ fd: Int32) {}
+  func dropCache(_ fd: Int32, offset: Int64, length: Int64) {}
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { fd }
   func openDirect(_ path: String) -> Int32 { -EINVAL }
   func isReadOnlyMount(_ fd: Int32) -> Bool { false }
@@ -96,6 +100,9 @@ struct POSIXFileSystem: FileSystem {
     return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
   }
   func evictCache(_ fd: Int32) { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
+  func dropCache(_ fd: Int32, offset: Int64, length: Int64) {
+    _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_DONTNEED)
+  }
   func isReadOnlyMount(_ fd: Int32) -> Bool {
     var s = statvfs()
     return fstatvfs(fd, &s) == 0 && s.f_flag & UInt(ST_RDONLY) != 0

@@ -50,6 +50,8 @@ final class SimulatedFileSystem: FileSystem {
     var files: [String: File] = [:]
     var fds: [Int32: String] = [:]
     var directoryFDs: Set<Int32> = []
+    /// Descriptors from ``openDirect(_:)``: their reads see the disk, not the cache.
+    var directFDs: Set<Int32> = []
     var nextFD: Int32 = 3
     var rng: SplitMix64
     var faults = Faults()
@@ -94,6 +96,7 @@ final class SimulatedFileSystem: FileSystem {
       }
       s.fds = [:]
       s.directoryFDs = []
+      s.directFDs = []
       s.crashed = false
       s.faults = Faults()
     }
@@ -118,6 +121,24 @@ final class SimulatedFileSystem: FileSystem {
     state.withLock { $0.files[path]?.durable ?? [] }
   }
 
+  /// Removes `range` from the failed writes (their bytes there are gone or written anew).
+  private static func forget(_ lost: inout [Write], _ range: Range<Int>) {
+    lost = lost.flatMap { w -> [Write] in
+      let end = w.offset + w.bytes.count
+      guard w.offset < range.upperBound, range.lowerBound < end else { return [w] }
+      var kept: [Write] = []
+      if w.offset < range.lowerBound {
+        kept.append(
+          Write(offset: w.offset, bytes: Array(w.bytes[0..<(range.lowerBound - w.offset)])))
+      }
+      if range.upperBound < end {
+        kept.append(
+          Write(offset: range.upperBound, bytes: Array(w.bytes[(range.upperBound - w.offset)...])))
+      }
+      return kept
+    }
+  }
+
   /// Writes `w` over `image` where it overlaps (never extending it).
   private static func overlay(_ image: inout [UInt8], _ w: Write) {
     let end = min(image.count, w.offset + w.bytes.count)
@@ -125,21 +146,40 @@ final class SimulatedFileSystem: FileSystem {
     image.replaceSubrange(w.offset..<end, with: w.bytes[0..<(end - w.offset)])
   }
 
+  /// What a read that bypasses the cache sees: the disk, after the kernel wrote back the dirty
+  /// pages of the range (as Linux does before an `O_DIRECT` read); never a failed write.
+  private static func diskImage(_ f: File) -> [UInt8] {
+    var image = f.durable
+    for w in f.unsynced {
+      if w.bytes.isEmpty {
+        if image.count > w.offset { image.removeLast(image.count - w.offset) }
+        continue
+      }
+      if image.count < w.offset + w.bytes.count {
+        image += [UInt8](repeating: 0, count: w.offset + w.bytes.count - image.count)
+      }
+      image.replaceSubrange(w.offset..<(w.offset + w.bytes.count), with: w.bytes)
+    }
+    return image
+  }
+
+  func openDirect(_ path: String) -> Int32 {
+    state.withLock { s -> Int32 in
+      if s.crashed { return -EIO }
+      guard s.files[path] != nil else { return -ENOENT }
+      let fd = s.nextFD
+      s.nextFD += 1
+      s.fds[fd] = path
+      s.directFDs.insert(fd)
+      return fd
+    }
+  }
+
   func evictCache(_ fd: Int32) {
     state.withLock { s in
       guard let path = s.fds[fd], var f = s.files[path] else { return }
       // Clean pages are dropped and read again from the disk; dirty ones stay.
-      var image = f.durable
-      for w in f.unsynced {
-        if w.bytes.isEmpty {
-          if image.count > w.offset { image.removeLast(image.count - w.offset) }
-          continue
-        }
-        if image.count < w.offset + w.bytes.count {
-          image += [UInt8](repeating: 0, count: w.offset + w.bytes.count - image.count)
-        }
-        image.replaceSubrange(w.offset..<(w.offset + w.bytes.count), with: w.bytes)
-      }
+      let image = Self.diskImage(f)
       s.trace.append("evict \(path.suffix(8)) cache \(f.current.count) -> \(image.count)")
       f.current = image
       f.lost = []
@@ -178,6 +218,7 @@ final class SimulatedFileSystem: FileSystem {
     state.withLock {
       $0.fds.removeValue(forKey: fd)
       $0.directoryFDs.remove(fd)
+      $0.directFDs.remove(fd)
     }
   }
 
@@ -186,9 +227,10 @@ final class SimulatedFileSystem: FileSystem {
       if s.crashed { return -Int(EIO) }
       guard let path = s.fds[fd], let f = s.files[path] else { return -Int(EBADF) }
       let o = Int(offset)
-      guard o < f.current.count else { return 0 }
-      let n = min(count, f.current.count - o)
-      f.current.withUnsafeBytes { src in
+      let seen = s.directFDs.contains(fd) ? Self.diskImage(f) : f.current
+      guard o < seen.count else { return 0 }
+      let n = min(count, seen.count - o)
+      seen.withUnsafeBytes { src in
         if let base = src.baseAddress { buffer.copyMemory(from: base + o, byteCount: n) }
       }
       return n
@@ -217,6 +259,8 @@ final class SimulatedFileSystem: FileSystem {
       }
       f.current.replaceSubrange(o..<(o + n), with: bytes)
       f.unsynced.append(Write(offset: o, bytes: bytes))
+      // Written again, those bytes are dirty again: the next sync writes them.
+      Self.forget(&f.lost, o..<(o + n))
       s.files[path] = f
       return n
     }
@@ -279,6 +323,7 @@ final class SimulatedFileSystem: FileSystem {
       }
       // Truncation is applied to the durable image too once synced; model it as a write.
       f.unsynced.append(Write(offset: n, bytes: []))
+      Self.forget(&f.lost, n..<Int.max)
       s.files[path] = f
       return 0
     }
