@@ -10,6 +10,10 @@ final class RecordingFileSystem: FileSystem {
   let real = POSIXFileSystem()
   let calls = Mutex<[String]>([])
   let bytesRead = Atomic<Int>(0)
+  /// Whether syncs are recorded too, and `O_DIRECT` reads offered (readers' tests want neither).
+  let full: Bool
+
+  init(full: Bool = false) { self.full = full }
 
   private func note(_ s: String) { calls.withLock { $0.append(s) } }
   func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
@@ -28,8 +32,15 @@ final class RecordingFileSystem: FileSystem {
     note("pwrite")
     return real.pwrite(fd, buffer, count, offset)
   }
-  func fdatasync(_ fd: Int32) -> Int32 { real.fdatasync(fd) }
-  func fsync(_ fd: Int32) -> Int32 { real.fsync(fd) }
+  func fdatasync(_ fd: Int32) -> Int32 {
+    if full { note("fdatasync") }
+    return real.fdatasync(fd)
+  }
+  func fsync(_ fd: Int32) -> Int32 {
+    if full { note("fsync") }
+    return real.fsync(fd)
+  }
+  func openDirect(_ path: String) -> Int32 { full ? real.openDirect(path) : -EINVAL }
   func ftruncate(_ fd: Int32, _ length: Int64) -> Int32 {
     note("ftruncate")
     return real.ftruncate(fd, length)
@@ -74,6 +85,43 @@ final class RecordingFileSystem: FileSystem {
     }
     ledger.close()
     return (path, ends)
+  }
+
+  /// A cleanly closed store (the disk's copy of the close block says so) opens without a write or
+  /// a sync, and closes without one when nothing was committed; the first commit marks the block
+  /// dirty and syncs that before its frames, so a clean block still always names the exact end.
+  @Test func aCleanlyClosedStoreOpensWithoutWritingAndMarksDirtyBeforeTheFirstFrame() throws {
+    let (path, ends) = try cleanStore("lazy.journal", deposits: 3)
+    let probe = POSIXFileSystem().openDirect(path)
+    guard probe >= 0 else { return }  // no O_DIRECT here (tmpfs): every open takes the full path
+    POSIXFileSystem().close(probe)
+    func closeFlags() -> UInt8 { fileBytes(path)[72] }
+    #expect(closeFlags() == 1)
+    let fs = RecordingFileSystem(full: true)
+    let idle = try Ledger(
+      storage: FileStorage(path: path, options: .init(), fileSystem: fs),
+      configuration: .init(snapshotEvery: 0))
+    #expect(try idle.accounts().count == 2)
+    idle.close()
+    let calls = fs.calls.withLock { $0 }
+    #expect(!calls.contains { $0 == "pwrite" || $0.hasSuffix("sync") }, "\(calls)")
+    #expect(closeFlags() == 1)
+    let before = fileBytes(path)
+    fs.calls.withLock { $0 = [] }
+    let ledger = try Ledger(
+      storage: FileStorage(path: path, options: .init(), fileSystem: fs),
+      configuration: .init(snapshotEvery: 0))
+    try ledger.deposit(usd("1"), to: AccountNumber(base: 10_000_001))
+    let writes = fs.calls.withLock { $0 }.filter { $0 == "pwrite" || $0.hasSuffix("sync") }
+    #expect(writes == ["pwrite", "fsync", "pwrite", "fdatasync"], "mark, sync, frames, sync")
+    #expect(closeFlags() == 0, "dirty while the writer is open")
+    #expect(
+      Array(fileBytes(path).prefix(ends.last ?? 0).dropFirst(128)) == Array(before.dropFirst(128)))
+    ledger.close()
+    #expect(closeFlags() == 1)
+    let again = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    #expect(try again.account(AccountNumber(base: 10_000_001)).balance == usd("4"))
+    again.close()
   }
 
   /// A writer drops the page cache of what it synced long ago (so a long journal does not fill

@@ -10,7 +10,8 @@ import TestSupport
 /// Each file keeps the bytes that are durable and the writes made since the last sync. At a crash
 /// every unsynced write is, independently, kept, dropped or torn (a prefix of it kept), in the
 /// order written. Faults are drawn from a seeded generator: short writes, `ENOSPC`, `EIO` on
-/// `fdatasync`, a crash at the Nth sync, and bit flips in synced data.
+/// `fdatasync`, a crash at the Nth sync, and bit flips in synced data. A write inside one 512-byte
+/// sector is atomic (never short, never torn), as disks write sectors.
 ///
 /// Simplifications, stated: creating, renaming and unlinking files are durable at once (the real
 /// backend fsyncs the directory after each, which is what makes them so); locks always succeed
@@ -77,8 +78,12 @@ final class SimulatedFileSystem: FileSystem {
         var image = f.durable
         for w in f.unsynced {
           let fate = s.rng.next() % 3
+          // Disks write a sector atomically: a write inside one 512-byte sector (the journal's
+          // close block, rewritten in place) is kept or dropped, never torn. PostgreSQL keeps
+          // pg_control within 512 bytes for the same reason.
+          let atomic = Self.withinOneSector(w.offset, w.bytes.count)
           let keep =
-            fate == 0
+            fate == 0 || (atomic && fate == 2)
             ? w.bytes.count : fate == 1 ? 0 : Int(s.rng.next() % UInt64(w.bytes.count + 1))
           if keep == 0 { continue }
           if image.count < w.offset + keep {
@@ -119,6 +124,11 @@ final class SimulatedFileSystem: FileSystem {
   /// What the disk holds for a file.
   func durableBytes(_ path: String) -> [UInt8] {
     state.withLock { $0.files[path]?.durable ?? [] }
+  }
+
+  /// Whether a write lies inside one 512-byte sector.
+  static func withinOneSector(_ offset: Int, _ count: Int) -> Bool {
+    count > 0 && offset / 512 == (offset + count - 1) / 512
   }
 
   /// Removes `range` from the failed writes (their bytes there are gone or written anew).
@@ -246,7 +256,8 @@ final class SimulatedFileSystem: FileSystem {
         return -Int(ENOSPC)
       }
       var n = count
-      if count > 1 && s.faults.shortWritePerMille > 0
+      // A write inside one 512-byte sector is written whole or not at all (see ``crash()``).
+      if count > 1 && !Self.withinOneSector(Int(offset), count) && s.faults.shortWritePerMille > 0
         && s.rng.next() % 1000 < s.faults.shortWritePerMille
       {
         n = 1 + Int(s.rng.next() % UInt64(count - 1))

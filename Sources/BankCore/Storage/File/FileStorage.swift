@@ -108,6 +108,9 @@ public final class FileStorage: Storage {
     /// (synced) before any frame reaches the file.
     /// Whether this writer marked the close block dirty and so must mark it clean at close.
     var markedDirty = false
+    /// Whether the first write must first mark the close block dirty (synced), because the open
+    /// found it proven clean and left it so.
+    var needsDirtyMark = false
     /// Where the close block's floor last pointed: it is moved forward after each MiB written,
     /// so a writer that dies leaves at most about that much of its acknowledged work unproven.
     var floorEnd: Int64 = 0
@@ -183,10 +186,6 @@ public final class FileStorage: Storage {
           operation: "open \(path)", errno: EINVAL, detail: "the store path is not a regular file")
       }
       if !readOnly { try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout) }
-      // Trust nothing the page cache holds: make whatever an earlier process wrote durable (or
-      // learn that it cannot be), then drop the cached pages so that what is read next is what
-      // is on the disk, not a cached copy of a write whose sync failed (PostgreSQL's "fsyncgate").
-      try Self.syncForOpen(fd, io: io, readOnly: readOnly)
       // Where the file system reads around the cache (`O_DIRECT`), recovery reads the close
       // block and, unless that says the last writer closed cleanly, the span its last write may
       // cover from the disk; nothing before that span can hold a failed write (a failed sync
@@ -194,7 +193,18 @@ public final class FileStorage: Storage {
       // replay reads it instead of the disk. Elsewhere the whole cache is dropped.
       let direct = fileSystem.openDirect(path)
       defer { if direct >= 0 { fileSystem.close(direct) } }
-      if direct < 0 { fileSystem.evictCache(fd) }
+      // A close block that says "closed cleanly" on the disk and in the cache alike proves that
+      // the last writer's every sync succeeded and that nobody wrote since (a writer marks the
+      // block dirty, synced, before its first frame): there is nothing unsynced to sync and no
+      // failed write to look for.
+      let provenClean = direct >= 0 && Self.closedCleanly(fd, direct: direct, io: io)
+      if !provenClean {
+        // Trust nothing the page cache holds: make whatever an earlier process wrote durable
+        // (or learn that it cannot be), then read past the cache what a failed sync may have
+        // left in it (PostgreSQL's "fsyncgate").
+        try Self.syncForOpen(fd, io: io, readOnly: readOnly)
+        if direct < 0 { fileSystem.evictCache(fd) }
+      }
       var size = try io.size(fd)
       let prefix = try io.read(fd, count: Int(min(size, Int64(FileFormat.headerSize))), at: 0)
       var header: FileFormat.Header
@@ -283,7 +293,13 @@ public final class FileStorage: Storage {
         info.truncatedBytes = tail.bytes
       }
       let end = found.end
-      if !readOnly {
+      // After a proven clean close the probe is not needed to trust what was read, so marking
+      // the block dirty waits for the first write (``waitUntilDurable(_:)``): an open that
+      // never writes costs no write and no sync.
+      let lazyMark =
+        !readOnly && provenClean && !created && header.version >= 2
+        && info.tornTail == nil
+      if !readOnly && !lazyMark {
         // The probe: a write and a full fsync before anything read is trusted. A journal whose
         // last writer's sync failed may be shown by the page cache with that write in it while
         // the file system has lost it (its journal aborted), and an fsync of a file with
@@ -318,7 +334,8 @@ public final class FileStorage: Storage {
         end: end, chain: HashChain(head: found.head),
         written: end.offset, durable: end.nextSequence - 1,
         tailStart: found.start)
-      w.markedDirty = !readOnly && header.version >= 2
+      w.markedDirty = !readOnly && header.version >= 2 && !lazyMark
+      w.needsDirtyMark = lazyMark
       w.floorEnd = end.offset
       w.recent.reserveCapacity(64)
       if found.lastFrame >= 0 {
@@ -333,6 +350,23 @@ public final class FileStorage: Storage {
       fileSystem.close(fd)
       throw error
     }
+  }
+
+  /// Whether the close block says "closed cleanly" both through the cache and on the disk (read
+  /// with `O_DIRECT`), with the same contents. Any doubt (a short file, a version-1 journal, a
+  /// read error, a block that does not decode) is a no: the open then takes the full path.
+  static func closedCleanly(_ fd: Int32, direct: Int32, io: FileIO) -> Bool {
+    let at = Int64(FileFormat.headerSize)
+    guard let size = try? io.size(fd), size >= at + Int64(FileFormat.closeBlockSize),
+      let prefix = try? io.read(fd, count: FileFormat.headerSize, at: 0),
+      let header = FileFormat.Header.decode(prefix).0, header.version >= 2,
+      size >= Int64(header.framesStart),
+      let cached = try? io.read(fd, count: FileFormat.closeBlockSize, at: at),
+      let c = FileFormat.CloseBlock.decode(cached).0, c.clean,
+      let onDisk = try? io.readDirect(direct, count: FileFormat.closeBlockSize, at: at),
+      let d = FileFormat.CloseBlock.decode(onDisk).0
+    else { return false }
+    return d == c
   }
 
   /// The sync every open starts with. A reader on a read-only file system or file cannot have
@@ -464,7 +498,10 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?), UInt64) in
+        writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?, [UInt8]?), UInt64) in
+          // The first write after a clean open marks the close block dirty and syncs that before
+          // any frame, so that a clean block always names the file's exact end.
+          let mark = w.needsDirtyMark ? openFloor.encode() : nil
           // Move the close block's floor to what is already durable, in the same sync as the
           // new frames: the block claims only what an earlier sync proved, so it is true whichever
           // of the two writes reaches the disk.
@@ -485,18 +522,28 @@ public final class FileStorage: Storage {
             w.pendingBatches = w.pendingBatches.filter { $0.end > cut.end }.map {
               ($0.end - cut.end, $0.sequence)
             }
-            return ((b, w.written, cut.sequence, floor), cut.sequence)
+            return ((b, w.written, cut.sequence, floor, mark), cut.sequence)
           }
           let b = w.pending
           swap(&w.pending, &w.spare)
           w.pending.removeAll(keepingCapacity: true)
           w.pendingBatches.removeAll(keepingCapacity: true)
-          return ((b, w.written, w.pendingLastSequence, floor), w.pendingLastSequence)
+          return ((b, w.written, w.pendingLastSequence, floor, mark), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64, UInt64, [UInt8]?)) throws(StorageError) in
-        let (bytes, offset, last, floor) = taken
+      write: { (taken: ([UInt8], Int64, UInt64, [UInt8]?, [UInt8]?)) throws(StorageError) in
+        let (bytes, offset, last, floor, mark) = taken
         do throws(StorageError) {
+          if let mark {
+            // As the probe at open: a full fsync, so a file system that lost its journal fails
+            // here, before any frame is written.
+            try io.writeAll(fd, mark, at: Int64(FileFormat.headerSize))
+            try io.fullSync(fd)
+            writer.withLock {
+              $0.needsDirtyMark = false
+              $0.markedDirty = true
+            }
+          }
           if let floor { try io.writeAll(fd, floor, at: Int64(FileFormat.headerSize)) }
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
