@@ -48,6 +48,11 @@ struct BankState: Sendable {
     throws(DecodeError) -> Bool
   {
     guard let tag = bytes.first else { throw DecodeError("empty record") }
+    if tag == JournalRecord.Tag.transfer.rawValue {
+      var none: Stage? = nil
+      return ledger.applyTransfer(
+        try JournalRecord.decodeTransfer(bytes), sequence: sequence, stage: &none)
+    }
     guard let i = try slot(forTag: tag) else {
       var none: Stage? = nil
       return ledger.apply(try JournalRecord.decode(bytes), sequence: sequence, stage: &none)

@@ -212,6 +212,7 @@ package enum JournalRecord: Sendable, Equatable {
 
   /// Decodes one record, checking every bound and enumeration value.
   static func decode(_ buffer: UnsafeRawBufferPointer) throws(DecodeError) -> JournalRecord {
+    if buffer.first == Tag.transfer.rawValue { return .transfer(try decodeTransfer(buffer)) }
     var r = ByteReader(buffer)
     let tagByte = try r.u8()
     guard let tag = Tag(rawValue: tagByte) else {
@@ -249,7 +250,7 @@ package enum JournalRecord: Sendable, Equatable {
           id: id, number: AccountNumber(uncheckedRaw: raw), name: name, kind: kind,
           currency: currency, overdraftLimit: overdraft, timestamp: ts))
     case .transfer:
-      record = .transfer(try TransferCodec.decodeBody(&r, version: version))
+      record = .transfer(try TransferCodec.decodeBody(&r, version: version))  // (taken above)
     case .holdResolved:
       let number = try r.u64()
       let hold = try r.u64()
@@ -280,6 +281,22 @@ package enum JournalRecord: Sendable, Equatable {
       record = .accountChanged(
         AccountChanged(id: id, status: status, overdraftLimit: limit, timestamp: ts))
     }
+    guard r.isAtEnd else { throw DecodeError("\(r.remaining) trailing bytes after record") }
+    return record
+  }
+
+  /// Decodes a record whose tag byte is ``Tag/transfer``, without the enum around it (replay's
+  /// common case: the enum's payload would be copied once more for every record).
+  static func decodeTransfer(_ buffer: UnsafeRawBufferPointer) throws(DecodeError)
+    -> TransferRecord
+  {
+    var r = ByteReader(buffer)
+    let tagByte = try r.u8()
+    let version = try r.u8()
+    guard tagByte == Tag.transfer.rawValue, version >= 1, version <= Self.entryVersion else {
+      throw DecodeError("unsupported version \(version) of record tag \(tagByte)")
+    }
+    let record = try TransferCodec.decodeBody(&r, version: version)
     guard r.isAtEnd else { throw DecodeError("\(r.remaining) trailing bytes after record") }
     return record
   }

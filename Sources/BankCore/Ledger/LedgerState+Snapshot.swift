@@ -106,6 +106,8 @@ extension LedgerState {
     try r.need(count &* 40)
     s.info.reserveCapacity(count)
     s.bal.reserveCapacity(count)
+    s.byNumber.reserveCapacity(count)
+    var lastCurrency: (code: String, digits: Int, currency: Currency)?
     for i in 0..<count {
       let raw = try r.u64()
       guard raw >= 10, raw <= 999_999_999,
@@ -115,8 +117,13 @@ extension LedgerState {
       let code = String(decoding: try r.bytes(3), as: UTF8.self)
       let digits = Int(try r.u8())
       let currency: Currency
-      do { currency = try Currency(code: code, minorDigits: digits) } catch {
-        throw DecodeError("bad currency in snapshot")
+      if let last = lastCurrency, last.code == code, last.digits == digits {
+        currency = last.currency
+      } else {
+        do { currency = try Currency(code: code, minorDigits: digits) } catch {
+          throw DecodeError("bad currency in snapshot")
+        }
+        lastCurrency = (code, digits, currency)
       }
       let opened = try r.i64()
       let name = try r.string()

@@ -98,6 +98,38 @@ struct LedgerState: Sendable {
 
   // MARK: Apply (shared by commit and replay)
 
+  /// Applies a transfer or hold record (see ``apply(_:sequence:stage:)``).
+  mutating func applyTransfer(_ r: borrowing TransferRecord, sequence: UInt64, stage: inout Stage?)
+    -> Bool
+  {
+    let d = Int(r.debit.rawValue) - 1
+    let c = Int(r.credit.rawValue) - 1
+    guard d >= 0, c >= 0, d < bal.count, c < bal.count, d != c else { return false }
+    if stage != nil {
+      stage?.balanceUndo.append((d, bal[d]))
+      stage?.balanceUndo.append((c, bal[c]))
+    }
+    if r.isHold {
+      bal[d].pendingDebits &+= r.amount
+      bal[c].pendingCredits &+= r.amount
+      if stage != nil { stage?.holdUndo.append((r.number, holds[r.number])) }
+      holds[r.number] = Hold(record: copy r, sequence: sequence)
+      if r.expiresAt != 0 { expiry.insert(.init(expiresAt: r.expiresAt, hold: r.number)) }
+    } else {
+      bal[d].postedDebits &+= r.amount
+      bal[c].postedCredits &+= r.amount
+      bal[d].lastEntry = sequence
+      bal[c].lastEntry = sequence
+    }
+    if let key = r.key {
+      keys.insert(digest: KeyIndex.digest(key), sequence: sequence)
+      stage?.keysAdded += 1
+    }
+    if r.number >= counters.nextTransfer { counters.nextTransfer = r.number &+ 1 }
+    bump(r.timestamp)
+    return true
+  }
+
   /// Applies one record stored (or about to be stored) at `sequence`. Returns `false` when the
   /// record refers to something that does not exist, which only a damaged or foreign journal can
   /// contain; commit never produces such a record.
@@ -128,32 +160,7 @@ struct LedgerState: Sendable {
       bump(r.timestamp)
       return true
     case .transfer(let r):
-      let d = Int(r.debit.rawValue) - 1
-      let c = Int(r.credit.rawValue) - 1
-      guard d >= 0, c >= 0, d < bal.count, c < bal.count, d != c else { return false }
-      if stage != nil {
-        stage?.balanceUndo.append((d, bal[d]))
-        stage?.balanceUndo.append((c, bal[c]))
-      }
-      if r.isHold {
-        bal[d].pendingDebits &+= r.amount
-        bal[c].pendingCredits &+= r.amount
-        if stage != nil { stage?.holdUndo.append((r.number, holds[r.number])) }
-        holds[r.number] = Hold(record: r, sequence: sequence)
-        if r.expiresAt != 0 { expiry.insert(.init(expiresAt: r.expiresAt, hold: r.number)) }
-      } else {
-        bal[d].postedDebits &+= r.amount
-        bal[c].postedCredits &+= r.amount
-        bal[d].lastEntry = sequence
-        bal[c].lastEntry = sequence
-      }
-      if let key = r.key {
-        keys.insert(digest: KeyIndex.digest(key), sequence: sequence)
-        stage?.keysAdded += 1
-      }
-      if r.number >= counters.nextTransfer { counters.nextTransfer = r.number &+ 1 }
-      bump(r.timestamp)
-      return true
+      return applyTransfer(r, sequence: sequence, stage: &stage)
     case .holdResolved(let r):
       guard let hold = holds[r.hold], r.amount <= hold.record.amount else {
         return false

@@ -268,7 +268,7 @@ public final class FileStorage: Storage {
       // copy may only lower trust: a clean block counts only when both copies agree, since a
       // reader measured the file against the cached one (a writer may have appended and closed
       // cleanly since).
-      if direct >= 0, let cached = close,
+      if direct >= 0, !provenClean, let cached = close,
         let onDisk = FileFormat.CloseBlock.decode(
           try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64)
         ).0
