@@ -13,6 +13,9 @@ final class RecordingFileSystem: FileSystem {
   /// Whether syncs are recorded too, and `O_DIRECT` reads offered (readers' tests want neither).
   let full: Bool
 
+  /// While set, `fsync` fails with `EIO` (nothing is written).
+  let failFsync = Atomic<Bool>(false)
+
   init(full: Bool = false) { self.full = full }
 
   private func note(_ s: String) { calls.withLock { $0.append(s) } }
@@ -38,6 +41,7 @@ final class RecordingFileSystem: FileSystem {
   }
   func fsync(_ fd: Int32) -> Int32 {
     if full { note("fsync") }
+    if failFsync.load(ordering: .relaxed) { return -EIO }
     return real.fsync(fd)
   }
   func openDirect(_ path: String) -> Int32 { full ? real.openDirect(path) : -EINVAL }
@@ -122,6 +126,23 @@ final class RecordingFileSystem: FileSystem {
     let again = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
     #expect(try again.account(AccountNumber(base: 10_000_001)).balance == usd("4"))
     again.close()
+    // The first commit's sync fails: nothing is acknowledged, no frame is written, and the store
+    // opens as it was (a failed mark is the probe failing, one commit later).
+    let clean = fileBytes(path)
+    fs.failFsync.store(true, ordering: .relaxed)
+    let failing = try Ledger(
+      storage: FileStorage(path: path, options: .init(), fileSystem: fs),
+      configuration: .init(snapshotEvery: 0))
+    #expect(throws: BankError.self) {
+      try failing.deposit(usd("1"), to: AccountNumber(base: 10_000_001))
+    }
+    failing.close()
+    fs.failFsync.store(false, ordering: .relaxed)
+    #expect(fileBytes(path).count == clean.count, "no frame was written")
+    let after = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    #expect(try after.account(AccountNumber(base: 10_000_001)).balance == usd("4"))
+    try after.deposit(usd("1"), to: AccountNumber(base: 10_000_001))
+    after.close()
   }
 
   /// A writer drops the page cache of what it synced long ago (so a long journal does not fill
@@ -145,7 +166,7 @@ final class RecordingFileSystem: FileSystem {
       $0.split(separator: " ").dropFirst().compactMap { Int64($0) }
     }
     #expect(drops.count >= 3, "\(drops.count) drops for a journal of \(size) bytes")
-    var next: Int64 = 0
+    var next: Int64 = 4096  // the first page (header and close block) stays
     for d in drops {
       #expect(d.count == 2 && d[0] == next && d[1] >= tail / 4 && (d[0] + d[1]) % 4096 == 0)
       next = d[0] + (d.count == 2 ? d[1] : 0)

@@ -10,8 +10,10 @@ import TestSupport
 /// Each file keeps the bytes that are durable and the writes made since the last sync. At a crash
 /// every unsynced write is, independently, kept, dropped or torn (a prefix of it kept), in the
 /// order written. Faults are drawn from a seeded generator: short writes, `ENOSPC`, `EIO` on
-/// `fdatasync`, a crash at the Nth sync, and bit flips in synced data. A write inside one 512-byte
-/// sector is atomic (never short, never torn), as disks write sectors.
+/// `fdatasync` and `fsync`, a crash at the Nth sync, and bit flips in synced data. A write of at
+/// most 64 bytes inside one 512-byte sector (the close block) is atomic (never short, never
+/// torn), as disks write sectors. `O_DIRECT` reads are refused, real, or served from the cache
+/// (``DirectReads``), chosen per round.
 ///
 /// Simplifications, stated: creating, renaming and unlinking files are durable at once (the real
 /// backend fsyncs the directory after each, which is what makes them so); locks always succeed
@@ -30,6 +32,16 @@ final class SimulatedFileSystem: FileSystem {
     /// Regions whose writeback failed, with the bytes the disk still holds there: the cache
     /// shows the failed writes until it is evicted, but no later sync ever persists them.
     var lost: [Write] = []
+  }
+
+  /// What `O_DIRECT` does on this file system.
+  enum DirectReads: CaseIterable {
+    /// Refused (`EINVAL`), as on tmpfs before Linux 6.6.
+    case none
+    /// Reads what the disk holds.
+    case real
+    /// Accepted but served from the cache, as ext4 does under `data=journal` or fs-verity.
+    case fake
   }
 
   struct Faults {
@@ -53,6 +65,7 @@ final class SimulatedFileSystem: FileSystem {
     var directoryFDs: Set<Int32> = []
     /// Descriptors from ``openDirect(_:)``: their reads see the disk, not the cache.
     var directFDs: Set<Int32> = []
+    var direct = DirectReads.real
     var nextFD: Int32 = 3
     var rng: SplitMix64
     var faults = Faults()
@@ -68,6 +81,7 @@ final class SimulatedFileSystem: FileSystem {
   init(seed: UInt64) { state = Mutex(State(rng: SplitMix64(seed: seed))) }
 
   func configure(_ faults: Faults) { state.withLock { $0.faults = faults } }
+  func configure(direct: DirectReads) { state.withLock { $0.direct = direct } }
   var crashed: Bool { state.withLock { $0.crashed } }
   var syncCount: Int { state.withLock { $0.syncs } }
 
@@ -126,9 +140,11 @@ final class SimulatedFileSystem: FileSystem {
     state.withLock { $0.files[path]?.durable ?? [] }
   }
 
-  /// Whether a write lies inside one 512-byte sector.
+  /// Whether a write is one of the small in-place writes a disk makes atomically: at most 64
+  /// bytes (the journal's close block), inside one 512-byte sector. Larger writes (frames) can
+  /// still be cut short and torn anywhere.
   static func withinOneSector(_ offset: Int, _ count: Int) -> Bool {
-    count > 0 && offset / 512 == (offset + count - 1) / 512
+    count > 0 && count <= 64 && offset / 512 == (offset + count - 1) / 512
   }
 
   /// Removes `range` from the failed writes (their bytes there are gone or written anew).
@@ -176,12 +192,28 @@ final class SimulatedFileSystem: FileSystem {
   func openDirect(_ path: String) -> Int32 {
     state.withLock { s -> Int32 in
       if s.crashed { return -EIO }
+      if s.direct == .none { return -EINVAL }
       guard s.files[path] != nil else { return -ENOENT }
       let fd = s.nextFD
       s.nextFD += 1
       s.fds[fd] = path
       s.directFDs.insert(fd)
       return fd
+    }
+  }
+
+  func dropCache(_ fd: Int32, offset: Int64, length: Int64) {
+    state.withLock { s in
+      guard let path = s.fds[fd], var f = s.files[path] else { return }
+      // Clean pages of the range are dropped and read again from the disk; dirty ones stay.
+      let disk = Self.diskImage(f)
+      let lo = Int(offset)
+      let hi = min(Int(offset + length), f.current.count, disk.count)
+      guard lo < hi else { return }
+      s.trace.append("drop \(path.suffix(8)) \(lo)..<\(hi)")
+      f.current.replaceSubrange(lo..<hi, with: disk[lo..<hi])
+      Self.forget(&f.lost, lo..<hi)
+      s.files[path] = f
     }
   }
 
@@ -237,7 +269,7 @@ final class SimulatedFileSystem: FileSystem {
       if s.crashed { return -Int(EIO) }
       guard let path = s.fds[fd], let f = s.files[path] else { return -Int(EBADF) }
       let o = Int(offset)
-      let seen = s.directFDs.contains(fd) ? Self.diskImage(f) : f.current
+      let seen = s.directFDs.contains(fd) && s.direct == .real ? Self.diskImage(f) : f.current
       guard o < seen.count else { return 0 }
       let n = min(count, seen.count - o)
       seen.withUnsafeBytes { src in
@@ -277,33 +309,32 @@ final class SimulatedFileSystem: FileSystem {
     }
   }
 
-  private func sync(_ fd: Int32, data: Bool) -> Int32 {
+  private func sync(_ fd: Int32) -> Int32 {
     state.withLock { s -> Int32 in
       if s.crashed { return -EIO }
       guard let path = s.fds[fd], var f = s.files[path] else { return -EBADF }
-      if data {
-        s.syncs += 1
-        if s.faults.crashAtSync > 0 && s.syncs >= s.faults.crashAtSync {
-          s.crashed = true
-          s.log.append("crash at sync \(s.syncs)")
-          return -EIO
-        }
-        if s.faults.eioPerMille > 0 && s.rng.next() % 1000 < s.faults.eioPerMille {
-          s.log.append("EIO on sync \(s.syncs)")
-          if s.faults.eioLosesPages {
-            for w in f.unsynced where !w.bytes.isEmpty {
-              var old = [UInt8](repeating: 0, count: w.bytes.count)
-              for i in 0..<w.bytes.count where w.offset + i < f.durable.count {
-                old[i] = f.durable[w.offset + i]
-              }
-              f.lost.append(Write(offset: w.offset, bytes: old))
+      // fsync and fdatasync fail and crash alike.
+      s.syncs += 1
+      if s.faults.crashAtSync > 0 && s.syncs >= s.faults.crashAtSync {
+        s.crashed = true
+        s.log.append("crash at sync \(s.syncs)")
+        return -EIO
+      }
+      if s.faults.eioPerMille > 0 && s.rng.next() % 1000 < s.faults.eioPerMille {
+        s.log.append("EIO on sync \(s.syncs)")
+        if s.faults.eioLosesPages {
+          for w in f.unsynced where !w.bytes.isEmpty {
+            var old = [UInt8](repeating: 0, count: w.bytes.count)
+            for i in 0..<w.bytes.count where w.offset + i < f.durable.count {
+              old[i] = f.durable[w.offset + i]
             }
-            f.unsynced = []
-            s.files[path] = f
+            f.lost.append(Write(offset: w.offset, bytes: old))
           }
-          // Otherwise the kernel keeps the pages dirty: leave them unsynced, so a crash decides.
-          return -EIO
+          f.unsynced = []
+          s.files[path] = f
         }
+        // Otherwise the kernel keeps the pages dirty: leave them unsynced, so a crash decides.
+        return -EIO
       }
       f.durable = f.current
       for l in f.lost { Self.overlay(&f.durable, l) }
@@ -314,11 +345,11 @@ final class SimulatedFileSystem: FileSystem {
     }
   }
 
-  func fdatasync(_ fd: Int32) -> Int32 { sync(fd, data: true) }
+  func fdatasync(_ fd: Int32) -> Int32 { sync(fd) }
   func fsync(_ fd: Int32) -> Int32 {
     // Directory syncs arrive as fsync on a directory descriptor: nothing to do in this model.
     let isDir = state.withLock { $0.directoryFDs.contains(fd) }
-    return isDir ? 0 : sync(fd, data: false)
+    return isDir ? 0 : sync(fd)
   }
 
   func ftruncate(_ fd: Int32, _ length: Int64) -> Int32 {

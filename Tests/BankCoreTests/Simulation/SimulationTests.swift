@@ -28,7 +28,9 @@ enum Simulator {
   }
 
   static func open(_ fs: SimulatedFileSystem) throws -> Ledger {
-    let storage = try FileStorage(path: path, options: .init(lockTimeout: .zero), fileSystem: fs)
+    var options = FileStorage.Options(lockTimeout: .zero)
+    options.cachedTailBytes = 4096  // so that a writer drops synced pages of these small files
+    let storage = try FileStorage(path: path, options: options, fileSystem: fs)
     return try Ledger(
       storage: storage,
       configuration: LedgerConfiguration(
@@ -51,6 +53,7 @@ enum Simulator {
       faults.enospcPerMille = rng.next() % 4 == 0 ? 10 : 0
       faults.eioLosesPages = rng.next() % 2 == 0
       let powerLoss = rng.next() % 2 == 0
+      fs.configure(direct: SimulatedFileSystem.DirectReads.allCases[Int(rng.next() % 3)])
       let ledger: Ledger
       do { ledger = try check(fs, acked: acked, seed: seed, round: round) } catch let f as Failure {
         throw f

@@ -117,8 +117,9 @@ public final class FileStorage: Storage {
     /// The sparse sequence → offset table (``OffsetTable``), built on first use; appends extend
     /// it while it is contiguous with them.
     var offsets: OffsetTable?
-    /// The journal's cached pages below this offset have been dropped (see ``cachedTailBytes``).
-    var cacheDroppedTo: Int64 = 0
+    /// The journal's cached pages below this offset have been dropped (see ``cachedTailBytes``);
+    /// never the first page, which holds the header and the close block that is rewritten in place.
+    var cacheDroppedTo: Int64 = 4096
   }
 
   /// The journal's path.
@@ -186,24 +187,22 @@ public final class FileStorage: Storage {
           operation: "open \(path)", errno: EINVAL, detail: "the store path is not a regular file")
       }
       if !readOnly { try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout) }
-      // Where the file system reads around the cache (`O_DIRECT`), recovery reads the close
-      // block and, unless that says the last writer closed cleanly, the span its last write may
-      // cover from the disk; nothing before that span can hold a failed write (a failed sync
-      // ends a writer, and the next open cuts what the disk lacks). So the cache is kept, and a
-      // replay reads it instead of the disk. Elsewhere the whole cache is dropped.
       let direct = fileSystem.openDirect(path)
       defer { if direct >= 0 { fileSystem.close(direct) } }
-      // A close block that says "closed cleanly" on the disk and in the cache alike proves that
-      // the last writer's every sync succeeded and that nobody wrote since (a writer marks the
-      // block dirty, synced, before its first frame): there is nothing unsynced to sync and no
-      // failed write to look for.
+      // A close block that says "closed cleanly" on the disk (read with `O_DIRECT`) and in the
+      // cache alike proves that the last writer's every sync succeeded and that nobody wrote
+      // since (a writer marks the block dirty, synced, before its first frame): there is nothing
+      // unsynced to sync and no failed write to look for, so the cache is kept and a replay reads
+      // it instead of the disk.
       let provenClean = direct >= 0 && Self.closedCleanly(fd, direct: direct, io: io)
       if !provenClean {
         // Trust nothing the page cache holds: make whatever an earlier process wrote durable
-        // (or learn that it cannot be), then read past the cache what a failed sync may have
-        // left in it (PostgreSQL's "fsyncgate").
+        // (or learn that it cannot be), then drop the cached pages so that what is read next is
+        // what is on the disk, not a cached copy of a write whose sync failed (PostgreSQL's
+        // "fsyncgate"). Recovery also reads the tail past the cache, since dropping is only
+        // advice, and some file systems accept `O_DIRECT` but serve it from the cache.
         try Self.syncForOpen(fd, io: io, readOnly: readOnly)
-        if direct < 0 { fileSystem.evictCache(fd) }
+        fileSystem.evictCache(fd)
       }
       var size = try io.size(fd)
       let prefix = try io.read(fd, count: Int(min(size, Int64(FileFormat.headerSize))), at: 0)
