@@ -178,22 +178,23 @@ struct FileIO: Sendable {
     let out = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
       defer { initialized = done }
       guard let base = buf.baseAddress else { return }
-      err = Self.readLoop(fs, fd, UnsafeMutableRawPointer(base), count, offset, &done)
+      err = Self.readLoop(fs, fd, UnsafeMutableRawPointer(base), count, offset, &done, "read")
     }
     if let err { throw err }
     return out
   }
 
+  /// `pread`s until `count` bytes are in or the file ends, retrying `EINTR`; `done` counts them.
   private static func readLoop(
     _ fs: any FileSystem, _ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int,
-    _ offset: Int64, _ done: inout Int
+    _ offset: Int64, _ done: inout Int, _ operation: String
   ) -> StorageError? {
     while done < count {
       let n = fs.pread(fd, base + done, count - done, offset + Int64(done))
       if n == -Int(EINTR) { continue }
       if n < 0 {
         return StorageError.io(
-          operation: "read", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+          operation: operation, errno: Int32(-n), detail: Self.describe(Int32(-n)))
       }
       if n == 0 { break }
       done += n
@@ -211,16 +212,7 @@ struct FileIO: Sendable {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: span, alignment: Int(block))
     defer { buffer.deallocate() }
     var done = 0
-    while done < span {
-      let n = fs.pread(fd, buffer + done, span - done, start + Int64(done))
-      if n == -Int(EINTR) { continue }
-      if n < 0 {
-        throw StorageError.io(
-          operation: "read (direct)", errno: Int32(-n), detail: Self.describe(Int32(-n)))
-      }
-      if n == 0 { break }
-      done += n
-    }
+    if let err = Self.readLoop(fs, fd, buffer, span, start, &done, "read (direct)") { throw err }
     let skip = Int(offset - start)
     guard done > skip else { return [] }
     let have = min(count, done - skip)

@@ -165,8 +165,9 @@ extension LedgerState {
 
   /// Whether an account is a customer's checking or savings account.
   func isCustomerDeposit(_ id: AccountID) -> Bool {
-    let k = info[id.index].kind
-    return k == .checking || k == .savings
+    // `limited` is set exactly for checking and savings (customer kinds that are credit-normal),
+    // and the totals are read by the transfer anyway: the account details are not touched.
+    bal[id.index].limited
   }
 
   private mutating func emit(_ record: JournalRecord, stage: inout Stage?, batch: inout RecordBatch)
@@ -333,7 +334,7 @@ extension LedgerState {
       timestamp: nextTimestamp(now), memo: memo, isHold: hold, expiresAt: expiresAt,
       links: hold ? EntryLinks() : links(debit.index, credit.index, at: sequence))
     batch.appendTransfer(record)
-    apply(.transfer(record), sequence: sequence, stage: &stage)
+    _ = applyTransfer(record, sequence: sequence, stage: &stage)
     return .transferred(record, replayed: false)
   }
 
