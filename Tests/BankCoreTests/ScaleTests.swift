@@ -18,6 +18,30 @@ import Testing
         clock: .manual(), snapshotEvery: snapshotEvery, snapshotsInBackground: false))
   }
 
+  /// An account's totals stay 48 bytes (the flags and the history head share one word), and each
+  /// packed field reads back what was written without disturbing the others.
+  @Test func balancesArePackedAndEveryFieldIsIndependent() {
+    #expect(MemoryLayout<Balances>.stride == 48)
+    var b = Balances()
+    #expect(b.status == .active && !b.limited && b.creditNormal && b.lastEntry == 0)
+    let big: UInt64 = (1 << 56) - 1
+    for status in AccountStatus.allCases {
+      for limited in [false, true] {
+        for creditNormal in [false, true] {
+          for entry in [0, 1, 123_456_789, big] as [UInt64] {
+            b.status = status
+            b.limited = limited
+            b.creditNormal = creditNormal
+            b.lastEntry = entry
+            #expect(
+              b.status == status && b.limited == limited && b.creditNormal == creditNormal
+                && b.lastEntry == entry)
+          }
+        }
+      }
+    }
+  }
+
   @Test func keyedRetriesAndConflictsSurviveReopensSnapshotsAndDistance() throws {
     defer { dir.remove() }
     var l = try fileLedger("k.journal")

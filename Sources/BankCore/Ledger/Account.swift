@@ -83,13 +83,40 @@ struct Balances: Sendable, Equatable {
   var pendingDebits: Int64 = 0
   var pendingCredits: Int64 = 0
   var overdraftLimit: Int64 = 0
-  var status: AccountStatus = .active
+  /// ``lastEntry`` in the low 56 bits, then the status (2 bits), `limited` and `creditNormal`:
+  /// 48 bytes an account instead of 56. Every transfer copies two of these into the undo log and
+  /// touches two in random order, so their size is felt: at 56 bytes, in-memory batches ran at
+  /// about 0.9 of the rate at 48, and at 64 at 0.7 (`bankbench memory.transfers`).
+  private var packed: UInt64 =
+    Balances.creditNormalBit | (UInt64(AccountStatus.active.rawValue) << 56)
+
+  private static let entryMask: UInt64 = (1 << 56) - 1
+  private static let limitedBit: UInt64 = 1 << 58
+  private static let creditNormalBit: UInt64 = 1 << 59
+
+  var status: AccountStatus {
+    get { AccountStatus(rawValue: UInt8((packed >> 56) & 3)) ?? .active }
+    set { packed = (packed & ~(3 << 56)) | (UInt64(newValue.rawValue & 3) << 56) }
+  }
   /// Set for customer deposit accounts: debits may not exceed credits plus the overdraft limit.
-  var limited: Bool = false
-  var creditNormal: Bool = true
+  var limited: Bool {
+    get { packed & Self.limitedBit != 0 }
+    set { packed = newValue ? packed | Self.limitedBit : packed & ~Self.limitedBit }
+  }
+  var creditNormal: Bool {
+    get { packed & Self.creditNormalBit != 0 }
+    set { packed = newValue ? packed | Self.creditNormalBit : packed & ~Self.creditNormalBit }
+  }
   /// The journal sequence of the account's newest history entry (a posted transfer or a posted
   /// hold), 0 for none: the head of its chain of entries. Kept here so the undo log restores it.
-  var lastEntry: UInt64 = 0
+  /// Below 2^56 (72 quadrillion records: more than two centuries at ten million a second).
+  var lastEntry: UInt64 {
+    get { packed & Self.entryMask }
+    set {
+      assert(newValue <= Self.entryMask, "sequence \(newValue) beyond 2^56")
+      packed = (packed & ~Self.entryMask) | (newValue & Self.entryMask)
+    }
+  }
 
   /// Posted balance on the account's normal side. Wrapping arithmetic: totals are kept in range by
   /// the ledger's overflow checks, so these never actually wrap.
@@ -155,9 +182,15 @@ public struct Account: Sendable, Equatable, Identifiable {
   public var overdraftLimit: Amount { Amount(minorUnits: overdraftLimitMinor, currency: currency) }
 
   var balances: Balances {
-    Balances(
-      postedDebits: postedDebits, postedCredits: postedCredits, pendingDebits: pendingDebits,
-      pendingCredits: pendingCredits, overdraftLimit: overdraftLimitMinor, status: status,
-      limited: kind.isCustomer && kind.isCreditNormal, creditNormal: kind.isCreditNormal)
+    var b = Balances()
+    b.postedDebits = postedDebits
+    b.postedCredits = postedCredits
+    b.pendingDebits = pendingDebits
+    b.pendingCredits = pendingCredits
+    b.overdraftLimit = overdraftLimitMinor
+    b.status = status
+    b.limited = kind.isCustomer && kind.isCreditNormal
+    b.creditNormal = kind.isCreditNormal
+    return b
   }
 }
