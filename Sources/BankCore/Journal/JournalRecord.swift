@@ -212,7 +212,6 @@ package enum JournalRecord: Sendable, Equatable {
 
   /// Decodes one record, checking every bound and enumeration value.
   static func decode(_ buffer: UnsafeRawBufferPointer) throws(DecodeError) -> JournalRecord {
-    if buffer.first == Tag.transfer.rawValue { return .transfer(try decodeTransfer(buffer)) }
     var r = ByteReader(buffer)
     let tagByte = try r.u8()
     guard let tag = Tag(rawValue: tagByte) else {
@@ -250,7 +249,7 @@ package enum JournalRecord: Sendable, Equatable {
           id: id, number: AccountNumber(uncheckedRaw: raw), name: name, kind: kind,
           currency: currency, overdraftLimit: overdraft, timestamp: ts))
     case .transfer:
-      record = .transfer(try TransferCodec.decodeBody(&r, version: version))  // (taken above)
+      record = .transfer(try TransferCodec.decodeBody(&r, version: version))
     case .holdResolved:
       let number = try r.u64()
       let hold = try r.u64()

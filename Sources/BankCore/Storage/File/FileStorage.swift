@@ -108,9 +108,6 @@ public final class FileStorage: Storage {
     /// (synced) before any frame reaches the file.
     /// Whether this writer marked the close block dirty and so must mark it clean at close.
     var markedDirty = false
-    /// Whether the first write must first mark the close block dirty (synced), because the open
-    /// found it proven clean and left it so.
-    var needsDirtyMark = false
     /// Where the close block's floor last pointed: it is moved forward after each MiB written,
     /// so a writer that dies leaves at most about that much of its acknowledged work unproven.
     var floorEnd: Int64 = 0
@@ -334,7 +331,6 @@ public final class FileStorage: Storage {
         written: end.offset, durable: end.nextSequence - 1,
         tailStart: found.start)
       w.markedDirty = !readOnly && header.version >= 2 && !lazyMark
-      w.needsDirtyMark = lazyMark
       w.floorEnd = end.offset
       w.recent.reserveCapacity(64)
       if found.lastFrame >= 0 {
@@ -500,7 +496,8 @@ public final class FileStorage: Storage {
         writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?, [UInt8]?), UInt64) in
           // The first write after a clean open marks the close block dirty and syncs that before
           // any frame, so that a clean block always names the file's exact end.
-          let mark = w.needsDirtyMark ? openFloor.encode() : nil
+          // (A version-2 writer that has not marked it yet: the open proved it clean and left it.)
+          let mark = !readOnly && header.version >= 2 && !w.markedDirty ? openFloor.encode() : nil
           // Move the close block's floor to what is already durable, in the same sync as the
           // new frames: the block claims only what an earlier sync proved, so it is true whichever
           // of the two writes reaches the disk.
@@ -538,10 +535,7 @@ public final class FileStorage: Storage {
             // here, before any frame is written.
             try io.writeAll(fd, mark, at: Int64(FileFormat.headerSize))
             try io.fullSync(fd)
-            writer.withLock {
-              $0.needsDirtyMark = false
-              $0.markedDirty = true
-            }
+            writer.withLock { $0.markedDirty = true }
           }
           if let floor { try io.writeAll(fd, floor, at: Int64(FileFormat.headerSize)) }
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
