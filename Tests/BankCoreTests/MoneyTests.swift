@@ -76,6 +76,25 @@ import Testing
     #expect(throws: BankError.self) { try Currency(code: "USDX", minorDigits: 2) }
     #expect(throws: BankError.self) { try Currency(code: "ABC", minorDigits: 10) }
   }
+
+  /// A currency is one word (the letters and the digits packed), and packing loses nothing: every
+  /// letter, every exponent and the difference between two currencies read back.
+  @Test func aCurrencyIsOneWordAndPackingLosesNothing() throws {
+    #expect(MemoryLayout<Currency>.size == 4)
+    for c in Currency.builtIn {
+      let again = try Currency(code: c.code, minorDigits: c.minorDigits)
+      #expect(again == c && again.hashValue == c.hashValue && c.description == c.code)
+    }
+    for code in ["AAA", "ZZZ", "AZA", "ZAZ"] {
+      for digits in 0...9 {
+        let c = try Currency(code: code, minorDigits: digits)
+        #expect(c.code == code && c.minorDigits == digits)
+      }
+    }
+    #expect(try Currency(code: "USD", minorDigits: 3) != .usd)
+    #expect(try Currency(code: "USE", minorDigits: 2) != .usd)
+    #expect(try Currency(code: "USD", minorDigits: 2) == .usd)
+  }
 }
 
 @Suite struct AccountNumberTests {

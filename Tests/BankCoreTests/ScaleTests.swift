@@ -42,6 +42,27 @@ import Testing
     }
   }
 
+  /// A receipt stays small (a batch builds and moves one per transfer) and carries every field of
+  /// its record, in the record's currency.
+  @Test func aReceiptIsSmallAndCarriesEveryField() throws {
+    #expect(MemoryLayout<Transfer>.size <= 88)
+    let l = try Ledger(storage: InMemoryStorage(), configuration: .init(clock: .manual()))
+    let a = try l.open(AccountSpec(name: "A", currency: .kwd)).number
+    let b = try l.open(AccountSpec(name: "B", currency: .kwd)).number
+    let kwd = { (s: String) throws in try Amount(parsing: s, currency: .kwd) }
+    try l.deposit(kwd("10"), to: a)
+    let expiry = Instant(nanoseconds: 9_000_000_000_000_000_000)
+    let h = try l.placeHold(
+      kwd("1.234"), from: a, to: b, expiresAt: expiry, key: idem("h-1"), memo: "rent"
+    ).transfer
+    #expect(h.amount == (try kwd("1.234")) && h.debit == a && h.credit == b && h.isHold)
+    #expect(h.key == idem("h-1") && h.id == "h-1" && h.memo == "rent" && h.expiresAt == expiry)
+    #expect(h.kind == .transfer && h.time.nanoseconds > 0)
+    let t = try l.transfer(kwd("0.001"), from: a, to: b).transfer
+    #expect(t.number == h.number + 1 && t.key == nil && t.id == "#\(t.number)" && !t.isHold)
+    #expect(t.expiresAt == nil && t.amount.currency == .kwd && t.debit == a && t.credit == b)
+  }
+
   @Test func keyedRetriesAndConflictsSurviveReopensSnapshotsAndDistance() throws {
     defer { dir.remove() }
     var l = try fileLedger("k.journal")

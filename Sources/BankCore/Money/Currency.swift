@@ -3,10 +3,22 @@
 /// The built-in table covers common currencies; ``init(code:minorDigits:)`` makes custom ones.
 /// Equality compares both the code and the exponent.
 public struct Currency: Hashable, Sendable, CustomStringConvertible {
+  /// The code's three letters in the top three bytes (first letter highest) and the minor digits
+  /// in the lowest: one word, so that comparing, hashing and copying a currency (and so every
+  /// ``Amount``) costs an integer operation, never a string's.
+  let packed: UInt32
+
   /// The three upper-case ASCII letters of the code, for example `USD`.
-  public let code: String
+  public var code: String {
+    let letters = (
+      UInt8(truncatingIfNeeded: packed >> 24), UInt8(truncatingIfNeeded: packed >> 16),
+      UInt8(truncatingIfNeeded: packed >> 8)
+    )
+    return withUnsafeBytes(of: letters) { String(decoding: $0, as: UTF8.self) }
+  }
+
   /// How many decimal digits the minor unit has: 2 for USD, 0 for JPY, 3 for KWD.
-  public let minorDigits: Int
+  public var minorDigits: Int { Int(packed & 0xFF) }
 
   /// Creates a currency, validating the code and exponent.
   ///
@@ -15,7 +27,8 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
   ///   - minorDigits: 0 through 9.
   /// - Throws: `invalid_currency` when either is out of range.
   public init(code: String, minorDigits: Int) throws(BankError) {
-    guard code.utf8.count == 3, code.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+    let u = Array(code.utf8)
+    guard u.count == 3, u.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
       throw BankError(
         .invalidCurrency, "currency code must be three letters A-Z, got '\(code.debugSanitized)'")
     }
@@ -23,13 +36,12 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
       throw BankError(
         .invalidCurrency, "currency \(code) minor digits must be 0...9, got \(minorDigits)")
     }
-    self.code = code
-    self.minorDigits = minorDigits
+    packed = UInt32(u[0]) << 24 | UInt32(u[1]) << 16 | UInt32(u[2]) << 8 | UInt32(minorDigits)
   }
 
-  init(unchecked code: String, _ minorDigits: Int) {
-    self.code = code
-    self.minorDigits = minorDigits
+  /// A currency from letters and digits already known to be valid (the built-in table).
+  init(_ a: Unicode.Scalar, _ b: Unicode.Scalar, _ c: Unicode.Scalar, digits: UInt8) {
+    packed = a.value << 24 | b.value << 16 | c.value << 8 | UInt32(digits)
   }
 
   public var description: String { code }
@@ -42,29 +54,29 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// US dollar.
-  public static let usd = Currency(unchecked: "USD", 2)
+  public static let usd = Currency("U", "S", "D", digits: 2)
   /// Euro.
-  public static let eur = Currency(unchecked: "EUR", 2)
+  public static let eur = Currency("E", "U", "R", digits: 2)
   /// Pound sterling.
-  public static let gbp = Currency(unchecked: "GBP", 2)
+  public static let gbp = Currency("G", "B", "P", digits: 2)
   /// Indian rupee.
-  public static let inr = Currency(unchecked: "INR", 2)
+  public static let inr = Currency("I", "N", "R", digits: 2)
   /// Japanese yen (no minor unit).
-  public static let jpy = Currency(unchecked: "JPY", 0)
+  public static let jpy = Currency("J", "P", "Y", digits: 0)
   /// Swiss franc.
-  public static let chf = Currency(unchecked: "CHF", 2)
+  public static let chf = Currency("C", "H", "F", digits: 2)
   /// Kuwaiti dinar (three decimals).
-  public static let kwd = Currency(unchecked: "KWD", 3)
+  public static let kwd = Currency("K", "W", "D", digits: 3)
   /// Canadian dollar.
-  public static let cad = Currency(unchecked: "CAD", 2)
+  public static let cad = Currency("C", "A", "D", digits: 2)
   /// Australian dollar.
-  public static let aud = Currency(unchecked: "AUD", 2)
+  public static let aud = Currency("A", "U", "D", digits: 2)
   /// Chinese yuan.
-  public static let cny = Currency(unchecked: "CNY", 2)
+  public static let cny = Currency("C", "N", "Y", digits: 2)
   /// Bahraini dinar (three decimals).
-  public static let bhd = Currency(unchecked: "BHD", 3)
+  public static let bhd = Currency("B", "H", "D", digits: 3)
   /// South Korean won (no minor unit).
-  public static let krw = Currency(unchecked: "KRW", 0)
+  public static let krw = Currency("K", "R", "W", digits: 0)
 
   /// The built-in table of ISO 4217 currencies.
   public static let builtIn: [Currency] = [
