@@ -42,6 +42,43 @@ import Testing
     }
   }
 
+  /// The account index answers as a dictionary does through inserts, duplicate inserts, removals
+  /// (which shift the rest of a run back) and growth, with numbers crowded into few slots.
+  @Test func theAccountIndexAgreesWithADictionary() {
+    let seed: UInt64 = 20_261_129
+    print("theAccountIndexAgreesWithADictionary seed \(seed)")
+    var rng = SplitMix64(seed: seed)
+    var index = AccountIndex()
+    var model: [UInt64: AccountID] = [:]
+    var nextID: UInt32 = 1
+    for step in 0..<40_000 {
+      // Numbers from a small range, so runs collide and removals have entries to shift.
+      let number = 100_000_000 + rng.next() % 3_000
+      switch rng.next() % 4 {
+      case 0, 1:
+        let id = AccountID(nextID)
+        let before = index.insert(number, id)
+        #expect(before == model[number], "step \(step): insert \(number)")
+        if model[number] == nil {
+          model[number] = id
+          nextID += 1
+        }
+      case 2:
+        index.remove(number)
+        model[number] = nil
+      default:
+        #expect(index[number] == model[number], "step \(step): lookup \(number)")
+      }
+      #expect(index.count == model.count)
+    }
+    for (number, id) in model { #expect(index[number] == id) }
+    for number in 100_000_000..<100_003_000 as Range<UInt64> where model[number] == nil {
+      #expect(index[number] == nil)
+    }
+    index.reserveCapacity(100_000)
+    for (number, id) in model { #expect(index[number] == id) }
+  }
+
   /// A receipt stays small (a batch builds and moves one per transfer) and carries every field of
   /// its record, in the record's currency.
   @Test func aReceiptIsSmallAndCarriesEveryField() throws {

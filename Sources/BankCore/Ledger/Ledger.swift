@@ -179,7 +179,7 @@ public final class Ledger: Sendable {
 
   /// The vault (cash) account of a currency, if one exists.
   public func vault(for currency: Currency) throws(BankError) -> Account? {
-    try read { s in s.vaults[currency.code].map { s.account($0) } }
+    try read { s in s.vaults[currency.letters].map { s.account($0) } }
   }
 
   /// The posted balance of an account.

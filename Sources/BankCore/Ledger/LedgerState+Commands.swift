@@ -189,7 +189,7 @@ extension LedgerState {
       throw BankError(.accountExists, "account \(chosen) already exists")
     }
     // The vault is opened first so that the number assigned below is not handed out twice.
-    if spec.kind != .vault && vaults[spec.currency.code] == nil {
+    if spec.kind != .vault && vaults[spec.currency.letters] == nil {
       try openVault(spec.currency, now: now, stage: &stage, batch: &batch)
     }
     if let chosen = spec.number, byNumber[chosen.rawValue] != nil {
@@ -238,9 +238,9 @@ extension LedgerState {
     _ account: AccountID, now: Int64, stage: inout Stage?, batch: inout RecordBatch
   ) throws(BankError) -> AccountID {
     let currency = info[account.index].currency
-    if let v = vaults[currency.code] { return v }
+    if let v = vaults[currency.letters] { return v }
     try openVault(currency, now: now, stage: &stage, batch: &batch)
-    guard let v = vaults[currency.code] else {
+    guard let v = vaults[currency.letters] else {
       throw BankError(.invalidArgument, "no vault for \(currency.code)")
     }
     return v

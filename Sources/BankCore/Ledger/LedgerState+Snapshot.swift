@@ -142,13 +142,13 @@ extension LedgerState {
       b.creditNormal = kind.isCreditNormal
       let number = AccountNumber(uncheckedRaw: raw)
       let id = AccountID(UInt32(i + 1))
-      guard s.byNumber.updateValue(id, forKey: raw) == nil else {
+      guard s.byNumber.insert(raw, id) == nil else {
         throw DecodeError("duplicate account number in snapshot")
       }
       s.info.append(
         AccountInfo(number: number, name: name, kind: kind, currency: currency, openedAt: opened))
       s.bal.append(b)
-      if kind == .vault && s.vaults[code] == nil { s.vaults[code] = id }
+      if kind == .vault && s.vaults[currency.letters] == nil { s.vaults[currency.letters] = id }
     }
     let holdCount = Int(try r.u32())
     for _ in 0..<holdCount {

@@ -59,8 +59,9 @@ struct LedgerState: Sendable {
 
   var info: [AccountInfo] = []
   var bal: [Balances] = []
-  var byNumber: [UInt64: AccountID] = [:]
-  var vaults: [String: AccountID] = [:]
+  var byNumber = AccountIndex()
+  /// The vault of each currency code (``Currency/letters``).
+  var vaults: [UInt32: AccountID] = [:]
   /// Every idempotency key ever used: digest and record sequence (``KeyIndex``).
   var keys = KeyIndex()
   /// Pending holds by transfer number.
@@ -149,8 +150,8 @@ struct LedgerState: Sendable {
       b.limited = r.kind.isCustomer && r.kind.isCreditNormal
       b.creditNormal = r.kind.isCreditNormal
       bal.append(b)
-      byNumber[r.number.rawValue] = r.id
-      if r.kind == .vault && vaults[r.currency.code] == nil { vaults[r.currency.code] = r.id }
+      byNumber.insert(r.number.rawValue, r.id)
+      if r.kind == .vault && vaults[r.currency.letters] == nil { vaults[r.currency.letters] = r.id }
       let base = r.number.base
       if base >= 90_000_000 {
         if base >= counters.nextInternalBase { counters.nextInternalBase = base + 1 }
@@ -208,9 +209,11 @@ struct LedgerState: Sendable {
     while info.count > stage.accountCount {
       let removed = info.removeLast()
       bal.removeLast()
-      byNumber.removeValue(forKey: removed.number.rawValue)
-      if removed.kind == .vault, vaults[removed.currency.code]?.rawValue == UInt32(info.count + 1) {
-        vaults.removeValue(forKey: removed.currency.code)
+      byNumber.remove(removed.number.rawValue)
+      if removed.kind == .vault,
+        vaults[removed.currency.letters]?.rawValue == UInt32(info.count + 1)
+      {
+        vaults.removeValue(forKey: removed.currency.letters)
       }
     }
     counters = stage.counters

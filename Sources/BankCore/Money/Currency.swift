@@ -17,6 +17,9 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
     return withUnsafeBytes(of: letters) { String(decoding: $0, as: UTF8.self) }
   }
 
+  /// The code's three letters alone, as one integer (a key that ignores the exponent).
+  var letters: UInt32 { packed >> 8 }
+
   /// How many decimal digits the minor unit has: 2 for USD, 0 for JPY, 3 for KWD.
   public var minorDigits: Int { Int(packed & 0xFF) }
 
