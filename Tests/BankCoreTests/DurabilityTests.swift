@@ -15,6 +15,9 @@ final class RecordingFileSystem: FileSystem {
 
   /// While set, `fsync` fails with `EIO` (nothing is written).
   let failFsync = Atomic<Bool>(false)
+  /// Run one each, in order, by the next `size` calls, before or after they measure (to
+  /// interleave another process).
+  let sizeHooks = Mutex<[(before: Bool, run: @Sendable () -> Void)]>([])
 
   init(full: Bool = false) { self.full = full }
 
@@ -49,7 +52,13 @@ final class RecordingFileSystem: FileSystem {
     note("ftruncate")
     return real.ftruncate(fd, length)
   }
-  func size(_ fd: Int32) -> Int64 { real.size(fd) }
+  func size(_ fd: Int32) -> Int64 {
+    let hook = sizeHooks.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+    if let hook, hook.before { hook.run() }
+    let size = real.size(fd)
+    if let hook, !hook.before { hook.run() }
+    return size
+  }
   func rename(_ from: String, _ to: String) -> Int32 {
     note("rename")
     return real.rename(from, to)
@@ -283,6 +292,51 @@ final class RecordingFileSystem: FileSystem {
     #expect(try readAll(r2).count == 14)
     r2.close()
     writer.close()
+  }
+
+  /// A reader holds no lock, so whole writer sessions (open, deposit, snapshot, clean close) can
+  /// run while it opens: between its measuring the file and reading the close block (a block
+  /// whose end lies past the size it measured), between that and measuring again (a block that
+  /// changed again, and a snapshot past its view). Whatever the interleaving, the reader opens a
+  /// consistent store as of one of the clean closes, never calling what it did not measure
+  /// damage.
+  @Test func aReaderRacingWholeWriterSessionsOpensAStoreItFinds() throws {
+    // Each string: for the reader's successive size calls, "a" runs a session after it
+    // measures, "b" before, "-" nothing.
+    let patterns = ["a", "aa", "ab", "-a", "-ab", "aab", "bab"]
+    for direct in [false, true] {
+      for (n, pattern) in patterns.enumerated() {
+        let (path, _) = try cleanStore("race-\(direct)-\(n).journal", deposits: 5)
+        let a = try AccountNumber(base: 10_000_001)
+        let failure = Mutex<String?>(nil)
+        let fs = RecordingFileSystem(full: direct)
+        let session: @Sendable () -> Void = {
+          do {
+            let w = try Ledger(
+              storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+            try w.deposit(usd("1"), to: a)
+            try w.takeSnapshot()
+            w.close()
+          } catch { failure.withLock { $0 = "\(error)" } }
+        }
+        let nothing: @Sendable () -> Void = {}
+        let hooks: [(before: Bool, run: @Sendable () -> Void)] = pattern.map { c in
+          (before: c == "b", run: c == "-" ? nothing : session)
+        }
+        fs.sizeHooks.withLock { $0 = hooks }
+        let sessions = Int64(pattern.filter { $0 != "-" }.count)
+        let what = "O_DIRECT \(direct), pattern \(pattern)"
+        let ledger = try Ledger(
+          storage: try openReader(path, fs: fs), configuration: .init(snapshotEvery: 0))
+        #expect(failure.withLock { $0 } == nil, "\(what)")
+        // Two accounts (A and the vault) and one record per deposit: a consistent store.
+        let deposits = try ledger.balance(of: a).minorUnits / 100
+        #expect(deposits >= 5 && deposits <= 5 + sessions, "\(what)")
+        #expect(try ledger.verify().records == 2 + Int(deposits), "\(what)")
+        ledger.close()
+        fs.sizeHooks.withLock { $0 = [] }
+      }
+    }
   }
 
   @Test func aForgedSnapshotWithRecomputedChecksumsFailsVerify() throws {

@@ -249,14 +249,21 @@ public final class FileStorage: Storage {
       let headerCRC = header.crc
       let genesis = ScanPoint(
         offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
+      // A reader holds no lock: a writer may have opened, appended and closed cleanly between
+      // the size read above and the close block, leaving a block whose end lies past that size.
+      // Measured again after the block, the file is at least as long as the block says unless it
+      // is damaged.
+      if readOnly, let close, close.clean, size < close.end { size = max(size, try io.size(fd)) }
       // A clean close names the file's exact end; bytes after it were written by a writer that
       // started after this reader read the block (a writer marks the block dirty, synced, first).
       var limit = size
       if let close, close.clean, readOnly, size > close.end {
         // Either damage or a writer that opened since this reader read the block. A writer syncs
-        // the dirty mark before its first frame, so a block that still says clean means damage.
+        // the dirty mark before its first frame, so a block that still says the same means
+        // damage; a block that changed (dirty, or a later clean close) means a writer, and the
+        // store as of the block this reader read ends where that block says.
         let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
-        if FileFormat.CloseBlock.decode(again).0?.clean == false { limit = close.end }
+        if FileFormat.CloseBlock.decode(again).0 != close { limit = close.end }
       }
       // The close block as the disk holds it, not as a cached page of a failed write shows it:
       // a clean block on the disk means the last writer's final sync succeeded, so no write of

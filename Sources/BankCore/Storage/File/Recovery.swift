@@ -67,7 +67,16 @@ struct Recovery {
       case .problem(let why): info.snapshotProblem = why
       case .stale(let why, let claimed):
         info.snapshotProblem = why
-        if claimed > floor {
+        // A reader's view ends where it measured the file. A writer that appended and saved a
+        // snapshot since leaves one past that end, and the file longer than the reader measured:
+        // that snapshot proves nothing missing from the view (the writer, on its own open, is
+        // the one that would find records lost), so it is only not used.
+        let writerSince = readOnly && ((try? io.size(fd)) ?? 0) > limit
+        if writerSince {
+          info.snapshotProblem =
+            "snapshot is newer than the journal this reader read (a writer is active); ignored"
+        }
+        if claimed > floor && !writerSince {
           floor = claimed
           floorWhy = "the snapshot proves records up to sequence \(claimed) were durable"
         }
