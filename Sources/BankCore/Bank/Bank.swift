@@ -195,13 +195,12 @@ public final class Bank: Sendable {
         throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
       }
       let last = g.state.lastTimestamp
-      var stage = Stage(g.state.ledger)
-      stage.baseSequence = g.state.sequence
-      stage.read = reader
-      swap(&stage.balanceUndo, &g.scratchUndo)
+      // The stage is built in place with the recycled undo buffer swapped in: a copy of it would
+      // share that buffer, and the first undo entry would then copy the whole buffer.
       var tx = Transaction(
-        ledgerStage: stage, batch: RecordBatch(),
-        now: clockNow > last ? clockNow : last &+ 1)
+        ledgerStage: Stage(
+          g.state.ledger, baseSequence: g.state.sequence, read: reader, undo: &g.scratchUndo),
+        batch: RecordBatch(), now: clockNow > last ? clockNow : last &+ 1)
       swap(&tx.batch, &g.scratchBatch)
       defer {
         // Hand the buffers back, emptied but keeping their capacity.

@@ -33,9 +33,17 @@ struct Stage {
   /// Reads a stored record; `nil` only in tests that never look a key up.
   var read: RecordReader?
 
-  init(_ state: LedgerState) {
+  /// A stage for a transaction on `state` after `baseSequence`, taking `undo`'s buffer (empty,
+  /// kept for its capacity) for its undo log.
+  init(
+    _ state: LedgerState, baseSequence: UInt64, read: RecordReader?,
+    undo: inout [(Int, Balances)]
+  ) {
     accountCount = state.info.count
     counters = state.counters
+    self.baseSequence = baseSequence
+    self.read = read
+    swap(&balanceUndo, &undo)
   }
 }
 
