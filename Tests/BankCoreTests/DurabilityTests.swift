@@ -15,9 +15,11 @@ final class RecordingFileSystem: FileSystem {
 
   /// While set, `fsync` fails with `EIO` (nothing is written).
   let failFsync = Atomic<Bool>(false)
-  /// Run one each, in order, by the next `size` calls, before or after they measure (to
-  /// interleave another process).
+  /// Run one each, in order, by the next `size` calls on a descriptor of `hookedPath`, before or
+  /// after they measure (to interleave another process).
   let sizeHooks = Mutex<[(before: Bool, run: @Sendable () -> Void)]>([])
+  let hookedPath = Mutex<String?>(nil)
+  private let paths = Mutex<[Int32: String]>([:])
 
   init(full: Bool = false) { self.full = full }
 
@@ -26,9 +28,14 @@ final class RecordingFileSystem: FileSystem {
     let access = flags & O_ACCMODE
     note(
       access == O_RDONLY && flags & (O_CREAT | O_TRUNC) == 0 ? "open-read" : "open-write \(path)")
-    return real.open(path, flags: flags, mode: mode)
+    let fd = real.open(path, flags: flags, mode: mode)
+    if fd >= 0 { paths.withLock { $0[fd] = path } }
+    return fd
   }
-  func close(_ fd: Int32) { real.close(fd) }
+  func close(_ fd: Int32) {
+    paths.withLock { $0[fd] = nil }
+    real.close(fd)
+  }
   func pread(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: Int64) -> Int {
     let n = real.pread(fd, buffer, count, offset)
     if n > 0 { bytesRead.add(n, ordering: .relaxed) }
@@ -53,7 +60,10 @@ final class RecordingFileSystem: FileSystem {
     return real.ftruncate(fd, length)
   }
   func size(_ fd: Int32) -> Int64 {
-    let hook = sizeHooks.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+    let path = paths.withLock { $0[fd] }
+    let hook =
+      path != nil && path == hookedPath.withLock({ $0 })
+      ? sizeHooks.withLock { $0.isEmpty ? nil : $0.removeFirst() } : nil
     if let hook, hook.before { hook.run() }
     let size = real.size(fd)
     if let hook, !hook.before { hook.run() }
@@ -295,47 +305,53 @@ final class RecordingFileSystem: FileSystem {
   }
 
   /// A reader holds no lock, so whole writer sessions (open, deposit, snapshot, clean close) can
-  /// run while it opens: between its measuring the file and reading the close block (a block
+  /// run while it opens: between its measuring the journal and reading the close block (a block
   /// whose end lies past the size it measured), between that and measuring again (a block that
-  /// changed again, and a snapshot past its view). Whatever the interleaving, the reader opens a
-  /// consistent store as of one of the clean closes, never calling what it did not measure
-  /// damage.
+  /// changed again, and a snapshot past its view), and before it checks whether the file grew.
+  /// In every interleaving the reader opens the store as of the first session's clean close,
+  /// never calling what it did not measure damage.
   @Test func aReaderRacingWholeWriterSessionsOpensAStoreItFinds() throws {
-    // Each string: for the reader's successive size calls, "a" runs a session after it
-    // measures, "b" before, "-" nothing.
-    let patterns = ["a", "aa", "ab", "-a", "-ab", "aab", "bab"]
-    for direct in [false, true] {
-      for (n, pattern) in patterns.enumerated() {
-        let (path, _) = try cleanStore("race-\(direct)-\(n).journal", deposits: 5)
-        let a = try AccountNumber(base: 10_000_001)
-        let failure = Mutex<String?>(nil)
-        let fs = RecordingFileSystem(full: direct)
-        let session: @Sendable () -> Void = {
-          do {
-            let w = try Ledger(
-              storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
-            try w.deposit(usd("1"), to: a)
-            try w.takeSnapshot()
-            w.close()
-          } catch { failure.withLock { $0 = "\(error)" } }
-        }
-        let nothing: @Sendable () -> Void = {}
-        let hooks: [(before: Bool, run: @Sendable () -> Void)] = pattern.map { c in
-          (before: c == "b", run: c == "-" ? nothing : session)
-        }
-        fs.sizeHooks.withLock { $0 = hooks }
-        let sessions = Int64(pattern.filter { $0 != "-" }.count)
-        let what = "O_DIRECT \(direct), pattern \(pattern)"
-        let ledger = try Ledger(
-          storage: try openReader(path, fs: fs), configuration: .init(snapshotEvery: 0))
-        #expect(failure.withLock { $0 } == nil, "\(what)")
-        // Two accounts (A and the vault) and one record per deposit: a consistent store.
-        let deposits = try ledger.balance(of: a).minorUnits / 100
-        #expect(deposits >= 5 && deposits <= 5 + sessions, "\(what)")
-        #expect(try ledger.verify().records == 2 + Int(deposits), "\(what)")
-        ledger.close()
-        fs.sizeHooks.withLock { $0 = [] }
+    // For the reader's successive size calls on the journal, "a" runs a session after it
+    // measures, "b" before, "-" nothing. With `O_DIRECT` the first call is the clean-close
+    // proof's: "a" there races the proof itself, and "-" lines the rest up with the plain open.
+    let races = ["a", "aa", "ab", "aab"]
+    let cases = races.map { (false, $0) } + (["a"] + races.map { "-" + $0 }).map { (true, $0) }
+    for (n, (direct, pattern)) in cases.enumerated() {
+      let (path, _) = try cleanStore("race-\(n).journal", deposits: 5)
+      let a = try AccountNumber(base: 10_000_001)
+      let failure = Mutex<String?>(nil)
+      let fs = RecordingFileSystem(full: direct)
+      let session: @Sendable () -> Void = {
+        do {
+          let w = try Ledger(
+            storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+          try w.deposit(usd("1"), to: a)
+          try w.takeSnapshot()
+          w.close()
+        } catch { failure.withLock { $0 = "\(error)" } }
       }
+      let nothing: @Sendable () -> Void = {}
+      let hooks: [(before: Bool, run: @Sendable () -> Void)] = pattern.map { c in
+        (before: c == "b", run: c == "-" ? nothing : session)
+      }
+      fs.sizeHooks.withLock { $0 = hooks }
+      fs.hookedPath.withLock { $0 = path }
+      let what = "O_DIRECT \(direct), pattern \(pattern)"
+      let ledger = try Ledger(
+        storage: try openReader(path, fs: fs), configuration: .init(snapshotEvery: 0))
+      #expect(fs.sizeHooks.withLock { $0.isEmpty }, "\(what): every session ran inside the open")
+      fs.sizeHooks.withLock { $0 = [] }
+      #expect(failure.withLock { $0 } == nil, "\(what)")
+      // The view as of the first session: A and the vault opened, six deposits.
+      #expect(try ledger.balance(of: a) == usd("6"), "\(what)")
+      #expect(try ledger.verify().records == 8, "\(what)")
+      ledger.close()
+      // And every session did commit.
+      let sessions = pattern.filter { $0 != "-" }.count
+      let after = try Ledger(
+        storage: try openReader(path), configuration: .init(snapshotEvery: 0))
+      #expect(try after.balance(of: a) == usd("\(5 + sessions)"), "\(what)")
+      after.close()
     }
   }
 

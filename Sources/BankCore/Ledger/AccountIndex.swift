@@ -1,5 +1,5 @@
-/// Account numbers to account IDs: an open-addressing table with linear probing, kept at most half
-/// full. Every transfer looks both of its accounts up here, so it replaces a `Dictionary`, whose
+/// Account numbers to account IDs: an open-addressing table with linear probing, kept at most
+/// three quarters full. Every transfer looks both of its accounts up here, so it replaces a `Dictionary`, whose
 /// SipHash and generic probing were an eighth of an in-memory batch's time.
 ///
 /// The hash is a 64-bit mix of the number and a seed drawn when the table is made: account numbers
@@ -14,15 +14,20 @@ struct AccountIndex: Sendable {
   /// Numbers that do not fit in 32 bits. A valid account number has nine digits, so only a
   /// number read from a damaged store can land here; it is kept, not trapped on.
   private var wide: [UInt64: AccountID] = [:]
-  private(set) var count = 0
+  /// Occupied slots (the wide numbers aside).
+  private var used = 0
   private let seed: UInt64
 
-  /// An empty index with room for `capacity` accounts before it grows.
-  init(capacity: Int = 0) {
+  /// How many numbers the index holds.
+  var count: Int { used + wide.count }
+
+  /// An empty index with room for `capacity` accounts before it grows, its hash seeded at random
+  /// (or with `seed`, for tests that need the layout to repeat).
+  init(capacity: Int = 0, seed: UInt64 = .random(in: .min ... .max)) {
     var bits = 4
     while Self.full(1 << bits) < capacity { bits += 1 }
     slots = Array(repeating: 0, count: 1 << bits)
-    seed = UInt64.random(in: .min ... .max)
+    self.seed = seed
   }
 
   /// How many entries a table of `slots` slots takes before it grows: three quarters.
@@ -64,15 +69,14 @@ struct AccountIndex: Sendable {
     if let old = self[number] { return old }
     guard let n = UInt32(exactly: number) else {
       wide[number] = id
-      count += 1
       return nil
     }
-    if count + 1 > Self.full(slots.count) { grow() }
+    if used + 1 > Self.full(slots.count) { grow() }
     let mask = slots.count - 1
     var i = home(n)
     while slots[i] != 0 { i = (i + 1) & mask }
     slots[i] = UInt64(n) << 32 | UInt64(id.rawValue)
-    count += 1
+    used += 1
     return nil
   }
 
@@ -80,7 +84,7 @@ struct AccountIndex: Sendable {
   /// no lookup stops early at the hole.
   mutating func remove(_ number: UInt64) {
     guard let n = UInt32(exactly: number) else {
-      if wide.removeValue(forKey: number) != nil { count -= 1 }
+      wide.removeValue(forKey: number)
       return
     }
     let mask = slots.count - 1
@@ -103,7 +107,7 @@ struct AccountIndex: Sendable {
       }
     }
     slots[hole] = 0
-    count -= 1
+    used -= 1
   }
 
   /// Makes room for `capacity` accounts without growing on the way.

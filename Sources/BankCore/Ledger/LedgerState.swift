@@ -233,6 +233,12 @@ struct LedgerState: Sendable {
   ///
   /// - Complexity: O(accounts + holds).
   func invariantViolation() -> String? {
+    if byNumber.count != info.count {
+      return "the number index holds \(byNumber.count) accounts; there are \(info.count)"
+    }
+    for (i, a) in info.enumerated() where byNumber[a.number.rawValue]?.index != i {
+      return "account \(a.number) is not found under its number"
+    }
     var sums: [String: (Int64, Int64, Int64, Int64)] = [:]
     for (i, b) in bal.enumerated() {
       let code = info[i].currency.code

@@ -44,6 +44,7 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
 
   /// A currency from letters and digits already known to be valid (the built-in table).
   init(_ a: Unicode.Scalar, _ b: Unicode.Scalar, _ c: Unicode.Scalar, digits: UInt8) {
+    assert([a, b, c].allSatisfy { ("A"..."Z").contains($0) } && digits <= 9)
     packed = a.value << 24 | b.value << 16 | c.value << 8 | UInt32(digits)
   }
 

@@ -261,7 +261,9 @@ public final class FileStorage: Storage {
         // Either damage or a writer that opened since this reader read the block. A writer syncs
         // the dirty mark before its first frame, so a block that still says the same means
         // damage; a block that changed (dirty, or a later clean close) means a writer, and the
-        // store as of the block this reader read ends where that block says.
+        // store as of the block this reader read ends where that block says. A second read that
+        // does not decode counts as a change too: damage that stays put would have failed the
+        // first read, so only a writer rewriting the block (a torn read of it) can cause one.
         let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
         if FileFormat.CloseBlock.decode(again).0 != close { limit = close.end }
       }
@@ -728,7 +730,9 @@ public final class FileStorage: Storage {
     case problem(String)
     /// Intact and ours, but the journal no longer holds the frame it covers: it still proves
     /// that records up to `claimed` were once durable.
-    case stale(String, claimed: UInt64)
+    /// `pastView` says whether the frame it names lies, wholly or in part, past the end of what
+    /// was read (a reader's view may end before a writer's newer frames).
+    case stale(String, claimed: UInt64, pastView: Bool)
     case valid(StoredSnapshot, ScanPoint, [UInt8], Int64)
   }
 
@@ -809,7 +813,8 @@ public final class FileStorage: Storage {
             Int(h.length) > FileFormat.hashSize
           else {
             return .stale(
-              "snapshot is stale: the journal does not hold the frame it covers", claimed: seq)
+              "snapshot is stale: the journal does not hold the frame it covers", claimed: seq,
+              pastView: frameOffset + Int64(hs) > reader.limit)
           }
           let bodyOffset = frameOffset + Int64(hs)
           guard (try? reader.ensure(bodyOffset, Int(h.length))) == true,
@@ -820,7 +825,9 @@ public final class FileStorage: Storage {
                   && Array(b[(b.count - FileFormat.hashSize)...]) == head
               })
           else {
-            return .stale("snapshot is stale: the journal's frame does not match it", claimed: seq)
+            return .stale(
+              "snapshot is stale: the journal's frame does not match it", claimed: seq,
+              pastView: bodyOffset + Int64(h.length) > reader.limit)
           }
           let point = ScanPoint(
             offset: bodyOffset + Int64(h.length), nextSequence: seq + 1, prevCRC: frameCRC)

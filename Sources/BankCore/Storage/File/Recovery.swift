@@ -65,13 +65,14 @@ struct Recovery {
       {
       case .none: break
       case .problem(let why): info.snapshotProblem = why
-      case .stale(let why, let claimed):
+      case .stale(let why, let claimed, let pastView):
         info.snapshotProblem = why
         // A reader's view ends where it measured the file. A writer that appended and saved a
-        // snapshot since leaves one past that end, and the file longer than the reader measured:
-        // that snapshot proves nothing missing from the view (the writer, on its own open, is
-        // the one that would find records lost), so it is only not used.
-        let writerSince = readOnly && ((try? io.size(fd)) ?? 0) > limit
+        // snapshot since leaves one whose frame lies past that end, and the file longer than the
+        // reader measured: that snapshot proves nothing missing from the view (the writer, on
+        // its own open, is the one that would find records lost), so it is only not used. A
+        // snapshot whose frame lies inside the view and does not match it is damage, as ever.
+        let writerSince = readOnly && pastView && ((try? io.size(fd)) ?? 0) > limit
         if writerSince {
           info.snapshotProblem =
             "snapshot is newer than the journal this reader read (a writer is active); ignored"
