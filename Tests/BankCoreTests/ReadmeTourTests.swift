@@ -39,6 +39,37 @@ import Testing
     ledger.close()
   }
 
+  /// The README's facade snippet, with its `print` turned into an expectation.
+  @Test func theFacadeSnippetWorksAsWritten() async throws {
+    let bank = try Bank(storage: InMemoryStorage())
+    let people = try Authenticator(bank: bank)
+    _ = try people.addStaff(
+      username: "tess", name: "Tess Rowe", role: .teller, password: "teller password 1")
+    let tess = try people.authenticate(
+      token: people.login(staff: "tess", password: "teller password 1").token)
+
+    let ada = try people.registerCustomer(
+      CustomerRegistration(
+        name: "Ada Lovelace", email: "ada@example.org", phone: "+442071234567", age: 36),
+      password: "correct horse battery", as: tess)
+    try people.deposit(Amount(parsing: "250", currency: .usd), to: ada.accounts[0], as: tess)
+
+    let cash = try await bank.withdraw(Amount(parsing: "40", currency: .usd), from: ada.accounts[0])
+    #expect(cash.debitAccount.balance.formatted == "210.00 USD")
+    bank.close()
+
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+    let text = try String(contentsOf: readme, encoding: .utf8)
+    for line in [
+      "let bank = try Bank(storage: InMemoryStorage())",
+      "let people = try Authenticator(bank: bank)",
+      "let cash = try await bank.withdraw(Amount(parsing: \"40\", currency: .usd), from: ada.accounts[0])",
+    ] {
+      #expect(text.contains(line), "README.md no longer has: \(line)")
+    }
+  }
+
   @Test func theTourWorksAsWrittenTwiceInARow() throws {
     let dir = TempDirectory("tour")
     defer { dir.remove() }
