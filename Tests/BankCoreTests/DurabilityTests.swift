@@ -355,6 +355,33 @@ final class RecordingFileSystem: FileSystem {
     }
   }
 
+  /// The file store hands the snapshot it found at open to the bank once and keeps no copy (the
+  /// payload would double the state's memory); a later load reads the file again, so it reports
+  /// the file as it is now.
+  @Test func theStoreKeepsNoSnapshotPayloadAndLaterLoadsReadTheFile() throws {
+    let path = dir.file("snapshot-once.journal")
+    let first = try Ledger(storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    let a = try first.open(AccountSpec(name: "A")).number
+    for _ in 0..<5 { try first.deposit(usd("10"), to: a) }
+    try first.takeSnapshot()
+    first.close()
+    let storage = try FileStorage(path: path)
+    let bank = try Bank(storage: storage, configuration: .init(snapshotEvery: 0))
+    #expect(bank.openReport.snapshotSequence == 7)
+    let again = try #require(try storage.loadSnapshot())
+    #expect(again.sequence == 7 && !again.payload.isEmpty)
+    // Damage the file's last byte (inside the payload): the next load reads it and finds it bad.
+    var bytes = fileBytes(path + ".snapshot")
+    bytes[bytes.count - 1] ^= 0xFF
+    writeFileBytes(path + ".snapshot", bytes)
+    #expect(try storage.loadSnapshot() == nil)
+    // A snapshot saved since is read back from the file too.
+    try bank.takeSnapshot()
+    #expect(try storage.loadSnapshot()?.payload == again.payload)
+    #expect(try bank.ledger.balance(of: a) == usd("50"))
+    bank.close()
+  }
+
   @Test func aForgedSnapshotWithRecomputedChecksumsFailsVerify() throws {
     let path = dir.file("forged.journal")
     let ledger = try Ledger(

@@ -101,8 +101,10 @@ public final class Bank: Sendable {
     var report = OpenReport(
       snapshotSequence: nil, replayedRecords: 0,
       snapshotProblem: file?.openInfo.snapshotProblem, tornTail: file?.openInfo.tornTail)
+    var snapshotBytes = 0
     do throws(StorageError) {
       if let snap = try storage.loadSnapshot() {
+        snapshotBytes = snap.payload.count
         do throws(DecodeError) {
           let s = try BankState.decodeSnapshot(
             snap.payload, cores: cores, keyChunk: Self.chunkReader(keyChunks))
@@ -128,8 +130,7 @@ public final class Bank: Sendable {
       throw BankError(error)
     }
     report.replayedRecords = try Self.replay(storage, into: &state)
-    let snapshotBytes =
-      report.snapshotSequence == nil ? 0 : ((try? storage.loadSnapshot())??.payload.count ?? 0)
+    if report.snapshotSequence == nil { snapshotBytes = 0 }
     self.openReport = report
     self.guarded = Lock(
       Guarded(

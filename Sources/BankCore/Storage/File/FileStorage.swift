@@ -136,6 +136,8 @@ public final class FileStorage: Storage {
   public let readOnly: Bool
   /// The durable point proven at open, as a dirty close block: what a writer's first write marks.
   let openFloor: FileFormat.CloseBlock
+  /// The snapshot found valid at open, until ``loadSnapshot()`` hands it over (the bank decodes
+  /// it once; a payload kept for the life of the store would double the state's memory).
   private let snapshot: Lock<StoredSnapshot?>
   /// The key index's full chunks, written once each (`PATH.keys`).
   let keyChunks: KeyChunkFile
@@ -653,9 +655,28 @@ public final class FileStorage: Storage {
 
   // MARK: Snapshots
 
-  /// The last saved snapshot (for the file backend: the one found valid at open, or saved since).
+  /// The last saved snapshot, if it is valid: the first call after open returns the one recovery
+  /// found (and keeps no copy); any later call reads the file again and checks it against the
+  /// journal as recovery does.
+  ///
+  /// - Complexity: O(snapshot size).
   public func loadSnapshot() throws(StorageError) -> StoredSnapshot? {
-    snapshot.withLock { $0 }
+    let found = snapshot.withLock { s in
+      defer { s = nil }
+      return s
+    }
+    if let found { return found }
+    try waitUntilDurable(lastSequence)
+    let limit = try writer.withLock { w throws(StorageError) -> Int64 in
+      if w.closed { throw StorageError.closed }
+      return w.written
+    }
+    var reader = WindowReader(io: io, fd: fd, limit: limit)
+    let read = Self.readSnapshot(
+      path: snapshotPath, io: io, header: header, salt: salt,
+      reader: &reader, journalSize: limit)
+    guard case .valid(let snap, _, _, _) = read else { return nil }
+    return snap
   }
 
   /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync), stamped with
@@ -718,7 +739,8 @@ public final class FileStorage: Storage {
     io.fs.close(tfd)
     try io.rename(tmp, snapshotPath)
     try io.syncDirectory(containing: snapshotPath)
-    snapshot.withLock { $0 = snap }
+    // The caller holds the state it encoded; the payload is not kept here (see `snapshot`).
+    snapshot.withLock { $0 = nil }
     saveOffsets(through: snap.sequence)
   }
 
