@@ -107,6 +107,17 @@ public enum StorageConformance {
       try check(try s.verify().records == 6, "appends after a reopen continue the chain")
     }
 
+    // A conditional append happens only when the last record is the one the caller names.
+    let head = s.lastSequence
+    try check(
+      try s.append(batch([[5]]), ifLastIs: head - 1) == nil && s.lastSequence == head,
+      "append(ifLastIs:) with a stale head appends nothing and says so (nil)")
+    try check(try all(s).count == Int(head), "a refused conditional append stores nothing")
+    let conditional = try s.append(batch([[7], [8]]), ifLastIs: head)
+    try check(conditional == head + 2, "append(ifLastIs:) with the current head appends")
+    try s.waitUntilDurable(head + 2)
+    try check(try all(s, after: head).map(\.1) == [[7], [8]], "the conditional batch reads back")
+
     // A closed store refuses work.
     s.close()
     var closedRefused = false

@@ -185,6 +185,12 @@ public final class Bank: Sendable {
   /// Runs one transaction: `build` validates commands against the state and stages their records
   /// (applying them as it goes); the batch is then appended and made durable. If `build` throws
   /// or the append fails, every core is rolled back and nothing is stored.
+  ///
+  /// When another writer shares the storage and appended first, the append is refused (nothing
+  /// is stored), the transaction is rolled back, the bank applies what the other writer stored,
+  /// and `build` runs again against that state; so does a refusal made while the bank was behind
+  /// the store. `build` must therefore be a function of the state alone (slow or random work is
+  /// done before, and enters as data). A bank that is the store's only writer never retries.
   func commit<R>(_ build: (inout BankState, inout Transaction) throws(BankError) -> R)
     throws(BankError) -> R
   {
@@ -195,41 +201,25 @@ public final class Bank: Sendable {
       if let reason = g.poisoned {
         throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
       }
-      let last = g.state.lastTimestamp
-      // The stage is built in place with the recycled undo buffer swapped in: a copy of it would
-      // share that buffer, and the first undo entry would then copy the whole buffer.
-      var tx = Transaction(
-        ledgerStage: Stage(
-          g.state.ledger, baseSequence: g.state.sequence, read: reader, undo: &g.scratchUndo),
-        batch: RecordBatch(), now: clockNow > last ? clockNow : last &+ 1)
-      swap(&tx.batch, &g.scratchBatch)
-      defer {
-        // Hand the buffers back, emptied but keeping their capacity.
-        tx.batch.removeAll()
-        swap(&tx.batch, &g.scratchBatch)
-        if var used = tx.ledgerStage.take() {
-          used.balanceUndo.removeAll(keepingCapacity: true)
-          swap(&used.balanceUndo, &g.scratchUndo)
+      var races = 0
+      while true {
+        do throws(BankError) {
+          if let done = try attempt(&g, build, clockNow: clockNow, every: every) { return done }
+        } catch {
+          // Refused against a state another writer has moved on from: judge it again against
+          // the current one. (The only writer of a store is never behind it.)
+          guard error.code.category == .refused || error.code.category == .invalidInput,
+            races < Self.maxRaces, storage.lastSequence != g.state.sequence
+          else { throw error }
         }
-      }
-      let result: R
-      do throws(BankError) {
-        result = try build(&g.state, &tx)
-      } catch {
-        g.state.rollback(tx)
-        throw error
-      }
-      // A command that changed nothing (an idempotent replay) still waits for the records it
-      // observed to be durable.
-      if tx.batch.isEmpty { return (result, g.state.sequence, false) }
-      do throws(StorageError) {
-        let last = try storage.append(tx.batch)
-        g.state.sequence = last
-        let gap = max(every, UInt64(g.snapshotBytes / Self.snapshotBytesPerRecord))
-        return (result, last, every > 0 && last &- g.snapshotSequence >= gap)
-      } catch {
-        g.state.rollback(tx)
-        throw BankError(error)
+        races += 1
+        guard races <= Self.maxRaces else {
+          throw BankError(
+            .storeLocked,
+            "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
+          )
+        }
+        try catchUp(&g.state)
       }
     }
     if sequence > 0 {
@@ -251,6 +241,79 @@ public final class Bank: Sendable {
       }
     }
     return result
+  }
+
+  /// How many times in a row a transaction may lose the append to another writer.
+  static let maxRaces = 64
+
+  /// One try at a transaction, under the lock: `nil` when another writer appended first (every
+  /// core is then as it was).
+  @inline(__always)
+  private func attempt<R>(
+    _ g: inout Guarded, _ build: (inout BankState, inout Transaction) throws(BankError) -> R,
+    clockNow: Int64, every: UInt64
+  ) throws(BankError) -> (R, UInt64, Bool)? {
+    let last = g.state.lastTimestamp
+    // The stage is built in place with the recycled undo buffer swapped in: a copy of it would
+    // share that buffer, and the first undo entry would then copy the whole buffer.
+    var tx = Transaction(
+      ledgerStage: Stage(
+        g.state.ledger, baseSequence: g.state.sequence, read: reader, undo: &g.scratchUndo),
+      batch: RecordBatch(), now: clockNow > last ? clockNow : last &+ 1)
+    swap(&tx.batch, &g.scratchBatch)
+    defer {
+      // Hand the buffers back, emptied but keeping their capacity.
+      tx.batch.removeAll()
+      swap(&tx.batch, &g.scratchBatch)
+      if var used = tx.ledgerStage.take() {
+        used.balanceUndo.removeAll(keepingCapacity: true)
+        swap(&used.balanceUndo, &g.scratchUndo)
+      }
+    }
+    let result: R
+    do throws(BankError) {
+      result = try build(&g.state, &tx)
+    } catch {
+      g.state.rollback(tx)
+      throw error
+    }
+    // A command that changed nothing (an idempotent replay) still waits for the records it
+    // observed to be durable.
+    if tx.batch.isEmpty { return (result, g.state.sequence, false) }
+    do throws(StorageError) {
+      guard let last = try storage.append(tx.batch, ifLastIs: g.state.sequence) else {
+        g.state.rollback(tx)
+        return nil
+      }
+      g.state.sequence = last
+      let gap = max(every, UInt64(g.snapshotBytes / Self.snapshotBytesPerRecord))
+      return (result, last, every > 0 && last &- g.snapshotSequence >= gap)
+    } catch {
+      g.state.rollback(tx)
+      throw BankError(error)
+    }
+  }
+
+  /// Applies the records other writers appended since this bank's last one.
+  private func catchUp(_ state: inout BankState) throws(BankError) {
+    _ = try Self.replay(storage, into: &state)
+  }
+
+  /// Applies what other writers sharing this bank's storage have appended since, so that reads
+  /// reflect it; a bank that is its store's only writer is always current. Commits catch up by
+  /// themselves when they lose an append.
+  ///
+  /// - Returns: how many records were applied.
+  /// - Throws: `store_corrupt` when a record does not decode or apply; storage errors.
+  /// - Complexity: O(records applied).
+  @discardableResult
+  public func refresh() throws(BankError) -> UInt64 {
+    try guarded.withLock { g throws(BankError) -> UInt64 in
+      if let reason = g.poisoned {
+        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
+      }
+      return try Self.replay(storage, into: &g.state)
+    }
   }
 
   /// Automatic snapshots are at most one per this many bytes of snapshot payload.

@@ -29,9 +29,25 @@ public final class InMemoryStorage: Storage {
 
   /// Appends a batch atomically and returns the sequence number of its last record.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
+    // Without a condition the append always happens.
+    try append(batch, condition: nil) ?? 0
+  }
+
+  /// Appends the batch if the last record is `expected`, checked under the same lock as the
+  /// append, so banks sharing this store never append over each other.
+  public func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError)
+    -> UInt64?
+  {
+    try append(batch, condition: expected)
+  }
+
+  private func append(_ batch: RecordBatch, condition expected: UInt64?) throws(StorageError)
+    -> UInt64?
+  {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
-    return try state.withLock { s throws(StorageError) -> UInt64 in
+    return try state.withLock { s throws(StorageError) -> UInt64? in
       if s.closed { throw StorageError.closed }
+      if let expected, s.count != expected { return nil }
       let size = batch.bytes.count
       if s.chunks.isEmpty || s.chunks[s.chunks.count - 1].bytes.count + size > Self.chunkSize {
         var bytes: [UInt8] = []

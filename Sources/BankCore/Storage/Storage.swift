@@ -137,6 +137,20 @@ public protocol Storage: AnyObject, Sendable {
   /// - Throws: ``StorageError``; after a throw nothing of the batch is visible.
   func append(_ batch: RecordBatch) throws(StorageError) -> UInt64
 
+  /// Appends a batch only if the store's last record is still `expected`, the last one the caller
+  /// has applied. With several writers on one store (two `Bank`s on one in-memory store, nodes on
+  /// one database), the one that loses the race gets `nil`, catches up and tries again, so no two
+  /// batches are ever validated against the same state.
+  ///
+  /// The default implementation compares ``lastSequence`` and then appends: right for a backend
+  /// whose only writer is its caller. A backend that other writers share must check and append
+  /// atomically; both built-in backends do.
+  ///
+  /// - Returns: the sequence number of the batch's last record, or `nil` when the store's last
+  ///   record is no longer `expected` (nothing was appended).
+  /// - Throws: as ``append(_:)``.
+  func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError) -> UInt64?
+
   /// Blocks until every record up to `sequence` is durable.
   ///
   /// - Throws: ``StorageError/poisoned(reason:)`` or ``StorageError/io(operation:errno:detail:)``
@@ -175,6 +189,14 @@ public protocol Storage: AnyObject, Sendable {
 }
 
 extension Storage {
+  /// Compares ``lastSequence`` with `expected`, then appends: for a backend with one writer.
+  public func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError)
+    -> UInt64?
+  {
+    guard lastSequence == expected else { return nil }
+    return try append(batch)
+  }
+
   /// Reads one record through ``forEachRecord(after:_:)``.
   ///
   /// - Complexity: whatever the backend's `forEachRecord` costs to reach `sequence`.

@@ -437,6 +437,21 @@ public final class FileStorage: Storage {
   /// No I/O happens here, so the ledger's lock is never held across a system call and every
   /// caller waiting at the same moment shares one `pwrite` and one `fdatasync`.
   public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
+    // Without a condition the append always happens.
+    try append(batch, condition: nil) ?? 0
+  }
+
+  /// Appends the batch if the last record is `expected`, checked under the writer's lock with
+  /// the append itself, so banks sharing this store never append over each other.
+  public func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError)
+    -> UInt64?
+  {
+    try append(batch, condition: expected)
+  }
+
+  private func append(_ batch: RecordBatch, condition expected: UInt64?) throws(StorageError)
+    -> UInt64?
+  {
     guard !batch.isEmpty else { throw StorageError.invalidArgument("empty batch") }
     guard !readOnly else { throw StorageError.invalidArgument("the store was opened read-only") }
     let framed = batch.bytes.count + batch.count * FileFormat.frameHeaderSize + FileFormat.hashSize
@@ -445,9 +460,10 @@ public final class FileStorage: Storage {
         "a batch of \(framed) bytes exceeds the \(FileFormat.maxUnsyncedBytes >> 20) MiB limit of one atomic write; split it"
       )
     }
-    let last = try writer.withLock { w throws(StorageError) -> UInt64 in
+    let appended = try writer.withLock { w throws(StorageError) -> UInt64? in
       if w.closed { throw StorageError.closed }
       if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
+      if let expected, w.end.nextSequence &- 1 != expected { return nil }
       let base = w.pending.count
       w.pending.reserveCapacity(
         base + batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
@@ -493,6 +509,7 @@ public final class FileStorage: Storage {
       w.recentNext += 1
       return seq - 1
     }
+    guard let last = appended else { return nil }
     // Outside the writer lock: the group-commit mutex is always taken first (see GroupCommit).
     group.noteAppended(last)
     return last
