@@ -241,7 +241,9 @@ enum ArgumentParser {
 
   /// The command name nearest to `word` by edit distance, when it is close enough to be a typo.
   static func suggestion(for word: String) -> String? {
-    let candidates = Commands.all.map(\.name).map { ($0, editDistance(word, $0)) }
+    // Group words ("customer", "password") are commands' first words too.
+    let names = Set(Commands.all.map(\.name) + Commands.groups.keys)
+    let candidates = names.sorted().map { ($0, editDistance(word, $0)) }
     guard let best = candidates.min(by: { $0.1 < $1.1 }) else { return nil }
     return best.1 <= max(1, min(2, best.0.count / 3)) ? best.0 : nil
   }
@@ -274,6 +276,7 @@ enum ArgumentParser {
     var p = ParsedArguments()
     var i = 0
     var endOfOptions = false
+    var seenGlobals: Set<String> = []
     /// The value of an option: `--name=value` as written, else the next argument, which must not
     /// itself look like an option; `--name -- value` takes the argument after `--` whatever it
     /// is, and ends option parsing as `--` always does.
@@ -317,8 +320,20 @@ enum ArgumentParser {
           name = String(body[..<eq])
           inline = String(body[body.index(after: eq)...])
         }
+        // A global option with a value is given once: a second `--store` in a wrapper's
+        // arguments must not silently redirect its writes.
+        if ["store", "lock-timeout", "now", "session"].contains(name) {
+          guard seenGlobals.insert(name).inserted else {
+            throw UsageError(message: "option '--\(name)' given more than once", command: p.command)
+          }
+        }
         switch name {
-        case "store": p.store = try value(name, inline: inline)
+        case "store":
+          let v = try value(name, inline: inline)
+          guard !v.isEmpty else {
+            throw UsageError(message: "invalid --store: the path is empty", command: p.command)
+          }
+          p.store = v
         case "json":
           try flag(name, inline: inline)
           p.json = true

@@ -196,7 +196,7 @@ extension CommandContext {
     }
     let id = try customer.map(customerID)
     let password = try secrets.read("password")
-    let grant = try withBank { a in
+    let grant = try withBank(forNobody: true) { a in
       if let id { return try a.auth.login(customer: id, password: password) }
       return try a.auth.login(staff: staff ?? "", password: password)
     }
@@ -233,7 +233,7 @@ extension CommandContext {
     let number = try account(try requiredOption("account", c))
     let email = try requiredOption("email", c)
     let phone = try requiredOption("phone", c)
-    let grant = try withBank { a in
+    let grant = try withBank(forNobody: true) { a in
       try a.auth.forgotPassword(account: number, email: email, phone: phone)
     }
     emit(
@@ -249,7 +249,9 @@ extension CommandContext {
   func passwordReset() throws {
     let token = try secrets.read("reset token")
     let password = try secrets.read("new password", confirm: true)
-    try withBank { a in try a.auth.resetPassword(token: token, newPassword: password) }
+    try withBank(forNobody: true) { a in
+      try a.auth.resetPassword(token: token, newPassword: password)
+    }
     emit(
       .object([("ok", .bool(true))]), human: "Password changed; every session of the customer ended"
     )

@@ -56,7 +56,7 @@ final class Console {
 }
 
 /// The version `--version` prints.
-let bankctlVersion = "bankctl 0.1.0 (BankCore journal format 1)"
+let bankctlVersion = "bankctl 0.1.0 (BankCore journal format 2)"
 
 /// Exit codes of DESIGN.md section 4.
 enum ExitCode {
@@ -86,9 +86,16 @@ enum ExitCode {
 /// 74 even though the command's effect, if any, is committed and durable (Docs/CLI.md).
 func run(
   _ arguments: [String], environment: [String: String], console: Console,
-  input: SecretInput = SecretInput(), authConfiguration: AuthConfiguration = .init()
+  input: SecretInput = SecretInput(), authConfiguration: AuthConfiguration = .init(),
+  notUTF8: Int? = nil
 ) -> Int32 {
   let early = ArgumentParser.early(arguments)
+  if let notUTF8 {
+    // Decoded with replacement characters, two different names (or memos) would be one.
+    return usageFailure(
+      UsageError(message: "argument \(notUTF8) is not valid UTF-8", command: nil),
+      json: early.json, console: console)
+  }
   // Help and version win wherever they appear, whatever else is on the line.
   if early.help || early.version {
     if early.help {
@@ -147,7 +154,10 @@ func run(
     return usageFailure(
       UsageError(message: what, command: command), json: parsed.json, console: console)
   }
-  let storePath = parsed.store ?? environment["BANKCTL_STORE"] ?? "bank.journal"
+  // An empty $BANKCTL_STORE is unset, as an empty $BANKCTL_SESSION is.
+  let storePath =
+    parsed.store ?? environment["BANKCTL_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    ?? "bank.journal"
   var context = CommandContext(
     parsed: parsed, storePath: storePath, lockTimeout: parsed.lockTimeout ?? .seconds(10),
     console: console)

@@ -71,11 +71,20 @@ struct CommandContext {
   /// registrations may create a missing store. Readers (`readOnly`) take no lock and never write:
   /// they see the durable prefix as of their start, and a session they use is not extended.
   ///
-  /// - Parameter pins: load the store's PIN key (creating it when `.create`), for card commands.
+  /// - Parameters:
+  ///   - pins: load the store's PIN key (creating it when `.create`), for card commands.
+  ///   - forNobody: the command acts for nobody (`login`, `password forgot`, `password reset`):
+  ///     a session in the environment, perhaps ended, is not looked at.
   func withBank<R>(
     create: Bool = false, readOnly: Bool = false, pins: PINKey = .ifPresent,
-    _ body: (Acting) throws -> R
+    forNobody: Bool = false, _ body: (Acting) throws -> R
   ) throws -> R {
+    let session = forNobody ? nil : self.session
+    if create, session != nil, !FileManager.default.fileExists(atPath: storePath) {
+      // No session can exist in a store that does not: refused before anything is created.
+      throw BankError(
+        .authenticationFailed, "session is unknown, expired or logged out; log in again")
+    }
     let storage: FileStorage
     do throws(StorageError) {
       storage = try FileStorage(
@@ -96,7 +105,11 @@ struct CommandContext {
       ledger = Ledger(
         try Bank(
           storage: storage, configuration: BankConfiguration(clock: clock, snapshotEvery: 10_000)))
-      if let now = parsed.now, now < ledger.bank.lastRecordedTime {
+      // Compared at the microsecond precision times are printed with: the records of one
+      // command share its time, a nanosecond apart, and a second command at the same --now is
+      // not "earlier" than the first's.
+      let newest = ledger.bank.lastRecordedTime.nanoseconds
+      if let now = parsed.now, now.nanoseconds < newest - newest % 1_000 {
         // Journal time never goes backwards: nothing may be stamped before what is recorded.
         throw BankError(
           .invalidArgument,
@@ -281,14 +294,13 @@ struct CommandContext {
         ("to", .string(to.description)),
         ("amount", money(r.amount)), ("currency", .string(r.amount.currency.code)),
         ("from_balance", money(r.debitAccount.balance)),
-        ("to_balance", money(r.creditAccount.balance)),
+        ("to_balance", r.creditAccountHidden ? .null : money(r.creditAccount.balance)),
         ("replayed", .bool(r.replayed)),
       ]),
       human: """
         Transferred \(r.amount.formatted) from \(from) to \(to) (transfer \(r.transfer.id))\(r.replayed ? " [replayed: already applied]" : "")
           \(from): \(r.debitAccount.balance.formatted)
-          \(to): \(r.creditAccount.balance.formatted)
-        """)
+        """ + (r.creditAccountHidden ? "" : "\n  \(to): \(r.creditAccount.balance.formatted)"))
   }
 
   func balance() throws {

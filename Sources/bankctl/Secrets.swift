@@ -38,8 +38,33 @@ final class SecretInput {
       }
       return first
     }
-    guard let line = readLine(strippingNewline: true) else { throw missing(label) }
-    return line.hasSuffix("\r") ? String(line.dropLast()) : line
+    guard let line = try line(label) else { throw missing(label) }
+    return line
+  }
+
+  /// One line of standard input without its line ending (`\n` or `\r\n`), or `nil` at its end.
+  ///
+  /// - Throws: `invalid_argument` when the line is not UTF-8: decoded with replacement characters,
+  ///   two different passwords would be one.
+  private func line(_ label: String) throws -> String? {
+    var bytes: [UInt8] = []
+    while true {
+      let c = getchar()
+      if c == EOF {
+        if bytes.isEmpty { return nil }
+        break
+      }
+      if c == 10 { break }
+      bytes.append(UInt8(truncatingIfNeeded: c))
+      guard bytes.count <= 65_536 else {
+        throw BankError(.invalidArgument, "the \(label) line is longer than 64 KiB")
+      }
+    }
+    if bytes.last == 13 { bytes.removeLast() }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw BankError(.invalidArgument, "the \(label) is not valid UTF-8")
+    }
+    return text
   }
 
   private func missing(_ label: String) -> BankError {
@@ -62,7 +87,7 @@ final class SecretInput {
       if haveTerminal { _ = tcsetattr(0, TCSAFLUSH, &saved) }
       _ = write(2, "\n", 1)
     }
-    guard let line = readLine(strippingNewline: true) else { throw missing(label) }
+    guard let line = try line(label) else { throw missing(label) }
     return line
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TestSupport
 import Testing
@@ -159,6 +160,30 @@ import Testing
     } catch {
       #expect(error.code == .internalAccount)
     }
+  }
+
+  /// Paying another customer's account is not reading it: the payer's receipt hides the credited
+  /// account's name and figures (`to_balance` null in JSON); staff and the operator see them.
+  @Test func aCustomersReceiptHidesTheAccountItPays() throws {
+    let w = try World()
+    let (a, b) = (w.ada.accounts[0], w.alan.accounts[0])
+    try w.auth.deposit(Amount(minorUnits: 77_00, currency: .usd), to: b, as: .operator)
+    let cent = Amount(minorUnits: 1, currency: .usd)
+    let paid = try w.auth.transfer(cent, from: a, to: b, as: .customer(w.ada.id))
+    #expect(paid.creditAccountHidden && paid.creditAccount.number == b)
+    #expect(paid.creditAccount.balance.minorUnits == 0 && paid.creditAccount.name.isEmpty)
+    #expect(paid.debitAccount.balance.minorUnits == 99_99 && !paid.debitAccount.name.isEmpty)
+    let json = String(decoding: try JSONEncoder().encode(paid), as: UTF8.self)
+    #expect(json.contains("\"to_balance\":null") && !json.contains("77.01"), "\(json)")
+    // Between one's own accounts, and for staff, nothing is hidden.
+    let second = try w.auth.openAccount(
+      for: w.ada.id, spec: AccountSpec(name: "Ada Lovelace", kind: .savings))
+    let own = try w.auth.transfer(cent, from: a, to: second.number, as: .customer(w.ada.id))
+    #expect(!own.creditAccountHidden && own.creditAccount.balance.minorUnits == 1)
+    let tess = Principal.staff(username: "tess", role: .teller)
+    try w.auth.deposit(cent, to: b, as: tess)
+    let op = try w.auth.transfer(cent, from: a, to: b, as: .operator)
+    #expect(!op.creditAccountHidden && op.creditAccount.balance.minorUnits == 77_03)
   }
 
   @Test func aSessionTokenActsAsItsPrincipalAsynchronously() async throws {

@@ -289,4 +289,128 @@ import Testing
     #expect(everything.components(separatedBy: token).count == 2, "the reset token is printed once")
     #expect(everything.components(separatedBy: pan).count == 2, "the full PAN is printed once")
   }
+
+  // MARK: Found by an adversarial tester (each failed before its fix)
+
+  /// Paying another customer is not reading their account: the payer's output has no balance of
+  /// it (`to_balance` null, no line in the text form).
+  @Test func aCustomerPayingAnotherSeesOnlyTheirOwnBalance() throws {
+    let (alice, account) = try register()
+    let bob = bank(
+      [
+        "customer", "register", "--name", "Bob Jones", "--email", "bob@example.com", "--phone",
+        "+14155550102", "--age", "40",
+      ], input: ["enigma bombe 1943 quiet"])
+    let bobAccount = try #require((json(bob)["accounts"] as? [String])?.first)
+    #expect(bank(["deposit", account, "100"]).code == 0)
+    #expect(bank(["deposit", bobAccount, "500"]).code == 0)
+    let session = try login(["--customer", alice], Self.alicePassword)
+    let r = bank(["transfer", account, bobAccount, "0.01"], session: session)
+    #expect(r.code == 0, "\(r.err)")
+    #expect(json(r)["to_balance"] is NSNull && json(r)["from_balance"] as? String == "99.99")
+    let text = cli(
+      ["--session", session, "transfer", account, bobAccount, "0.01"], store: store)
+    #expect(
+      text.code == 0 && !text.out.contains("500.0") && text.out.contains("99.98"), "\(text.out)")
+    // The operator still sees both.
+    #expect(
+      json(bank(["transfer", account, bobAccount, "0.01"]))["to_balance"] as? String == "500.03")
+  }
+
+  /// `login` and the password commands act for nobody: an ended session left in
+  /// `$BANKCTL_SESSION` does not stop them.
+  @Test func anEndedSessionInTheEnvironmentDoesNotBlockLoggingIn() throws {
+    _ = try register()
+    #expect(
+      bank(
+        ["staff", "add", "--username", "sam", "--name", "Sam Quill", "--role", "teller"],
+        input: [Self.tellerPassword]
+      ).code == 0)
+    let token = try login(["--staff", "sam"], Self.tellerPassword)
+    #expect(bank(["logout"], session: token).code == 0)
+    let again = cli(
+      ["--json", "login", "--staff", "sam"], store: store, env: ["BANKCTL_SESSION": token],
+      input: [Self.tellerPassword])
+    #expect(again.code == 0, "\(again.err)")
+    // Any other command with that session is refused, as before.
+    let refused = cli(["--json", "accounts"], store: store, env: ["BANKCTL_SESSION": token])
+    #expect(refused.code == 1 && errorCode(refused) == "authentication_failed")
+  }
+
+  /// Commands at one `--now` in a row: the records of the first are a nanosecond apart, and the
+  /// second, at the same time, is not "earlier".
+  @Test func aSecondCommandAtTheSameNowIsAccepted() throws {
+    let now = ["--now", "2030-01-01T10:00:00Z"]
+    let opened = bank(now + ["open", "--name", "X"])
+    #expect(opened.code == 0, "\(opened.err)")
+    let x = try #require(json(opened)["account"] as? String)
+    #expect(bank(now + ["deposit", x, "5"]).code == 0)
+    #expect(bank(now + ["balance", x]).code == 0)
+    let earlier = bank(["--now", "2030-01-01T09:59:59Z", "balance", x])
+    #expect(earlier.code == 64 && errorCode(earlier) == "invalid_argument")
+  }
+
+  /// The refusals the tester found leaving a store behind, or taking the wrong input.
+  @Test func refusedCommandsCreateNoStoreAndBadInputIsRefusedFirst() throws {
+    // A session on a store that does not exist cannot be valid: nothing is created.
+    let missing = dir.file("never.journal")
+    for args in [["open", "--name", "X"], ["demo"]] {
+      let r = cli(["--json", "--session", "garbage"] + args, store: missing)
+      #expect(r.code == 1 && errorCode(r) == "authentication_failed", "\(args): \(r.err)")
+      #expect(!FileManager.default.fileExists(atPath: missing), "\(args)")
+    }
+    // A bad username is refused before the store is opened.
+    let tom = cli(
+      ["--json", "staff", "add", "--username", "Tom", "--name", "Tom B", "--role", "teller"],
+      store: missing, input: ["zebra crossing 2026 red"])
+    #expect(tom.code == 64 && errorCode(tom) == "invalid_argument", "\(tom.err)")
+    #expect(!FileManager.default.fileExists(atPath: missing))
+    // A password holding the username, from 3 characters.
+    let weak = cli(
+      ["--json", "staff", "add", "--username", "tom", "--name", "Tom Baker", "--role", "teller"],
+      store: missing, input: ["counter tom 2026 blue"])
+    #expect(weak.code == 64 && errorCode(weak) == "weak_password", "\(weak.err)")
+    #expect(!FileManager.default.fileExists(atPath: missing))
+    // Global options are given once; a store path is not empty.
+    for args in [
+      ["--store", missing, "--store", store, "accounts"],
+      [
+        "--now", "2030-01-01T00:00:00Z",
+        "--now", "2031-01-01T00:00:00Z", "accounts",
+      ], ["--store", "", "accounts"],
+    ] {
+      let r = cli(["--json"] + args)
+      #expect(r.code == 64 && errorCode(r) == "usage", "\(args): \(r.err)")
+    }
+    // The group words are suggested like commands.
+    #expect(
+      cli(["custmer", "show", "C000001"], store: store).err.contains("did you mean 'customer'"))
+  }
+
+  /// A teller looks up customers' accounts, not the bank's own; a card names accounts by number.
+  @Test func aTellerCannotReadTheVaultAndCardErrorsNameAccounts() throws {
+    let (alice, account) = try register()
+    #expect(bank(["deposit", account, "10"]).code == 0)
+    #expect(
+      bank(
+        ["staff", "add", "--username", "tom", "--name", "Staff teller", "--role", "teller"],
+        input: [Self.tellerPassword]
+      ).code == 0)
+    let teller = try login(["--staff", "tom"], Self.tellerPassword)
+    let vault = try AccountNumber(base: 90_000_001).description
+    for command in [["balance", vault], ["history", vault]] {
+      let r = bank(command, session: teller)
+      #expect(r.code == 1 && errorCode(r) == "permission_denied", "\(command): \(r.err)")
+    }
+    #expect(bank(["balance", account], session: teller).code == 0)
+    let bob = bank(
+      [
+        "customer", "register", "--name", "Bob Jones", "--email", "bob@example.com", "--phone",
+        "+14155550102", "--age", "40",
+      ], input: ["enigma bombe 1943 quiet"])
+    let bobAccount = try #require((json(bob)["accounts"] as? [String])?.first)
+    let card = bank(["card", "issue", "--customer", alice, "--account", bobAccount])
+    #expect(card.code == 64 && errorCode(card) == "invalid_argument")
+    #expect(card.err.contains("account \(bobAccount) does not belong"), "\(card.err)")
+  }
 }

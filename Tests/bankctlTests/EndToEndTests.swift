@@ -180,6 +180,23 @@ import Testing
     #expect(r.stderr.contains("Permission denied") || r.stderr.contains("errno 13"), "\(r.stderr)")
   }
 
+  /// Bytes that are not UTF-8, in a password on standard input or in an argument, are refused:
+  /// decoded with replacement characters, two different passwords (or names) would be one.
+  @Test func secretsAndArgumentsThatAreNotUTF8AreRefused() throws {
+    let sh = "/bin/sh"
+    let b = "'\(Self.bankctl)' --json --store '\(store)'"
+    let add = try runProcess(
+      sh,
+      [
+        "-c",
+        "printf 'correct horse battery \\377\\376 staple\\n' | \(b) staff add --username sam --name 'Sam Q' --role teller",
+      ])
+    #expect(add.status == 64 && add.stderr.contains("not valid UTF-8"), "\(add.stderr)")
+    let name = try runProcess(sh, ["-c", "\(b) open --name \"$(printf 'A\\377B')\""])
+    #expect(name.status == 64 && name.stderr.contains("usage"), "\(name.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: store), "nothing was created")
+  }
+
   @Test func eightConcurrentProcessesLoseNothing() throws {
     let accounts = try (0..<4).map { i in
       try #require(json(try bank(["--json", "open", "--name", "P\(i)"]))["account"] as? String)

@@ -22,10 +22,13 @@ extension Authenticator {
       }
       return
     }
-    guard
-      allowed(.lookUpAccount, for: principal, ownsTarget: false)
-        || allowed(.readAnyAccount, for: principal, ownsTarget: false)
-    else {
+    if allowed(.readAnyAccount, for: principal, ownsTarget: false) { return }
+    // Looking accounts up at the counter covers customers' accounts, not the bank's own (an
+    // account that does not exist is left to the read, which says so).
+    let ownedByBank = (try? ledger.account(account)).map { a in
+      a.kind != .checking && a.kind != .savings
+    }
+    guard allowed(.lookUpAccount, for: principal, ownsTarget: false), ownedByBank != true else {
       throw BankError(.permissionDenied, "a \(principal) may not read account \(account)")
     }
   }
@@ -97,8 +100,16 @@ extension Authenticator {
         )
       }
     }
-    return try Self.scopedConflicts(principal) { () throws(BankError) in
+    let receipt = try Self.scopedConflicts(principal) { () throws(BankError) in
       try l.transfer(amount, from: from, to: to, key: key, memo: memo)
+    }
+    // Paying an account is not reading it: whoever may not read the credited account learns
+    // nothing of it from the receipt.
+    do throws(BankError) {
+      try authorizeRead(.balance, of: to, as: principal)
+      return receipt
+    } catch  where error.code == .permissionDenied {
+      return receipt.hidingCreditAccount()
     }
   }
 

@@ -288,8 +288,10 @@ public final class Authenticator: Sendable {
   public static func validateStaff(
     username: String, name: String, password: String, configuration: AuthConfiguration = .init()
   ) throws(BankError) {
+    try ContactValidation.username(username)
     try ContactValidation.name(name)
-    try PasswordPolicy(configuration).check(password, personal: [username, name])
+    try PasswordPolicy(configuration).check(
+      password, personal: [username, name], username: username)
   }
 
   /// Registers a customer and opens their first account, in one atomic batch.
@@ -626,6 +628,12 @@ public final class Authenticator: Sendable {
           throw BankError(.accountClosed, "account \(n) is closed; a card cannot use it")
         }
         ids.append(id)
+      }
+      // Named by its number, as the caller gave it (the core knows only internal IDs).
+      if auth.customers[customer] != nil,
+        let (n, _) = zip(accounts, ids).first(where: { auth.accountOwner[$0.1] != customer })
+      {
+        throw BankError(.invalidArgument, "account \(n) does not belong to customer \(customer)")
       }
       let (pan, records) = try auth.issueCard(
         customer: customer, accounts: ids, candidate: candidate, now: Self.now(tx),

@@ -25,7 +25,9 @@ struct PasswordPolicy: Sendable {
   ///   - password: The candidate, in the clear; it is not kept and never appears in an error.
   ///   - personal: The words the password must not contain: the customer's email, phone and
   ///     name, or a staff member's username and name. Empty strings are ignored.
-  func check(_ password: String, personal: [String] = []) throws(BankError) {
+  func check(_ password: String, personal: [String] = [], username: String? = nil)
+    throws(BankError)
+  {
     if password.count < minimumLength {
       throw BankError(
         .weakPassword,
@@ -43,7 +45,10 @@ struct PasswordPolicy: Sendable {
         "password is too common: it is, or is built from, one of the 10,000 most used passwords")
     }
     let lower = password.lowercased()
-    for fragment in Self.fragments(of: personal) where lower.contains(fragment) {
+    // A username is checked whole from 3 characters (every username has at least 3); other
+    // personal data from 4, where shorter pieces would refuse too many good passwords.
+    let name = username.map { $0.lowercased() }.flatMap { $0.count >= 3 ? [$0] : nil } ?? []
+    for fragment in Self.fragments(of: personal) + name where lower.contains(fragment) {
       throw BankError(
         .weakPassword,
         "password must not contain your name, email address, phone number or username")

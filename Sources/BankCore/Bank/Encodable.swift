@@ -114,7 +114,8 @@ extension TransferReceipt: Encodable {
   }
 
   /// Encodes as bankctl's transfer shape:
-  /// `{"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}`.
+  /// `{"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}`;
+  /// `to_balance` is `null` when the credited account is hidden from the acting principal.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: Keys.self)
     try c.encode(transfer.id, forKey: .transfer)
@@ -123,7 +124,11 @@ extension TransferReceipt: Encodable {
     try c.encode(amount, forKey: .amount)
     try c.encode(amount.currency.code, forKey: .currency)
     try c.encode(debitAccount.balance, forKey: .fromBalance)
-    try c.encode(creditAccount.balance, forKey: .toBalance)
+    if creditAccountHidden {
+      try c.encodeNil(forKey: .toBalance)
+    } else {
+      try c.encode(creditAccount.balance, forKey: .toBalance)
+    }
     try c.encode(replayed, forKey: .replayed)
   }
 }

@@ -6,11 +6,40 @@ public struct TransferReceipt: Sendable, Equatable {
   public let replayed: Bool
   /// The debited account after the transfer.
   public let debitAccount: Account
-  /// The credited account after the transfer.
+  /// The credited account after the transfer. In a receipt from
+  /// ``Authenticator/transfer(_:from:to:key:memo:as:)`` for someone who may not read that account
+  /// (a customer paying another customer), only its number, kind and currency are real: its name
+  /// is empty and its figures are zero, and ``creditAccountHidden`` is true.
   public let creditAccount: Account
+  /// Whether ``creditAccount`` is hidden from the principal the transfer was made for; its JSON
+  /// form then has `"to_balance": null`.
+  public let creditAccountHidden: Bool
 
   /// The amount moved.
   public var amount: Amount { transfer.amount }
+
+  init(
+    transfer: Transfer, replayed: Bool, debitAccount: Account, creditAccount: Account,
+    creditAccountHidden: Bool = false
+  ) {
+    self.transfer = transfer
+    self.replayed = replayed
+    self.debitAccount = debitAccount
+    self.creditAccount = creditAccount
+    self.creditAccountHidden = creditAccountHidden
+  }
+
+  /// This receipt with the credited account reduced to what its number already says.
+  func hidingCreditAccount() -> TransferReceipt {
+    let c = creditAccount
+    return TransferReceipt(
+      transfer: transfer, replayed: replayed, debitAccount: debitAccount,
+      creditAccount: Account(
+        id: c.id, number: c.number, name: "", kind: c.kind, currency: c.currency,
+        status: .active, overdraftLimitMinor: 0, postedDebits: 0, postedCredits: 0,
+        pendingDebits: 0, pendingCredits: 0, openedAt: 0),
+      creditAccountHidden: true)
+  }
 }
 
 extension Ledger {
