@@ -353,7 +353,7 @@ enum ArgumentParser {
           }
           p.lockTimeout = .milliseconds(ms)
         case "now":
-          // Checked in `run`, so that a bad time is `invalid_argument` as DESIGN 4.2 says.
+          // Parsed in `run` (a malformed value is `usage`).
           p.nowText = try value(name, inline: inline)
         case "session":
           let v = try value(name, inline: inline)

@@ -113,8 +113,10 @@ func run(
   }
   if let text = parsed.nowText {
     do throws(BankError) { parsed.now = try Instant(rfc3339: text) } catch {
+      // A malformed value is a usage error (Docs/CLI.md); a well-formed time earlier than the
+      // store's newest record is `invalid_argument`, found once the store is open.
       reportError(
-        code: error.code.rawValue, message: "invalid --now: \(error.message)", json: parsed.json,
+        code: "usage", message: "invalid --now: \(error.message)", json: parsed.json,
         console: console)
       return ExitCode.usage
     }

@@ -76,6 +76,7 @@ enum Help {
       --memo <text>           Up to 200 characters.
 
     JSON: {"transfer","from","to","amount","currency","from_balance","to_balance","replayed"}
+    (to_balance is null when the session may not read TO)
     """,
     "balance": """
     ARGUMENTS:

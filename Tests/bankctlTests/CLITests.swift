@@ -233,7 +233,9 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(fileBytes(store) == before, "a refused --now leaves the store unchanged")
     for bad in ["2026-02-30T00:00:00Z", "2026-03-31 17:00:00Z", "2026-03-31T17:00:00", "yesterday"]
     {
-      #expect(cli(["--now", bad, "balance", a], store: store).code == 64, "\(bad)")
+      let r = cli(["--json", "--now", bad, "balance", a], store: store)
+      #expect(r.code == 64, "\(bad)")
+      #expect((jsonObject(r.err)?["error"] as? [String: Any])?["code"] as? String == "usage")
     }
   }
 
