@@ -333,6 +333,15 @@ import Testing
     expectCode(.invalidArgument) {
       try l.history(of: accounts[0], before: HistoryCursor(sequence: 1, balanceBefore: 0))
     }
+    // A real cursor with its balance edited, or used for another account, is refused: it would
+    // print wrong running balances.
+    if let real = try l.history(of: accounts[0], limit: 1).first?.cursor {
+      let parts = real.description.split(separator: ".")
+      let edited = try #require(HistoryCursor("\(parts[0]).\(real.balanceBefore + 1).\(parts[2])"))
+      expectCode(.invalidArgument) { try l.history(of: accounts[0], before: edited) }
+      expectCode(.invalidArgument) { try l.history(of: accounts[1], before: real) }
+      #expect(try l.history(of: accounts[0], before: real).count >= 0)
+    }
     if onFile {
       l.close()
       // A reader, with the saved offset table, without it, and with a damaged one.

@@ -61,6 +61,9 @@ public final class Bank: Sendable {
   let keyChunks: KeyChunkFile?
   /// Reads a stored record for the commit path's key checks.
   let reader: RecordReader
+  /// The key history cursors are checked with: derived from the file store's random identity
+  /// (so a cursor works in the next process), random for other storage.
+  let cursorKey: HMACSHA256
   /// The behaviour this bank was opened with.
   public let configuration: BankConfiguration
   /// What opening found.
@@ -85,6 +88,11 @@ public final class Bank: Sendable {
     self.storage = storage
     let keyChunks = (storage as? FileStorage)?.keyChunks
     self.keyChunks = keyChunks
+    let identity =
+      (storage as? FileStorage)?.header.storeID ?? RandomBytes.generate(count: 32)
+    self.cursorKey = HMACSHA256(
+      key: HMACSHA256.authenticationCode(
+        for: Array("BankCore history cursor v1".utf8), key: identity))
     self.reader = { seq throws(BankError) in
       let bytes: [UInt8]?
       do throws(StorageError) { bytes = try storage.record(at: seq) } catch {

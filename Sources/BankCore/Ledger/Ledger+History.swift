@@ -32,24 +32,52 @@ public struct HistoryCursor: Sendable, Hashable, CustomStringConvertible {
   public let sequence: UInt64
   /// The account's posted balance (minor units, on its normal side) just before the entry.
   public let balanceBefore: Int64
+  /// A check of the account, the sequence and the balance under a key of the store, so that a
+  /// cursor edited by hand, or taken from another account, is refused instead of printing wrong
+  /// running balances.
+  let check: UInt64
 
-  /// Creates a cursor.
-  public init(sequence: UInt64, balanceBefore: Int64) {
+  init(sequence: UInt64, balanceBefore: Int64, check: UInt64) {
     self.sequence = sequence
     self.balanceBefore = balanceBefore
+    self.check = check
   }
 
-  /// Parses the text form; `nil` when it is not one.
+  /// A cursor without its check: ``Ledger/history(of:limit:before:)`` refuses it. Cursors come
+  /// from ``HistoryEntry/cursor`` (or their text form).
+  public init(sequence: UInt64, balanceBefore: Int64) {
+    self.init(sequence: sequence, balanceBefore: balanceBefore, check: 0)
+  }
+
+  /// Parses the text form, `SEQUENCE.BALANCE.CHECK`; `nil` when it is not one.
   public init?(_ text: String) {
     let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count == 2, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+    guard parts.count == 3, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
       let s = UInt64(parts[0]), s > 0, let b = Int64(parts[1]),
-      parts[1].allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "-" })
+      parts[1].allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "-" }),
+      parts[2].utf8.count == 16, parts[2].allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
+      let c = UInt64(parts[2], radix: 16)
     else { return nil }
-    self.init(sequence: s, balanceBefore: b)
+    self.init(sequence: s, balanceBefore: b, check: c)
   }
 
-  public var description: String { "\(sequence).\(balanceBefore)" }
+  /// `SEQUENCE.BALANCE.CHECK`, the check in 16 lower-case hexadecimal digits.
+  public var description: String {
+    let hex = String(check, radix: 16)
+    return "\(sequence).\(balanceBefore).\(String(repeating: "0", count: 16 - hex.count))\(hex)"
+  }
+}
+
+extension Bank {
+  /// The check of a history cursor of `account` (see ``HistoryCursor``).
+  func cursorCheck(_ account: AccountNumber, sequence: UInt64, balanceBefore: Int64) -> UInt64 {
+    var message = ByteWriter(capacity: 24)
+    message.u64(account.rawValue)
+    message.u64(sequence)
+    message.i64(balanceBefore)
+    let code = cursorKey.authenticationCode(for: message.bytes)
+    return code.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+  }
 }
 
 extension Ledger {
@@ -88,7 +116,11 @@ extension Ledger {
     var seq = head
     var after = balance
     if let before {
-      guard before.sequence <= upTo, let bytes = try readRecord(before.sequence),
+      guard
+        before.check
+          == bank.cursorCheck(
+            number, sequence: before.sequence, balanceBefore: before.balanceBefore),
+        before.sequence <= upTo, let bytes = try readRecord(before.sequence),
         let e = try entry(at: before.sequence, bytes, of: id)
       else {
         throw BankError(
@@ -117,7 +149,7 @@ extension Ledger {
       }
       let signed = Self.signed(e.transfer, e.amount, for: id, creditNormal: creditNormal)
       entries.append(
-        Self.historyEntry(
+        historyEntry(
           e.transfer, amount: signed, timestamp: e.timestamp, balanceAfter: after, at: seq,
           for: id, currency: currency, ids: ids))
       after &-= signed
@@ -170,7 +202,7 @@ extension Ledger {
     (t.debit == id) == creditNormal ? -amount : amount
   }
 
-  private static func historyEntry(
+  private func historyEntry(
     _ t: TransferRecord, amount signed: Int64, timestamp: Int64, balanceAfter: Int64,
     at seq: UInt64, for id: AccountID, currency: Currency, ids: [AccountNumber]
   ) -> HistoryEntry {
@@ -179,7 +211,10 @@ extension Ledger {
       amount: Amount(minorUnits: signed, currency: currency),
       balance: Amount(minorUnits: balanceAfter, currency: currency), memo: t.memo,
       counterparty: ids[(t.debit == id ? t.credit : t.debit).index],
-      cursor: HistoryCursor(sequence: seq, balanceBefore: balanceAfter &- signed))
+      cursor: HistoryCursor(
+        sequence: seq, balanceBefore: balanceAfter &- signed,
+        check: bank.cursorCheck(
+          ids[id.index], sequence: seq, balanceBefore: balanceAfter &- signed)))
   }
 
   /// The fallback for entries without links: scans the journal below `limit` (exclusive) and
@@ -220,7 +255,7 @@ extension Ledger {
     for (t, amount, ts, seq) in ordered {
       let signed = Self.signed(t, amount, for: id, creditNormal: creditNormal)
       entries.append(
-        Self.historyEntry(
+        historyEntry(
           t, amount: signed, timestamp: ts, balanceAfter: after, at: seq, for: id,
           currency: currency, ids: ids))
       after &-= signed
