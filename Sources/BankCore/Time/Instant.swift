@@ -39,7 +39,7 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 extension Instant {
   /// Parses an RFC 3339 timestamp strictly: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of up to
   /// nine digits, then `Z` or an offset `±HH:MM` (for example `2026-03-31T17:00:00Z`). Years 1970
-  /// to 2262 (what nanoseconds in 64 bits hold).
+  /// to 2262-04-11T23:47:16.854775807Z (what nanoseconds in 64 bits hold).
   ///
   /// - Throws: `invalid_argument` naming what is wrong.
   public init(rfc3339 text: String) throws(BankError) {
@@ -97,7 +97,9 @@ extension Instant {
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset
     let (ns, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
     guard !overflow, seconds >= 0, ns <= Int64.max - Int64(nanos) else {
-      throw fail("outside 1970 to 2262")
+      throw fail(
+        "outside 1970-01-01T00:00:00Z to 2262-04-11T23:47:16.854775807Z, what nanoseconds in 64 bits hold"
+      )
     }
     self.init(nanoseconds: ns + Int64(nanos))
   }
