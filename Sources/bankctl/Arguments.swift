@@ -322,7 +322,7 @@ enum ArgumentParser {
         }
         // A global option with a value is given once: a second `--store` in a wrapper's
         // arguments must not silently redirect its writes.
-        if ["store", "lock-timeout", "now", "session"].contains(name) {
+        if Self.globalValueOptions.contains(name) {
           guard seenGlobals.insert(name).inserted else {
             throw UsageError(message: "option '--\(name)' given more than once", command: p.command)
           }

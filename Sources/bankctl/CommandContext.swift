@@ -327,7 +327,10 @@ struct CommandContext {
       (try acting.ledger.accounts(), try acting.auth.visibleAccounts(as: acting.principal))
     }
     var shown = parsed.flags.contains("all") ? all : all.filter { $0.kind.isCustomer }
-    if let mine { shown = shown.filter { mine.contains($0.number) } }
+    if let mine {
+      let visible = Set(mine)
+      shown = shown.filter { visible.contains($0.number) }
+    }
     if json {
       console.print(JSON.object([("accounts", .array(shown.map(accountJSON)))]).rendered)
       return

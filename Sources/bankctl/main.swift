@@ -3,7 +3,7 @@ import Foundation
 ProcessSetup.prepareStandardDescriptors()
 // `CommandLine.arguments` decodes with replacement characters; the raw bytes say whether each
 // argument really is UTF-8.
-let notUTF8 = (1..<Int(CommandLine.argc)).first { i in
+let notUTF8 = (1..<max(1, Int(CommandLine.argc))).first { i in
   guard let p = CommandLine.unsafeArgv[i] else { return false }
   let bytes = UnsafeBufferPointer(
     start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p))

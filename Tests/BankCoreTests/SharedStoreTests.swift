@@ -63,6 +63,38 @@ import Testing
     #expect(b.ledger.lastSequence == before)
   }
 
+  /// People through two banks on one store: what one bank records (a registration, a logout)
+  /// holds in the other, even for a command that writes nothing; verify and history cursors work
+  /// on a bank that is behind.
+  @Test func sessionsRegistrationsVerifyAndCursorsHoldAcrossBanks() throws {
+    let (a, b, x, y) = try twoBanks()
+    let config = AuthConfiguration(passwordIterations: 1_000)
+    let (authA, authB) = (
+      try Authenticator(bank: a, configuration: config),
+      try Authenticator(bank: b, configuration: config)
+    )
+    let ada = try authA.registerCustomer(
+      CustomerRegistration(
+        name: "Ada Lovelace", email: "ada@example.org", phone: "+14155550100", age: 36),
+      password: "correct horse battery")
+    // B has not seen the registration: the login reads the store as it is.
+    let grant = try authB.login(customer: ada.id, password: "correct horse battery")
+    #expect(try authA.authenticate(token: grant.token) == .customer(ada.id))
+    try authA.logout(token: grant.token)
+    // B's check of the session writes nothing, yet it is judged against the logout.
+    #expect(throws: BankError.self) { try authB.authenticate(token: grant.token) }
+    // A bank behind the store verifies what the store holds, not what it last saw.
+    try a.ledger.transfer(usd("1"), from: x, to: y)
+    #expect(try b.verify().records == a.ledger.lastSequence)
+    // A cursor from one bank pages on the other (once it has caught up: reads show a bank's
+    // state as of its last commit or refresh).
+    for _ in 0..<3 { try a.ledger.deposit(usd("1"), to: y) }
+    let page = try a.ledger.history(of: y, limit: 2)
+    #expect(try b.refresh() > 0)
+    let rest = try b.ledger.history(of: y, before: try #require(page.last).cursor)
+    #expect(rest.count == 2 && rest.first?.balance == usd("2"))
+  }
+
   /// Threads on two banks race keyed transfers over one store, half of the keys shared. Every
   /// key moves money once, both banks end on the same state, and the totals balance.
   @Test func racingBanksLoseNothingAndDoubleNothing() throws {

@@ -403,6 +403,9 @@ import Testing
       #expect(r.code == 1 && errorCode(r) == "permission_denied", "\(command): \(r.err)")
     }
     #expect(bank(["balance", account], session: teller).code == 0)
+    let listed = json(bank(["accounts", "--all"], session: teller))["accounts"] as? [[String: Any]]
+    let numbers = Set((listed ?? []).compactMap { $0["account"] as? String })
+    #expect(numbers.contains(account) && !numbers.contains(vault), "\(numbers)")
     let bob = bank(
       [
         "customer", "register", "--name", "Bob Jones", "--email", "bob@example.com", "--phone",

@@ -25,9 +25,7 @@ extension Authenticator {
     if allowed(.readAnyAccount, for: principal, ownsTarget: false) { return }
     // Looking accounts up at the counter covers customers' accounts, not the bank's own (an
     // account that does not exist is left to the read, which says so).
-    let ownedByBank = (try? ledger.account(account)).map { a in
-      a.kind != .checking && a.kind != .savings
-    }
+    let ownedByBank = (try? ledger.account(account)).map { !$0.kind.isCustomer }
     guard allowed(.lookUpAccount, for: principal, ownsTarget: false), ownedByBank != true else {
       throw BankError(.permissionDenied, "a \(principal) may not read account \(account)")
     }

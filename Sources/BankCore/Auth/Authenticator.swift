@@ -216,6 +216,8 @@ public final class Authenticator: Sendable {
   public func authorize(
     _ operation: Operation, as principal: Principal, account: AccountNumber? = nil
   ) throws(BankError) {
+    // Judged against the store as it is, should other writers share it (free otherwise).
+    try bank.refresh()
     try read { auth, state throws(BankError) in
       try Self.authorize(operation, as: principal, account: account, auth: auth, state: state)
     }
@@ -242,7 +244,8 @@ public final class Authenticator: Sendable {
     try requirePermission(operation, for: principal, ownsTarget: owns)
   }
 
-  /// The accounts a principal may see: a customer's own, or every customer account for staff
+  /// The accounts a principal may see: a customer's own; every customer account for staff who
+  /// look accounts up (tellers); `nil`, meaning all of them, the bank's own included, for staff
   /// who may read any account and for the operator.
   public func visibleAccounts(as principal: Principal) throws(BankError) -> [AccountNumber]? {
     try read { auth, state throws(BankError) in
@@ -251,10 +254,10 @@ public final class Authenticator: Sendable {
         guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
         return c.accounts.map { state.ledger.info[$0.index].number }
       default:
-        if allowed(.lookUpAccount, for: principal, ownsTarget: false)
-          || allowed(.readAnyAccount, for: principal, ownsTarget: false)
-        {
-          return nil
+        if allowed(.readAnyAccount, for: principal, ownsTarget: false) { return nil }
+        if allowed(.lookUpAccount, for: principal, ownsTarget: false) {
+          // Customers' accounts, not the bank's own (as ``authorizeRead(_:of:as:)``).
+          return state.ledger.info.lazy.filter { $0.kind.isCustomer }.map(\.number)
         }
         throw BankError(.permissionDenied, "a \(principal) may not list accounts")
       }
@@ -497,6 +500,9 @@ public final class Authenticator: Sendable {
   }
 
   private func login(_ subject: Subject, password: String) throws(BankError) -> SessionGrant {
+    // The password is checked against the hash the store holds now, should other writers share
+    // it (a password changed, or a customer registered, through another bank).
+    try bank.refresh()
     let stored = try read { auth, _ in auth.passwordHash(of: subject) }
     let check = SlowWork.run { [hasher] in
       AuthState.checkPassword(password, storedHash: stored, hasher: hasher)

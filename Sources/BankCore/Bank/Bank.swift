@@ -89,7 +89,8 @@ public final class Bank: Sendable {
     let keyChunks = (storage as? FileStorage)?.keyChunks
     self.keyChunks = keyChunks
     let identity =
-      (storage as? FileStorage)?.header.storeID ?? RandomBytes.generate(count: 32)
+      (storage as? FileStorage)?.header.storeID ?? (storage as? InMemoryStorage)?.identity
+      ?? RandomBytes.generate(count: 32)
     self.cursorKey = HMACSHA256(
       key: HMACSHA256.authenticationCode(
         for: Array("BankCore history cursor v1".utf8), key: identity))
@@ -227,7 +228,7 @@ public final class Bank: Sendable {
             "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
           )
         }
-        try catchUp(&g.state)
+        try catchUp(&g)
       }
     }
     if sequence > 0 {
@@ -286,8 +287,16 @@ public final class Bank: Sendable {
       throw error
     }
     // A command that changed nothing (an idempotent replay) still waits for the records it
-    // observed to be durable.
-    if tx.batch.isEmpty { return (result, g.state.sequence, false) }
+    // observed to be durable. It may have judged a state another writer has moved on from (a
+    // session ended through another bank): then it is judged again after catching up. (The only
+    // writer of a store is never behind it.)
+    if tx.batch.isEmpty {
+      if storage.lastSequence != g.state.sequence {
+        g.state.rollback(tx)
+        return nil
+      }
+      return (result, g.state.sequence, false)
+    }
     do throws(StorageError) {
       guard let last = try storage.append(tx.batch, ifLastIs: g.state.sequence) else {
         g.state.rollback(tx)
@@ -302,9 +311,20 @@ public final class Bank: Sendable {
     }
   }
 
-  /// Applies the records other writers appended since this bank's last one.
-  private func catchUp(_ state: inout BankState) throws(BankError) {
-    _ = try Self.replay(storage, into: &state)
+  /// Applies the records other writers appended since this bank's last one. A replay that fails
+  /// part way leaves the state inside another writer's batch: the bank is then poisoned, as after
+  /// a failed sync, until a reopen rebuilds it.
+  @discardableResult
+  private func catchUp(_ g: inout Guarded) throws(BankError) -> UInt64 {
+    // Nothing new (the common case, and always for a store's only writer): no read, and above
+    // all no sync under the lock (reading records waits until they are durable).
+    guard storage.lastSequence != g.state.sequence else { return 0 }
+    do throws(BankError) {
+      return try Self.replay(storage, into: &g.state)
+    } catch {
+      g.poisoned = "catching up with other writers failed: \(error)"
+      throw error
+    }
   }
 
   /// Applies what other writers sharing this bank's storage have appended since, so that reads
@@ -320,7 +340,7 @@ public final class Bank: Sendable {
       if let reason = g.poisoned {
         throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
       }
-      return try Self.replay(storage, into: &g.state)
+      return try catchUp(&g)
     }
   }
 
@@ -429,6 +449,8 @@ public final class Bank: Sendable {
   /// - Throws: `store_corrupt` naming what differs; storage errors.
   /// - Complexity: O(records).
   public func verify() throws(BankError) -> VerifyReport {
+    // What other writers appended is applied first, so the state compared below is the store's.
+    try refresh()
     let report: VerifyReport
     let snapshot: StoredSnapshot?
     do throws(StorageError) {

@@ -3,6 +3,10 @@
 /// Appends are "durable" on return in the only sense memory allows. Useful for tests, simulators
 /// and test doubles of payment services.
 public final class InMemoryStorage: Storage {
+  /// Random bytes that name this store, shared by every bank on it (history cursors are
+  /// checked under a key derived from them).
+  let identity = RandomBytes.generate(count: 16)
+
   /// Records live in chunks of a few megabytes, so the log grows without ever copying what it
   /// already holds (one contiguous array would copy everything at each doubling).
   private struct Chunk {
