@@ -17,6 +17,8 @@ enum RandomBytes {
   /// - Complexity: O(count).
   static func generate(count: Int, using generator: inout some RandomNumberGenerator) -> [UInt8] {
     precondition(count >= 0, "a byte count cannot be negative")
+    // No capacity would be the shared empty array, whose count the initializer writes.
+    guard count > 0 else { return [] }
     return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
       var i = 0
       while i < count {

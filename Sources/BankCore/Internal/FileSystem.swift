@@ -172,6 +172,9 @@ struct FileIO: Sendable {
 
   /// Reads up to `count` bytes at `offset`; fewer only at end of file.
   func read(_ fd: Int32, count: Int, at offset: Int64) throws(StorageError) -> [UInt8] {
+    // Nothing to read: an array made with no capacity is the shared empty one, whose count the
+    // initializer below would write (a data race with every other thread doing the same).
+    guard count > 0 else { return [] }
     // Not zero-filled first: every byte kept is one `pread` wrote (a replay reads 4 MiB at a time).
     var done = 0
     var err: StorageError?

@@ -117,7 +117,9 @@ struct KeyIndex: Sendable {
   /// touched: a probe lands anywhere in it, and with 4 KiB pages every probe of a table of ten
   /// million keys (128 MiB) would also miss the TLB.
   private static func emptyTable(_ capacity: Int) -> [UInt64] {
-    [UInt64](unsafeUninitializedCapacity: capacity) { buffer, count in
+    // No capacity would be the shared empty array, whose count the initializer writes.
+    guard capacity > 0 else { return [] }
+    return [UInt64](unsafeUninitializedCapacity: capacity) { buffer, count in
       let raw = UnsafeMutableRawBufferPointer(buffer)
       #if os(Linux)
         let huge = 2 << 20
