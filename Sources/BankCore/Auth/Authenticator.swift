@@ -202,7 +202,9 @@ public final class Authenticator: Sendable {
   private func read<R>(_ body: (AuthState, borrowing BankState) throws(BankError) -> R)
     throws(BankError) -> R
   {
-    try bank.read { s throws(BankError) in try body(try Self.auth(s), s) }
+    // Current: what the Authenticator decides from what it reads (a permission, a password
+    // check) must hold against the store as it is, should other writers share it.
+    try bank.read(current: true) { s throws(BankError) in try body(try Self.auth(s), s) }
   }
 
   private static func now(_ tx: Transaction) -> Instant { Instant(nanoseconds: tx.now) }
@@ -216,8 +218,6 @@ public final class Authenticator: Sendable {
   public func authorize(
     _ operation: Operation, as principal: Principal, account: AccountNumber? = nil
   ) throws(BankError) {
-    // Judged against the store as it is, should other writers share it (free otherwise).
-    try bank.refresh()
     try read { auth, state throws(BankError) in
       try Self.authorize(operation, as: principal, account: account, auth: auth, state: state)
     }
@@ -500,9 +500,6 @@ public final class Authenticator: Sendable {
   }
 
   private func login(_ subject: Subject, password: String) throws(BankError) -> SessionGrant {
-    // The password is checked against the hash the store holds now, should other writers share
-    // it (a password changed, or a customer registered, through another bank).
-    try bank.refresh()
     let stored = try read { auth, _ in auth.passwordHash(of: subject) }
     let check = SlowWork.run { [hasher] in
       AuthState.checkPassword(password, storedHash: stored, hasher: hasher)

@@ -53,6 +53,13 @@ public final class Bank: Sendable {
     /// pages each time.
     var scratchBatch = RecordBatch()
     var scratchUndo: [(Int, Balances)] = []
+
+    /// Refuses every use of a bank whose memory may hold what the storage does not.
+    func requireUsable() throws(BankError) {
+      if let reason = poisoned {
+        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
+      }
+    }
   }
 
   let storage: any Storage
@@ -207,9 +214,7 @@ public final class Bank: Sendable {
     let every = configuration.snapshotEvery
     let (result, sequence, snapshotDue) = try guarded.withLock {
       g throws(BankError) -> (R, UInt64, Bool) in
-      if let reason = g.poisoned {
-        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
-      }
+      try g.requireUsable()
       var races = 0
       while true {
         do throws(BankError) {
@@ -337,9 +342,7 @@ public final class Bank: Sendable {
   @discardableResult
   public func refresh() throws(BankError) -> UInt64 {
     try guarded.withLock { g throws(BankError) -> UInt64 in
-      if let reason = g.poisoned {
-        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
-      }
+      try g.requireUsable()
       return try catchUp(&g)
     }
   }
@@ -372,9 +375,7 @@ public final class Bank: Sendable {
   /// copy the table.
   private func copyForSnapshot() throws(BankError) -> BankState {
     try guarded.withLock { g throws(BankError) -> BankState in
-      if let reason = g.poisoned {
-        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
-      }
+      try g.requireUsable()
       var copy = g.state
       copy.ledger.keys.dropTable()
       return copy
@@ -414,11 +415,16 @@ public final class Bank: Sendable {
 
   /// Runs `body` on the state once everything it reflects is durable, so no caller ever sees
   /// anything that a crash could take back.
-  func read<R>(_ body: (borrowing BankState) throws(BankError) -> R) throws(BankError) -> R {
+  ///
+  /// - Parameter current: apply first, under the same lock, what other writers sharing the
+  ///   storage appended (for decisions that must not be made on a stale state: permissions,
+  ///   password checks); free for a store's only writer.
+  func read<R>(current: Bool = false, _ body: (borrowing BankState) throws(BankError) -> R)
+    throws(BankError) -> R
+  {
     let (r, seq) = try guarded.withLock { g throws(BankError) -> (R, UInt64) in
-      if let reason = g.poisoned {
-        throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
-      }
+      try g.requireUsable()
+      if current { try catchUp(&g) }
       return (try body(g.state), g.state.sequence)
     }
     if seq > 0 {

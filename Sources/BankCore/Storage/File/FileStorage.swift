@@ -630,11 +630,7 @@ public final class FileStorage: Storage {
   ///
   /// - Complexity: O(journal size).
   public func verify() throws(StorageError) -> VerifyReport {
-    try waitUntilDurable(lastSequence)
-    let limit = try writer.withLock { w throws(StorageError) -> Int64 in
-      if w.closed { throw StorageError.closed }
-      return w.written
-    }
+    let limit = try durableEnd()
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     let genesis = ScanPoint(
       offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
@@ -670,6 +666,16 @@ public final class FileStorage: Storage {
       warnings: warnings)
   }
 
+  /// Makes everything appended durable and returns where the written journal ends: the limit of
+  /// a full read (verify, a snapshot read back).
+  private func durableEnd() throws(StorageError) -> Int64 {
+    try waitUntilDurable(lastSequence)
+    return try writer.withLock { w throws(StorageError) -> Int64 in
+      if w.closed { throw StorageError.closed }
+      return w.written
+    }
+  }
+
   // MARK: Snapshots
 
   /// The last saved snapshot, if it is valid: the first call after open returns the one recovery
@@ -683,11 +689,7 @@ public final class FileStorage: Storage {
       return s
     }
     if let found { return found }
-    try waitUntilDurable(lastSequence)
-    let limit = try writer.withLock { w throws(StorageError) -> Int64 in
-      if w.closed { throw StorageError.closed }
-      return w.written
-    }
+    let limit = try durableEnd()
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     let read = Self.readSnapshot(
       path: snapshotPath, io: io, header: header, salt: salt,
