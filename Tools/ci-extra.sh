@@ -21,6 +21,12 @@ if grep -qE "ERROR: (Address|Leak)Sanitizer" /tmp/bankcore-asan.log || ! grep -q
   echo "AddressSanitizer run failed"; exit 1
 fi
 
+step "Readers beside a writer: 3,000 reader runs while a writer process deposits (zero failures)"
+BANKCORE_READER_ITERATIONS=3000 swift test --skip-build --filter "Hardening2Tests.readersBesideAWriterNeverFail" \
+  >/tmp/bankcore-readers.log 2>&1 || true
+grep -E "✘|✔ Test run" /tmp/bankcore-readers.log | cut -c1-400 || true
+if ! grep -qE "✔ Test run with 1 test" /tmp/bankcore-readers.log; then echo "readers beside a writer failed"; exit 1; fi
+
 step "A real I/O error: a failed sync on a loop device, a retry with the same key, a remount"
 bash Tools/eio-loop-test.sh .build/debug/bankctl
 

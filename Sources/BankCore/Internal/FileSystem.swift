@@ -215,7 +215,21 @@ struct FileIO: Sendable {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: span, alignment: Int(block))
     defer { buffer.deallocate() }
     var done = 0
-    if let err = Self.readLoop(fs, fd, buffer, span, start, &done, "read (direct)") { throw err }
+    // Every `pread` through `O_DIRECT` must be aligned in offset, length and buffer. A short read
+    // that ends off a block boundary is the end of the file as of that read (a writer may be
+    // extending it): stop there rather than retry at an unaligned offset (`EINVAL`). A short read
+    // that ends on a boundary may go on, still aligned.
+    while done < span {
+      let n = fs.pread(fd, buffer + done, span - done, start + Int64(done))
+      if n == -Int(EINTR) { continue }
+      if n < 0 {
+        throw StorageError.io(
+          operation: "read (direct)", errno: Int32(-n), detail: Self.describe(Int32(-n)))
+      }
+      if n == 0 { break }
+      done += n
+      if done % Int(block) != 0 { break }
+    }
     let skip = Int(offset - start)
     guard done > skip else { return [] }
     let have = min(count, done - skip)

@@ -66,6 +66,9 @@ final class SimulatedFileSystem: FileSystem {
     /// Descriptors from ``openDirect(_:)``: their reads see the disk, not the cache.
     var directFDs: Set<Int32> = []
     var direct = DirectReads.real
+    /// Probability (per mille) that a direct read longer than one block returns a block-aligned
+    /// prefix only (kept across crashes, like ``direct``).
+    var shortDirectReadPerMille: UInt64 = 0
     var nextFD: Int32 = 3
     var rng: SplitMix64
     var faults = Faults()
@@ -81,7 +84,12 @@ final class SimulatedFileSystem: FileSystem {
   init(seed: UInt64) { state = Mutex(State(rng: SplitMix64(seed: seed))) }
 
   func configure(_ faults: Faults) { state.withLock { $0.faults = faults } }
-  func configure(direct: DirectReads) { state.withLock { $0.direct = direct } }
+  func configure(direct: DirectReads, shortReadsPerMille: UInt64 = 0) {
+    state.withLock {
+      $0.direct = direct
+      $0.shortDirectReadPerMille = shortReadsPerMille
+    }
+  }
   var crashed: Bool { state.withLock { $0.crashed } }
   var syncCount: Int { state.withLock { $0.syncs } }
 
@@ -269,9 +277,22 @@ final class SimulatedFileSystem: FileSystem {
       if s.crashed { return -Int(EIO) }
       guard let path = s.fds[fd], let f = s.files[path] else { return -Int(EBADF) }
       let o = Int(offset)
-      let seen = s.directFDs.contains(fd) && s.direct == .real ? Self.diskImage(f) : f.current
+      let isDirect = s.directFDs.contains(fd)
+      // `O_DIRECT` refuses a transfer not aligned to the logical block size in offset, length or
+      // buffer, as Linux does, wherever the descriptor was accepted.
+      if isDirect && (o % 512 != 0 || count % 512 != 0 || Int(bitPattern: buffer) % 512 != 0) {
+        s.trace.append("pread direct unaligned \(o) \(count): EINVAL")
+        return -Int(EINVAL)
+      }
+      let seen = isDirect && s.direct == .real ? Self.diskImage(f) : f.current
       guard o < seen.count else { return 0 }
-      let n = min(count, seen.count - o)
+      var n = min(count, seen.count - o)
+      // A direct read may come back short on a block boundary (a device's request size).
+      if isDirect && n > 4096 && s.shortDirectReadPerMille > 0
+        && s.rng.next() % 1000 < s.shortDirectReadPerMille
+      {
+        n = 4096 * (1 + Int(s.rng.next() % UInt64((n - 1) / 4096)))
+      }
       seen.withUnsafeBytes { src in
         if let base = src.baseAddress { buffer.copyMemory(from: base + o, byteCount: n) }
       }

@@ -1,0 +1,109 @@
+import BankCore
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import bankctl
+
+/// Issue 17: what an outside test of the built binary found. Each test fails on the code before
+/// its fix.
+@Suite(.serialized) struct Hardening2Tests {
+  static let bankctl = BuiltProducts.executable("bankctl")
+  let dir = TempDirectory("hardening2")
+  var store: String { dir.file("bank.journal") }
+
+  func bank(_ args: [String], input: [String] = [], session: String? = nil)
+    -> (code: Int32, out: String, err: String)
+  {
+    cli(["--json"] + (session.map { ["--session", $0] } ?? []) + args, store: store, input: input)
+  }
+  func errorCode(_ r: (code: Int32, out: String, err: String)) -> String? {
+    (jsonObject(r.err)?["error"] as? [String: Any])?["code"] as? String
+  }
+  func open(_ extra: [String] = []) throws -> String {
+    let r = bank(["open", "--name", "A"] + extra)
+    return try #require(jsonObject(r.out)?["account"] as? String, "\(r.err)")
+  }
+  func register(_ email: String = "alice@example.com", _ phone: String = "+14155550101") throws
+    -> (customer: String, account: String)
+  {
+    let r = bank(
+      [
+        "customer", "register", "--name", "Alice Smith", "--email", email, "--phone", phone,
+        "--age", "34",
+      ], input: ["correct horse battery staple"])
+    let v = try #require(jsonObject(r.out), "\(r.err)")
+    return (
+      try #require(v["customer"] as? String), try #require((v["accounts"] as? [String])?.first)
+    )
+  }
+  func login(_ who: [String], _ password: String) throws -> String {
+    let r = bank(["login"] + who, input: [password])
+    return try #require(jsonObject(r.out)?["session"] as? String, "\(r.err)")
+  }
+  func storeBytes() -> Data { FileManager.default.contents(atPath: store) ?? Data() }
+
+  // MARK: 1. Readers beside a writer
+
+  /// A writer process deposits in a loop while this process runs every read-only command over
+  /// and over: none may fail. Before the fix, a short `O_DIRECT` read near the growing end was
+  /// retried at an unaligned offset and failed with `EINVAL` (exit 74) in up to 12 % of runs.
+  @Test func readersBesideAWriterNeverFail() throws {
+    let (customer, account) = try register()
+    #expect(bank(["deposit", account, "10.00"]).code == 0)
+    let iterations = Int(ProcessInfo.processInfo.environment["BANKCORE_READER_ITERATIONS"] ?? "")
+      ?? 300
+    let stop = dir.file("stop")
+    let writer = Process()
+    writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+    writer.arguments = [
+      "-c",
+      "n=0; while [ ! -e \"$2\" ] && [ $n -lt 20000 ]; do \"$0\" --store \"$1\" deposit \"$3\" 0.01"
+        + " >/dev/null || exit 1; n=$((n+1)); done",
+      Self.bankctl, store, stop, account,
+    ]
+    try writer.run()
+    defer {
+      FileManager.default.createFile(atPath: stop, contents: nil)
+      writer.waitUntilExit()
+    }
+    // Two reader processes, each running every read-only command in turn, as a monitoring
+    // script beside a service would.
+    let commands = [
+      "balance \(account)", "accounts", "history \(account) --limit 5", "export --format jsonl",
+      "verify", "customer show \(customer)",
+    ]
+    let script = """
+      i=0; fails=0
+      while [ $i -lt $2 ]; do
+        for c in \(commands.map { "'\($0)'" }.joined(separator: " ")); do
+          "$0" --store "$1" $c >/dev/null 2>"$1.err.$3" || { fails=$((fails+1)); cat "$1.err.$3" >&2; }
+          i=$((i+1))
+        done
+      done
+      echo "$fails"
+      """
+    let perReader = max(iterations / 2, commands.count)
+    let group = DispatchGroup()
+    let results = Mutex<[ProcessResult]>([])
+    for n in 0..<2 {
+      group.enter()
+      DispatchQueue.global().async {
+        let r = try? runProcess(
+          "/bin/sh", ["-c", script, Self.bankctl, store, "\(perReader)", "\(n)"])
+        if let r { results.withLock { $0.append(r) } }
+        group.leave()
+      }
+    }
+    group.wait()
+    FileManager.default.createFile(atPath: stop, contents: nil)
+    writer.waitUntilExit()
+    #expect(writer.terminationStatus == 0, "the writer failed")
+    let all = results.withLock { $0 }
+    #expect(all.count == 2)
+    for r in all {
+      #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(r.stderr.prefix(600))")
+    }
+  }
+}
