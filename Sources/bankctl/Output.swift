@@ -67,7 +67,8 @@ final class FileDescriptorWriter {
 /// What the process does before anything else, so that output failures are reported, not fatal.
 enum ProcessSetup {
   /// Ignores `SIGPIPE` (a closed pipe becomes `EPIPE` from `write(2)`, reported with exit 74)
-  /// and puts `/dev/null` on any of descriptors 0, 1 and 2 that is closed.
+  /// and `SIGXFSZ` (a write past `ulimit -f` becomes `EFBIG`, reported with exit 74 and the store
+  /// intact, instead of killing the process), and puts `/dev/null` on any of descriptors 0, 1 and 2 that is closed.
   ///
   /// The invariant this protects: the store is never opened as descriptor 1 or 2. Otherwise our
   /// own output, or a crash banner from the runtime, would be written over the journal (SQLite
@@ -77,6 +78,7 @@ enum ProcessSetup {
   /// not printed.
   static func prepareStandardDescriptors() {
     _ = signal(SIGPIPE, SIG_IGN)
+    _ = signal(SIGXFSZ, SIG_IGN)
     for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
       let opened = open("/dev/null", O_RDONLY)
       if opened >= 0 && opened != fd {

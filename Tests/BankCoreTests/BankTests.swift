@@ -20,6 +20,12 @@ struct CounterCore: StateCore {
 
   init() {}
 
+  static func time(of record: Record) -> Int64 {
+    switch record {
+    case .set(_, _, let time): time
+    }
+  }
+
   static func encode(_ record: Record, into w: inout ByteWriter) {
     switch record {
     case .set(let name, let value, let time):

@@ -106,4 +106,52 @@ import Testing
       #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(r.stderr.prefix(600))")
     }
   }
+
+  // MARK: 12. Limits of the process
+
+  /// Under `ulimit -f`, a write past the limit is `EFBIG` (exit 74, store intact), not death by
+  /// `SIGXFSZ`; a later command without the limit works.
+  @Test func aFileSizeLimitIsAnErrorNotASignal() throws {
+    let a = try open()
+    #expect(bank(["deposit", a, "5.00"]).code == 0)
+    let before = storeBytes()
+    let blocks = before.count / 1024
+    for args in [["deposit", a, "1.00"], ["open", "--name", "B"], ["withdraw", a, "1.00"]] {
+      let r = try runProcess(
+        "/bin/sh",
+        ["-c", "ulimit -f \(blocks); exec \"$0\" \"$@\"", Self.bankctl, "--store", store] + args)
+      #expect(r.status == 74, "\(args): \(r.status) \(r.stderr)")
+      #expect(r.stderr.contains("errno \(EFBIG)") || r.stderr.contains("too large"), "\(r.stderr)")
+      let after = storeBytes()
+      #expect(after.count >= before.count && after.prefix(64) == before.prefix(64))
+      let v = jsonObject(bank(["balance", a]).out)
+      #expect(v?["balance"] as? String == "5.00")
+    }
+    #expect(bank(["deposit", a, "1.00"]).code == 0)
+    #expect(jsonObject(bank(["balance", a]).out)?["balance"] as? String == "6.00")
+    #expect(bank(["verify"]).code == 0)
+  }
+
+  // MARK: 4. Time never wraps
+
+  @Test func timesPastTheLatestAreUsageErrorsAndJournalTimeNeverWraps() throws {
+    let a = try open()
+    for late in [
+      "2262-04-11T23:47:16.854775807Z", "2200-01-01T00:00:00.000001Z", "2201-06-01T00:00:00Z",
+    ] {
+      let before = storeBytes()
+      let r = bank(["--now", late, "deposit", a, "1.00"])
+      #expect(r.code == 64 && errorCode(r) == "usage", "\(late): \(r.err)")
+      #expect(storeBytes() == before)
+    }
+    #expect(bank(["--now", "2200-01-01T00:00:00Z", "deposit", a, "1.00"]).code == 0)
+    // The next command, from the system clock, would need a time past the latest: refused.
+    let before = storeBytes()
+    let r = bank(["deposit", a, "1.00"])
+    #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(r.err)")
+    #expect(storeBytes() == before)
+    #expect(bank(["verify"]).code == 0)
+    let export = bank(["export", "--format", "csv"]).out
+    #expect(!export.contains("1677"))
+  }
 }

@@ -17,6 +17,8 @@ extension AuthState: StateCore {
 
   mutating func applyRecord(_ record: AuthRecord) -> Bool { applyChecked(record) == nil }
 
+  static func time(of record: AuthRecord) -> Int64 { record.time.nanoseconds }
+
   var lastTimestamp: Int64 { lastTime }
 
   static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> AuthState {

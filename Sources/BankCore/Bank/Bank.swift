@@ -268,6 +268,12 @@ public final class Bank: Sendable {
     clockNow: Int64, every: UInt64
   ) throws(BankError) -> (R, UInt64, Bool)? {
     let last = g.state.lastTimestamp
+    guard clockNow <= Instant.latest.nanoseconds, last < Instant.latest.nanoseconds else {
+      throw BankError(
+        .invalidArgument,
+        "the time \(Instant(nanoseconds: max(clockNow, last))) is past \(Instant.latest), the latest time the bank accepts"
+      )
+    }
     // The stage is built in place with the recycled undo buffer swapped in: a copy of it would
     // share that buffer, and the first undo entry would then copy the whole buffer.
     var tx = Transaction(
@@ -513,6 +519,12 @@ public final class Bank: Sendable {
       throw BankError(
         .storeCorrupt,
         "the snapshot covers sequence \(snapshot.sequence), which the journal does not reach")
+    }
+    if let back = state.timeRegression {
+      throw BankError(
+        .storeCorrupt,
+        "record \(back.sequence) is dated \(Instant(nanoseconds: back.time)), earlier than the record before it (\(Instant(nanoseconds: back.previous))): journal time never goes backwards"
+      )
     }
     if let why = state.invariantViolation() {
       throw BankError(.storeCorrupt, "the replayed state breaks an invariant: \(why)")

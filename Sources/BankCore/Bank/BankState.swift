@@ -12,6 +12,14 @@ struct BankState: Sendable {
   var ledgerFromOlderRelease = false
   /// The version of the ledger section this state was decoded from (the current one otherwise).
   var ledgerSectionVersion = LedgerState.snapshotVersion
+  /// The time of the last record replay applied, and the first record whose time was earlier
+  /// than the one before it (only a damaged or forged journal has one; `verify` reports it).
+  /// Neither is part of the snapshot.
+  var replayClock: Int64 = 0
+  /// How much earlier than its predecessor a record of the same transaction may be: one
+  /// millisecond, far more than the nanosecond steps of the largest batch.
+  static let batchTimeSpread: Int64 = 1_000_000
+  var timeRegression: (sequence: UInt64, time: Int64, previous: Int64)?
 
   init(cores: [any StateCore.Type]) {
     self.cores = cores.map { $0.init() }
@@ -48,22 +56,36 @@ struct BankState: Sendable {
     throws(DecodeError) -> Bool
   {
     guard let tag = bytes.first else { throw DecodeError("empty record") }
+    let applied: Bool
+    let time: Int64
     if tag == JournalRecord.Tag.transfer.rawValue {
       var none: Stage? = nil
-      return ledger.applyTransfer(
-        try JournalRecord.decodeTransfer(bytes), sequence: sequence, stage: &none)
-    }
-    guard let i = try slot(forTag: tag) else {
+      let record = try JournalRecord.decodeTransfer(bytes)
+      time = record.timestamp
+      applied = ledger.applyTransfer(record, sequence: sequence, stage: &none)
+    } else if let i = try slot(forTag: tag) {
+      (applied, time) = try Self.applyOpened(&cores[i], bytes)
+    } else {
       var none: Stage? = nil
-      return ledger.apply(try JournalRecord.decode(bytes), sequence: sequence, stage: &none)
+      let record = try JournalRecord.decode(bytes)
+      time = record.timestamp
+      applied = ledger.apply(record, sequence: sequence, stage: &none)
     }
-    return try Self.applyOpened(&cores[i], bytes)
+    // Within one transaction the ledger's records are a nanosecond apart and the other cores'
+    // carry the transaction's time, so a record may be a few nanoseconds earlier than the one
+    // before it (at most one per record of the batch, and batches are bounded); anything
+    // further back is time going backwards.
+    if time < replayClock - Self.batchTimeSpread, timeRegression == nil {
+      timeRegression = (sequence, time, replayClock)
+    }
+    if time > replayClock { replayClock = time }
+    return applied
   }
 
   /// Applies encoded bytes to a type-erased core in place (the existential is opened, not
   /// copied).
   static func applyOpened<C: StateCore>(_ core: inout C, _ bytes: UnsafeRawBufferPointer)
-    throws(DecodeError) -> Bool
+    throws(DecodeError) -> (applied: Bool, time: Int64)
   {
     try core.applyEncoded(bytes)
   }

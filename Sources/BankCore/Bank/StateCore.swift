@@ -32,6 +32,9 @@ protocol StateCore: Sendable {
   /// Applies a validated record. Returns `false` only for a record that refers to something that
   /// does not exist, which only a damaged or foreign journal can contain.
   mutating func applyRecord(_ record: Record) -> Bool
+  /// The time a record carries, in nanoseconds since 1970 (`verify` checks that record times
+  /// never decrease along the journal).
+  static func time(of record: Record) -> Int64
 
   /// The newest time recorded by this core, in nanoseconds since 1970.
   var lastTimestamp: Int64 { get }
@@ -46,8 +49,11 @@ protocol StateCore: Sendable {
 
 extension StateCore {
   /// Decodes and applies one record of this core (for replay through a type-erased slot).
-  mutating func applyEncoded(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Bool {
-    applyRecord(try Self.decode(bytes))
+  mutating func applyEncoded(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> (
+    applied: Bool, time: Int64
+  ) {
+    let record = try Self.decode(bytes)
+    return (applyRecord(record), Self.time(of: record))
   }
 
   /// This core's section header and bytes, for the sectioned snapshot.

@@ -32,7 +32,7 @@ extension BankState {
     }
     let applied = tx.batch.bytes.withUnsafeBytes { all in
       let bytes = UnsafeRawBufferPointer(rebasing: all[start...])
-      return (try? Self.applyOpened(&cores[i], bytes)) ?? false
+      return (try? Self.applyOpened(&cores[i], bytes))?.applied ?? false
     }
     precondition(applied, "validated \(C.coreName) record did not apply")
   }

@@ -150,6 +150,16 @@ package enum JournalRecord: Sendable, Equatable {
   /// An account's status or overdraft limit changed.
   case accountChanged(AccountChanged)
 
+  /// The time the record carries, in nanoseconds since 1970.
+  var timestamp: Int64 {
+    switch self {
+    case .accountOpened(let r): r.timestamp
+    case .transfer(let r): r.timestamp
+    case .holdResolved(let r): r.timestamp
+    case .accountChanged(let r): r.timestamp
+    }
+  }
+
   /// The wire tag of each record type. Tags are never reused.
   enum Tag: UInt8 {
     case accountOpened = 1

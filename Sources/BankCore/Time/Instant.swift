@@ -15,6 +15,13 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 
   public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
 
+  /// The latest time the bank accepts, 2200-01-01T00:00:00Z: a command at a later time (given,
+  /// or read from the clock) is refused with `invalid_argument`. It lies 62 years before the end
+  /// of what 64-bit nanoseconds hold (2262-04-11), so every expiry, session, reset token, lockout,
+  /// hold and card validity computed from an accepted time still fits, and journal time never
+  /// wraps.
+  public static let latest = Instant(nanoseconds: 7_258_118_400 * 1_000_000_000)
+
   /// RFC 3339 in UTC with microseconds, for example `2026-03-31T17:00:00.000000Z`.
   public var description: String {
     var secs = time_t(nanoseconds / 1_000_000_000)
@@ -38,8 +45,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 
 extension Instant {
   /// Parses an RFC 3339 timestamp strictly: `YYYY-MM-DDTHH:MM:SS`, an optional fraction of up to
-  /// nine digits, then `Z` or an offset `±HH:MM` (for example `2026-03-31T17:00:00Z`). Years 1970
-  /// to 2262-04-11T23:47:16.854775807Z (what nanoseconds in 64 bits hold).
+  /// nine digits, then `Z` or an offset `±HH:MM` (for example `2026-03-31T17:00:00Z`), from
+  /// 1970-01-01T00:00:00Z to ``latest`` (2200-01-01T00:00:00Z) inclusive.
   ///
   /// - Throws: `invalid_argument` naming what is wrong.
   public init(rfc3339 text: String) throws(BankError) {
@@ -96,10 +103,8 @@ extension Instant {
     guard i == b.count else { throw fail("trailing characters") }
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset
     let (ns, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-    guard !overflow, seconds >= 0, ns <= Int64.max - Int64(nanos) else {
-      throw fail(
-        "outside 1970-01-01T00:00:00Z to 2262-04-11T23:47:16.854775807Z, what nanoseconds in 64 bits hold"
-      )
+    guard !overflow, seconds >= 0, ns <= Instant.latest.nanoseconds - Int64(nanos) else {
+      throw fail("outside 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z, the times the bank accepts")
     }
     self.init(nanoseconds: ns + Int64(nanos))
   }
