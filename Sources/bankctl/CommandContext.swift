@@ -445,7 +445,7 @@ struct CommandContext {
       ]),
       human: """
         Store \(Validate.escaped(storePath, limit: nil)) verified: every checksum, link and hash matches,
-        and a full replay reproduces the snapshot and the state.
+        and a full replay reproduces \(report.snapshotSequence.map { "the snapshot (at sequence \($0)) and " } ?? "")the state.
           records:   \(report.records)
           batches:   \(report.batches)
           head hash: \(report.headHash)

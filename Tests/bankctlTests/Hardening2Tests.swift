@@ -154,4 +154,39 @@ import Testing
     let export = bank(["export", "--format", "csv"]).out
     #expect(!export.contains("1677"))
   }
+
+  // MARK: 5. verify reports a damaged snapshot
+
+  @Test(arguments: ["garbage", "flip", "truncate", "empty"])
+  func verifyReportsADamagedSnapshot(_ damage: String) throws {
+    let a = try open()
+    for _ in 0..<3 { #expect(bank(["deposit", a, "10.00"]).code == 0) }
+    do {
+      let ledger = try Ledger(
+        storage: FileStorage(path: store), configuration: .init(snapshotEvery: 0))
+      try ledger.takeSnapshot()
+      ledger.close()
+    }
+    let clean = bank(["verify"])
+    #expect(clean.code == 0 && (jsonObject(clean.out)?["warnings"] as? [String]) == [])
+    let snapshot = store + ".snapshot"
+    var bytes = try #require(FileManager.default.contents(atPath: snapshot))
+    switch damage {
+    case "garbage": bytes = Data((0..<bytes.count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+    case "flip": bytes[bytes.count / 2] ^= 0x10
+    case "truncate": bytes = bytes.prefix(bytes.count - 9)
+    default: bytes = Data()
+    }
+    try bytes.write(to: URL(fileURLWithPath: snapshot))
+    let journal = storeBytes()
+    let r = bank(["verify"])
+    #expect(r.code == 0, "\(r.err)")
+    let warnings = jsonObject(r.out)?["warnings"] as? [String] ?? []
+    #expect(warnings.count == 1 && warnings[0].contains(snapshot), "\(warnings)")
+    #expect(r.err.contains("warning:"))
+    let text = cli(["verify"], store: store)
+    #expect(text.code == 0 && !text.out.contains("reproduces the snapshot"), "\(text.out)")
+    #expect(storeBytes() == journal)
+    #expect(jsonObject(bank(["balance", a]).out)?["balance"] as? String == "30.00")
+  }
 }

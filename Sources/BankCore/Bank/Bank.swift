@@ -543,7 +543,18 @@ public final class Bank: Sendable {
           "the snapshot at sequence \(snapshot.sequence) cannot be used (\(unusable)): the next open replays the whole journal and writes a new one"
         ])
     }
-    return report
+    if snapshot == nil, let file = storage as? FileStorage, let why = file.snapshotProblem() {
+      // A snapshot file that is garbage, truncated, flipped or foreign was not read: say so,
+      // naming the file; the journal alone was verified.
+      return VerifyReport(
+        records: report.records, batches: report.batches, headHash: report.headHash,
+        warnings: report.warnings + [
+          "the snapshot \(file.snapshotPath) was not used: \(why); the journal alone was verified, and the next writer writes a new snapshot"
+        ])
+    }
+    return VerifyReport(
+      records: report.records, batches: report.batches, headHash: report.headHash,
+      warnings: report.warnings, snapshotSequence: matched ? snapshot?.sequence : nil)
   }
 
   /// Calls `body` with each durable record whose tag is in `tags`, in journal order, up to the

@@ -111,12 +111,19 @@ public struct VerifyReport: Sendable, Equatable {
   /// Findings that are not damage, for a person to read: a torn tail that was never acknowledged
   /// and that a writer would cut, or an older format's limits.
   public let warnings: [String]
+  /// The sequence of the snapshot that a full replay was compared with and reproduced, or `nil`
+  /// when no snapshot was read (none exists, or it could not be used: see ``warnings``).
+  public let snapshotSequence: UInt64?
   /// Creates a report.
-  public init(records: UInt64, batches: UInt64, headHash: String, warnings: [String] = []) {
+  public init(
+    records: UInt64, batches: UInt64, headHash: String, warnings: [String] = [],
+    snapshotSequence: UInt64? = nil
+  ) {
     self.records = records
     self.batches = batches
     self.headHash = headHash
     self.warnings = warnings
+    self.snapshotSequence = snapshotSequence
   }
 }
 

@@ -698,6 +698,20 @@ public final class FileStorage: Storage {
     return snap
   }
 
+  /// Why the snapshot file beside the journal cannot be used now (damaged, foreign, stale or
+  /// unreadable), or `nil` when there is none or it is sound. `verify` reports it as a warning:
+  /// the journal is the truth and the snapshot only a cache.
+  func snapshotProblem() -> String? {
+    guard let limit = try? durableEnd() else { return nil }
+    var reader = WindowReader(io: io, fd: fd, limit: limit)
+    switch Self.readSnapshot(
+      path: snapshotPath, io: io, header: header, salt: salt, reader: &reader, journalSize: limit)
+    {
+    case .none, .valid: return nil
+    case .problem(let why), .stale(let why, _, _): return why
+    }
+  }
+
   /// Writes the snapshot atomically (temporary file, fsync, rename, directory fsync), stamped with
   /// the journal position it covers, after making that position durable.
   public func saveSnapshot(_ snap: StoredSnapshot) throws(StorageError) {
