@@ -224,13 +224,13 @@ struct CommandContext {
       if let owner {
         // Permission first, so a session cannot probe which customer IDs exist.
         try acting.require(.openAccount)
+        if spec.overdraftLimit?.minorUnits ?? 0 != 0 { try acting.require(.overdraft) }
         if parsed.options["name"] == nil {
           spec.name = try acting.auth.customer(owner, as: .operator).name
         }
         return try acting.auth.openAccount(for: owner, spec: spec, as: acting.principal)
       }
-      try acting.require(.openAccount)
-      return try acting.ledger.open(spec)
+      return try acting.auth.open(spec, as: acting.principal)
     }
     emit(
       accountJSON(a),

@@ -69,4 +69,46 @@ import Testing
       #expect(error.message.contains("record \(seq)"), "\(error.message)")
     }
   }
+
+  // MARK: 9. Messages that say what happened
+
+  /// Every refusal in the matrix names the role with the right article and the operation's own
+  /// action, and says nothing untrue (a customer depositing to their own account is told that
+  /// customers may not deposit, not that the account is someone else's).
+  @Test func everyPermissionMessageIsGrammaticalAndTrue() {
+    let principals: [Principal] = [
+      .customer(CustomerID(1)), .staff(username: "t", role: .teller),
+      .staff(username: "m", role: .manager), .staff(username: "a", role: .auditor), .operator,
+    ]
+    var checked = 0
+    for op in Operation.allCases {
+      for p in principals {
+        for owns in [true, false] {
+          guard !allowed(op, for: p, ownsTarget: owns) else { continue }
+          let m = permissionDenied(op, for: p, ownsTarget: owns).message
+          checked += 1
+          #expect(!m.contains("a a") && !m.contains("a auditor") && !m.contains("a operator"), "\(m)")
+          #expect(!m.contains(",") && !m.contains("_"), "\(m)")
+          switch p {
+          case .customer where op.rights.contains(.customer):
+            #expect(!owns && m == "a customer may only \(op.ownAction)", "\(m)")
+            #expect(m.contains("their own"))
+          case .customer: #expect(m == "a customer may not \(op.action)", "\(m)")
+          case .staff(_, .auditor): #expect(m == "an auditor may not \(op.action)", "\(m)")
+          case .staff(_, let role): #expect(m == "a \(role) may not \(op.action)", "\(m)")
+          case .operator: Issue.record("the operator was refused \(op)")
+          }
+        }
+      }
+    }
+    #expect(checked > 60)
+    #expect(
+      permissionDenied(.deposit, for: .customer(CustomerID(1)), ownsTarget: true).message
+        == "a customer may not deposit cash")
+    #expect(
+      permissionDenied(
+        .issueCard, for: .staff(username: "a", role: .auditor), ownsTarget: false,
+        action: "block cards"
+      ).message == "an auditor may not block cards")
+  }
 }

@@ -189,4 +189,131 @@ import Testing
     #expect(storeBytes() == journal)
     #expect(jsonObject(bank(["balance", a]).out)?["balance"] as? String == "30.00")
   }
+
+  // MARK: 2, 3, 7, 8. Permissions by parameter, no probing, numbers, PINs
+
+  static func luhn(_ digits: String) -> String {
+    var sum = 0
+    for (i, c) in digits.reversed().enumerated() {
+      var d = Int(String(c)) ?? 0
+      if i % 2 == 0 {
+        d *= 2
+        if d > 9 { d -= 9 }
+      }
+      sum += d
+    }
+    return digits + String((10 - sum % 10) % 10)
+  }
+
+  static let passwords = [
+    "teller": "counter work 2026 blue", "manager": "approve things 2026 green",
+    "auditor": "read everything 2026 red",
+  ]
+
+  struct World {
+    var alice = ""
+    var aliceAccount = ""
+    var aliceCard = ""
+    var bobCard = ""
+    var customer = ""
+    var teller = ""
+    var manager = ""
+    var auditor = ""
+  }
+
+  func world() throws -> World {
+    var w = World()
+    (w.alice, w.aliceAccount) = try register()
+    let (bob, bobAccount) = try register("bob@example.com", "+14155550102")
+    for (user, role) in [("tom", "teller"), ("meg", "manager"), ("ann", "auditor")] {
+      let r = bank(
+        ["staff", "add", "--username", user, "--name", "Member \(user)", "--role", role],
+        input: [Self.passwords[role] ?? ""])
+      #expect(r.code == 0, "\(r.err)")
+    }
+    func card(_ c: String, _ a: String) throws -> String {
+      let r = bank(["card", "issue", "--customer", c, "--account", a])
+      return try #require(jsonObject(r.out)?["card"] as? String, "\(r.err)")
+    }
+    w.aliceCard = try card(w.alice, w.aliceAccount)
+    w.bobCard = try card(bob, bobAccount)
+    w.customer = try login(["--customer", w.alice], "correct horse battery staple")
+    w.teller = try login(["--staff", "tom"], Self.passwords["teller"] ?? "")
+    w.manager = try login(["--staff", "meg"], Self.passwords["manager"] ?? "")
+    w.auditor = try login(["--staff", "ann"], Self.passwords["auditor"] ?? "")
+    return w
+  }
+
+  @Test func onlyManagersAndTheOperatorSetOverdraftsEvenWhenOpening() throws {
+    let w = try world()
+    for args in [
+      ["open", "--name", "Credit", "--overdraft", "1000000"],
+      ["open", "--customer", w.alice, "--overdraft", "5.00"],
+    ] {
+      let before = storeBytes()
+      let r = bank(args, session: w.teller)
+      #expect(r.code == 1 && errorCode(r) == "permission_denied", "\(args): \(r.err)")
+      #expect(storeBytes() == before)
+    }
+    // A teller opens accounts without a limit, of either kind, in any currency.
+    #expect(bank(["open", "--name", "Plain", "--type", "savings", "--currency", "EUR"], session: w.teller).code == 0)
+    #expect(bank(["open", "--name", "Zero", "--overdraft", "0"], session: w.teller).code == 0)
+    #expect(bank(["open", "--name", "Credit", "--overdraft", "100.00"], session: w.manager).code == 0)
+    #expect(bank(["open", "--customer", w.alice, "--overdraft", "100.00"], session: w.manager).code == 0)
+  }
+
+  @Test func customersCannotTellOthersCardsFromMissingOnes() throws {
+    let w = try world()
+    let unknown = Self.luhn(String(w.bobCard.dropLast(4)) + "999")
+    #expect(unknown != w.bobCard && unknown != w.aliceCard)
+    for (args, input) in [
+      (["card", "set-pin"], ["4321"]), (["card", "change-pin"], ["1111", "4321"]),
+      (["card", "block"], []),
+    ] {
+      let before = storeBytes()
+      let other = bank(args + [w.bobCard], input: input, session: w.customer)
+      let missing = bank(args + [unknown], input: input, session: w.customer)
+      #expect(other.code == 1 && missing.code == 1)
+      #expect(errorCode(other) == "permission_denied", "\(args): \(other.err)")
+      #expect(other.err.replacingOccurrences(of: w.bobCard, with: "X")
+        == missing.err.replacingOccurrences(of: unknown, with: "X"), "\(args)")
+      #expect(storeBytes() == before)
+    }
+    // Staff learn that a card does not exist.
+    #expect(errorCode(bank(["card", "block", unknown], session: w.teller)) == "card_not_found")
+  }
+
+  @Test func aCustomerSetsOnlyAFirstPINAndChangesItWithTheOldOne() throws {
+    let w = try world()
+    #expect(bank(["card", "set-pin", w.aliceCard], input: ["2468"], session: w.customer).code == 0)
+    let before = storeBytes()
+    let again = bank(["card", "set-pin", w.aliceCard], input: ["1357"], session: w.customer)
+    #expect(again.code == 1 && errorCode(again) == "permission_denied", "\(again.err)")
+    #expect(again.err.contains("change-pin"))
+    #expect(storeBytes() == before)
+    let wrong = bank(["card", "change-pin", w.aliceCard], input: ["0000", "1357"], session: w.customer)
+    #expect(errorCode(wrong) == "authentication_failed")
+    #expect(bank(["card", "change-pin", w.aliceCard], input: ["2468", "1357"], session: w.customer).code == 0)
+    // Staff and the operator keep set-pin for the counter.
+    #expect(bank(["card", "set-pin", w.aliceCard], input: ["9753"], session: w.teller).code == 0)
+    #expect(bank(["card", "set-pin", w.aliceCard], input: ["8642"]).code == 0)
+  }
+
+  @Test func numbersAndIDsAreWhatTheContractSays() throws {
+    _ = try open()
+    let vaultRange = try AccountNumber(base: 90_000_123).description
+    let before = storeBytes()
+    let r = bank(["open", "--name", "Fake vault", "--number", vaultRange])
+    #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(r.err)")
+    #expect(storeBytes() == before)
+    #expect(bank(["open", "--name", "Mine", "--number", try AccountNumber(base: 89_999_999).description]).code == 0)
+    for id in ["C0000001", "C01000000", "C000000", "C00001", "C1234567890123", "D000001", "C-00001"] {
+      let r = bank(["customer", "show", id])
+      #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(id): \(r.err)")
+    }
+    for id in ["C000001", "c000001", "C1000000", "C999999"] {
+      let r = bank(["customer", "show", id])
+      #expect(r.code == 1 && errorCode(r) == "customer_not_found", "\(id): \(r.err)")
+    }
+  }
 }

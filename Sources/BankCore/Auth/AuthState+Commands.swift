@@ -474,13 +474,11 @@ extension AuthState {
   func blockCard(
     _ pan: PAN, reason: CardBlockReason, by: Principal, now: Instant
   ) throws(BankError) -> [AuthRecord] {
-    guard let entry = cards[pan] else { throw Self.noCard(pan) }
-    let owns: Bool
-    if case .customer(let id) = by { owns = entry.card.customer == id } else { owns = false }
-    // Staff block cards as part of their counter work (issuing is theirs too).
-    let operation: Operation = owns ? .blockOwnCard : .issueCard
-    try requirePermission(operation, for: by, ownsTarget: owns)
-    if entry.card.status != .active { return [] }
+    // Staff block cards as part of their counter work (issuing is theirs too); a customer only
+    // their own, refused alike whether another's card or one that does not exist.
+    let card = try Authenticator.card(
+      pan, in: self, as: by, verb: "block", staffAction: "block cards")
+    if card.status != .active { return [] }
     return [.cardBlocked(pan: pan, reason: reason, by: by, time: now)]
   }
 

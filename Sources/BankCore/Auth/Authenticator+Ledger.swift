@@ -27,7 +27,7 @@ extension Authenticator {
     // account that does not exist is left to the read, which says so).
     let ownedByBank = (try? ledger.account(account)).map { !$0.kind.isCustomer }
     guard allowed(.lookUpAccount, for: principal, ownsTarget: false), ownedByBank != true else {
-      throw BankError(.permissionDenied, "a \(principal) may not read account \(account)")
+      throw BankError(.permissionDenied, "\(principal.withArticle) may not read account \(account)")
     }
   }
 

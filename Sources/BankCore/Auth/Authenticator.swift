@@ -259,7 +259,8 @@ public final class Authenticator: Sendable {
           // Customers' accounts, not the bank's own (as ``authorizeRead(_:of:as:)``).
           return state.ledger.info.lazy.filter { $0.kind.isCustomer }.map(\.number)
         }
-        throw BankError(.permissionDenied, "a \(principal) may not list accounts")
+        throw permissionDenied(
+          .lookUpAccount, for: principal, ownsTarget: false, action: "list accounts")
       }
     }
   }
@@ -345,7 +346,7 @@ public final class Authenticator: Sendable {
   public func openAccount(
     for customer: CustomerID, spec: AccountSpec, as principal: Principal = .operator
   ) throws(BankError) -> Account {
-    try requirePermission(.openAccount, for: principal, ownsTarget: false)
+    try Self.requireOpenPermission(spec, for: principal)
     try spec.validate()
     guard spec.kind == .checking || spec.kind == .savings else {
       throw BankError(.invalidArgument, "a customer's account is checking or savings")
@@ -355,6 +356,29 @@ public final class Authenticator: Sendable {
       return ([], try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx))
     }
     return try bank.ledger.account(id: id)
+  }
+
+  /// The permission matrix for every parameter of an opening, not only its name: opening is
+  /// counter work, but an overdraft limit is a manager's decision (`overdraft`), so a teller
+  /// cannot open an account with a credit line and pay it out in cash.
+  static func requireOpenPermission(_ spec: AccountSpec, for principal: Principal)
+    throws(BankError)
+  {
+    try requirePermission(.openAccount, for: principal, ownsTarget: false)
+    if let limit = spec.overdraftLimit, limit.minorUnits != 0 {
+      try requirePermission(
+        .overdraft, for: principal, ownsTarget: false,
+        action: "open an account with an overdraft limit (a manager sets overdrafts)")
+    }
+  }
+
+  /// Opens an account that no customer owns yet (the counter's `open` without a customer), with
+  /// the permission matrix applied to every parameter (see ``openAccount(for:spec:as:)``).
+  ///
+  /// - Throws: `permission_denied`, then as ``Ledger/open(_:)``.
+  public func open(_ spec: AccountSpec, as principal: Principal) throws(BankError) -> Account {
+    try Self.requireOpenPermission(spec, for: principal)
+    return try bank.ledger.open(spec)
   }
 
   /// Changes a customer's details; every change is a record, so their history is kept.
@@ -391,7 +415,7 @@ public final class Authenticator: Sendable {
             || allowed(.readAnyAccount, for: principal, ownsTarget: false)
         else {
           try requirePermission(.ownDetails, for: principal, ownsTarget: false)
-          throw BankError(.permissionDenied, "\(principal) may not see customer \(id)")
+          throw permissionDenied(.lookUpAccount, for: principal, ownsTarget: false)
         }
       }
       guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
@@ -657,20 +681,28 @@ public final class Authenticator: Sendable {
   public func card(_ pan: String, as principal: Principal = .operator) throws(BankError) -> Card {
     let pan = try PAN(parsing: pan)
     return try read { auth, _ throws(BankError) in
-      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
-      try Self.requireCardAccess(c, principal: principal)
-      return c
+      try Self.card(pan, in: auth, as: principal, verb: "read", staffAction: "look up cards")
     }
   }
 
-  private static func requireCardAccess(_ card: Card, principal: Principal) throws(BankError) {
+  /// The card a principal acts on. A customer is refused with one answer whether the card is
+  /// another customer's or does not exist at all, so that a customer's session cannot learn
+  /// which cards exist; staff who issue cards (and the operator) learn that a card does not
+  /// exist.
+  ///
+  /// - Throws: `permission_denied` (naming what was refused), `card_not_found` (staff).
+  static func card(
+    _ pan: PAN, in auth: AuthState, as principal: Principal, verb: String, staffAction: String
+  ) throws(BankError) -> Card {
     if case .customer(let id) = principal {
-      guard id == card.customer else {
-        throw BankError(.permissionDenied, "a customer may act only on their own cards")
+      guard let c = auth.card(pan), c.customer == id else {
+        throw BankError(.permissionDenied, "a customer may only \(verb) their own cards")
       }
-      return
+      return c
     }
-    try requirePermission(.issueCard, for: principal, ownsTarget: false)
+    try requirePermission(.issueCard, for: principal, ownsTarget: false, action: staffAction)
+    guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+    return c
   }
 
   private func pinCode(_ pin: String, _ pan: PAN) throws(BankError) -> [UInt8] {
@@ -691,8 +723,16 @@ public final class Authenticator: Sendable {
     let pan = try PAN(parsing: pan)
     let code = try pinCode(pin, pan)
     _ = try commitRecords { auth, _, tx throws(BankError) in
-      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
-      try Self.requireCardAccess(c, principal: principal)
+      let c = try Self.card(
+        pan, in: auth, as: principal, verb: "set the PIN of", staffAction: "set PINs")
+      // A customer sets only a first PIN: replacing one takes `changePIN`, with the old PIN and
+      // its three-try limit, so that a stolen session cannot take over a card.
+      if case .customer = principal, c.hasPIN {
+        throw BankError(
+          .permissionDenied,
+          "card \(c.pan) already has a PIN: a customer changes it with change-pin, giving the old PIN"
+        )
+      }
       return (try auth.setPIN(pan, code: code, now: Self.now(tx)), ())
     }
   }
@@ -707,8 +747,8 @@ public final class Authenticator: Sendable {
     let old = try pinCode(oldPIN, pan)
     let new = try pinCode(newPIN, pan)
     try commit { auth, _, tx throws(BankError) in
-      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
-      try Self.requireCardAccess(c, principal: principal)
+      _ = try Self.card(
+        pan, in: auth, as: principal, verb: "change the PIN of", staffAction: "change PINs")
       return auth.changePIN(
         pan, oldCode: old, newCode: new, now: Self.now(tx), atTerminal: false,
         configuration: configuration)

@@ -138,20 +138,96 @@ public func allowed(_ operation: Operation, for principal: Principal, ownsTarget
   }
 }
 
+extension Operation {
+  /// What the operation does, as a sentence names it after "may not": "deposit cash", "block
+  /// cards". Permission messages are built from it and the role, so that every message says the
+  /// operation that was refused.
+  public var action: String {
+    switch self {
+    case .balance: "read account balances"
+    case .history: "read account history"
+    case .statement: "read account statements"
+    case .transferOut: "transfer money out of accounts"
+    case .ownDetails: "read or change customers' details"
+    case .blockOwnCard: "block cards"
+    case .requestLoan: "request loans"
+    case .registerCustomer: "register customers"
+    case .updateCustomer: "update customers' details"
+    case .openAccount: "open accounts"
+    case .deposit: "deposit cash"
+    case .withdraw: "withdraw cash"
+    case .issueCard: "issue cards"
+    case .lookUpAccount: "look up accounts"
+    case .freeze: "freeze accounts"
+    case .unfreeze: "unfreeze accounts"
+    case .close: "close accounts"
+    case .overdraft: "set overdraft limits"
+    case .unblockCard: "unblock cards"
+    case .liftLockout: "lift login lockouts"
+    case .approveLoan: "approve loans"
+    case .rejectLoan: "reject loans"
+    case .setRates: "set rates"
+    case .runInterest: "run interest"
+    case .loadATM: "load ATMs"
+    case .serviceATM: "put ATMs in or out of service"
+    case .reports: "produce reports"
+    case .export: "export the journal"
+    case .verify: "verify the store"
+    case .events: "read the event log"
+    case .readAnyAccount: "read the bank's own accounts"
+    case .addStaff: "add staff"
+    }
+  }
+
+  /// What a customer may do with this operation, on what they own: "block their own cards".
+  var ownAction: String {
+    switch self {
+    case .balance: "read the balances of their own accounts"
+    case .history: "read the history of their own accounts"
+    case .statement: "read the statements of their own accounts"
+    case .transferOut: "transfer money out of their own accounts"
+    case .ownDetails: "read or change their own details"
+    case .blockOwnCard: "block their own cards"
+    case .requestLoan: "request loans into their own accounts"
+    default: action
+    }
+  }
+}
+
+extension Principal {
+  /// The principal's kind with its article, for messages: "a customer", "an auditor", "the
+  /// operator".
+  var withArticle: String {
+    switch self {
+    case .operator: "the operator"
+    case .customer: "a customer"
+    case .staff(_, let role): role == .auditor ? "an auditor" : "a \(role)"
+    }
+  }
+}
+
+/// The refusal of `operation` to `principal`: the role's article, the operation's own name
+/// (``Operation/action``, or `action` when a command is checked against an operation of another
+/// name, such as `card block` by staff), and, for a customer acting on something that is not
+/// theirs, the same words whether that thing exists or not.
+func permissionDenied(
+  _ operation: Operation, for principal: Principal, ownsTarget: Bool, action: String? = nil
+) -> BankError {
+  if case .customer = principal, operation.rights.contains(.customer), !ownsTarget {
+    return BankError(.permissionDenied, "a customer may only \(operation.ownAction)")
+  }
+  return BankError(
+    .permissionDenied, "\(principal.withArticle) may not \(action ?? operation.action)")
+}
+
 /// Throws `permission_denied` unless ``allowed(_:for:ownsTarget:)`` allows the operation.
 ///
-/// - Throws: `permission_denied` naming the operation and the principal's kind.
+/// - Throws: `permission_denied` naming the operation and the principal's kind (see
+///   ``permissionDenied(_:for:ownsTarget:action:)``).
 func requirePermission(
-  _ operation: Operation, for principal: Principal, ownsTarget: Bool
+  _ operation: Operation, for principal: Principal, ownsTarget: Bool, action: String? = nil
 ) throws(BankError) {
   guard allowed(operation, for: principal, ownsTarget: ownsTarget) else {
-    let who: String
-    switch principal {
-    case .operator: who = "the operator"
-    case .customer: who = ownsTarget ? "a customer" : "a customer, on something they do not own,"
-    case .staff(_, let role): who = "a \(role)"
-    }
-    throw BankError(
-      .permissionDenied, "\(who) may not \(operation.rawValue.replacing("_", with: " "))")
+    throw permissionDenied(operation, for: principal, ownsTarget: ownsTarget, action: action)
   }
 }

@@ -33,7 +33,10 @@ public struct CustomerID: Hashable, Comparable, Sendable, CustomStringConvertibl
   /// Wraps a customer number.
   public init(_ rawValue: UInt32) { self.rawValue = rawValue }
 
-  /// Parses `C000001` (a capital or small `c`, then digits, at least six and at most ten).
+  /// Parses a customer ID as ``description`` prints it: a capital or small `c`, then exactly six
+  /// digits for numbers below a million (`C000001`), or the number without leading zeros from
+  /// a million on (`C1000000`). Any other spelling (`C0000001`, `C01000000`, `C000000`) is
+  /// refused, so that one customer has one ID.
   ///
   /// - Throws: `invalid_argument` naming the expected form.
   public init(parsing text: String) throws(BankError) {
@@ -41,11 +44,13 @@ public struct CustomerID: Hashable, Comparable, Sendable, CustomStringConvertibl
     let digits = bytes.dropFirst()
     guard bytes.count >= 7, bytes.count <= 11, bytes[0] == UInt8(ascii: "C") || bytes[0] == 99,
       digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-      let value = UInt32(String(decoding: digits, as: UTF8.self)), value >= 1
+      let value = UInt32(String(decoding: digits, as: UTF8.self)), value >= 1,
+      digits.count == 6 ? value < 1_000_000 : digits.first != 48
     else {
       throw BankError(
         .invalidArgument,
-        "invalid customer ID '\(text.debugSanitized)': expected C and six digits, such as C000001")
+        "invalid customer ID '\(text.debugSanitized)': expected C and six digits, such as C000001 (C and the number without leading zeros from C1000000 on)"
+      )
     }
     rawValue = value
   }

@@ -182,6 +182,14 @@ extension LedgerState {
     _ spec: AccountSpec, now: Int64, stage: inout Stage?, batch: inout RecordBatch
   ) throws(BankError) -> AccountID {
     try spec.validate()
+    if let chosen = spec.number, spec.kind.isCustomer,
+      chosen.base >= LedgerState.Counters.internalNumberBase
+    {
+      throw BankError(
+        .invalidArgument,
+        "account number \(chosen) is in the 9000- range, which is kept for the bank's own accounts; choose a number below 9000-0000-0"
+      )
+    }
     if info.count >= Int(UInt32.max) - 1 {
       throw BankError(.limitExceeded, "the ledger holds the maximum number of accounts")
     }
@@ -214,7 +222,9 @@ extension LedgerState {
 
   private func assignNumber(internal isInternal: Bool) throws(BankError) -> AccountNumber {
     var base = isInternal ? counters.nextInternalBase : counters.nextCustomerBase
-    while base <= 99_999_999 {
+    // Customers' numbers stay below the bank's own range (9000-…), which they never enter.
+    let last: UInt64 = isInternal ? 99_999_999 : LedgerState.Counters.internalNumberBase - 1
+    while base <= last {
       let n = try AccountNumber(base: base)
       if byNumber[n.rawValue] == nil { return n }
       base += 1

@@ -63,6 +63,9 @@ struct LedgerState: Sendable {
     var lastTimestamp: Int64 = 0
     var nextCustomerBase: UInt64 = 10_000_001
     var nextInternalBase: UInt64 = 90_000_001
+    /// The first base of the bank's own range: `9000-0000-…` and above are vaults and the other
+    /// internal accounts, never a customer's.
+    static let internalNumberBase: UInt64 = 90_000_000
   }
 
   var info: [AccountInfo] = []
