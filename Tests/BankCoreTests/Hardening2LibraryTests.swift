@@ -6,6 +6,16 @@ import Testing
 
 /// Issue 17, through the library.
 @Suite struct Hardening2LibraryTests {
+  /// The error `body` throws, or `nil`.
+  static func refusal(_ body: () throws(BankError) -> Void) -> BankError? {
+    do throws(BankError) {
+      try body()
+      return nil
+    } catch {
+      return error
+    }
+  }
+
   // MARK: 4. Time never wraps
 
   @Test func timesPastTheLatestAcceptedAreRefused() throws {
@@ -110,5 +120,115 @@ import Testing
         .issueCard, for: .staff(username: "a", role: .auditor), ownsTarget: false,
         action: "block cards"
       ).message == "an auditor may not block cards")
+  }
+
+  // MARK: 2. Amounts at the bounds
+
+  @Test func amountsAndLimitsAreBoundedPerCurrency() throws {
+    #expect(Currency.usd.maximumAmount.formatted.hasPrefix("1000000000000.00"))
+    #expect(Currency.jpy.maximumMinorUnits == 1_000_000_000_000)
+    #expect(Currency.bhd.maximumMinorUnits == 1_000_000_000_000_000)
+    let ledger = try Ledger()
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    let over = Amount(minorUnits: Currency.usd.maximumMinorUnits + 1, currency: .usd)
+    let refusals = [
+      Self.refusal { () throws(BankError) in _ = try ledger.deposit(over, to: a) },
+      Self.refusal { () throws(BankError) in try ledger.setOverdraftLimit(over, of: a) },
+      Self.refusal { () throws(BankError) in
+        _ = try ledger.open(AccountSpec(name: "B", overdraftLimit: over))
+      },
+    ]
+    for error in refusals {
+      #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+      #expect(error?.message.contains("1000000000000.00") == true)
+    }
+    #expect(try ledger.deposit(Currency.usd.maximumAmount, to: a).transfer.amount.minorUnits > 0)
+  }
+
+  /// Random operations at the bounds, in a currency whose largest amount is 10^18 minor units (so
+  /// that the vault's gross totals pass 2^63 within a few withdrawals): an operation is refused
+  /// with `overflow` only when its own result would not fit, never because of what came before;
+  /// the gross totals keep counting past 64 bits and replay gives the same state.
+  @Test func noSequenceOfAllowedOperationsMakesALaterOneOverflow() throws {
+    let seed: UInt64 = 0x17_0B0D
+    print("bounds: seed \(seed)")
+    var rng = SplitMix64(seed: seed)
+    let xts = try Currency(code: "XTS", minorDigits: 6)
+    let max = xts.maximumMinorUnits
+    #expect(max == 1_000_000_000_000_000_000)
+    let storage = InMemoryStorage()
+    let ledger = try Ledger(storage: storage, configuration: .init(snapshotEvery: 0))
+    let accounts = try (0..<3).map { i throws(BankError) in
+      try ledger.open(
+        AccountSpec(
+          name: "A\(i)", currency: xts,
+          overdraftLimit: Amount(minorUnits: i == 0 ? max : 0, currency: xts))
+      ).number
+    }
+    // The model: each account's posted net (credits less debits) and pending debits, exact.
+    var net = [Int128](repeating: 0, count: 3)
+    var overflows = 0
+    var moved = 0
+    func fits(_ v: Int128) -> Bool { v >= Int128(Int64.min) && v <= Int128(Int64.max) }
+    for step in 0..<4_000 {
+      let amount = Amount(
+        minorUnits: rng.next() % 4 == 0 ? max : Int64(rng.next() % UInt64(max)) + 1, currency: xts)
+      let i = Int(rng.next() % 3)
+      let j = (i + 1 + Int(rng.next() % 2)) % 3
+      let w = Int128(amount.minorUnits)
+      let limit: Int128 = i == 0 ? Int128(max) : 0
+      let kind = rng.next() % 3
+      let error = Self.refusal { () throws(BankError) in
+        switch kind {
+        case 0: _ = try ledger.deposit(amount, to: accounts[i])
+        case 1: _ = try ledger.withdraw(amount, from: accounts[i])
+        default: _ = try ledger.transfer(amount, from: accounts[i], to: accounts[j])
+        }
+      }
+      if let error {
+        if error.code == .overflow {
+          overflows += 1
+          // Only a result that does not fit may be refused so.
+          // The vault's balance is every customer balance together: a deposit may be refused
+          // because it would not fit either.
+          let vault = net[0] + net[1] + net[2]
+          let after = [net[i] + w, net[i] - w, net[j] + w, vault + w, vault - w]
+          var someDoesNotFit = false
+          for v in after where !fits(v) || !fits(v + limit) { someDoesNotFit = true }
+          #expect(
+            someDoesNotFit,
+            "step \(step): overflow refused a movement whose results fit (seed \(seed))")
+        } else {
+          #expect(error.code == .insufficientFunds, "step \(step): \(error) (seed \(seed))")
+          #expect(net[i] - w + limit < 0, "step \(step): funds were there (seed \(seed))")
+        }
+      } else {
+        moved += 1
+        switch kind {
+        case 0: net[i] += w
+        case 1: net[i] -= w
+        default:
+          net[i] -= w
+          net[j] += w
+        }
+      }
+    }
+    #expect(moved > 3_000)
+    let vault = try #require(try ledger.vault(for: xts))
+    #expect(vault.postedCredits > Int128(Int64.max), "the vault's credits passed 2^63")
+    #expect(vault.postedDebits - vault.postedCredits == net[0] + net[1] + net[2])
+    for (k, n) in accounts.enumerated() {
+      let acct = try ledger.account(n)
+      #expect(Int128(acct.balance.minorUnits) == net[k])
+      #expect(acct.postedCredits - acct.postedDebits == net[k])
+    }
+    #expect(ledger.invariantViolation() == nil)
+    _ = try ledger.verify()
+    // A new ledger replays the same journal to the same totals.
+    let again = try Ledger(storage: storage, configuration: .init(snapshotEvery: 0))
+    #expect(try again.vault(for: xts) == vault)
+    try ledger.takeSnapshot()
+    _ = try ledger.verify()
+    print("bounds: \(moved) movements, \(overflows) refused as overflow")
   }
 }

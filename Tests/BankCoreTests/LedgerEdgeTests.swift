@@ -7,22 +7,28 @@ import Testing
 @Suite struct LedgerEdgeTests {
   @Test func derivedFiguresNeverWrap() throws {
     let ledger = try Ledger()
-    let top = Amount(minorUnits: .max, currency: .usd)
-    // 92233720368547758.07 of overdraft, then a deposit of 0.01: available would be Int64.max + 1.
-    let a = try ledger.open(AccountSpec(name: "Edge", overdraftLimit: top)).number
-    expectCode(.overflow) { try ledger.deposit(usd("0.01"), to: a) }
-    #expect(try ledger.account(a).available == top)
-    #expect(try ledger.account(a).balance == usd("0"))
+    // A currency whose largest amount (10^18 minor units) lets a few movements reach 2^63.
+    let xts = try Currency(code: "XTS", minorDigits: 6)
+    let top = xts.maximumAmount
+    let a = try ledger.open(AccountSpec(name: "Edge", currency: xts, overdraftLimit: top)).number
+    // Eight deposits of the largest amount fit; a ninth would make the available funds
+    // (balance plus limit) 10^19, past 2^63.
+    for _ in 0..<8 { try ledger.deposit(top, to: a) }
+    expectCode(.overflow) { try ledger.deposit(top, to: a) }
+    #expect(try ledger.account(a).available.minorUnits == 9 * top.minorUnits)
+    #expect(try ledger.account(a).balance.minorUnits == 8 * top.minorUnits)
     // A limit that would make the available funds unrepresentable is refused where it is set.
-    let b = try ledger.open(AccountSpec(name: "Rich")).number
-    try ledger.deposit(usd("100"), to: b)
-    expectCode(.overflow) { try ledger.setOverdraftLimit(top, of: b) }
-    #expect(try ledger.account(b).overdraftLimit == usd("0"))
+    // (In another currency: the vault of each currency holds every deposit made in it.)
+    let xtu = try Currency(code: "XTU", minorDigits: 6)
+    let b = try ledger.open(AccountSpec(name: "Rich", currency: xtu)).number
+    for _ in 0..<9 { try ledger.deposit(xtu.maximumAmount, to: b) }
+    expectCode(.overflow) { try ledger.setOverdraftLimit(xtu.maximumAmount, of: b) }
+    #expect(try ledger.account(b).overdraftLimit.minorUnits == 0)
     // A hold that could never post into it is refused when placed.
-    let c = try ledger.open(AccountSpec(name: "C")).number
-    try ledger.deposit(usd("1"), to: c)
-    expectCode(.overflow) { try ledger.placeHold(usd("1"), from: c, to: a, key: idem("h")) }
-    #expect(try ledger.account(c).available == usd("1"))
+    let c = try ledger.open(AccountSpec(name: "C", currency: xts)).number
+    try ledger.deposit(top, to: c)
+    expectCode(.overflow) { try ledger.placeHold(top, from: c, to: a, key: idem("h")) }
+    #expect(try ledger.account(c).available == top)
     #expect(ledger.invariantViolation() == nil)
   }
 

@@ -181,9 +181,16 @@ final class FailingStorage: Storage {
   }
 
   @Test func overflowIsRefusedNotTrapped() throws {
-    let big = Amount(minorUnits: .max - 10_000, currency: .usd)
-    try ledger.deposit(big, to: bob)
-    expectCode(.overflow) { try ledger.deposit(usd("1000"), to: bob) }
+    let xts = try Currency(code: "XTS", minorDigits: 6)
+    let big = xts.maximumAmount
+    let rich = try ledger.open(AccountSpec(name: "Rich", currency: xts)).number
+    for _ in 0..<9 { try ledger.deposit(big, to: rich) }
+    // A tenth would take the balance past 2^63: refused, not trapped, nothing changed.
+    expectCode(.overflow) { try ledger.deposit(big, to: rich) }
+    #expect(try ledger.balance(of: rich).minorUnits == 9 * big.minorUnits)
+    expectCode(.invalidArgument) {
+      try ledger.deposit(Amount(minorUnits: .max, currency: .usd), to: bob)
+    }
     #expect(ledger.invariantViolation() == nil)
   }
 

@@ -146,10 +146,13 @@ public struct Account: Sendable, Equatable, Identifiable {
   public let status: AccountStatus
   /// How far below zero a debit may take the balance, in minor units (0 for none).
   public let overdraftLimitMinor: Int64
-  /// Sum of posted debits, in minor units.
-  public let postedDebits: Int64
-  /// Sum of posted credits, in minor units.
-  public let postedCredits: Int64
+  /// Sum of posted debits since the account was opened, in minor units. 128 bits wide: over an
+  /// account's life its gross totals may pass what 64 bits hold (a vault's credits are every
+  /// withdrawal ever paid), while its balance never does.
+  public let postedDebits: Int128
+  /// Sum of posted credits since the account was opened, in minor units (128 bits, as
+  /// ``postedDebits``).
+  public let postedCredits: Int128
   /// Sum of debits held by pending transfers, in minor units.
   public let pendingDebits: Int64
   /// Sum of credits held by pending transfers, in minor units.
@@ -159,14 +162,19 @@ public struct Account: Sendable, Equatable, Identifiable {
 
   /// The posted balance on the account's normal side (credits minus debits for deposits).
   public var balance: Amount {
-    Amount(minorUnits: balances.balance, currency: currency)
+    let net = kind.isCreditNormal ? postedCredits - postedDebits : postedDebits - postedCredits
+    return Amount(minorUnits: Int64(truncatingIfNeeded: net), currency: currency)
   }
 
   /// What a debit may use now: balance less pending debits plus the overdraft limit.
   /// For internal accounts, which have no limit, this equals the balance.
   public var available: Amount {
     kind.isCustomer && kind.isCreditNormal
-      ? Amount(minorUnits: balances.available, currency: currency)
+      ? Amount(
+        minorUnits: Int64(
+          truncatingIfNeeded: postedCredits - postedDebits - Int128(pendingDebits)
+            + Int128(overdraftLimitMinor)),
+        currency: currency)
       : balance
   }
 
@@ -180,17 +188,4 @@ public struct Account: Sendable, Equatable, Identifiable {
 
   /// The overdraft limit as an amount.
   public var overdraftLimit: Amount { Amount(minorUnits: overdraftLimitMinor, currency: currency) }
-
-  var balances: Balances {
-    var b = Balances()
-    b.postedDebits = postedDebits
-    b.postedCredits = postedCredits
-    b.pendingDebits = pendingDebits
-    b.pendingCredits = pendingCredits
-    b.overdraftLimit = overdraftLimitMinor
-    b.status = status
-    b.limited = kind.isCustomer && kind.isCreditNormal
-    b.creditNormal = kind.isCreditNormal
-    return b
-  }
 }

@@ -41,6 +41,7 @@ public struct AccountSpec: Sendable, Equatable {
     if overdraftLimit.minorUnits < 0 {
       throw BankError(.invalidAmount, "an overdraft limit must not be negative")
     }
+    try currency.requireWithinMaximum(overdraftLimit, "an overdraft limit")
     if overdraftLimit.minorUnits > 0 && kind != .checking {
       throw BankError(.invalidArgument, "only checking accounts have overdrafts, not \(kind)")
     }

@@ -127,8 +127,9 @@ extension LedgerState {
         throw BankError(
           .invalidArgument, "only checking accounts have overdrafts; \(number) is \(i.kind)")
       }
+      try limit.currency.requireWithinMaximum(limit, "an overdraft limit")
       if b.status == .closed { throw BankError(.accountClosed, "account \(number) is closed") }
-      guard Checked.add(b.postedCredits, limit.minorUnits) != nil else {
+      guard Self.fits(Self.net(b) + Int128(limit.minorUnits)) else {
         throw BankError(
           .overflow,
           "an overdraft limit of \(limit.formatted) on account \(number) would make its available funds unrepresentable"
@@ -314,23 +315,30 @@ extension LedgerState {
       if cb.status == .closed { throw BankError(.accountClosed, "account \(ci.number) is closed") }
       throw BankError(.accountFrozen, "account \(di.number) is frozen; it cannot be debited")
     }
+    try amount.currency.requireWithinMaximum(amount, "an amount")
     let a = amount.minorUnits
-    // Every total a movement touches must stay representable; checking them all here keeps the
-    // wrapping arithmetic of apply from ever wrapping.
-    guard Checked.add(db.postedDebits, a) != nil, Checked.add(db.pendingDebits, a) != nil,
-      Checked.add(cb.postedCredits, a) != nil, Checked.add(cb.pendingCredits, a) != nil,
-      let d2 = Checked.add(db.postedDebits, db.pendingDebits), let d3 = Checked.add(d2, a),
-      let avail = Checked.sub(db.postedCredits, d3),
-      let withLimit = Checked.add(avail, db.overdraftLimit),
-      // Available funds are credits plus the limit less debits: keeping credits plus the limit
-      // representable keeps every derived figure representable.
-      !cb.limited || Checked.add(cb.postedCredits + a, cb.overdraftLimit) != nil
+    let wide = Int128(a)
+    // The gross posted totals cannot overflow (they are 128-bit; see `post`). What must stay in
+    // 64 bits is each account's balance, its available funds (credits plus the limit less
+    // debits and pending debits) and its pending totals, after the movement, in exact
+    // arithmetic; then apply's wrapping arithmetic never wraps.
+    let debitNet = Self.net(db) - (hold ? 0 : wide)
+    // A hold is judged as if posted, so that one that could never post is refused when placed.
+    let creditNet = Self.net(cb) + wide
+    let debitPending = Int128(db.pendingDebits) + (hold ? wide : 0)
+    let withLimitWide = debitNet - debitPending + Int128(db.overdraftLimit)
+    guard Self.fits(debitNet), Self.fits(creditNet), Self.fits(debitPending),
+      Self.fits(Int128(cb.pendingCredits) + (hold ? wide : 0)), Self.fits(withLimitWide),
+      Self.fits(debitNet + Int128(db.overdraftLimit)),
+      Self.fits(creditNet + Int128(cb.overdraftLimit)),
+      Self.fits(creditNet - Int128(cb.pendingDebits) + Int128(cb.overdraftLimit))
     else {
       throw BankError(
         .overflow,
-        "moving \(amount.formatted) would overflow the totals of \(info[debit.index].number) or \(info[credit.index].number)"
+        "moving \(amount.formatted) would take the balance of \(info[debit.index].number) or \(info[credit.index].number) past what 64 bits hold"
       )
     }
+    let withLimit = Int64(truncatingIfNeeded: withLimitWide)
     if db.limited && withLimit < 0 {
       let have = Amount(minorUnits: max(0, db.available), currency: amount.currency)
       throw BankError(
@@ -388,10 +396,15 @@ extension LedgerState {
         )
       }
       let cb = bal[hold.record.credit.index]
-      guard let credits = Checked.add(cb.postedCredits, posted),
-        !cb.limited || Checked.add(credits, cb.overdraftLimit) != nil
+      let db = bal[hold.record.debit.index]
+      let creditNet = Self.net(cb) + Int128(posted)
+      guard Self.fits(creditNet), Self.fits(Self.net(db) - Int128(posted)),
+        Self.fits(creditNet + Int128(cb.overdraftLimit)),
+        Self.fits(creditNet - Int128(cb.pendingDebits) + Int128(cb.overdraftLimit))
       else {
-        throw BankError(.overflow, "posting hold \(ref) would overflow")
+        throw BankError(
+          .overflow,
+          "posting hold \(ref) would take a balance past what 64 bits hold")
       }
     }
     let r = resolution(
@@ -470,4 +483,10 @@ extension RecordBatch {
       append(.transfer(r))
     }
   }
+}
+
+extension LedgerState {
+  /// Whether an exact figure fits in the 64 bits balances and derived figures are kept in.
+  @inline(__always)
+  static func fits(_ v: Int128) -> Bool { v >= Int128(Int64.min) && v <= Int128(Int64.max) }
 }

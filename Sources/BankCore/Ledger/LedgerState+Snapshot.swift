@@ -1,11 +1,13 @@
 extension LedgerState {
   static let snapshotMagic: UInt32 = 0x4C42_4353  // "SCBL"
-  /// The ledger section's version: 3 adds each account's newest history entry, each pending
+  /// The ledger section's version: 5 adds, after the key index, what was taken off both posted
+  /// totals of the accounts whose gross totals passed 64 bits (``rebased``); 4 keeps the key
+  /// index in chunks; 3 adds each account's newest history entry, each pending
   /// hold's sequence and the compact key index, and keeps only pending holds; 2 moved the journal
   /// head to the bank; version 1 (the whole snapshot payload of the first release) also held the
   /// last sequence number. Versions 1 and 2 are still read, but lack what only the journal can
   /// give (entry chains, key sequences): the bank replays the journal instead of using them.
-  static let snapshotVersion: UInt8 = 4
+  static let snapshotVersion: UInt8 = 5
 
   /// The whole state as bytes, for a snapshot.
   ///
@@ -64,6 +66,13 @@ extension LedgerState {
       KeyIndex().encode(into: &w, external: false)
     } else {
       keys.encode(into: &w, external: externalKeys)
+    }
+    w.u32(UInt32(rebased.count))
+    for i in rebased.keys.sorted() {
+      let v = rebased[i] ?? 0
+      w.u32(UInt32(i))
+      w.u64(UInt64(truncatingIfNeeded: v >> 64))
+      w.u64(UInt64(truncatingIfNeeded: v))
     }
   }
 
@@ -197,6 +206,18 @@ extension LedgerState {
           try r.need(len)
           _ = try r.bytes(len)
         }
+      }
+    }
+    if version >= 5 {
+      let count = Int(try r.u32())
+      guard count <= s.bal.count else { throw DecodeError("more rebased totals than accounts") }
+      for _ in 0..<count {
+        let i = Int(try r.u32())
+        let v = Int128(Int64(bitPattern: try r.u64())) << 64 | Int128(try r.u64())
+        guard i < s.bal.count, v > 0, s.rebased[i] == nil else {
+          throw DecodeError("a rebased total for account index \(i) that cannot be")
+        }
+        s.rebased[i] = v
       }
     }
     guard r.isAtEnd else { throw DecodeError("trailing bytes in snapshot") }

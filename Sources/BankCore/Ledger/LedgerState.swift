@@ -24,6 +24,7 @@ struct Stage {
   var balanceUndo: [(Int, Balances)] = []
   var keysAdded = 0
   var holdUndo: [(UInt64, Hold?)] = []
+  var rebaseUndo: [(Int, Int128?)] = []
   /// Expiry-index entries taken out by `expireHolds`, put back on rollback.
   var expiryTaken: [ExpiryIndex.Entry] = []
   var accountCount: Int
@@ -81,16 +82,20 @@ struct LedgerState: Sendable {
   /// skipped when they come up).
   var expiry = ExpiryIndex()
   var counters = Counters()
+  /// Per account (by index), what was taken off both its posted totals to keep them in 64 bits
+  /// (see ``post(_:debit:credit:stage:)``); empty until an account's totals pass 2^63.
+  var rebased: [Int: Int128] = [:]
 
   // MARK: Lookups
 
   func account(_ id: AccountID) -> Account {
     let i = info[id.index]
     let b = bal[id.index]
+    let gross = grossPosted(id.index)
     return Account(
       id: id, number: i.number, name: i.name, kind: i.kind, currency: i.currency, status: b.status,
-      overdraftLimitMinor: b.overdraftLimit, postedDebits: b.postedDebits,
-      postedCredits: b.postedCredits, pendingDebits: b.pendingDebits,
+      overdraftLimitMinor: b.overdraftLimit, postedDebits: gross.debits,
+      postedCredits: gross.credits, pendingDebits: b.pendingDebits,
       pendingCredits: b.pendingCredits, openedAt: i.openedAt)
   }
 
@@ -128,8 +133,7 @@ struct LedgerState: Sendable {
       holds[r.number] = Hold(record: copy r, sequence: sequence)
       if r.expiresAt != 0 { expiry.insert(.init(expiresAt: r.expiresAt, hold: r.number)) }
     } else {
-      bal[d].postedDebits &+= r.amount
-      bal[c].postedCredits &+= r.amount
+      post(r.amount, debit: d, credit: c, stage: &stage)
       bal[d].lastEntry = sequence
       bal[c].lastEntry = sequence
     }
@@ -187,8 +191,7 @@ struct LedgerState: Sendable {
       bal[d].pendingDebits &-= hold.record.amount
       bal[c].pendingCredits &-= hold.record.amount
       if r.outcome == .posted {
-        bal[d].postedDebits &+= r.amount
-        bal[c].postedCredits &+= r.amount
+        post(r.amount, debit: d, credit: c, stage: &stage)
         bal[d].lastEntry = sequence
         bal[c].lastEntry = sequence
       }
@@ -207,6 +210,40 @@ struct LedgerState: Sendable {
     }
   }
 
+  /// Adds a posted movement to both accounts' totals. The totals of an account are kept as two
+  /// 64-bit words plus, once either would overflow, an amount taken off both alike
+  /// (``rebased``): an account's gross debits and credits grow without bound over its life (a
+  /// vault's credits are every withdrawal ever paid), while its balance, their difference, is
+  /// bounded. Taking the same amount off both keeps the balance, the available funds and every
+  /// derived figure exact, and the gross totals are the words plus that amount, in 128 bits.
+  /// Deterministic, so replay takes the same amounts off at the same records.
+  @inline(__always)
+  private mutating func post(_ amount: Int64, debit d: Int, credit c: Int, stage: inout Stage?) {
+    if bal[d].postedDebits.addingReportingOverflow(amount).overflow { rebase(d, stage: &stage) }
+    if bal[c].postedCredits.addingReportingOverflow(amount).overflow { rebase(c, stage: &stage) }
+    bal[d].postedDebits &+= amount
+    bal[c].postedCredits &+= amount
+  }
+
+  /// Takes the smaller of an account's two posted totals off both (see ``post``).
+  private mutating func rebase(_ i: Int, stage: inout Stage?) {
+    let m = min(bal[i].postedDebits, bal[i].postedCredits)
+    guard m > 0 else { return }
+    if stage != nil { stage?.rebaseUndo.append((i, rebased[i])) }
+    bal[i].postedDebits -= m
+    bal[i].postedCredits -= m
+    rebased[i, default: 0] += Int128(m)
+  }
+
+  /// An account's gross posted debits and credits since it was opened, in 128 bits.
+  func grossPosted(_ i: Int) -> (debits: Int128, credits: Int128) {
+    let r = rebased[i] ?? 0
+    return (Int128(bal[i].postedDebits) + r, Int128(bal[i].postedCredits) + r)
+  }
+
+  /// An account's posted credits less its posted debits, exactly.
+  static func net(_ b: Balances) -> Int128 { Int128(b.postedCredits) - Int128(b.postedDebits) }
+
   private mutating func bump(_ ts: Int64) {
     if ts > counters.lastTimestamp { counters.lastTimestamp = ts }
   }
@@ -216,6 +253,7 @@ struct LedgerState: Sendable {
     for (i, old) in stage.balanceUndo.reversed() { bal[i] = old }
     for _ in 0..<stage.keysAdded { keys.removeLast() }
     for (n, old) in stage.holdUndo.reversed() { holds[n] = old }
+    for (i, old) in stage.rebaseUndo.reversed() { rebased[i] = old }
     for e in stage.expiryTaken { expiry.insert(e) }
     while info.count > stage.accountCount {
       let removed = info.removeLast()

@@ -50,6 +50,31 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
 
   public var description: String { code }
 
+  /// The largest single amount, and the largest overdraft limit, the bank accepts in this
+  /// currency: one trillion major units (1,000,000,000,000.00 USD, 1,000,000,000,000 JPY), and at
+  /// most 10^18 minor units for currencies of seven or more minor digits. Larger ones are refused
+  /// with `invalid_argument`. Far above any real payment, and far enough below 2^63 that no
+  /// sequence of accepted amounts can push a balance or a derived figure out of 64 bits before
+  /// millions of them have been made in one account; the gross totals are 128-bit anyway.
+  public var maximumMinorUnits: Int64 {
+    var m: Int64 = 1_000_000_000_000
+    for _ in 0..<min(minorDigits, 6) { m *= 10 }
+    return m
+  }
+
+  /// ``maximumMinorUnits`` as an amount.
+  public var maximumAmount: Amount { Amount(minorUnits: maximumMinorUnits, currency: self) }
+
+  /// Throws `invalid_argument` when `amount` is above ``maximumAmount`` (naming `what` it is).
+  func requireWithinMaximum(_ amount: Amount, _ what: String) throws(BankError) {
+    guard amount.minorUnits <= maximumMinorUnits else {
+      throw BankError(
+        .invalidArgument,
+        "\(what) of \(amount.formatted) is above the largest the bank accepts in \(code), \(maximumAmount.formatted)"
+      )
+    }
+  }
+
   /// 10 raised to ``minorDigits``: the number of minor units in one major unit.
   public var scale: Int64 {
     var s: Int64 = 1
