@@ -316,4 +316,69 @@ import Testing
       #expect(r.code == 1 && errorCode(r) == "customer_not_found", "\(id): \(r.err)")
     }
   }
+
+  // MARK: 6. Text limits that hold
+
+  @Test func textLimitsCountWhatAPersonSeesAndBytes() throws {
+    let a = try open()
+    let marks = String(repeating: "\u{0301}", count: 20_000)
+    let before = storeBytes()
+    for (args, why) in [
+      (["deposit", a, "1", "--memo", "a" + marks], "bytes"),
+      (["open", "--name", String(repeating: "é", count: 30_000)], "bytes"),
+      (["open", "--name", "e" + String(repeating: "\u{0301}", count: 5)], "combining"),
+      (["deposit", a, "1", "--memo", "x" + String(repeating: "\u{20DD}", count: 5)], "combining"),
+      (["open", "--name", String(repeating: "e\u{0301}", count: 101)], "characters"),
+      (["deposit", a, "1", "--memo", String(repeating: "m", count: 201)], "characters"),
+    ] {
+      let r = bank(args)
+      #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(why): \(r.err.prefix(200))")
+      #expect(r.err.contains(why), "\(why): \(r.err.prefix(200))")
+    }
+    #expect(storeBytes() == before)
+    // Blank names, whatever invisible characters make them blank.
+    for blank in [
+      "\u{3164}", "\u{00AD}", "\u{E0041}", "\u{2800}", "\u{3164} \u{3164}", "\u{115F}\u{1160}",
+      "\u{FFA0}", "\u{034F}", "\u{FE0F}", "\u{180E}", "\u{E0020}\u{E007F}", " \u{00AD} ",
+      "\u{1D173}", "\u{F8FF}",
+    ] {
+      let r = bank(["open", "--name", blank])
+      #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(blank.debugDescription): \(r.err)")
+    }
+    // The bidirectional marks are refused like the other bidi controls, in names and memos.
+    for mark in ["\u{200E}", "\u{200F}", "\u{061C}"] {
+      #expect(bank(["open", "--name", "ab\(mark)c"]).code == 64)
+      #expect(bank(["deposit", a, "1", "--memo", "ab\(mark)c"]).code == 64)
+    }
+    #expect(storeBytes() == before)
+    // Real names and memos at the limits are accepted, and the export stays readable.
+    let vietnamese = "Nguyễn Thị Ánh Tuyết"
+    let four = "e" + String(repeating: "\u{0301}", count: 4)
+    let longest = String(repeating: four, count: 44) + "abcd"  // 48 characters, 400 bytes
+    #expect(longest.utf8.count == 400)
+    for name in [vietnamese, "محمد عبد الله", "李小龍", "👍🏽 Thumbs", longest] {
+      let r = bank(["open", "--name", name])
+      #expect(r.code == 0, "\(name): \(r.err.prefix(200))")
+    }
+    let memo = String(repeating: four, count: 88) + "12345678"  // 800 bytes
+    #expect(memo.utf8.count == 800)
+    #expect(bank(["deposit", a, "12.34", "--memo", memo]).code == 0)
+    #expect(bank(["deposit", a, "1", "--memo", String(repeating: "日", count: 200)]).code == 0)
+    let export = cli(["export", "--format", "ledger"], store: store).out
+    let file = dir.file("limits.journal")
+    try export.write(toFile: file, atomically: true, encoding: .utf8)
+    #expect(export.split(separator: "\n").allSatisfy { $0.utf8.count < 4096 })
+    if let ledger = HardeningTests.tool("ledger") {
+      let r = try runProcess(ledger, ["--pedantic", "-f", file, "balance"])
+      #expect(r.status == 0, "ledger --pedantic: \(r.stderr.prefix(300))")
+    } else {
+      print("SKIPPED: ledger is not installed; ledger-cli was not checked")
+    }
+    if let hledger = HardeningTests.tool("hledger") {
+      let r = try runProcess(hledger, ["-f", file, "check", "--strict"])
+      #expect(r.status == 0, "hledger check --strict: \(r.stderr.prefix(300))")
+    } else {
+      print("SKIPPED: hledger is not installed; hledger was not checked")
+    }
+  }
 }

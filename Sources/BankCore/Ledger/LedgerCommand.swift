@@ -127,45 +127,107 @@ package enum Validate {
     }
   }
 
-  /// Throws `invalid_argument` for text that is empty or only white space (unless empty text is
-  /// allowed), longer than `max` characters, or holds a character for which
-  /// ``isUnsafeForDisplay(_:)`` is true.
+  /// Checks a name, memo or other free text: at most `max` characters as a person sees them
+  /// (grapheme clusters) and `4 × max` bytes of UTF-8, no character carrying more than
+  /// ``maxCombiningMarks`` combining marks, none of the characters ``isUnsafeForDisplay(_:)``
+  /// refuses, and, unless `allowEmpty`, something visible (``isBlank(_:)``).
+  ///
+  /// The byte bound keeps every line of an export within what hledger and ledger-cli read (a
+  /// memo of one letter and 20,000 combining marks counted as one character).
+  ///
+  /// - Throws: `invalid_argument` naming the field and the rule.
   package static func text(_ s: String, field: String, max: Int, allowEmpty: Bool) throws(BankError)
   {
     if !allowEmpty && s.isEmpty {
       throw BankError(.invalidArgument, "\(field) must not be empty")
     }
-    if s.count > max {
+    let bytes = s.utf8.count
+    if bytes > 4 * max {
       throw BankError(
-        .invalidArgument, "\(field) is \(s.count) characters; at most \(max) are allowed")
+        .invalidArgument, "\(field) is \(bytes) bytes of UTF-8; at most \(4 * max) are allowed")
+    }
+    let characters = s.count
+    if characters > max {
+      throw BankError(
+        .invalidArgument, "\(field) is \(characters) characters; at most \(max) are allowed")
     }
     if let bad = s.unicodeScalars.first(where: isUnsafeForDisplay) {
-      let hex = String(bad.value, radix: 16, uppercase: true)
-      let code = "U+" + String(repeating: "0", count: Swift.max(0, 4 - hex.count)) + hex
       throw BankError(
         .invalidArgument,
-        "\(field) must not contain control, bidirectional-override or invisible characters (found \(code))"
+        "\(field) must not contain control, bidirectional or invisible characters (found \(codePoint(bad)))"
       )
     }
-    // A name that is only spaces looks empty in every listing.
-    if !allowEmpty && s.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
-      throw BankError(.invalidArgument, "\(field) must not be only spaces")
+    for ch in s {
+      let marks = ch.unicodeScalars.reduce(0) { $0 + (isCombiningMark($1) ? 1 : 0) }
+      if marks > maxCombiningMarks {
+        throw BankError(
+          .invalidArgument,
+          "\(field) has a character with \(marks) combining marks; at most \(maxCombiningMarks) are allowed"
+        )
+      }
+    }
+    // A name that is only spaces or invisible characters looks empty in every listing.
+    if !allowEmpty && isBlank(s) {
+      throw BankError(.invalidArgument, "\(field) must not be blank (only spaces or invisible characters)")
     }
   }
 
-  /// Whether showing `scalar` to a person could deceive or disturb them: C0 and C1 control
-  /// characters and DEL (terminal escapes), the bidirectional embeddings, overrides and isolates
-  /// U+202A–U+202E and U+2066–U+2069 (text that displays in another order than it reads),
-  /// the zero-width characters U+200B–U+200D, U+2060 and U+FEFF, and the line and paragraph
-  /// separators U+2028 and U+2029.
+  /// The most combining marks one character may carry: enough for every living script (Vietnamese
+  /// stacks two, some Indic clusters three), too few to build a tower of marks.
+  package static let maxCombiningMarks = 4
+
+  /// `U+XXXX` for a scalar, as messages name it.
+  static func codePoint(_ scalar: Unicode.Scalar) -> String {
+    let hex = String(scalar.value, radix: 16, uppercase: true)
+    return "U+" + String(repeating: "0", count: Swift.max(0, 4 - hex.count)) + hex
+  }
+
+  /// Whether a scalar is a combining mark (general categories Mn, Mc and Me).
+  static func isCombiningMark(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.properties.generalCategory {
+    case .nonspacingMark, .spacingMark, .enclosingMark: true
+    default: false
+    }
+  }
+
+  /// Whether text shows nothing a person can see: every scalar is white space, a separator, a
+  /// control, format, private-use, surrogate or unassigned code point, a default-ignorable code
+  /// point (U+00AD, U+3164, U+115F, U+FFA0, the tags U+E0000–U+E007F, the variation selectors),
+  /// or a combining mark with nothing to combine with; or U+2800 BRAILLE PATTERN BLANK, the one
+  /// symbol defined to show no dots.
+  package static func isBlank(_ s: String) -> Bool {
+    s.unicodeScalars.allSatisfy { scalar in
+      let p = scalar.properties
+      if p.isWhitespace || p.isDefaultIgnorableCodePoint || scalar.value == 0x2800 { return true }
+      switch p.generalCategory {
+      case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format, .privateUse,
+        .surrogate, .unassigned, .nonspacingMark, .spacingMark, .enclosingMark:
+        return true
+      default:
+        return false
+      }
+    }
+  }
+
+  /// Whether showing `scalar` to a person could deceive or disturb them: controls (C0, C1 and
+  /// DEL: terminal escapes), every bidirectional control by the Unicode property Bidi_Control
+  /// (the marks U+200E, U+200F and U+061C, the embeddings and overrides U+202A–U+202E and the
+  /// isolates U+2066–U+2069: text that displays in another order than it reads), the
+  /// zero-width characters U+200B–U+200D, U+2060 and U+FEFF, and the line and paragraph
+  /// separators.
   ///
   /// ``text(_:field:max:allowEmpty:)`` refuses exactly these characters, and ``escaped(_:limit:)``
   /// escapes exactly these, so what is refused on the way in is what is neutralised on the way out.
   package static func isUnsafeForDisplay(_ scalar: Unicode.Scalar) -> Bool {
+    let p = scalar.properties
+    if p.isBidiControl { return true }
+    switch p.generalCategory {
+    case .control, .lineSeparator, .paragraphSeparator: return true
+    default: break
+    }
     switch scalar.value {
-    case 0x00...0x1F, 0x7F...0x9F: true
-    case 0x200B...0x200D, 0x2028...0x202E, 0x2060, 0x2066...0x2069, 0xFEFF: true
-    default: false
+    case 0x200B...0x200D, 0x2060, 0xFEFF: return true
+    default: return false
     }
   }
 
