@@ -34,6 +34,16 @@ struct CommandSpec {
   let usage: String
   /// Value options that may be repeated.
   var repeatable: Set<String> = []
+
+  /// The usage line with the global options every command takes, as help and usage errors
+  /// print it.
+  var fullUsage: String {
+    let rest = usage.dropFirst("bankctl ".count)
+    if rest.hasPrefix("--session") {
+      return "bankctl [--store <path>] [--json] [--now <time>] " + rest
+    }
+    return "bankctl [--store <path>] [--json] [--now <time>] [--session <token>] " + rest
+  }
 }
 
 enum Commands {
@@ -119,8 +129,13 @@ enum Commands {
       summary: "Log in and print a session token.",
       usage: "bankctl login --customer <customer> | --staff <user>  (password on stdin)"),
     CommandSpec(
-      name: "logout", valueOptions: [], flagOptions: [], positionals: [],
-      summary: "End the session given with --session.", usage: "bankctl --session <token> logout"),
+      name: "logout", valueOptions: [], flagOptions: ["all"], positionals: [],
+      summary: "End the session given with --session (with --all, every session of its holder).",
+      usage: "bankctl --session <token> logout [--all]"),
+    CommandSpec(
+      name: "session revoke", valueOptions: ["customer", "staff"], flagOptions: [],
+      positionals: [], summary: "End every session of a customer or staff member (manager).",
+      usage: "bankctl session revoke --customer <customer> | --staff <user>"),
     CommandSpec(
       name: "password forgot", valueOptions: ["account", "email", "phone"], flagOptions: [],
       positionals: [], summary: "Issue a one-time password-reset token.",
@@ -148,6 +163,10 @@ enum Commands {
     CommandSpec(
       name: "card unblock", valueOptions: [], flagOptions: [], positionals: ["pan"],
       summary: "Unblock a card (manager or operator).", usage: "bankctl card unblock <pan>"),
+    CommandSpec(
+      name: "pin-key reset", valueOptions: [], flagOptions: [], positionals: [],
+      summary: "Replace a lost PIN key, clearing every card's PIN (operator only).",
+      usage: "bankctl pin-key reset"),
     CommandSpec(
       name: "help", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Show help for a command.", usage: "bankctl help [<command>]"),

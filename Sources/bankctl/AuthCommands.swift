@@ -1,3 +1,4 @@
+import Foundation
 import BankCore
 
 /// Whether a command needs the store's PIN key (`STORE.key`).
@@ -119,7 +120,16 @@ extension CommandContext {
     let update = CustomerUpdate(
       name: parsed.options["name"], email: parsed.options["email"], phone: parsed.options["phone"],
       age: try parsed.options["age"].map(age), gender: parsed.options["gender"])
-    let p = try withBank { a in try a.auth.updateCustomer(id, update, as: a.principal) }
+    // A customer changing their own email or phone gives their current password (on stdin):
+    // who is acting is known only from the store, so it is resolved first, read-only.
+    var password: String? = nil
+    if session != nil, update.email != nil || update.phone != nil {
+      let principal = try withBank(readOnly: true) { a in a.principal }
+      if principal == .customer(id) { password = try secrets.read("current password") }
+    }
+    let p = try withBank { a in
+      try a.auth.updateCustomer(id, update, currentPassword: password, as: a.principal)
+    }
     emit(profileJSON(p), human: "Updated customer \(p.id)\n" + profileText(p))
   }
 
@@ -144,12 +154,13 @@ extension CommandContext {
           history.map { h in
             .object([
               ("time", .string(h.time.description)),
+              ("by", .string(Self.principalName(h.by))),
               ("changes", .object(h.fields.map { ($0.0, .string($0.1)) })),
             ])
           })
       ))
     let lines = history.map { h in
-      "  \(h.time)  "
+      "  \(h.time)  by \(Validate.escaped(Self.principalName(h.by), limit: nil))  "
         + h.fields.map { "\($0.0)=\(Validate.escaped($0.1, limit: nil))" }
         .joined(separator: " ")
     }
@@ -222,8 +233,72 @@ extension CommandContext {
     guard let token = session else {
       throw UsageError(message: "logout needs --session or $BANKCTL_SESSION", command: "logout")
     }
+    if parsed.flags.contains("all") {
+      let ended = try withBank(forNobody: true) { a in try a.auth.logoutAll(token: token) }
+      emit(
+        .object([("ok", .bool(true)), ("sessions_ended", .int(Int64(ended)))]),
+        human: "Logged out of \(ended) session\(ended == 1 ? "" : "s")")
+      return
+    }
     try withBank { a in try a.auth.logout(token: token) }
     emit(.object([("ok", .bool(true))]), human: "Logged out")
+  }
+
+  func sessionRevoke() throws {
+    let customer = try parsed.options["customer"].map(customerID)
+    let staff = parsed.options["staff"]
+    guard (customer == nil) != (staff == nil) else {
+      throw UsageError(
+        message: "give exactly one of --customer and --staff", command: "session revoke")
+    }
+    let ended = try withBank { a in
+      try a.auth.revokeSessions(customer: customer, staff: staff, as: a.principal)
+    }
+    let who = customer?.description ?? staff ?? ""
+    emit(
+      .object([
+        ("ok", .bool(true)), ("principal", .string(who)), ("sessions_ended", .int(Int64(ended))),
+      ]),
+      human:
+        "Ended \(ended) session\(ended == 1 ? "" : "s") of \(Validate.escaped(who, limit: nil))")
+  }
+
+  /// `pin-key reset`: a new PIN key for a store whose key file was lost, after clearing every
+  /// card's PIN in one batch (the records first, then the key: a crash between them leaves cards
+  /// without PINs and no key, which the next card command creates; never a key under which old
+  /// PINs would silently be wrong).
+  func pinKeyReset() throws {
+    let keyPath = storePath + ".key"
+    let cleared = try withBank { a in
+      try a.require(.resetPINKey)
+      if FileManager.default.fileExists(atPath: keyPath) {
+        throw BankError(
+          .invalidArgument,
+          "the PIN key file \(Validate.escaped(keyPath, limit: nil)) exists: pin-key reset is for a store whose key was lost (move the file away first to make every PIN invalid on purpose)"
+        )
+      }
+      let n = try a.auth.clearAllPINs(as: a.principal)
+      _ = try Authenticator.pepperKey(forStore: storePath, create: true)
+      return n
+    }
+    emit(
+      .object([
+        ("ok", .bool(true)), ("cards_cleared", .int(Int64(cleared))),
+        ("key_file", .string(keyPath)),
+      ]),
+      human: """
+        Created a new PIN key \(Validate.escaped(keyPath, limit: nil)) and cleared the PIN of \(cleared) card\(cleared == 1 ? "" : "s").
+        Set each card's PIN again: card set-pin at the counter, or by its holder.
+        """)
+  }
+
+  /// A principal as history prints it: a customer ID, a staff username, or `operator`.
+  static func principalName(_ p: Principal) -> String {
+    switch p {
+    case .customer(let c): c.description
+    case .staff(let u, _): u
+    case .operator: "operator"
+    }
   }
 
   // MARK: Passwords

@@ -174,7 +174,7 @@ func run(
   } catch let e as BankError {
     reportError(code: e.code.rawValue, message: e.message, json: parsed.json, console: console)
     if !parsed.json && ExitCode.of(e) == ExitCode.usage {
-      console.error("Usage: \(spec.usage)")
+      console.error("Usage: \(spec.fullUsage)")
       console.error("See 'bankctl \(command) --help' for more information.")
     }
     return ExitCode.of(e)
@@ -220,7 +220,7 @@ func usageFailure(_ e: UsageError, json: Bool, console: Console, overview: Bool 
   if overview {
     console.error(Help.overview)
   } else if let c = e.command, let spec = Commands.named(c) {
-    console.error("Usage: \(spec.usage)")
+    console.error("Usage: \(spec.fullUsage)")
     console.error("See 'bankctl \(c) --help' for more information.")
   } else {
     console.error("Usage: bankctl [--store <path>] [--json] <command> [<arguments>]")

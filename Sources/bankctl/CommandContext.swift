@@ -41,6 +41,8 @@ struct CommandContext {
     case "staff add": try staffAdd()
     case "login": try login()
     case "logout": try logout()
+    case "session revoke": try sessionRevoke()
+    case "pin-key reset": try pinKeyReset()
     case "password forgot": try passwordForgot()
     case "password reset": try passwordReset()
     case "card issue": try cardIssue()
@@ -93,6 +95,15 @@ struct CommandContext {
           lockTimeout: lockTimeout, createIfMissing: create && !readOnly, readOnly: readOnly))
     } catch {
       throw BankError(error)
+    }
+    var st = stat()
+    if stat(storePath, &st) == 0, st.st_mode & 0o077 != 0 {
+      // Used as it is (the operator may have a reason), but said: the journal holds customers'
+      // details in clear. A key file readable by others stays refused (Docs/Security.md).
+      let mode = String(st.st_mode & 0o777, radix: 8)
+      console.error(
+        "warning: the store \(Validate.escaped(storePath, limit: nil)) has mode 0\(mode): others may read or change it; run chmod 600 on it"
+      )
     }
     if let tail = storage.openInfo.tornTail {
       // Recovery never discards silently: say exactly what was cut (or, for a reader, ignored).

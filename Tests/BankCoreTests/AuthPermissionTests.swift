@@ -19,13 +19,14 @@ import Testing
     ),
     (
       [
-        .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .approveLoan,
+        .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .revokeSessions,
+        .approveLoan,
         .rejectLoan, .setRates, .runInterest, .loadATM, .serviceATM,
       ],
       [false, false, true, false, true]
     ),
     ([.reports, .export, .verify, .events, .readAnyAccount], [false, false, true, true, true]),
-    ([.addStaff], [false, false, false, false, true]),
+    ([.addStaff, .resetPINKey], [false, false, false, false, true]),
   ]
 
   static let principals: [Principal] = [

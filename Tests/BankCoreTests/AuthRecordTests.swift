@@ -18,12 +18,15 @@ import Testing
     .customerRegistered(
       id: CustomerID(70_000), name: "A", email: "a@b.co", phone: "+123456789", age: 18,
       gender: "non-binary", passwordHash: hash, time: Instant(nanoseconds: -5)),
-    .customerUpdated(id: CustomerID(3), change: CustomerDetailsChange(), time: t),
+    .customerUpdated(id: CustomerID(3), change: CustomerDetailsChange(), by: nil, time: t),
+    .customerUpdated(
+      id: CustomerID(4), change: CustomerDetailsChange(email: "q@r.st"),
+      by: .staff(username: "tom", role: .teller), time: t),
     .customerUpdated(
       id: CustomerID(3),
       change: CustomerDetailsChange(
         name: "N", email: "e@f.gh", phone: "+19999999999", age: 44, gender: ""),
-      time: t),
+      by: .customer(CustomerID(3)), time: t),
     .accountLinked(customer: CustomerID(2), account: AccountID(UInt32.max), time: t),
     .staffAdded(username: "max", name: "Max", role: .manager, passwordHash: hash, time: t),
     .passwordChanged(subject: .customer(CustomerID(5)), passwordHash: hash, time: t),
@@ -48,6 +51,7 @@ import Testing
     .cardBlocked(pan: pan, reason: .retained, by: nil, time: t),
     .cardBlocked(pan: pan, reason: .lost, by: .customer(CustomerID(1)), time: t),
     .cardUnblocked(pan: pan, by: .staff(username: "max", role: .manager), time: t),
+    .pinCleared(pan: pan, by: .operator, time: t),
   ]
 
   @Test func everyTagHasASample() {
@@ -58,7 +62,7 @@ import Testing
   @Test(arguments: samples)
   func roundTrips(_ record: AuthRecord) throws {
     let bytes = record.encoded
-    #expect(bytes[0] == record.tag.rawValue && bytes[1] == 1)
+    #expect(bytes[0] == record.tag.rawValue && bytes[1] == record.tag.currentVersion)
     #expect(try AuthRecord.decode(bytes) == record)
   }
 
@@ -82,7 +86,7 @@ import Testing
     bytes[1] = 2
     #expect(
       throws: DecodeError(
-        "auth record pin_failed (tag 46) has version 2; this release reads version 1")
+        "auth record pin_failed (tag 46) has version 2; this release reads versions 1 to 1")
     ) { try AuthRecord.decode(bytes) }
   }
 

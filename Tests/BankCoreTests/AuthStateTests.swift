@@ -6,7 +6,10 @@ import Testing
 /// A scripted store of the auth core: runs commands, applies their records, and keeps every
 /// record and every secret used, so tests can replay and scan.
 struct AuthFixture {
-  static let configuration = AuthConfiguration(passwordIterations: 2)
+  /// No cooling-off after contact changes: the scenarios reset passwords right after updating
+  /// details (`Hardening2Tests` and `AuthStateTests.contactChangesCoolOffResets` test it).
+  static let configuration = AuthConfiguration(
+    passwordIterations: 2, contactChangeCoolingOff: .zero)
   static let t0 = Instant(nanoseconds: 1_774_976_400_000_000_000)  // 2026-03-31T17:00:00Z
   static let minute = Duration.seconds(60)
 
@@ -163,7 +166,7 @@ extension Result {
     let id = CustomerID(1)
     func code(_ change: CustomerDetailsChange) -> BankError.Code? {
       do {
-        _ = try f.state.updateCustomer(id, change, now: AuthFixture.t0)
+        _ = try f.state.updateCustomer(id, change, by: .operator, now: AuthFixture.t0)
         return nil
       } catch { return error.code }
     }
@@ -174,17 +177,17 @@ extension Result {
     #expect(code(CustomerDetailsChange(name: "")) == .invalidArgument)
     #expect(code(CustomerDetailsChange(gender: "\u{202E}x")) == .invalidArgument)
     #expect(throws: BankError(.customerNotFound, "customer C000009 does not exist")) {
-      try f.state.updateCustomer(CustomerID(9), CustomerDetailsChange(age: 30), now: AuthFixture.t0)
+      try f.state.updateCustomer(CustomerID(9), CustomerDetailsChange(age: 30), by: .operator, now: AuthFixture.t0)
     }
     let records = try f.state.updateCustomer(
       id, CustomerDetailsChange(name: "Ada King", email: "ada@king.org", age: 41, gender: "f"),
-      now: AuthFixture.t0)
+      by: .operator, now: AuthFixture.t0)
     f.commit(records)
     let c = try #require(f.state.customer(id))
     #expect(c.name == "Ada King" && c.email == "ada@king.org" && c.age == 41 && c.gender == "f")
     // The old address is free again; an unchanged field produces nothing.
     #expect(
-      try f.state.updateCustomer(id, CustomerDetailsChange(age: 41), now: AuthFixture.t0).isEmpty)
+      try f.state.updateCustomer(id, CustomerDetailsChange(age: 41), by: .operator, now: AuthFixture.t0).isEmpty)
     #expect(f.state.customerByEmail["ada@example.org"] == nil)
   }
 
@@ -293,6 +296,46 @@ extension Result {
     #expect(swept == [.sessionEnded(token: TokenDigest(token: b), reason: .expired, time: later)])
     f.commit(swept)
     #expect(f.state.sessions.isEmpty)
+  }
+
+  @Test func contactChangesCoolOffResets() throws {
+    var f = AuthFixture()
+    let id = try f.register(
+      "Ada Lovelace", email: "ada@example.org", phone: "+14155550199",
+      password: "analytical engines 1843", account: 1)
+    let config = AuthConfiguration(passwordIterations: 2)
+    f.commit(
+      try f.state.updateCustomer(
+        id, CustomerDetailsChange(phone: "+14155550100"),
+        by: .staff(username: "tom", role: .teller), now: AuthFixture.t0))
+    #expect(f.state.customer(id)?.contactChangedAt == AuthFixture.t0)
+    for (offset, refused) in [(0, true), (72 * 3600 - 1, true), (72 * 3600, false)] {
+      let (_, digest) = Token.make(using: &f.rng)
+      let state = f.state
+      let attempt = { () throws(BankError) in
+        try state.forgotPassword(
+          account: AccountID(1), email: "ada@example.org", phone: "+14155550100", token: digest,
+          now: AuthFixture.t0 + .seconds(offset), configuration: config)
+      }
+      if refused {
+        #expect(throws: BankError(.authenticationFailed, AuthState.forgotRefused)) {
+          _ = try attempt()
+        }
+      } else {
+        #expect(try attempt().records.count == 1)
+      }
+    }
+    // A change of name or age starts no cooling-off; the snapshot keeps the time.
+    var g = AuthFixture()
+    let id2 = try g.register(
+      "Alan Turing", email: "alan@example.org", phone: "+447700900123",
+      password: "universal machines 1936", account: 2)
+    g.commit(
+      try g.state.updateCustomer(
+        id2, CustomerDetailsChange(age: 41), by: .operator, now: AuthFixture.t0))
+    #expect(g.state.customer(id2)?.contactChangedAt == nil)
+    let decoded = try AuthState.decodeSnapshot(f.state.encodeSnapshot())
+    #expect(decoded == f.state)
   }
 
   @Test func forgotPasswordNeedsAllThreeAndFailsAlike() throws {
@@ -492,7 +535,7 @@ extension Result {
     f.commit(
       try f.state.updateCustomer(
         CustomerID(1), CustomerDetailsChange(phone: "+14155550199", gender: "female"),
-        now: AuthFixture.t0))
+        by: .operator, now: AuthFixture.t0))
     for _ in 0..<5 { _ = f.login(ada, "wrong password!!", at: AuthFixture.t0) }
     f.commit(try f.state.liftLockout(ada, by: .operator, now: AuthFixture.t0))
     let token = try #require(f.login(ada, "correct horse battery", at: AuthFixture.t0).token)
@@ -527,6 +570,7 @@ extension Result {
     f.commit(
       try f.state.unblockCard(
         pan2, by: .staff(username: "max", role: .manager), now: AuthFixture.t0))
+    f.commit(try f.state.clearAllPINs(by: .operator, now: AuthFixture.t0 + .seconds(150)))
     f.commit(try f.state.logout(TokenDigest(token: token), now: AuthFixture.t0 + .seconds(200)))
     return f
   }
@@ -560,8 +604,8 @@ extension Result {
       #expect(throws: DecodeError.self) { try AuthState.decodeSnapshot(Array(bytes[0..<cut])) }
     }
     var newer = bytes
-    newer[0] = 2
-    #expect(throws: DecodeError("auth snapshot version 2; this release reads version 1")) {
+    newer[0] = 3
+    #expect(throws: DecodeError("auth snapshot version 3; this release reads versions 1 to 2")) {
       try AuthState.decodeSnapshot(newer)
     }
   }

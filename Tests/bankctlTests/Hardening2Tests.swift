@@ -381,4 +381,191 @@ import Testing
       print("SKIPPED: hledger is not installed; hledger was not checked")
     }
   }
+
+  // MARK: 8. A stolen session cannot take over an account
+
+  @Test func contactChangesCoolOffPasswordResetsAndNeedThePassword() throws {
+    let w = try world()
+    let t0 = "2030-01-01T10:00:00Z"
+    // A teller changes Alice's email and phone, then asks for a reset with the new values.
+    let r = bank(
+      ["--now", t0, "customer", "update", w.alice, "--email", "evil@example.com", "--phone",
+       "+14155550199"], session: nil)
+    #expect(r.code == 0, "\(r.err)")
+    let forgot = [
+      "password", "forgot", "--account", w.aliceAccount, "--email", "evil@example.com",
+      "--phone", "+14155550199",
+    ]
+    let wrong = bank(["--now", t0, "password", "forgot", "--account", w.aliceAccount, "--email",
+      "nobody@example.com", "--phone", "+14155550199"])
+    for at in ["2030-01-01T10:00:01Z", "2030-01-04T09:59:59Z"] {
+      let refused = bank(["--now", at] + forgot)
+      #expect(refused.code == 1 && errorCode(refused) == "authentication_failed")
+      #expect(jsonObject(refused.err)?.description == jsonObject(wrong.err)?.description)
+    }
+    let later = bank(["--now", "2030-01-04T10:00:00Z"] + forgot)
+    #expect(later.code == 0, "after the cooling-off period: \(later.err)")
+    // A teller's change is in the history with who made it.
+    let teller = try world2Teller(w)
+    #expect(
+      bank(["--now", "2030-01-05T10:00:01Z", "customer", "update", w.alice, "--phone", "+14155550177"],
+        session: teller).code == 0)
+    let history = jsonObject(bank(["customer", "show", w.alice, "--history"]).out)?["history"]
+      as? [[String: Any]] ?? []
+    #expect(history.map { $0["by"] as? String } == ["operator", "operator", "tom"])
+  }
+
+  /// Logs the teller in again at a time after the world's, since the test moves the clock.
+  func world2Teller(_ w: World) throws -> String {
+    let r = bank(["--now", "2030-01-05T10:00:00Z", "login", "--staff", "tom"],
+      input: [Self.passwords["teller"] ?? ""])
+    return try #require(jsonObject(r.out)?["session"] as? String, "\(r.err)")
+  }
+
+  @Test func aCustomerChangingTheirOwnContactGivesTheirPassword() throws {
+    let w = try world()
+    let before = storeBytes()
+    let none = bank(["customer", "update", w.alice, "--email", "new@example.com"], session: w.customer)
+    #expect(none.code != 0)
+    let wrong = bank(
+      ["customer", "update", w.alice, "--email", "new@example.com"], input: ["not my password 1"],
+      session: w.customer)
+    #expect(wrong.code == 1 && errorCode(wrong) == "authentication_failed", "\(wrong.err)")
+    #expect(storeBytes().count > before.count, "the wrong password is recorded")
+    #expect(jsonObject(bank(["customer", "show", w.alice]).out)?["email"] as? String == "alice@example.com")
+    let right = bank(
+      ["customer", "update", w.alice, "--email", "new@example.com"],
+      input: ["correct horse battery staple"], session: w.customer)
+    #expect(right.code == 0, "\(right.err)")
+    // Other details need no password.
+    #expect(bank(["customer", "update", w.alice, "--age", "35"], session: w.customer).code == 0)
+    // Five wrong passwords lock logins, as failed logins do.
+    for _ in 0..<5 {
+      _ = bank(
+        ["customer", "update", w.alice, "--phone", "+14155550123"], input: ["wrong password 22"],
+        session: w.customer)
+    }
+    let locked = bank(["login", "--customer", w.alice], input: ["correct horse battery staple"])
+    #expect(errorCode(locked) == "authentication_failed")
+  }
+
+  @Test func sessionsCanBeEndedFromOutside() throws {
+    let w = try world()
+    let second = try login(["--customer", w.alice], "correct horse battery staple")
+    // logout --all ends both of Alice's sessions.
+    let all = bank(["logout", "--all"], session: second)
+    #expect(all.code == 0 && jsonObject(all.out)?["sessions_ended"] as? Int == 2, "\(all.out)")
+    #expect(errorCode(bank(["balance", w.aliceAccount], session: w.customer)) == "authentication_failed")
+    // A manager revokes another's sessions; a teller may not.
+    let again = try login(["--customer", w.alice], "correct horse battery staple")
+    let before = storeBytes()
+    let denied = bank(["session", "revoke", "--customer", w.alice], session: w.teller)
+    #expect(denied.code == 1 && errorCode(denied) == "permission_denied")
+    #expect(storeBytes() == before)
+    let revoked = bank(["session", "revoke", "--customer", w.alice], session: w.manager)
+    #expect(revoked.code == 0 && jsonObject(revoked.out)?["sessions_ended"] as? Int == 1)
+    #expect(errorCode(bank(["balance", w.aliceAccount], session: again)) == "authentication_failed")
+    #expect(bank(["session", "revoke", "--staff", "tom"]).code == 0)
+    #expect(errorCode(bank(["accounts"], session: w.teller)) == "authentication_failed")
+    #expect(errorCode(bank(["session", "revoke", "--staff", "nobody"])) == "staff_not_found")
+    #expect(bank(["session", "revoke"]).code == 64)
+  }
+
+  // MARK: 10. Small things a new user met
+
+  /// Every clean-up line of the README's tours removes every file of its store.
+  @Test func theToursCleanUpEveryFileOfTheStore() throws {
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+    let text = try String(contentsOf: readme, encoding: .utf8)
+    let lines = text.split(separator: "\n").filter { $0.hasPrefix("rm -f /tmp/") }
+    #expect(lines.count >= 2)
+    for line in lines {
+      let command = line.replacingOccurrences(of: "/tmp/", with: dir.path + "/")
+      let journal = try #require(
+        command.split(separator: " ").dropFirst(2).first.map(String.init))
+      for suffix in ["", ".snapshot", ".snapshot.tmp", ".offsets", ".keys", ".key"] {
+        FileManager.default.createFile(atPath: journal + suffix, contents: Data([1]))
+      }
+      let r = try runProcess("/bin/sh", ["-c", command])
+      #expect(r.status == 0)
+      let left = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        .filter { (dir.path + "/" + $0).hasPrefix(journal) }
+      #expect(left.isEmpty, "\(line) left \(left)")
+    }
+  }
+
+  @Test func helpShowsTheGlobalOptionsAndNoEmptySections() throws {
+    for spec in Commands.all where spec.name != "help" {
+      let r = cli(["help", spec.name])
+      #expect(r.code == 0)
+      let usage = r.out.split(separator: "\n").first { $0.hasPrefix("USAGE:") } ?? ""
+      for option in ["--store", "--json", "--now"] {
+        #expect(usage.contains(option), "\(spec.name): \(usage)")
+      }
+      #expect(usage.contains("--session"), "\(spec.name): \(usage)")
+      #expect(!r.out.contains("\n\n\n"), "\(spec.name) has an empty section")
+    }
+    #expect(cli(["open", "--help"]).out.contains("--customer"))
+    #expect(cli(["verify", "--help"]).out.contains("warnings"))
+    // A usage error shows the same line.
+    let r = cli(["deposit"], store: store)
+    #expect(r.code == 64 && r.err.contains("[--now <time>]"))
+  }
+
+  /// A journal of 64 to 127 bytes is a creation that never completed: readers see an empty
+  /// store and say so; a writer completes it.
+  @Test func anIncompleteCreationIsNotAMissingStore() throws {
+    _ = try open()
+    let full = storeBytes()
+    for size in [64, 100, 127] {
+      try full.prefix(size).write(to: URL(fileURLWithPath: store))
+      let v = bank(["verify"])
+      #expect(v.code == 0, "\(size): \(v.err)")
+      let warnings = jsonObject(v.out)?["warnings"] as? [String] ?? []
+      #expect(warnings.contains { $0.contains("never completed") }, "\(warnings)")
+      let a = bank(["accounts"])
+      #expect(a.code == 0 && (jsonObject(a.out)?["accounts"] as? [Any])?.isEmpty == true, "\(a.err)")
+      #expect(storeBytes().count == size, "a reader never writes")
+    }
+    #expect(bank(["open", "--name", "B"]).code == 0)
+    #expect(bank(["verify"]).code == 0)
+  }
+
+  @Test func aStoreReadableByOthersIsUsedWithAWarning() throws {
+    let a = try open()
+    chmod(store, 0o644)
+    let r = bank(["balance", a])
+    #expect(r.code == 0)
+    #expect(r.err.contains("warning:") && r.err.contains("0644"), "\(r.err)")
+    chmod(store, 0o600)
+    #expect(bank(["balance", a]).err.isEmpty)
+  }
+
+  @Test func aLostPINKeyIsReplacedAndEveryPINCleared() throws {
+    let w = try world()
+    #expect(bank(["card", "set-pin", w.aliceCard], input: ["2468"]).code == 0)
+    #expect(bank(["card", "set-pin", w.bobCard], input: ["1357"]).code == 0)
+    // Refused while the key exists, and for anyone but the operator.
+    let present = bank(["pin-key", "reset"])
+    #expect(present.code == 64 && errorCode(present) == "invalid_argument")
+    try FileManager.default.removeItem(atPath: store + ".key")
+    let before = storeBytes()
+    let denied = bank(["pin-key", "reset"], session: w.manager)
+    #expect(denied.code == 1 && errorCode(denied) == "permission_denied")
+    #expect(storeBytes() == before && !FileManager.default.fileExists(atPath: store + ".key"))
+    // Card commands refuse without the key while PINs exist.
+    #expect(bank(["card", "set-pin", w.aliceCard], input: ["1111"]).code == 74)
+    let r = bank(["pin-key", "reset"])
+    #expect(r.code == 0 && jsonObject(r.out)?["cards_cleared"] as? Int == 2, "\(r.err)")
+    var st = stat()
+    #expect(stat(store + ".key", &st) == 0 && st.st_mode & 0o777 == 0o600)
+    // The customer sets a first PIN again; the old one is gone.
+    #expect(bank(["card", "set-pin", w.aliceCard], input: ["8642"], session: w.customer).code == 0)
+    #expect(
+      errorCode(bank(["card", "change-pin", w.aliceCard], input: ["2468", "1111"], session: w.customer))
+        == "authentication_failed")
+    #expect(bank(["card", "change-pin", w.aliceCard], input: ["8642", "1111"], session: w.customer).code == 0)
+    #expect(bank(["verify"]).code == 0)
+  }
 }

@@ -23,6 +23,11 @@ public struct AuthConfiguration: Sendable, Equatable {
   public var sessionActivityInterval: Duration
   /// How long a password-reset token stays valid; default 15 minutes.
   public var resetTokenLifetime: Duration
+  /// How long after a change of a customer's email or phone `password forgot` is refused for
+  /// them (with the same answer as a wrong field), whoever made the change; default 72 hours. A
+  /// teller, or a stolen session, that changes the contact details cannot then take the account
+  /// over with a reset sent to the new ones before the customer notices.
+  public var contactChangeCoolingOff: Duration
   /// Consecutive wrong PINs that block (or, at a terminal, retain) a card; default 3.
   public var maxPINTries: Int
   /// The issuer identification number that starts every PAN: six digits, default `999000`
@@ -43,8 +48,10 @@ public struct AuthConfiguration: Sendable, Equatable {
     resetTokenLifetime: Duration = .seconds(15 * 60),
     maxPINTries: Int = 3,
     issuerIdentificationNumber: String = "999000",
-    cardValidityMonths: Int = 48
+    cardValidityMonths: Int = 48,
+    contactChangeCoolingOff: Duration = .seconds(72 * 3600)
   ) {
+    self.contactChangeCoolingOff = contactChangeCoolingOff
     self.passwordIterations = passwordIterations
     self.minimumPasswordLength = minimumPasswordLength
     self.maxFailedLogins = maxFailedLogins

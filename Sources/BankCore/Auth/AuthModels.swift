@@ -16,6 +16,10 @@ public struct Customer: Sendable, Equatable {
   public internal(set) var accounts: [AccountID]
   /// When the customer registered.
   public let registeredAt: Instant
+  /// When the email address or the phone number last changed (`nil`: never since
+  /// registration). `password forgot` is refused for a cooling-off period after it
+  /// (``AuthConfiguration/contactChangeCoolingOff``).
+  public internal(set) var contactChangedAt: Instant? = nil
 }
 
 /// A member of staff, for display.

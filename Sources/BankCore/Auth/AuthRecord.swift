@@ -6,6 +6,8 @@ enum SessionEndReason: UInt8, Sendable, CaseIterable {
   case expired = 2
   /// A password reset (or change) ended every session of the principal.
   case reset = 3
+  /// A manager or the operator revoked the principal's sessions.
+  case revoked = 4
 }
 
 /// Why a card was blocked; ``retained`` sets the status to retained, every other reason to
@@ -61,8 +63,10 @@ enum AuthRecord: Sendable, Equatable {
   case customerRegistered(
     id: CustomerID, name: String, email: String, phone: String, age: Int, gender: String,
     passwordHash: String, time: Instant)
-  /// Some of a customer's details changed.
-  case customerUpdated(id: CustomerID, change: CustomerDetailsChange, time: Instant)
+  /// Some of a customer's details changed; `by` is who changed them (`nil` in records of
+  /// earlier releases, which did not say: read as the operator).
+  case customerUpdated(
+    id: CustomerID, change: CustomerDetailsChange, by: Principal?, time: Instant)
   /// A ledger account now belongs to a customer.
   case accountLinked(customer: CustomerID, account: AccountID, time: Instant)
   /// A staff member was added.
@@ -96,6 +100,9 @@ enum AuthRecord: Sendable, Equatable {
   case cardBlocked(pan: PAN, reason: CardBlockReason, by: Principal?, time: Instant)
   /// A card was unblocked; its try counter goes back to zero.
   case cardUnblocked(pan: PAN, by: Principal, time: Instant)
+  /// A card's PIN was cleared (the store's PIN key was lost and replaced): the card has no PIN
+  /// until one is set again, and its try counter goes back to zero.
+  case pinCleared(pan: PAN, by: Principal, time: Instant)
 
   /// Record tags of this core (32…63). Never renumber; add new ones at the end.
   enum Tag: UInt8, CaseIterable {
@@ -117,9 +124,14 @@ enum AuthRecord: Sendable, Equatable {
     case pinVerified = 47
     case cardBlocked = 48
     case cardUnblocked = 49
+    case pinCleared = 50
 
     /// The version this release writes; decoders keep every version ever written.
-    var currentVersion: UInt8 { 1 }
+    var currentVersion: UInt8 { self == .customerUpdated ? 2 : 1 }
+
+    /// Whether this release reads `version` of the record type: every type's version 1, and
+    /// `customer_updated` version 2 (which adds who made the change).
+    func reads(_ version: UInt8) -> Bool { version >= 1 && version <= currentVersion }
 
     /// The record's name in messages, for example `session_started`.
     var name: String {
@@ -142,6 +154,7 @@ enum AuthRecord: Sendable, Equatable {
       case .pinVerified: "pin_verified"
       case .cardBlocked: "card_blocked"
       case .cardUnblocked: "card_unblocked"
+      case .pinCleared: "pin_cleared"
       }
     }
   }
@@ -170,19 +183,20 @@ enum AuthRecord: Sendable, Equatable {
     case .pinVerified: .pinVerified
     case .cardBlocked: .cardBlocked
     case .cardUnblocked: .cardUnblocked
+    case .pinCleared: .pinCleared
     }
   }
 
   /// The time the record carries.
   var time: Instant {
     switch self {
-    case .customerRegistered(_, _, _, _, _, _, _, let t), .customerUpdated(_, _, let t),
+    case .customerRegistered(_, _, _, _, _, _, _, let t), .customerUpdated(_, _, _, let t),
       .accountLinked(_, _, let t), .staffAdded(_, _, _, _, let t), .passwordChanged(_, _, let t),
       .loginFailed(_, let t, _), .sessionStarted(_, _, let t, _), .sessionActivity(_, let t),
       .sessionEnded(_, _, let t), .lockoutLifted(_, _, let t), .resetTokenIssued(_, _, _, let t),
       .resetTokenUsed(_, let t), .cardIssued(_, _, _, _, let t), .pinSet(_, _, let t),
       .pinFailed(_, let t), .pinVerified(_, let t), .cardBlocked(_, _, _, let t),
-      .cardUnblocked(_, _, let t):
+      .cardUnblocked(_, _, let t), .pinCleared(_, _, let t):
       t
     }
   }
@@ -203,7 +217,7 @@ enum AuthRecord: Sendable, Equatable {
       w.string(gender)
       w.string(hash)
       w.instant(time)
-    case .customerUpdated(let id, let change, let time):
+    case .customerUpdated(let id, let change, let by, let time):
       w.u32(id.rawValue)
       w.optionalString(change.name)
       w.optionalString(change.email)
@@ -212,6 +226,8 @@ enum AuthRecord: Sendable, Equatable {
       if let age = change.age { w.u8(UInt8(clamping: age)) }
       w.optionalString(change.gender)
       w.instant(time)
+      w.u8(by == nil ? 0 : 1)
+      if let by { w.principal(by) }
     case .accountLinked(let customer, let account, let time):
       w.u32(customer.rawValue)
       w.u32(account.rawValue)
@@ -276,7 +292,7 @@ enum AuthRecord: Sendable, Equatable {
       w.u8(by == nil ? 0 : 1)
       if let by { w.principal(by) }
       w.instant(time)
-    case .cardUnblocked(let pan, let by, let time):
+    case .cardUnblocked(let pan, let by, let time), .pinCleared(let pan, let by, let time):
       w.u64(pan.value)
       w.principal(by)
       w.instant(time)
@@ -303,9 +319,9 @@ enum AuthRecord: Sendable, Equatable {
           : "tag \(rawTag) is not an auth record tag (32...63)")
     }
     let version = try r.u8()
-    guard version == 1 else {
+    guard tag.reads(version) else {
       throw DecodeError(
-        "auth record \(tag.name) (tag \(rawTag)) has version \(version); this release reads version 1"
+        "auth record \(tag.name) (tag \(rawTag)) has version \(version); this release reads versions 1 to \(tag.currentVersion)"
       )
     }
     switch tag {
@@ -322,7 +338,10 @@ enum AuthRecord: Sendable, Equatable {
       change.phone = try r.optionalString()
       if try r.flag() { change.age = Int(try r.u8()) }
       change.gender = try r.optionalString()
-      return .customerUpdated(id: id, change: change, time: try r.instant())
+      let time = try r.instant()
+      var by: Principal? = nil
+      if version >= 2, try r.flag() { by = try r.principal() }
+      return .customerUpdated(id: id, change: change, by: by, time: time)
     case .accountLinked:
       return .accountLinked(
         customer: try r.customerID(), account: AccountID(try r.u32()), time: try r.instant())
@@ -389,6 +408,8 @@ enum AuthRecord: Sendable, Equatable {
       return .cardBlocked(pan: pan, reason: reason, by: by, time: try r.instant())
     case .cardUnblocked:
       return .cardUnblocked(pan: try r.pan(), by: try r.principal(), time: try r.instant())
+    case .pinCleared:
+      return .pinCleared(pan: try r.pan(), by: try r.principal(), time: try r.instant())
     }
   }
 

@@ -101,7 +101,7 @@ extension AuthState {
   ///
   /// - Throws: `customer_not_found`, and the field errors of ``registerCustomer``.
   func updateCustomer(
-    _ id: CustomerID, _ change: CustomerDetailsChange, now: Instant
+    _ id: CustomerID, _ change: CustomerDetailsChange, by: Principal, now: Instant
   ) throws(BankError) -> [AuthRecord] {
     guard let current = customers[id] else { throw Self.noCustomer(id) }
     var effective = CustomerDetailsChange()
@@ -128,7 +128,8 @@ extension AuthState {
       try ContactValidation.gender(gender)
       effective.gender = gender
     }
-    return effective.isEmpty ? [] : [.customerUpdated(id: id, change: effective, time: now)]
+    return effective.isEmpty
+      ? [] : [.customerUpdated(id: id, change: effective, by: by, time: now)]
   }
 
   /// Records that a ledger account (already opened in the same batch or before) belongs to a
@@ -240,6 +241,45 @@ extension AuthState {
     now >= session.expires || now >= session.lastActivity.adding(configuration.sessionIdleTimeout)
   }
 
+  /// Judges a password given to confirm a sensitive change (a customer's own email or phone), as
+  /// a login judges it: a locked principal is refused, and a wrong password is journaled
+  /// (`login_failed`) and counts towards the lockout. `nil` when the password is right.
+  func confirmPassword(
+    _ subject: Subject, check: PasswordCheck, now: Instant, configuration: AuthConfiguration
+  ) -> AuthOutcome<Void>? {
+    let refused = BankError(
+      .authenticationFailed, "the current password is wrong, or logins are locked")
+    guard let credential = credentials[subject] else {
+      return AuthOutcome(records: [], result: .failure(refused))
+    }
+    if isLocked(subject, at: now) { return AuthOutcome(records: [], result: .failure(refused)) }
+    guard check.matched, check.checkedHash == credential.passwordHash else {
+      let failures = credential.failedLogins + 1
+      let lockedUntil =
+        failures >= configuration.maxFailedLogins
+        ? now.adding(configuration.lockoutDuration) : nil
+      return AuthOutcome(
+        records: [.loginFailed(subject: subject, time: now, lockedUntil: lockedUntil)],
+        result: .failure(refused))
+    }
+    return nil
+  }
+
+  /// Ends every session of a subject (`logout --all`, or a manager's revocation), in digest
+  /// order; none is not an error.
+  func endSessions(of subject: Subject, reason: SessionEndReason, now: Instant) -> [AuthRecord] {
+    sessions.filter { $0.value.subject == subject }.keys.sorted()
+      .map { .sessionEnded(token: $0, reason: reason, time: now) }
+  }
+
+  /// The subject of a live session, or `authentication_failed`.
+  func sessionSubject(_ token: TokenDigest) throws(BankError) -> Subject {
+    guard let session = sessions[token] else {
+      throw BankError(.authenticationFailed, Self.sessionRefused)
+    }
+    return session.subject
+  }
+
   /// Ends a session at its holder's request.
   ///
   /// - Throws: `authentication_failed` for an unknown or already ended session.
@@ -295,7 +335,13 @@ extension AuthState {
     let emailMatches = ConstantTime.equals(
       Array(ContactValidation.normalizedEmail(email).utf8), Array(storedEmail.utf8))
     let phoneMatches = ConstantTime.equals(Array(phone.utf8), Array(storedPhone.utf8))
-    guard let owner, customer != nil, emailMatches && phoneMatches, resetTokens[token] == nil
+    // A contact change in the cooling-off period refuses the reset with the same answer: a
+    // teller or a stolen session that changed the email or phone cannot use the new ones.
+    let cooling = customer?.contactChangedAt.map {
+      now < $0.adding(configuration.contactChangeCoolingOff)
+    }
+    guard let owner, customer != nil, emailMatches && phoneMatches, resetTokens[token] == nil,
+      cooling != true
     else {
       throw BankError(.authenticationFailed, Self.forgotRefused)
     }
@@ -480,6 +526,16 @@ extension AuthState {
       pan, in: self, as: by, verb: "block", staffAction: "block cards")
     if card.status != .active { return [] }
     return [.cardBlocked(pan: pan, reason: reason, by: by, time: now)]
+  }
+
+  /// Clears the PIN of every card that has one, in card-number order (the operator, after the
+  /// store's PIN key was lost: no PIN can be checked without it, so each is set again).
+  ///
+  /// - Throws: `permission_denied` for anyone but the operator.
+  func clearAllPINs(by: Principal, now: Instant) throws(BankError) -> [AuthRecord] {
+    try requirePermission(.resetPINKey, for: by, ownsTarget: false)
+    return cards.filter { $0.value.pinCode != nil }.keys.sorted { $0.value < $1.value }
+      .map { .pinCleared(pan: $0, by: by, time: now) }
   }
 
   /// Unblocks a blocked or retained card and clears its try count; a manager's or the

@@ -22,9 +22,20 @@ extension AuthState: StateCore {
   var lastTimestamp: Int64 { lastTime }
 
   static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> AuthState {
-    guard version == snapshotVersion else {
-      throw DecodeError("auth section version \(version); this release reads version 1")
+    guard version >= 1 && version <= snapshotVersion else {
+      throw DecodeError(
+        "auth section version \(version); this release reads versions 1 to \(snapshotVersion)")
     }
     return try decodeSnapshot(bytes)
+  }
+
+  /// Version 1 lacks the customers' last contact changes, which only the journal holds.
+  static var oldestCompleteSnapshotVersion: UInt8 { 2 }
+
+  func comparable(toSectionVersion version: UInt8) -> AuthState {
+    guard version < 2 else { return self }
+    var copy = self
+    for id in copy.customers.keys { copy.customers[id]?.contactChangedAt = nil }
+    return copy
   }
 }

@@ -1,6 +1,7 @@
 extension AuthState {
-  /// The snapshot format this release writes.
-  static let snapshotVersion: UInt8 = 1
+  /// The snapshot format this release writes: 2 adds each customer's last contact change
+  /// (``Customer/contactChangedAt``); version 1 is still read (no contact change known).
+  static let snapshotVersion: UInt8 = 2
 
   /// The whole state as bytes, identical for equal states: every collection is written in a
   /// fixed order (customers by ID, staff and digests by bytes, cards per customer in issue
@@ -24,6 +25,8 @@ extension AuthState {
       w.optionalString(c.gender)
       w.accountList(c.accounts)
       w.instant(c.registeredAt)
+      w.u8(c.contactChangedAt == nil ? 0 : 1)
+      if let t = c.contactChangedAt { w.instant(t) }
     }
 
     let staffList = staff.values.sorted { Self.byteOrder($0.username, $1.username) }
@@ -109,8 +112,9 @@ extension AuthState {
 
   private static func decodeSnapshot(_ r: inout ByteReader) throws(DecodeError) -> AuthState {
     let version = try r.u8()
-    guard version == snapshotVersion else {
-      throw DecodeError("auth snapshot version \(version); this release reads version 1")
+    guard version >= 1 && version <= snapshotVersion else {
+      throw DecodeError(
+        "auth snapshot version \(version); this release reads versions 1 to \(snapshotVersion)")
     }
     var s = AuthState()
     s.nextCustomer = try r.u32()
@@ -125,10 +129,12 @@ extension AuthState {
       let gender = try r.optionalString()
       let accounts = try r.accountList()
       let registeredAt = try r.instant()
+      var contactChangedAt: Instant? = nil
+      if version >= 2, try r.flag() { contactChangedAt = try r.instant() }
       guard s.customers[id] == nil else { throw DecodeError("customer \(id) appears twice") }
       s.customers[id] = Customer(
         id: id, name: name, email: email, phone: phone, age: age, gender: gender,
-        accounts: accounts, registeredAt: registeredAt)
+        accounts: accounts, registeredAt: registeredAt, contactChangedAt: contactChangedAt)
       let key = ContactValidation.normalizedEmail(email)
       guard s.customerByEmail[key] == nil else { throw DecodeError("an email appears twice") }
       s.customerByEmail[key] = id

@@ -86,8 +86,9 @@ struct AuthState: Sendable, Equatable {
       customerByEmail[ContactValidation.normalizedEmail(email)] = id
       credentials[.customer(id)] = Credential(passwordHash: hash)
       nextCustomer = id.rawValue &+ 1
-    case .customerUpdated(let id, let change, _):
+    case .customerUpdated(let id, let change, _, let time):
       guard var customer = customers[id] else { break }
+      if change.email != nil || change.phone != nil { customer.contactChangedAt = time }
       if let name = change.name { customer.name = name }
       if let email = change.email {
         customerByEmail[ContactValidation.normalizedEmail(customer.email)] = nil
@@ -153,6 +154,10 @@ struct AuthState: Sendable, Equatable {
     case .cardUnblocked(let pan, _, _):
       cards[pan]?.card.status = .active
       cards[pan]?.card.failedPINAttempts = 0
+    case .pinCleared(let pan, _, _):
+      cards[pan]?.pinCode = nil
+      cards[pan]?.card.hasPIN = false
+      cards[pan]?.card.failedPINAttempts = 0
     }
     lastTime = max(lastTime, record.time.nanoseconds)
     return nil
@@ -174,7 +179,7 @@ struct AuthState: Sendable, Equatable {
         return "email already in use"
       }
       return nil
-    case .customerUpdated(let id, let change, _):
+    case .customerUpdated(let id, let change, _, _):
       if let problem = needCustomer(id) { return problem }
       if let email = change.email,
         let owner = customerByEmail[ContactValidation.normalizedEmail(email)],
@@ -214,7 +219,7 @@ struct AuthState: Sendable, Equatable {
       if let problem = needCard(pan) { return problem }
       return code.count == 32 ? nil : "a PIN code is 32 bytes"
     case .pinFailed(let pan, _), .pinVerified(let pan, _), .cardBlocked(let pan, _, _, _),
-      .cardUnblocked(let pan, _, _):
+      .cardUnblocked(let pan, _, _), .pinCleared(let pan, _, _):
       return needCard(pan)
     }
   }

@@ -385,8 +385,19 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied` (a customer may change only their own details),
   ///   `customer_not_found`, and the field errors of registration.
+  ///
+  /// A customer changing their own email or phone gives their current password
+  /// (`currentPassword`), judged as a login judges it (a wrong one counts towards the lockout):
+  /// a stolen session alone cannot redirect a password reset. Every change is recorded with who
+  /// made it; after a change of email or phone, `password forgot` is refused for
+  /// ``AuthConfiguration/contactChangeCoolingOff``.
+  ///
+  /// Blocks for one PBKDF2 when a password is checked.
+  ///
+  /// - Throws: also `authentication_failed` (a missing or wrong current password).
   public func updateCustomer(
-    _ id: CustomerID, _ update: CustomerUpdate, as principal: Principal = .operator
+    _ id: CustomerID, _ update: CustomerUpdate, currentPassword: String? = nil,
+    as principal: Principal = .operator
   ) throws(BankError) -> CustomerProfile {
     let own: Bool
     if case .customer(let me) = principal { own = me == id } else { own = false }
@@ -394,8 +405,36 @@ public final class Authenticator: Sendable {
     let change = CustomerDetailsChange(
       name: update.name, email: update.email, phone: update.phone, age: update.age,
       gender: update.gender)
-    _ = try commitRecords { auth, _, tx throws(BankError) in
-      (try auth.updateCustomer(id, change, now: Self.now(tx)), ())
+    var check: PasswordCheck? = nil
+    if own {
+      let (stored, contactChanges) = try read { auth, _ throws(BankError) in
+        guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
+        let changes =
+          (change.email.map { $0 != c.email } ?? false)
+          || (change.phone.map { $0 != c.phone } ?? false)
+        return (auth.passwordHash(of: .customer(id)), changes)
+      }
+      if contactChanges {
+        guard let currentPassword else {
+          throw BankError(
+            .authenticationFailed,
+            "changing your own email or phone needs your current password")
+        }
+        check = SlowWork.run { [hasher] in
+          AuthState.checkPassword(currentPassword, storedHash: stored, hasher: hasher)
+        }
+      }
+    }
+    try commit { auth, _, tx throws(BankError) -> AuthOutcome<Void> in
+      let now = Self.now(tx)
+      if let check,
+        let refused = auth.confirmPassword(
+          .customer(id), check: check, now: now, configuration: configuration)
+      {
+        return refused
+      }
+      return AuthOutcome(
+        records: try auth.updateCustomer(id, change, by: principal, now: now), result: .success(()))
     }
     return try customer(id, as: .operator)
   }
@@ -433,10 +472,12 @@ public final class Authenticator: Sendable {
     /// The fields set, by their JSON names (`name`, `email`, `phone`, `age`, `gender`), with
     /// their new values; registration lists every field.
     public let fields: [(String, String)]
+    /// Who made the change (registration and records of earlier releases: the operator).
+    public let by: Principal
 
     public static func == (a: DetailsChange, b: DetailsChange) -> Bool {
       a.time == b.time && a.fields.map(\.0) == b.fields.map(\.0)
-        && a.fields.map(\.1) == b.fields.map(\.1)
+        && a.fields.map(\.1) == b.fields.map(\.1) && a.by == b.by
     }
   }
 
@@ -455,15 +496,15 @@ public final class Authenticator: Sendable {
       where c == id:
         var fields = [("name", name), ("email", email), ("phone", phone), ("age", String(age))]
         if !gender.isEmpty { fields.append(("gender", gender)) }
-        out.append(DetailsChange(time: t, fields: fields))
-      case .customerUpdated(let c, let change, let t) where c == id:
+        out.append(DetailsChange(time: t, fields: fields, by: .operator))
+      case .customerUpdated(let c, let change, let by, let t) where c == id:
         var fields: [(String, String)] = []
         if let v = change.name { fields.append(("name", v)) }
         if let v = change.email { fields.append(("email", v)) }
         if let v = change.phone { fields.append(("phone", v)) }
         if let v = change.age { fields.append(("age", String(v))) }
         if let v = change.gender { fields.append(("gender", v)) }
-        out.append(DetailsChange(time: t, fields: fields))
+        out.append(DetailsChange(time: t, fields: fields, by: by ?? .operator))
       default: break
       }
     }
@@ -473,6 +514,22 @@ public final class Authenticator: Sendable {
   /// How many cards have a PIN set: each needs the PIN key (pepper) to be checked.
   public func cardsWithPIN() throws(BankError) -> Int {
     try read { auth, _ in auth.cards.values.filter { $0.pinCode != nil }.count }
+  }
+
+  /// Clears every card's PIN in one batch, for a store whose PIN key (pepper) was lost: no PIN
+  /// can be checked without it. The operator only. Each card then takes `setPIN` again (its
+  /// holder may set a first PIN); create the new key (``pepperKey(forStore:create:)``) after
+  /// this commits, never before, so that no PIN is ever checked against a key it was not set
+  /// under.
+  ///
+  /// - Returns: how many cards had a PIN.
+  /// - Throws: `permission_denied`.
+  @discardableResult
+  public func clearAllPINs(as principal: Principal) throws(BankError) -> Int {
+    try commitRecords { auth, _, tx throws(BankError) in
+      let records = try auth.clearAllPINs(by: principal, now: Self.now(tx))
+      return (records, records.count)
+    }
   }
 
   /// Whether a PIN key (pepper) is loaded.
@@ -574,6 +631,45 @@ public final class Authenticator: Sendable {
     let digest = TokenDigest(token: token)
     _ = try commitRecords { auth, _, tx throws(BankError) in
       (try auth.logout(digest, now: Self.now(tx)), ())
+    }
+  }
+
+  /// Ends every session of the principal the token belongs to (`logout --all`): a customer or
+  /// staff member who fears a session was stolen ends them all from any one.
+  ///
+  /// - Returns: how many sessions ended.
+  /// - Throws: `authentication_failed` for an unknown or ended session.
+  @discardableResult
+  public func logoutAll(token: String) throws(BankError) -> Int {
+    let digest = TokenDigest(token: token)
+    return try commitRecords { auth, _, tx throws(BankError) in
+      let subject = try auth.sessionSubject(digest)
+      let records = auth.endSessions(of: subject, reason: .logout, now: Self.now(tx))
+      return (records, records.count)
+    }
+  }
+
+  /// Ends every session of a customer or a staff member (managers and the operator), as when a
+  /// device is reported stolen.
+  ///
+  /// - Returns: how many sessions ended (0 when there were none).
+  /// - Throws: `permission_denied`, `customer_not_found`, `staff_not_found`,
+  ///   `invalid_argument` (neither or both named).
+  @discardableResult
+  public func revokeSessions(
+    customer: CustomerID? = nil, staff: String? = nil, as principal: Principal
+  ) throws(BankError) -> Int {
+    try requirePermission(.revokeSessions, for: principal, ownsTarget: false)
+    let subject: Subject
+    switch (customer, staff) {
+    case (let c?, nil): subject = .customer(c)
+    case (nil, let s?): subject = .staff(s)
+    default: throw BankError(.invalidArgument, "name a customer or a staff member, not both")
+    }
+    return try commitRecords { auth, _, tx throws(BankError) in
+      guard auth.principal(for: subject) != nil else { throw AuthState.noSubject(subject) }
+      let records = auth.endSessions(of: subject, reason: .revoked, now: Self.now(tx))
+      return (records, records.count)
     }
   }
 

@@ -47,6 +47,8 @@ public enum Operation: String, Sendable, CaseIterable, CustomStringConvertible {
   case unblockCard = "unblock_card"
   /// Lift a principal's login lockout (the issue's "a manager can lift it").
   case liftLockout = "lift_lockout"
+  /// End another principal's sessions (a stolen device).
+  case revokeSessions = "revoke_sessions"
   /// Approve a loan request (and disburse it).
   case approveLoan = "approve_loan"
   /// Reject a loan request.
@@ -73,6 +75,8 @@ public enum Operation: String, Sendable, CaseIterable, CustomStringConvertible {
   // Administration (operator only).
   /// Add a staff member.
   case addStaff = "add_staff"
+  /// Replace a lost PIN key, clearing every card's PIN.
+  case resetPINKey = "reset_pin_key"
 
   /// The operation's snake_case name, as `Docs/Security.md` lists it.
   public var description: String { rawValue }
@@ -103,12 +107,13 @@ public enum Operation: String, Sendable, CaseIterable, CustomStringConvertible {
     case .registerCustomer, .updateCustomer, .openAccount, .deposit, .withdraw, .issueCard,
       .lookUpAccount:
       [.teller, .manager, .operator]
-    case .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .approveLoan,
+    case .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .revokeSessions,
+      .approveLoan,
       .rejectLoan, .setRates, .runInterest, .loadATM, .serviceATM:
       [.manager, .operator]
     case .reports, .export, .verify, .events, .readAnyAccount:
       [.manager, .auditor, .operator]
-    case .addStaff:
+    case .addStaff, .resetPINKey:
       [.operator]
     }
   }
@@ -164,6 +169,7 @@ extension Operation {
     case .overdraft: "set overdraft limits"
     case .unblockCard: "unblock cards"
     case .liftLockout: "lift login lockouts"
+    case .revokeSessions: "end other people's sessions"
     case .approveLoan: "approve loans"
     case .rejectLoan: "reject loans"
     case .setRates: "set rates"
@@ -176,6 +182,7 @@ extension Operation {
     case .events: "read the event log"
     case .readAnyAccount: "read the bank's own accounts"
     case .addStaff: "add staff"
+    case .resetPINKey: "reset the PIN key"
     }
   }
 

@@ -128,6 +128,9 @@ public final class Bank: Sendable {
             // It lacks the history chains and the key index, which only the journal holds.
             report.snapshotProblem =
               "snapshot of an older release: the journal was replayed to build the history chains and the key index"
+          } else if s.incompleteSections {
+            report.snapshotProblem =
+              "snapshot of an older release: the journal was replayed to rebuild what its sections lack"
           } else if s.sequence == snap.sequence, snap.sequence <= storage.lastSequence {
             state = s
             report.snapshotSequence = snap.sequence
@@ -492,17 +495,22 @@ public final class Bank: Sendable {
     let legacy = stored?.ledgerFromOlderRelease ?? false
     // A snapshot in an earlier layout of the current state (a version-3 ledger section, with the
     // key index inline) is compared after re-encoding in today's layout; today's, byte for byte.
+    let olderCores = BankState.hasOlderCoreSections(stored)
     let earlierLayout =
       !legacy
-      && (stored?.ledgerSectionVersion ?? LedgerState.snapshotVersion)
-        < LedgerState.snapshotVersion
+      && ((stored?.ledgerSectionVersion ?? LedgerState.snapshotVersion)
+        < LedgerState.snapshotVersion || olderCores)
     _ = try Self.replay(storage, into: &state) { seq, s in
       guard let snapshot, seq == snapshot.sequence else { return nil }
       let expected =
         legacy || earlierLayout
         ? stored?.encodeSnapshot(comparable: legacy, externalKeys: external) ?? []
         : snapshot.payload
-      let replayed = s.encodeSnapshot(comparable: legacy, externalKeys: external)
+      let replayed =
+        olderCores
+        ? (stored.map { s.comparable(to: $0) } ?? copy s).encodeSnapshot(
+          comparable: legacy, externalKeys: external)
+        : s.encodeSnapshot(comparable: legacy, externalKeys: external)
       guard replayed == expected else {
         let at =
           zip(replayed, expected).enumerated().first { $0.element.0 != $0.element.1 }?

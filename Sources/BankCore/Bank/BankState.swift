@@ -12,6 +12,10 @@ struct BankState: Sendable {
   var ledgerFromOlderRelease = false
   /// The version of the ledger section this state was decoded from (the current one otherwise).
   var ledgerSectionVersion = LedgerState.snapshotVersion
+  /// The section version each core (by ID) was decoded from, when this state came from a
+  /// snapshot; and whether one of them is too old to hold the core's whole state.
+  var coreSectionVersions: [UInt8: UInt8] = [:]
+  var incompleteSections = false
   /// The time of the last record replay applied, and the first record whose time was earlier
   /// than the one before it (only a damaged or forged journal has one; `verify` reports it).
   /// Neither is part of the snapshot.
@@ -80,6 +84,32 @@ struct BankState: Sendable {
     }
     if time > replayClock { replayClock = time }
     return applied
+  }
+
+  /// This state without what the older core sections of `stored` cannot hold (see
+  /// ``StateCore/comparable(toSectionVersion:)``), for comparing it with such a snapshot.
+  func comparable(to stored: BankState) -> BankState {
+    var copy = self
+    for (i, core) in copy.cores.enumerated() {
+      let t = type(of: core)
+      if let v = stored.coreSectionVersions[t.coreID], v < t.snapshotVersion {
+        copy.cores[i] = Self.comparableOpened(core, v)
+      }
+    }
+    return copy
+  }
+
+  /// Whether `stored` has a core section older than this release writes.
+  static func hasOlderCoreSections(_ stored: BankState?) -> Bool {
+    guard let stored else { return false }
+    return stored.cores.contains { core in
+      let t = type(of: core)
+      return (stored.coreSectionVersions[t.coreID] ?? t.snapshotVersion) < t.snapshotVersion
+    }
+  }
+
+  static func comparableOpened<C: StateCore>(_ core: C, _ version: UInt8) -> any StateCore {
+    core.comparable(toSectionVersion: version)
   }
 
   /// Applies encoded bytes to a type-erased core in place (the existential is opened, not
@@ -196,6 +226,8 @@ struct BankState: Sendable {
           "the \(t.coreName) section has version \(version), newer than this release reads")
       }
       state.cores[i] = try t.decodeSnapshot(bytes, version: version)
+      state.coreSectionVersions[id] = version
+      if version < t.oldestCompleteSnapshotVersion { state.incompleteSections = true }
     }
     return state
   }

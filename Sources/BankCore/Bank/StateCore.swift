@@ -45,9 +45,19 @@ protocol StateCore: Sendable {
   static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> Self
   /// The first broken invariant, or `nil`.
   func invariantViolation() -> String?
+
+  /// The oldest section version that holds the whole state; an older section lacks something
+  /// only the journal holds, so a bank opening such a snapshot replays the journal instead.
+  static var oldestCompleteSnapshotVersion: UInt8 { get }
+  /// This state without what a section of `version` cannot hold, so that `verify` can compare
+  /// an older snapshot with a replay.
+  func comparable(toSectionVersion version: UInt8) -> Self
 }
 
 extension StateCore {
+  static var oldestCompleteSnapshotVersion: UInt8 { 1 }
+  func comparable(toSectionVersion version: UInt8) -> Self { self }
+
   /// Decodes and applies one record of this core (for replay through a type-erased slot).
   mutating func applyEncoded(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> (
     applied: Bool, time: Int64

@@ -75,6 +75,10 @@ public final class FileStorage: Storage {
     public var tornTail: TornTail?
     /// Whether the last writer closed the journal cleanly (version-2 journals only).
     public var cleanClose = false
+    /// Whether a reader found a journal whose creation never completed (a header but no close
+    /// block: its writer stopped while creating it, so nothing was ever stored). It reads as an
+    /// empty store; any writing command completes the creation.
+    public var incompleteCreation = false
   }
 
   struct BatchPoint {
@@ -173,6 +177,7 @@ public final class FileStorage: Storage {
     let readOnly = options.readOnly
     var fd: Int32
     var created = false
+    var incompleteCreation = false
     do throws(StorageError) {
       fd = try io.open(path, flags: readOnly ? O_RDONLY | O_NONBLOCK : O_RDWR | O_NONBLOCK)
     } catch .notFound(let p) {
@@ -231,9 +236,13 @@ public final class FileStorage: Storage {
         guard let h else { throw StorageError.corrupt(offset: 0, sequence: 0, reason: why) }
         header = h
         if h.version >= 2 {
-          if size < Int64(h.framesStart) {
+          if size < Int64(h.framesStart) && readOnly {
+            // The header was being created when its writer died: no frame can exist yet, so a
+            // reader sees an empty store (and says why); it never writes the rest itself.
+            incompleteCreation = true
+            size = 0
+          } else if size < Int64(h.framesStart) {
             // The header was being created when the process died: no frame can exist yet.
-            guard !readOnly else { throw StorageError.notFound(path: path) }
             (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
             created = true
             size = Int64(header.framesStart)
@@ -293,6 +302,7 @@ public final class FileStorage: Storage {
       let found = try recovery.run()
       var info = found.info
       info.created = created
+      info.incompleteCreation = incompleteCreation
       if let tail = info.tornTail, !readOnly {
         // A torn final write: never acknowledged, so it is cut off, and the cut is made durable.
         try io.truncate(fd, to: tail.offset)
@@ -654,6 +664,11 @@ public final class FileStorage: Storage {
       warnings.append(
         "torn tail: \(tail); a writer opening the store will cut it"
           + (readOnly ? "" : " (this open cut it)"))
+    }
+    if openInfo.incompleteCreation {
+      warnings.append(
+        "the journal's creation was never completed (\(path) holds a header and no close block): the store is empty, and the next writing command completes it"
+      )
     }
     if header.version < 2 {
       warnings.append(
