@@ -20,7 +20,7 @@ let package = Package(
       exclude: ["Fixtures"]),
     .testTarget(
       name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"],
-      exclude: ["Snapshots"]),
+      exclude: ["Snapshots", "Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,7 @@
 
     Tools/read_journal.py PATH [--records]
 
-Checks the header, the close block (format version 2), every frame's salted header CRC32C, body
+Checks the header, the close block (format versions 2 and 3), every frame's salted header CRC32C, body
 CRC32C, sequence number, link and flags, and the SHA-256 hash chain, and applies the recovery rules
 (a torn tail is at most one write, never below a floor: a clean close, a dirty close block's
 sequence, a stale snapshot's sequence, a later frame's durable watermark). Prints the record and
@@ -145,17 +145,32 @@ def main():
     version, hsize = struct.unpack_from("<II", data, 8)
     store_id = data[16:32]
     (hcrc,) = struct.unpack_from("<I", data, 60)
-    if crc32c(data[:60]) != hcrc or version not in (1, 2) or hsize != (64 if version == 1 else 128):
+    if crc32c(data[:60]) != hcrc or version not in (1, 2, 3) or hsize != (64 if version == 1 else 128):
         fail(0, 0, "bad file header")
+    if version >= 2 and len(data) < 128:
+        print("warning: the journal's creation was never completed: an empty store", file=sys.stderr)
+        print("records 0 batches 0 head_hash none")
+        return
     close = None
     if version == 2:
         block = data[64:128]
-        if len(block) < 64 or block[:8] != b"BCCLOSE1" or crc32c(block[:60]) != struct.unpack_from("<I", block, 60)[0]:
-            fail(64, 0, "bad close block")
         flags, cseq, cend, ccrc = struct.unpack_from("<IQQI", block, 8)
-        if flags > 1 or cend >= 1 << 63:
-            fail(64, 0, "bad close block")
-        close = (flags == 1, cseq, cend, ccrc)
+        if block[:8] == b"BCCLOSE1" and crc32c(block[:60]) == struct.unpack_from("<I", block, 60)[0] \
+                and flags <= 1 and cend < 1 << 63:
+            close = (flags == 1, cseq, cend, ccrc)
+    elif version == 3:
+        # Two 32-byte copies written alternately; the valid one with the newer generation wins.
+        best = None
+        for slot in (data[64:96], data[96:128]):
+            gen, flags, cseq, cend, ccrc, crc = struct.unpack_from("<IIQQII", slot, 0)
+            if crc32c(slot[:28]) != crc or flags > 1 or cend >= 1 << 63:
+                continue
+            if best is None or ((gen - best[0]) & 0xFFFFFFFF) < 0x80000000 and gen != best[0]:
+                best = (gen, (flags == 1, cseq, cend, ccrc))
+        close = best[1] if best else None
+    if version >= 2 and close is None:
+        # A torn write of the close block: fall back to the frames' own checksums.
+        print("warning: the close block could not be used: recovered from the frames' own checksums", file=sys.stderr)
     salt = crc32c(store_id)
     head = hashlib.sha256(data[:64]).digest()
     batch = hashlib.sha256(head)

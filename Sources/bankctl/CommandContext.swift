@@ -105,6 +105,10 @@ struct CommandContext {
         "warning: the store \(Validate.escaped(storePath, limit: nil)) has mode 0\(mode): others may read or change it; run chmod 600 on it"
       )
     }
+    if let problem = storage.openInfo.closeBlockProblem, parsed.command != "verify" {
+      // verify lists it among its warnings.
+      console.error("warning: the close block could not be used: \(problem)")
+    }
     if let tail = storage.openInfo.tornTail {
       // Recovery never discards silently: say exactly what was cut (or, for a reader, ignored).
       console.error(

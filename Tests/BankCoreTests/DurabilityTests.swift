@@ -118,7 +118,10 @@ final class RecordingFileSystem: FileSystem {
     let probe = POSIXFileSystem().openDirect(path)
     guard probe >= 0 else { return }  // no O_DIRECT here (tmpfs): every open takes the full path
     POSIXFileSystem().close(probe)
-    func closeFlags() -> UInt8 { fileBytes(path)[72] }
+    func closeFlags() -> UInt8 {
+      let area = Array(fileBytes(path)[64..<128])
+      return (FileFormat.CloseBlock.decodeArea(area, version: 3).0?.clean ?? false) ? 1 : 0
+    }
     #expect(closeFlags() == 1)
     let fs = RecordingFileSystem(full: true)
     let idle = try Ledger(
@@ -249,7 +252,8 @@ final class RecordingFileSystem: FileSystem {
     // followed the durable end (about every MiB), not stayed where the writer opened.
     let bytes = fileBytes(path)
     s.close()
-    let block = try #require(FileFormat.CloseBlock.decode(Array(bytes[64..<128])).0)
+    let block = try #require(
+      FileFormat.CloseBlock.decodeArea(Array(bytes[64..<128]), version: 3).0)
     #expect(!block.clean)
     #expect(block.sequence > 200, "floor at \(block.sequence)")
     // So cutting its acknowledged batches at a batch boundary below the floor is detected.

@@ -69,6 +69,10 @@ final class SimulatedFileSystem: FileSystem {
     /// Probability (per mille) that a direct read longer than one block returns a block-aligned
     /// prefix only (kept across crashes, like ``direct``).
     var shortDirectReadPerMille: UInt64 = 0
+    /// Whether a write inside one 512-byte sector is atomic (never short, never torn by a
+    /// crash), as disks promise; when false, even the close block's writes can be cut short
+    /// and torn (a process killed in the middle of its `pwrite` loop, issue 17).
+    var sectorsAtomic = true
     var nextFD: Int32 = 3
     var rng: SplitMix64
     var faults = Faults()
@@ -84,10 +88,11 @@ final class SimulatedFileSystem: FileSystem {
   init(seed: UInt64) { state = Mutex(State(rng: SplitMix64(seed: seed))) }
 
   func configure(_ faults: Faults) { state.withLock { $0.faults = faults } }
-  func configure(direct: DirectReads, shortReadsPerMille: UInt64 = 0) {
+  func configure(direct: DirectReads, shortReadsPerMille: UInt64 = 0, sectorsAtomic: Bool = true) {
     state.withLock {
       $0.direct = direct
       $0.shortDirectReadPerMille = shortReadsPerMille
+      $0.sectorsAtomic = sectorsAtomic
     }
   }
   var crashed: Bool { state.withLock { $0.crashed } }
@@ -103,7 +108,7 @@ final class SimulatedFileSystem: FileSystem {
           // Disks write a sector atomically: a write inside one 512-byte sector (the journal's
           // close block, rewritten in place) is kept or dropped, never torn. PostgreSQL keeps
           // pg_control within 512 bytes for the same reason.
-          let atomic = Self.withinOneSector(w.offset, w.bytes.count)
+          let atomic = s.sectorsAtomic && Self.withinOneSector(w.offset, w.bytes.count)
           let keep =
             fate == 0 || (atomic && fate == 2)
             ? w.bytes.count : fate == 1 ? 0 : Int(s.rng.next() % UInt64(w.bytes.count + 1))
@@ -310,7 +315,8 @@ final class SimulatedFileSystem: FileSystem {
       }
       var n = count
       // A write inside one 512-byte sector is written whole or not at all (see ``crash()``).
-      if count > 1 && !Self.withinOneSector(Int(offset), count) && s.faults.shortWritePerMille > 0
+      if count > 1 && (!s.sectorsAtomic || !Self.withinOneSector(Int(offset), count))
+        && s.faults.shortWritePerMille > 0
         && s.rng.next() % 1000 < s.faults.shortWritePerMille
       {
         n = 1 + Int(s.rng.next() % UInt64(count - 1))

@@ -55,7 +55,7 @@ enum Simulator {
       let powerLoss = rng.next() % 2 == 0
       fs.configure(
         direct: SimulatedFileSystem.DirectReads.allCases[Int(rng.next() % 3)],
-        shortReadsPerMille: round % 2 == 1 ? 500 : 0)
+        shortReadsPerMille: round % 2 == 1 ? 500 : 0, sectorsAtomic: round % 2 == 0)
       let ledger: Ledger
       do { ledger = try check(fs, acked: acked, seed: seed, round: round) } catch let f as Failure {
         throw f
@@ -125,6 +125,9 @@ enum Simulator {
     let before = fs.bytes(path)
     guard let flipped = fs.flipDurableBit(path, from: 0) else { return }
     stats.flips += 1
+    // A flip in one of the close block's two copies is absorbed by the other (or by the frames'
+    // own checksums): nothing to report, nothing lost.
+    if (64..<128).contains(flipped) { return }
     do {
       let l = try open(fs)
       // Opening trusts the prefix its snapshot covers (it was checked when the snapshot was
@@ -195,12 +198,16 @@ enum Simulator {
     if let v = ledger.invariantViolation() {
       throw Failure(seed: seed, what: "round \(round): invariant broken: \(v)")
     }
-    // A second reopen gives the same state and the same bytes.
-    let bytes = fs.bytes(path)
+    // A second reopen gives the same state and the same bytes, but for the close block, which
+    // every writer rewrites in place (a version-3 journal alternates its two copies).
+    func outsideCloseBlock(_ b: [UInt8]) -> [UInt8] {
+      b.count <= 128 ? Array(b.prefix(64)) : Array(b.prefix(64)) + Array(b[128...])
+    }
+    let bytes = outsideCloseBlock(fs.bytes(path))
     let accounts = try ledger.accounts()
     ledger.storage.close()
     let again = try open(fs)
-    if try again.accounts() != accounts || fs.bytes(path) != bytes {
+    if try again.accounts() != accounts || outsideCloseBlock(fs.bytes(path)) != bytes {
       throw Failure(seed: seed, what: "round \(round): a second reopen differs")
     }
     return again

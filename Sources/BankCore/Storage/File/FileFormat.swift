@@ -1,8 +1,10 @@
 /// The byte layout of the append-only journal; `Docs/FileFormat.md` is its specification.
 enum FileFormat {
   static let magic: [UInt8] = Array("BANKCORE".utf8)
-  /// The version new journals are written in. Version 1 (no close block) still opens.
-  static let version: UInt32 = 2
+  /// The version new journals are written in: 3, whose close block is two 32-byte copies
+  /// written alternately. Versions 2 (one 64-byte close block) and 1 (none) still open, and stay
+  /// what they are (the header is immutable: the hash chain starts from it).
+  static let version: UInt32 = 3
   /// The immutable part of the header: what the chain's genesis hash and the first frame's link
   /// cover. Version 2 follows it with a 64-byte ``CloseBlock``.
   static let headerSize = 64
@@ -59,10 +61,10 @@ enum FileFormat {
           guard crc == CRC32C.checksum(b[0..<60]) else {
             return (nil, "file header checksum mismatch")
           }
-          guard v == 1 || v == 2 else {
+          guard v >= 1 && v <= 3 else {
             return (
               nil,
-              "unsupported journal version \(v) (this release reads versions 1 and 2); a newer release wrote it"
+              "unsupported journal version \(v) (this release reads versions 1 to 3); a newer release wrote it"
             )
           }
           let h = Header(storeID: id, created: created, version: v)
@@ -90,8 +92,75 @@ enum FileFormat {
     var end: Int64
     /// The header CRC of that batch's end frame (the link the next frame carries).
     var frameCRC: UInt32
+    /// Version 3: which write this is; the copy with the higher generation is the newer.
+    var generation: UInt32 = 0
 
     static let magic: [UInt8] = Array("BCCLOSE1".utf8)
+    /// Version 3: the size of each of the two copies.
+    static let slotSize = 32
+
+    /// Version 3: one copy (generation, flags, sequence, end, frame CRC, CRC32C of the 28 bytes
+    /// before it), written at ``slotOffset``.
+    func encodeSlot() -> [UInt8] {
+      var w = ByteWriter(capacity: Self.slotSize)
+      w.u32(generation)
+      w.u32(clean ? 1 : 0)
+      w.u64(sequence)
+      w.u64(UInt64(end))
+      w.u32(frameCRC)
+      w.u32(CRC32C.checksum(w.bytes))
+      return w.bytes
+    }
+
+    /// Version 3: where this generation's copy goes. Copies alternate, so a write torn or lost
+    /// leaves the other, one generation older, intact.
+    var slotOffset: Int64 { Int64(headerSize + Int(generation % 2) * Self.slotSize) }
+
+    /// The bytes to write and where, for a journal of `version`.
+    func write(version: UInt32) -> (bytes: [UInt8], offset: Int64) {
+      version >= 3 ? (encodeSlot(), slotOffset) : (encode(), Int64(headerSize))
+    }
+
+    static func decodeSlot(_ b: ArraySlice<UInt8>) -> CloseBlock? {
+      guard b.count == slotSize else { return nil }
+      let bytes = Array(b)
+      return bytes.withUnsafeBytes { buf -> CloseBlock? in
+        var r = ByteReader(buf)
+        do throws(DecodeError) {
+          let generation = try r.u32()
+          let flags = try r.u32()
+          let seq = try r.u64()
+          let end = try r.u64()
+          let crc = try r.u32()
+          let stored = try r.u32()
+          guard stored == CRC32C.checksum(bytes[0..<(slotSize - 4)]), flags <= 1,
+            end <= UInt64(Int64.max)
+          else { return nil }
+          return CloseBlock(
+            clean: flags == 1, sequence: seq, end: Int64(end), frameCRC: crc,
+            generation: generation)
+        } catch {
+          return nil
+        }
+      }
+    }
+
+    /// The close area of a journal of `version` (the 64 bytes at offset 64): version 2's one
+    /// block, or the newer valid copy of version 3's two. `nil`, with the reason, when none is
+    /// valid.
+    static func decodeArea(_ b: [UInt8], version: UInt32) -> (CloseBlock?, String) {
+      guard version >= 3 else { return decode(b) }
+      guard b.count >= closeBlockSize else { return (nil, "close block is truncated") }
+      let a = decodeSlot(b[0..<slotSize])
+      let c = decodeSlot(b[slotSize..<(2 * slotSize)])
+      switch (a, c) {
+      case (nil, nil): return (nil, "both copies of the close block fail their checksums")
+      case (let x?, nil), (nil, let x?): return (x, "")
+      case (let x?, let y?):
+        // Serial-number order: the generations only ever step by one.
+        return (Int32(bitPattern: x.generation &- y.generation) > 0 ? x : y, "")
+      }
+    }
 
     func encode() -> [UInt8] {
       var w = ByteWriter(capacity: closeBlockSize)

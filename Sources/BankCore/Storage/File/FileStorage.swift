@@ -79,6 +79,9 @@ public final class FileStorage: Storage {
     /// block: its writer stopped while creating it, so nothing was ever stored). It reads as an
     /// empty store; any writing command completes the creation.
     public var incompleteCreation = false
+    /// Why the close block could not be used (a write of it torn by a crash), when it could not:
+    /// the open then trusted the frames' own checksums, as after a dirty close.
+    public var closeBlockProblem: String?
   }
 
   struct BatchPoint {
@@ -112,6 +115,8 @@ public final class FileStorage: Storage {
     /// (synced) before any frame reaches the file.
     /// Whether this writer marked the close block dirty and so must mark it clean at close.
     var markedDirty = false
+    /// The generation of the last close-block copy written (version 3 alternates two copies).
+    var closeGeneration: UInt32 = 0
     /// Where the close block's floor last pointed: it is moved forward after each MiB written,
     /// so a writer that dies leaves at most about that much of its acknowledged work unproven.
     var floorEnd: Int64 = 0
@@ -178,6 +183,7 @@ public final class FileStorage: Storage {
     var fd: Int32
     var created = false
     var incompleteCreation = false
+    var closeProblem: String?
     do throws(StorageError) {
       fd = try io.open(path, flags: readOnly ? O_RDONLY | O_NONBLOCK : O_RDWR | O_NONBLOCK)
     } catch .notFound(let p) {
@@ -248,10 +254,11 @@ public final class FileStorage: Storage {
             size = Int64(header.framesStart)
           } else {
             let block = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
-            let (c, why) = FileFormat.CloseBlock.decode(block)
-            guard let c else {
-              throw StorageError.corrupt(offset: 64, sequence: 0, reason: why)
-            }
+            let (c, why) = FileFormat.CloseBlock.decodeArea(block, version: h.version)
+            // A write of the block torn by a crash (both copies, in version 3) proves nothing
+            // either way: recovery falls back to the frames' own checksums, as after a dirty
+            // close with no floor, and says so, instead of refusing a store that holds data.
+            if c == nil { closeProblem = why }
             close = c
           }
         }
@@ -276,7 +283,9 @@ public final class FileStorage: Storage {
         // does not decode counts as a change too: damage that stays put would have failed the
         // first read, so only a writer rewriting the block (a torn read of it) can cause one.
         let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
-        if FileFormat.CloseBlock.decode(again).0 != close { limit = close.end }
+        if FileFormat.CloseBlock.decodeArea(again, version: header.version).0 != close {
+          limit = close.end
+        }
       }
       // The close block as the disk holds it, not as a cached page of a failed write shows it:
       // a clean block on the disk means the last writer's final sync succeeded, so no write of
@@ -285,8 +294,9 @@ public final class FileStorage: Storage {
       // reader measured the file against the cached one (a writer may have appended and closed
       // cleanly since).
       if direct >= 0, !provenClean, let cached = close,
-        let onDisk = FileFormat.CloseBlock.decode(
-          try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64)
+        let onDisk = FileFormat.CloseBlock.decodeArea(
+          try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64),
+          version: header.version
         ).0
       {
         if !onDisk.clean {
@@ -303,6 +313,10 @@ public final class FileStorage: Storage {
       var info = found.info
       info.created = created
       info.incompleteCreation = incompleteCreation
+      if let closeProblem {
+        info.closeBlockProblem =
+          "\(closeProblem) (a torn write?): recovered from the frames' own checksums, to sequence \(found.end.nextSequence - 1)"
+      }
       if let tail = info.tornTail, !readOnly {
         // A torn final write: never acknowledged, so it is cut off, and the cut is made durable.
         try io.truncate(fd, to: tail.offset)
@@ -323,13 +337,13 @@ public final class FileStorage: Storage {
         // nothing dirty reports nothing. Writing first makes the fsync commit, so it fails
         // there. It also marks the close block dirty (synced before any frame), so a clean block
         // always names the exact end.
-        let probe =
+        let probe: (bytes: [UInt8], offset: Int64) =
           header.version >= 2
           ? FileFormat.CloseBlock(
             clean: false, sequence: end.nextSequence - 1, end: end.offset,
-            frameCRC: end.prevCRC
-          ).encode() : prefix
-        try io.writeAll(fd, probe, at: header.version >= 2 ? Int64(FileFormat.headerSize) : 0)
+            frameCRC: end.prevCRC, generation: (close?.generation ?? 0) &+ 1
+          ).write(version: header.version) : (prefix, 0)
+        try io.writeAll(fd, probe.bytes, at: probe.offset)
         try io.fullSync(fd)
       }
       self.path = path
@@ -352,6 +366,7 @@ public final class FileStorage: Storage {
         written: end.offset, durable: end.nextSequence - 1,
         tailStart: found.start)
       w.markedDirty = !readOnly && header.version >= 2 && !lazyMark
+      w.closeGeneration = (close?.generation ?? 0) &+ (lazyMark || readOnly ? 0 : 1)
       w.floorEnd = end.offset
       w.recent.reserveCapacity(64)
       if found.lastFrame >= 0 {
@@ -378,9 +393,9 @@ public final class FileStorage: Storage {
       let header = FileFormat.Header.decode(prefix).0, header.version >= 2,
       size >= Int64(header.framesStart),
       let cached = try? io.read(fd, count: FileFormat.closeBlockSize, at: at),
-      let c = FileFormat.CloseBlock.decode(cached).0, c.clean,
+      let c = FileFormat.CloseBlock.decodeArea(cached, version: header.version).0, c.clean,
       let onDisk = try? io.readDirect(direct, count: FileFormat.closeBlockSize, at: at),
-      let d = FileFormat.CloseBlock.decode(onDisk).0
+      let d = FileFormat.CloseBlock.decodeArea(onDisk, version: header.version).0
     else { return false }
     return d == c
   }
@@ -408,10 +423,15 @@ public final class FileStorage: Storage {
     var rng = SystemRandomNumberGenerator()
     for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
     let header = FileFormat.Header(storeID: id, created: LedgerClock.system.now())
-    let close = FileFormat.CloseBlock(
+    // Both copies, generations 0 and 1, clean at the empty journal: the next write (2) goes to
+    // the first copy and leaves the second as it is.
+    var older = FileFormat.CloseBlock(
       clean: true, sequence: 0, end: Int64(header.framesStart), frameCRC: header.crc)
+    var close = older
+    close.generation = 1
+    older.generation = 0
     try io.truncate(fd, to: 0)
-    try io.writeAll(fd, header.encode() + close.encode(), at: 0)
+    try io.writeAll(fd, header.encode() + older.encodeSlot() + close.encodeSlot(), at: 0)
     try io.fullSync(fd)
     try io.syncDirectory(containing: path)
     return (header, close)
@@ -531,19 +551,25 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64, UInt64, [UInt8]?, [UInt8]?), UInt64) in
+        writer.withLock { w -> (([UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?, (bytes: [UInt8], offset: Int64)?), UInt64) in
           // The first write after a clean open marks the close block dirty and syncs that before
           // any frame, so that a clean block always names the file's exact end.
           // (A version-2 writer that has not marked it yet: the open proved it clean and left it.)
-          let mark = !readOnly && header.version >= 2 && !w.markedDirty ? openFloor.encode() : nil
+          var mark: (bytes: [UInt8], offset: Int64)?
+          if !readOnly && header.version >= 2 && !w.markedDirty {
+            var block = openFloor
+            w.closeGeneration &+= 1
+            block.generation = w.closeGeneration
+            mark = block.write(version: header.version)
+          }
           // Move the close block's floor to what is already durable, in the same sync as the
           // new frames: the block claims only what an earlier sync proved, so it is true whichever
           // of the two writes reaches the disk.
-          var floor: [UInt8]?
+          var floor: (bytes: [UInt8], offset: Int64)?
           if w.markedDirty, w.written - w.floorEnd >= Self.floorRefreshBytes,
-            let block = closeBlock(w, clean: false)
+            let block = closeBlock(&w, clean: false)
           {
-            floor = block.encode()
+            floor = block.write(version: header.version)
             w.floorEnd = w.written
           }
           // One write never exceeds maxUnsyncedBytes, so recovery can tell a torn write (at most
@@ -565,17 +591,17 @@ public final class FileStorage: Storage {
           return ((b, w.written, w.pendingLastSequence, floor, mark), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64, UInt64, [UInt8]?, [UInt8]?)) throws(StorageError) in
+      write: { (taken: ([UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?, (bytes: [UInt8], offset: Int64)?)) throws(StorageError) in
         let (bytes, offset, last, floor, mark) = taken
         do throws(StorageError) {
           if let mark {
             // As the probe at open: a full fsync, so a file system that lost its journal fails
             // here, before any frame is written.
-            try io.writeAll(fd, mark, at: Int64(FileFormat.headerSize))
+            try io.writeAll(fd, mark.bytes, at: mark.offset)
             try io.fullSync(fd)
             writer.withLock { $0.markedDirty = true }
           }
-          if let floor { try io.writeAll(fd, floor, at: Int64(FileFormat.headerSize)) }
+          if let floor { try io.writeAll(fd, floor.bytes, at: floor.offset) }
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
         } catch {
@@ -664,6 +690,9 @@ public final class FileStorage: Storage {
       warnings.append(
         "torn tail: \(tail); a writer opening the store will cut it"
           + (readOnly ? "" : " (this open cut it)"))
+    }
+    if let problem = openInfo.closeBlockProblem {
+      warnings.append("the close block could not be used: \(problem)")
     }
     if openInfo.incompleteCreation {
       warnings.append(
@@ -925,14 +954,14 @@ public final class FileStorage: Storage {
     }
     guard wasOpen else { return }
     group.shutdown(.closed)
-    let block = writer.withLock { w -> [UInt8]? in
+    let block = writer.withLock { w -> (bytes: [UInt8], offset: Int64)? in
       guard !readOnly, w.markedDirty, w.poisoned == nil else { return nil }
-      return closeBlock(w, clean: true)?.encode()
+      return closeBlock(&w, clean: true)?.write(version: header.version)
     }
     if let block {
       // Best effort: if this fails the block stays dirty, which only relaxes recovery.
       do throws(StorageError) {
-        try io.writeAll(fd, block, at: Int64(FileFormat.headerSize))
+        try io.writeAll(fd, block.bytes, at: block.offset)
         try io.dataSync(fd)
       } catch {}
     }
@@ -941,16 +970,22 @@ public final class FileStorage: Storage {
 
   /// The close block for the writer's durable point, or `nil` when that point is unknown (a
   /// version-1 journal, or a write still unsynced).
-  private func closeBlock(_ w: Writer, clean: Bool) -> FileFormat.CloseBlock? {
+  /// Takes the next generation for it (version 3 alternates between two copies).
+  private func closeBlock(_ w: inout Writer, clean: Bool) -> FileFormat.CloseBlock? {
     guard header.version >= 2 else { return nil }
+    var block: FileFormat.CloseBlock
     if w.durable == 0 {
-      return FileFormat.CloseBlock(
+      block = FileFormat.CloseBlock(
         clean: clean, sequence: 0, end: Int64(header.framesStart), frameCRC: headerCRC)
+    } else {
+      guard let p = w.recent.last(where: { $0.sequence == w.durable }), p.end == w.written
+      else { return nil }
+      block = FileFormat.CloseBlock(
+        clean: clean, sequence: p.sequence, end: p.end, frameCRC: p.headerCRC)
     }
-    guard let p = w.recent.last(where: { $0.sequence == w.durable }), p.end == w.written
-    else { return nil }
-    return FileFormat.CloseBlock(
-      clean: clean, sequence: p.sequence, end: p.end, frameCRC: p.headerCRC)
+    w.closeGeneration &+= 1
+    block.generation = w.closeGeneration
+    return block
   }
 
   deinit { close() }
