@@ -143,10 +143,14 @@ import Testing
         #expect(error.code == .permissionDenied, "\(name): \(error.code)")
       }
     }
-    // A key someone else used: the conflict names neither their transfer nor the field.
+    // A key someone else used is another operation: keys are scoped by the acting principal
+    // (issue 17), so nobody learns of, or collides with, another's keys.
     try w.auth.deposit(cent, to: b, key: idem("shared-1"), as: .operator)
+    let mine = try w.auth.transfer(cent, from: a, to: b, key: idem("shared-1"), as: ada)
+    #expect(!mine.replayed && mine.transfer.key == idem("shared-1"))
+    // A customer's own conflict names neither the transfer nor the field.
     do throws(BankError) {
-      try w.auth.transfer(cent, from: a, to: b, key: idem("shared-1"), as: ada)
+      try w.auth.transfer(Amount(minorUnits: 2, currency: .usd), from: a, to: b, key: idem("shared-1"), as: ada)
       Issue.record("a conflicting key was accepted")
     } catch {
       #expect(error.code == .idempotencyConflict)

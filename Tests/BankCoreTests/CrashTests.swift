@@ -16,7 +16,8 @@ import Testing
     #expect(ledger.invariantViolation() == nil)
     var out: [Int: (Int, Set<Int>)] = [:]
     try ledger.forEachRecord { _, r in
-      guard case .transfer(let t) = r, let key = t.key else { return }
+      guard case .transfer(let t) = r, let stored = t.key else { return }
+      let key = IdempotencyKey.display(stored)
       // key = b<batch>-<index>of<size>
       let parts = key.dropFirst().split(whereSeparator: { $0 == "-" || $0 == "o" || $0 == "f" })
       guard parts.count == 3, let b = Int(parts[0]), let j = Int(parts[1]), let n = Int(parts[2])
@@ -159,7 +160,7 @@ import Testing
     #expect(ledger.invariantViolation() == nil)
     var keys = Set<String>()
     try ledger.forEachRecord { _, r in
-      if case .transfer(let t) = r, let k = t.key { keys.insert(k) }
+      if case .transfer(let t) = r, let k = t.key { keys.insert(String(IdempotencyKey.display(k))) }
     }
     let lost = acked.filter { !keys.contains($0) }
     #expect(lost.isEmpty, "acknowledged deposits lost: \(lost.prefix(5))")

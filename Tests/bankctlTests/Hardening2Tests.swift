@@ -670,4 +670,90 @@ import Testing
     }
     print("torn writes: \(torn) runs killed in the middle of a pwrite, every store recovered")
   }
+
+  // MARK: 3. Idempotency keys scoped by the acting principal
+
+  /// A store written by the previous release (`Fixtures/release-0c5b676.journal`, made by
+  /// bankctl at commit 0c5b676): Alice C000001 (1000-0001-7) and Bob C000002 (1000-0002-5), a
+  /// deposit with key `legacy-dep`, Alice's transfer of 10.00 to Bob with key `legacy-pay`, a
+  /// phone change, a card with PIN 1234; every command at 2026-01-01T10:00:0xZ.
+  func releaseFixture() throws {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures")
+    for suffix in ["", ".key"] {
+      let target = store + suffix
+      try? FileManager.default.removeItem(atPath: target)
+      try FileManager.default.copyItem(
+        atPath: fixtures.appendingPathComponent("release-0c5b676.journal" + suffix).path,
+        toPath: target)
+      chmod(target, 0o600)
+    }
+  }
+
+  @Test func keysAreScopedByPrincipalAndOldKeysStayShared() throws {
+    try releaseFixture()
+    let verify = bank(["verify"])
+    #expect(verify.code == 0 && (jsonObject(verify.out)?["warnings"] as? [String]) == [], "\(verify.err)")
+    let now = ["--now", "2026-01-02T09:00:00Z"]
+    func login(_ who: String, _ password: String) throws -> String {
+      let r = bank(now + ["login", "--customer", who], input: [password])
+      return try #require(jsonObject(r.out)?["session"] as? String, "\(r.err)")
+    }
+    let alice = try login("C000001", "correct horse battery staple")
+    let bob = try login("C000002", "another good passphrase 1")
+    func pay(_ args: [String], _ session: String?) -> (code: Int32, out: String, err: String) {
+      bank(now + ["transfer"] + args, session: session)
+    }
+    // A key written before the upgrade is shared: its retry replays, whoever sends it.
+    let retry = pay(["1000-0001-7", "1000-0002-5", "10", "--id", "legacy-pay"], alice)
+    #expect(retry.code == 0 && jsonObject(retry.out)?["replayed"] as? Bool == true, "\(retry.err)")
+    let operatorRetry = bank(now + ["deposit", "1000-0001-7", "100", "--id", "legacy-dep"])
+    #expect(jsonObject(operatorRetry.out)?["replayed"] as? Bool == true, "\(operatorRetry.err)")
+    #expect(jsonObject(bank(["balance", "1000-0001-7"]).out)?["balance"] as? String == "90.00")
+    // New keys are each principal's own: the same key from two customers is two transfers.
+    let a1 = pay(["1000-0001-7", "1000-0002-5", "1", "--id", "new-1"], alice)
+    let b1 = pay(["1000-0002-5", "1000-0001-7", "2", "--id", "new-1"], bob)
+    #expect(a1.code == 0 && jsonObject(a1.out)?["replayed"] as? Bool == false, "\(a1.err)")
+    #expect(b1.code == 0 && jsonObject(b1.out)?["replayed"] as? Bool == false, "\(b1.err)")
+    let a2 = pay(["1000-0001-7", "1000-0002-5", "1", "--id", "new-1"], alice)
+    #expect(jsonObject(a2.out)?["replayed"] as? Bool == true && jsonObject(a2.out)?["transfer"] as? String == "new-1")
+    let b2 = pay(["1000-0002-5", "1000-0001-7", "2", "--id", "new-1"], bob)
+    #expect(jsonObject(b2.out)?["replayed"] as? Bool == true)
+    // A conflict is only ever with one's own key; the operator's new keys are the operator's.
+    let conflict = pay(["1000-0001-7", "1000-0002-5", "3", "--id", "new-1"], alice)
+    #expect(errorCode(conflict) == "idempotency_conflict")
+    let op = bank(now + ["deposit", "1000-0002-5", "5", "--id", "new-1"])
+    #expect(op.code == 0 && jsonObject(op.out)?["replayed"] as? Bool == false, "\(op.err)")
+    #expect(jsonObject(bank(["balance", "1000-0001-7"]).out)?["balance"] as? String == "91.00")
+    #expect(jsonObject(bank(["balance", "1000-0002-5"]).out)?["balance"] as? String == "14.00")
+    // History and export show the keys as their callers gave them.
+    let history = jsonObject(bank(["history", "1000-0002-5"]).out)?["entries"] as? [[String: Any]] ?? []
+    #expect(history.compactMap { $0["transfer"] as? String }.sorted() == ["legacy-pay", "new-1", "new-1", "new-1"])
+    #expect(!bank(["export", "--format", "csv"]).out.contains("/"))
+    #expect(bank(["verify"]).code == 0)
+  }
+
+  /// The earlier release's records keep their meaning: its PIN, its contact change (with the
+  /// cooling-off counted from it), its history entries (read as the operator's).
+  @Test func aStoreOfThePreviousReleaseKeepsItsMeaning() throws {
+    try releaseFixture()
+    let card = "9990006105357057"
+    let session = try #require(
+      jsonObject(
+        bank(["--now", "2026-01-01T10:00:20Z", "login", "--customer", "C000001"],
+          input: ["correct horse battery staple"]).out)?["session"] as? String)
+    let change = bank(
+      ["--now", "2026-01-01T10:00:21Z", "card", "change-pin", card], input: ["1234", "5678"],
+      session: session)
+    #expect(change.code == 0, "\(change.err)")
+    let forgot = [
+      "password", "forgot", "--account", "1000-0001-7", "--email", "alice@example.com", "--phone",
+      "+14155550111",
+    ]
+    #expect(errorCode(bank(["--now", "2026-01-02T10:00:00Z"] + forgot)) == "authentication_failed")
+    #expect(bank(["--now", "2026-01-04T10:00:06Z"] + forgot).code == 0)
+    let history = jsonObject(bank(["customer", "show", "C000001", "--history"]).out)?["history"]
+      as? [[String: Any]] ?? []
+    #expect(history.count == 2 && history.allSatisfy { $0["by"] as? String == "operator" })
+  }
 }

@@ -62,7 +62,8 @@ extension Authenticator {
     as principal: Principal
   ) throws(BankError) -> TransferReceipt {
     try authorize(.deposit, as: principal, account: account)
-    return try ledger.deposit(amount, to: account, key: key, memo: memo)
+    return try ledger.deposit(
+      amount, to: account, key: key?.scoped(to: principal), memo: memo)
   }
 
   /// Cash out at the counter: tellers, managers and the operator.
@@ -74,7 +75,8 @@ extension Authenticator {
     as principal: Principal
   ) throws(BankError) -> TransferReceipt {
     try authorize(.withdraw, as: principal, account: account)
-    return try ledger.withdraw(amount, from: account, key: key, memo: memo)
+    return try ledger.withdraw(
+      amount, from: account, key: key?.scoped(to: principal), memo: memo)
   }
 
   /// Moves money out of an account the principal may spend from (a customer's own; the
@@ -99,7 +101,7 @@ extension Authenticator {
       }
     }
     let receipt = try Self.scopedConflicts(principal) { () throws(BankError) in
-      try l.transfer(amount, from: from, to: to, key: key, memo: memo)
+      try l.transfer(amount, from: from, to: to, key: key?.scoped(to: principal), memo: memo)
     }
     // Paying an account is not reading it: whoever may not read the credited account learns
     // nothing of it from the receipt.

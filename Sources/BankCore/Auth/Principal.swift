@@ -88,6 +88,18 @@ public enum Principal: Hashable, Sendable, CustomStringConvertible {
   }
 }
 
+extension Principal {
+  /// The namespace of the principal's idempotency keys: a customer's ID, `staff.` and a staff
+  /// member's username, or `operator`. The same key from two principals names two operations.
+  var keyScope: String {
+    switch self {
+    case .customer(let id): id.description
+    case .staff(let username, _): "staff." + username
+    case .operator: IdempotencyKey.operatorScope
+    }
+  }
+}
+
 /// Whose credentials a login, lockout, session or reset token belongs to: a customer or a staff
 /// member (the operator has no password).
 enum Subject: Hashable, Comparable, Sendable, CustomStringConvertible {

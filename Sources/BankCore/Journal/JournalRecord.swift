@@ -73,7 +73,9 @@ package struct TransferRecord: Sendable, Equatable {
   var links: EntryLinks? = nil
 
   /// The transfer's package identifier: the caller's key, or `#` and the number.
-  package var transferID: String { key ?? "#\(number)" }
+  package var transferID: String {
+    key.map { String(IdempotencyKey.display($0)) } ?? "#\(number)"
+  }
 }
 
 /// How a pending hold ended.

@@ -213,7 +213,11 @@ public final class Ledger: Sendable {
       s throws(BankError) -> (Hold?, [UInt64]) in
       switch ref {
       case .key(let k):
-        return (nil, s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(k.text)))
+        return (
+          nil,
+          s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(k.stored))
+            + s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(k.text))
+        )
       case .number(let n): return (s.holds[n], [])
       }
     }
@@ -223,7 +227,9 @@ public final class Ledger: Sendable {
     if case .key(let k) = ref {
       for seq in keySequences {
         guard let bytes = try readRecord(seq) else { continue }
-        if case .transfer(let t) = try decode(bytes, seq), t.key == k.text, t.isHold {
+        if case .transfer(let t) = try decode(bytes, seq), t.key == k.stored || t.key == k.text,
+          t.isHold
+        {
           hold = (t, seq)
         }
       }

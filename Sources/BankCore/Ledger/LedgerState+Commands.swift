@@ -18,21 +18,21 @@ extension LedgerState {
         try requireCustomerAccount(credit, for: "credited by a \(kind)")
       }
       return try stageTransfer(
-        amount: amount, debit: debit, credit: credit, key: key?.text, memo: memo,
+        amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .deposit(let amount, let to, let key, let memo):
       let credit = try id(of: to)
       try requireCustomerAccount(credit, for: "credited by a deposit")
       let vault = try vaultFor(credit, now: now, stage: &stage, batch: &batch)
       return try stageTransfer(
-        amount: amount, debit: vault, credit: credit, key: key?.text, memo: memo, kind: .deposit,
+        amount: amount, debit: vault, credit: credit, key: key, memo: memo, kind: .deposit,
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .withdraw(let amount, let from, let key, let memo):
       let debit = try id(of: from)
       try requireCustomerAccount(debit, for: "debited by a withdrawal")
       let vault = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       return try stageTransfer(
-        amount: amount, debit: debit, credit: vault, key: key?.text, memo: memo, kind: .withdrawal,
+        amount: amount, debit: debit, credit: vault, key: key, memo: memo, kind: .withdrawal,
         hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
     case .placeHold(let amount, let from, let to, let expiry, let key, let memo):
       let expiresAt = expiry?.nanoseconds ?? 0
@@ -49,7 +49,7 @@ extension LedgerState {
         credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       }
       if expiresAt != 0 && expiresAt <= nextTimestamp(now),
-        try key.flatMap({ k throws(BankError) in try keyed(k.text, stage: &stage, batch: batch) })
+        try key.flatMap({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) })
           == nil
       {
         throw BankError(
@@ -58,7 +58,7 @@ extension LedgerState {
         )
       }
       return try stageTransfer(
-        amount: amount, debit: debit, credit: credit, key: key?.text, memo: memo,
+        amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: to == nil ? .withdrawal : .transfer, hold: true, expiresAt: expiresAt, now: now,
         stage: &stage, batch: &batch)
     case .postHold(let ref, let amount):
@@ -259,7 +259,7 @@ extension LedgerState {
 
   /// The hot path: validates a transfer or hold and stages it.
   mutating func stageTransfer(
-    amount: Amount, debit: AccountID, credit: AccountID, key: String?, memo: String,
+    amount: Amount, debit: AccountID, credit: AccountID, key: IdempotencyKey?, memo: String,
     kind: TransferKind, hold: Bool, expiresAt: Int64, now: Int64, stage: inout Stage?,
     batch: inout RecordBatch
   ) throws(BankError) -> StagedOutcome {
@@ -285,7 +285,7 @@ extension LedgerState {
       if let differing {
         throw BankError(
           .idempotencyConflict,
-          "key '\(key)' was already used by transfer #\(existing.number) with a different \(differing)"
+          "key '\(key.text)' was already used by transfer #\(existing.number) with a different \(differing)"
         )
       }
       return .transferred(existing, replayed: true)
@@ -348,7 +348,8 @@ extension LedgerState {
     }
     let sequence = Self.sequence(ofLast: batch, stage) &+ 1
     let record = TransferRecord(
-      number: counters.nextTransfer, key: key, kind: kind, debit: debit, credit: credit, amount: a,
+      number: counters.nextTransfer, key: key?.stored, kind: kind, debit: debit, credit: credit,
+      amount: a,
       timestamp: nextTimestamp(now), memo: memo, isHold: hold, expiresAt: expiresAt,
       links: hold ? EntryLinks() : links(debit.index, credit.index, at: sequence))
     batch.appendTransfer(record)
@@ -363,7 +364,7 @@ extension LedgerState {
     let number: UInt64?
     switch ref {
     case .key(let k):
-      let t = try keyed(k.text, stage: &stage, batch: batch)
+      let t = try keyed(k, stage: &stage, batch: batch)
       number = t.flatMap { $0.isHold ? $0.number : nil }
       if let number, holds[number] == nil {
         throw BankError(.holdNotPending, "hold \(ref) is no longer pending: it was resolved")
@@ -448,8 +449,18 @@ extension LedgerState {
   /// The transfer or hold that used an idempotency key, if any: the key index gives the
   /// sequences whose digest matches, and each record is read back (from this batch, or from the
   /// journal) to compare the full key.
-  mutating func keyed(_ key: String, stage: inout Stage?, batch: RecordBatch) throws(BankError)
-    -> TransferRecord?
+  /// The transfer made with `key` in its principal's namespace, or else with the same key
+  /// written before keys were scoped (shared by every principal, so that a retry after the
+  /// upgrade replays instead of moving money twice).
+  mutating func keyed(_ key: IdempotencyKey, stage: inout Stage?, batch: RecordBatch)
+    throws(BankError) -> TransferRecord?
+  {
+    if let t = try keyed(stored: key.stored, stage: &stage, batch: batch) { return t }
+    return try keyed(stored: key.text, stage: &stage, batch: batch)
+  }
+
+  mutating func keyed(stored key: String, stage: inout Stage?, batch: RecordBatch)
+    throws(BankError) -> TransferRecord?
   {
     let sequences = keys.sequences(matching: KeyIndex.digest(key))
     if sequences.isEmpty { return nil }

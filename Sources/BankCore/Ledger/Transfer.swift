@@ -9,6 +9,9 @@ public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConver
 {
   /// The key's text.
   public let text: String
+  /// Whose namespace the key is in: the acting principal's (``Principal/keyScope``); `nil` for
+  /// the operator's, which is also ``Ledger``'s. Keys of two principals never collide.
+  let scope: String?
 
   /// Validates a key.
   ///
@@ -17,10 +20,36 @@ public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConver
   public init(_ text: String) throws(BankError) {
     try Validate.key(text)
     self.text = text
+    self.scope = nil
   }
 
   /// A key already known to be valid (read back from a record).
-  init(unchecked text: String) { self.text = text }
+  init(unchecked text: String, scope: String? = nil) {
+    self.text = text
+    self.scope = scope
+  }
+
+  /// The same key in `principal`'s namespace.
+  func scoped(to principal: Principal) -> IdempotencyKey {
+    IdempotencyKey(unchecked: text, scope: principal.keyScope)
+  }
+
+  /// The operator's scope (and ``Ledger``'s, which acts as the operator).
+  static let operatorScope = "operator"
+
+  /// The form records store: the scope, `/`, the key. A key itself never holds `/`, so a stored
+  /// key without one was written before keys were scoped (a release before issue 17): those stay
+  /// in one namespace shared by every principal, so that a retry after the upgrade replays.
+  var stored: String { (scope ?? Self.operatorScope) + "/" + text }
+
+  /// The key as its caller gave it, from a stored key of either form.
+  static func display(_ stored: String) -> Substring {
+    guard let slash = stored.lastIndex(of: "/") else { return Substring(stored) }
+    return stored[stored.index(after: slash)...]
+  }
+
+  public static func == (a: IdempotencyKey, b: IdempotencyKey) -> Bool { a.text == b.text }
+  public func hash(into h: inout Hasher) { h.combine(text) }
 
   /// The key's text.
   public var description: String { text }
@@ -79,7 +108,9 @@ public struct Transfer: Sendable, Equatable {
   }
 
   /// The caller's idempotency key, if it gave one.
-  public var key: IdempotencyKey? { keyText.map(IdempotencyKey.init(unchecked:)) }
+  public var key: IdempotencyKey? {
+    keyText.map { IdempotencyKey(unchecked: String(IdempotencyKey.display($0))) }
+  }
   /// When it was recorded.
   public var time: Instant { Instant(nanoseconds: nanoseconds) }
   /// When the hold lapses, if it is a hold that expires.
@@ -88,7 +119,7 @@ public struct Transfer: Sendable, Equatable {
   }
 
   /// The transfer's public identifier: the caller's key, or `#` and the number.
-  public var id: String { keyText ?? "#\(number)" }
+  public var id: String { keyText.map { String(IdempotencyKey.display($0)) } ?? "#\(number)" }
 
   /// The transfer's public identifier; see ``id``.
   @available(*, deprecated, renamed: "id")

@@ -157,7 +157,9 @@ enum Simulator {
     var seen: [String: Set<Int>] = [:]
     var sizes: [String: Int] = [:]
     try ledger.forEachRecord { _, r in
-      guard case .transfer(let t) = r, let key = t.key, key.hasPrefix("b") else { return }
+      guard case .transfer(let t) = r, let stored = t.key else { return }
+      let key = IdempotencyKey.display(stored)
+      guard key.hasPrefix("b") else { return }
       let parts = key.split(separator: "-")
       guard parts.count == 2 else { return }
       let idx = parts[1].split(separator: "o")
