@@ -49,11 +49,12 @@ struct CommandSpec {
 enum Commands {
   static let all: [CommandSpec] = [
     CommandSpec(
-      name: "open", valueOptions: ["name", "type", "currency", "overdraft", "number", "customer"],
+      name: "open",
+      valueOptions: ["name", "type", "currency", "overdraft", "number", "customer", "id"],
       flagOptions: [],
       positionals: [], summary: "Open an account.",
       usage:
-        "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>] [--customer <customer>]"
+        "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>] [--customer <customer>] [--id <key>]"
     ),
     CommandSpec(
       name: "deposit", valueOptions: ["id", "memo"], flagOptions: [],
@@ -101,17 +102,17 @@ enum Commands {
       summary: "Create a sample bank and run a short scripted session.", usage: "bankctl demo"),
     CommandSpec(
       name: "customer register",
-      valueOptions: ["name", "email", "phone", "age", "gender", "type", "currency"],
+      valueOptions: ["name", "email", "phone", "age", "gender", "type", "currency", "id"],
       flagOptions: [], positionals: [],
       summary: "Register a customer and open their first account.",
       usage:
-        "bankctl customer register --name <name> --email <email> --phone <phone> --age <years> [--gender <text>] [--type checking|savings] [--currency <code>]  (password on stdin)"
+        "bankctl customer register --name <name> --email <email> --phone <phone> --age <years> [--gender <text>] [--type checking|savings] [--currency <code>] [--id <key>]  (password on stdin)"
     ),
     CommandSpec(
-      name: "customer update", valueOptions: ["name", "email", "phone", "age", "gender"],
+      name: "customer update", valueOptions: ["name", "email", "phone", "age", "gender", "id"],
       flagOptions: [], positionals: ["customer"], summary: "Change a customer's details.",
       usage:
-        "bankctl customer update <customer> [--name <name>] [--email <email>] [--phone <phone>] [--age <years>] [--gender <text>]"
+        "bankctl customer update <customer> [--name <name>] [--email <email>] [--phone <phone>] [--age <years>] [--gender <text>] [--id <key>]"
     ),
     CommandSpec(
       name: "customer show", valueOptions: [], flagOptions: ["history"],
@@ -119,10 +120,10 @@ enum Commands {
       summary: "Show a customer's details, accounts and cards.",
       usage: "bankctl customer show <customer> [--history]"),
     CommandSpec(
-      name: "staff add", valueOptions: ["username", "name", "role"], flagOptions: [],
+      name: "staff add", valueOptions: ["username", "name", "role", "id"], flagOptions: [],
       positionals: [], summary: "Add a staff member (operator only).",
       usage:
-        "bankctl staff add --username <user> --name <name> --role teller|manager|auditor  (password on stdin)"
+        "bankctl staff add --username <user> --name <name> --role teller|manager|auditor [--id <key>]  (password on stdin)"
     ),
     CommandSpec(
       name: "login", valueOptions: ["customer", "staff"], flagOptions: [], positionals: [],
@@ -141,28 +142,28 @@ enum Commands {
       positionals: [], summary: "Issue a one-time password-reset token.",
       usage: "bankctl password forgot --account <account> --email <email> --phone <phone>"),
     CommandSpec(
-      name: "password reset", valueOptions: [], flagOptions: [], positionals: [],
+      name: "password reset", valueOptions: ["id"], flagOptions: [], positionals: [],
       summary: "Set a new password with a reset token.",
-      usage: "bankctl password reset  (reset token, then new password, on stdin)"),
+      usage: "bankctl password reset [--id <key>]  (reset token, then new password, on stdin)"),
     CommandSpec(
-      name: "card issue", valueOptions: ["customer"], flagOptions: [], positionals: [],
+      name: "card issue", valueOptions: ["customer", "id"], flagOptions: [], positionals: [],
       summary: "Issue a card linked to a customer's accounts.",
       usage:
-        "bankctl card issue --customer <customer> --account <account> [--account <account> ...]",
+        "bankctl card issue --customer <customer> --account <account> [--account <account> ...] [--id <key>]",
       repeatable: ["account"]),
     CommandSpec(
-      name: "card set-pin", valueOptions: [], flagOptions: [], positionals: ["pan"],
-      summary: "Set a card's PIN.", usage: "bankctl card set-pin <pan>  (new PIN on stdin)"),
+      name: "card set-pin", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
+      summary: "Set a card's PIN.", usage: "bankctl card set-pin <pan> [--id <key>]  (new PIN on stdin)"),
     CommandSpec(
-      name: "card change-pin", valueOptions: [], flagOptions: [], positionals: ["pan"],
+      name: "card change-pin", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
       summary: "Change a card's PIN.",
-      usage: "bankctl card change-pin <pan>  (old PIN, then new PIN, on stdin)"),
+      usage: "bankctl card change-pin <pan> [--id <key>]  (old PIN, then new PIN, on stdin)"),
     CommandSpec(
-      name: "card block", valueOptions: [], flagOptions: [], positionals: ["pan"],
-      summary: "Block a card (lost or stolen).", usage: "bankctl card block <pan>"),
+      name: "card block", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
+      summary: "Block a card (lost or stolen).", usage: "bankctl card block <pan> [--id <key>]"),
     CommandSpec(
-      name: "card unblock", valueOptions: [], flagOptions: [], positionals: ["pan"],
-      summary: "Unblock a card (manager or operator).", usage: "bankctl card unblock <pan>"),
+      name: "card unblock", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
+      summary: "Unblock a card (manager or operator).", usage: "bankctl card unblock <pan> [--id <key>]"),
     CommandSpec(
       name: "pin-key reset", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Replace a lost PIN key, clearing every card's PIN (operator only).",

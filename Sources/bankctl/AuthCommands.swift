@@ -106,11 +106,12 @@ extension CommandContext {
     let registration = CustomerRegistration(
       name: name, email: email, phone: phone, age: years, gender: parsed.options["gender"],
       accountKind: kind, currency: currency)
+    let id = try key()
     let password = try secrets.read("password", confirm: true)
     // Refused input never creates or touches a store.
     try Authenticator.validate(registration, password: password, configuration: authConfiguration)
     let p = try withBank(create: true) { a in
-      try a.auth.registerCustomer(registration, password: password, as: a.principal)
+      try a.auth.registerCustomer(registration, password: password, key: id, as: a.principal)
     }
     emit(profileJSON(p), human: "Registered customer \(p.id)\n" + profileText(p))
   }
@@ -127,8 +128,9 @@ extension CommandContext {
       let principal = try withBank(readOnly: true) { a in a.principal }
       if principal == .customer(id) { password = try secrets.read("current password") }
     }
+    let k = try key()
     let p = try withBank { a in
-      try a.auth.updateCustomer(id, update, currentPassword: password, as: a.principal)
+      try a.auth.updateCustomer(id, update, currentPassword: password, key: k, as: a.principal)
     }
     emit(profileJSON(p), human: "Updated customer \(p.id)\n" + profileText(p))
   }
@@ -182,12 +184,13 @@ extension CommandContext {
         .invalidArgument,
         "invalid --role '\(Validate.escaped(roleName))': expected teller, manager or auditor")
     }
+    let k = try key()
     let password = try secrets.read("password", confirm: true)
     try Authenticator.validateStaff(
       username: username, name: name, password: password, configuration: authConfiguration)
     let s = try withBank(create: true) { a in
       try a.auth.addStaff(
-        username: username, name: name, role: role, password: password, as: a.principal)
+        username: username, name: name, role: role, password: password, key: k, as: a.principal)
     }
     emit(
       .object([
@@ -322,10 +325,11 @@ extension CommandContext {
   }
 
   func passwordReset() throws {
+    let k = try key()
     let token = try secrets.read("reset token")
     let password = try secrets.read("new password", confirm: true)
     try withBank(forNobody: true) { a in
-      try a.auth.resetPassword(token: token, newPassword: password)
+      try a.auth.resetPassword(token: token, newPassword: password, key: k)
     }
     emit(
       .object([("ok", .bool(true))]), human: "Password changed; every session of the customer ended"
@@ -335,13 +339,14 @@ extension CommandContext {
   // MARK: Cards
 
   func cardIssue() throws {
+    let k = try key()
     let id = try customerID(try requiredOption("customer", "card issue"))
     let numbers = try parsed.repeated["account", default: []].map { t in try account(t) }
     guard !numbers.isEmpty else {
       throw UsageError(message: "missing option '--account'", command: "card issue")
     }
     let issued = try withBank(pins: .create) { a in
-      try a.auth.issueCard(customer: id, accounts: numbers, as: a.principal)
+      try a.auth.issueCard(customer: id, accounts: numbers, key: k, as: a.principal)
     }
     emit(
       cardJSON(issued.card, full: issued.pan, accounts: issued.accounts),
@@ -353,14 +358,15 @@ extension CommandContext {
   }
 
   func cardSetPIN(change: Bool) throws {
+    let k = try key()
     let pan = parsed.positionals[0]
     let old = change ? try secrets.read("old PIN") : nil
     let pin = try secrets.read(change ? "new PIN" : "PIN", confirm: true)
     let card = try withBank(pins: .create) { a -> Card in
       if let old {
-        try a.auth.changePIN(pan: pan, oldPIN: old, newPIN: pin, as: a.principal)
+        try a.auth.changePIN(pan: pan, oldPIN: old, newPIN: pin, key: k, as: a.principal)
       } else {
-        try a.auth.setPIN(pan: pan, pin: pin, as: a.principal)
+        try a.auth.setPIN(pan: pan, pin: pin, key: k, as: a.principal)
       }
       return try a.auth.card(pan, as: .operator)
     }
@@ -368,11 +374,12 @@ extension CommandContext {
   }
 
   func cardBlock(_ block: Bool) throws {
+    let k = try key()
     let pan = parsed.positionals[0]
     let card = try withBank { a in
       block
-        ? try a.auth.blockCard(pan: pan, as: a.principal)
-        : try a.auth.unblockCard(pan: pan, as: a.principal)
+        ? try a.auth.blockCard(pan: pan, key: k, as: a.principal)
+        : try a.auth.unblockCard(pan: pan, key: k, as: a.principal)
     }
     emit(cardJSON(card), human: "Card \(card.pan.masked) is now \(card.status)")
   }

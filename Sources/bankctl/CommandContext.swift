@@ -235,6 +235,7 @@ struct CommandContext {
     var spec = AccountSpec(
       name: name, kind: kind, currency: currency, overdraftLimit: overdraft, number: number)
     try spec.validate()
+    let k = try key()
     let a = try withBank(create: owner == nil) { acting in
       if let owner {
         // Permission first, so a session cannot probe which customer IDs exist.
@@ -243,9 +244,10 @@ struct CommandContext {
         if parsed.options["name"] == nil {
           spec.name = try acting.auth.customer(owner, as: .operator).name
         }
-        return try acting.auth.openAccount(for: owner, spec: spec, as: acting.principal)
+        return try acting.auth.openAccount(
+          for: owner, spec: spec, key: k, as: acting.principal)
       }
-      return try acting.auth.open(spec, as: acting.principal)
+      return try acting.auth.open(spec, key: k, as: acting.principal)
     }
     emit(
       accountJSON(a),

@@ -265,7 +265,11 @@ enum Help {
         "OVERVIEW: \(name) commands.\n\nUSAGE:\n\(lines.joined(separator: "\n"))\n\nSee 'bankctl help \(name) <subcommand>' for details."
     }
     guard let spec = Commands.named(name) else { return overview }
-    let body = details[name].map { "\($0)\n\n" } ?? ""
+    var body = details[name].map { "\($0)\n\n" } ?? ""
+    if spec.valueOptions.contains("id"), !body.contains("--id") {
+      body +=
+        "With --id <key>, a retry with the same key and arguments replays the original outcome;\nthe same key with other arguments is idempotency_conflict (keys are per principal).\n\n"
+    }
     return
       "OVERVIEW: \(spec.summary)\n\nUSAGE: \(spec.fullUsage)\n\n\(body)Global options: --store <path>, --json, --lock-timeout <secs>, --now <time> and --session <token>; see 'bankctl --help'."
   }

@@ -52,6 +52,10 @@ import Testing
     .cardBlocked(pan: pan, reason: .lost, by: .customer(CustomerID(1)), time: t),
     .cardUnblocked(pan: pan, by: .staff(username: "max", role: .manager), time: t),
     .pinCleared(pan: pan, by: .operator, time: t),
+    .operationDone(
+      key: "C000001/reg-1", command: "customer register",
+      fields: [OperationField(name: "email", value: "a@b.co"), OperationField(name: "age", value: "40")],
+      result: "C000002", time: t),
   ]
 
   @Test func everyTagHasASample() {

@@ -571,6 +571,12 @@ extension Result {
       try f.state.unblockCard(
         pan2, by: .staff(username: "max", role: .manager), now: AuthFixture.t0))
     f.commit(try f.state.clearAllPINs(by: .operator, now: AuthFixture.t0 + .seconds(150)))
+    f.commit([
+      .operationDone(
+        key: "operator/k1", command: "card block",
+        fields: [OperationField(name: "card", value: "1")], result: "",
+        time: AuthFixture.t0 + .seconds(160))
+    ])
     f.commit(try f.state.logout(TokenDigest(token: token), now: AuthFixture.t0 + .seconds(200)))
     return f
   }

@@ -632,13 +632,15 @@ import Testing
       ("deposit", ["deposit", w.aliceAccount, "1.00", "--id", "torn-1"], [], []),
       ("login with a wrong password", ["login", "--customer", w.alice], ["wrong password 1234"],
        ["authentication_failed"]),
-      ("card set-pin", ["card", "set-pin", w.aliceCard], ["2468"], []),
-      ("password reset", ["password", "reset"], [token, "brand new passphrase 77"],
-       ["authentication_failed"]),
+      ("card set-pin", ["card", "set-pin", w.aliceCard, "--id", "pin-1"], ["2468"], []),
+      ("password reset", ["password", "reset", "--id", "reset-1"], [token, "brand new passphrase 77"],
+       []),
       ("logout", ["--session", w.customer, "logout"], [], ["authentication_failed"]),
+      // With --id, every writing command's retry replays (issue 17, point 13): no email_in_use.
       ("customer register",
        ["customer", "register", "--name", "Carol Jones", "--email", "carol@example.com",
-        "--phone", "+14155550109", "--age", "40"], ["another good passphrase 1"], ["email_in_use"]),
+        "--phone", "+14155550109", "--age", "40", "--id", "reg-1"], ["another good passphrase 1"],
+       []),
     ]
     var torn = 0
     for (name, args, secrets, retryCodes) in cases {
@@ -755,5 +757,75 @@ import Testing
     let history = jsonObject(bank(["customer", "show", "C000001", "--history"]).out)?["history"]
       as? [[String: Any]] ?? []
     #expect(history.count == 2 && history.allSatisfy { $0["by"] as? String == "operator" })
+  }
+
+  // MARK: 13. Every writing command is retry-safe
+
+  @Test func everyWritingCommandReplaysWithItsKey() throws {
+    let register = [
+      "customer", "register", "--name", "Dana Scully", "--email", "dana@example.com", "--phone",
+      "+14155550142", "--age", "39", "--id", "reg-dana",
+    ]
+    let first = bank(register, input: ["the truth is out there 1993"])
+    let again = bank(register, input: ["the truth is out there 1993"])
+    #expect(first.code == 0 && again.code == 0, "\(again.err)")
+    #expect(first.out == again.out, "the retry prints the original outcome")
+    let customer = try #require(jsonObject(first.out)?["customer"] as? String)
+    let account = try #require((jsonObject(first.out)?["accounts"] as? [String])?.first)
+    // Other arguments with the same key: a conflict naming the argument; nothing written.
+    let before = storeBytes()
+    var other = register
+    other[5] = "dana2@example.com"
+    let conflict = bank(other, input: ["the truth is out there 1993"])
+    #expect(conflict.code == 1 && errorCode(conflict) == "idempotency_conflict")
+    #expect(conflict.err.contains("email"), "\(conflict.err)")
+    #expect(storeBytes() == before)
+    // The same key for another command is a conflict too.
+    let open = ["open", "--customer", customer, "--type", "savings", "--id", "reg-dana"]
+    #expect(errorCode(bank(open)) == "idempotency_conflict")
+    // open, staff add, card issue, set-pin, change-pin, block, unblock, customer update.
+    let replays: [([String], [String])] = [
+      (["open", "--customer", customer, "--type", "savings", "--id", "open-1"], []),
+      (["open", "--name", "Spare", "--id", "open-2"], []),
+      (["staff", "add", "--username", "fox", "--name", "Fox Mulder", "--role", "teller", "--id", "staff-1"],
+       ["i want to believe 1993"]),
+      (["card", "issue", "--customer", customer, "--account", account, "--id", "card-1"], []),
+      (["customer", "update", customer, "--age", "40", "--id", "upd-1"], []),
+    ]
+    for (args, input) in replays {
+      let a = bank(args, input: input)
+      let b = bank(args, input: input)
+      #expect(a.code == 0 && b.code == 0, "\(args): \(a.err) \(b.err)")
+      #expect(a.out == b.out, "\(args): \(a.out) vs \(b.out)")
+    }
+    let card = try #require(
+      jsonObject(bank(["card", "issue", "--customer", customer, "--account", account, "--id", "card-1"]).out)?["card"] as? String)
+    #expect(bank(["card", "set-pin", card, "--id", "pin-1"], input: ["1357"]).code == 0)
+    #expect(bank(["card", "set-pin", card, "--id", "pin-1"], input: ["1357"]).code == 0)
+    // change-pin: the retry after the change committed does not check the old PIN again.
+    #expect(bank(["card", "change-pin", card, "--id", "chg-1"], input: ["1357", "2468"]).code == 0)
+    let retry = bank(["card", "change-pin", card, "--id", "chg-1"], input: ["1357", "2468"])
+    #expect(retry.code == 0, "\(retry.err)")
+    let wrongNow = bank(["card", "change-pin", card], input: ["1357", "9999"])
+    #expect(errorCode(wrongNow) == "authentication_failed", "the PIN is 2468 now")
+    for cmd in ["block", "unblock"] {
+      #expect(bank(["card", cmd, card, "--id", "\(cmd)-1"]).code == 0)
+      #expect(bank(["card", cmd, card, "--id", "\(cmd)-1"]).code == 0)
+    }
+    // Keys are per principal: a teller's key of the same text is the teller's own.
+    let teller = try login(["--staff", "fox"], "i want to believe 1993")
+    let t = bank(["open", "--name", "Teller's", "--id", "open-2"], session: teller)
+    #expect(t.code == 0 && t.out != bank(["open", "--name", "Spare", "--id", "open-2"]).out)
+    // password reset: the retry after it committed (its token used up) replays.
+    let forgot = bank([
+      "password", "forgot", "--account", account, "--email", "dana@example.com", "--phone",
+      "+14155550142",
+    ])
+    let token = try #require(jsonObject(forgot.out)?["reset_token"] as? String, "\(forgot.err)")
+    for _ in 0..<2 {
+      let r = bank(["password", "reset", "--id", "rst-1"], input: [token, "trust no one 1994 x"])
+      #expect(r.code == 0, "\(r.err)")
+    }
+    #expect(bank(["verify"]).code == 0)
   }
 }

@@ -10,6 +10,25 @@ enum SessionEndReason: UInt8, Sendable, CaseIterable {
   case revoked = 4
 }
 
+/// One argument of a keyed command, as its record keeps it: the name and the first 64 bits of
+/// the SHA-256 of its value, enough to tell a retry with other arguments from a true retry
+/// (and to name the argument that differs) without storing the value again.
+struct OperationField: Sendable, Equatable, Hashable {
+  var name: String
+  var digest: UInt64
+
+  init(name: String, digest: UInt64) {
+    self.name = name
+    self.digest = digest
+  }
+
+  init(name: String, value: String) {
+    self.name = name
+    let h = SHA256.hash(Array(value.utf8))
+    digest = h.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+  }
+}
+
 /// Why a card was blocked; ``retained`` sets the status to retained, every other reason to
 /// blocked.
 public enum CardBlockReason: UInt8, Sendable, CaseIterable, CustomStringConvertible {
@@ -103,6 +122,12 @@ enum AuthRecord: Sendable, Equatable {
   /// A card's PIN was cleared (the store's PIN key was lost and replaced): the card has no PIN
   /// until one is set again, and its try counter goes back to zero.
   case pinCleared(pan: PAN, by: Principal, time: Instant)
+  /// A keyed command that creates or changes something (registration, opening, a PIN change…)
+  /// succeeded: its key (scoped to its principal), the command, a digest of each argument
+  /// (secrets are never among them), and what it produced (a customer ID, an account number…),
+  /// so that a retry with the same key replays it. Recorded in the batch of the change itself.
+  case operationDone(
+    key: String, command: String, fields: [OperationField], result: String, time: Instant)
 
   /// Record tags of this core (32…63). Never renumber; add new ones at the end.
   enum Tag: UInt8, CaseIterable {
@@ -125,6 +150,7 @@ enum AuthRecord: Sendable, Equatable {
     case cardBlocked = 48
     case cardUnblocked = 49
     case pinCleared = 50
+    case operationDone = 51
 
     /// The version this release writes; decoders keep every version ever written.
     var currentVersion: UInt8 { self == .customerUpdated ? 2 : 1 }
@@ -155,6 +181,7 @@ enum AuthRecord: Sendable, Equatable {
       case .cardBlocked: "card_blocked"
       case .cardUnblocked: "card_unblocked"
       case .pinCleared: "pin_cleared"
+      case .operationDone: "operation_done"
       }
     }
   }
@@ -184,6 +211,7 @@ enum AuthRecord: Sendable, Equatable {
     case .cardBlocked: .cardBlocked
     case .cardUnblocked: .cardUnblocked
     case .pinCleared: .pinCleared
+    case .operationDone: .operationDone
     }
   }
 
@@ -196,7 +224,7 @@ enum AuthRecord: Sendable, Equatable {
       .sessionEnded(_, _, let t), .lockoutLifted(_, _, let t), .resetTokenIssued(_, _, _, let t),
       .resetTokenUsed(_, let t), .cardIssued(_, _, _, _, let t), .pinSet(_, _, let t),
       .pinFailed(_, let t), .pinVerified(_, let t), .cardBlocked(_, _, _, let t),
-      .cardUnblocked(_, _, let t), .pinCleared(_, _, let t):
+      .cardUnblocked(_, _, let t), .pinCleared(_, _, let t), .operationDone(_, _, _, _, let t):
       t
     }
   }
@@ -295,6 +323,16 @@ enum AuthRecord: Sendable, Equatable {
     case .cardUnblocked(let pan, let by, let time), .pinCleared(let pan, let by, let time):
       w.u64(pan.value)
       w.principal(by)
+      w.instant(time)
+    case .operationDone(let key, let command, let fields, let result, let time):
+      w.string(key)
+      w.string(command)
+      w.u16(UInt16(clamping: fields.count))
+      for f in fields.prefix(Int(UInt16.max)) {
+        w.string(f.name)
+        w.u64(f.digest)
+      }
+      w.string(result)
       w.instant(time)
     }
   }
@@ -410,6 +448,14 @@ enum AuthRecord: Sendable, Equatable {
       return .cardUnblocked(pan: try r.pan(), by: try r.principal(), time: try r.instant())
     case .pinCleared:
       return .pinCleared(pan: try r.pan(), by: try r.principal(), time: try r.instant())
+    case .operationDone:
+      let key = try r.string()
+      let command = try r.string()
+      let count = Int(try r.u16())
+      var fields: [OperationField] = []
+      for _ in 0..<count { fields.append(OperationField(name: try r.string(), digest: try r.u64())) }
+      return .operationDone(
+        key: key, command: command, fields: fields, result: try r.string(), time: try r.instant())
     }
   }
 

@@ -84,6 +84,19 @@ extension AuthState {
         if let code = entry.pinCode { w.raw(code) }
       }
     }
+    // Version 2: keyed operations, by key in byte order.
+    let operationList = operations.sorted { Self.byteOrder($0.key, $1.key) }
+    w.u32(UInt32(operationList.count))
+    for (key, op) in operationList {
+      w.string(key)
+      w.string(op.command)
+      w.u16(UInt16(clamping: op.fields.count))
+      for f in op.fields {
+        w.string(f.name)
+        w.u64(f.digest)
+      }
+      w.string(op.result)
+    }
     return w.bytes
   }
 
@@ -207,6 +220,19 @@ extension AuthState {
           failedPINAttempts: failed, issuedAt: issuedAt),
         pinCode: code)
       s.cardsByCustomer[customer, default: []].append(pan)
+    }
+    if version >= 2 {
+      for _ in 0..<(try r.count(minimumEntryBytes: 14)) {
+        let key = try r.string()
+        let command = try r.string()
+        var fields: [OperationField] = []
+        for _ in 0..<Int(try r.u16()) {
+          fields.append(OperationField(name: try r.string(), digest: try r.u64()))
+        }
+        let result = try r.string()
+        guard s.operations[key] == nil else { throw DecodeError("operation key appears twice") }
+        s.operations[key] = OperationEntry(command: command, fields: fields, result: result)
+      }
     }
     return s
   }

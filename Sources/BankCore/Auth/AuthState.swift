@@ -30,6 +30,12 @@ struct AuthState: Sendable, Equatable {
   }
 
   /// A card and its secrets' derivatives.
+  struct OperationEntry: Sendable, Equatable {
+    var command: String
+    var fields: [OperationField]
+    var result: String
+  }
+
   struct CardEntry: Sendable, Equatable {
     var card: Card
     /// `HMAC-SHA256(pepper, PAN ‖ PIN)`, when a PIN is set.
@@ -50,6 +56,8 @@ struct AuthState: Sendable, Equatable {
   var cards: [PAN: CardEntry] = [:]
   /// Customer → their cards, in issue order.
   var cardsByCustomer: [CustomerID: [PAN]] = [:]
+  /// Keyed commands that succeeded, by scoped key (see ``AuthRecord/operationDone``).
+  var operations: [String: OperationEntry] = [:]
   /// The number the next registered customer gets.
   var nextCustomer: UInt32 = 1
   /// The newest time an applied record carried (nanoseconds since 1970).
@@ -158,6 +166,8 @@ struct AuthState: Sendable, Equatable {
       cards[pan]?.pinCode = nil
       cards[pan]?.card.hasPIN = false
       cards[pan]?.card.failedPINAttempts = 0
+    case .operationDone(let key, let command, let fields, let result, _):
+      operations[key] = OperationEntry(command: command, fields: fields, result: result)
     }
     lastTime = max(lastTime, record.time.nanoseconds)
     return nil
@@ -221,6 +231,8 @@ struct AuthState: Sendable, Equatable {
     case .pinFailed(let pan, _), .pinVerified(let pan, _), .cardBlocked(let pan, _, _, _),
       .cardUnblocked(let pan, _, _), .pinCleared(let pan, _, _):
       return needCard(pan)
+    case .operationDone(let key, _, _, _, _):
+      return operations[key] == nil ? nil : "key \(key) was already recorded"
     }
   }
 

@@ -303,12 +303,22 @@ public final class Authenticator: Sendable {
   /// - Throws: `permission_denied`; `weak_password`; `invalid_argument`, `invalid_email`,
   ///   `invalid_phone`, `invalid_age`; `email_in_use`.
   public func registerCustomer(
-    _ registration: CustomerRegistration, password: String, as principal: Principal = .operator
+    _ registration: CustomerRegistration, password: String, key: IdempotencyKey? = nil,
+    as principal: Principal = .operator
   ) throws(BankError) -> CustomerProfile {
     try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
     try Self.validate(registration, password: password, configuration: configuration)
+    let op = OperationKey(
+      key, principal: principal, command: "customer register",
+      arguments: [
+        ("name", registration.name), ("email", registration.email),
+        ("phone", registration.phone), ("age", String(registration.age)),
+        ("gender", registration.gender ?? ""), ("type", registration.accountKind.description),
+        ("currency", registration.currency.code),
+      ])
     let hash = SlowWork.run { [hasher] in hasher.hash(password) }
     let id = try commitRecords { auth, state, tx throws(BankError) in
+      if let done = try op.replayed(in: auth) { return ([], try CustomerID(parsing: done)) }
       let now = Self.now(tx)
       let (id, records) = try auth.registerCustomer(
         name: registration.name, email: registration.email, phone: registration.phone,
@@ -321,7 +331,7 @@ public final class Authenticator: Sendable {
           currency: registration.currency),
         state: &state, tx: &tx)
       _ = account
-      return ([], id)
+      return (op.records(result: id.description, now: now), id)
     }
     return try customer(id, as: .operator)
   }
@@ -344,18 +354,36 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied`, `customer_not_found`, and `open`'s errors.
   public func openAccount(
-    for customer: CustomerID, spec: AccountSpec, as principal: Principal = .operator
+    for customer: CustomerID, spec: AccountSpec, key: IdempotencyKey? = nil,
+    as principal: Principal = .operator
   ) throws(BankError) -> Account {
     try Self.requireOpenPermission(spec, for: principal)
     try spec.validate()
     guard spec.kind == .checking || spec.kind == .savings else {
       throw BankError(.invalidArgument, "a customer's account is checking or savings")
     }
-    let id = try commitRecords { auth, state, tx throws(BankError) in
+    let op = Self.openKey(key, spec: spec, customer: customer, principal: principal)
+    let number = try commitRecords { auth, state, tx throws(BankError) in
+      if let done = try op.replayed(in: auth) { return ([], try AccountNumber(parsing: done)) }
       guard auth.customer(customer) != nil else { throw AuthState.noCustomer(customer) }
-      return ([], try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx))
+      let id = try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx)
+      let number = state.ledger.info[id.index].number
+      return (op.records(result: number.description, now: Self.now(tx)), number)
     }
-    return try bank.ledger.account(id: id)
+    return try bank.ledger.account(number)
+  }
+
+  /// The key of an opening, with every parameter as an argument.
+  static func openKey(
+    _ key: IdempotencyKey?, spec: AccountSpec, customer: CustomerID?, principal: Principal
+  ) -> OperationKey? {
+    OperationKey(
+      key, principal: principal, command: "open",
+      arguments: [
+        ("name", spec.name), ("type", spec.kind.description), ("currency", spec.currency.code),
+        ("overdraft", String(spec.overdraftLimit?.minorUnits ?? 0)),
+        ("number", spec.number?.description ?? ""), ("customer", customer?.description ?? ""),
+      ])
   }
 
   /// The permission matrix for every parameter of an opening, not only its name: opening is
@@ -376,9 +404,24 @@ public final class Authenticator: Sendable {
   /// the permission matrix applied to every parameter (see ``openAccount(for:spec:as:)``).
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/open(_:)``.
-  public func open(_ spec: AccountSpec, as principal: Principal) throws(BankError) -> Account {
+  public func open(_ spec: AccountSpec, key: IdempotencyKey? = nil, as principal: Principal)
+    throws(BankError) -> Account
+  {
     try Self.requireOpenPermission(spec, for: principal)
-    return try bank.ledger.open(spec)
+    guard let op = Self.openKey(key, spec: spec, customer: nil, principal: principal) else {
+      return try bank.ledger.open(spec)
+    }
+    try spec.validate()
+    let number = try commitRecords { auth, state, tx throws(BankError) in
+      if let done = try op.replayed(in: auth) { return ([], try AccountNumber(parsing: done)) }
+      guard
+        case .opened(let id) = try state.ledger.stage(
+          .open(spec), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+      else { throw BankError(.invalidArgument, "opening produced no account") }
+      let number = state.ledger.info[id.index].number
+      return ([op.record(result: number.description, now: Self.now(tx))], number)
+    }
+    return try bank.ledger.account(number)
   }
 
   /// Changes a customer's details; every change is a record, so their history is kept.
@@ -397,7 +440,7 @@ public final class Authenticator: Sendable {
   /// - Throws: also `authentication_failed` (a missing or wrong current password).
   public func updateCustomer(
     _ id: CustomerID, _ update: CustomerUpdate, currentPassword: String? = nil,
-    as principal: Principal = .operator
+    key: IdempotencyKey? = nil, as principal: Principal = .operator
   ) throws(BankError) -> CustomerProfile {
     let own: Bool
     if case .customer(let me) = principal { own = me == id } else { own = false }
@@ -425,8 +468,16 @@ public final class Authenticator: Sendable {
         }
       }
     }
+    let op = OperationKey(
+      key, principal: principal, command: "customer update",
+      arguments: [
+        ("customer", id.description), ("name", update.name ?? "\u{0}"),
+        ("email", update.email ?? "\u{0}"), ("phone", update.phone ?? "\u{0}"),
+        ("age", update.age.map(String.init) ?? "\u{0}"), ("gender", update.gender ?? "\u{0}"),
+      ])
     try commit { auth, _, tx throws(BankError) -> AuthOutcome<Void> in
       let now = Self.now(tx)
+      if try op.replayed(in: auth) != nil { return AuthOutcome(records: [], result: .success(())) }
       if let check,
         let refused = auth.confirmPassword(
           .customer(id), check: check, now: now, configuration: configuration)
@@ -434,7 +485,9 @@ public final class Authenticator: Sendable {
         return refused
       }
       return AuthOutcome(
-        records: try auth.updateCustomer(id, change, by: principal, now: now), result: .success(()))
+        records: try auth.updateCustomer(id, change, by: principal, now: now)
+          + op.records(result: id.description, now: now),
+        result: .success(()))
     }
     return try customer(id, as: .operator)
   }
@@ -547,21 +600,27 @@ public final class Authenticator: Sendable {
   /// - Throws: `permission_denied` (only the operator adds staff), `weak_password`,
   ///   `invalid_argument`, `staff_exists`.
   public func addStaff(
-    username: String, name: String, role: Role, password: String,
+    username: String, name: String, role: Role, password: String, key: IdempotencyKey? = nil,
     as principal: Principal = .operator
   ) throws(BankError) -> StaffMember {
     try requirePermission(.addStaff, for: principal, ownsTarget: false)
     try Self.validateStaff(
       username: username, name: name, password: password, configuration: configuration)
+    let op = OperationKey(
+      key, principal: principal, command: "staff add",
+      arguments: [("username", username), ("name", name), ("role", role.description)])
     let hash = SlowWork.run { [hasher] in hasher.hash(password) }
     return try commitRecords { auth, state, tx throws(BankError) in
+      if let done = try op.replayed(in: auth), let member = auth.staffMember(done) {
+        return ([], member)
+      }
       let records = try auth.addStaff(
         username: username, name: name, role: role, passwordHash: hash, now: Self.now(tx))
       for r in records { state.emit(r, of: AuthState.self, in: &tx) }
       guard let member = try Self.auth(state).staffMember(username) else {
         throw BankError(.staffNotFound, "staff member was not added")
       }
-      return ([], member)
+      return (op.records(result: username, now: Self.now(tx)), member)
     }
   }
 
@@ -718,16 +777,34 @@ public final class Authenticator: Sendable {
   /// principal's sessions.
   ///
   /// - Throws: `authentication_failed` for an unknown, used or expired token; `weak_password`.
-  public func resetPassword(token: String, newPassword: String) throws(BankError) {
+  ///
+  /// With `key`, a retry after the reset committed (whose token is then used up) replays its
+  /// success instead of failing; the key is in the namespace of the principal the token is for.
+  public func resetPassword(token: String, newPassword: String, key: IdempotencyKey? = nil)
+    throws(BankError)
+  {
     let digest = TokenDigest(token: token)
     let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
+    // The namespace is the token's: a reset acts for nobody until the token names someone.
+    let op = OperationKey(
+      key, scope: "reset." + digest.bytes.prefix(16).map { String($0, radix: 16) }.joined(),
+      command: "password reset", arguments: [])
+    // A replay needs no live token: the reset being retried used it up.
+    if let op, try read({ auth, _ throws(BankError) in try op.replayed(in: auth) }) != nil {
+      return
+    }
     let personal = try read { auth, _ throws(BankError) in
       auth.personalData(of: try auth.subject(forResetToken: digest, now: now))
     }
     try policy.check(newPassword, personal: personal)
     let hash = SlowWork.run { [hasher] in hasher.hash(newPassword) }
     _ = try commitRecords { auth, _, tx throws(BankError) in
-      (try auth.resetPassword(token: digest, newPasswordHash: hash, now: Self.now(tx)), ())
+      if try op.replayed(in: auth) != nil { return ([], ()) }
+      let now = Self.now(tx)
+      return (
+        try auth.resetPassword(token: digest, newPasswordHash: hash, now: now)
+          + op.records(result: "", now: now), ()
+      )
     }
   }
 
@@ -738,12 +815,20 @@ public final class Authenticator: Sendable {
   /// - Throws: `permission_denied`, `customer_not_found`, `account_not_found`, `account_closed`,
   ///   `invalid_argument` (no accounts, an account the customer does not own).
   public func issueCard(
-    customer: CustomerID, accounts: [AccountNumber], as principal: Principal = .operator
+    customer: CustomerID, accounts: [AccountNumber], key: IdempotencyKey? = nil,
+    as principal: Principal = .operator
   ) throws(BankError) -> IssuedCard {
     try requirePermission(.issueCard, for: principal, ownsTarget: false)
+    let op = OperationKey(
+      key, principal: principal, command: "card issue",
+      arguments: [
+        ("customer", customer.description),
+        ("accounts", accounts.map(\.description).joined(separator: ",")),
+      ])
     var system = SystemRandomNumberGenerator()
     let candidate = system.next()
     let pan = try commitRecords { auth, state, tx throws(BankError) in
+      if let done = try op.replayed(in: auth) { return ([], try PAN(parsing: done)) }
       var ids: [AccountID] = []
       for n in accounts {
         let id = try state.ledger.id(of: n)
@@ -761,7 +846,7 @@ public final class Authenticator: Sendable {
       let (pan, records) = try auth.issueCard(
         customer: customer, accounts: ids, candidate: candidate, now: Self.now(tx),
         configuration: configuration)
-      return (records, pan)
+      return (records + op.records(result: pan.digits, now: Self.now(tx)), pan)
     }
     let card = try read { auth, _ throws(BankError) in
       guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
@@ -813,12 +898,17 @@ public final class Authenticator: Sendable {
   /// Sets a card's PIN (4 to 12 digits): its holder, or staff who issue cards.
   ///
   /// - Throws: `card_not_found`, `permission_denied`, `invalid_argument`, `card_blocked`.
-  public func setPIN(pan: String, pin: String, as principal: Principal = .operator)
+  public func setPIN(
+    pan: String, pin: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
+  )
     throws(BankError)
   {
     let pan = try PAN(parsing: pan)
     let code = try pinCode(pin, pan)
+    let op = OperationKey(
+      key, principal: principal, command: "card set-pin", arguments: [("card", pan.digits)])
     _ = try commitRecords { auth, _, tx throws(BankError) in
+      if try op.replayed(in: auth) != nil { return ([], ()) }
       let c = try Self.card(
         pan, in: auth, as: principal, verb: "set the PIN of", staffAction: "set PINs")
       // A customer sets only a first PIN: replacing one takes `changePIN`, with the old PIN and
@@ -829,7 +919,10 @@ public final class Authenticator: Sendable {
           "card \(c.pan) already has a PIN: a customer changes it with change-pin, giving the old PIN"
         )
       }
-      return (try auth.setPIN(pan, code: code, now: Self.now(tx)), ())
+      return (
+        try auth.setPIN(pan, code: code, now: Self.now(tx))
+          + op.records(result: "", now: Self.now(tx)), ()
+      )
     }
   }
 
@@ -837,17 +930,27 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `authentication_failed` with the tries left, `card_blocked`, `card_retained`.
   public func changePIN(
-    pan: String, oldPIN: String, newPIN: String, as principal: Principal = .operator
+    pan: String, oldPIN: String, newPIN: String, key: IdempotencyKey? = nil,
+    as principal: Principal = .operator
   ) throws(BankError) {
     let pan = try PAN(parsing: pan)
     let old = try pinCode(oldPIN, pan)
     let new = try pinCode(newPIN, pan)
+    let op = OperationKey(
+      key, principal: principal, command: "card change-pin", arguments: [("card", pan.digits)])
     try commit { auth, _, tx throws(BankError) in
       _ = try Self.card(
         pan, in: auth, as: principal, verb: "change the PIN of", staffAction: "change PINs")
-      return auth.changePIN(
+      // A retry after the change committed: the old PIN is no longer the card's, so it is not
+      // checked again.
+      if try op.replayed(in: auth) != nil { return AuthOutcome(records: [], result: .success(())) }
+      var outcome = auth.changePIN(
         pan, oldCode: old, newCode: new, now: Self.now(tx), atTerminal: false,
         configuration: configuration)
+      if case .success = outcome.result {
+        outcome.records += op.records(result: "", now: Self.now(tx))
+      }
+      return outcome
     }
   }
 
@@ -868,11 +971,16 @@ public final class Authenticator: Sendable {
   /// Blocks a card (lost or stolen): its holder or staff.
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
-  public func blockCard(pan: String, as principal: Principal = .operator) throws(BankError) -> Card
-  {
+  public func blockCard(
+    pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
+  ) throws(BankError) -> Card {
     let parsed = try PAN(parsing: pan)
+    let op = OperationKey(
+      key, principal: principal, command: "card block", arguments: [("card", parsed.digits)])
     _ = try commitRecords { auth, _, tx throws(BankError) in
-      (try auth.blockCard(parsed, reason: .lost, by: principal, now: Self.now(tx)), ())
+      let records = try auth.blockCard(parsed, reason: .lost, by: principal, now: Self.now(tx))
+      if try op.replayed(in: auth) != nil { return ([], ()) }
+      return (records + op.records(result: "", now: Self.now(tx)), ())
     }
     return try card(pan, as: .operator)
   }
@@ -880,13 +988,18 @@ public final class Authenticator: Sendable {
   /// Unblocks a blocked or retained card and resets its PIN tries (managers and the operator).
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
-  public func unblockCard(pan: String, as principal: Principal = .operator) throws(BankError)
-    -> Card
+  public func unblockCard(
+    pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
+  ) throws(BankError) -> Card
   {
     let parsed = try PAN(parsing: pan)
     try requirePermission(.unblockCard, for: principal, ownsTarget: false)
+    let op = OperationKey(
+      key, principal: principal, command: "card unblock", arguments: [("card", parsed.digits)])
     _ = try commitRecords { auth, _, tx throws(BankError) in
-      (try auth.unblockCard(parsed, by: principal, now: Self.now(tx)), ())
+      let records = try auth.unblockCard(parsed, by: principal, now: Self.now(tx))
+      if try op.replayed(in: auth) != nil { return ([], ()) }
+      return (records + op.records(result: "", now: Self.now(tx)), ())
     }
     return try card(pan, as: .operator)
   }

@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// How a bank behaves: its clock, when it takes snapshots and which cores it holds.
 public struct BankConfiguration: Sendable {
@@ -235,6 +238,12 @@ public final class Bank: Sendable {
             .storeLocked,
             "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
           )
+        }
+        // Past a few lost races, back off (exponentially, with jitter, at most 20 ms), so that a
+        // writer on a busier or faster path finishes its burst instead of starving this one.
+        if races > 4 {
+          let base = min(UInt32(50) << UInt32(min(races - 4, 9)), 20_000)
+          usleep(base + UInt32.random(in: 0...base))
         }
         try catchUp(&g)
       }
