@@ -153,7 +153,8 @@ enum Commands {
       repeatable: ["account"]),
     CommandSpec(
       name: "card set-pin", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
-      summary: "Set a card's PIN.", usage: "bankctl card set-pin <pan> [--id <key>]  (new PIN on stdin)"),
+      summary: "Set a card's PIN.",
+      usage: "bankctl card set-pin <pan> [--id <key>]  (new PIN on stdin)"),
     CommandSpec(
       name: "card change-pin", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
       summary: "Change a card's PIN.",
@@ -163,7 +164,8 @@ enum Commands {
       summary: "Block a card (lost or stolen).", usage: "bankctl card block <pan> [--id <key>]"),
     CommandSpec(
       name: "card unblock", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
-      summary: "Unblock a card (manager or operator).", usage: "bankctl card unblock <pan> [--id <key>]"),
+      summary: "Unblock a card (manager or operator).",
+      usage: "bankctl card unblock <pan> [--id <key>]"),
     CommandSpec(
       name: "pin-key reset", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Replace a lost PIN key, clearing every card's PIN (operator only).",

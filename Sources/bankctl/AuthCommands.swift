@@ -1,5 +1,5 @@
-import Foundation
 import BankCore
+import Foundation
 
 /// Whether a command needs the store's PIN key (`STORE.key`).
 enum PINKey {

@@ -54,7 +54,9 @@ import Testing
     .pinCleared(pan: pan, by: .operator, time: t),
     .operationDone(
       key: "C000001/reg-1", command: "customer register",
-      fields: [OperationField(name: "email", value: "a@b.co"), OperationField(name: "age", value: "40")],
+      fields: [
+        OperationField(name: "email", value: "a@b.co"), OperationField(name: "age", value: "40"),
+      ],
       result: "C000002", time: t),
   ]
 

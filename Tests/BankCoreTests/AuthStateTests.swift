@@ -177,7 +177,8 @@ extension Result {
     #expect(code(CustomerDetailsChange(name: "")) == .invalidArgument)
     #expect(code(CustomerDetailsChange(gender: "\u{202E}x")) == .invalidArgument)
     #expect(throws: BankError(.customerNotFound, "customer C000009 does not exist")) {
-      try f.state.updateCustomer(CustomerID(9), CustomerDetailsChange(age: 30), by: .operator, now: AuthFixture.t0)
+      try f.state.updateCustomer(
+        CustomerID(9), CustomerDetailsChange(age: 30), by: .operator, now: AuthFixture.t0)
     }
     let records = try f.state.updateCustomer(
       id, CustomerDetailsChange(name: "Ada King", email: "ada@king.org", age: 41, gender: "f"),
@@ -187,7 +188,9 @@ extension Result {
     #expect(c.name == "Ada King" && c.email == "ada@king.org" && c.age == 41 && c.gender == "f")
     // The old address is free again; an unchanged field produces nothing.
     #expect(
-      try f.state.updateCustomer(id, CustomerDetailsChange(age: 41), by: .operator, now: AuthFixture.t0).isEmpty)
+      try f.state.updateCustomer(
+        id, CustomerDetailsChange(age: 41), by: .operator, now: AuthFixture.t0
+      ).isEmpty)
     #expect(f.state.customerByEmail["ada@example.org"] == nil)
   }
 

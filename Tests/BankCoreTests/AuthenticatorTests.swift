@@ -150,7 +150,8 @@ import Testing
     #expect(!mine.replayed && mine.transfer.key == idem("shared-1"))
     // A customer's own conflict names neither the transfer nor the field.
     do throws(BankError) {
-      try w.auth.transfer(Amount(minorUnits: 2, currency: .usd), from: a, to: b, key: idem("shared-1"), as: ada)
+      try w.auth.transfer(
+        Amount(minorUnits: 2, currency: .usd), from: a, to: b, key: idem("shared-1"), as: ada)
       Issue.record("a conflicting key was accepted")
     } catch {
       #expect(error.code == .idempotencyConflict)

@@ -97,7 +97,8 @@ import Testing
           guard !allowed(op, for: p, ownsTarget: owns) else { continue }
           let m = permissionDenied(op, for: p, ownsTarget: owns).message
           checked += 1
-          #expect(!m.contains("a a") && !m.contains("a auditor") && !m.contains("a operator"), "\(m)")
+          #expect(
+            !m.contains("a a") && !m.contains("a auditor") && !m.contains("a operator"), "\(m)")
           #expect(!m.contains(",") && !m.contains("_"), "\(m)")
           switch p {
           case .customer where op.rights.contains(.customer):

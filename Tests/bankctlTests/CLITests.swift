@@ -185,7 +185,10 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(r.code == 64)
     #expect(r.out.isEmpty)
     #expect(r.err.hasPrefix("Error: invalid amount '12.345': USD allows at most 2 decimal places"))
-    #expect(r.err.contains("Usage: bankctl [--store <path>] [--json] [--now <time>] [--session <token>] deposit <account> <amount>"))
+    #expect(
+      r.err.contains(
+        "Usage: bankctl [--store <path>] [--json] [--now <time>] [--session <token>] deposit <account> <amount>"
+      ))
     #expect(r.err.contains("See 'bankctl deposit --help' for more information."))
     let m = cli(["deposit", a], store: store)
     #expect(m.code == 64 && m.err.contains("missing argument <amount>"))

@@ -52,7 +52,8 @@ import Testing
   @Test func readersBesideAWriterNeverFail() throws {
     let (customer, account) = try register()
     #expect(bank(["deposit", account, "10.00"]).code == 0)
-    let iterations = Int(ProcessInfo.processInfo.environment["BANKCORE_READER_ITERATIONS"] ?? "")
+    let iterations =
+      Int(ProcessInfo.processInfo.environment["BANKCORE_READER_ITERATIONS"] ?? "")
       ?? 300
     let stop = dir.file("stop")
     let writer = Process()
@@ -103,7 +104,8 @@ import Testing
     let all = results.withLock { $0 }
     #expect(all.count == 2)
     for r in all {
-      #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(r.stderr.prefix(600))")
+      #expect(
+        r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(r.stderr.prefix(600))")
     }
   }
 
@@ -256,10 +258,15 @@ import Testing
       #expect(storeBytes() == before)
     }
     // A teller opens accounts without a limit, of either kind, in any currency.
-    #expect(bank(["open", "--name", "Plain", "--type", "savings", "--currency", "EUR"], session: w.teller).code == 0)
+    #expect(
+      bank(
+        ["open", "--name", "Plain", "--type", "savings", "--currency", "EUR"], session: w.teller
+      ).code == 0)
     #expect(bank(["open", "--name", "Zero", "--overdraft", "0"], session: w.teller).code == 0)
-    #expect(bank(["open", "--name", "Credit", "--overdraft", "100.00"], session: w.manager).code == 0)
-    #expect(bank(["open", "--customer", w.alice, "--overdraft", "100.00"], session: w.manager).code == 0)
+    #expect(
+      bank(["open", "--name", "Credit", "--overdraft", "100.00"], session: w.manager).code == 0)
+    #expect(
+      bank(["open", "--customer", w.alice, "--overdraft", "100.00"], session: w.manager).code == 0)
   }
 
   @Test func customersCannotTellOthersCardsFromMissingOnes() throws {
@@ -275,8 +282,9 @@ import Testing
       let missing = bank(args + [unknown], input: input, session: w.customer)
       #expect(other.code == 1 && missing.code == 1)
       #expect(errorCode(other) == "permission_denied", "\(args): \(other.err)")
-      #expect(other.err.replacingOccurrences(of: w.bobCard, with: "X")
-        == missing.err.replacingOccurrences(of: unknown, with: "X"), "\(args)")
+      #expect(
+        other.err.replacingOccurrences(of: w.bobCard, with: "X")
+          == missing.err.replacingOccurrences(of: unknown, with: "X"), "\(args)")
       #expect(storeBytes() == before)
     }
     // Staff learn that a card does not exist.
@@ -291,9 +299,12 @@ import Testing
     #expect(again.code == 1 && errorCode(again) == "permission_denied", "\(again.err)")
     #expect(again.err.contains("change-pin"))
     #expect(storeBytes() == before)
-    let wrong = bank(["card", "change-pin", w.aliceCard], input: ["0000", "1357"], session: w.customer)
+    let wrong = bank(
+      ["card", "change-pin", w.aliceCard], input: ["0000", "1357"], session: w.customer)
     #expect(errorCode(wrong) == "authentication_failed")
-    #expect(bank(["card", "change-pin", w.aliceCard], input: ["2468", "1357"], session: w.customer).code == 0)
+    #expect(
+      bank(["card", "change-pin", w.aliceCard], input: ["2468", "1357"], session: w.customer).code
+        == 0)
     // Staff and the operator keep set-pin for the counter.
     #expect(bank(["card", "set-pin", w.aliceCard], input: ["9753"], session: w.teller).code == 0)
     #expect(bank(["card", "set-pin", w.aliceCard], input: ["8642"]).code == 0)
@@ -306,8 +317,12 @@ import Testing
     let r = bank(["open", "--name", "Fake vault", "--number", vaultRange])
     #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(r.err)")
     #expect(storeBytes() == before)
-    #expect(bank(["open", "--name", "Mine", "--number", try AccountNumber(base: 89_999_999).description]).code == 0)
-    for id in ["C0000001", "C01000000", "C000000", "C00001", "C1234567890123", "D000001", "C-00001"] {
+    #expect(
+      bank(["open", "--name", "Mine", "--number", try AccountNumber(base: 89_999_999).description])
+        .code == 0)
+    for id in [
+      "C0000001", "C01000000", "C000000", "C00001", "C1234567890123", "D000001", "C-00001",
+    ] {
       let r = bank(["customer", "show", id])
       #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(id): \(r.err)")
     }
@@ -343,7 +358,8 @@ import Testing
       "\u{1D173}", "\u{F8FF}",
     ] {
       let r = bank(["open", "--name", blank])
-      #expect(r.code == 64 && errorCode(r) == "invalid_argument", "\(blank.debugDescription): \(r.err)")
+      #expect(
+        r.code == 64 && errorCode(r) == "invalid_argument", "\(blank.debugDescription): \(r.err)")
     }
     // The bidirectional marks are refused like the other bidi controls, in names and memos.
     for mark in ["\u{200E}", "\u{200F}", "\u{061C}"] {
@@ -389,15 +405,19 @@ import Testing
     let t0 = "2030-01-01T10:00:00Z"
     // A teller changes Alice's email and phone, then asks for a reset with the new values.
     let r = bank(
-      ["--now", t0, "customer", "update", w.alice, "--email", "evil@example.com", "--phone",
-       "+14155550199"], session: nil)
+      [
+        "--now", t0, "customer", "update", w.alice, "--email", "evil@example.com", "--phone",
+        "+14155550199",
+      ], session: nil)
     #expect(r.code == 0, "\(r.err)")
     let forgot = [
       "password", "forgot", "--account", w.aliceAccount, "--email", "evil@example.com",
       "--phone", "+14155550199",
     ]
-    let wrong = bank(["--now", t0, "password", "forgot", "--account", w.aliceAccount, "--email",
-      "nobody@example.com", "--phone", "+14155550199"])
+    let wrong = bank([
+      "--now", t0, "password", "forgot", "--account", w.aliceAccount, "--email",
+      "nobody@example.com", "--phone", "+14155550199",
+    ])
     for at in ["2030-01-01T10:00:01Z", "2030-01-04T09:59:59Z"] {
       let refused = bank(["--now", at] + forgot)
       #expect(refused.code == 1 && errorCode(refused) == "authentication_failed")
@@ -410,16 +430,22 @@ import Testing
     // A teller's change is in the history with who made it.
     let teller = try world2Teller(w)
     #expect(
-      bank(["--now", "2030-01-05T10:00:01Z", "customer", "update", w.alice, "--phone", "+14155550177"],
-        session: teller).code == 0)
-    let history = jsonObject(bank(["customer", "show", w.alice, "--history"]).out)?["history"]
+      bank(
+        [
+          "--now", "2030-01-05T10:00:01Z", "customer", "update", w.alice, "--phone", "+14155550177",
+        ],
+        session: teller
+      ).code == 0)
+    let history =
+      jsonObject(bank(["customer", "show", w.alice, "--history"]).out)?["history"]
       as? [[String: Any]] ?? []
     #expect(history.map { $0["by"] as? String } == ["operator", "operator", "tom"])
   }
 
   /// Logs the teller in again at a time after the world's, since the test moves the clock.
   func world2Teller(_ w: World) throws -> String {
-    let r = bank(["--now", "2030-01-05T10:00:00Z", "login", "--staff", "tom"],
+    let r = bank(
+      ["--now", "2030-01-05T10:00:00Z", "login", "--staff", "tom"],
       input: [Self.passwords["teller"] ?? ""])
     return try #require(jsonObject(r.out)?["session"] as? String, "\(r.err)")
   }
@@ -427,14 +453,17 @@ import Testing
   @Test func aCustomerChangingTheirOwnContactGivesTheirPassword() throws {
     let w = try world()
     let before = storeBytes()
-    let none = bank(["customer", "update", w.alice, "--email", "new@example.com"], session: w.customer)
+    let none = bank(
+      ["customer", "update", w.alice, "--email", "new@example.com"], session: w.customer)
     #expect(none.code != 0)
     let wrong = bank(
       ["customer", "update", w.alice, "--email", "new@example.com"], input: ["not my password 1"],
       session: w.customer)
     #expect(wrong.code == 1 && errorCode(wrong) == "authentication_failed", "\(wrong.err)")
     #expect(storeBytes().count > before.count, "the wrong password is recorded")
-    #expect(jsonObject(bank(["customer", "show", w.alice]).out)?["email"] as? String == "alice@example.com")
+    #expect(
+      jsonObject(bank(["customer", "show", w.alice]).out)?["email"] as? String
+        == "alice@example.com")
     let right = bank(
       ["customer", "update", w.alice, "--email", "new@example.com"],
       input: ["correct horse battery staple"], session: w.customer)
@@ -457,7 +486,8 @@ import Testing
     // logout --all ends both of Alice's sessions.
     let all = bank(["logout", "--all"], session: second)
     #expect(all.code == 0 && jsonObject(all.out)?["sessions_ended"] as? Int == 2, "\(all.out)")
-    #expect(errorCode(bank(["balance", w.aliceAccount], session: w.customer)) == "authentication_failed")
+    #expect(
+      errorCode(bank(["balance", w.aliceAccount], session: w.customer)) == "authentication_failed")
     // A manager revokes another's sessions; a teller may not.
     let again = try login(["--customer", w.alice], "correct horse battery staple")
     let before = storeBytes()
@@ -466,7 +496,8 @@ import Testing
     #expect(storeBytes() == before)
     let revoked = bank(["session", "revoke", "--customer", w.alice], session: w.manager)
     #expect(revoked.code == 0 && jsonObject(revoked.out)?["sessions_ended"] as? Int == 1)
-    #expect(errorCode(bank(["balance", w.aliceAccount], session: again)) == "authentication_failed")
+    #expect(
+      errorCode(bank(["balance", w.aliceAccount], session: again)) == "authentication_failed")
     #expect(bank(["session", "revoke", "--staff", "tom"]).code == 0)
     #expect(errorCode(bank(["accounts"], session: w.teller)) == "authentication_failed")
     #expect(errorCode(bank(["session", "revoke", "--staff", "nobody"])) == "staff_not_found")
@@ -527,7 +558,8 @@ import Testing
       let warnings = jsonObject(v.out)?["warnings"] as? [String] ?? []
       #expect(warnings.contains { $0.contains("never completed") }, "\(warnings)")
       let a = bank(["accounts"])
-      #expect(a.code == 0 && (jsonObject(a.out)?["accounts"] as? [Any])?.isEmpty == true, "\(a.err)")
+      #expect(
+        a.code == 0 && (jsonObject(a.out)?["accounts"] as? [Any])?.isEmpty == true, "\(a.err)")
       #expect(storeBytes().count == size, "a reader never writes")
     }
     #expect(bank(["open", "--name", "B"]).code == 0)
@@ -565,9 +597,12 @@ import Testing
     // The customer sets a first PIN again; the old one is gone.
     #expect(bank(["card", "set-pin", w.aliceCard], input: ["8642"], session: w.customer).code == 0)
     #expect(
-      errorCode(bank(["card", "change-pin", w.aliceCard], input: ["2468", "1111"], session: w.customer))
+      errorCode(
+        bank(["card", "change-pin", w.aliceCard], input: ["2468", "1111"], session: w.customer))
         == "authentication_failed")
-    #expect(bank(["card", "change-pin", w.aliceCard], input: ["8642", "1111"], session: w.customer).code == 0)
+    #expect(
+      bank(["card", "change-pin", w.aliceCard], input: ["8642", "1111"], session: w.customer).code
+        == 0)
     #expect(bank(["verify"]).code == 0)
   }
 
@@ -630,17 +665,26 @@ import Testing
     }
     let cases: [(String, [String], [String], Set<String>)] = [
       ("deposit", ["deposit", w.aliceAccount, "1.00", "--id", "torn-1"], [], []),
-      ("login with a wrong password", ["login", "--customer", w.alice], ["wrong password 1234"],
-       ["authentication_failed"]),
+      (
+        "login with a wrong password", ["login", "--customer", w.alice], ["wrong password 1234"],
+        ["authentication_failed"]
+      ),
       ("card set-pin", ["card", "set-pin", w.aliceCard, "--id", "pin-1"], ["2468"], []),
-      ("password reset", ["password", "reset", "--id", "reset-1"], [token, "brand new passphrase 77"],
-       []),
+      (
+        "password reset", ["password", "reset", "--id", "reset-1"],
+        [token, "brand new passphrase 77"],
+        []
+      ),
       ("logout", ["--session", w.customer, "logout"], [], ["authentication_failed"]),
       // With --id, every writing command's retry replays (issue 17, point 13): no email_in_use.
-      ("customer register",
-       ["customer", "register", "--name", "Carol Jones", "--email", "carol@example.com",
-        "--phone", "+14155550109", "--age", "40", "--id", "reg-1"], ["another good passphrase 1"],
-       []),
+      (
+        "customer register",
+        [
+          "customer", "register", "--name", "Carol Jones", "--email", "carol@example.com",
+          "--phone", "+14155550109", "--age", "40", "--id", "reg-1",
+        ], ["another good passphrase 1"],
+        []
+      ),
     ]
     var torn = 0
     for (name, args, secrets, retryCodes) in cases {
@@ -653,8 +697,11 @@ import Testing
         let what = "\(name), torn at pwrite \(n)"
         let verify = try run(["verify"])
         #expect(verify.status == 0, "\(what): verify \(verify.stderr)")
-        let balance = jsonObject(try run(["balance", w.aliceAccount]).stdout)?["balance"] as? String
-        #expect(balance == "10.00" || (name == "deposit" && balance == "11.00"), "\(what): \(balance ?? "nil")")
+        let balance =
+          jsonObject(try run(["balance", w.aliceAccount]).stdout)?["balance"] as? String
+        #expect(
+          balance == "10.00" || (name == "deposit" && balance == "11.00"),
+          "\(what): \(balance ?? "nil")")
         let again = try run(args, secrets: secrets)
         // The error is the last line (a warning about the torn tail that was cut may precede it).
         let last = again.stderr.split(separator: "\n").last.map(String.init) ?? ""
@@ -664,7 +711,9 @@ import Testing
           "\(what): the retry: \(again.stderr)")
         #expect(try run(["verify"]).status == 0, "\(what): verify after the retry")
         if name == "deposit" {
-          #expect(jsonObject(try run(["balance", w.aliceAccount]).stdout)?["balance"] as? String == "11.00")
+          #expect(
+            jsonObject(try run(["balance", w.aliceAccount]).stdout)?["balance"] as? String
+              == "11.00")
         }
         n += 1
       }
@@ -695,7 +744,8 @@ import Testing
   @Test func keysAreScopedByPrincipalAndOldKeysStayShared() throws {
     try releaseFixture()
     let verify = bank(["verify"])
-    #expect(verify.code == 0 && (jsonObject(verify.out)?["warnings"] as? [String]) == [], "\(verify.err)")
+    #expect(
+      verify.code == 0 && (jsonObject(verify.out)?["warnings"] as? [String]) == [], "\(verify.err)")
     let now = ["--now", "2026-01-02T09:00:00Z"]
     func login(_ who: String, _ password: String) throws -> String {
       let r = bank(now + ["login", "--customer", who], input: [password])
@@ -718,7 +768,9 @@ import Testing
     #expect(a1.code == 0 && jsonObject(a1.out)?["replayed"] as? Bool == false, "\(a1.err)")
     #expect(b1.code == 0 && jsonObject(b1.out)?["replayed"] as? Bool == false, "\(b1.err)")
     let a2 = pay(["1000-0001-7", "1000-0002-5", "1", "--id", "new-1"], alice)
-    #expect(jsonObject(a2.out)?["replayed"] as? Bool == true && jsonObject(a2.out)?["transfer"] as? String == "new-1")
+    #expect(
+      jsonObject(a2.out)?["replayed"] as? Bool == true
+        && jsonObject(a2.out)?["transfer"] as? String == "new-1")
     let b2 = pay(["1000-0002-5", "1000-0001-7", "2", "--id", "new-1"], bob)
     #expect(jsonObject(b2.out)?["replayed"] as? Bool == true)
     // A conflict is only ever with one's own key; the operator's new keys are the operator's.
@@ -729,8 +781,12 @@ import Testing
     #expect(jsonObject(bank(["balance", "1000-0001-7"]).out)?["balance"] as? String == "91.00")
     #expect(jsonObject(bank(["balance", "1000-0002-5"]).out)?["balance"] as? String == "14.00")
     // History and export show the keys as their callers gave them.
-    let history = jsonObject(bank(["history", "1000-0002-5"]).out)?["entries"] as? [[String: Any]] ?? []
-    #expect(history.compactMap { $0["transfer"] as? String }.sorted() == ["legacy-pay", "new-1", "new-1", "new-1"])
+    let history =
+      jsonObject(bank(["history", "1000-0002-5"]).out)?["entries"] as? [[String: Any]] ?? []
+    #expect(
+      history.compactMap { $0["transfer"] as? String }.sorted() == [
+        "legacy-pay", "new-1", "new-1", "new-1",
+      ])
     #expect(!bank(["export", "--format", "csv"]).out.contains("/"))
     #expect(bank(["verify"]).code == 0)
   }
@@ -742,8 +798,10 @@ import Testing
     let card = "9990006105357057"
     let session = try #require(
       jsonObject(
-        bank(["--now", "2026-01-01T10:00:20Z", "login", "--customer", "C000001"],
-          input: ["correct horse battery staple"]).out)?["session"] as? String)
+        bank(
+          ["--now", "2026-01-01T10:00:20Z", "login", "--customer", "C000001"],
+          input: ["correct horse battery staple"]
+        ).out)?["session"] as? String)
     let change = bank(
       ["--now", "2026-01-01T10:00:21Z", "card", "change-pin", card], input: ["1234", "5678"],
       session: session)
@@ -754,7 +812,8 @@ import Testing
     ]
     #expect(errorCode(bank(["--now", "2026-01-02T10:00:00Z"] + forgot)) == "authentication_failed")
     #expect(bank(["--now", "2026-01-04T10:00:06Z"] + forgot).code == 0)
-    let history = jsonObject(bank(["customer", "show", "C000001", "--history"]).out)?["history"]
+    let history =
+      jsonObject(bank(["customer", "show", "C000001", "--history"]).out)?["history"]
       as? [[String: Any]] ?? []
     #expect(history.count == 2 && history.allSatisfy { $0["by"] as? String == "operator" })
   }
@@ -787,8 +846,13 @@ import Testing
     let replays: [([String], [String])] = [
       (["open", "--customer", customer, "--type", "savings", "--id", "open-1"], []),
       (["open", "--name", "Spare", "--id", "open-2"], []),
-      (["staff", "add", "--username", "fox", "--name", "Fox Mulder", "--role", "teller", "--id", "staff-1"],
-       ["i want to believe 1993"]),
+      (
+        [
+          "staff", "add", "--username", "fox", "--name", "Fox Mulder", "--role", "teller", "--id",
+          "staff-1",
+        ],
+        ["i want to believe 1993"]
+      ),
       (["card", "issue", "--customer", customer, "--account", account, "--id", "card-1"], []),
       (["customer", "update", customer, "--age", "40", "--id", "upd-1"], []),
     ]
@@ -799,11 +863,14 @@ import Testing
       #expect(a.out == b.out, "\(args): \(a.out) vs \(b.out)")
     }
     let card = try #require(
-      jsonObject(bank(["card", "issue", "--customer", customer, "--account", account, "--id", "card-1"]).out)?["card"] as? String)
+      jsonObject(
+        bank(["card", "issue", "--customer", customer, "--account", account, "--id", "card-1"]).out)?[
+          "card"] as? String)
     #expect(bank(["card", "set-pin", card, "--id", "pin-1"], input: ["1357"]).code == 0)
     #expect(bank(["card", "set-pin", card, "--id", "pin-1"], input: ["1357"]).code == 0)
     // change-pin: the retry after the change committed does not check the old PIN again.
-    #expect(bank(["card", "change-pin", card, "--id", "chg-1"], input: ["1357", "2468"]).code == 0)
+    #expect(
+      bank(["card", "change-pin", card, "--id", "chg-1"], input: ["1357", "2468"]).code == 0)
     let retry = bank(["card", "change-pin", card, "--id", "chg-1"], input: ["1357", "2468"])
     #expect(retry.code == 0, "\(retry.err)")
     let wrongNow = bank(["card", "change-pin", card], input: ["1357", "9999"])

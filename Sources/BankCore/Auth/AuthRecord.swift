@@ -453,7 +453,9 @@ enum AuthRecord: Sendable, Equatable {
       let command = try r.string()
       let count = Int(try r.u16())
       var fields: [OperationField] = []
-      for _ in 0..<count { fields.append(OperationField(name: try r.string(), digest: try r.u64())) }
+      for _ in 0..<count {
+        fields.append(OperationField(name: try r.string(), digest: try r.u64()))
+      }
       return .operationDone(
         key: key, command: command, fields: fields, result: try r.string(), time: try r.instant())
     }

@@ -39,7 +39,8 @@ struct OperationKey: Sendable {
       throw BankError(
         .idempotencyConflict, "key '\(text)' was already used for \(done.command), not \(command)")
     }
-    let before = Dictionary(done.fields.map { ($0.name, $0.digest) }, uniquingKeysWith: { a, _ in a })
+    let before = Dictionary(
+      done.fields.map { ($0.name, $0.digest) }, uniquingKeysWith: { a, _ in a })
     let now = Dictionary(fields.map { ($0.name, $0.digest) }, uniquingKeysWith: { a, _ in a })
     for name in Set(before.keys).union(now.keys).sorted() where before[name] != now[name] {
       throw BankError(

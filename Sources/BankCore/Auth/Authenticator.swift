@@ -990,8 +990,7 @@ public final class Authenticator: Sendable {
   /// - Throws: `card_not_found`, `permission_denied`.
   public func unblockCard(
     pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
-  ) throws(BankError) -> Card
-  {
+  ) throws(BankError) -> Card {
     let parsed = try PAN(parsing: pan)
     try requirePermission(.unblockCard, for: principal, ownsTarget: false)
     let op = OperationKey(

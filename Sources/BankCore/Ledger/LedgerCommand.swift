@@ -168,7 +168,8 @@ package enum Validate {
     }
     // A name that is only spaces or invisible characters looks empty in every listing.
     if !allowEmpty && isBlank(s) {
-      throw BankError(.invalidArgument, "\(field) must not be blank (only spaces or invisible characters)")
+      throw BankError(
+        .invalidArgument, "\(field) must not be blank (only spaces or invisible characters)")
     }
   }
 

@@ -259,8 +259,9 @@ enum Simulator {
     let direct = fs.openDirect("/sim/f")
     #expect(direct >= 0)
     // Across the unaligned end of the file, from aligned and unaligned offsets.
-    for (offset, count) in [(0, 20_011), (1000, 19_011), (4096, 30_000), (103, 19_000), (20_000, 11)]
-    {
+    for (offset, count) in [
+      (0, 20_011), (1000, 19_011), (4096, 30_000), (103, 19_000), (20_000, 11),
+    ] {
       let got = try io.readDirect(direct, count: count, at: Int64(offset))
       let want = Array(bytes[offset..<min(bytes.count, offset + count)])
       // A short read on a block boundary goes on from there, still aligned.

@@ -551,7 +551,13 @@ public final class FileStorage: Storage {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock { w -> (([UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?, (bytes: [UInt8], offset: Int64)?), UInt64) in
+        writer.withLock {
+          w -> (
+            (
+              [UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?,
+              (bytes: [UInt8], offset: Int64)?
+            ), UInt64
+          ) in
           // The first write after a clean open marks the close block dirty and syncs that before
           // any frame, so that a clean block always names the file's exact end.
           // (A version-2 writer that has not marked it yet: the open proved it clean and left it.)
@@ -591,7 +597,13 @@ public final class FileStorage: Storage {
           return ((b, w.written, w.pendingLastSequence, floor, mark), w.pendingLastSequence)
         }
       },
-      write: { (taken: ([UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?, (bytes: [UInt8], offset: Int64)?)) throws(StorageError) in
+      write: {
+        (
+          taken: (
+            [UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?,
+            (bytes: [UInt8], offset: Int64)?
+          )
+        ) throws(StorageError) in
         let (bytes, offset, last, floor, mark) = taken
         do throws(StorageError) {
           if let mark {
