@@ -83,14 +83,16 @@ enum Commands {
       summary: "Show an account's movements, newest first.",
       usage: "bankctl history <account> [--limit <n>] [--before <cursor>]"),
     CommandSpec(
-      name: "freeze", valueOptions: [], flagOptions: [], positionals: ["account"],
-      summary: "Freeze an account: credits only.", usage: "bankctl freeze <account>"),
+      name: "freeze", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
+      summary: "Freeze an account: credits only.", usage: "bankctl freeze <account> [--id <key>]"),
     CommandSpec(
-      name: "unfreeze", valueOptions: [], flagOptions: [], positionals: ["account"],
-      summary: "Make a frozen account active again.", usage: "bankctl unfreeze <account>"),
+      name: "unfreeze", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
+      summary: "Make a frozen account active again.",
+      usage: "bankctl unfreeze <account> [--id <key>]"),
     CommandSpec(
-      name: "close", valueOptions: [], flagOptions: [], positionals: ["account"],
-      summary: "Close an account with a zero balance.", usage: "bankctl close <account>"),
+      name: "close", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
+      summary: "Close an account with a zero balance.",
+      usage: "bankctl close <account> [--id <key>]"),
     CommandSpec(
       name: "verify", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Re-check every byte of the store and print its head hash.", usage: "bankctl verify"),
@@ -134,9 +136,9 @@ enum Commands {
       summary: "End the session given with --session (with --all, every session of its holder).",
       usage: "bankctl --session <token> logout [--all]"),
     CommandSpec(
-      name: "session revoke", valueOptions: ["customer", "staff"], flagOptions: [],
+      name: "session revoke", valueOptions: ["customer", "staff", "id"], flagOptions: [],
       positionals: [], summary: "End every session of a customer or staff member (manager).",
-      usage: "bankctl session revoke --customer <customer> | --staff <user>"),
+      usage: "bankctl session revoke --customer <customer> | --staff <user> [--id <key>]"),
     CommandSpec(
       name: "password forgot", valueOptions: ["account", "email", "phone"], flagOptions: [],
       positionals: [], summary: "Issue a one-time password-reset token.",
@@ -167,9 +169,9 @@ enum Commands {
       summary: "Unblock a card (manager or operator).",
       usage: "bankctl card unblock <pan> [--id <key>]"),
     CommandSpec(
-      name: "pin-key reset", valueOptions: [], flagOptions: [], positionals: [],
+      name: "pin-key reset", valueOptions: ["id"], flagOptions: [], positionals: [],
       summary: "Replace a lost PIN key, clearing every card's PIN (operator only).",
-      usage: "bankctl pin-key reset"),
+      usage: "bankctl pin-key reset [--id <key>]"),
     CommandSpec(
       name: "help", valueOptions: [], flagOptions: [], positionals: [],
       summary: "Show help for a command.", usage: "bankctl help [<command>]"),

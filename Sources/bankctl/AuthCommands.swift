@@ -254,8 +254,9 @@ extension CommandContext {
       throw UsageError(
         message: "give exactly one of --customer and --staff", command: "session revoke")
     }
+    let k = try key()
     let ended = try withBank { a in
-      try a.auth.revokeSessions(customer: customer, staff: staff, as: a.principal)
+      try a.auth.revokeSessions(customer: customer, staff: staff, key: k, as: a.principal)
     }
     let who = customer?.description ?? staff ?? ""
     emit(
@@ -272,15 +273,21 @@ extension CommandContext {
   /// PINs would silently be wrong).
   func pinKeyReset() throws {
     let keyPath = storePath + ".key"
+    let k = try key()
     let cleared = try withBank { a in
       try a.require(.resetPINKey)
+      if let k, let n = try a.auth.hasCompleted(pinKeyReset: k, as: a.principal) {
+        // A retry of a reset that committed: finish it (the key file may not exist yet).
+        _ = try Authenticator.pepperKey(forStore: storePath, create: true)
+        return n
+      }
       if FileManager.default.fileExists(atPath: keyPath) {
         throw BankError(
           .invalidArgument,
           "the PIN key file \(Validate.escaped(keyPath, limit: nil)) exists: pin-key reset is for a store whose key was lost (move the file away first to make every PIN invalid on purpose)"
         )
       }
-      let n = try a.auth.clearAllPINs(as: a.principal)
+      let n = try a.auth.clearAllPINs(key: k, as: a.principal)
       _ = try Authenticator.pepperKey(forStore: storePath, create: true)
       return n
     }

@@ -433,8 +433,9 @@ struct CommandContext {
     let number = try account(parsed.positionals[0])
     let status: AccountStatus =
       command == "close" ? .closed : command == "freeze" ? .frozen : .active
+    let k = try key()
     let a = try withBank { acting in
-      try acting.auth.setStatus(status, of: number, as: acting.principal)
+      try acting.auth.setStatus(status, of: number, key: k, as: acting.principal)
     }
     emit(accountJSON(a), human: "Account \(a.number) is now \(a.status)")
   }

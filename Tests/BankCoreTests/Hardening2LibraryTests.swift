@@ -170,7 +170,7 @@ import Testing
     var net = [Int128](repeating: 0, count: 3)
     var overflows = 0
     var moved = 0
-    func fits(_ v: Int128) -> Bool { v >= Int128(Int64.min) && v <= Int128(Int64.max) }
+    func fits(_ v: Int128) -> Bool { v >= -Int128(Int64.max) && v <= Int128(Int64.max) }
     for step in 0..<4_000 {
       let amount = Amount(
         minorUnits: rng.next() % 4 == 0 ? max : Int64(rng.next() % UInt64(max)) + 1, currency: xts)
@@ -231,5 +231,45 @@ import Testing
     try ledger.takeSnapshot()
     _ = try ledger.verify()
     print("bounds: \(moved) movements, \(overflows) refused as overflow")
+  }
+
+  /// A balance of exactly -2^63 does not fit: its negation (a debit-normal balance, such as a
+  /// vault's) would wrap. The deposit that would take the vault there is refused.
+  @Test func aBalanceOfMinusTwoToThe63IsRefused() throws {
+    let xts = try Currency(code: "XTS", minorDigits: 6)
+    let ledger = try Ledger()
+    let a = try ledger.open(AccountSpec(name: "A", currency: xts)).number
+    let b = try ledger.open(AccountSpec(name: "B", currency: xts)).number
+    for _ in 0..<9 { try ledger.deposit(xts.maximumAmount, to: a) }
+    try ledger.deposit(Amount(minorUnits: 223_372_036_854_775_807, currency: xts), to: b)
+    let vault = try #require(try ledger.vault(for: xts))
+    #expect(vault.balance.minorUnits == Int64.max)
+    expectCode(.overflow) { try ledger.deposit(Amount(minorUnits: 1, currency: xts), to: b) }
+    #expect(try ledger.vault(for: xts)?.balance.minorUnits == Int64.max)
+    #expect(ledger.invariantViolation() == nil)
+  }
+
+  /// A hold into an account is judged as if posted, with every other hold into it: movements in
+  /// between may not take away the room it needs, so it always posts.
+  @Test func aHoldAcceptedAlwaysPosts() throws {
+    let xts = try Currency(code: "XTS", minorDigits: 6)
+    let top = xts.maximumAmount
+    let ledger = try Ledger()
+    let payer = try ledger.open(AccountSpec(name: "Payer", currency: xts)).number
+    let payee = try ledger.open(AccountSpec(name: "Payee", currency: xts)).number
+    // The payer's money comes from an overdraft, not the vault, so that the vault (every
+    // customer's money together) is not what runs out of room first.
+    let credit = try ledger.open(AccountSpec(name: "Credit", currency: xts, overdraftLimit: top))
+      .number
+    try ledger.transfer(top, from: credit, to: payer)
+    let hold = try ledger.placeHold(top, from: payer, to: payee, key: idem("h"))
+    // Eight deposits into the payee fit with the hold counted (9 × 10^18); a ninth does not,
+    // although the payee's posted balance and the vault (8 × 10^18) would.
+    for _ in 0..<8 { try ledger.deposit(top, to: payee) }
+    expectCode(.overflow) { try ledger.deposit(top, to: payee) }
+    #expect(try ledger.vault(for: xts)?.balance.minorUnits == 8 * top.minorUnits)
+    try ledger.postHold(.number(hold.transfer.number))
+    #expect(try ledger.account(payee).balance.minorUnits == 9 * top.minorUnits)
+    #expect(ledger.invariantViolation() == nil)
   }
 }

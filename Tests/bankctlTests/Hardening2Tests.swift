@@ -895,4 +895,33 @@ import Testing
     }
     #expect(bank(["verify"]).code == 0)
   }
+
+  @Test func statusChangesReplayWithTheirKeysAndExpiredSessionsEndNothing() throws {
+    let w = try world()
+    let spare = try open()
+    for cmd in ["freeze", "unfreeze", "close"] {
+      let a = bank([cmd, spare, "--id", "\(cmd)-1"])
+      let b = bank([cmd, spare, "--id", "\(cmd)-1"])
+      #expect(a.code == 0 && b.code == 0 && a.out == b.out, "\(cmd): \(b.err)")
+    }
+    #expect(errorCode(bank(["close", spare])) == "account_closed", "without a key it is refused")
+    // An expired session cannot end its holder's live ones.
+    let t0 = "2031-01-01T10:00:00Z"
+    let old = try #require(
+      jsonObject(
+        bank(
+          ["--now", t0, "login", "--customer", w.alice], input: ["correct horse battery staple"]
+        )
+        .out)?["session"] as? String)
+    let live = try #require(
+      jsonObject(
+        bank(
+          ["--now", "2031-01-01T11:00:00Z", "login", "--customer", w.alice],
+          input: ["correct horse battery staple"]
+        ).out)?["session"] as? String)
+    let r = bank(["--now", "2031-01-01T11:00:01Z", "logout", "--all"], session: old)
+    #expect(errorCode(r) == "authentication_failed", "\(r.out) \(r.err)")
+    #expect(
+      bank(["--now", "2031-01-01T11:00:02Z", "balance", w.aliceAccount], session: live).code == 0)
+  }
 }

@@ -132,10 +132,14 @@ extension Authenticator {
   /// Freezes, unfreezes or closes an account: managers and the operator.
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/setStatus(_:of:)``.
+  ///
+  /// With `key`, a retry after the change committed replays it (a second `close` of the same
+  /// account would otherwise be `account_closed`).
   @discardableResult
-  public func setStatus(_ status: AccountStatus, of number: AccountNumber, as principal: Principal)
-    throws(BankError) -> Account
-  {
+  public func setStatus(
+    _ status: AccountStatus, of number: AccountNumber, key: IdempotencyKey? = nil,
+    as principal: Principal
+  ) throws(BankError) -> Account {
     let operation: Operation =
       switch status {
       case .closed: .close
@@ -143,7 +147,16 @@ extension Authenticator {
       case .active: .unfreeze
       }
     try authorize(operation, as: principal, account: number)
-    return try ledger.setStatus(status, of: number)
+    guard
+      let op = OperationKey(
+        key, principal: principal, command: operation.rawValue,
+        arguments: [("account", number.description)])
+    else { return try ledger.setStatus(status, of: number) }
+    try commitKeyed(op) { state, tx throws(BankError) in
+      _ = try state.ledger.stage(
+        .setStatus(number, status), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+    }
+    return try ledger.account(number)
   }
 
   /// Changes a checking account's overdraft limit: managers and the operator.

@@ -181,6 +181,18 @@ public final class Authenticator: Sendable {
     return try outcome.result.get()
   }
 
+  /// Commits a keyed change: a retry with the same key and arguments replays it; `body` stages
+  /// the change (on the ledger or elsewhere) in the same batch as the key's record.
+  func commitKeyed(
+    _ op: OperationKey, _ body: (inout BankState, inout Transaction) throws(BankError) -> Void
+  ) throws(BankError) {
+    _ = try commitRecords { auth, state, tx throws(BankError) in
+      if try op.replayed(in: auth) != nil { return ([], ()) }
+      try body(&state, &tx)
+      return ([op.record(result: "", now: Self.now(tx))], ())
+    }
+  }
+
   private func commitRecords<V: Sendable>(
     _ build: (AuthState, inout BankState, inout Transaction) throws(BankError) -> (
       [AuthRecord], V
@@ -478,6 +490,19 @@ public final class Authenticator: Sendable {
     try commit { auth, _, tx throws(BankError) -> AuthOutcome<Void> in
       let now = Self.now(tx)
       if try op.replayed(in: auth) != nil { return AuthOutcome(records: [], result: .success(())) }
+      // Judged again against the state the commit sees: another writer may have changed the
+      // details since the read above decided that no password was needed.
+      if own, check == nil, let c = auth.customer(id),
+        (change.email.map { $0 != c.email } ?? false)
+          || (change.phone.map { $0 != c.phone } ?? false)
+      {
+        return AuthOutcome(
+          records: [],
+          result: .failure(
+            BankError(
+              .authenticationFailed, "changing your own email or phone needs your current password")
+          ))
+      }
       if let check,
         let refused = auth.confirmPassword(
           .customer(id), check: check, now: now, configuration: configuration)
@@ -578,11 +603,25 @@ public final class Authenticator: Sendable {
   /// - Returns: how many cards had a PIN.
   /// - Throws: `permission_denied`.
   @discardableResult
-  public func clearAllPINs(as principal: Principal) throws(BankError) -> Int {
-    try commitRecords { auth, _, tx throws(BankError) in
+  public func clearAllPINs(key: IdempotencyKey? = nil, as principal: Principal) throws(BankError)
+    -> Int
+  {
+    let op = OperationKey(key, principal: principal, command: "pin-key reset", arguments: [])
+    return try commitRecords { auth, _, tx throws(BankError) in
       let records = try auth.clearAllPINs(by: principal, now: Self.now(tx))
-      return (records, records.count)
+      if let done = try op.replayed(in: auth) { return ([], Int(done) ?? 0) }
+      return (records + op.records(result: String(records.count), now: Self.now(tx)), records.count)
     }
+  }
+
+  /// Whether a keyed `pin-key reset` with `key` already committed (its retry replays it: the new
+  /// key file may then exist already).
+  public func hasCompleted(pinKeyReset key: IdempotencyKey, as principal: Principal)
+    throws(BankError) -> Int?
+  {
+    guard let op = OperationKey(key, principal: principal, command: "pin-key reset", arguments: [])
+    else { return nil }
+    return try read { auth, _ throws(BankError) in try op.replayed(in: auth).map { Int($0) ?? 0 } }
   }
 
   /// Whether a PIN key (pepper) is loaded.
@@ -701,10 +740,17 @@ public final class Authenticator: Sendable {
   @discardableResult
   public func logoutAll(token: String) throws(BankError) -> Int {
     let digest = TokenDigest(token: token)
-    return try commitRecords { auth, _, tx throws(BankError) in
+    return try commit { auth, _, tx throws(BankError) -> AuthOutcome<Int> in
+      let now = Self.now(tx)
+      // Only a live session speaks for its holder: an expired one (ended here, as any use of it
+      // ends it) cannot end the others.
+      let checked = auth.authenticate(digest, now: now, configuration: configuration)
+      if case .failure(let refused) = checked.result {
+        return AuthOutcome(records: checked.records, result: .failure(refused))
+      }
       let subject = try auth.sessionSubject(digest)
-      let records = auth.endSessions(of: subject, reason: .logout, now: Self.now(tx))
-      return (records, records.count)
+      let records = auth.endSessions(of: subject, reason: .logout, now: now)
+      return AuthOutcome(records: records, result: .success(records.count))
     }
   }
 
@@ -716,7 +762,8 @@ public final class Authenticator: Sendable {
   ///   `invalid_argument` (neither or both named).
   @discardableResult
   public func revokeSessions(
-    customer: CustomerID? = nil, staff: String? = nil, as principal: Principal
+    customer: CustomerID? = nil, staff: String? = nil, key: IdempotencyKey? = nil,
+    as principal: Principal
   ) throws(BankError) -> Int {
     try requirePermission(.revokeSessions, for: principal, ownsTarget: false)
     let subject: Subject
@@ -725,10 +772,14 @@ public final class Authenticator: Sendable {
     case (nil, let s?): subject = .staff(s)
     default: throw BankError(.invalidArgument, "name a customer or a staff member, not both")
     }
+    let op = OperationKey(
+      key, principal: principal, command: "session revoke",
+      arguments: [("principal", customer?.description ?? "staff " + (staff ?? ""))])
     return try commitRecords { auth, _, tx throws(BankError) in
+      if let done = try op.replayed(in: auth) { return ([], Int(done) ?? 0) }
       guard auth.principal(for: subject) != nil else { throw AuthState.noSubject(subject) }
       let records = auth.endSessions(of: subject, reason: .revoked, now: Self.now(tx))
-      return (records, records.count)
+      return (records + op.records(result: String(records.count), now: Self.now(tx)), records.count)
     }
   }
 
@@ -779,7 +830,7 @@ public final class Authenticator: Sendable {
   /// - Throws: `authentication_failed` for an unknown, used or expired token; `weak_password`.
   ///
   /// With `key`, a retry after the reset committed (whose token is then used up) replays its
-  /// success instead of failing; the key is in the namespace of the principal the token is for.
+  /// success instead of failing; the key's namespace is the token's (a reset acts for nobody).
   public func resetPassword(token: String, newPassword: String, key: IdempotencyKey? = nil)
     throws(BankError)
   {
@@ -787,7 +838,11 @@ public final class Authenticator: Sendable {
     let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
     // The namespace is the token's: a reset acts for nobody until the token names someone.
     let op = OperationKey(
-      key, scope: "reset." + digest.bytes.prefix(16).map { String($0, radix: 16) }.joined(),
+      key,
+      scope: "reset."
+        + digest.bytes.prefix(16).map {
+          String($0 >> 4, radix: 16) + String($0 & 15, radix: 16)
+        }.joined(),
       command: "password reset", arguments: [])
     // A replay needs no live token: the reset being retried used it up.
     if let op, try read({ auth, _ throws(BankError) in try op.replayed(in: auth) }) != nil {

@@ -219,35 +219,45 @@ public final class Bank: Sendable {
   {
     let clockNow = configuration.clock.now()
     let every = configuration.snapshotEvery
-    let (result, sequence, snapshotDue) = try guarded.withLock {
-      g throws(BankError) -> (R, UInt64, Bool) in
-      try g.requireUsable()
-      var races = 0
-      while true {
-        do throws(BankError) {
-          if let done = try attempt(&g, build, clockNow: clockNow, every: every) { return done }
-        } catch {
-          // Refused against a state another writer has moved on from: judge it again against
-          // the current one. (The only writer of a store is never behind it.)
-          guard error.code.category == .refused || error.code.category == .invalidInput,
-            races < Self.maxRaces, storage.lastSequence != g.state.sequence
-          else { throw error }
+    var races = 0
+    var done: (R, UInt64, Bool)?
+    while done == nil {
+      done = try guarded.withLock { g throws(BankError) -> (R, UInt64, Bool)? in
+        try g.requireUsable()
+        while true {
+          do throws(BankError) {
+            if let done = try attempt(&g, build, clockNow: clockNow, every: every) {
+              return done
+            }
+          } catch {
+            // Refused against a state another writer has moved on from: judge it again against
+            // the current one. (The only writer of a store is never behind it.)
+            guard error.code.category == .refused || error.code.category == .invalidInput,
+              races < Self.maxRaces, storage.lastSequence != g.state.sequence
+            else { throw error }
+          }
+          races += 1
+          guard races <= Self.maxRaces else {
+            throw BankError(
+              .storeLocked,
+              "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
+            )
+          }
+          try catchUp(&g)
+          // Past a few lost races, back off outside the lock (below).
+          if races > 4 { return nil }
         }
-        races += 1
-        guard races <= Self.maxRaces else {
-          throw BankError(
-            .storeLocked,
-            "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
-          )
-        }
-        // Past a few lost races, back off (exponentially, with jitter, at most 20 ms), so that a
-        // writer on a busier or faster path finishes its burst instead of starving this one.
-        if races > 4 {
-          let base = min(UInt32(50) << UInt32(min(races - 4, 9)), 20_000)
-          usleep(base + UInt32.random(in: 0...base))
-        }
-        try catchUp(&g)
       }
+      if done == nil {
+        // Exponentially, with jitter, at most 20 ms a time, so that a writer on a busier or
+        // faster path finishes its burst instead of starving this one; the bank's other threads
+        // are not held up meanwhile.
+        let base = min(UInt32(25) << UInt32(min(races - 5, 9)), 10_000)
+        usleep(base + UInt32.random(in: 0...base))
+      }
+    }
+    guard let (result, sequence, snapshotDue) = done else {
+      throw BankError(.storeLocked, "nothing was stored, try again")
     }
     if sequence > 0 {
       do throws(StorageError) {

@@ -129,7 +129,8 @@ extension LedgerState {
       }
       try limit.currency.requireWithinMaximum(limit, "an overdraft limit")
       if b.status == .closed { throw BankError(.accountClosed, "account \(number) is closed") }
-      guard Self.fits(Self.net(b) + Int128(limit.minorUnits)) else {
+      // As if every hold into the account had posted (see `stageTransfer`).
+      guard Self.fits(Self.net(b) + Int128(b.pendingCredits) + Int128(limit.minorUnits)) else {
         throw BankError(
           .overflow,
           "an overdraft limit of \(limit.formatted) on account \(number) would make its available funds unrepresentable"
@@ -263,8 +264,9 @@ extension LedgerState {
     kind: TransferKind, hold: Bool, expiresAt: Int64, now: Int64, stage: inout Stage?,
     batch: inout RecordBatch
   ) throws(BankError) -> StagedOutcome {
-    // A key arrives as an `IdempotencyKey`, validated when it was made.
-    if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
+    // A key arrives as an `IdempotencyKey`, validated when it was made. The lookup comes before
+    // the memo's rules: a retry of a transfer an earlier release accepted replays, even if its
+    // memo breaks a rule added since (the comparison below still checks it is the same memo).
     if let key, let existing = try keyed(key, stage: &stage, batch: batch) {
       let differing: String? =
         existing.isHold != hold
@@ -290,6 +292,7 @@ extension LedgerState {
       }
       return .transferred(existing, replayed: true)
     }
+    if !memo.isEmpty { try Validate.text(memo, field: "memo", max: 200, allowEmpty: true) }
     guard amount.minorUnits > 0 else {
       throw BankError(.invalidAmount, "amount must be positive, got \(amount.formatted)")
     }
@@ -323,15 +326,15 @@ extension LedgerState {
     // debits and pending debits) and its pending totals, after the movement, in exact
     // arithmetic; then apply's wrapping arithmetic never wraps.
     let debitNet = Self.net(db) - (hold ? 0 : wide)
-    // A hold is judged as if posted, so that one that could never post is refused when placed.
-    let creditNet = Self.net(cb) + wide
     let debitPending = Int128(db.pendingDebits) + (hold ? wide : 0)
     let withLimitWide = debitNet - debitPending + Int128(db.overdraftLimit)
-    guard Self.fits(debitNet), Self.fits(creditNet), Self.fits(debitPending),
-      Self.fits(Int128(cb.pendingCredits) + (hold ? wide : 0)), Self.fits(withLimitWide),
-      Self.fits(debitNet + Int128(db.overdraftLimit)),
-      Self.fits(creditNet + Int128(cb.overdraftLimit)),
-      Self.fits(creditNet - Int128(cb.pendingDebits) + Int128(cb.overdraftLimit))
+    // The credited account is judged as if every hold into it (this one included) had posted,
+    // so that no hold accepted now can fail to post later, whatever moves in between.
+    let creditPotential = Self.net(cb) + Int128(cb.pendingCredits) + wide
+    guard Self.fits(debitNet), Self.fits(debitPending), Self.fits(debitNet - debitPending),
+      Self.fits(withLimitWide), Self.fits(debitNet + Int128(db.overdraftLimit)),
+      Self.fits(Int128(cb.pendingCredits) + (hold ? wide : 0)),
+      Self.fits(creditPotential), Self.fits(creditPotential + Int128(cb.overdraftLimit))
     else {
       throw BankError(
         .overflow,
@@ -396,12 +399,13 @@ extension LedgerState {
           "can post between 0.01 and \(Amount(minorUnits: hold.record.amount, currency: currency).formatted) of hold \(ref)"
         )
       }
+      // Judged when the hold was placed (as if posted, with every other hold into the account):
+      // this check only guards a state that breaks that rule.
       let cb = bal[hold.record.credit.index]
       let db = bal[hold.record.debit.index]
       let creditNet = Self.net(cb) + Int128(posted)
       guard Self.fits(creditNet), Self.fits(Self.net(db) - Int128(posted)),
-        Self.fits(creditNet + Int128(cb.overdraftLimit)),
-        Self.fits(creditNet - Int128(cb.pendingDebits) + Int128(cb.overdraftLimit))
+        Self.fits(creditNet + Int128(cb.overdraftLimit))
       else {
         throw BankError(
           .overflow,
@@ -497,7 +501,9 @@ extension RecordBatch {
 }
 
 extension LedgerState {
-  /// Whether an exact figure fits in the 64 bits balances and derived figures are kept in.
+  /// Whether an exact figure fits in the 64 bits balances and derived figures are kept in, with
+  /// its negation: a balance is credits less debits or its opposite (debit-normal accounts), so
+  /// the range is symmetric (`Int64.min` itself is out: its negation does not fit).
   @inline(__always)
-  static func fits(_ v: Int128) -> Bool { v >= Int128(Int64.min) && v <= Int128(Int64.max) }
+  static func fits(_ v: Int128) -> Bool { v >= -Int128(Int64.max) && v <= Int128(Int64.max) }
 }

@@ -53,9 +53,10 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
   /// The largest single amount, and the largest overdraft limit, the bank accepts in this
   /// currency: one trillion major units (1,000,000,000,000.00 USD, 1,000,000,000,000 JPY), and at
   /// most 10^18 minor units for currencies of seven or more minor digits. Larger ones are refused
-  /// with `invalid_argument`. Far above any real payment, and far enough below 2^63 that no
-  /// sequence of accepted amounts can push a balance or a derived figure out of 64 bits before
-  /// millions of them have been made in one account; the gross totals are 128-bit anyway.
+  /// with `invalid_argument`. Far above any real payment, and below 2^63: a balance (or a
+  /// vault's, the sum of its customers') leaves 64 bits only after tens of thousands of the
+  /// largest amounts in USD (nine for a currency of six or more minor digits), and such a
+  /// movement is refused (`overflow`) without affecting any other; the gross totals are 128-bit.
   public var maximumMinorUnits: Int64 {
     var m: Int64 = 1_000_000_000_000
     for _ in 0..<min(minorDigits, 6) { m *= 10 }

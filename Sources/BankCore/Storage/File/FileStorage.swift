@@ -764,7 +764,12 @@ public final class FileStorage: Storage {
       path: snapshotPath, io: io, header: header, salt: salt, reader: &reader, journalSize: limit)
     {
     case .none, .valid: return nil
-    case .problem(let why), .stale(let why, _, _): return why
+    case .problem(let why): return why
+    case .stale(let why, _, let pastView):
+      // A reader's view ends where it measured the file: a snapshot past it, with the file
+      // grown since, is a writer's newer one (as recovery judges it), not a problem.
+      if pastView, readOnly, ((try? io.size(fd)) ?? 0) > limit { return nil }
+      return why
     }
   }
 
