@@ -325,23 +325,38 @@ extension LedgerState {
     // 64 bits is each account's balance, its available funds (credits plus the limit less
     // debits and pending debits) and its pending totals, after the movement, in exact
     // arithmetic; then apply's wrapping arithmetic never wraps.
-    let debitNet = Self.net(db) - (hold ? 0 : wide)
-    let debitPending = Int128(db.pendingDebits) + (hold ? wide : 0)
-    let withLimitWide = debitNet - debitPending + Int128(db.overdraftLimit)
-    // The credited account is judged as if every hold into it (this one included) had posted,
-    // so that no hold accepted now can fail to post later, whatever moves in between.
-    let creditPotential = Self.net(cb) + Int128(cb.pendingCredits) + wide
-    guard Self.fits(debitNet), Self.fits(debitPending), Self.fits(debitNet - debitPending),
-      Self.fits(withLimitWide), Self.fits(debitNet + Int128(db.overdraftLimit)),
-      Self.fits(Int128(cb.pendingCredits) + (hold ? wide : 0)),
-      Self.fits(creditPotential), Self.fits(creditPotential + Int128(cb.overdraftLimit))
-    else {
-      throw BankError(
-        .overflow,
-        "moving \(amount.formatted) would take the balance of \(info[debit.index].number) or \(info[credit.index].number) past what 64 bits hold"
-      )
+    let withLimit: Int64
+    // Every word involved is non-negative; when all are below 2^60 (every account but one with
+    // quintillions of minor units), no sum of four of them can leave 64 bits, so the exact
+    // 128-bit checks below cannot fail and the plain sum is exact.
+    let small =
+      UInt64(
+        bitPattern: db.postedDebits | db.postedCredits | db.pendingDebits | db.overdraftLimit
+          | cb.postedDebits | cb.postedCredits | cb.pendingCredits | cb.overdraftLimit | a) >> 60
+      == 0
+    if small {
+      withLimit =
+        db.postedCredits - db.postedDebits - (hold ? 0 : a) - db.pendingDebits - (hold ? a : 0)
+        + db.overdraftLimit
+    } else {
+      let debitNet = Self.net(db) - (hold ? 0 : wide)
+      let debitPending = Int128(db.pendingDebits) + (hold ? wide : 0)
+      let withLimitWide = debitNet - debitPending + Int128(db.overdraftLimit)
+      // The credited account is judged as if every hold into it (this one included) had
+      // posted, so that no hold accepted now can fail to post later, whatever moves in between.
+      let creditPotential = Self.net(cb) + Int128(cb.pendingCredits) + wide
+      guard Self.fits(debitNet), Self.fits(debitPending), Self.fits(debitNet - debitPending),
+        Self.fits(withLimitWide), Self.fits(debitNet + Int128(db.overdraftLimit)),
+        Self.fits(Int128(cb.pendingCredits) + (hold ? wide : 0)),
+        Self.fits(creditPotential), Self.fits(creditPotential + Int128(cb.overdraftLimit))
+      else {
+        throw BankError(
+          .overflow,
+          "moving \(amount.formatted) would take the balance of \(info[debit.index].number) or \(info[credit.index].number) past what 64 bits hold"
+        )
+      }
+      withLimit = Int64(truncatingIfNeeded: withLimitWide)
     }
-    let withLimit = Int64(truncatingIfNeeded: withLimitWide)
     if db.limited && withLimit < 0 {
       let have = Amount(minorUnits: max(0, db.available), currency: amount.currency)
       throw BankError(
