@@ -86,6 +86,16 @@ struct CounterCore: StateCore {
   func invariantViolation() -> String? {
     values.values.contains { $0 < 0 } ? "a counter is negative" : nil
   }
+
+  /// Across cores: the counter `transfers`, when set, never exceeds the transfers the ledger
+  /// has made (a stand-in for "each terminal's cash account equals its notes").
+  static func invariantViolation(across state: borrowing BankState) -> String? {
+    guard let mine = state.core(CounterCore.self), let n = mine.values["transfers"] else {
+      return nil
+    }
+    let made = Int64(state.ledger.counters.nextTransfer) - 1
+    return n > made ? "counter transfers is \(n), but the ledger made \(made)" : nil
+  }
 }
 
 extension Bank {

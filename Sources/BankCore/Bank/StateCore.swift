@@ -46,6 +46,12 @@ protocol StateCore: Sendable {
   /// The first broken invariant, or `nil`.
   func invariantViolation() -> String?
 
+  /// The first broken invariant that spans cores and that this core owns (each terminal's cash
+  /// account equals the value of its notes; each loan's account equals its outstanding
+  /// principal), or `nil`. It sees every core's state, and runs where the per-core invariants
+  /// run. The default has none.
+  static func invariantViolation(across state: borrowing BankState) -> String?
+
   /// The oldest section version that holds the whole state; an older section lacks something
   /// only the journal holds, so a bank opening such a snapshot replays the journal instead.
   static var oldestCompleteSnapshotVersion: UInt8 { get }
@@ -55,6 +61,7 @@ protocol StateCore: Sendable {
 }
 
 extension StateCore {
+  static func invariantViolation(across state: borrowing BankState) -> String? { nil }
   static var oldestCompleteSnapshotVersion: UInt8 { 1 }
   func comparable(toSectionVersion version: UInt8) -> Self { self }
 

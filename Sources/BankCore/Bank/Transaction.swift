@@ -30,6 +30,11 @@ extension BankState {
       C.encode(record, into: &w)
       swap(&w.bytes, &bytes)
     }
+    // A record outside its core's tag range would be read back as another core's (or as
+    // `store_corrupt` at the next open): a programmer error, caught before it is stored.
+    precondition(
+      start < tx.batch.bytes.count && C.tags.contains(tx.batch.bytes[start]),
+      "the \(C.coreName) core emitted a record whose tag lies outside its range \(C.tags)")
     let applied = tx.batch.bytes.withUnsafeBytes { all in
       let bytes = UnsafeRawBufferPointer(rebasing: all[start...])
       return (try? Self.applyOpened(&cores[i], bytes))?.applied ?? false
