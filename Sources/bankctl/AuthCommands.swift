@@ -16,7 +16,7 @@ struct Acting {
   let principal: Principal
 
   /// Throws `permission_denied` unless the principal may do `operation` (on `account`).
-  func require(_ operation: BankCore.Operation, account: AccountNumber? = nil) throws {
+  func require(_ operation: BankOperation, account: AccountNumber? = nil) throws {
     try auth.authorize(operation, as: principal, account: account)
   }
 }

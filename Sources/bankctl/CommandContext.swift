@@ -18,9 +18,9 @@ struct CommandContext {
   var json: Bool { parsed.json }
 
   /// The clock commands run on: `--now` fixed, else the system clock.
-  var clock: LedgerClock {
+  var clock: BankClock {
     guard let now = parsed.now else { return .system }
-    return LedgerClock { now.nanoseconds }
+    return BankClock { now.nanoseconds }
   }
 
   func execute(_ command: String) throws {

@@ -5,7 +5,7 @@ import Testing
 @Suite struct AuthPermissionTests {
   /// DESIGN.md section 5, transcribed row by row: (operations, customer, teller, manager,
   /// auditor, operator). The lockout lift is the "a manager can lift it".
-  static let design: [([Operation], [Bool])] = [
+  static let design: [([BankOperation], [Bool])] = [
     (
       [.balance, .history, .statement, .transferOut, .ownDetails, .blockOwnCard, .requestLoan],
       [true, false, false, false, true]
@@ -37,7 +37,7 @@ import Testing
   @Test func theTableCoversEveryOperationOnce() {
     let listed = Self.design.flatMap(\.0)
     #expect(listed.count == Set(listed).count)
-    #expect(Set(listed) == Set(Operation.allCases))
+    #expect(Set(listed) == Set(BankOperation.allCases))
   }
 
   @Test func everyRoleTimesEveryOperationMatchesDesign() {

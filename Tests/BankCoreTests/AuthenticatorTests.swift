@@ -10,7 +10,7 @@ import Testing
 @Suite struct AuthenticatorTests {
   final class TestClock: Sendable {
     let value = Atomic<Int64>(AuthFixture.t0.nanoseconds)
-    var clock: LedgerClock { LedgerClock { [self] in value.load(ordering: .relaxed) } }
+    var clock: BankClock { BankClock { [self] in value.load(ordering: .relaxed) } }
     func advance(_ d: Duration) {
       value.add(Int64(d.components.seconds) * 1_000_000_000, ordering: .relaxed)
     }

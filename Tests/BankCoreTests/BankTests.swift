@@ -100,7 +100,7 @@ struct CounterCore: StateCore {
 
 extension Bank {
   /// A bank holding the ledger and the test core.
-  static func withCounters(storage: any Storage, clock: LedgerClock = .manual()) throws(BankError)
+  static func withCounters(storage: any Storage, clock: BankClock = .manual()) throws(BankError)
     -> Bank
   {
     var configuration = BankConfiguration(clock: clock, snapshotEvery: 0)

@@ -31,7 +31,7 @@ import Testing
     let storage = InMemoryStorage()
     let ledger = try Ledger(
       storage: storage,
-      configuration: .init(clock: LedgerClock { Instant.latest.nanoseconds + 1 }))
+      configuration: .init(clock: BankClock { Instant.latest.nanoseconds + 1 }))
     #expect(throws: BankError.self) { try ledger.open(AccountSpec(name: "A")) }
     #expect(storage.lastSequence == 0)
   }
@@ -42,7 +42,7 @@ import Testing
     let storage = InMemoryStorage()
     let at = Lock(Instant.latest.nanoseconds)
     let ledger = try Ledger(
-      storage: storage, configuration: .init(clock: LedgerClock { at.withLock { $0 } }))
+      storage: storage, configuration: .init(clock: BankClock { at.withLock { $0 } }))
     _ = try ledger.open(AccountSpec(name: "A"))
     let stored = storage.lastSequence
     at.withLock { $0 = 1_700_000_000_000_000_000 }
@@ -91,7 +91,7 @@ import Testing
       .staff(username: "m", role: .manager), .staff(username: "a", role: .auditor), .operator,
     ]
     var checked = 0
-    for op in Operation.allCases {
+    for op in BankOperation.allCases {
       for p in principals {
         for owns in [true, false] {
           guard !allowed(op, for: p, ownsTarget: owns) else { continue }

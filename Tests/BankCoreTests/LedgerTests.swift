@@ -274,7 +274,7 @@ final class FailingStorage: Storage {
   }
 
   @Test func holdsExpireAgainstTheRecordedTime() throws {
-    let clock = LedgerClock.manual(start: 1_000, step: 10)
+    let clock = BankClock.manual(start: 1_000, step: 10)
     let l = try Ledger(configuration: LedgerConfiguration(clock: clock))
     let a = try l.open(AccountSpec(name: "A")).number
     try l.deposit(usd("6"), to: a)

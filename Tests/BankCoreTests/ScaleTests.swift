@@ -363,7 +363,7 @@ import Testing
   }
 
   @Test func expiringHoldsTakesOnlyTheDueOnes() throws {
-    let clock = LedgerClock.manual(start: 1_000, step: 10)
+    let clock = BankClock.manual(start: 1_000, step: 10)
     let l = try Ledger(configuration: LedgerConfiguration(clock: clock, snapshotEvery: 0))
     let a = try l.open(AccountSpec(name: "A")).number
     try l.deposit(usd("100"), to: a)

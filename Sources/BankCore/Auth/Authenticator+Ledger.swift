@@ -12,7 +12,7 @@ extension Authenticator {
   /// - Throws: `permission_denied`; `account_not_found` (only once reading is allowed, so a
   ///   customer learns nothing about accounts that are not theirs).
   public func authorizeRead(
-    _ operation: Operation, of account: AccountNumber, as principal: Principal
+    _ operation: BankOperation, of account: AccountNumber, as principal: Principal
   ) throws(BankError) {
     if case .customer = principal {
       do throws(BankError) {
@@ -140,7 +140,7 @@ extension Authenticator {
     _ status: AccountStatus, of number: AccountNumber, key: IdempotencyKey? = nil,
     as principal: Principal
   ) throws(BankError) -> Account {
-    let operation: Operation =
+    let operation: BankOperation =
       switch status {
       case .closed: .close
       case .frozen: .freeze

@@ -110,7 +110,7 @@ public struct IssuedCard: Sendable, Equatable {
 /// lockout: the Authenticator, persisted through its bank's commit path.
 ///
 /// Every operation that acts for someone takes the acting ``Principal`` and is checked against
-/// the permission matrix (``Operation``); a denied operation changes nothing. Password hashing
+/// the permission matrix (``BankOperation``); a denied operation changes nothing. Password hashing
 /// (PBKDF2), random tokens and PIN codes are computed before the bank's lock is taken, so a
 /// login never stalls transfers. No password, PIN, token or pepper is ever written to the
 /// journal, an error or a description: only salted hashes, HMACs and digests.
@@ -228,7 +228,7 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied`; `account_not_found` for an unknown account.
   public func authorize(
-    _ operation: Operation, as principal: Principal, account: AccountNumber? = nil
+    _ operation: BankOperation, as principal: Principal, account: AccountNumber? = nil
   ) throws(BankError) {
     try read { auth, state throws(BankError) in
       try Self.authorize(operation, as: principal, account: account, auth: auth, state: state)
@@ -236,7 +236,7 @@ public final class Authenticator: Sendable {
   }
 
   static func authorize(
-    _ operation: Operation, as principal: Principal, account: AccountNumber?, auth: AuthState,
+    _ operation: BankOperation, as principal: Principal, account: AccountNumber?, auth: AuthState,
     state: borrowing BankState
   ) throws(BankError) {
     var owns = false

@@ -3,7 +3,7 @@
 ///
 /// The facade calls ``allowed(_:for:ownsTarget:)`` before every operation that takes an acting
 /// principal, and refuses with `permission_denied` when it says no.
-public enum Operation: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertible {
   // Own accounts (customers, on what they own).
   /// Read an account's balance.
   case balance
@@ -127,7 +127,8 @@ public enum Operation: String, Sendable, CaseIterable, CustomStringConvertible {
 ///   - ownsTarget: Whether the account, card or details acted on belong to `principal` (only a
 ///     customer's rights depend on it: a customer may act only on what they own).
 /// - Returns: `true` when the matrix allows it.
-public func allowed(_ operation: Operation, for principal: Principal, ownsTarget: Bool) -> Bool {
+public func allowed(_ operation: BankOperation, for principal: Principal, ownsTarget: Bool) -> Bool
+{
   let rights = operation.rights
   switch principal {
   case .operator:
@@ -143,7 +144,7 @@ public func allowed(_ operation: Operation, for principal: Principal, ownsTarget
   }
 }
 
-extension Operation {
+extension BankOperation {
   /// What the operation does, as a sentence names it after "may not": "deposit cash", "block
   /// cards". Permission messages are built from it and the role, so that every message says the
   /// operation that was refused.
@@ -214,11 +215,11 @@ extension Principal {
 }
 
 /// The refusal of `operation` to `principal`: the role's article, the operation's own name
-/// (``Operation/action``, or `action` when a command is checked against an operation of another
+/// (``BankOperation/action``, or `action` when a command is checked against an operation of another
 /// name, such as `card block` by staff), and, for a customer acting on something that is not
 /// theirs, the same words whether that thing exists or not.
 func permissionDenied(
-  _ operation: Operation, for principal: Principal, ownsTarget: Bool, action: String? = nil
+  _ operation: BankOperation, for principal: Principal, ownsTarget: Bool, action: String? = nil
 ) -> BankError {
   if case .customer = principal, operation.rights.contains(.customer), !ownsTarget {
     return BankError(.permissionDenied, "a customer may only \(operation.ownAction)")
@@ -232,9 +233,14 @@ func permissionDenied(
 /// - Throws: `permission_denied` naming the operation and the principal's kind (see
 ///   ``permissionDenied(_:for:ownsTarget:action:)``).
 func requirePermission(
-  _ operation: Operation, for principal: Principal, ownsTarget: Bool, action: String? = nil
+  _ operation: BankOperation, for principal: Principal, ownsTarget: Bool, action: String? = nil
 ) throws(BankError) {
   guard allowed(operation, for: principal, ownsTarget: ownsTarget) else {
     throw permissionDenied(operation, for: principal, ownsTarget: ownsTarget, action: action)
   }
 }
+
+/// The permission matrix's operations under their earlier name, which collided with Foundation's
+/// `Operation` in files importing both.
+@available(*, deprecated, renamed: "BankOperation")
+public typealias Operation = BankOperation

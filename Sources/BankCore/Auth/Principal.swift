@@ -67,7 +67,7 @@ public struct CustomerID: Hashable, Comparable, Sendable, CustomStringConvertibl
 /// Who is acting: a logged-in customer, a logged-in staff member, or the operator who owns the
 /// store file.
 ///
-/// The permission matrix (``Operation``) decides what each may do. The operator is whoever opens
+/// The permission matrix (``BankOperation``) decides what each may do. The operator is whoever opens
 /// the store without a session: as with any embedded database, access to the file is the
 /// credential.
 public enum Principal: Hashable, Sendable, CustomStringConvertible {

@@ -7,7 +7,7 @@ import Synchronization
 /// How a bank behaves: its clock, when it takes snapshots and which cores it holds.
 public struct BankConfiguration: Sendable {
   /// Where new records get their timestamps. Default: the system clock.
-  public var clock: LedgerClock
+  public var clock: BankClock
   /// Take a snapshot once this many records follow the last one; 0 disables automatic snapshots.
   /// Default: 100,000. A large state (many idempotency keys) is snapshotted less often: at most
   /// once per (snapshot bytes / 64) records, so writing snapshots never costs more than 64 bytes
@@ -21,7 +21,7 @@ public struct BankConfiguration: Sendable {
   var cores: [any StateCore.Type]
 
   /// Creates a configuration.
-  public init(clock: LedgerClock = .system, snapshotEvery: UInt64 = 100_000) {
+  public init(clock: BankClock = .system, snapshotEvery: UInt64 = 100_000) {
     self.clock = clock
     self.snapshotEvery = snapshotEvery
     self.cores = Bank.standardCores

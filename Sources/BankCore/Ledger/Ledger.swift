@@ -1,7 +1,7 @@
 /// How a ledger behaves: its clock and when it takes snapshots.
 public struct LedgerConfiguration: Sendable {
   /// Where new records get their timestamps. Default: the system clock.
-  public var clock: LedgerClock
+  public var clock: BankClock
   /// Take a snapshot once this many records follow the last one; 0 disables automatic snapshots.
   /// Default: 100,000, which bounds the replay on open to about 30 ms.
   public var snapshotEvery: UInt64
@@ -11,7 +11,7 @@ public struct LedgerConfiguration: Sendable {
 
   /// Creates a configuration.
   public init(
-    clock: LedgerClock = .system, snapshotEvery: UInt64 = 100_000,
+    clock: BankClock = .system, snapshotEvery: UInt64 = 100_000,
     snapshotsInBackground: Bool = true
   ) {
     self.clock = clock

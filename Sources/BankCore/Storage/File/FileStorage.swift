@@ -422,7 +422,7 @@ public final class FileStorage: Storage {
     var id = [UInt8](repeating: 0, count: 16)
     var rng = SystemRandomNumberGenerator()
     for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
-    let header = FileFormat.Header(storeID: id, created: LedgerClock.system.now())
+    let header = FileFormat.Header(storeID: id, created: BankClock.system.now())
     // Both copies, generations 0 and 1, clean at the empty journal: the next write (2) goes to
     // the first copy and leaves the second as it is.
     var older = FileFormat.CloseBlock(

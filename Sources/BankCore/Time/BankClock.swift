@@ -1,10 +1,10 @@
 import Foundation
 
-/// Where the ledger reads the time for new records: nanoseconds since 1970.
+/// Where the bank reads the time for new records: nanoseconds since 1970.
 ///
 /// Injected so tests and simulations are deterministic. Apply code never reads it; the time is
 /// written into each record.
-public struct LedgerClock: Sendable {
+public struct BankClock: Sendable {
   private let read: @Sendable () -> Int64
 
   /// A clock that calls `read` for each command.
@@ -14,7 +14,7 @@ public struct LedgerClock: Sendable {
   public func now() -> Int64 { read() }
 
   /// The system's wall clock.
-  public static let system = LedgerClock {
+  public static let system = BankClock {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
@@ -22,10 +22,10 @@ public struct LedgerClock: Sendable {
 
   /// A clock that starts at `start` and advances by `step` on every reading.
   public static func manual(start: Int64 = 1_700_000_000_000_000_000, step: Int64 = 1_000_000)
-    -> LedgerClock
+    -> BankClock
   {
     let t = Lock(start)
-    return LedgerClock {
+    return BankClock {
       t.withLock { v in
         defer { v &+= step }
         return v
@@ -33,3 +33,7 @@ public struct LedgerClock: Sendable {
     }
   }
 }
+
+/// The bank's clock under its earlier name.
+@available(*, deprecated, renamed: "BankClock")
+public typealias LedgerClock = BankClock
