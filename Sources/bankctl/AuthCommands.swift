@@ -352,6 +352,8 @@ extension CommandContext {
     guard !numbers.isEmpty else {
       throw UsageError(message: "missing option '--account'", command: "card issue")
     }
+    // Checked before the store is opened, as every argument is.
+    try Authenticator.validateCardAccounts(numbers)
     let issued = try withBank(pins: .create) { a in
       try a.auth.issueCard(customer: id, accounts: numbers, key: k, as: a.principal)
     }
@@ -371,11 +373,9 @@ extension CommandContext {
     let pin = try secrets.read(change ? "new PIN" : "PIN", confirm: true)
     let card = try withBank(pins: .create) { a -> Card in
       if let old {
-        try a.auth.changePIN(pan: pan, oldPIN: old, newPIN: pin, key: k, as: a.principal)
-      } else {
-        try a.auth.setPIN(pan: pan, pin: pin, key: k, as: a.principal)
+        return try a.auth.changePIN(pan: pan, oldPIN: old, newPIN: pin, key: k, as: a.principal)
       }
-      return try a.auth.card(pan, as: .operator)
+      return try a.auth.setPIN(pan: pan, pin: pin, key: k, as: a.principal)
     }
     emit(cardJSON(card), human: "PIN \(change ? "changed" : "set") for card \(card.pan.masked)")
   }

@@ -96,14 +96,9 @@ struct CommandContext {
     } catch {
       throw BankError(error)
     }
-    var st = stat()
-    if stat(storePath, &st) == 0, st.st_mode & 0o077 != 0 {
-      // Used as it is (the operator may have a reason), but said: the journal holds customers'
-      // details in clear. A key file readable by others stays refused (Docs/Security.md).
-      let mode = String(st.st_mode & 0o777, radix: 8)
-      console.error(
-        "warning: the store \(Validate.escaped(storePath, limit: nil)) has mode 0\(mode): others may read or change it; run chmod 600 on it"
-      )
+    if let warning = storeModeWarning(), parsed.command != "verify" {
+      // verify lists it among its warnings.
+      console.error("warning: \(warning)")
     }
     if let problem = storage.openInfo.closeBlockProblem, parsed.command != "verify" {
       // verify lists it among its warnings.
@@ -170,6 +165,22 @@ struct CommandContext {
       _ = try? acting.auth.authenticate(token: token, recordActivity: true)
     }
     return result
+  }
+
+  /// What to say about a store file that others may read or write: it is used as it is (the
+  /// operator may have a reason), but the journal holds customers' details in clear. A key file
+  /// readable by others stays refused (Docs/Security.md).
+  func storeModeWarning() -> String? {
+    var st = stat()
+    guard stat(storePath, &st) == 0, st.st_mode & 0o077 != 0 else { return nil }
+    let mode = String(st.st_mode & 0o777, radix: 8)
+    let read = st.st_mode & 0o044 != 0
+    let write = st.st_mode & 0o022 != 0
+    let who =
+      read && write
+      ? "others may read and change it" : write ? "others may change it" : "others may read it"
+    return
+      "the store \(Validate.escaped(storePath, limit: nil)) has mode 0\(mode): \(who); run chmod 600 on it"
   }
 
   /// The session token: `--session`, else `$BANKCTL_SESSION`.
@@ -452,6 +463,11 @@ struct CommandContext {
         warnings: report.warnings + [
           "the PIN key file \(storePath).key is missing or unreadable: the PINs of \(pinCards) card(s) cannot be checked until it is restored, or every one of them is reset"
         ])
+    }
+    if let w = storeModeWarning() {
+      report = VerifyReport(
+        records: report.records, batches: report.batches, headHash: report.headHash,
+        warnings: report.warnings + [w], snapshotSequence: report.snapshotSequence)
     }
     for w in report.warnings { console.error("warning: \(w)") }
     emit(

@@ -3,7 +3,7 @@ enum Help {
   static let overview = """
     OVERVIEW: Operate a BankCore ledger stored in an append-only journal file.
 
-    USAGE: bankctl [--store <path>] [--json] [--lock-timeout <seconds>] <command> [<arguments>]
+    USAGE: bankctl [--store <path>] [--json] [--lock-timeout <seconds>] [--now <time>] [--session <token>] <command> [<arguments>]
 
     OPTIONS:
       --store <path>          The journal file. Default: $BANKCTL_STORE, then ./bank.journal.

@@ -924,4 +924,94 @@ import Testing
     #expect(
       bank(["--now", "2031-01-01T11:00:02Z", "balance", w.aliceAccount], session: live).code == 0)
   }
+
+  // MARK: Found by an adversarial test of this issue's binary
+
+  /// Money commands and the other keyed commands share one namespace of keys per principal.
+  @Test func oneKeyNamesOneOperationWhateverTheCommand() throws {
+    let w = try world()
+    #expect(bank(["deposit", w.aliceAccount, "20"]).code == 0)
+    let spare = try open()
+    let before = storeBytes()
+    #expect(
+      bank(["customer", "update", w.alice, "--age", "36", "--id", "c2"], session: w.customer).code
+        == 0)
+    let pay = bank(["transfer", w.aliceAccount, spare, "1", "--id", "c2"], session: w.customer)
+    #expect(pay.code == 1 && errorCode(pay) == "idempotency_conflict", "\(pay.out) \(pay.err)")
+    #expect(bank(["deposit", w.aliceAccount, "1", "--id", "z1"]).code == 0)
+    let freeze = bank(["freeze", spare, "--id", "z1"])
+    #expect(errorCode(freeze) == "idempotency_conflict", "\(freeze.err)")
+    #expect(bank(["open", "--name", "Q", "--id", "z2"]).code == 0)
+    let deposit = bank(["deposit", w.aliceAccount, "1", "--id", "z2"])
+    #expect(errorCode(deposit) == "idempotency_conflict", "\(deposit.err)")
+    #expect(storeBytes().count > before.count)
+    // A customer's own conflict names the field.
+    #expect(
+      bank(["transfer", w.aliceAccount, spare, "10", "--id", "k1"], session: w.customer).code == 0)
+    let other = bank(["transfer", w.aliceAccount, spare, "11", "--id", "k1"], session: w.customer)
+    #expect(
+      errorCode(other) == "idempotency_conflict" && other.err.contains("amount"), "\(other.err)")
+  }
+
+  /// A replay prints what the first run printed, whatever happened since.
+  @Test func replaysPrintTheOriginalOutcome() throws {
+    let w = try world()
+    let opened = bank(["open", "--name", "Z", "--id", "o1"])
+    let number = try #require(jsonObject(opened.out)?["account"] as? String)
+    #expect(bank(["freeze", number]).code == 0 && bank(["close", number]).code == 0)
+    #expect(bank(["open", "--name", "Z", "--id", "o1"]).out == opened.out)
+    let register = [
+      "customer", "register", "--name", "Carol Jones", "--email", "carol@example.com", "--phone",
+      "+14155550109", "--age", "40", "--id", "r1",
+    ]
+    let first = bank(register, input: ["another good passphrase 1"])
+    let carol = try #require(jsonObject(first.out)?["customer"] as? String)
+    #expect(bank(["customer", "update", carol, "--name", "Carol King"]).code == 0)
+    #expect(bank(register, input: ["another good passphrase 1"]).out == first.out)
+    let issue = [
+      "card", "issue", "--customer", w.alice, "--account", w.aliceAccount, "--id", "ci1",
+    ]
+    let issued = bank(issue)
+    let pan = try #require(jsonObject(issued.out)?["card"] as? String)
+    #expect(bank(["card", "block", pan]).code == 0)
+    #expect(bank(issue).out == issued.out)
+    let blocked = bank(["card", "unblock", pan, "--id", "u1"])
+    #expect(bank(["card", "block", pan]).code == 0)
+    #expect(bank(["card", "unblock", pan, "--id", "u1"]).out == blocked.out)
+    let frozen = bank(["freeze", w.aliceAccount, "--id", "f1"])
+    #expect(bank(["unfreeze", w.aliceAccount]).code == 0)
+    #expect(bank(["freeze", w.aliceAccount, "--id", "f1"]).out == frozen.out)
+    // card issue: the conflict names the customer; a doubled account is bad input (exit 64).
+    let otherCustomer = bank([
+      "card", "issue", "--customer", "C000002", "--account", w.aliceAccount, "--id", "ci1",
+    ])
+    #expect(
+      errorCode(otherCustomer) == "idempotency_conflict" && otherCustomer.err.contains("customer"))
+    let doubled = bank([
+      "card", "issue", "--customer", w.alice, "--account", w.aliceAccount, "--account",
+      w.aliceAccount, "--id", "ci1",
+    ])
+    #expect(doubled.code == 64 && errorCode(doubled) == "invalid_argument", "\(doubled.err)")
+  }
+
+  @Test func messagesAndWarningsSayWhatIsTrue() throws {
+    let w = try world()
+    let update = bank(["customer", "update", "C000002", "--age", "50"], session: w.customer)
+    #expect(
+      update.err.contains("a customer may only read or change their own details"), "\(update.err)")
+    let revoke = bank(["session", "revoke", "--customer", w.alice], session: w.customer)
+    #expect(
+      errorCode(revoke) == "permission_denied" && !revoke.err.contains("other people"),
+      "\(revoke.err)")
+    chmod(store, 0o644)
+    let r = bank(["verify"])
+    let warnings = jsonObject(r.out)?["warnings"] as? [String] ?? []
+    #expect(
+      warnings.contains { $0.contains("0644") && $0.contains("others may read it") }, "\(warnings)")
+    chmod(store, 0o600)
+    #expect(cli(["--help"]).out.contains("[--now <time>] [--session <token>] <command>"))
+    #expect(bank(["--now", "2200-01-01T00:00:00Z", "deposit", w.aliceAccount, "1"]).code == 0)
+    let late = bank(["deposit", w.aliceAccount, "1"])
+    #expect(late.code == 64 && late.err.contains("newest record is at 2200-01-01"), "\(late.err)")
+  }
 }

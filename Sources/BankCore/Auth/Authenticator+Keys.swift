@@ -5,8 +5,9 @@
 struct OperationKey: Sendable {
   /// The key as records store it: its principal's scope, `/`, the key.
   let stored: String
-  /// The key as its caller gave it.
+  /// The key as its caller gave it, and its namespace.
   let text: String
+  let scope: String
   /// The command, as messages name it (`customer register`).
   let command: String
   let fields: [OperationField]
@@ -24,6 +25,7 @@ struct OperationKey: Sendable {
   init?(_ key: IdempotencyKey?, scope: String, command: String, arguments: [(String, String)]) {
     guard let key else { return nil }
     stored = IdempotencyKey(unchecked: key.text, scope: scope).stored
+    self.scope = scope
     text = key.text
     self.command = command
     fields = arguments.map { OperationField(name: $0.0, value: $0.1) }
@@ -42,13 +44,30 @@ struct OperationKey: Sendable {
     let before = Dictionary(
       done.fields.map { ($0.name, $0.digest) }, uniquingKeysWith: { a, _ in a })
     let now = Dictionary(fields.map { ($0.name, $0.digest) }, uniquingKeysWith: { a, _ in a })
-    for name in Set(before.keys).union(now.keys).sorted() where before[name] != now[name] {
+    // In the command's own order of arguments (the customer before the accounts of a card).
+    let names = fields.map(\.name) + done.fields.map(\.name).filter { now[$0] == nil }
+    for name in names where before[name] != now[name] {
       throw BankError(
         .idempotencyConflict,
         "key '\(text)' was already used for \(command) with a different \(name.replacing("_", with: " "))"
       )
     }
     return done.result
+  }
+
+  /// As ``replayed(in:)``, and also refused when a money command of the same principal used the
+  /// key: the money commands and these share one namespace of keys.
+  func replayed(in auth: AuthState, _ state: inout BankState, _ tx: inout Transaction)
+    throws(BankError) -> String?
+  {
+    if let done = try replayed(in: auth) { return done }
+    let key = IdempotencyKey(unchecked: text, scope: scope)
+    if let t = try state.ledger.keyed(key, stage: &tx.ledgerStage, batch: tx.batch) {
+      throw BankError(
+        .idempotencyConflict,
+        "key '\(text)' was already used for transfer #\(t.number), not \(command)")
+    }
+    return nil
   }
 
   /// The record that makes a retry replay `result`, for the batch of the change itself.
@@ -62,6 +81,13 @@ extension Optional where Wrapped == OperationKey {
   func replayed(in auth: AuthState) throws(BankError) -> String? {
     guard let self else { return nil }
     return try self.replayed(in: auth)
+  }
+
+  func replayed(in auth: AuthState, _ state: inout BankState, _ tx: inout Transaction)
+    throws(BankError) -> String?
+  {
+    guard let self else { return nil }
+    return try self.replayed(in: auth, &state, &tx)
   }
 
   /// The records to add for a keyed command that succeeded: none without a key.

@@ -100,9 +100,10 @@ extension Authenticator {
         )
       }
     }
-    let receipt = try Self.scopedConflicts(principal) { () throws(BankError) in
-      try l.transfer(amount, from: from, to: to, key: key?.scoped(to: principal), memo: memo)
-    }
+    // Keys are the principal's own (issue 17), so a conflict names the field that differs, as
+    // it does for staff: it tells nothing of anyone else's requests.
+    let receipt = try l.transfer(
+      amount, from: from, to: to, key: key?.scoped(to: principal), memo: memo)
     // Paying an account is not reading it: whoever may not read the credited account learns
     // nothing of it from the receipt.
     do throws(BankError) {
@@ -110,22 +111,6 @@ extension Authenticator {
       return receipt
     } catch  where error.code == .permissionDenied {
       return receipt.hidingCreditAccount()
-    }
-  }
-
-  /// Runs a keyed operation for `principal`; for a customer, an idempotency conflict is reported
-  /// without naming the other transfer or the field that differs (the key may be someone else's).
-  static func scopedConflicts<R>(
-    _ principal: Principal, _ body: () throws(BankError) -> R
-  ) throws(BankError) -> R {
-    do throws(BankError) {
-      return try body()
-    } catch  where error.code == .idempotencyConflict {
-      guard case .customer = principal else { throw error }
-      throw BankError(
-        .idempotencyConflict,
-        "this idempotency key was already used for a different request; use a new key for a new request"
-      )
     }
   }
 
@@ -152,11 +137,27 @@ extension Authenticator {
         key, principal: principal, command: operation.rawValue,
         arguments: [("account", number.description)])
     else { return try ledger.setStatus(status, of: number) }
-    try commitKeyed(op) { state, tx throws(BankError) in
-      _ = try state.ledger.stage(
-        .setStatus(number, status), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+    let done = try commitKeyed(op) { state, tx throws(BankError) -> String in
+      guard
+        case .changed(let id) = try state.ledger.stage(
+          .setStatus(number, status), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+      else { return "" }
+      // The account as this change left it, so that a retry prints what it printed.
+      let a = state.ledger.account(id)
+      return [
+        String(a.status.rawValue), String(a.postedDebits), String(a.postedCredits),
+        String(a.pendingDebits), String(a.pendingCredits), String(a.overdraftLimitMinor),
+      ].joined(separator: " ")
     }
-    return try ledger.account(number)
+    let now = try ledger.account(number)
+    guard let f = done?.split(separator: " ").map(String.init), f.count == 6,
+      let raw = UInt8(f[0]), let s = AccountStatus(rawValue: raw), let d = Int128(f[1]),
+      let c = Int128(f[2]), let pd = Int64(f[3]), let pc = Int64(f[4]), let limit = Int64(f[5])
+    else { return now }
+    return Account(
+      id: now.id, number: now.number, name: now.name, kind: now.kind, currency: now.currency,
+      status: s, overdraftLimitMinor: limit, postedDebits: d, postedCredits: c, pendingDebits: pd,
+      pendingCredits: pc, openedAt: now.openedAt)
   }
 
   /// Changes a checking account's overdraft limit: managers and the operator.

@@ -183,13 +183,15 @@ public final class Authenticator: Sendable {
 
   /// Commits a keyed change: a retry with the same key and arguments replays it; `body` stages
   /// the change (on the ledger or elsewhere) in the same batch as the key's record.
+  ///
+  /// - Returns: on a retry, the result the first run recorded; `nil` on the first run.
   func commitKeyed(
-    _ op: OperationKey, _ body: (inout BankState, inout Transaction) throws(BankError) -> Void
-  ) throws(BankError) {
-    _ = try commitRecords { auth, state, tx throws(BankError) in
-      if try op.replayed(in: auth) != nil { return ([], ()) }
-      try body(&state, &tx)
-      return ([op.record(result: "", now: Self.now(tx))], ())
+    _ op: OperationKey, _ body: (inout BankState, inout Transaction) throws(BankError) -> String
+  ) throws(BankError) -> String? {
+    try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
+      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
+      let result = try body(&state, &tx)
+      return ([op.record(result: result, now: Self.now(tx))], nil)
     }
   }
 
@@ -329,8 +331,18 @@ public final class Authenticator: Sendable {
         ("currency", registration.currency.code),
       ])
     let hash = SlowWork.run { [hasher] in hasher.hash(password) }
-    let id = try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth) { return ([], try CustomerID(parsing: done)) }
+    let (id, replayedAccount) = try commitRecords {
+      auth, state, tx throws(BankError) -> ([AuthRecord], (CustomerID, AccountNumber?)) in
+      if let done = try op.replayed(in: auth, &state, &tx) {
+        let parts = done.split(separator: " ").map(String.init)
+        return (
+          [],
+          (
+            try CustomerID(parsing: parts.first ?? done),
+            try parts.dropFirst().first.map { t throws(BankError) in try AccountNumber(parsing: t) }
+          )
+        )
+      }
       let now = Self.now(tx)
       let (id, records) = try auth.registerCustomer(
         name: registration.name, email: registration.email, phone: registration.phone,
@@ -342,8 +354,15 @@ public final class Authenticator: Sendable {
           name: registration.name, kind: registration.accountKind,
           currency: registration.currency),
         state: &state, tx: &tx)
-      _ = account
-      return (op.records(result: id.description, now: now), id)
+      let number = state.ledger.info[account.index].number
+      return (op.records(result: "\(id) \(number)", now: now), (id, nil))
+    }
+    if let replayedAccount {
+      // A retry prints what the registration printed, whatever changed since.
+      return CustomerProfile(
+        id: id, name: registration.name, email: registration.email, phone: registration.phone,
+        age: registration.age, gender: registration.gender.flatMap { $0.isEmpty ? nil : $0 },
+        accounts: [replayedAccount], cards: [])
     }
     return try customer(id, as: .operator)
   }
@@ -376,13 +395,25 @@ public final class Authenticator: Sendable {
     }
     let op = Self.openKey(key, spec: spec, customer: customer, principal: principal)
     let number = try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth) { return ([], try AccountNumber(parsing: done)) }
+      if let done = try op.replayed(in: auth, &state, &tx) {
+        return ([], try AccountNumber(parsing: done))
+      }
       guard auth.customer(customer) != nil else { throw AuthState.noCustomer(customer) }
       let id = try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx)
       let number = state.ledger.info[id.index].number
       return (op.records(result: number.description, now: Self.now(tx)), number)
     }
-    return try bank.ledger.account(number)
+    return Self.asOpened(try bank.ledger.account(number), spec: spec, keyed: op != nil)
+  }
+
+  /// An account as its opening left it (active, nothing moved), for a keyed opening: a retry
+  /// prints what the opening printed, whatever happened to the account since.
+  static func asOpened(_ a: Account, spec: AccountSpec, keyed: Bool) -> Account {
+    guard keyed else { return a }
+    return Account(
+      id: a.id, number: a.number, name: a.name, kind: a.kind, currency: a.currency,
+      status: .active, overdraftLimitMinor: spec.overdraftLimit?.minorUnits ?? 0, postedDebits: 0,
+      postedCredits: 0, pendingDebits: 0, pendingCredits: 0, openedAt: a.openedAt)
   }
 
   /// The key of an opening, with every parameter as an argument.
@@ -425,7 +456,9 @@ public final class Authenticator: Sendable {
     }
     try spec.validate()
     let number = try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth) { return ([], try AccountNumber(parsing: done)) }
+      if let done = try op.replayed(in: auth, &state, &tx) {
+        return ([], try AccountNumber(parsing: done))
+      }
       guard
         case .opened(let id) = try state.ledger.stage(
           .open(spec), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
@@ -433,7 +466,7 @@ public final class Authenticator: Sendable {
       let number = state.ledger.info[id.index].number
       return ([op.record(result: number.description, now: Self.now(tx))], number)
     }
-    return try bank.ledger.account(number)
+    return Self.asOpened(try bank.ledger.account(number), spec: spec, keyed: true)
   }
 
   /// Changes a customer's details; every change is a record, so their history is kept.
@@ -456,7 +489,11 @@ public final class Authenticator: Sendable {
   ) throws(BankError) -> CustomerProfile {
     let own: Bool
     if case .customer(let me) = principal { own = me == id } else { own = false }
-    try requirePermission(own ? .ownDetails : .updateCustomer, for: principal, ownsTarget: own)
+    // A customer's right is to their own details, whoever they name: the refusal says so.
+    let isCustomer: Bool
+    if case .customer = principal { isCustomer = true } else { isCustomer = false }
+    try requirePermission(
+      own || isCustomer ? .ownDetails : .updateCustomer, for: principal, ownsTarget: own)
     let change = CustomerDetailsChange(
       name: update.name, email: update.email, phone: update.phone, age: update.age,
       gender: update.gender)
@@ -487,9 +524,11 @@ public final class Authenticator: Sendable {
         ("email", update.email ?? "\u{0}"), ("phone", update.phone ?? "\u{0}"),
         ("age", update.age.map(String.init) ?? "\u{0}"), ("gender", update.gender ?? "\u{0}"),
       ])
-    try commit { auth, _, tx throws(BankError) -> AuthOutcome<Void> in
+    try commit { auth, state, tx throws(BankError) -> AuthOutcome<Void> in
       let now = Self.now(tx)
-      if try op.replayed(in: auth) != nil { return AuthOutcome(records: [], result: .success(())) }
+      if try op.replayed(in: auth, &state, &tx) != nil {
+        return AuthOutcome(records: [], result: .success(()))
+      }
       // Judged again against the state the commit sees: another writer may have changed the
       // details since the read above decided that no password was needed.
       if own, check == nil, let c = auth.customer(id),
@@ -509,10 +548,32 @@ public final class Authenticator: Sendable {
       {
         return refused
       }
-      return AuthOutcome(
-        records: try auth.updateCustomer(id, change, by: principal, now: now)
-          + op.records(result: id.description, now: now),
-        result: .success(()))
+      var records = try auth.updateCustomer(id, change, by: principal, now: now)
+      if let op {
+        // The details as this update left them, so that a retry prints what it printed.
+        var after = auth
+        for r in records { _ = after.applyChecked(r) }
+        if let c = after.customer(id) {
+          let details = [
+            c.name, c.email, c.phone, String(c.age), c.gender ?? "",
+            c.accounts.map { state.ledger.info[$0.index].number.description }.joined(
+              separator: ","),
+          ]
+          records.append(op.record(result: details.joined(separator: "\u{1F}"), now: now))
+        }
+      }
+      return AuthOutcome(records: records, result: .success(()))
+    }
+    if let op, let done = try read({ auth, _ throws(BankError) in try op.replayed(in: auth) }) {
+      let f = done.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+      if f.count == 6, let age = Int(f[3]) {
+        let current = try customer(id, as: .operator)
+        return CustomerProfile(
+          id: id, name: f[0], email: f[1], phone: f[2], age: age, gender: f[4].isEmpty ? nil : f[4],
+          accounts: try f[5].split(separator: ",").map { t throws(BankError) in
+            try AccountNumber(parsing: String(t))
+          }, cards: current.cards)
+      }
     }
     return try customer(id, as: .operator)
   }
@@ -607,9 +668,9 @@ public final class Authenticator: Sendable {
     -> Int
   {
     let op = OperationKey(key, principal: principal, command: "pin-key reset", arguments: [])
-    return try commitRecords { auth, _, tx throws(BankError) in
+    return try commitRecords { auth, state, tx throws(BankError) in
       let records = try auth.clearAllPINs(by: principal, now: Self.now(tx))
-      if let done = try op.replayed(in: auth) { return ([], Int(done) ?? 0) }
+      if let done = try op.replayed(in: auth, &state, &tx) { return ([], Int(done) ?? 0) }
       return (records + op.records(result: String(records.count), now: Self.now(tx)), records.count)
     }
   }
@@ -650,7 +711,7 @@ public final class Authenticator: Sendable {
       arguments: [("username", username), ("name", name), ("role", role.description)])
     let hash = SlowWork.run { [hasher] in hasher.hash(password) }
     return try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth), let member = auth.staffMember(done) {
+      if let done = try op.replayed(in: auth, &state, &tx), let member = auth.staffMember(done) {
         return ([], member)
       }
       let records = try auth.addStaff(
@@ -775,8 +836,8 @@ public final class Authenticator: Sendable {
     let op = OperationKey(
       key, principal: principal, command: "session revoke",
       arguments: [("principal", customer?.description ?? "staff " + (staff ?? ""))])
-    return try commitRecords { auth, _, tx throws(BankError) in
-      if let done = try op.replayed(in: auth) { return ([], Int(done) ?? 0) }
+    return try commitRecords { auth, state, tx throws(BankError) in
+      if let done = try op.replayed(in: auth, &state, &tx) { return ([], Int(done) ?? 0) }
       guard auth.principal(for: subject) != nil else { throw AuthState.noSubject(subject) }
       let records = auth.endSessions(of: subject, reason: .revoked, now: Self.now(tx))
       return (records + op.records(result: String(records.count), now: Self.now(tx)), records.count)
@@ -853,8 +914,8 @@ public final class Authenticator: Sendable {
     }
     try policy.check(newPassword, personal: personal)
     let hash = SlowWork.run { [hasher] in hasher.hash(newPassword) }
-    _ = try commitRecords { auth, _, tx throws(BankError) in
-      if try op.replayed(in: auth) != nil { return ([], ()) }
+    _ = try commitRecords { auth, state, tx throws(BankError) in
+      if try op.replayed(in: auth, &state, &tx) != nil { return ([], ()) }
       let now = Self.now(tx)
       return (
         try auth.resetPassword(token: digest, newPasswordHash: hash, now: now)
@@ -874,16 +935,20 @@ public final class Authenticator: Sendable {
     as principal: Principal = .operator
   ) throws(BankError) -> IssuedCard {
     try requirePermission(.issueCard, for: principal, ownsTarget: false)
+    try Self.validateCardAccounts(accounts)
     let op = OperationKey(
       key, principal: principal, command: "card issue",
       arguments: [
         ("customer", customer.description),
-        ("accounts", accounts.map(\.description).joined(separator: ",")),
+        ("account list", accounts.map(\.description).joined(separator: ",")),
       ])
     var system = SystemRandomNumberGenerator()
     let candidate = system.next()
-    let pan = try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth) { return ([], try PAN(parsing: done)) }
+    let (pan, replayed) = try commitRecords {
+      auth, state, tx throws(BankError) -> ([AuthRecord], (PAN, Bool)) in
+      if let done = try op.replayed(in: auth, &state, &tx) {
+        return ([], (try PAN(parsing: done), true))
+      }
       var ids: [AccountID] = []
       for n in accounts {
         let id = try state.ledger.id(of: n)
@@ -901,13 +966,32 @@ public final class Authenticator: Sendable {
       let (pan, records) = try auth.issueCard(
         customer: customer, accounts: ids, candidate: candidate, now: Self.now(tx),
         configuration: configuration)
-      return (records + op.records(result: pan.digits, now: Self.now(tx)), pan)
+      return (records + op.records(result: pan.digits, now: Self.now(tx)), (pan, false))
     }
-    let card = try read { auth, _ throws(BankError) in
+    var card = try read { auth, _ throws(BankError) in
       guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
       return c
     }
+    if replayed {
+      // As issued: a retry prints what the issue printed.
+      card.status = .active
+      card.hasPIN = false
+      card.failedPINAttempts = 0
+    }
     return IssuedCard(pan: pan.digits, card: card, accounts: accounts)
+  }
+
+  /// A card's accounts, checked on their own: at least one, none twice.
+  ///
+  /// - Throws: `invalid_argument`.
+  public static func validateCardAccounts(_ accounts: [AccountNumber]) throws(BankError) {
+    guard !accounts.isEmpty else {
+      throw BankError(.invalidArgument, "a card needs at least one account")
+    }
+    var seen: Set<AccountNumber> = []
+    for a in accounts where !seen.insert(a).inserted {
+      throw BankError(.invalidArgument, "account \(a) is listed twice")
+    }
   }
 
   /// A card, if the principal may see it (its holder, staff who look up accounts, the
@@ -953,17 +1037,18 @@ public final class Authenticator: Sendable {
   /// Sets a card's PIN (4 to 12 digits): its holder, or staff who issue cards.
   ///
   /// - Throws: `card_not_found`, `permission_denied`, `invalid_argument`, `card_blocked`.
+  @discardableResult
   public func setPIN(
     pan: String, pin: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
   )
-    throws(BankError)
+    throws(BankError) -> Card
   {
     let pan = try PAN(parsing: pan)
     let code = try pinCode(pin, pan)
     let op = OperationKey(
       key, principal: principal, command: "card set-pin", arguments: [("card", pan.digits)])
-    _ = try commitRecords { auth, _, tx throws(BankError) in
-      if try op.replayed(in: auth) != nil { return ([], ()) }
+    let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
+      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
       let c = try Self.card(
         pan, in: auth, as: principal, verb: "set the PIN of", staffAction: "set PINs")
       // A customer sets only a first PIN: replacing one takes `changePIN`, with the old PIN and
@@ -974,39 +1059,71 @@ public final class Authenticator: Sendable {
           "card \(c.pan) already has a PIN: a customer changes it with change-pin, giving the old PIN"
         )
       }
-      return (
-        try auth.setPIN(pan, code: code, now: Self.now(tx))
-          + op.records(result: "", now: Self.now(tx)), ()
-      )
+      let records = try auth.setPIN(pan, code: code, now: Self.now(tx))
+      return (records + Self.cardRecords(op, pan, auth, records, now: Self.now(tx)), nil)
     }
+    return try card(pan, asLeftBy: done)
+  }
+
+  /// The record of a keyed card command, holding the card's status and PIN as it left them.
+  static func cardRecords(
+    _ op: OperationKey?, _ pan: PAN, _ auth: AuthState, _ records: [AuthRecord], now: Instant
+  ) -> [AuthRecord] {
+    guard let op else { return [] }
+    var after = auth
+    for r in records { _ = after.applyChecked(r) }
+    let c = after.card(pan)
+    return [op.record(result: "\(c?.status.rawValue ?? 1) \(c?.hasPIN == true ? 1 : 0)", now: now)]
+  }
+
+  /// The card now, or as a keyed command left it (`result`, on a replay).
+  func card(_ pan: PAN, asLeftBy result: String?) throws(BankError) -> Card {
+    var c = try read { auth, _ throws(BankError) in
+      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+      return c
+    }
+    if let parts = result?.split(separator: " "), parts.count == 2,
+      let raw = UInt8(parts[0]), let status = CardStatus(rawValue: raw)
+    {
+      c.status = status
+      c.hasPIN = parts[1] == "1"
+    }
+    return c
   }
 
   /// Changes a PIN: the old one must be right (a wrong one counts towards the block).
   ///
   /// - Throws: `authentication_failed` with the tries left, `card_blocked`, `card_retained`.
+  @discardableResult
   public func changePIN(
     pan: String, oldPIN: String, newPIN: String, key: IdempotencyKey? = nil,
     as principal: Principal = .operator
-  ) throws(BankError) {
+  ) throws(BankError) -> Card {
     let pan = try PAN(parsing: pan)
     let old = try pinCode(oldPIN, pan)
     let new = try pinCode(newPIN, pan)
     let op = OperationKey(
       key, principal: principal, command: "card change-pin", arguments: [("card", pan.digits)])
-    try commit { auth, _, tx throws(BankError) in
+    let done = try commit { auth, state, tx throws(BankError) -> AuthOutcome<String?> in
       _ = try Self.card(
         pan, in: auth, as: principal, verb: "change the PIN of", staffAction: "change PINs")
       // A retry after the change committed: the old PIN is no longer the card's, so it is not
       // checked again.
-      if try op.replayed(in: auth) != nil { return AuthOutcome(records: [], result: .success(())) }
-      var outcome = auth.changePIN(
+      if let done = try op.replayed(in: auth, &state, &tx) {
+        return AuthOutcome(records: [], result: .success(done))
+      }
+      let outcome = auth.changePIN(
         pan, oldCode: old, newCode: new, now: Self.now(tx), atTerminal: false,
         configuration: configuration)
       if case .success = outcome.result {
-        outcome.records += op.records(result: "", now: Self.now(tx))
+        return AuthOutcome(
+          records: outcome.records
+            + Self.cardRecords(op, pan, auth, outcome.records, now: Self.now(tx)),
+          result: .success(nil))
       }
-      return outcome
+      return AuthOutcome(records: outcome.records, result: outcome.result.map { nil })
     }
+    return try card(pan, asLeftBy: done)
   }
 
   /// Checks a PIN: a correct one resets the try counter; the third wrong one in a row blocks
@@ -1032,12 +1149,12 @@ public final class Authenticator: Sendable {
     let parsed = try PAN(parsing: pan)
     let op = OperationKey(
       key, principal: principal, command: "card block", arguments: [("card", parsed.digits)])
-    _ = try commitRecords { auth, _, tx throws(BankError) in
+    let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
       let records = try auth.blockCard(parsed, reason: .lost, by: principal, now: Self.now(tx))
-      if try op.replayed(in: auth) != nil { return ([], ()) }
-      return (records + op.records(result: "", now: Self.now(tx)), ())
+      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
+      return (records + Self.cardRecords(op, parsed, auth, records, now: Self.now(tx)), nil)
     }
-    return try card(pan, as: .operator)
+    return try card(parsed, asLeftBy: done)
   }
 
   /// Unblocks a blocked or retained card and resets its PIN tries (managers and the operator).
@@ -1050,11 +1167,11 @@ public final class Authenticator: Sendable {
     try requirePermission(.unblockCard, for: principal, ownsTarget: false)
     let op = OperationKey(
       key, principal: principal, command: "card unblock", arguments: [("card", parsed.digits)])
-    _ = try commitRecords { auth, _, tx throws(BankError) in
+    let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
       let records = try auth.unblockCard(parsed, by: principal, now: Self.now(tx))
-      if try op.replayed(in: auth) != nil { return ([], ()) }
-      return (records + op.records(result: "", now: Self.now(tx)), ())
+      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
+      return (records + Self.cardRecords(op, parsed, auth, records, now: Self.now(tx)), nil)
     }
-    return try card(pan, as: .operator)
+    return try card(parsed, asLeftBy: done)
   }
 }

@@ -170,7 +170,7 @@ extension BankOperation {
     case .overdraft: "set overdraft limits"
     case .unblockCard: "unblock cards"
     case .liftLockout: "lift login lockouts"
-    case .revokeSessions: "end other people's sessions"
+    case .revokeSessions: "revoke sessions (logout --all ends one's own)"
     case .approveLoan: "approve loans"
     case .rejectLoan: "reject loans"
     case .setRates: "set rates"

@@ -291,10 +291,16 @@ public final class Bank: Sendable {
     clockNow: Int64, every: UInt64
   ) throws(BankError) -> (R, UInt64, Bool)? {
     let last = g.state.lastTimestamp
-    guard clockNow <= Instant.latest.nanoseconds, last < Instant.latest.nanoseconds else {
+    guard clockNow <= Instant.latest.nanoseconds else {
       throw BankError(
         .invalidArgument,
-        "the time \(Instant(nanoseconds: max(clockNow, last))) is past \(Instant.latest), the latest time the bank accepts"
+        "the time \(Instant(nanoseconds: clockNow)) is past \(Instant.latest), the latest time the bank accepts"
+      )
+    }
+    guard last < Instant.latest.nanoseconds else {
+      throw BankError(
+        .invalidArgument,
+        "the store's newest record is at \(Instant.latest), the latest time the bank accepts: no record can be written after it"
       )
     }
     // The stage is built in place with the recycled undo buffer swapped in: a copy of it would

@@ -218,7 +218,8 @@ extension Ledger {
   /// A replay's receipt shows the accounts as they stood right after the original transfer, as
   /// the first call's receipt did, so a retry prints the same figures whenever it comes.
   private func receipt(_ command: LedgerCommand) throws(BankError) -> TransferReceipt {
-    let (r, record) = try commit { state, stage, batch, now throws(BankError) in
+    let (r, record) = try commit(keys: command.idempotencyKey.map { [$0] } ?? []) {
+      state, stage, batch, now throws(BankError) in
       guard
         case .transferred(let t, let replayed) = try state.stage(
           command, now: now, stage: &stage, batch: &batch)

@@ -91,7 +91,8 @@ public final class Ledger: Sendable {
   ///   is acknowledged; after a failed sync the ledger refuses further work until reopened).
   @discardableResult
   public func submit(_ commands: [LedgerCommand]) throws(BankError) -> [LedgerOutcome] {
-    try commit { state, stage, batch, now throws(BankError) in
+    try commit(keys: commands.lazy.compactMap(\.idempotencyKey)) {
+      state, stage, batch, now throws(BankError) in
       var outcomes: [LedgerOutcome] = []
       outcomes.reserveCapacity(commands.count)
       stage?.balanceUndo.reserveCapacity(commands.count * 2)
@@ -109,18 +110,31 @@ public final class Ledger: Sendable {
   /// Commits one command.
   @discardableResult
   public func submit(_ command: LedgerCommand) throws(BankError) -> LedgerOutcome {
-    try commit { state, stage, batch, now throws(BankError) in
+    try commit(keys: command.idempotencyKey.map { [$0] } ?? []) {
+      state, stage, batch, now throws(BankError) in
       let staged = try state.stage(command, now: now, stage: &stage, batch: &batch)
       return state.publicOutcome(staged)
     }
   }
 
-  /// One transaction on the ledger core alone, through the bank's commit path.
+  /// One transaction on the ledger core alone, through the bank's commit path. `keys` are the
+  /// idempotency keys its commands carry: the other keyed commands (registration, opening,
+  /// cards…) share their namespace, so a key one of those used is a conflict here.
   func commit<R>(
+    keys: some Sequence<IdempotencyKey> = [IdempotencyKey](),
     _ build: (inout LedgerState, inout Stage?, inout RecordBatch, Int64) throws(BankError) -> R
   ) throws(BankError) -> R {
     try bank.commit { state, tx throws(BankError) in
-      try build(&state.ledger, &tx.ledgerStage, &tx.batch, tx.now)
+      var operations: [String: AuthState.OperationEntry]?
+      for key in keys {
+        if operations == nil { operations = state.core(AuthState.self)?.operations ?? [:] }
+        if let done = operations?[key.stored] {
+          throw BankError(
+            .idempotencyConflict,
+            "key '\(key.text)' was already used for \(done.command), not for a transfer")
+        }
+      }
+      return try build(&state.ledger, &tx.ledgerStage, &tx.batch, tx.now)
     }
   }
 

@@ -93,6 +93,18 @@ public enum LedgerCommand: Sendable, Equatable {
   case setOverdraft(AccountNumber, Amount)
 }
 
+extension LedgerCommand {
+  /// The idempotency key a command carries, if any.
+  var idempotencyKey: IdempotencyKey? {
+    switch self {
+    case .transfer(_, _, _, let key, _, _), .deposit(_, _, let key, _), .withdraw(_, _, let key, _),
+      .placeHold(_, _, _, _, let key, _):
+      key
+    default: nil
+    }
+  }
+}
+
 /// What one committed command did.
 public enum LedgerOutcome: Sendable, Equatable {
   /// An account was opened.
