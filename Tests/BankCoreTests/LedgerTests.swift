@@ -34,6 +34,13 @@ final class FailingStorage: Storage {
     }
     return try inner.append(batch)
   }
+  var storeIdentity: [UInt8] { inner.storeIdentity }
+  func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError) -> UInt64? {
+    if failAppends.load(ordering: .relaxed) {
+      throw StorageError.io(operation: "write", errno: 28, detail: "No space left on device")
+    }
+    return try inner.append(batch, ifLastIs: expected)
+  }
   func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
     if failSyncs.load(ordering: .relaxed) {
       throw StorageError.io(operation: "fdatasync", errno: 5, detail: "Input/output error")

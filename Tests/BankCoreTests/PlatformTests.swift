@@ -61,6 +61,33 @@ import Testing
     }
   }
 
+  /// The chain hash is computable from outside the package (a backend in another package
+  /// computes the same): the public `HashChain` over a file store's batches gives the head
+  /// `verify` reports.
+  @Test func theChainHashIsComputableFromOutside() throws {
+    let path = dir.file("chain.journal")
+    let storage = try FileStorage(path: path)
+    let batches: [[[UInt8]]] = [[[1, 2, 3]], [[4], [5, 6]], [Array(repeating: 9, count: 300)]]
+    for b in batches {
+      var batch = RecordBatch()
+      for r in b { batch.append(r) }
+      _ = try storage.commit(batch)
+    }
+    let report = try storage.verify()
+    storage.close()
+    // The genesis of a file store is its 64-byte header (Docs/FileFormat.md).
+    var chain = HashChain(genesis: Array(fileBytes(path).prefix(64)))
+    var sequence: UInt64 = 0
+    for b in batches {
+      for r in b {
+        sequence += 1
+        chain.add(sequence: sequence, record: r)
+      }
+      chain.endBatch()
+    }
+    #expect(chain.headHex == report.headHash)
+  }
+
   /// Core IDs and tag ranges are declared once and checked when a bank's state is built.
   @Test func overlappingCoresAreAProgrammerErrorFoundAtOnce() {
     #expect(BankState.registrationProblem(Bank.standardCores + [CounterCore.self]) == nil)

@@ -99,9 +99,7 @@ public final class Bank: Sendable {
     self.storage = storage
     let keyChunks = (storage as? FileStorage)?.keyChunks
     self.keyChunks = keyChunks
-    let identity =
-      (storage as? FileStorage)?.header.storeID ?? (storage as? InMemoryStorage)?.identity
-      ?? RandomBytes.generate(count: 32)
+    let identity = storage.storeIdentity
     self.cursorKey = HMACSHA256(
       key: HMACSHA256.authenticationCode(
         for: Array("BankCore history cursor v1".utf8), key: identity))

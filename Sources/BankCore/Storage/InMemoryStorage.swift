@@ -6,6 +6,8 @@ public final class InMemoryStorage: Storage {
   /// Random bytes that name this store, shared by every bank on it (history cursors are
   /// checked under a key derived from them).
   let identity = RandomBytes.generate(count: 16)
+  /// Random bytes chosen when the store was made; every bank on this instance sees them.
+  public var storeIdentity: [UInt8] { identity }
 
   /// Records live in chunks of a few megabytes, so the log grows without ever copying what it
   /// already holds (one contiguous array would copy everything at each doubling).

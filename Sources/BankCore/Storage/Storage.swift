@@ -129,8 +129,9 @@ public struct VerifyReport: Sendable, Equatable {
 
 /// An ordered, append-only log of records in atomic batches, with optional snapshots.
 ///
-/// Storage knows nothing about money. Every backend must pass ``StorageConformance``-style checks
-/// (the suite lives in the `TestSupport` target) and follow these rules:
+/// Storage knows nothing about money. Every backend must pass the conformance suite (the library
+/// product `BankCoreTesting`, `StorageConformance.run(_:)`, which another package's backend runs
+/// too) and follow these rules:
 /// - ``append(_:)`` assigns the batch consecutive sequence numbers after the current last one and
 ///   makes it visible to readers of this instance in order; it need not be durable yet.
 /// - ``waitUntilDurable(_:)`` returns once every record up to a sequence number survives a crash.
@@ -138,7 +139,18 @@ public struct VerifyReport: Sendable, Equatable {
 /// - A batch is atomic: after a crash all of it or none of it is present.
 /// - After any failed write or sync the backend refuses further appends (it is poisoned).
 /// - Methods are safe to call from any thread.
+/// - ``lastSequence`` is what this instance has appended or seen: with several writers on one
+///   store it may lag what others appended since (it is fresh after this instance's own append
+///   and after ``forEachRecord(after:_:)`` has read to the end). A caller never trusts it to
+///   decide what to append: ``append(_:ifLastIs:)`` decides, atomically.
+/// - The chain hash of ``VerifyReport/headHash`` is ``HashChain``'s, computable from outside.
 public protocol Storage: AnyObject, Sendable {
+  /// The store's identity: the same bytes from every instance, process or node that opens this
+  /// store, for as long as it exists, and different for every other store (a file store's
+  /// random store ID). History cursors are authenticated with it, so a cursor from one process
+  /// is accepted by another on the same store and refused on any other.
+  var storeIdentity: [UInt8] { get }
+
   /// Appends a batch and returns the sequence number of its last record.
   ///
   /// - Throws: ``StorageError``; after a throw nothing of the batch is visible.
@@ -149,9 +161,9 @@ public protocol Storage: AnyObject, Sendable {
   /// one database), the one that loses the race gets `nil`, catches up and tries again, so no two
   /// batches are ever validated against the same state.
   ///
-  /// The default implementation compares ``lastSequence`` and then appends: right for a backend
-  /// whose only writer is its caller. A backend that other writers share must check and append
-  /// atomically; both built-in backends do.
+  /// Required, and atomic: the check and the append happen as one step against every other
+  /// writer of the store (both built-in backends hold their writer lock across both; a database
+  /// backend uses a unique sequence or one transaction).
   ///
   /// - Returns: the sequence number of the batch's last record, or `nil` when the store's last
   ///   record is no longer `expected` (nothing was appended).
@@ -196,14 +208,6 @@ public protocol Storage: AnyObject, Sendable {
 }
 
 extension Storage {
-  /// Compares ``lastSequence`` with `expected`, then appends: for a backend with one writer.
-  public func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError)
-    -> UInt64?
-  {
-    guard lastSequence == expected else { return nil }
-    return try append(batch)
-  }
-
   /// Reads one record through ``forEachRecord(after:_:)``.
   ///
   /// - Complexity: whatever the backend's `forEachRecord` costs to reach `sequence`.

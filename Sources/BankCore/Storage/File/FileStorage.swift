@@ -132,6 +132,10 @@ public final class FileStorage: Storage {
   public let path: String
   /// The snapshot's path: the journal's path with `.snapshot` appended.
   public var snapshotPath: String { path + ".snapshot" }
+
+  /// The store ID the header holds (16 random bytes chosen at creation), the same for every
+  /// process that opens the file.
+  public var storeIdentity: [UInt8] { header.storeID }
   /// What opening found.
   public let openInfo: OpenInfo
   let io: FileIO

@@ -1,7 +1,10 @@
 import BankCore
 
-/// The checks every ``Storage`` backend must pass. A backend's test calls ``run(_:)`` with a
-/// factory that makes fresh, empty stores (and reopens them, for backends that persist).
+/// The checks every ``Storage`` backend must pass, as a library product (`BankCoreTesting`) so
+/// that a backend in another package (PostgreSQL in `Server/`) runs the same suite. A backend's
+/// test calls ``run(_:)`` with a factory that makes fresh, empty stores (and reopens them, for
+/// backends that persist; and opens a second instance on the same store, for backends that
+/// several processes or nodes share).
 ///
 /// Failures are thrown as ``ConformanceFailure`` naming the requirement, so any test framework can
 /// report them.
@@ -18,12 +21,17 @@ public enum StorageConformance {
     public var make: () throws -> any Storage
     /// Closes `storage` and opens the same store again; `nil` for backends that do not persist.
     public var reopen: ((any Storage) throws -> any Storage)?
+    /// A second, independent instance on the same store as `storage`, as a second process or
+    /// node would open it; `nil` for backends that hold one instance per store.
+    public var second: ((any Storage) throws -> any Storage)?
     /// Creates a factory.
     public init(
-      make: @escaping () throws -> any Storage, reopen: ((any Storage) throws -> any Storage)?
+      make: @escaping () throws -> any Storage, reopen: ((any Storage) throws -> any Storage)?,
+      second: ((any Storage) throws -> any Storage)? = nil
     ) {
       self.make = make
       self.reopen = reopen
+      self.second = second
     }
   }
 
@@ -50,6 +58,8 @@ public enum StorageConformance {
   public static func run(_ factory: Factory) throws {
     // An empty store has no records and sequence 0.
     var s = try factory.make()
+    let identity = s.storeIdentity
+    try check(!identity.isEmpty, "a store has an identity")
     try check(s.lastSequence == 0, "a new store's last sequence is 0")
     try check(try all(s).isEmpty, "a new store has no records")
     try check(try s.loadSnapshot() == nil, "a new store has no snapshot")
@@ -96,6 +106,7 @@ public enum StorageConformance {
     // Persistent backends keep everything, including the snapshot and the chain, across a reopen.
     if let reopen = factory.reopen {
       s = try reopen(s)
+      try check(s.storeIdentity == identity, "a reopened store keeps its identity")
       try check(s.lastSequence == 5, "a reopened store keeps its last sequence")
       try check(try all(s).map(\.1) == b1 + [[9, 9], [5]], "a reopened store keeps every record")
       let again = try s.loadSnapshot()
@@ -117,6 +128,37 @@ public enum StorageConformance {
     try check(conditional == head + 2, "append(ifLastIs:) with the current head appends")
     try s.waitUntilDurable(head + 2)
     try check(try all(s, after: head).map(\.1) == [[7], [8]], "the conditional batch reads back")
+
+    // Any durable record reads back by its sequence number; one never written is nil.
+    let third = try all(s)[2]
+    try check(try s.record(at: third.0) == third.1, "record(at:) reads a record by its sequence")
+    try check(
+      try s.record(at: s.lastSequence + 1) == nil, "record(at:) past the last sequence is nil")
+    try check(try s.record(at: 0) == nil, "record(at: 0) is nil")
+
+    // The store's identity is seen alike by a second instance (history cursors from one process
+    // or node are accepted by another), below.
+
+    // Two instances racing on a conditional append: exactly one wins each round; the loser
+    // learns it (nil), catches up through forEachRecord, and the journal holds each batch once.
+    if let second = factory.second {
+      let other = try second(s)
+      try check(other.storeIdentity == identity, "a second instance sees the same identity")
+      for round in 0..<8 {
+        let head = s.lastSequence
+        let a = try s.append(batch([[UInt8(round), 1]]), ifLastIs: head)
+        let b = try other.append(batch([[UInt8(round), 2]]), ifLastIs: head)
+        try check(
+          (a == nil) != (b == nil), "round \(round): exactly one conditional append wins")
+        if let a { try s.waitUntilDurable(a) }
+        if let b { try other.waitUntilDurable(b) }
+        let mine = try all(s, after: head).count
+        let theirs = try all(other, after: head).count
+        try check(
+          mine == 1 && theirs == 1, "round \(round): both instances read the one winning batch")
+      }
+      other.close()
+    }
 
     // A closed store refuses work.
     s.close()
