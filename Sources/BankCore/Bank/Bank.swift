@@ -21,9 +21,13 @@ public struct BankConfiguration: Sendable {
   var cores: [any StateCore.Type]
 
   /// Creates a configuration.
-  public init(clock: BankClock = .system, snapshotEvery: UInt64 = 100_000) {
+  public init(
+    clock: BankClock = .system, snapshotEvery: UInt64 = 100_000,
+    snapshotsInBackground: Bool = true
+  ) {
     self.clock = clock
     self.snapshotEvery = snapshotEvery
+    self.snapshotsInBackground = snapshotsInBackground
     self.cores = Bank.standardCores
   }
 }

@@ -1,38 +1,7 @@
-/// How a ledger behaves: its clock and when it takes snapshots.
-public struct LedgerConfiguration: Sendable {
-  /// Where new records get their timestamps. Default: the system clock.
-  public var clock: BankClock
-  /// Take a snapshot once this many records follow the last one; 0 disables automatic snapshots.
-  /// Default: 100,000, which bounds the replay on open to about 30 ms.
-  public var snapshotEvery: UInt64
-  /// Whether automatic snapshots are written by a background thread; see
-  /// ``BankConfiguration/snapshotsInBackground``. Default: `true`.
-  public var snapshotsInBackground: Bool
-
-  /// Creates a configuration.
-  public init(
-    clock: BankClock = .system, snapshotEvery: UInt64 = 100_000,
-    snapshotsInBackground: Bool = true
-  ) {
-    self.clock = clock
-    self.snapshotEvery = snapshotEvery
-    self.snapshotsInBackground = snapshotsInBackground
-  }
-}
-
-/// What opening a ledger found: whether a snapshot was used, how much was replayed and why a
-/// snapshot was ignored.
-public struct OpenReport: Sendable, Equatable {
-  /// The sequence number the snapshot covered, when one was used.
-  public var snapshotSequence: UInt64?
-  /// Records replayed after the snapshot (or from the start).
-  public var replayedRecords: UInt64
-  /// Why a snapshot was present but not used, if that happened.
-  public var snapshotProblem: String?
-  /// A torn final write the file backend found: cut when opened for writing, ignored when opened
-  /// read-only. Never acknowledged; reported so that nothing is discarded silently.
-  public var tornTail: FileStorage.TornTail?
-}
+/// How a ledger behaves: its clock, when it takes snapshots, and (as a bank) its cores. A ledger
+/// is a view of a ``Bank`` and is configured as one: this is ``BankConfiguration`` under the
+/// ledger's name, no longer a copy of it.
+public typealias LedgerConfiguration = BankConfiguration
 
 /// A double-entry ledger persisted through a ``Storage``: the ledger-only view of a ``Bank``,
 /// for embedders who need nothing else.
@@ -68,18 +37,13 @@ public final class Ledger: Sendable {
     throws(BankError)
   {
     self.configuration = configuration
-    var bankConfiguration = BankConfiguration(
-      clock: configuration.clock, snapshotEvery: configuration.snapshotEvery)
-    bankConfiguration.snapshotsInBackground = configuration.snapshotsInBackground
-    self.bank = try Bank(storage: storage, configuration: bankConfiguration)
+    self.bank = try Bank(storage: storage, configuration: configuration)
   }
 
   /// The ledger view of a bank.
   public init(_ bank: Bank) {
     self.bank = bank
-    self.configuration = LedgerConfiguration(
-      clock: bank.configuration.clock, snapshotEvery: bank.configuration.snapshotEvery,
-      snapshotsInBackground: bank.configuration.snapshotsInBackground)
+    self.configuration = bank.configuration
   }
 
   // MARK: Commit path
