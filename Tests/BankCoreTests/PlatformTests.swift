@@ -102,14 +102,12 @@ import Testing
   }
 }
 
-/// A core whose tags overlap the ledger's (tests only).
-struct OverlappingCore: StateCore {
-  typealias Record = CounterCore.Record
-  static let coreID: UInt8 = 240
-  static let coreName = "overlapping"
-  static let tags: ClosedRange<UInt8> = 30...40
-  static let snapshotVersion: UInt8 = 1
-  init() {}
+/// A core that does nothing, for checks of registration alone (tests only): its records are the
+/// counter core's.
+protocol StubCore: StateCore where Record == CounterCore.Record {}
+
+extension StubCore {
+  static var snapshotVersion: UInt8 { 1 }
   static func time(of record: Record) -> Int64 { CounterCore.time(of: record) }
   static func encode(_ record: Record, into w: inout ByteWriter) {
     CounterCore.encode(record, into: &w)
@@ -126,26 +124,18 @@ struct OverlappingCore: StateCore {
   func invariantViolation() -> String? { nil }
 }
 
+/// A core whose tags overlap the ledger's (tests only).
+struct OverlappingCore: StubCore {
+  static let coreID: UInt8 = 240
+  static let coreName = "overlapping"
+  static let tags: ClosedRange<UInt8> = 30...40
+  init() {}
+}
+
 /// A core that reuses the counter core's ID (tests only).
-struct ClashingCore: StateCore {
-  typealias Record = CounterCore.Record
+struct ClashingCore: StubCore {
   static let coreID: UInt8 = 250
   static let coreName = "clashing"
   static let tags: ClosedRange<UInt8> = 200...201
-  static let snapshotVersion: UInt8 = 1
   init() {}
-  static func time(of record: Record) -> Int64 { CounterCore.time(of: record) }
-  static func encode(_ record: Record, into w: inout ByteWriter) {
-    CounterCore.encode(record, into: &w)
-  }
-  static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Record {
-    try CounterCore.decode(bytes)
-  }
-  mutating func applyRecord(_ record: Record) -> Bool { true }
-  var lastTimestamp: Int64 { 0 }
-  func encodeSnapshot() -> [UInt8] { [] }
-  static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> Self {
-    Self()
-  }
-  func invariantViolation() -> String? { nil }
 }

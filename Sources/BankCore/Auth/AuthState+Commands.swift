@@ -181,20 +181,12 @@ extension AuthState {
     configuration: AuthConfiguration
   ) -> AuthOutcome<LoginGrant> {
     let refused = BankError(.authenticationFailed, Self.loginRefused)
-    guard let credential = credentials[subject], let principal = principal(for: subject) else {
+    guard let principal = principal(for: subject) else {
       return AuthOutcome(records: [], result: .failure(refused))
     }
-    if isLocked(subject, at: now) { return AuthOutcome(records: [], result: .failure(refused)) }
-    // A password changed between the check and now counts as a failure: the check was against
-    // a hash that no longer applies.
-    guard check.matched, check.checkedHash == credential.passwordHash else {
-      let failures = credential.failedLogins + 1
-      let lockedUntil =
-        failures >= configuration.maxFailedLogins
-        ? now.adding(configuration.lockoutDuration) : nil
-      return AuthOutcome(
-        records: [.loginFailed(subject: subject, time: now, lockedUntil: lockedUntil)],
-        result: .failure(refused))
+    if let records = refusedPassword(subject, check: check, now: now, configuration: configuration)
+    {
+      return AuthOutcome(records: records, result: .failure(refused))
     }
     guard sessions[token] == nil else {
       return AuthOutcome(
@@ -249,18 +241,28 @@ extension AuthState {
   ) -> AuthOutcome<Void>? {
     let refused = BankError(
       .authenticationFailed, "the current password is wrong, or logins are locked")
-    guard let credential = credentials[subject] else {
-      return AuthOutcome(records: [], result: .failure(refused))
+    return refusedPassword(subject, check: check, now: now, configuration: configuration).map {
+      AuthOutcome(records: $0, result: .failure(refused))
     }
-    if isLocked(subject, at: now) { return AuthOutcome(records: [], result: .failure(refused)) }
+  }
+
+  /// How a password check made outside the lock is judged, for a login and for a confirmation
+  /// alike: `nil` when it is right and the principal may log in; otherwise the records the
+  /// refusal leaves (none for an unknown or locked principal; a `login_failed` for a wrong
+  /// password, which counts towards the lockout and, at the limit, locks logins). A password
+  /// changed between the check and now counts as wrong: the check was against a hash that no
+  /// longer applies.
+  func refusedPassword(
+    _ subject: Subject, check: PasswordCheck, now: Instant, configuration: AuthConfiguration
+  ) -> [AuthRecord]? {
+    guard let credential = credentials[subject] else { return [] }
+    if isLocked(subject, at: now) { return [] }
     guard check.matched, check.checkedHash == credential.passwordHash else {
       let failures = credential.failedLogins + 1
       let lockedUntil =
         failures >= configuration.maxFailedLogins
         ? now.adding(configuration.lockoutDuration) : nil
-      return AuthOutcome(
-        records: [.loginFailed(subject: subject, time: now, lockedUntil: lockedUntil)],
-        result: .failure(refused))
+      return [.loginFailed(subject: subject, time: now, lockedUntil: lockedUntil)]
     }
     return nil
   }
