@@ -7,13 +7,16 @@ let package = Package(
     .library(name: "BankCore", targets: ["BankCore"]),
     // The storage conformance suite, for backends in other packages (PostgreSQL in Server/).
     .library(name: "BankCoreTesting", targets: ["BankCoreTesting"]),
+    // Every bankctl command, reached through a store opener (bankctl-pg: the same commands).
+    .library(name: "BankCLI", targets: ["BankCLI"]),
     .executable(name: "bankctl", targets: ["bankctl"]),
     .executable(name: "bankbench", targets: ["bankbench"]),
   ],
   targets: [
     .target(name: "BankCore", path: "Sources/BankCore"),
     .target(name: "BankCoreTesting", dependencies: ["BankCore"], path: "Sources/BankCoreTesting"),
-    .executableTarget(name: "bankctl", dependencies: ["BankCore"], path: "Sources/bankctl"),
+    .target(name: "BankCLI", dependencies: ["BankCore"], path: "Sources/BankCLI"),
+    .executableTarget(name: "bankctl", dependencies: ["BankCLI"], path: "Sources/bankctl"),
     .executableTarget(
       name: "bankbench", dependencies: ["BankCore"], path: "Benchmarks/bankbench"),
     .target(name: "TestSupport", dependencies: ["BankCore"], path: "Tests/TestSupport"),
@@ -23,7 +26,7 @@ let package = Package(
       dependencies: ["BankCore", "BankCoreTesting", "TestSupport", "bankcore-testhelper"],
       exclude: ["Fixtures"]),
     .testTarget(
-      name: "bankctlTests", dependencies: ["bankctl", "BankCore", "TestSupport"],
+      name: "bankctlTests", dependencies: ["BankCLI", "bankctl", "BankCore", "TestSupport"],
       exclude: ["Snapshots", "Fixtures"]),
   ],
   swiftLanguageModes: [.v6]

@@ -9,7 +9,7 @@ export SWIFT_BACKTRACE=enable=no
 out=".build-fuzz"
 mkdir -p "$out"
 core=$(find Sources/BankCore -name '*.swift' | sort)
-cli=$(find Sources/bankctl -name '*.swift' ! -name main.swift | sort)
+cli=$(find Sources/BankCLI -name '*.swift' ! -name main.swift | sort)
 declare -A targets=(
   [frame]="Fuzz/FrameDecoderFuzz.swift"
   [snapshot]="Fuzz/SnapshotDecoderFuzz.swift"

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import bankctl
+@testable import BankCLI
 
 /// The Authenticator through bankctl, as DESIGN.md sections 4.2 to 4.5 and 5 fix it.
 @Suite(.serialized) struct AuthCLITests {

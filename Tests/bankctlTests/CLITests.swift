@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import bankctl
+@testable import BankCLI
 
 /// Runs bankctl in-process and returns the exit code and both streams.
 func cli(
@@ -14,8 +14,9 @@ func cli(
   let console = Console(direct: false)
   let full = (store.map { ["--store", $0] } ?? []) + args
   // A low password cost keeps the suite fast; the binary always uses the documented default.
-  let code = run(
-    full, environment: env, console: console, input: SecretInput(lines: input),
+  let code = runCommandLine(
+    full, environment: env, console: console, opener: { FileStoreOpener(path: $0) },
+    input: SecretInput(lines: input),
     authConfiguration: AuthConfiguration(passwordIterations: 1_000))
   return (code, console.out, console.err)
 }
@@ -70,7 +71,8 @@ func jsonObject(_ text: String) -> [String: Any]? {
     let opened = try #require(jsonObject(o.out))
     #expect(
       Set(opened.keys) == [
-        "account", "name", "type", "currency", "status", "balance", "available", "overdraft_limit",
+        "account", "name", "type", "currency", "status", "balance", "available", "pending",
+        "overdraft_limit",
       ])
     #expect(
       opened["balance"] as? String == "0.00" && opened["overdraft_limit"] as? String == "50.00")
@@ -125,7 +127,31 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(entries.map { $0["amount"] as? String } == ["-60.00", "-2.30", "12.30"])
     #expect(entries.map { $0["balance"] as? String } == ["-50.00", "10.00", "12.30"])
     #expect(
-      entries.allSatisfy { Set($0.keys) == ["transfer", "time", "amount", "balance", "memo"] })
+      entries.allSatisfy {
+        Set($0.keys) == [
+          "transfer", "time", "kind", "amount", "balance", "memo", "counterparty",
+        ]
+      })
+    // The CLI prints the library's own encoding: the same keys, in the same order, the same
+    // values (JSONEncoder does not keep the order; the parsed values must still agree).
+    do {
+      let ledger = Ledger(
+        try Bank(storage: FileStorage(path: store, options: .init(readOnly: true))))
+      defer { ledger.close() }
+      let a = try ledger.account(try AccountNumber(parsing: alice))
+      let library = try #require(
+        jsonObject(String(decoding: try JSONEncoder().encode(a), as: UTF8.self)))
+      let shown = try #require(jsonObject(cli(["--json", "accounts"], store: store).out))
+      let row = try #require(
+        (shown["accounts"] as? [[String: Any]])?.first { $0["account"] as? String == alice })
+      #expect(NSDictionary(dictionary: row) == NSDictionary(dictionary: library))
+      let entries = try ledger.history(of: a.number)
+      let libraryEntries = try #require(
+        try JSONSerialization.jsonObject(with: try JSONEncoder().encode(entries))
+          as? [[String: Any]])
+      let shownEntries = try #require(h["entries"] as? [[String: Any]])
+      #expect(NSArray(array: shownEntries) == NSArray(array: libraryEntries))
+    }
     #expect(
       try #require(
         jsonObject(cli(["--json", "history", alice, "--limit", "1"], store: store).out)?["entries"]

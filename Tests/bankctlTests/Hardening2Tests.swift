@@ -4,7 +4,7 @@ import Synchronization
 import TestSupport
 import Testing
 
-@testable import bankctl
+@testable import BankCLI
 
 /// Issue 17: what an outside test of the built binary found. Each test fails on the code before
 /// its fix.

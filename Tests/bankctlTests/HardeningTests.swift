@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import bankctl
+@testable import BankCLI
 
 /// Issue 9: what outside testers found. Each test fails on the code before its fix.
 @Suite(.serialized) struct HardeningTests {
@@ -72,7 +72,9 @@ import Testing
       _ = close(err)
     }
     let console = Console(outputFD: full, errorFD: err)
-    #expect(run(["--store", store, "deposit", a, "3"], environment: [:], console: console) == 74)
+    #expect(
+      runCommandLine(["--store", store, "deposit", a, "3"], environment: [:], console: console)
+        == 74)
     #expect(console.outputFailure == WriteFailure(errno: ENOSPC))
     #expect(try String(contentsOfFile: errPath, encoding: .utf8).hasPrefix("Error: could not"))
     #expect(balance(a) == "3.00")

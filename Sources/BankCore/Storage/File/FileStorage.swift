@@ -14,6 +14,9 @@
 ///
 /// `Docs/FileFormat.md` specifies the bytes.
 public final class FileStorage: Storage {
+  /// The journal format this release writes (it reads every earlier one).
+  public static var formatVersion: Int { Int(FileFormat.version) }
+
   /// How to open a journal.
   public struct Options: Sendable {
     /// How long to wait for another process's lock before failing with `store_locked`.

@@ -24,8 +24,23 @@ struct ParsedArguments {
   var positionals: [String] = []
 }
 
-/// What each command accepts.
-struct CommandSpec {
+/// Who may run a command. The facade enforces it (each handler calls the Authenticator, which
+/// consults ``BankOperation``'s matrix); the registry states it, so that help, tests and the
+/// service can list it without running anything.
+enum CommandPermission: Sendable, Equatable {
+  /// No one needs to be logged in: `login`, the password reset flow, `help`.
+  case anyone
+  /// The acting principal needs this right (on the target account, for account operations).
+  case operation(BankOperation)
+  /// Only the operator who owns the store file (no session).
+  case storeOperator
+  /// Needs a session: acts on that session.
+  case session
+}
+
+/// A command: what it accepts, its help, who may run it and its handler, declared together in
+/// the file of its group (`Commands/`); ``Commands/all`` lists the groups.
+struct CommandSpec: Sendable {
   let name: String
   let valueOptions: Set<String>
   let flagOptions: Set<String>
@@ -34,6 +49,12 @@ struct CommandSpec {
   let usage: String
   /// Value options that may be repeated.
   var repeatable: Set<String> = []
+  /// What `bankctl help <command>` prints below the usage line.
+  var details: String? = nil
+  /// Who may run it, as the permission matrix (DESIGN.md section 5) says.
+  let permission: CommandPermission
+  /// The command itself, run once the line is parsed and checked against this spec.
+  let run: @Sendable (CommandContext) throws -> Void
 
   /// The usage line with the global options every command takes, as help and usage errors
   /// print it.
@@ -47,135 +68,9 @@ struct CommandSpec {
 }
 
 enum Commands {
-  static let all: [CommandSpec] = [
-    CommandSpec(
-      name: "open",
-      valueOptions: ["name", "type", "currency", "overdraft", "number", "customer", "id"],
-      flagOptions: [],
-      positionals: [], summary: "Open an account.",
-      usage:
-        "bankctl open --name <name> [--type checking|savings] [--currency <code>] [--overdraft <amount>] [--number <account>] [--customer <customer>] [--id <key>]"
-    ),
-    CommandSpec(
-      name: "deposit", valueOptions: ["id", "memo"], flagOptions: [],
-      positionals: ["account", "amount"],
-      summary: "Deposit cash into an account.",
-      usage: "bankctl deposit <account> <amount> [--id <key>] [--memo <text>]"),
-    CommandSpec(
-      name: "withdraw", valueOptions: ["id", "memo"], flagOptions: [],
-      positionals: ["account", "amount"],
-      summary: "Withdraw cash from an account.",
-      usage: "bankctl withdraw <account> <amount> [--id <key>] [--memo <text>]"),
-    CommandSpec(
-      name: "transfer", valueOptions: ["id", "memo"], flagOptions: [],
-      positionals: ["from", "to", "amount"],
-      summary: "Move money between two accounts.",
-      usage: "bankctl transfer <from> <to> <amount> [--id <key>] [--memo <text>]"),
-    CommandSpec(
-      name: "balance", valueOptions: [], flagOptions: [], positionals: ["account"],
-      summary: "Show an account's balance.", usage: "bankctl balance <account>"),
-    CommandSpec(
-      name: "accounts", valueOptions: [], flagOptions: ["all"], positionals: [],
-      summary: "List customer accounts with their balances.", usage: "bankctl accounts [--all]"),
-    CommandSpec(
-      name: "history", valueOptions: ["limit", "before"], flagOptions: [],
-      positionals: ["account"],
-      summary: "Show an account's movements, newest first.",
-      usage: "bankctl history <account> [--limit <n>] [--before <cursor>]"),
-    CommandSpec(
-      name: "freeze", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
-      summary: "Freeze an account: credits only.", usage: "bankctl freeze <account> [--id <key>]"),
-    CommandSpec(
-      name: "unfreeze", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
-      summary: "Make a frozen account active again.",
-      usage: "bankctl unfreeze <account> [--id <key>]"),
-    CommandSpec(
-      name: "close", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
-      summary: "Close an account with a zero balance.",
-      usage: "bankctl close <account> [--id <key>]"),
-    CommandSpec(
-      name: "verify", valueOptions: [], flagOptions: [], positionals: [],
-      summary: "Re-check every byte of the store and print its head hash.", usage: "bankctl verify"),
-    CommandSpec(
-      name: "export", valueOptions: ["format"], flagOptions: [], positionals: [],
-      summary: "Write every transfer to stdout.", usage: "bankctl export --format ledger|csv|jsonl"),
-    CommandSpec(
-      name: "demo", valueOptions: [], flagOptions: [], positionals: [],
-      summary: "Create a sample bank and run a short scripted session.", usage: "bankctl demo"),
-    CommandSpec(
-      name: "customer register",
-      valueOptions: ["name", "email", "phone", "age", "gender", "type", "currency", "id"],
-      flagOptions: [], positionals: [],
-      summary: "Register a customer and open their first account.",
-      usage:
-        "bankctl customer register --name <name> --email <email> --phone <phone> --age <years> [--gender <text>] [--type checking|savings] [--currency <code>] [--id <key>]  (password on stdin)"
-    ),
-    CommandSpec(
-      name: "customer update", valueOptions: ["name", "email", "phone", "age", "gender", "id"],
-      flagOptions: [], positionals: ["customer"], summary: "Change a customer's details.",
-      usage:
-        "bankctl customer update <customer> [--name <name>] [--email <email>] [--phone <phone>] [--age <years>] [--gender <text>] [--id <key>]"
-    ),
-    CommandSpec(
-      name: "customer show", valueOptions: [], flagOptions: ["history"],
-      positionals: ["customer"],
-      summary: "Show a customer's details, accounts and cards.",
-      usage: "bankctl customer show <customer> [--history]"),
-    CommandSpec(
-      name: "staff add", valueOptions: ["username", "name", "role", "id"], flagOptions: [],
-      positionals: [], summary: "Add a staff member (operator only).",
-      usage:
-        "bankctl staff add --username <user> --name <name> --role teller|manager|auditor [--id <key>]  (password on stdin)"
-    ),
-    CommandSpec(
-      name: "login", valueOptions: ["customer", "staff"], flagOptions: [], positionals: [],
-      summary: "Log in and print a session token.",
-      usage: "bankctl login --customer <customer> | --staff <user>  (password on stdin)"),
-    CommandSpec(
-      name: "logout", valueOptions: [], flagOptions: ["all"], positionals: [],
-      summary: "End the session given with --session (with --all, every session of its holder).",
-      usage: "bankctl --session <token> logout [--all]"),
-    CommandSpec(
-      name: "session revoke", valueOptions: ["customer", "staff", "id"], flagOptions: [],
-      positionals: [], summary: "End every session of a customer or staff member (manager).",
-      usage: "bankctl session revoke --customer <customer> | --staff <user> [--id <key>]"),
-    CommandSpec(
-      name: "password forgot", valueOptions: ["account", "email", "phone"], flagOptions: [],
-      positionals: [], summary: "Issue a one-time password-reset token.",
-      usage: "bankctl password forgot --account <account> --email <email> --phone <phone>"),
-    CommandSpec(
-      name: "password reset", valueOptions: ["id"], flagOptions: [], positionals: [],
-      summary: "Set a new password with a reset token.",
-      usage: "bankctl password reset [--id <key>]  (reset token, then new password, on stdin)"),
-    CommandSpec(
-      name: "card issue", valueOptions: ["customer", "id"], flagOptions: [], positionals: [],
-      summary: "Issue a card linked to a customer's accounts.",
-      usage:
-        "bankctl card issue --customer <customer> --account <account> [--account <account> ...] [--id <key>]",
-      repeatable: ["account"]),
-    CommandSpec(
-      name: "card set-pin", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
-      summary: "Set a card's PIN.",
-      usage: "bankctl card set-pin <pan> [--id <key>]  (new PIN on stdin)"),
-    CommandSpec(
-      name: "card change-pin", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
-      summary: "Change a card's PIN.",
-      usage: "bankctl card change-pin <pan> [--id <key>]  (old PIN, then new PIN, on stdin)"),
-    CommandSpec(
-      name: "card block", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
-      summary: "Block a card (lost or stolen).", usage: "bankctl card block <pan> [--id <key>]"),
-    CommandSpec(
-      name: "card unblock", valueOptions: ["id"], flagOptions: [], positionals: ["pan"],
-      summary: "Unblock a card (manager or operator).",
-      usage: "bankctl card unblock <pan> [--id <key>]"),
-    CommandSpec(
-      name: "pin-key reset", valueOptions: ["id"], flagOptions: [], positionals: [],
-      summary: "Replace a lost PIN key, clearing every card's PIN (operator only).",
-      usage: "bankctl pin-key reset [--id <key>]"),
-    CommandSpec(
-      name: "help", valueOptions: [], flagOptions: [], positionals: [],
-      summary: "Show help for a command.", usage: "bankctl help [<command>]"),
-  ]
+  /// Every command, in the order help lists them: one line per command group.
+  static let all: [CommandSpec] =
+    accounts + money + store + people + cards
 
   static func named(_ name: String) -> CommandSpec? { all.first { $0.name == name } }
 

@@ -56,7 +56,7 @@ final class Console {
 }
 
 /// The version `--version` prints.
-let bankctlVersion = "bankctl 0.1.0 (BankCore journal format 2)"
+let bankctlVersion = "bankctl 0.1.0 (BankCore journal format \(FileStorage.formatVersion))"
 
 /// Exit codes of DESIGN.md section 4.
 enum ExitCode {
@@ -79,13 +79,73 @@ enum ExitCode {
 
 }
 
+/// `bankctl` as a library: every command, reached through a ``StoreOpener``.
+///
+/// The `bankctl` executable is ``main(opener:)`` with a ``FileStoreOpener``; another backend
+/// runs the same commands, with the same output, exit codes and messages, by passing its own.
+public enum BankCLI {
+  /// Runs one command line (without the program name) on the process's standard descriptors and
+  /// returns the exit code (DESIGN.md section 4).
+  ///
+  /// - Parameters:
+  ///   - opener: makes the opener of the store `--store` (or `$BANKCTL_STORE`, else
+  ///     `bank.journal`) names.
+  public static func run(
+    _ arguments: [String], environment: [String: String],
+    opener: (String) -> any StoreOpener
+  ) -> Int32 {
+    runOnStandardDescriptors(arguments, environment: environment, opener: opener, notUTF8: nil)
+  }
+
+  /// Runs one command line with its output captured in `console` (tests).
+  static func run(
+    _ arguments: [String], environment: [String: String], console: Console,
+    opener: (String) -> any StoreOpener, input: SecretInput = SecretInput(),
+    authConfiguration: AuthConfiguration = .init()
+  ) -> Int32 {
+    runCommandLine(
+      arguments, environment: environment, console: console, opener: opener, input: input,
+      authConfiguration: authConfiguration)
+  }
+
+  /// Runs the process's command line and exits with its code: the whole of a `main.swift`.
+  ///
+  /// Ignores `SIGPIPE` and `SIGXFSZ` (failed writes become exit 74), makes sure descriptors 0 to
+  /// 2 are open, and refuses an argument that is not valid UTF-8 as a usage error.
+  public static func main(opener: (String) -> any StoreOpener) -> Never {
+    ProcessSetup.prepareStandardDescriptors()
+    // `CommandLine.arguments` decodes with replacement characters; the raw bytes say whether
+    // each argument really is UTF-8.
+    let notUTF8 = (1..<max(1, Int(CommandLine.argc))).first { i in
+      guard let p = CommandLine.unsafeArgv[i] else { return false }
+      let bytes = UnsafeBufferPointer(
+        start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p))
+      return String(validating: bytes, as: UTF8.self) == nil
+    }
+    exit(
+      runOnStandardDescriptors(
+        Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment,
+        opener: opener, notUTF8: notUTF8))
+  }
+}
+
+private func runOnStandardDescriptors(
+  _ arguments: [String], environment: [String: String], opener: (String) -> any StoreOpener,
+  notUTF8: Int?
+) -> Int32 {
+  runCommandLine(
+    arguments, environment: environment, console: Console(direct: true), opener: opener,
+    notUTF8: notUTF8)
+}
+
 /// Runs bankctl with `arguments` (without the program name) and returns the exit code.
 ///
 /// Output goes to the console; the store is chosen from `--store`, then `BANKCTL_STORE` in
 /// `environment`, then `./bank.journal`. When standard output cannot be written the exit code is
 /// 74 even though the command's effect, if any, is committed and durable (Docs/CLI.md).
-func run(
+func runCommandLine(
   _ arguments: [String], environment: [String: String], console: Console,
+  opener makeOpener: (String) -> any StoreOpener = { FileStoreOpener(path: $0) },
   input: SecretInput = SecretInput(), authConfiguration: AuthConfiguration = .init(),
   notUTF8: Int? = nil
 ) -> Int32 {
@@ -161,7 +221,7 @@ func run(
     parsed.store ?? environment["BANKCTL_STORE"].flatMap { $0.isEmpty ? nil : $0 }
     ?? "bank.journal"
   var context = CommandContext(
-    parsed: parsed, storePath: storePath, lockTimeout: parsed.lockTimeout ?? .seconds(10),
+    parsed: parsed, opener: makeOpener(storePath), lockTimeout: parsed.lockTimeout ?? .seconds(10),
     console: console)
   context.environmentSession = environment["BANKCTL_SESSION"].flatMap { $0.isEmpty ? nil : $0 }
   context.secrets = input

@@ -1,29 +1,153 @@
 import BankCore
 import Foundation
 
-/// Whether a command needs the store's PIN key (`STORE.key`).
-enum PINKey {
-  /// Load it if it exists (PIN operations fail clearly without it).
-  case ifPresent
-  /// Load it, creating it (32 random bytes, mode 0600) if it does not exist.
-  case create
-}
+// Customers, staff, sessions and passwords.
 
-/// The store opened for one command, and who is acting.
-struct Acting {
-  let ledger: Ledger
-  let auth: Authenticator
-  let principal: Principal
+extension Commands {
+  /// Customers, staff, sessions and passwords.
+  static let people: [CommandSpec] = [
+    CommandSpec(
+      name: "customer register",
+      valueOptions: ["name", "email", "phone", "age", "gender", "type", "currency", "id"],
+      flagOptions: [], positionals: [],
+      summary: "Register a customer and open their first account.",
+      usage:
+        "bankctl customer register --name <name> --email <email> --phone <phone> --age <years> [--gender <text>] [--type checking|savings] [--currency <code>] [--id <key>]  (password on stdin)",
+      details: """
+        OPTIONS:
+          --name <name>           1 to 100 characters (400 bytes), not blank.
+          --email <email>         Unique among customers (compared case-insensitively).
+          --phone <phone>         E.164: + and 8 to 15 digits, e.g. +14155550101.
+          --age <years>           18 to 130.
+          --gender <text>         Optional, up to 32 characters.
+          --type <type>           The first account: checking (default) or savings.
+          --currency <code>       The first account's currency (default USD).
 
-  /// Throws `permission_denied` unless the principal may do `operation` (on `account`).
-  func require(_ operation: BankOperation, account: AccountNumber? = nil) throws {
-    try auth.authorize(operation, as: principal, account: account)
-  }
+        SECRETS (stdin, one line each; prompted twice on a terminal): password.
+        Creates the store if it does not exist. Tellers, managers and the operator.
+        JSON: {"customer","name","email","phone","age","gender","accounts"}
+        """,
+      permission: .operation(.registerCustomer),
+      run: { try $0.customerRegister() }),
+    CommandSpec(
+      name: "customer update", valueOptions: ["name", "email", "phone", "age", "gender", "id"],
+      flagOptions: [], positionals: ["customer"], summary: "Change a customer's details.",
+      usage:
+        "bankctl customer update <customer> [--name <name>] [--email <email>] [--phone <phone>] [--age <years>] [--gender <text>] [--id <key>]",
+      details: """
+        ARGUMENTS:
+          <customer>              The customer ID, e.g. C000001.
+
+        OPTIONS:
+          --name, --email, --phone, --age, --gender   As at registration; only those given change.
+
+        SECRETS: a customer changing their own email or phone gives their current password.
+        After a change of email or phone, password forgot is refused for 72 hours.
+        JSON: {"customer","name","email","phone","age","gender","accounts"}
+        """,
+      permission: .operation(.updateCustomer),
+      run: { try $0.customerUpdate() }),
+    CommandSpec(
+      name: "customer show", valueOptions: [], flagOptions: ["history"],
+      positionals: ["customer"],
+      summary: "Show a customer's details, accounts and cards.",
+      usage: "bankctl customer show <customer> [--history]",
+      details: """
+        ARGUMENTS:
+          <customer>              The customer ID, e.g. C000001.
+
+        OPTIONS:
+          --history               Add every recorded change of the details, with who made it.
+
+        JSON: {"customer","name","email","phone","age","gender","accounts","cards"} (cards masked);
+        with --history also "history":[{"time","by","changes"}].
+        """,
+      permission: .operation(.ownDetails),
+      run: { try $0.customerShow() }),
+    CommandSpec(
+      name: "staff add", valueOptions: ["username", "name", "role", "id"], flagOptions: [],
+      positionals: [], summary: "Add a staff member (operator only).",
+      usage:
+        "bankctl staff add --username <user> --name <name> --role teller|manager|auditor [--id <key>]  (password on stdin)",
+      details: """
+        OPTIONS:
+          --username <user>       3 to 32 characters from a-z 0-9 . _ -
+          --name <name>           1 to 100 characters.
+          --role <role>           teller, manager or auditor.
+
+        SECRETS (stdin): password. Operator only.
+        JSON: {"staff","username","name","role"}
+        """,
+      permission: .operation(.addStaff),
+      run: { try $0.staffAdd() }),
+    CommandSpec(
+      name: "login", valueOptions: ["customer", "staff"], flagOptions: [], positionals: [],
+      summary: "Log in and print a session token.",
+      usage: "bankctl login --customer <customer> | --staff <user>  (password on stdin)",
+      details: """
+        OPTIONS:
+          --customer <customer>   Log in as a customer (C000001), or
+          --staff <user>          as a staff member.
+
+        SECRETS (stdin): password. Five wrong passwords lock logins for 15 minutes.
+        JSON: {"session","principal","role","expires_at"}; the token is printed only this once.
+        """,
+      permission: .anyone,
+      run: { try $0.login() }),
+    CommandSpec(
+      name: "logout", valueOptions: [], flagOptions: ["all"], positionals: [],
+      summary: "End the session given with --session (with --all, every session of its holder).",
+      usage: "bankctl --session <token> logout [--all]",
+      details: """
+        OPTIONS:
+          --all                   End every session of the session's holder, not only this one.
+
+        JSON: {"ok":true} (with --all also "sessions_ended").
+        """,
+      permission: .session,
+      run: { try $0.logout() }),
+    CommandSpec(
+      name: "session revoke", valueOptions: ["customer", "staff", "id"], flagOptions: [],
+      positionals: [], summary: "End every session of a customer or staff member (manager).",
+      usage: "bankctl session revoke --customer <customer> | --staff <user> [--id <key>]",
+      details: """
+        OPTIONS:
+          --customer <customer>   End every session of this customer, or
+          --staff <user>          of this staff member.
+
+        Managers and the operator. JSON: {"ok":true,"principal","sessions_ended"}
+        """,
+      permission: .operation(.revokeSessions),
+      run: { try $0.sessionRevoke() }),
+    CommandSpec(
+      name: "password forgot", valueOptions: ["account", "email", "phone"], flagOptions: [],
+      positionals: [], summary: "Issue a one-time password-reset token.",
+      usage: "bankctl password forgot --account <account> --email <email> --phone <phone>",
+      details: """
+        OPTIONS:
+          --account <account>     One of the customer's account numbers.
+          --email <email>         The customer's email.
+          --phone <phone>         The customer's phone.
+
+        The same refusal whichever field is wrong, and within 72 hours of a contact change.
+        JSON: {"reset_token","expires_at"}; the token is valid for 15 minutes.
+        """,
+      permission: .anyone,
+      run: { try $0.passwordForgot() }),
+    CommandSpec(
+      name: "password reset", valueOptions: ["id"], flagOptions: [], positionals: [],
+      summary: "Set a new password with a reset token.",
+      usage: "bankctl password reset [--id <key>]  (reset token, then new password, on stdin)",
+      details: """
+        SECRETS (stdin, one line each): reset token, then new password.
+        Ends every session of the customer. JSON: {"ok":true}
+        """,
+      permission: .anyone,
+      run: { try $0.passwordReset() }),
+  ]
 }
 
 extension CommandContext {
-  // MARK: Rendering
-
   func profileJSON(_ p: CustomerProfile, cards: Bool = false) -> JSON {
     var fields: [(String, JSON)] = [
       ("customer", .string(p.id.description)), ("name", .string(p.name)),
@@ -51,49 +175,6 @@ extension CommandContext {
     }
     return lines.joined(separator: "\n")
   }
-
-  func cardJSON(_ card: Card, full: String? = nil, accounts: [AccountNumber]? = nil) -> JSON {
-    var fields: [(String, JSON)] = [("card", .string(full ?? card.pan.masked))]
-    if let accounts {
-      fields.append(("customer", .string(card.customer.description)))
-      fields.append(("accounts", .array(accounts.map { .string($0.description) })))
-      fields.append(("expires", .string(card.expiry.description)))
-    }
-    fields.append(("status", .string(card.status.description)))
-    return .object(fields)
-  }
-
-  // MARK: Parsing
-
-  func customerID(_ text: String) throws -> CustomerID { try CustomerID(parsing: text) }
-
-  /// `--type`: a customer's account is checking (the default) or savings.
-  func customerAccountKind() throws -> AccountKind {
-    let typeName = parsed.options["type"] ?? "checking"
-    guard let kind = AccountKind(name: typeName), kind == .checking || kind == .savings else {
-      throw BankError(
-        .invalidArgument,
-        "invalid --type '\(Validate.escaped(typeName))': expected checking or savings")
-    }
-    return kind
-  }
-
-  func requiredOption(_ name: String, _ command: String) throws -> String {
-    guard let v = parsed.options[name] else {
-      throw UsageError(message: "missing option '--\(name)'", command: command)
-    }
-    return v
-  }
-
-  func age(_ text: String) throws -> Int {
-    guard text.count <= 3, text.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(text) else {
-      throw BankError(
-        .invalidAge, "invalid age '\(Validate.escaped(text))': expected whole years from 18 to 130")
-    }
-    return n
-  }
-
-  // MARK: Customers
 
   func customerRegister() throws {
     let c = "customer register"
@@ -171,8 +252,6 @@ extension CommandContext {
       human: profileText(p, cards: true) + "\nHistory of details, oldest first:\n"
         + lines.joined(separator: "\n"))
   }
-
-  // MARK: Staff and sessions
 
   func staffAdd() throws {
     let c = "staff add"
@@ -267,41 +346,6 @@ extension CommandContext {
         "Ended \(ended) session\(ended == 1 ? "" : "s") of \(Validate.escaped(who, limit: nil))")
   }
 
-  /// `pin-key reset`: a new PIN key for a store whose key file was lost, after clearing every
-  /// card's PIN in one batch (the records first, then the key: a crash between them leaves cards
-  /// without PINs and no key, which the next card command creates; never a key under which old
-  /// PINs would silently be wrong).
-  func pinKeyReset() throws {
-    let keyPath = storePath + ".key"
-    let k = try key()
-    let cleared = try withBank { a in
-      try a.require(.resetPINKey)
-      if let k, let n = try a.auth.hasCompleted(pinKeyReset: k, as: a.principal) {
-        // A retry of a reset that committed: finish it (the key file may not exist yet).
-        _ = try Authenticator.pepperKey(forStore: storePath, create: true)
-        return n
-      }
-      if FileManager.default.fileExists(atPath: keyPath) {
-        throw BankError(
-          .invalidArgument,
-          "the PIN key file \(Validate.escaped(keyPath, limit: nil)) exists: pin-key reset is for a store whose key was lost (move the file away first to make every PIN invalid on purpose)"
-        )
-      }
-      let n = try a.auth.clearAllPINs(key: k, as: a.principal)
-      _ = try Authenticator.pepperKey(forStore: storePath, create: true)
-      return n
-    }
-    emit(
-      .object([
-        ("ok", .bool(true)), ("cards_cleared", .int(Int64(cleared))),
-        ("key_file", .string(keyPath)),
-      ]),
-      human: """
-        Created a new PIN key \(Validate.escaped(keyPath, limit: nil)) and cleared the PIN of \(cleared) card\(cleared == 1 ? "" : "s").
-        Set each card's PIN again: card set-pin at the counter, or by its holder.
-        """)
-  }
-
   /// A principal as history prints it: a customer ID, a staff username, or `operator`.
   static func principalName(_ p: Principal) -> String {
     switch p {
@@ -310,8 +354,6 @@ extension CommandContext {
     case .operator: "operator"
     }
   }
-
-  // MARK: Passwords
 
   func passwordForgot() throws {
     let c = "password forgot"
@@ -343,51 +385,11 @@ extension CommandContext {
     )
   }
 
-  // MARK: Cards
-
-  func cardIssue() throws {
-    let k = try key()
-    let id = try customerID(try requiredOption("customer", "card issue"))
-    let numbers = try parsed.repeated["account", default: []].map { t in try account(t) }
-    guard !numbers.isEmpty else {
-      throw UsageError(message: "missing option '--account'", command: "card issue")
+  func age(_ text: String) throws -> Int {
+    guard text.count <= 3, text.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(text) else {
+      throw BankError(
+        .invalidAge, "invalid age '\(Validate.escaped(text))': expected whole years from 18 to 130")
     }
-    // Checked before the store is opened, as every argument is.
-    try Authenticator.validateCardAccounts(numbers)
-    let issued = try withBank(pins: .create) { a in
-      try a.auth.issueCard(customer: id, accounts: numbers, key: k, as: a.principal)
-    }
-    emit(
-      cardJSON(issued.card, full: issued.pan, accounts: issued.accounts),
-      human: """
-        Issued card \(issued.pan) to customer \(id) (expires \(issued.card.expiry))
-          accounts: \(issued.accounts.map(\.description).joined(separator: ", "))
-        The full number is shown only here; set its PIN with 'bankctl card set-pin'.
-        """)
-  }
-
-  func cardSetPIN(change: Bool) throws {
-    let k = try key()
-    let pan = parsed.positionals[0]
-    let old = change ? try secrets.read("old PIN") : nil
-    let pin = try secrets.read(change ? "new PIN" : "PIN", confirm: true)
-    let card = try withBank(pins: .create) { a -> Card in
-      if let old {
-        return try a.auth.changePIN(pan: pan, oldPIN: old, newPIN: pin, key: k, as: a.principal)
-      }
-      return try a.auth.setPIN(pan: pan, pin: pin, key: k, as: a.principal)
-    }
-    emit(cardJSON(card), human: "PIN \(change ? "changed" : "set") for card \(card.pan.masked)")
-  }
-
-  func cardBlock(_ block: Bool) throws {
-    let k = try key()
-    let pan = parsed.positionals[0]
-    let card = try withBank { a in
-      block
-        ? try a.auth.blockCard(pan: pan, key: k, as: a.principal)
-        : try a.auth.unblockCard(pan: pan, key: k, as: a.principal)
-    }
-    emit(cardJSON(card), human: "Card \(card.pan.masked) is now \(card.status)")
+    return n
   }
 }
