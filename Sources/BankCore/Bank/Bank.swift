@@ -85,6 +85,10 @@ public final class Bank: Sendable {
   public let openReport: OpenReport
   let guarded: Lock<Guarded>
   private let snapshotting = Atomic<Bool>(false)
+  /// The durable watermark (``durableSequence``) and the feed's waiters.
+  let watermark: Watermark
+  /// The name of the core owning each tag, for the feed.
+  let coreNames: [String]
 
   /// Opens a bank on a storage: loads its snapshot and replays the records after it.
   ///
@@ -157,6 +161,11 @@ public final class Bank: Sendable {
     report.replayedRecords = try Self.replay(storage, into: &state)
     if report.snapshotSequence == nil { snapshotBytes = 0 }
     self.openReport = report
+    self.watermark = Watermark(state.sequence)
+    self.coreNames = (0...255).map { tag in
+      if LedgerState.tags.contains(UInt8(tag)) { return "ledger" }
+      return cores.first { $0.tags.contains(UInt8(tag)) }?.coreName ?? "unknown"
+    }
     self.guarded = Lock(
       Guarded(
         state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0,
@@ -270,6 +279,7 @@ public final class Bank: Sendable {
         guarded.withLock { $0.poisoned = "\(error)" }
         throw BankError(error)
       }
+      watermark.advance(to: sequence)
     }
     // A failed snapshot costs only replay time on the next open; the commit itself succeeded.
     if snapshotDue {
@@ -362,22 +372,34 @@ public final class Bank: Sendable {
     // all no sync under the lock (reading records waits until they are durable).
     guard storage.lastSequence != g.state.sequence else { return 0 }
     do throws(BankError) {
-      return try Self.replay(storage, into: &g.state)
+      let count = try Self.replay(storage, into: &g.state)
+      // Read back from the storage, so durable: everything up to it is.
+      watermark.advance(to: g.state.sequence)
+      return count
     } catch {
       g.poisoned = "catching up with other writers failed: \(error)"
       throw error
     }
   }
 
-  /// Applies what other writers sharing this bank's storage have appended since, so that reads
-  /// reflect it; a bank that is its store's only writer is always current. Commits catch up by
-  /// themselves when they lose an append.
+  /// Applies what other writers have appended since, so that reads reflect it: writers sharing
+  /// this bank's storage instance, and, for a bank on a read-only store, other processes (the
+  /// storage measures the store again: ``Storage/observeAppends()``). A bank that is its store's
+  /// only writer is always current. Commits catch up by themselves when they lose an append.
   ///
   /// - Returns: how many records were applied.
   /// - Throws: `store_corrupt` when a record does not decode or apply; storage errors.
   /// - Complexity: O(records applied).
   @discardableResult
   public func refresh() throws(BankError) -> UInt64 {
+    do throws(StorageError) { try storage.observeAppends() } catch { throw BankError(error) }
+    return try catchUpWithSharers()
+  }
+
+  /// Applies what other writers sharing this bank's storage instance appended, without looking
+  /// for other processes' appends: a read-only bank keeps the view it opened with.
+  @discardableResult
+  func catchUpWithSharers() throws(BankError) -> UInt64 {
     try guarded.withLock { g throws(BankError) -> UInt64 in
       try g.requireUsable()
       return try catchUp(&g)
@@ -466,6 +488,7 @@ public final class Bank: Sendable {
     }
     if seq > 0 {
       do throws(StorageError) { try storage.waitUntilDurable(seq) } catch { throw BankError(error) }
+      watermark.advance(to: seq)
     }
     return r
   }
@@ -493,7 +516,7 @@ public final class Bank: Sendable {
   /// - Complexity: O(records).
   public func verify() throws(BankError) -> VerifyReport {
     // What other writers appended is applied first, so the state compared below is the store's.
-    try refresh()
+    try catchUpWithSharers()
     let report: VerifyReport
     let snapshot: StoredSnapshot?
     do throws(StorageError) {
@@ -601,23 +624,12 @@ public final class Bank: Sendable {
     tags: ClosedRange<UInt8>,
     _ body: (UInt64, UnsafeRawBufferPointer) throws(DecodeError) -> Void
   ) throws(BankError) {
-    let upTo = lastSequence
-    var failure: BankError?
-    do throws(StorageError) {
-      try storage.forEachRecord(after: 0) { rec in
-        if rec.sequence > upTo { return false }
-        guard let tag = rec.bytes.first, tags.contains(tag) else { return true }
-        do throws(DecodeError) { try body(rec.sequence, rec.bytes) } catch {
-          failure = BankError(
-            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
-          return false
-        }
-        return true
+    try forEachCommitted(after: 0, upTo: lastSequence, tags: tags) { seq, bytes throws(BankError) in
+      do throws(DecodeError) { try body(seq, bytes) } catch {
+        throw BankError(.storeCorrupt, "record \(seq) does not decode: \(error.reason)")
       }
-    } catch {
-      throw BankError(error)
+      return true
     }
-    if let failure { throw failure }
   }
 
   /// The sequence number of the last record the state reflects.
@@ -639,6 +651,7 @@ public final class Bank: Sendable {
   /// Closes the storage, after waiting for a snapshot in flight. The bank refuses further work.
   public func close() {
     guarded.withLock { $0.poisoned = "the bank was closed" }
+    watermark.finish()
     while snapshotting.load(ordering: .acquiring) { BackgroundThread.sleep(microseconds: 1000) }
     storage.close()
   }

@@ -243,28 +243,16 @@ extension Ledger {
   func accounts(rightAfter t: TransferRecord) throws(BankError) -> (Account, Account) {
     var state = LedgerState()
     var found = false
-    var failure: BankError?
-    do throws(StorageError) {
-      try storage.forEachRecord(after: 0) { rec in
-        var none: Stage? = nil
-        guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
-        do throws(DecodeError) {
-          let record = try JournalRecord.decode(rec.bytes)
-          guard state.apply(record, sequence: rec.sequence, stage: &none) else {
-            failure = BankError(.storeCorrupt, "record \(rec.sequence) does not apply")
-            return false
-          }
-          if case .transfer(let x) = record, x.number == t.number { found = true }
-        } catch {
-          failure = BankError(
-            .storeCorrupt, "record \(rec.sequence) does not decode: \(error.reason)")
-        }
-        return failure == nil && !found
+    try bank.forEachCommitted(after: 0, upTo: lastSequence, tags: LedgerState.tags) {
+      seq, bytes throws(BankError) in
+      var none: Stage? = nil
+      let record = try JournalRecord.decodeOrCorrupt(bytes, sequence: seq)
+      guard state.apply(record, sequence: seq, stage: &none) else {
+        throw BankError(.storeCorrupt, "record \(seq) does not apply")
       }
-    } catch {
-      throw BankError(error)
+      if case .transfer(let x) = record, x.number == t.number { found = true }
+      return !found
     }
-    if let failure { throw failure }
     guard found else {
       throw BankError(.storeCorrupt, "transfer #\(t.number) is not in the journal")
     }

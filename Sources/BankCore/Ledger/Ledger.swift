@@ -252,23 +252,10 @@ public final class Ledger: Sendable {
   func scan(
     after: UInt64, upTo: UInt64, _ body: (UInt64, JournalRecord) throws(BankError) -> Bool
   ) throws(BankError) {
-    var failure: BankError?
-    do throws(StorageError) {
-      try storage.forEachRecord(after: after) { rec in
-        if rec.sequence > upTo { return false }
-        guard let tag = rec.bytes.first, LedgerState.tags.contains(tag) else { return true }
-        do throws(BankError) {
-          return try body(
-            rec.sequence, try JournalRecord.decodeOrCorrupt(rec.bytes, sequence: rec.sequence))
-        } catch {
-          failure = error
-          return false
-        }
-      }
-    } catch {
-      throw BankError(error)
+    try bank.forEachCommitted(after: after, upTo: upTo, tags: LedgerState.tags) {
+      seq, bytes throws(BankError) in
+      try body(seq, try JournalRecord.decodeOrCorrupt(bytes, sequence: seq))
     }
-    if let failure { throw failure }
   }
 
   /// The sequence number of the last record the state reflects.

@@ -179,6 +179,14 @@ public protocol Storage: AnyObject, Sendable {
   /// The sequence number of the last appended record, 0 for an empty store.
   var lastSequence: UInt64 { get }
 
+  /// Brings ``lastSequence`` up to date with what other processes appended since, for an
+  /// instance that does not write (a read-only file store measures its file again and takes the
+  /// new whole batches). ``Bank/refresh()`` calls it first.
+  ///
+  /// The default does nothing: a backend whose ``lastSequence`` is always current (the in-memory
+  /// store; a database read in one query) needs nothing more.
+  func observeAppends() throws(StorageError)
+
   /// Calls `body` with each record after `sequence`, in order, until it returns `false`.
   ///
   /// - Complexity: O(records read).
@@ -208,6 +216,9 @@ public protocol Storage: AnyObject, Sendable {
 }
 
 extension Storage {
+  /// Does nothing: ``lastSequence`` is always current.
+  public func observeAppends() throws(StorageError) {}
+
   /// Reads one record through ``forEachRecord(after:_:)``.
   ///
   /// - Complexity: whatever the backend's `forEachRecord` costs to reach `sequence`.

@@ -409,7 +409,7 @@ public final class FileStorage: Storage {
 
   /// The sync every open starts with. A reader on a read-only file system or file cannot have
   /// unsynced writes of its own to lose, so only a writer treats every failure as fatal.
-  private static func syncForOpen(_ fd: Int32, io: FileIO, readOnly: Bool) throws(StorageError) {
+  static func syncForOpen(_ fd: Int32, io: FileIO, readOnly: Bool) throws(StorageError) {
     let r = io.fs.fsync(fd)
     if r == 0 { return }
     // EROFS also comes from a file system that turned itself read-only after an I/O error
@@ -538,12 +538,7 @@ public final class FileStorage: Storage {
       let point = BatchPoint(
         sequence: seq - 1, frameOffset: frameOffset, headerCRC: prev, end: w.end.offset,
         head: chain.head)
-      if w.recent.count < Self.recentCapacity {
-        w.recent.append(point)
-      } else {
-        w.recent[w.recentNext % Self.recentCapacity] = point
-      }
-      w.recentNext += 1
+      Self.remember(point, in: &w)
       return seq - 1
     }
     guard let last = appended else { return nil }
@@ -650,6 +645,55 @@ public final class FileStorage: Storage {
 
   /// The sequence number of the last appended record, 0 when empty.
   public var lastSequence: UInt64 { writer.withLock { $0.end.nextSequence - 1 } }
+
+  /// Keeps a batch boundary among the recent ones (scan starting points, snapshot points).
+  private static func remember(_ point: BatchPoint, in w: inout Writer) {
+    if w.recent.count < Self.recentCapacity {
+      w.recent.append(point)
+    } else {
+      w.recent[w.recentNext % Self.recentCapacity] = point
+    }
+    w.recentNext += 1
+  }
+
+  /// For a read-only store: measures the file again and takes the whole batches another process
+  /// appended since, made durable first (the sync a reader's open starts with), their checksums,
+  /// links and chain hashes checked. A batch still being written is left for a later call: a
+  /// follower never reads a half-written tail. A writer holds the store's lock, so no one else
+  /// appends to its store: nothing to do.
+  ///
+  /// - Throws: ``StorageError/corrupt(offset:sequence:reason:)`` when an appended batch's chain
+  ///   hash does not match (the journal was altered); I/O errors.
+  /// - Complexity: O(bytes appended since the last call).
+  public func observeAppends() throws(StorageError) {
+    guard readOnly else { return }
+    let (from, known, chain) = try writer.withLock { w throws(StorageError) in
+      if w.closed { throw StorageError.closed }
+      return (w.end, w.written, w.chain)
+    }
+    let size = try io.size(fd)
+    guard size > known, known >= Int64(header.framesStart) else { return }
+    try Self.syncForOpen(fd, io: io, readOnly: true)
+    var reader = WindowReader(io: io, fd: fd, limit: size)
+    let found = try JournalScanner(salt: salt).scan(&reader, from: from, chain: chain)
+    if case .misplaced(let o, let s, let r) = found.problem {
+      throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
+    }
+    guard found.batches > 0, let head = found.storedHead else { return }
+    let last = found.end.nextSequence - 1
+    writer.withLock { w in
+      guard w.end.offset == from.offset else { return }
+      w.end = found.end
+      w.written = found.end.offset
+      w.durable = last
+      w.chain = HashChain(head: head)
+      Self.remember(
+        BatchPoint(
+          sequence: last, frameOffset: found.lastFrameOffset, headerCRC: found.end.prevCRC,
+          end: found.end.offset, head: head), in: &w)
+    }
+    group.noteDurable(last)
+  }
 
   // MARK: Reading
 

@@ -108,6 +108,15 @@ final class GroupCommit: @unchecked Sendable {
     pthread_mutex_unlock(mutex)
   }
 
+  /// Notes that records up to `sequence` are durable without a sync of this instance's: a
+  /// read-only store took them from the file after its own sync.
+  func noteDurable(_ sequence: UInt64) {
+    pthread_mutex_lock(mutex)
+    if sequence > appended { appended = sequence }
+    if sequence > durable { durable = sequence }
+    pthread_mutex_unlock(mutex)
+  }
+
   /// Makes every later wait fail, and wakes every waiter with the failure.
   func poison(_ error: StorageError) {
     pthread_mutex_lock(mutex)

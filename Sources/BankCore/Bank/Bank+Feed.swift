@@ -1,0 +1,213 @@
+import Synchronization
+
+/// A record the bank has committed, as the feed delivers it: its place in the journal, the core
+/// that owns it and its bytes (the tag first, then the record type's version).
+public struct CommittedRecord: Sendable, Equatable {
+  /// The record's sequence number; the first record of a store is 1.
+  public let sequence: UInt64
+  /// The name of the core whose tag range holds the record (`ledger`, `auth`, …), or `unknown`
+  /// for a tag no core of this bank owns.
+  public let core: String
+  /// The record's bytes, as stored.
+  public let bytes: [UInt8]
+
+  /// The record's tag: which kind of record it is, within its core's range.
+  public var tag: UInt8 { bytes.first ?? 0 }
+}
+
+/// The durable watermark of a bank: the sequence up to which every record is committed and
+/// durable, with the tasks waiting for it to move.
+final class Watermark: Sendable {
+  private struct State {
+    var value: UInt64
+    var finished = false
+    var nextWaiter: UInt64 = 0
+    var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+  }
+  private let state: Mutex<State>
+
+  init(_ value: UInt64) { state = Mutex(State(value: value)) }
+
+  var value: UInt64 { state.withLock { $0.value } }
+  var isFinished: Bool { state.withLock { $0.finished } }
+
+  /// Moves the watermark to `sequence` if that is further, and wakes every waiter. Every record
+  /// up to `sequence` must be durable (the caller has waited for it).
+  func advance(to sequence: UInt64) {
+    let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+      guard sequence > s.value else { return [] }
+      s.value = sequence
+      defer { s.waiters.removeAll() }
+      return Array(s.waiters.values)
+    }
+    for w in woken { w.resume() }
+  }
+
+  /// Wakes every waiter for good: the bank was closed.
+  func finish() {
+    let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+      s.finished = true
+      defer { s.waiters.removeAll() }
+      return Array(s.waiters.values)
+    }
+    for w in woken { w.resume() }
+  }
+
+  /// Returns once the watermark is past `sequence`, the bank is closed, the task is cancelled,
+  /// or `timeout` has passed, whichever is first.
+  func wait(above sequence: UInt64, timeout: Duration) async {
+    let id = state.withLock { s -> UInt64 in
+      s.nextWaiter &+= 1
+      return s.nextWaiter
+    }
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        let ready = state.withLock { s -> Bool in
+          if s.value > sequence || s.finished || Task.isCancelled { return true }
+          s.waiters[id] = c
+          return false
+        }
+        if ready {
+          c.resume()
+          return
+        }
+        Task { [self] in
+          try? await Task.sleep(for: timeout)
+          self.release(id)
+        }
+      }
+    } onCancel: {
+      release(id)
+    }
+  }
+
+  private func release(_ id: UInt64) {
+    state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+  }
+}
+
+extension Bank {
+  /// The durable watermark: every record up to this sequence is committed, applied and durable,
+  /// and nothing after it is yet (as far as this bank knows). It only grows.
+  ///
+  /// Commits that finish their syncs out of order move it only as far as a sync covers: a record
+  /// is never reported before everything before it is durable too.
+  public var durableSequence: UInt64 { watermark.value }
+
+  /// The committed records after `sequence`, in journal order, as an `AsyncSequence` that never
+  /// ends while the bank is open: it delivers what is committed up to the watermark, then waits
+  /// for more. It reads the records back from the storage, so a commit that made its sync before
+  /// an earlier one's is still delivered after it.
+  ///
+  /// For a bank on a read-only store that another process writes (a follower), the feed polls:
+  /// each `pollInterval` it measures the store again (``refresh()``) and delivers the new whole
+  /// batches, never a half-written tail. A follower that stopped resumes from the last sequence
+  /// it handled.
+  ///
+  /// The sequence ends (returns `nil`) when the bank is closed; a storage failure is thrown.
+  public func records(after sequence: UInt64, pollInterval: Duration = .milliseconds(50))
+    -> CommittedRecords
+  {
+    CommittedRecords(bank: self, after: sequence, pollInterval: pollInterval)
+  }
+
+  /// The one synchronous reader of committed records that every journal scan uses: each record
+  /// after `after` and up to `upTo` (the watermark when `nil`) whose tag is in `tags` (every tag
+  /// when `nil`), in journal order, until `body` returns `false`.
+  ///
+  /// - Complexity: O(records read).
+  func forEachCommitted(
+    after: UInt64, upTo: UInt64? = nil, tags: ClosedRange<UInt8>? = nil,
+    _ body: (UInt64, UnsafeRawBufferPointer) throws(BankError) -> Bool
+  ) throws(BankError) {
+    let upTo = upTo ?? durableSequence
+    guard upTo > after else { return }
+    var failure: BankError?
+    do throws(StorageError) {
+      try storage.forEachRecord(after: after) { rec in
+        if rec.sequence > upTo { return false }
+        if let tags {
+          guard let tag = rec.bytes.first, tags.contains(tag) else { return true }
+        }
+        do throws(BankError) {
+          return try body(rec.sequence, rec.bytes)
+        } catch {
+          failure = error
+          return false
+        }
+      }
+    } catch {
+      throw BankError(error)
+    }
+    if let failure { throw failure }
+  }
+
+  /// Up to `limit` committed records after `after`, up to the watermark.
+  func committedRecords(after: UInt64, limit: Int) throws(BankError) -> [CommittedRecord] {
+    var out: [CommittedRecord] = []
+    try forEachCommitted(after: after) { seq, bytes in
+      let tag = bytes.first ?? 0
+      out.append(CommittedRecord(sequence: seq, core: coreNames[Int(tag)], bytes: Array(bytes)))
+      return out.count < limit
+    }
+    return out
+  }
+}
+
+/// The committed records of a bank after a sequence number, in journal order: ``Bank/records(after:pollInterval:)``.
+public struct CommittedRecords: AsyncSequence, Sendable {
+  public typealias Element = CommittedRecord
+  public typealias Failure = BankError
+
+  let bank: Bank
+  let after: UInt64
+  let pollInterval: Duration
+
+  public func makeAsyncIterator() -> Iterator {
+    Iterator(bank: bank, cursor: after, pollInterval: pollInterval)
+  }
+
+  /// Reads ahead in pages of committed records, off the cooperative thread pool.
+  public struct Iterator: AsyncIteratorProtocol {
+    let bank: Bank
+    /// The last sequence delivered.
+    var cursor: UInt64
+    let pollInterval: Duration
+    var buffer: [CommittedRecord] = []
+    var index = 0
+
+    public mutating func next() async throws(BankError) -> CommittedRecord? {
+      try await next(isolation: nil)
+    }
+
+    public mutating func next(isolation actor: isolated (any Actor)?) async throws(BankError)
+      -> CommittedRecord?
+    {
+      while index == buffer.count {
+        if Task.isCancelled || bank.watermark.isFinished { return nil }
+        if bank.durableSequence > cursor {
+          let (bank, from) = (self.bank, cursor)
+          buffer = try await BlockingWork.run { () throws(BankError) in
+            try bank.committedRecords(after: from, limit: 1024)
+          }
+          index = 0
+          continue
+        }
+        // Nothing new: wait for a commit, or poll for what other processes appended.
+        await bank.watermark.wait(above: cursor, timeout: pollInterval)
+        if bank.durableSequence <= cursor, !bank.watermark.isFinished, !Task.isCancelled {
+          let bank = self.bank
+          do throws(BankError) {
+            _ = try await BlockingWork.run { () throws(BankError) in try bank.refresh() }
+          } catch {
+            if bank.watermark.isFinished { return nil }
+            throw error
+          }
+        }
+      }
+      defer { index += 1 }
+      cursor = buffer[index].sequence
+      return buffer[index]
+    }
+  }
+}
