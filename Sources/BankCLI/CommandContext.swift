@@ -119,7 +119,10 @@ struct CommandContext {
       throw error
     }
     defer { ledger.close() }
-    let result = try body(acting)
+    // Every record the command writes names who acted, on the command line.
+    let result = try Origin.withOrigin(Origin(principal: acting.principal, channel: .cli)) {
+      try body(acting)
+    }
     if !readOnly, let token = session {
       // A command that did its work keeps its session alive (activity is recorded at most once
       // a minute); a logout has just ended it, so there is nothing to record.

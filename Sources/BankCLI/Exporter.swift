@@ -14,6 +14,8 @@ enum Exporter {
     let credit: Account
     let amount: Amount
     let memo: String
+    /// Who made the movement and through what (for a posted hold, who posted it).
+    let origin: Origin
   }
 
   /// Writes `ledger`'s posted transfers and posted holds to `console` in `format` (`ledger`,
@@ -49,28 +51,33 @@ enum Exporter {
       }
       return index >= 0 && index < accounts.count ? accounts[index] : nil
     }
-    func emit(_ t: TransferRecord, id: String, timestamp: Int64, amount: Int64, memo: String) {
+    func emit(
+      _ t: TransferRecord, id: String, timestamp: Int64, amount: Int64, memo: String,
+      origin: Origin
+    ) {
       guard !output.failed, let d = account(t.debit), let c = account(t.credit) else { return }
       output.append(
         render(
           Row(
             id: id, timestamp: timestamp, kind: t.kind, debit: d, credit: c,
-            amount: Amount(minorUnits: amount, currency: d.currency), memo: memo)))
+            amount: Amount(minorUnits: amount, currency: d.currency), memo: memo, origin: origin)))
     }
-    try ledger.forEachRecord { sequence, record in
+    try ledger.forEachRecordWithOrigin { sequence, record, origin in
       switch record {
       case .transfer(let t):
         if t.isHold {
           pending[t.number] = t
         } else {
-          emit(t, id: t.transferID, timestamp: t.timestamp, amount: t.amount, memo: t.memo)
+          emit(
+            t, id: t.transferID, timestamp: t.timestamp, amount: t.amount, memo: t.memo,
+            origin: origin)
         }
       case .holdResolved(let r):
         // Voided and expired holds moved nothing; either way the hold is no longer pending.
         if let t = pending.removeValue(forKey: r.hold), r.outcome == .posted {
           emit(
             t, id: t.transferID, timestamp: r.timestamp, amount: r.amount,
-            memo: t.memo.isEmpty ? "posts hold \(t.transferID)" : t.memo)
+            memo: t.memo.isEmpty ? "posts hold \(t.transferID)" : t.memo, origin: origin)
         }
       default: break
       }
@@ -109,6 +116,9 @@ enum Exporter {
     // hledger guesses the decimal mark of `1,000` or `1.234` unless told; ledger-cli always
     // reads `.` and skips this directive.
     out += "decimal-mark .\n\n"
+    // Each transaction's origin is two tags on its own comment lines; ledger-cli --pedantic
+    // needs them declared.
+    out += "tag by\ntag channel\n\n"
     var currencies: [Currency] = []
     for a in accounts where !currencies.contains(a.currency) { currencies.append(a.currency) }
     for c in currencies {
@@ -136,6 +146,8 @@ enum Exporter {
     return """
 
       \(Time.date(r.timestamp)) (\(r.id)) \(description)
+          ; by: \(ledgerText(r.origin.by))
+          ; channel: \(r.origin.channel)
           \(accountName(r.debit))  \(r.amount.description) \(r.amount.currency.code)
           \(accountName(r.credit))  -\(r.amount.description) \(r.amount.currency.code)
 
@@ -165,13 +177,15 @@ enum Exporter {
 
   // MARK: csv
 
-  static let csvHeader = "transfer,time,kind,debit_account,credit_account,amount,currency,memo\n"
+  static let csvHeader =
+    "transfer,time,kind,debit_account,credit_account,amount,currency,memo,by,channel\n"
 
   static func csvRow(_ r: Row) -> String {
     [
       r.id, Time.iso8601(r.timestamp), r.kind.description, r.debit.number.description,
       r.credit.number.description,
-      r.amount.description, r.amount.currency.code, r.memo,
+      r.amount.description, r.amount.currency.code, r.memo, r.origin.by,
+      r.origin.channel.description,
     ].map(csvField).joined(separator: ",") + "\n"
   }
 
@@ -203,7 +217,8 @@ enum Exporter {
       ("debit_account", .string(r.debit.number.description)),
       ("credit_account", .string(r.credit.number.description)),
       ("amount", .string(r.amount.description)), ("currency", .string(r.amount.currency.code)),
-      ("memo", .string(r.memo)),
+      ("memo", .string(r.memo)), ("by", .string(r.origin.by)),
+      ("channel", .string(r.origin.channel.description)),
     ]).rendered + "\n"
   }
 }

@@ -416,4 +416,36 @@ import Testing
     #expect(card.code == 64 && errorCode(card) == "invalid_argument")
     #expect(card.err.contains("account \(bobAccount) does not belong"), "\(card.err)")
   }
+
+  /// Issue 18, point 5: every record names who acted and through what; history shows it to
+  /// staff and auditors (not customers), and export carries it as tags and columns.
+  @Test func historyAndExportNameWhoActedAndHow() throws {
+    let (alice, account) = try register()
+    let r = bank(
+      ["staff", "add", "--username", "tom", "--name", "Tom Teller", "--role", "teller"],
+      input: [Self.tellerPassword])
+    #expect(r.code == 0, "\(r.err)")
+    let teller = try login(["--staff", "tom"], Self.tellerPassword)
+    let customer = try login(["--customer", alice], Self.alicePassword)
+    #expect(bank(["deposit", account, "50", "--memo", "counter"], session: teller).code == 0)
+    #expect(bank(["deposit", account, "7"]).code == 0)
+    let other = json(bank(["open", "--name", "Other"]))["account"] as? String ?? ""
+    #expect(bank(["transfer", account, other, "5"], session: customer).code == 0)
+    func entries(_ session: String?) -> [[String: Any]] {
+      json(bank(["history", account], session: session))["entries"] as? [[String: Any]] ?? []
+    }
+    let staffView = entries(teller)
+    #expect(staffView.map { $0["by"] as? String } == [alice, "operator", "staff.tom"])
+    #expect(staffView.allSatisfy { $0["channel"] as? String == "cli" })
+    let own = entries(customer)
+    #expect(own.count == 3 && own.allSatisfy { $0["by"] == nil && $0["channel"] == nil })
+    let text = cli(["--session", teller, "history", account], store: store).out
+    #expect(text.contains("BY") && text.contains("staff.tom"), "\(text)")
+    let export = cli(["export"], store: store).out
+    #expect(export.contains("    ; by: staff.tom\n    ; channel: cli\n"), "\(export)")
+    let csv = cli(["export", "--format", "csv"], store: store).out
+    #expect(csv.contains(",counter,staff.tom,cli\n"), "\(csv)")
+    let jsonl = cli(["export", "--format", "jsonl"], store: store).out
+    #expect(jsonl.contains("\"by\":\"\(alice)\",\"channel\":\"cli\""), "\(jsonl)")
+  }
 }

@@ -129,7 +129,7 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(
       entries.allSatisfy {
         Set($0.keys) == [
-          "transfer", "time", "kind", "amount", "balance", "memo", "counterparty",
+          "transfer", "time", "kind", "amount", "balance", "memo", "counterparty", "by", "channel",
         ]
       })
     // The CLI prints the library's own encoding: the same keys, in the same order, the same
@@ -304,7 +304,9 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(ledger.hasSuffix("\n"))
     let csv = cli(["export", "--format", "csv"], store: store).out
     let lines = csv.split(separator: "\n")
-    #expect(lines.first == "transfer,time,kind,debit_account,credit_account,amount,currency,memo")
+    #expect(
+      lines.first
+        == "transfer,time,kind,debit_account,credit_account,amount,currency,memo,by,channel")
     #expect(lines.count == 4)
     #expect(csv.contains("\"first, with comma\""))
     let jsonl = cli(["export", "--format", "jsonl"], store: store).out

@@ -795,6 +795,15 @@ import Testing
   /// cooling-off counted from it), its history entries (read as the operator's).
   @Test func aStoreOfThePreviousReleaseKeepsItsMeaning() throws {
     try releaseFixture()
+    // Its records carry no origin: they read as the operator's, on the command line (issue 18).
+    let entries =
+      jsonObject(bank(["history", "1000-0002-5"]).out)?["entries"] as? [[String: Any]] ?? []
+    #expect(
+      !entries.isEmpty
+        && entries.allSatisfy {
+          $0["by"] as? String == "operator" && $0["channel"] as? String == "cli"
+        })
+    #expect(bank(["export"]).out.contains("    ; by: operator\n    ; channel: cli\n"))
     let card = "9990006105357057"
     let session = try #require(
       jsonObject(

@@ -216,16 +216,22 @@ extension CommandContext {
         ]).rendered)
       return
     }
+    // Staff and the operator see who made each movement and through what; customers do not.
+    let showOrigin = entries.contains { $0.origin != nil }
     let rows = entries.map { e in
       [
         Time.iso8601(e.time.nanoseconds), e.transfer, e.kind.description, e.amount.description,
-        e.balance.description, e.memo,
+        e.balance.description,
       ]
+        + (showOrigin
+          ? [e.origin?.by ?? "", e.origin.map { $0.channel.description } ?? ""] : [])
+        + [e.memo]
     }
     console.print("History of \(number), newest first")
     console.print(
       Table.render(
-        header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE", "MEMO"], rows: rows,
+        header: ["TIME", "TRANSFER", "KIND", "AMOUNT", "BALANCE"]
+          + (showOrigin ? ["BY", "VIA"] : []) + ["MEMO"], rows: rows,
         rightAligned: [3, 4]))
     if let next {
       console.print(

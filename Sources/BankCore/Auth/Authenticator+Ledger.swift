@@ -50,7 +50,12 @@ extension Authenticator {
     as principal: Principal
   ) throws(BankError) -> [HistoryEntry] {
     try authorizeRead(.history, of: number, as: principal)
-    return try ledger.history(of: number, limit: limit, before: before)
+    var entries = try ledger.history(of: number, limit: limit, before: before)
+    // Who made each movement, and through what, is for staff and the operator (auditing).
+    if case .customer = principal {
+      for i in entries.indices { entries[i].origin = nil }
+    }
+    return entries
   }
 
   /// Cash in at the counter: tellers, managers and the operator.
@@ -61,9 +66,13 @@ extension Authenticator {
     _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = "",
     as principal: Principal
   ) throws(BankError) -> TransferReceipt {
-    try authorize(.deposit, as: principal, account: account)
-    return try ledger.deposit(
-      amount, to: account, key: key?.scoped(to: principal), memo: memo)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> TransferReceipt in
+      try authorize(.deposit, as: principal, account: account)
+      return try ledger.deposit(
+        amount, to: account, key: key?.scoped(to: principal), memo: memo)
+
+    }
   }
 
   /// Cash out at the counter: tellers, managers and the operator.
@@ -74,9 +83,13 @@ extension Authenticator {
     _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = "",
     as principal: Principal
   ) throws(BankError) -> TransferReceipt {
-    try authorize(.withdraw, as: principal, account: account)
-    return try ledger.withdraw(
-      amount, from: account, key: key?.scoped(to: principal), memo: memo)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> TransferReceipt in
+      try authorize(.withdraw, as: principal, account: account)
+      return try ledger.withdraw(
+        amount, from: account, key: key?.scoped(to: principal), memo: memo)
+
+    }
   }
 
   /// Moves money out of an account the principal may spend from (a customer's own; the
@@ -89,28 +102,32 @@ extension Authenticator {
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
     memo: String = "", as principal: Principal
   ) throws(BankError) -> TransferReceipt {
-    try authorize(.transferOut, as: principal, account: from)
-    let l = ledger
-    for number in [from, to] {
-      let a = try l.account(number)
-      guard a.kind == .checking || a.kind == .savings else {
-        throw BankError(
-          .internalAccount,
-          "account \(number) is not a customer's checking or savings account; a transfer moves money between customer accounts only"
-        )
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> TransferReceipt in
+      try authorize(.transferOut, as: principal, account: from)
+      let l = ledger
+      for number in [from, to] {
+        let a = try l.account(number)
+        guard a.kind == .checking || a.kind == .savings else {
+          throw BankError(
+            .internalAccount,
+            "account \(number) is not a customer's checking or savings account; a transfer moves money between customer accounts only"
+          )
+        }
       }
-    }
-    // Keys are the principal's own (issue 17), so a conflict names the field that differs, as
-    // it does for staff: it tells nothing of anyone else's requests.
-    let receipt = try l.transfer(
-      amount, from: from, to: to, key: key?.scoped(to: principal), memo: memo)
-    // Paying an account is not reading it: whoever may not read the credited account learns
-    // nothing of it from the receipt.
-    do throws(BankError) {
-      try authorizeRead(.balance, of: to, as: principal)
-      return receipt
-    } catch  where error.code == .permissionDenied {
-      return receipt.hidingCreditAccount()
+      // Keys are the principal's own (issue 17), so a conflict names the field that differs, as
+      // it does for staff: it tells nothing of anyone else's requests.
+      let receipt = try l.transfer(
+        amount, from: from, to: to, key: key?.scoped(to: principal), memo: memo)
+      // Paying an account is not reading it: whoever may not read the credited account learns
+      // nothing of it from the receipt.
+      do throws(BankError) {
+        try authorizeRead(.balance, of: to, as: principal)
+        return receipt
+      } catch  where error.code == .permissionDenied {
+        return receipt.hidingCreditAccount()
+      }
+
     }
   }
 
@@ -125,39 +142,43 @@ extension Authenticator {
     _ status: AccountStatus, of number: AccountNumber, key: IdempotencyKey? = nil,
     as principal: Principal
   ) throws(BankError) -> Account {
-    let operation: BankOperation =
-      switch status {
-      case .closed: .close
-      case .frozen: .freeze
-      case .active: .unfreeze
-      }
-    try authorize(operation, as: principal, account: number)
-    guard
-      let op = OperationKey(
-        key, principal: principal, command: operation.rawValue,
-        arguments: [("account", number.description)])
-    else { return try ledger.setStatus(status, of: number) }
-    let done = try commitKeyed(op) { state, tx throws(BankError) -> String in
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Account in
+      let operation: BankOperation =
+        switch status {
+        case .closed: .close
+        case .frozen: .freeze
+        case .active: .unfreeze
+        }
+      try authorize(operation, as: principal, account: number)
       guard
-        case .changed(let id) = try state.ledger.stage(
-          .setStatus(number, status), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
-      else { return "" }
-      // The account as this change left it, so that a retry prints what it printed.
-      let a = state.ledger.account(id)
-      return [
-        String(a.status.rawValue), String(a.postedDebits), String(a.postedCredits),
-        String(a.pendingDebits), String(a.pendingCredits), String(a.overdraftLimitMinor),
-      ].joined(separator: " ")
+        let op = OperationKey(
+          key, principal: principal, command: operation.rawValue,
+          arguments: [("account", number.description)])
+      else { return try ledger.setStatus(status, of: number) }
+      let done = try commitKeyed(op) { state, tx throws(BankError) -> String in
+        guard
+          case .changed(let id) = try state.ledger.stage(
+            .setStatus(number, status), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+        else { return "" }
+        // The account as this change left it, so that a retry prints what it printed.
+        let a = state.ledger.account(id)
+        return [
+          String(a.status.rawValue), String(a.postedDebits), String(a.postedCredits),
+          String(a.pendingDebits), String(a.pendingCredits), String(a.overdraftLimitMinor),
+        ].joined(separator: " ")
+      }
+      let now = try ledger.account(number)
+      guard let f = done?.split(separator: " ").map(String.init), f.count == 6,
+        let raw = UInt8(f[0]), let s = AccountStatus(rawValue: raw), let d = Int128(f[1]),
+        let c = Int128(f[2]), let pd = Int64(f[3]), let pc = Int64(f[4]), let limit = Int64(f[5])
+      else { return now }
+      return Account(
+        id: now.id, number: now.number, name: now.name, kind: now.kind, currency: now.currency,
+        status: s, overdraftLimitMinor: limit, postedDebits: d, postedCredits: c, pendingDebits: pd,
+        pendingCredits: pc, openedAt: now.openedAt)
+
     }
-    let now = try ledger.account(number)
-    guard let f = done?.split(separator: " ").map(String.init), f.count == 6,
-      let raw = UInt8(f[0]), let s = AccountStatus(rawValue: raw), let d = Int128(f[1]),
-      let c = Int128(f[2]), let pd = Int64(f[3]), let pc = Int64(f[4]), let limit = Int64(f[5])
-    else { return now }
-    return Account(
-      id: now.id, number: now.number, name: now.name, kind: now.kind, currency: now.currency,
-      status: s, overdraftLimitMinor: limit, postedDebits: d, postedCredits: c, pendingDebits: pd,
-      pendingCredits: pc, openedAt: now.openedAt)
   }
 
   /// Changes a checking account's overdraft limit: managers and the operator.
@@ -167,8 +188,12 @@ extension Authenticator {
   public func setOverdraftLimit(
     _ limit: Amount, of number: AccountNumber, as principal: Principal
   ) throws(BankError) -> Account {
-    try authorize(.overdraft, as: principal, account: number)
-    return try ledger.setOverdraftLimit(limit, of: number)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Account in
+      try authorize(.overdraft, as: principal, account: number)
+      return try ledger.setOverdraftLimit(limit, of: number)
+
+    }
   }
 
   /// Runs blocking authenticator calls (a login's PBKDF2, a commit's sync) without blocking a

@@ -320,51 +320,56 @@ public final class Authenticator: Sendable {
     _ registration: CustomerRegistration, password: String, key: IdempotencyKey? = nil,
     as principal: Principal = .operator
   ) throws(BankError) -> CustomerProfile {
-    try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
-    try Self.validate(registration, password: password, configuration: configuration)
-    let op = OperationKey(
-      key, principal: principal, command: "customer register",
-      arguments: [
-        ("name", registration.name), ("email", registration.email),
-        ("phone", registration.phone), ("age", String(registration.age)),
-        ("gender", registration.gender ?? ""), ("type", registration.accountKind.description),
-        ("currency", registration.currency.code),
-      ])
-    let hash = SlowWork.run { [hasher] in hasher.hash(password) }
-    let (id, replayedAccount) = try commitRecords {
-      auth, state, tx throws(BankError) -> ([AuthRecord], (CustomerID, AccountNumber?)) in
-      if let done = try op.replayed(in: auth, &state, &tx) {
-        let parts = done.split(separator: " ").map(String.init)
-        return (
-          [],
-          (
-            try CustomerID(parsing: parts.first ?? done),
-            try parts.dropFirst().first.map { t throws(BankError) in try AccountNumber(parsing: t) }
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> CustomerProfile in
+      try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
+      try Self.validate(registration, password: password, configuration: configuration)
+      let op = OperationKey(
+        key, principal: principal, command: "customer register",
+        arguments: [
+          ("name", registration.name), ("email", registration.email),
+          ("phone", registration.phone), ("age", String(registration.age)),
+          ("gender", registration.gender ?? ""), ("type", registration.accountKind.description),
+          ("currency", registration.currency.code),
+        ])
+      let hash = SlowWork.run { [hasher] in hasher.hash(password) }
+      let (id, replayedAccount) = try commitRecords {
+        auth, state, tx throws(BankError) -> ([AuthRecord], (CustomerID, AccountNumber?)) in
+        if let done = try op.replayed(in: auth, &state, &tx) {
+          let parts = done.split(separator: " ").map(String.init)
+          return (
+            [],
+            (
+              try CustomerID(parsing: parts.first ?? done),
+              try parts.dropFirst().first.map { t throws(BankError) in try AccountNumber(parsing: t)
+              }
+            )
           )
-        )
+        }
+        let now = Self.now(tx)
+        let (id, records) = try auth.registerCustomer(
+          name: registration.name, email: registration.email, phone: registration.phone,
+          age: registration.age, gender: registration.gender, passwordHash: hash, now: now)
+        for r in records { state.emit(r, of: AuthState.self, in: &tx) }
+        let account = try Self.openAccount(
+          for: id,
+          spec: AccountSpec(
+            name: registration.name, kind: registration.accountKind,
+            currency: registration.currency),
+          state: &state, tx: &tx)
+        let number = state.ledger.info[account.index].number
+        return (op.records(result: "\(id) \(number)", now: now), (id, nil))
       }
-      let now = Self.now(tx)
-      let (id, records) = try auth.registerCustomer(
-        name: registration.name, email: registration.email, phone: registration.phone,
-        age: registration.age, gender: registration.gender, passwordHash: hash, now: now)
-      for r in records { state.emit(r, of: AuthState.self, in: &tx) }
-      let account = try Self.openAccount(
-        for: id,
-        spec: AccountSpec(
-          name: registration.name, kind: registration.accountKind,
-          currency: registration.currency),
-        state: &state, tx: &tx)
-      let number = state.ledger.info[account.index].number
-      return (op.records(result: "\(id) \(number)", now: now), (id, nil))
+      if let replayedAccount {
+        // A retry prints what the registration printed, whatever changed since.
+        return CustomerProfile(
+          id: id, name: registration.name, email: registration.email, phone: registration.phone,
+          age: registration.age, gender: registration.gender.flatMap { $0.isEmpty ? nil : $0 },
+          accounts: [replayedAccount], cards: [])
+      }
+      return try customer(id, as: .operator)
+
     }
-    if let replayedAccount {
-      // A retry prints what the registration printed, whatever changed since.
-      return CustomerProfile(
-        id: id, name: registration.name, email: registration.email, phone: registration.phone,
-        age: registration.age, gender: registration.gender.flatMap { $0.isEmpty ? nil : $0 },
-        accounts: [replayedAccount], cards: [])
-    }
-    return try customer(id, as: .operator)
   }
 
   private static func openAccount(
@@ -388,22 +393,26 @@ public final class Authenticator: Sendable {
     for customer: CustomerID, spec: AccountSpec, key: IdempotencyKey? = nil,
     as principal: Principal = .operator
   ) throws(BankError) -> Account {
-    try Self.requireOpenPermission(spec, for: principal)
-    try spec.validate()
-    guard spec.kind == .checking || spec.kind == .savings else {
-      throw BankError(.invalidArgument, "a customer's account is checking or savings")
-    }
-    let op = Self.openKey(key, spec: spec, customer: customer, principal: principal)
-    let number = try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth, &state, &tx) {
-        return ([], try AccountNumber(parsing: done))
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Account in
+      try Self.requireOpenPermission(spec, for: principal)
+      try spec.validate()
+      guard spec.kind == .checking || spec.kind == .savings else {
+        throw BankError(.invalidArgument, "a customer's account is checking or savings")
       }
-      guard auth.customer(customer) != nil else { throw AuthState.noCustomer(customer) }
-      let id = try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx)
-      let number = state.ledger.info[id.index].number
-      return (op.records(result: number.description, now: Self.now(tx)), number)
+      let op = Self.openKey(key, spec: spec, customer: customer, principal: principal)
+      let number = try commitRecords { auth, state, tx throws(BankError) in
+        if let done = try op.replayed(in: auth, &state, &tx) {
+          return ([], try AccountNumber(parsing: done))
+        }
+        guard auth.customer(customer) != nil else { throw AuthState.noCustomer(customer) }
+        let id = try Self.openAccount(for: customer, spec: spec, state: &state, tx: &tx)
+        let number = state.ledger.info[id.index].number
+        return (op.records(result: number.description, now: Self.now(tx)), number)
+      }
+      return Self.asOpened(try bank.ledger.account(number), spec: spec, keyed: op != nil)
+
     }
-    return Self.asOpened(try bank.ledger.account(number), spec: spec, keyed: op != nil)
   }
 
   /// An account as its opening left it (active, nothing moved), for a keyed opening: a retry
@@ -450,23 +459,27 @@ public final class Authenticator: Sendable {
   public func open(_ spec: AccountSpec, key: IdempotencyKey? = nil, as principal: Principal)
     throws(BankError) -> Account
   {
-    try Self.requireOpenPermission(spec, for: principal)
-    guard let op = Self.openKey(key, spec: spec, customer: nil, principal: principal) else {
-      return try bank.ledger.open(spec)
-    }
-    try spec.validate()
-    let number = try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth, &state, &tx) {
-        return ([], try AccountNumber(parsing: done))
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Account in
+      try Self.requireOpenPermission(spec, for: principal)
+      guard let op = Self.openKey(key, spec: spec, customer: nil, principal: principal) else {
+        return try bank.ledger.open(spec)
       }
-      guard
-        case .opened(let id) = try state.ledger.stage(
-          .open(spec), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
-      else { throw BankError(.invalidArgument, "opening produced no account") }
-      let number = state.ledger.info[id.index].number
-      return ([op.record(result: number.description, now: Self.now(tx))], number)
+      try spec.validate()
+      let number = try commitRecords { auth, state, tx throws(BankError) in
+        if let done = try op.replayed(in: auth, &state, &tx) {
+          return ([], try AccountNumber(parsing: done))
+        }
+        guard
+          case .opened(let id) = try state.ledger.stage(
+            .open(spec), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+        else { throw BankError(.invalidArgument, "opening produced no account") }
+        let number = state.ledger.info[id.index].number
+        return ([op.record(result: number.description, now: Self.now(tx))], number)
+      }
+      return Self.asOpened(try bank.ledger.account(number), spec: spec, keyed: true)
+
     }
-    return Self.asOpened(try bank.ledger.account(number), spec: spec, keyed: true)
   }
 
   /// Changes a customer's details; every change is a record, so their history is kept.
@@ -487,95 +500,101 @@ public final class Authenticator: Sendable {
     _ id: CustomerID, _ update: CustomerUpdate, currentPassword: String? = nil,
     key: IdempotencyKey? = nil, as principal: Principal = .operator
   ) throws(BankError) -> CustomerProfile {
-    let own: Bool
-    if case .customer(let me) = principal { own = me == id } else { own = false }
-    // A customer's right is to their own details, whoever they name: the refusal says so.
-    let isCustomer: Bool
-    if case .customer = principal { isCustomer = true } else { isCustomer = false }
-    try requirePermission(
-      own || isCustomer ? .ownDetails : .updateCustomer, for: principal, ownsTarget: own)
-    let change = CustomerDetailsChange(
-      name: update.name, email: update.email, phone: update.phone, age: update.age,
-      gender: update.gender)
-    var check: PasswordCheck? = nil
-    if own {
-      let (stored, contactChanges) = try read { auth, _ throws(BankError) in
-        guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
-        let changes =
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> CustomerProfile in
+      let own: Bool
+      if case .customer(let me) = principal { own = me == id } else { own = false }
+      // A customer's right is to their own details, whoever they name: the refusal says so.
+      let isCustomer: Bool
+      if case .customer = principal { isCustomer = true } else { isCustomer = false }
+      try requirePermission(
+        own || isCustomer ? .ownDetails : .updateCustomer, for: principal, ownsTarget: own)
+      let change = CustomerDetailsChange(
+        name: update.name, email: update.email, phone: update.phone, age: update.age,
+        gender: update.gender)
+      var check: PasswordCheck? = nil
+      if own {
+        let (stored, contactChanges) = try read { auth, _ throws(BankError) in
+          guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
+          let changes =
+            (change.email.map { $0 != c.email } ?? false)
+            || (change.phone.map { $0 != c.phone } ?? false)
+          return (auth.passwordHash(of: .customer(id)), changes)
+        }
+        if contactChanges {
+          guard let currentPassword else {
+            throw BankError(
+              .authenticationFailed,
+              "changing your own email or phone needs your current password")
+          }
+          check = SlowWork.run { [hasher] in
+            AuthState.checkPassword(currentPassword, storedHash: stored, hasher: hasher)
+          }
+        }
+      }
+      let op = OperationKey(
+        key, principal: principal, command: "customer update",
+        arguments: [
+          ("customer", id.description), ("name", update.name ?? "\u{0}"),
+          ("email", update.email ?? "\u{0}"), ("phone", update.phone ?? "\u{0}"),
+          ("age", update.age.map(String.init) ?? "\u{0}"), ("gender", update.gender ?? "\u{0}"),
+        ])
+      try commit { auth, state, tx throws(BankError) -> AuthOutcome<Void> in
+        let now = Self.now(tx)
+        if try op.replayed(in: auth, &state, &tx) != nil {
+          return AuthOutcome(records: [], result: .success(()))
+        }
+        // Judged again against the state the commit sees: another writer may have changed the
+        // details since the read above decided that no password was needed.
+        if own, check == nil, let c = auth.customer(id),
           (change.email.map { $0 != c.email } ?? false)
-          || (change.phone.map { $0 != c.phone } ?? false)
-        return (auth.passwordHash(of: .customer(id)), changes)
-      }
-      if contactChanges {
-        guard let currentPassword else {
-          throw BankError(
-            .authenticationFailed,
-            "changing your own email or phone needs your current password")
+            || (change.phone.map { $0 != c.phone } ?? false)
+        {
+          return AuthOutcome(
+            records: [],
+            result: .failure(
+              BankError(
+                .authenticationFailed,
+                "changing your own email or phone needs your current password")
+            ))
         }
-        check = SlowWork.run { [hasher] in
-          AuthState.checkPassword(currentPassword, storedHash: stored, hasher: hasher)
+        if let check,
+          let refused = auth.confirmPassword(
+            .customer(id), check: check, now: now, configuration: configuration)
+        {
+          return refused
         }
+        var records = try auth.updateCustomer(id, change, by: principal, now: now)
+        if let op {
+          // The details as this update left them, so that a retry prints what it printed.
+          var after = auth
+          for r in records { _ = after.applyChecked(r) }
+          if let c = after.customer(id) {
+            let details = [
+              c.name, c.email, c.phone, String(c.age), c.gender ?? "",
+              c.accounts.map { state.ledger.info[$0.index].number.description }.joined(
+                separator: ","),
+            ]
+            records.append(op.record(result: details.joined(separator: "\u{1F}"), now: now))
+          }
+        }
+        return AuthOutcome(records: records, result: .success(()))
       }
-    }
-    let op = OperationKey(
-      key, principal: principal, command: "customer update",
-      arguments: [
-        ("customer", id.description), ("name", update.name ?? "\u{0}"),
-        ("email", update.email ?? "\u{0}"), ("phone", update.phone ?? "\u{0}"),
-        ("age", update.age.map(String.init) ?? "\u{0}"), ("gender", update.gender ?? "\u{0}"),
-      ])
-    try commit { auth, state, tx throws(BankError) -> AuthOutcome<Void> in
-      let now = Self.now(tx)
-      if try op.replayed(in: auth, &state, &tx) != nil {
-        return AuthOutcome(records: [], result: .success(()))
-      }
-      // Judged again against the state the commit sees: another writer may have changed the
-      // details since the read above decided that no password was needed.
-      if own, check == nil, let c = auth.customer(id),
-        (change.email.map { $0 != c.email } ?? false)
-          || (change.phone.map { $0 != c.phone } ?? false)
-      {
-        return AuthOutcome(
-          records: [],
-          result: .failure(
-            BankError(
-              .authenticationFailed, "changing your own email or phone needs your current password")
-          ))
-      }
-      if let check,
-        let refused = auth.confirmPassword(
-          .customer(id), check: check, now: now, configuration: configuration)
-      {
-        return refused
-      }
-      var records = try auth.updateCustomer(id, change, by: principal, now: now)
-      if let op {
-        // The details as this update left them, so that a retry prints what it printed.
-        var after = auth
-        for r in records { _ = after.applyChecked(r) }
-        if let c = after.customer(id) {
-          let details = [
-            c.name, c.email, c.phone, String(c.age), c.gender ?? "",
-            c.accounts.map { state.ledger.info[$0.index].number.description }.joined(
-              separator: ","),
-          ]
-          records.append(op.record(result: details.joined(separator: "\u{1F}"), now: now))
+      if let op, let done = try read({ auth, _ throws(BankError) in try op.replayed(in: auth) }) {
+        let f = done.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        if f.count == 6, let age = Int(f[3]) {
+          let current = try customer(id, as: .operator)
+          return CustomerProfile(
+            id: id, name: f[0], email: f[1], phone: f[2], age: age,
+            gender: f[4].isEmpty ? nil : f[4],
+            accounts: try f[5].split(separator: ",").map { t throws(BankError) in
+              try AccountNumber(parsing: String(t))
+            }, cards: current.cards)
         }
       }
-      return AuthOutcome(records: records, result: .success(()))
+      return try customer(id, as: .operator)
+
     }
-    if let op, let done = try read({ auth, _ throws(BankError) in try op.replayed(in: auth) }) {
-      let f = done.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-      if f.count == 6, let age = Int(f[3]) {
-        let current = try customer(id, as: .operator)
-        return CustomerProfile(
-          id: id, name: f[0], email: f[1], phone: f[2], age: age, gender: f[4].isEmpty ? nil : f[4],
-          accounts: try f[5].split(separator: ",").map { t throws(BankError) in
-            try AccountNumber(parsing: String(t))
-          }, cards: current.cards)
-      }
-    }
-    return try customer(id, as: .operator)
   }
 
   /// A customer's details, accounts and masked cards.
@@ -630,7 +649,7 @@ public final class Authenticator: Sendable {
     _ = try customer(id, as: principal)
     var out: [DetailsChange] = []
     try bank.scanRecords(tags: 32...33) { _, bytes throws(DecodeError) in
-      switch try AuthState.decode(bytes) {
+      switch try AuthState.decodeStored(bytes) {
       case .customerRegistered(let c, let name, let email, let phone, let age, let gender, _, let t)
       where c == id:
         var fields = [("name", name), ("email", email), ("phone", phone), ("age", String(age))]
@@ -667,11 +686,17 @@ public final class Authenticator: Sendable {
   public func clearAllPINs(key: IdempotencyKey? = nil, as principal: Principal) throws(BankError)
     -> Int
   {
-    let op = OperationKey(key, principal: principal, command: "pin-key reset", arguments: [])
-    return try commitRecords { auth, state, tx throws(BankError) in
-      let records = try auth.clearAllPINs(by: principal, now: Self.now(tx))
-      if let done = try op.replayed(in: auth, &state, &tx) { return ([], Int(done) ?? 0) }
-      return (records + op.records(result: String(records.count), now: Self.now(tx)), records.count)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Int in
+      let op = OperationKey(key, principal: principal, command: "pin-key reset", arguments: [])
+      return try commitRecords { auth, state, tx throws(BankError) in
+        let records = try auth.clearAllPINs(by: principal, now: Self.now(tx))
+        if let done = try op.replayed(in: auth, &state, &tx) { return ([], Int(done) ?? 0) }
+        return (
+          records + op.records(result: String(records.count), now: Self.now(tx)), records.count
+        )
+      }
+
     }
   }
 
@@ -703,24 +728,28 @@ public final class Authenticator: Sendable {
     username: String, name: String, role: Role, password: String, key: IdempotencyKey? = nil,
     as principal: Principal = .operator
   ) throws(BankError) -> StaffMember {
-    try requirePermission(.addStaff, for: principal, ownsTarget: false)
-    try Self.validateStaff(
-      username: username, name: name, password: password, configuration: configuration)
-    let op = OperationKey(
-      key, principal: principal, command: "staff add",
-      arguments: [("username", username), ("name", name), ("role", role.description)])
-    let hash = SlowWork.run { [hasher] in hasher.hash(password) }
-    return try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth, &state, &tx), let member = auth.staffMember(done) {
-        return ([], member)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> StaffMember in
+      try requirePermission(.addStaff, for: principal, ownsTarget: false)
+      try Self.validateStaff(
+        username: username, name: name, password: password, configuration: configuration)
+      let op = OperationKey(
+        key, principal: principal, command: "staff add",
+        arguments: [("username", username), ("name", name), ("role", role.description)])
+      let hash = SlowWork.run { [hasher] in hasher.hash(password) }
+      return try commitRecords { auth, state, tx throws(BankError) in
+        if let done = try op.replayed(in: auth, &state, &tx), let member = auth.staffMember(done) {
+          return ([], member)
+        }
+        let records = try auth.addStaff(
+          username: username, name: name, role: role, passwordHash: hash, now: Self.now(tx))
+        for r in records { state.emit(r, of: AuthState.self, in: &tx) }
+        guard let member = try Self.auth(state).staffMember(username) else {
+          throw BankError(.staffNotFound, "staff member was not added")
+        }
+        return (op.records(result: username, now: Self.now(tx)), member)
       }
-      let records = try auth.addStaff(
-        username: username, name: name, role: role, passwordHash: hash, now: Self.now(tx))
-      for r in records { state.emit(r, of: AuthState.self, in: &tx) }
-      guard let member = try Self.auth(state).staffMember(username) else {
-        throw BankError(.staffNotFound, "staff member was not added")
-      }
-      return (op.records(result: username, now: Self.now(tx)), member)
+
     }
   }
 
@@ -826,21 +855,27 @@ public final class Authenticator: Sendable {
     customer: CustomerID? = nil, staff: String? = nil, key: IdempotencyKey? = nil,
     as principal: Principal
   ) throws(BankError) -> Int {
-    try requirePermission(.revokeSessions, for: principal, ownsTarget: false)
-    let subject: Subject
-    switch (customer, staff) {
-    case (let c?, nil): subject = .customer(c)
-    case (nil, let s?): subject = .staff(s)
-    default: throw BankError(.invalidArgument, "name a customer or a staff member, not both")
-    }
-    let op = OperationKey(
-      key, principal: principal, command: "session revoke",
-      arguments: [("principal", customer?.description ?? "staff " + (staff ?? ""))])
-    return try commitRecords { auth, state, tx throws(BankError) in
-      if let done = try op.replayed(in: auth, &state, &tx) { return ([], Int(done) ?? 0) }
-      guard auth.principal(for: subject) != nil else { throw AuthState.noSubject(subject) }
-      let records = auth.endSessions(of: subject, reason: .revoked, now: Self.now(tx))
-      return (records + op.records(result: String(records.count), now: Self.now(tx)), records.count)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Int in
+      try requirePermission(.revokeSessions, for: principal, ownsTarget: false)
+      let subject: Subject
+      switch (customer, staff) {
+      case (let c?, nil): subject = .customer(c)
+      case (nil, let s?): subject = .staff(s)
+      default: throw BankError(.invalidArgument, "name a customer or a staff member, not both")
+      }
+      let op = OperationKey(
+        key, principal: principal, command: "session revoke",
+        arguments: [("principal", customer?.description ?? "staff " + (staff ?? ""))])
+      return try commitRecords { auth, state, tx throws(BankError) in
+        if let done = try op.replayed(in: auth, &state, &tx) { return ([], Int(done) ?? 0) }
+        guard auth.principal(for: subject) != nil else { throw AuthState.noSubject(subject) }
+        let records = auth.endSessions(of: subject, reason: .revoked, now: Self.now(tx))
+        return (
+          records + op.records(result: String(records.count), now: Self.now(tx)), records.count
+        )
+      }
+
     }
   }
 
@@ -852,16 +887,20 @@ public final class Authenticator: Sendable {
   )
     throws(BankError)
   {
-    let subject: Subject
-    if let customer {
-      subject = .customer(customer)
-    } else if let staff {
-      subject = .staff(staff)
-    } else {
-      throw BankError(.invalidArgument, "name a customer or a staff member")
-    }
-    _ = try commitRecords { auth, _, tx throws(BankError) in
-      (try auth.liftLockout(subject, by: principal, now: Self.now(tx)), ())
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Void in
+      let subject: Subject
+      if let customer {
+        subject = .customer(customer)
+      } else if let staff {
+        subject = .staff(staff)
+      } else {
+        throw BankError(.invalidArgument, "name a customer or a staff member")
+      }
+      _ = try commitRecords { auth, _, tx throws(BankError) in
+        (try auth.liftLockout(subject, by: principal, now: Self.now(tx)), ())
+      }
+
     }
   }
 
@@ -934,51 +973,55 @@ public final class Authenticator: Sendable {
     customer: CustomerID, accounts: [AccountNumber], key: IdempotencyKey? = nil,
     as principal: Principal = .operator
   ) throws(BankError) -> IssuedCard {
-    try requirePermission(.issueCard, for: principal, ownsTarget: false)
-    try Self.validateCardAccounts(accounts)
-    let op = OperationKey(
-      key, principal: principal, command: "card issue",
-      arguments: [
-        ("customer", customer.description),
-        ("account list", accounts.map(\.description).joined(separator: ",")),
-      ])
-    var system = SystemRandomNumberGenerator()
-    let candidate = system.next()
-    let (pan, replayed) = try commitRecords {
-      auth, state, tx throws(BankError) -> ([AuthRecord], (PAN, Bool)) in
-      if let done = try op.replayed(in: auth, &state, &tx) {
-        return ([], (try PAN(parsing: done), true))
-      }
-      var ids: [AccountID] = []
-      for n in accounts {
-        let id = try state.ledger.id(of: n)
-        if state.ledger.bal[id.index].status == .closed {
-          throw BankError(.accountClosed, "account \(n) is closed; a card cannot use it")
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> IssuedCard in
+      try requirePermission(.issueCard, for: principal, ownsTarget: false)
+      try Self.validateCardAccounts(accounts)
+      let op = OperationKey(
+        key, principal: principal, command: "card issue",
+        arguments: [
+          ("customer", customer.description),
+          ("account list", accounts.map(\.description).joined(separator: ",")),
+        ])
+      var system = SystemRandomNumberGenerator()
+      let candidate = system.next()
+      let (pan, replayed) = try commitRecords {
+        auth, state, tx throws(BankError) -> ([AuthRecord], (PAN, Bool)) in
+        if let done = try op.replayed(in: auth, &state, &tx) {
+          return ([], (try PAN(parsing: done), true))
         }
-        ids.append(id)
+        var ids: [AccountID] = []
+        for n in accounts {
+          let id = try state.ledger.id(of: n)
+          if state.ledger.bal[id.index].status == .closed {
+            throw BankError(.accountClosed, "account \(n) is closed; a card cannot use it")
+          }
+          ids.append(id)
+        }
+        // Named by its number, as the caller gave it (the core knows only internal IDs).
+        if auth.customers[customer] != nil,
+          let (n, _) = zip(accounts, ids).first(where: { auth.accountOwner[$0.1] != customer })
+        {
+          throw BankError(.invalidArgument, "account \(n) does not belong to customer \(customer)")
+        }
+        let (pan, records) = try auth.issueCard(
+          customer: customer, accounts: ids, candidate: candidate, now: Self.now(tx),
+          configuration: configuration)
+        return (records + op.records(result: pan.digits, now: Self.now(tx)), (pan, false))
       }
-      // Named by its number, as the caller gave it (the core knows only internal IDs).
-      if auth.customers[customer] != nil,
-        let (n, _) = zip(accounts, ids).first(where: { auth.accountOwner[$0.1] != customer })
-      {
-        throw BankError(.invalidArgument, "account \(n) does not belong to customer \(customer)")
+      var card = try read { auth, _ throws(BankError) in
+        guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
+        return c
       }
-      let (pan, records) = try auth.issueCard(
-        customer: customer, accounts: ids, candidate: candidate, now: Self.now(tx),
-        configuration: configuration)
-      return (records + op.records(result: pan.digits, now: Self.now(tx)), (pan, false))
+      if replayed {
+        // As issued: a retry prints what the issue printed.
+        card.status = .active
+        card.hasPIN = false
+        card.failedPINAttempts = 0
+      }
+      return IssuedCard(pan: pan.digits, card: card, accounts: accounts)
+
     }
-    var card = try read { auth, _ throws(BankError) in
-      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
-      return c
-    }
-    if replayed {
-      // As issued: a retry prints what the issue printed.
-      card.status = .active
-      card.hasPIN = false
-      card.failedPINAttempts = 0
-    }
-    return IssuedCard(pan: pan.digits, card: card, accounts: accounts)
   }
 
   /// A card's accounts, checked on their own: at least one, none twice.
@@ -1043,26 +1086,30 @@ public final class Authenticator: Sendable {
   )
     throws(BankError) -> Card
   {
-    let pan = try PAN(parsing: pan)
-    let code = try pinCode(pin, pan)
-    let op = OperationKey(
-      key, principal: principal, command: "card set-pin", arguments: [("card", pan.digits)])
-    let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
-      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
-      let c = try Self.card(
-        pan, in: auth, as: principal, verb: "set the PIN of", staffAction: "set PINs")
-      // A customer sets only a first PIN: replacing one takes `changePIN`, with the old PIN and
-      // its three-try limit, so that a stolen session cannot take over a card.
-      if case .customer = principal, c.hasPIN {
-        throw BankError(
-          .permissionDenied,
-          "card \(c.pan) already has a PIN: a customer changes it with change-pin, giving the old PIN"
-        )
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Card in
+      let pan = try PAN(parsing: pan)
+      let code = try pinCode(pin, pan)
+      let op = OperationKey(
+        key, principal: principal, command: "card set-pin", arguments: [("card", pan.digits)])
+      let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
+        if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
+        let c = try Self.card(
+          pan, in: auth, as: principal, verb: "set the PIN of", staffAction: "set PINs")
+        // A customer sets only a first PIN: replacing one takes `changePIN`, with the old PIN and
+        // its three-try limit, so that a stolen session cannot take over a card.
+        if case .customer = principal, c.hasPIN {
+          throw BankError(
+            .permissionDenied,
+            "card \(c.pan) already has a PIN: a customer changes it with change-pin, giving the old PIN"
+          )
+        }
+        let records = try auth.setPIN(pan, code: code, now: Self.now(tx))
+        return (records + Self.cardRecords(op, pan, auth, records, now: Self.now(tx)), nil)
       }
-      let records = try auth.setPIN(pan, code: code, now: Self.now(tx))
-      return (records + Self.cardRecords(op, pan, auth, records, now: Self.now(tx)), nil)
+      return try card(pan, asLeftBy: done)
+
     }
-    return try card(pan, asLeftBy: done)
   }
 
   /// The record of a keyed card command, holding the card's status and PIN as it left them.
@@ -1099,31 +1146,35 @@ public final class Authenticator: Sendable {
     pan: String, oldPIN: String, newPIN: String, key: IdempotencyKey? = nil,
     as principal: Principal = .operator
   ) throws(BankError) -> Card {
-    let pan = try PAN(parsing: pan)
-    let old = try pinCode(oldPIN, pan)
-    let new = try pinCode(newPIN, pan)
-    let op = OperationKey(
-      key, principal: principal, command: "card change-pin", arguments: [("card", pan.digits)])
-    let done = try commit { auth, state, tx throws(BankError) -> AuthOutcome<String?> in
-      _ = try Self.card(
-        pan, in: auth, as: principal, verb: "change the PIN of", staffAction: "change PINs")
-      // A retry after the change committed: the old PIN is no longer the card's, so it is not
-      // checked again.
-      if let done = try op.replayed(in: auth, &state, &tx) {
-        return AuthOutcome(records: [], result: .success(done))
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Card in
+      let pan = try PAN(parsing: pan)
+      let old = try pinCode(oldPIN, pan)
+      let new = try pinCode(newPIN, pan)
+      let op = OperationKey(
+        key, principal: principal, command: "card change-pin", arguments: [("card", pan.digits)])
+      let done = try commit { auth, state, tx throws(BankError) -> AuthOutcome<String?> in
+        _ = try Self.card(
+          pan, in: auth, as: principal, verb: "change the PIN of", staffAction: "change PINs")
+        // A retry after the change committed: the old PIN is no longer the card's, so it is not
+        // checked again.
+        if let done = try op.replayed(in: auth, &state, &tx) {
+          return AuthOutcome(records: [], result: .success(done))
+        }
+        let outcome = auth.changePIN(
+          pan, oldCode: old, newCode: new, now: Self.now(tx), atTerminal: false,
+          configuration: configuration)
+        if case .success = outcome.result {
+          return AuthOutcome(
+            records: outcome.records
+              + Self.cardRecords(op, pan, auth, outcome.records, now: Self.now(tx)),
+            result: .success(nil))
+        }
+        return AuthOutcome(records: outcome.records, result: outcome.result.map { nil })
       }
-      let outcome = auth.changePIN(
-        pan, oldCode: old, newCode: new, now: Self.now(tx), atTerminal: false,
-        configuration: configuration)
-      if case .success = outcome.result {
-        return AuthOutcome(
-          records: outcome.records
-            + Self.cardRecords(op, pan, auth, outcome.records, now: Self.now(tx)),
-          result: .success(nil))
-      }
-      return AuthOutcome(records: outcome.records, result: outcome.result.map { nil })
+      return try card(pan, asLeftBy: done)
+
     }
-    return try card(pan, asLeftBy: done)
   }
 
   /// Checks a PIN: a correct one resets the try counter; the third wrong one in a row blocks
@@ -1146,15 +1197,19 @@ public final class Authenticator: Sendable {
   public func blockCard(
     pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
   ) throws(BankError) -> Card {
-    let parsed = try PAN(parsing: pan)
-    let op = OperationKey(
-      key, principal: principal, command: "card block", arguments: [("card", parsed.digits)])
-    let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
-      let records = try auth.blockCard(parsed, reason: .lost, by: principal, now: Self.now(tx))
-      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
-      return (records + Self.cardRecords(op, parsed, auth, records, now: Self.now(tx)), nil)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Card in
+      let parsed = try PAN(parsing: pan)
+      let op = OperationKey(
+        key, principal: principal, command: "card block", arguments: [("card", parsed.digits)])
+      let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
+        let records = try auth.blockCard(parsed, reason: .lost, by: principal, now: Self.now(tx))
+        if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
+        return (records + Self.cardRecords(op, parsed, auth, records, now: Self.now(tx)), nil)
+      }
+      return try card(parsed, asLeftBy: done)
+
     }
-    return try card(parsed, asLeftBy: done)
   }
 
   /// Unblocks a blocked or retained card and resets its PIN tries (managers and the operator).
@@ -1163,15 +1218,19 @@ public final class Authenticator: Sendable {
   public func unblockCard(
     pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
   ) throws(BankError) -> Card {
-    let parsed = try PAN(parsing: pan)
-    try requirePermission(.unblockCard, for: principal, ownsTarget: false)
-    let op = OperationKey(
-      key, principal: principal, command: "card unblock", arguments: [("card", parsed.digits)])
-    let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
-      let records = try auth.unblockCard(parsed, by: principal, now: Self.now(tx))
-      if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
-      return (records + Self.cardRecords(op, parsed, auth, records, now: Self.now(tx)), nil)
+    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> Card in
+      let parsed = try PAN(parsing: pan)
+      try requirePermission(.unblockCard, for: principal, ownsTarget: false)
+      let op = OperationKey(
+        key, principal: principal, command: "card unblock", arguments: [("card", parsed.digits)])
+      let done = try commitRecords { auth, state, tx throws(BankError) -> ([AuthRecord], String?) in
+        let records = try auth.unblockCard(parsed, by: principal, now: Self.now(tx))
+        if let done = try op.replayed(in: auth, &state, &tx) { return ([], done) }
+        return (records + Self.cardRecords(op, parsed, auth, records, now: Self.now(tx)), nil)
+      }
+      return try card(parsed, asLeftBy: done)
+
     }
-    return try card(parsed, asLeftBy: done)
   }
 }

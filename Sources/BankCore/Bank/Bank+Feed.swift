@@ -13,6 +13,12 @@ public struct CommittedRecord: Sendable, Equatable {
 
   /// The record's tag: which kind of record it is, within its core's range.
   public var tag: UInt8 { bytes.first ?? 0 }
+
+  /// Who wrote the record, and through what (``Origin/operatorOnCLI`` for a record without a
+  /// stamp); `nil` when its stamp does not decode.
+  public var origin: Origin? {
+    bytes.withUnsafeBytes { b in try? RecordEnvelope.origin(of: b) }
+  }
 }
 
 /// The durable watermark of a bank: the sequence up to which every record is committed and

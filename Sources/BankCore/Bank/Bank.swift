@@ -17,6 +17,9 @@ public struct BankConfiguration: Sendable {
   /// caller never waits for one; `false` writes them on the committing thread after its commit
   /// (deterministic simulations use this).
   public var snapshotsInBackground = true
+  /// The channel commits come through when no ``Origin`` scope says otherwise: `cli` for a
+  /// program that links the library or runs on the command line; `bankd` sets `service`.
+  public var channel: Channel = .cli
   /// The cores besides the ledger, in snapshot order. Internal: the product's cores are fixed.
   var cores: [any StateCore.Type]
 
@@ -230,6 +233,8 @@ public final class Bank: Sendable {
   {
     let clockNow = configuration.clock.now()
     let every = configuration.snapshotEvery
+    let stamp = RecordEnvelope.stamp(
+      for: Origin.current ?? Origin(principal: .operator, channel: configuration.channel))
     var races = 0
     var done: (R, UInt64, Bool)?
     while done == nil {
@@ -237,7 +242,9 @@ public final class Bank: Sendable {
         try g.requireUsable()
         while true {
           do throws(BankError) {
-            if let done = try attempt(&g, build, clockNow: clockNow, every: every) {
+            if let done = try attempt(
+              &g, build, clockNow: clockNow, every: every, stamp: stamp)
+            {
               return done
             }
           } catch {
@@ -300,7 +307,7 @@ public final class Bank: Sendable {
   @inline(__always)
   private func attempt<R>(
     _ g: inout Guarded, _ build: (inout BankState, inout Transaction) throws(BankError) -> R,
-    clockNow: Int64, every: UInt64
+    clockNow: Int64, every: UInt64, stamp: [UInt8]?
   ) throws(BankError) -> (R, UInt64, Bool)? {
     let last = g.state.lastTimestamp
     guard clockNow <= Instant.latest.nanoseconds else {
@@ -322,6 +329,7 @@ public final class Bank: Sendable {
         g.state.ledger, baseSequence: g.state.sequence, read: reader, undo: &g.scratchUndo),
       batch: RecordBatch(), now: clockNow > last ? clockNow : last &+ 1)
     swap(&tx.batch, &g.scratchBatch)
+    tx.batch.stamp = stamp
     defer {
       // Hand the buffers back, emptied but keeping their capacity.
       tx.batch.removeAll()

@@ -69,8 +69,13 @@ extension StateCore {
   mutating func applyEncoded(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> (
     applied: Bool, time: Int64
   ) {
-    let record = try Self.decode(bytes)
+    let record = try Self.decodeStored(bytes)
     return (applyRecord(record), Self.time(of: record))
+  }
+
+  /// Decodes a record as stored: its origin stamp, if any, is not the core's.
+  static func decodeStored(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Record {
+    try RecordEnvelope.withBody(bytes) { b throws(DecodeError) in try Self.decode(b) }
   }
 
   /// This core's section header and bytes, for the sectioned snapshot.

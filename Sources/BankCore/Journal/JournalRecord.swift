@@ -224,6 +224,9 @@ package enum JournalRecord: Sendable, Equatable {
 
   /// Decodes one record, checking every bound and enumeration value.
   static func decode(_ buffer: UnsafeRawBufferPointer) throws(DecodeError) -> JournalRecord {
+    if RecordEnvelope.isStamped(buffer) {
+      return try RecordEnvelope.withBody(buffer) { b throws(DecodeError) in try decode(b) }
+    }
     var r = ByteReader(buffer)
     let tagByte = try r.u8()
     guard let tag = Tag(rawValue: tagByte) else {
@@ -301,6 +304,9 @@ package enum JournalRecord: Sendable, Equatable {
   static func decodeTransfer(_ buffer: UnsafeRawBufferPointer) throws(DecodeError)
     -> TransferRecord
   {
+    if RecordEnvelope.isStamped(buffer) {
+      return try RecordEnvelope.withBody(buffer) { b throws(DecodeError) in try decodeTransfer(b) }
+    }
     var r = ByteReader(buffer)
     let tagByte = try r.u8()
     let version = try r.u8()

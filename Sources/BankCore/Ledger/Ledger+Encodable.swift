@@ -50,11 +50,11 @@ extension Account: Encodable {
 
 extension HistoryEntry: Encodable {
   private enum Keys: String, CodingKey {
-    case transfer, time, kind, amount, balance, memo, counterparty
+    case transfer, time, kind, amount, balance, memo, counterparty, by, channel
   }
 
   /// Encodes as bankctl's history entry: `{"transfer","time","kind","amount","balance","memo",
-  /// "counterparty"}`.
+  /// "counterparty"}`, and `"by"` and `"channel"` when the entry carries its ``HistoryEntry/origin``.
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: Keys.self)
     try c.encode(transfer, forKey: .transfer)
@@ -64,6 +64,10 @@ extension HistoryEntry: Encodable {
     try c.encode(balance, forKey: .balance)
     try c.encode(memo, forKey: .memo)
     try c.encode(counterparty, forKey: .counterparty)
+    if let origin {
+      try c.encode(origin.by, forKey: .by)
+      try c.encode(origin.channel.description, forKey: .channel)
+    }
   }
 }
 

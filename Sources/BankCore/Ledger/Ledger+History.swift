@@ -16,6 +16,10 @@ public struct HistoryEntry: Sendable, Equatable {
   public let counterparty: AccountNumber
   /// Where this entry is: pass it as `before` to read the entries older than it.
   public let cursor: HistoryCursor
+  /// Who made the movement, and through what: the origin stamped on its record (for a posted
+  /// hold, on the posting). `nil` when the reader may not see it: the Authenticator shows it to
+  /// staff and the operator, not to customers.
+  public internal(set) var origin: Origin?
 
   /// When it was recorded, in nanoseconds since 1970; see ``time``.
   @available(*, deprecated, message: "use time, an Instant")
@@ -148,10 +152,11 @@ extension Ledger {
         return entries
       }
       let signed = Self.signed(e.transfer, e.amount, for: id, creditNormal: creditNormal)
+      let origin = try RecordEnvelope.origin(ofStored: bytes, sequence: seq)
       entries.append(
         historyEntry(
           e.transfer, amount: signed, timestamp: e.timestamp, balanceAfter: after, at: seq,
-          for: id, currency: currency, ids: ids))
+          for: id, currency: currency, ids: ids, origin: origin))
       after &-= signed
       seq = back == 0 ? 0 : seq - back
     }
@@ -204,7 +209,8 @@ extension Ledger {
 
   private func historyEntry(
     _ t: TransferRecord, amount signed: Int64, timestamp: Int64, balanceAfter: Int64,
-    at seq: UInt64, for id: AccountID, currency: Currency, ids: [AccountNumber]
+    at seq: UInt64, for id: AccountID, currency: Currency, ids: [AccountNumber],
+    origin: Origin = .operatorOnCLI
   ) -> HistoryEntry {
     HistoryEntry(
       transfer: t.transferID, kind: t.kind, time: Instant(nanoseconds: timestamp),
@@ -214,12 +220,14 @@ extension Ledger {
       cursor: HistoryCursor(
         sequence: seq, balanceBefore: balanceAfter &- signed,
         check: bank.cursorCheck(
-          ids[id.index], sequence: seq, balanceBefore: balanceAfter &- signed)))
+          ids[id.index], sequence: seq, balanceBefore: balanceAfter &- signed)),
+      origin: origin)
   }
 
   /// The fallback for entries without links: scans the journal below `limit` (exclusive) and
   /// appends the account's newest `want` entries there, newest first, keeping only those in
-  /// memory (plus the account's holds, to name a posted hold).
+  /// memory (plus the account's holds, to name a posted hold). Records without links come from
+  /// the first release, which stamped no origin: each reads as ``Origin/operatorOnCLI``.
   private func scanHistory(
     below limit: UInt64, of id: AccountID, want: Int, balanceAfter: Int64, currency: Currency,
     creditNormal: Bool, ids: [AccountNumber], into entries: inout [HistoryEntry]

@@ -259,15 +259,24 @@ extension Ledger {
     return (state.account(t.debit), state.account(t.credit))
   }
 
+  /// Every committed ledger record in journal order, decoded, with the origin stamped on it
+  /// (other cores' records are skipped). For exports and audits.
+  ///
+  /// - Complexity: O(records in the store).
+  package func forEachRecordWithOrigin(_ body: (UInt64, JournalRecord, Origin) -> Void)
+    throws(BankError)
+  {
+    try bank.scanRecords(tags: LedgerState.tags) { seq, bytes throws(DecodeError) in
+      body(seq, try JournalRecord.decode(bytes), try RecordEnvelope.origin(of: bytes))
+    }
+  }
+
   /// Every committed ledger record in journal order, decoded (other cores' records are
   /// skipped). For exports and audits.
   ///
   /// - Complexity: O(records in the store).
   package func forEachRecord(_ body: (UInt64, JournalRecord) -> Void) throws(BankError) {
-    // Other cores' records (customers, cards, …) are not the ledger's.
-    try bank.scanRecords(tags: LedgerState.tags) { seq, bytes throws(DecodeError) in
-      body(seq, try JournalRecord.decode(bytes))
-    }
+    try forEachRecordWithOrigin { seq, record, _ in body(seq, record) }
   }
 
 }

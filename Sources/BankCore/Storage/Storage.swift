@@ -25,6 +25,8 @@ public struct RecordBatch: Sendable {
   public private(set) var bytes: [UInt8] = []
   /// The end offset of each record in ``bytes``.
   public private(set) var ends: [Int] = []
+  /// The origin stamp every record appended gets (``RecordEnvelope``); set by the bank's commit.
+  var stamp: [UInt8]? = nil
 
   /// An empty batch.
   public init() {}
@@ -36,8 +38,9 @@ public struct RecordBatch: Sendable {
 
   /// Adds one record's bytes.
   public mutating func append(_ record: some Collection<UInt8>) {
+    let start = bytes.count
     bytes.append(contentsOf: record)
-    ends.append(bytes.count)
+    finishRecord(at: start)
   }
 
   /// Reserves room for a number of records of a typical size.
@@ -47,22 +50,34 @@ public struct RecordBatch: Sendable {
   }
 
   mutating func append(_ record: JournalRecord) {
+    let start = bytes.count
     var w = ByteWriter()
     swap(&w.bytes, &bytes)
     record.encode(into: &w)
     swap(&w.bytes, &bytes)
-    ends.append(bytes.count)
+    finishRecord(at: start)
   }
 
   /// Appends one record written directly into the shared buffer by `write`.
   mutating func appendEncoded(_ write: (inout [UInt8]) -> Void) {
+    let start = bytes.count
     write(&bytes)
+    finishRecord(at: start)
+  }
+
+  /// Stamps the record just written at `start` with the batch's origin, if any, and ends it.
+  @inline(__always)
+  private mutating func finishRecord(at start: Int) {
+    if let stamp, bytes.count - start >= 2 {
+      RecordEnvelope.apply(stamp, to: &bytes, recordAt: start)
+    }
     ends.append(bytes.count)
   }
 
   mutating func removeAll() {
     bytes.removeAll(keepingCapacity: true)
     ends.removeAll(keepingCapacity: true)
+    stamp = nil
   }
 
   /// Calls `body` with each record's bytes in order.
