@@ -101,6 +101,8 @@ enum Exporter {
       case .equity: "Equity"
       case .interest: "Expenses:Interest"
       case .fees: "Income:Fees"
+      case .terminalCash: "Assets:Cash:Terminals:\(a.currency.code)"
+      case .interestIncome: "Income:Interest"
       }
     return "\(group):\(a.number)"
   }

@@ -85,7 +85,7 @@ import Testing
     #expect(throws: DecodeError("unknown auth record tag 60 (written by a newer release?)")) {
       try AuthRecord.decode([60, 1])
     }
-    #expect(throws: DecodeError("tag 5 is not an auth record tag (32...63)")) {
+    #expect(throws: DecodeError("tag 5 is not one of the auth core's record tags (32...63)")) {
       try AuthRecord.decode([5, 1])
     }
     var bytes = AuthRecord.pinFailed(pan: Self.pan, time: Self.t).encoded

@@ -38,14 +38,12 @@ struct CounterCore: StateCore {
   }
 
   static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Record {
-    var r = ByteReader(bytes)
-    let tag = try r.u8()
-    let version = try r.u8()
-    guard tag == 250 else { throw DecodeError("unknown counters tag \(tag)") }
-    guard version == 1 else { throw DecodeError("unsupported version \(version) of tag \(tag)") }
-    let record = Record.set(name: try r.string(), value: try r.i64(), time: try r.i64())
-    guard r.isAtEnd else { throw DecodeError("trailing bytes") }
-    return record
+    // The shared helpers: the header's checks, and exactly one record in the buffer.
+    try RecordCodec.decodeWhole(bytes, core: coreName) { r throws(DecodeError) in
+      _ = try RecordCodec.header(
+        &r, core: coreName, tags: tags, name: { $0 == 250 ? "set" : nil }, newest: { _ in 1 })
+      return Record.set(name: try r.string(), value: try r.i64(), time: try r.i64())
+    }
   }
 
   mutating func applyRecord(_ record: Record) -> Bool {

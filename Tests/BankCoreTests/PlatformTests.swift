@@ -61,6 +61,39 @@ import Testing
     }
   }
 
+  /// A core's command that is refused still appends what it recorded (a wrong PIN's try
+  /// counter), through the shared commit path of `Bank/`; the refusal is thrown once it is
+  /// durable. A command that throws before judging appends nothing.
+  @Test func aRefusedCommandKeepsItsRecords() throws {
+    let storage = InMemoryStorage()
+    let bank = try Bank.withCounters(storage: storage)
+    func wrongPIN() throws(BankError) {
+      try bank.commit(CounterCore.self) {
+        core, _, tx throws(BankError) -> CoreOutcome<CounterCore.Record, Void> in
+        CoreOutcome(
+          records: [.set(name: "tries", value: (core.values["tries"] ?? 0) + 1, time: tx.now)],
+          result: .failure(BankError(.authenticationFailed, "wrong PIN")))
+      }
+    }
+    for attempt in 1...2 {
+      do throws(BankError) {
+        try wrongPIN()
+        Issue.record("a refusal was not thrown")
+      } catch {
+        #expect(error.code == .authenticationFailed)
+      }
+      #expect(try bank.counter("tries") == Int64(attempt))
+      #expect(storage.lastSequence == UInt64(attempt))
+    }
+    #expect(throws: BankError.self) {
+      try bank.commitRecords(CounterCore.self) {
+        _, _, _ throws(BankError) -> ([CounterCore.Record], Int) in
+        throw BankError(.invalidArgument, "refused before judging")
+      }
+    }
+    #expect(storage.lastSequence == 2)
+  }
+
   /// The chain hash is computable from outside the package (a backend in another package
   /// computes the same): the public `HashChain` over a file store's batches gives the head
   /// `verify` reports.
@@ -138,4 +171,92 @@ struct ClashingCore: StubCore {
   static let coreName = "clashing"
   static let tags: ClosedRange<UInt8> = 200...201
   init() {}
+}
+
+/// Issue 18, point 1: the ledger's general mechanisms for the cores to come.
+@Suite struct BankAccountKindTests {
+  let usd = Currency.usd
+  func usd(_ minor: Int64) -> Amount { Amount(minorUnits: minor, currency: .usd) }
+
+  @Test func movementsPassThroughTheBankAccountsTheirKindNames() throws {
+    let ledger = try Ledger()
+    let alice = try ledger.open(AccountSpec(name: "Alice")).number
+    let bob = try ledger.open(AccountSpec(name: "Bob")).number
+    let atm = try ledger.open(AccountSpec(name: "ATM-0001 cash", kind: .terminalCash)).number
+    let income = try ledger.open(AccountSpec(name: "Interest income", kind: .interestIncome)).number
+    let expense = try ledger.open(AccountSpec(name: "Interest expense", kind: .interest)).number
+    let loan = try ledger.open(AccountSpec(name: "Alice's loan", kind: .loan)).number
+    let fees = try ledger.open(AccountSpec(name: "Fees", kind: .fees)).number
+    #expect(try ledger.account(atm).kind.description == "terminal_cash")
+    #expect(try !ledger.account(income).kind.isCustomer)
+    func move(_ kind: TransferKind, _ from: AccountNumber, _ to: AccountNumber, _ minor: Int64)
+      throws(BankError)
+    {
+      try ledger.submit(.transfer(amount: usd(minor), from: from, to: to, kind: kind))
+    }
+    // Cash into a terminal, then out to a customer and back.
+    let vault = try #require(try ledger.vault(for: .usd)).number
+    // Debit the terminal's cash, credit the vault: an asset grows on its debit side.
+    try ledger.submit(.transfer(amount: usd(1_000_00), from: atm, to: vault))
+    try move(.deposit, atm, alice, 200_00)
+    try move(.withdrawal, alice, atm, 50_00)
+    try move(.loanDisbursement, loan, alice, 500_00)
+    try move(.loanRepayment, alice, loan, 100_00)
+    try move(.interest, expense, alice, 1_23)
+    try move(.interest, alice, income, 45)
+    try move(.fee, alice, fees, 2_00)
+    #expect(
+      try ledger.balance(of: alice) == usd(200_00 - 50_00 + 500_00 - 100_00 + 1_23 - 45 - 2_00))
+    let atmAccount = try ledger.account(atm)
+    #expect(atmAccount.balance == usd(1_000_00 + 200_00 - 50_00), "\(atmAccount)")
+    #expect(try ledger.balance(of: loan) == usd(400_00))
+    // A customer's transfer between customers stays as it was.
+    try move(.transfer, alice, bob, 1_00)
+    // The wrong kind of bank account, or the wrong direction, is internal_account.
+    for (kind, from, to) in [
+      (TransferKind.transfer, atm, alice), (.deposit, income, alice), (.withdrawal, alice, loan),
+      (.interest, income, alice), (.interest, alice, expense), (.fee, fees, alice),
+      (.loanDisbursement, alice, loan), (.deposit, alice, atm),
+    ] {
+      do throws(BankError) {
+        try move(kind, from, to, 1)
+        Issue.record("\(kind) \(from) -> \(to) was accepted")
+      } catch {
+        #expect(error.code == .internalAccount, "\(kind) \(from) -> \(to): \(error)")
+      }
+    }
+    // A customer's hold to a terminal's cash: an ATM withdrawal held, then posted.
+    let hold = try ledger.placeHold(usd(40_00), from: alice, to: atm)
+    #expect(hold.transfer.kind == .withdrawal)
+    try ledger.postHold(.number(hold.transfer.number))
+    #expect(try ledger.balance(of: atm) == usd(1_000_00 + 200_00 - 50_00 - 40_00))
+    do throws(BankError) {
+      _ = try ledger.placeHold(usd(1_00), from: alice, to: income)
+      Issue.record("a hold into interest income was accepted")
+    } catch {
+      #expect(error.code == .internalAccount)
+    }
+    #expect(ledger.invariantViolation() == nil)
+  }
+
+  @Test func holdsExpireOnTheClockWhileAProcessRuns() async throws {
+    let ledger = try Ledger()
+    let a = try ledger.open(AccountSpec(name: "Alice")).number
+    try ledger.deposit(usd(100_00), to: a)
+    let soon = Instant(nanoseconds: BankClock.system.now() + 150_000_000)
+    try ledger.placeHold(usd(30_00), from: a, expiresAt: soon)
+    try ledger.placeHold(usd(5_00), from: a)  // never lapses
+    #expect(try ledger.nextHoldExpiry == soon)
+    #expect(try ledger.account(a).available == usd(65_00))
+    let driver = Task { try await ledger.expireHoldsOnTheClock(checkingAtLeastEvery: .seconds(5)) }
+    var waited = 0
+    while try ledger.account(a).available != usd(95_00), waited < 200 {
+      try await Task.sleep(for: .milliseconds(25))
+      waited += 1
+    }
+    #expect(try ledger.account(a).available == usd(95_00))
+    #expect(try ledger.nextHoldExpiry == nil)
+    driver.cancel()
+    #expect(try await driver.value == 1)
+  }
 }

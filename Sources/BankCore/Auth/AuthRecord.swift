@@ -349,19 +349,10 @@ enum AuthRecord: Sendable, Equatable {
   /// - Throws: `DecodeError` naming an unknown tag, a version this release cannot read, a
   ///   truncated field or an out-of-range value. Never traps on any input.
   static func decode(_ r: inout ByteReader) throws(DecodeError) -> AuthRecord {
-    let rawTag = try r.u8()
-    guard let tag = Tag(rawValue: rawTag) else {
-      throw DecodeError(
-        tagRange.contains(rawTag)
-          ? "unknown auth record tag \(rawTag) (written by a newer release?)"
-          : "tag \(rawTag) is not an auth record tag (32...63)")
-    }
-    let version = try r.u8()
-    guard tag.reads(version) else {
-      throw DecodeError(
-        "auth record \(tag.name) (tag \(rawTag)) has version \(version); this release reads versions 1 to \(tag.currentVersion)"
-      )
-    }
+    let (rawTag, version) = try RecordCodec.header(
+      &r, core: "auth", tags: tagRange, name: { Tag(rawValue: $0)?.name },
+      newest: { Tag(rawValue: $0)?.currentVersion ?? 0 })
+    guard let tag = Tag(rawValue: rawTag) else { throw DecodeError("unknown auth record tag") }
     switch tag {
     case .customerRegistered:
       return .customerRegistered(
@@ -465,20 +456,9 @@ enum AuthRecord: Sendable, Equatable {
   ///
   /// - Throws: `DecodeError` as ``decode(_:)`` does, or for bytes left over.
   static func decode(_ bytes: [UInt8]) throws(DecodeError) -> AuthRecord {
-    let result: Result<AuthRecord, DecodeError> = bytes.withUnsafeBytes { raw in
-      var r = ByteReader(raw)
-      do throws(DecodeError) {
-        let record = try decode(&r)
-        guard r.isAtEnd else {
-          return .failure(DecodeError("\(r.remaining) bytes left after an auth record"))
-        }
-        return .success(record)
-      } catch {
-        return .failure(error)
-      }
-    }
-    return try result.get()
+    try RecordCodec.decodeWhole(bytes, core: "auth") { r throws(DecodeError) in try decode(&r) }
   }
+
 }
 
 // MARK: - Field codecs shared by the records and the snapshot

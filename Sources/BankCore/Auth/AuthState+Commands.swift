@@ -1,12 +1,7 @@
 /// The records a command produced together with its answer. The facade appends ``records``
 /// whatever ``result`` says: a failed login or a wrong PIN must be journaled (to count towards a
 /// lockout) and still be refused.
-struct AuthOutcome<Value: Sendable>: Sendable {
-  /// What to append, possibly nothing.
-  var records: [AuthRecord]
-  /// The command's answer after the records are durable.
-  var result: Result<Value, BankError>
-}
+typealias AuthOutcome<Value: Sendable> = CoreOutcome<AuthRecord, Value>
 
 /// A password checked against a stored hash, outside the store's lock (``AuthState/checkPassword(_:storedHash:hasher:)``).
 struct PasswordCheck: Sendable, Equatable {

@@ -9,10 +9,9 @@ extension AuthState: StateCore {
   static func encode(_ record: AuthRecord, into w: inout ByteWriter) { record.encode(into: &w) }
 
   static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> AuthRecord {
-    var r = ByteReader(bytes)
-    let record = try AuthRecord.decode(&r)
-    guard r.isAtEnd else { throw DecodeError("\(r.remaining) bytes left after an auth record") }
-    return record
+    try RecordCodec.decodeWhole(bytes, core: "auth") { r throws(DecodeError) in
+      try AuthRecord.decode(&r)
+    }
   }
 
   mutating func applyRecord(_ record: AuthRecord) -> Bool { applyChecked(record) == nil }

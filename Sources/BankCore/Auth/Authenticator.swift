@@ -172,13 +172,7 @@ public final class Authenticator: Sendable {
   private func commit<V: Sendable>(
     _ build: (AuthState, inout BankState, inout Transaction) throws(BankError) -> AuthOutcome<V>
   ) throws(BankError) -> V {
-    let outcome = try bank.commit { state, tx throws(BankError) -> AuthOutcome<V> in
-      let auth = try Self.auth(state)
-      let outcome = try build(auth, &state, &tx)
-      for r in outcome.records { state.emit(r, of: AuthState.self, in: &tx) }
-      return outcome
-    }
-    return try outcome.result.get()
+    try bank.commit(AuthState.self, build)
   }
 
   /// Commits a keyed change: a retry with the same key and arguments replays it; `body` stages
@@ -200,17 +194,11 @@ public final class Authenticator: Sendable {
       [AuthRecord], V
     )
   ) throws(BankError) -> V {
-    try commit { auth, state, tx throws(BankError) in
-      let (records, value) = try build(auth, &state, &tx)
-      return AuthOutcome(records: records, result: .success(value))
-    }
+    try bank.commitRecords(AuthState.self, build)
   }
 
   static func auth(_ state: borrowing BankState) throws(BankError) -> AuthState {
-    guard let a = state.core(AuthState.self) else {
-      throw BankError(.invalidArgument, "this bank has no authenticator core")
-    }
-    return a
+    try state.requireCore(AuthState.self)
   }
 
   private func read<R>(_ body: (AuthState, borrowing BankState) throws(BankError) -> R)
@@ -648,7 +636,7 @@ public final class Authenticator: Sendable {
   {
     _ = try customer(id, as: principal)
     var out: [DetailsChange] = []
-    try bank.scanRecords(tags: 32...33) { _, bytes throws(DecodeError) in
+    try bank.scanRecords(tags: AuthState.tags) { _, bytes throws(DecodeError) in
       switch try AuthState.decodeStored(bytes) {
       case .customerRegistered(let c, let name, let email, let phone, let age, let gender, _, let t)
       where c == id:

@@ -15,6 +15,22 @@ public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
   /// A fee charged: customer to fee income.
   case fee = 6
 
+  /// Whether a movement of this kind may pass between a customer's deposit account and one of
+  /// the bank's own accounts of kind `bank`, in this direction (`toCustomer`): cash in and out
+  /// through the vault or a terminal's cash, a loan paid out or repaid, interest paid (from
+  /// interest expense) or charged (to interest income), a fee. A plain transfer passes only
+  /// between customers.
+  public func allows(bankAccount bank: AccountKind, toCustomer: Bool) -> Bool {
+    switch (self, toCustomer) {
+    case (.deposit, true), (.withdrawal, false): bank == .vault || bank == .terminalCash
+    case (.loanDisbursement, true), (.loanRepayment, false): bank == .loan
+    case (.interest, true): bank == .interest
+    case (.interest, false): bank == .interestIncome
+    case (.fee, false): bank == .fees
+    default: false
+    }
+  }
+
   public var description: String {
     switch self {
     case .transfer: "transfer"

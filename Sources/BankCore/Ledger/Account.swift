@@ -22,10 +22,14 @@ public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
   case vault = 10
   /// The owners' equity.
   case equity = 11
-  /// Interest paid to customers.
+  /// Interest expense: interest the bank pays customers (debit-normal).
   case interest = 12
   /// Fees earned from customers.
   case fees = 13
+  /// The cash in one terminal (an ATM's cassettes): an asset, as the vault is, one per terminal.
+  case terminalCash = 14
+  /// Interest income: interest customers pay the bank (overdrafts, loans).
+  case interestIncome = 15
 
   public var description: String {
     switch self {
@@ -36,6 +40,8 @@ public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case .equity: "equity"
     case .interest: "interest"
     case .fees: "fees"
+    case .terminalCash: "terminal_cash"
+    case .interestIncome: "interest_income"
     }
   }
 
@@ -48,8 +54,8 @@ public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
   /// Whether the balance is credits minus debits (deposits, equity, income) rather than the reverse.
   public var isCreditNormal: Bool {
     switch self {
-    case .checking, .savings, .equity, .fees: true
-    case .loan, .vault, .interest: false
+    case .checking, .savings, .equity, .fees, .interestIncome: true
+    case .loan, .vault, .interest, .terminalCash: false
     }
   }
 

@@ -189,6 +189,17 @@ extension Ledger {
     return n
   }
 
+  /// When the soonest pending hold with an expiry lapses, or `nil` when none will: what a
+  /// long-running process sleeps until (``expireHoldsOnTheClock(checkingAtLeastEvery:)``). It may
+  /// name a hold resolved since, which expiring then finds nothing to do for.
+  ///
+  /// - Complexity: O(1).
+  public var nextHoldExpiry: Instant? {
+    get throws(BankError) {
+      try read { s in s.expiry.heap.first.map { Instant(nanoseconds: $0.expiresAt) } }
+    }
+  }
+
   /// Freezes (no debits), reactivates or closes an account.
   ///
   /// - Throws: `account_not_empty` when closing an account with a balance or holds,

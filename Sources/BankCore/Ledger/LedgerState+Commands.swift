@@ -9,14 +9,11 @@ extension LedgerState {
       return .opened(try stageOpen(spec, now: now, stage: &stage, batch: &batch))
     case .transfer(let amount, let from, let to, let key, let memo, let kind):
       let (debit, credit) = (try id(of: from), try id(of: to))
-      // A customer's transfer never touches the bank's own accounts; bookkeeping between two
-      // of the bank's own accounts (capital, reclassification) is the bank's business.
-      if kind == .transfer || kind == .deposit || kind == .withdrawal,
-        isCustomerDeposit(debit) != isCustomerDeposit(credit)
-      {
-        try requireCustomerAccount(debit, for: "debited by a \(kind)")
-        try requireCustomerAccount(credit, for: "credited by a \(kind)")
-      }
+      // Between a customer and the bank, the bank's side must be an account this kind of
+      // movement passes through (cash through a vault or a terminal, a loan through its loan
+      // account, interest and fees through income and expense); bookkeeping between two of the
+      // bank's own accounts (capital, reclassification) is the bank's business.
+      try requireBankSide(debit: debit, credit: credit, kind: kind)
       return try stageTransfer(
         amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
@@ -42,9 +39,16 @@ extension LedgerState {
       let debit = try id(of: from)
       try requireCustomerAccount(debit, for: "debited by a hold")
       let credit: AccountID
+      var holdKind = TransferKind.withdrawal
       if let to {
         credit = try id(of: to)
-        try requireCustomerAccount(credit, for: "credited by a hold")
+        // To another customer (a transfer), or to cash the bank pays out (a vault, a
+        // terminal's cash: a withdrawal).
+        if !isCustomerDeposit(credit) {
+          try requireBankSide(debit: debit, credit: credit, kind: .withdrawal)
+        } else {
+          holdKind = .transfer
+        }
       } else {
         credit = try vaultFor(debit, now: now, stage: &stage, batch: &batch)
       }
@@ -59,7 +63,7 @@ extension LedgerState {
       }
       return try stageTransfer(
         amount: amount, debit: debit, credit: credit, key: key, memo: memo,
-        kind: to == nil ? .withdrawal : .transfer, hold: true, expiresAt: expiresAt, now: now,
+        kind: holdKind, hold: true, expiresAt: expiresAt, now: now,
         stage: &stage, batch: &batch)
     case .postHold(let ref, let amount):
       return try stageResolve(
@@ -163,6 +167,19 @@ extension LedgerState {
         .internalAccount,
         "account \(i.number) is the bank's \(i.kind) account (\(i.name)); it cannot be \(what)")
     }
+  }
+
+  /// Refuses a movement between a customer's deposit account and one of the bank's own accounts
+  /// unless `kind` passes through that kind of bank account in that direction
+  /// (``TransferKind/allows(bankAccount:toCustomer:)``).
+  private func requireBankSide(debit: AccountID, credit: AccountID, kind: TransferKind)
+    throws(BankError)
+  {
+    let (d, c) = (isCustomerDeposit(debit), isCustomerDeposit(credit))
+    guard d != c else { return }
+    let bank = d ? credit : debit
+    guard !kind.allows(bankAccount: info[bank.index].kind, toCustomer: c) else { return }
+    try requireCustomerAccount(bank, for: "\(c ? "debited" : "credited") by a \(kind)")
   }
 
   /// Whether an account is a customer's checking or savings account.
