@@ -108,7 +108,7 @@ public final class Bank: Sendable {
     throws(BankError)
   {
     self.storage = storage
-    let keyChunks = (storage as? FileStorage)?.keyChunks
+    let keyChunks = (storage as? any ExternalKeyChunks)?.keyChunks
     self.keyChunks = keyChunks
     let identity = storage.storeIdentity
     self.cursorKey = HMACSHA256(
@@ -126,10 +126,9 @@ public final class Bank: Sendable {
     }
     self.configuration = configuration
     var state = BankState(cores: cores)
-    let file = storage as? FileStorage
     var report = OpenReport(
       snapshotSequence: nil, replayedRecords: 0,
-      snapshotProblem: file?.openInfo.snapshotProblem, tornTail: file?.openInfo.tornTail)
+      snapshotProblem: storage.openFindings.snapshotProblem, tornTail: storage.openFindings.tornTail)
     var snapshotBytes = 0
     do throws(StorageError) {
       if let snap = try storage.loadSnapshot() {
@@ -174,7 +173,7 @@ public final class Bank: Sendable {
         state: state, poisoned: nil, snapshotSequence: report.snapshotSequence ?? 0,
         snapshotBytes: snapshotBytes))
     if configuration.snapshotEvery > 0, report.replayedRecords >= configuration.snapshotEvery,
-      file?.readOnly != true
+      !storage.isReadOnly
     {
       try? takeSnapshot()
     }
@@ -610,13 +609,13 @@ public final class Bank: Sendable {
           "the snapshot at sequence \(snapshot.sequence) cannot be used (\(unusable)): the next open replays the whole journal and writes a new one"
         ])
     }
-    if snapshot == nil, let file = storage as? FileStorage, let why = file.snapshotProblem() {
+    if snapshot == nil, let why = storage.snapshotProblem() {
       // A snapshot file that is garbage, truncated, flipped or foreign was not read: say so,
       // naming the file; the journal alone was verified.
       return VerifyReport(
         records: report.records, batches: report.batches, headHash: report.headHash,
         warnings: report.warnings + [
-          "the snapshot \(file.snapshotPath) was not used: \(why); the journal alone was verified, and the next writer writes a new snapshot"
+          "\(why); the journal alone was verified, and the next writer writes a new snapshot"
         ])
     }
     return VerifyReport(

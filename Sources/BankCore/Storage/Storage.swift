@@ -228,9 +228,55 @@ public protocol Storage: AnyObject, Sendable {
 
   /// Releases the backend's resources and locks. Later calls fail with ``StorageError/closed``.
   func close()
+
+  // Capabilities: what a backend may tell the bank beyond the contract. Each has a default.
+
+  /// Whether this instance only reads (a follower, an inspecting command): the bank then never
+  /// writes to it, not even a snapshot. Default `false`.
+  var isReadOnly: Bool { get }
+
+  /// What opening the backend found, for ``Bank/openReport``: a snapshot it could not use, a
+  /// torn tail it cut or ignored. Default: nothing.
+  var openFindings: StorageOpenFindings { get }
+
+  /// Why the backend's saved snapshot cannot be used now (damaged, foreign, stale), naming
+  /// where it lives, or `nil` when there is none or it is sound. `verify` reports it as a
+  /// warning: the journal is the truth and a snapshot only a cache. Default `nil`.
+  func snapshotProblem() -> String?
+}
+
+/// What a backend found while opening, reported by the bank (``OpenReport``).
+public struct StorageOpenFindings: Sendable, Equatable {
+  /// Why a snapshot that was present was not used.
+  public var snapshotProblem: String?
+  /// A torn final write: cut when opened for writing, ignored when opened read-only.
+  public var tornTail: FileStorage.TornTail?
+
+  /// Findings; nothing by default.
+  public init(snapshotProblem: String? = nil, tornTail: FileStorage.TornTail? = nil) {
+    self.snapshotProblem = snapshotProblem
+    self.tornTail = tornTail
+  }
+}
+
+/// A backend that keeps the key index's full chunks in a file of their own, so that snapshots
+/// name them instead of rewriting them (the file store's `PATH.keys`). Without it, a snapshot
+/// carries the whole index.
+protocol ExternalKeyChunks: Storage {
+  /// Where the chunks are kept.
+  var keyChunks: KeyChunkFile { get }
 }
 
 extension Storage {
+  /// Not read-only.
+  public var isReadOnly: Bool { false }
+
+  /// Nothing found.
+  public var openFindings: StorageOpenFindings { StorageOpenFindings() }
+
+  /// No snapshot problem to report.
+  public func snapshotProblem() -> String? { nil }
+
   /// Does nothing: ``lastSequence`` is always current.
   public func observeAppends() throws(StorageError) {}
 

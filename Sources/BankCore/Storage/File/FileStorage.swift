@@ -13,7 +13,7 @@
 /// - Snapshots live beside the journal in `PATH.snapshot` and are written atomically.
 ///
 /// `Docs/FileFormat.md` specifies the bytes.
-public final class FileStorage: Storage {
+public final class FileStorage: Storage, ExternalKeyChunks {
   /// The journal format this release writes (it reads every earlier one).
   public static var formatVersion: Int { Int(FileFormat.version) }
 
@@ -806,9 +806,22 @@ public final class FileStorage: Storage {
   }
 
   /// Why the snapshot file beside the journal cannot be used now (damaged, foreign, stale or
-  /// unreadable), or `nil` when there is none or it is sound. `verify` reports it as a warning:
-  /// the journal is the truth and the snapshot only a cache.
-  func snapshotProblem() -> String? {
+  /// unreadable), naming the file, or `nil` when there is none or it is sound. `verify` reports
+  /// it as a warning: the journal is the truth and the snapshot only a cache.
+  public func snapshotProblem() -> String? {
+    snapshotFileProblem().map { "the snapshot \(snapshotPath) was not used: \($0)" }
+  }
+
+  /// Opened with ``Options/readOnly``.
+  public var isReadOnly: Bool { readOnly }
+
+  /// The snapshot problem and the torn tail of ``openInfo``.
+  public var openFindings: StorageOpenFindings {
+    StorageOpenFindings(snapshotProblem: openInfo.snapshotProblem, tornTail: openInfo.tornTail)
+  }
+
+  /// ``snapshotProblem()`` without the file's name.
+  func snapshotFileProblem() -> String? {
     guard let limit = try? durableEnd() else { return nil }
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     switch Self.readSnapshot(
