@@ -128,7 +128,8 @@ public final class Bank: Sendable {
     var state = BankState(cores: cores)
     var report = OpenReport(
       snapshotSequence: nil, replayedRecords: 0,
-      snapshotProblem: storage.openFindings.snapshotProblem, tornTail: storage.openFindings.tornTail)
+      snapshotProblem: storage.openFindings.snapshotProblem, tornTail: storage.openFindings.tornTail
+    )
     var snapshotBytes = 0
     do throws(StorageError) {
       if let snap = try storage.loadSnapshot() {

@@ -187,17 +187,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         operation: "open \(path)", errno: EISDIR, detail: "the store path is a directory")
     }
     let readOnly = options.readOnly
-    var fd: Int32
-    var created = false
-    var incompleteCreation = false
-    var closeProblem: String?
-    do throws(StorageError) {
-      fd = try io.open(path, flags: readOnly ? O_RDONLY | O_NONBLOCK : O_RDWR | O_NONBLOCK)
-    } catch .notFound(let p) {
-      guard options.createIfMissing, !readOnly else { throw StorageError.notFound(path: p) }
-      fd = try io.open(path, flags: O_RDWR | O_CREAT | O_NONBLOCK, mode: 0o600)
-      created = true
-    }
+    var (fd, created) = try Self.openFile(path, options: options, io: io)
     do throws(StorageError) {
       guard fileSystem.isRegularFile(fd) else {
         throw StorageError.io(
@@ -221,96 +211,20 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         try Self.syncForOpen(fd, io: io, readOnly: readOnly)
         fileSystem.evictCache(fd)
       }
-      var size = try io.size(fd)
-      let prefix = try io.read(fd, count: Int(min(size, Int64(FileFormat.headerSize))), at: 0)
-      var header: FileFormat.Header
-      var close: FileFormat.CloseBlock?
-      if size < Int64(FileFormat.headerSize) {
-        // Empty, or a header whose creation crashed before it was synced (nothing was ever
-        // acknowledged). Anything else this short is not ours.
-        guard
-          prefix.allSatisfy({ $0 == 0 })
-            || Array(FileFormat.magic.prefix(prefix.count)) == prefix.prefix(8).map({ $0 })
-        else {
-          throw StorageError.corrupt(
-            offset: 0, sequence: 0, reason: "not a BankCore journal (bad magic)")
-        }
-        if readOnly {
-          // A reader never writes: an empty file is an empty store.
-          header = FileFormat.Header(storeID: [UInt8](repeating: 0, count: 16), created: 0)
-          size = 0
-        } else {
-          (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
-          created = true
-          size = Int64(header.framesStart)
-        }
-      } else {
-        let (h, why) = FileFormat.Header.decode(prefix)
-        guard let h else { throw StorageError.corrupt(offset: 0, sequence: 0, reason: why) }
-        header = h
-        if h.version >= 2 {
-          if size < Int64(h.framesStart) && readOnly {
-            // The header was being created when its writer died: no frame can exist yet, so a
-            // reader sees an empty store (and says why); it never writes the rest itself.
-            incompleteCreation = true
-            size = 0
-          } else if size < Int64(h.framesStart) {
-            // The header was being created when the process died: no frame can exist yet.
-            (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
-            created = true
-            size = Int64(header.framesStart)
-          } else {
-            let block = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
-            let (c, why) = FileFormat.CloseBlock.decodeArea(block, version: h.version)
-            // A write of the block torn by a crash (both copies, in version 3) proves nothing
-            // either way: recovery falls back to the frames' own checksums, as after a dirty
-            // close with no floor, and says so, instead of refusing a store that holds data.
-            if c == nil { closeProblem = why }
-            close = c
-          }
-        }
-      }
+      let head = try Self.readHead(fd, path: path, io: io, readOnly: readOnly)
+      var size = head.size
+      let header = head.header
+      var close = head.close
+      created = created || head.created
       let salt = FileFormat.UInt32Salt(storeID: header.storeID)
       let headerCRC = header.crc
       let genesis = ScanPoint(
         offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
-      // A reader holds no lock: a writer may have opened, appended and closed cleanly between
-      // the size read above and the close block, leaving a block whose end lies past that size.
-      // Measured again after the block, the file is at least as long as the block says unless it
-      // is damaged.
-      if readOnly, let close, close.clean, size < close.end { size = max(size, try io.size(fd)) }
-      // A clean close names the file's exact end; bytes after it were written by a writer that
-      // started after this reader read the block (a writer marks the block dirty, synced, first).
-      var limit = size
-      if let close, close.clean, readOnly, size > close.end {
-        // Either damage or a writer that opened since this reader read the block. A writer syncs
-        // the dirty mark before its first frame, so a block that still says the same means
-        // damage; a block that changed (dirty, or a later clean close) means a writer, and the
-        // store as of the block this reader read ends where that block says. A second read that
-        // does not decode counts as a change too: damage that stays put would have failed the
-        // first read, so only a writer rewriting the block (a torn read of it) can cause one.
-        let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
-        if FileFormat.CloseBlock.decodeArea(again, version: header.version).0 != close {
-          limit = close.end
-        }
-      }
-      // The close block as the disk holds it, not as a cached page of a failed write shows it:
-      // a clean block on the disk means the last writer's final sync succeeded, so no write of
-      // its can have failed and recovery need not read the tail around the cache. The disk's
-      // copy may only lower trust: a clean block counts only when both copies agree, since a
-      // reader measured the file against the cached one (a writer may have appended and closed
-      // cleanly since).
-      if direct >= 0, !provenClean, let cached = close,
-        let onDisk = FileFormat.CloseBlock.decodeArea(
-          try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64),
-          version: header.version
-        ).0
-      {
-        if !onDisk.clean {
-          close = onDisk
-        } else if onDisk != cached {
-          close?.clean = false
-        }
+      let limit: Int64
+      (size, limit) = try Self.readerView(
+        fd, io: io, header: header, close: close, size: size, readOnly: readOnly)
+      if direct >= 0, !provenClean {
+        close = try Self.closeBlockOnDisk(direct, cached: close, io: io, version: header.version)
       }
       let recovery = Recovery(
         io: io, fd: fd, header: header, salt: salt, genesis: genesis, size: size, limit: limit,
@@ -319,16 +233,14 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       let found = try recovery.run()
       var info = found.info
       info.created = created
-      info.incompleteCreation = incompleteCreation
-      if let closeProblem {
+      info.incompleteCreation = head.incompleteCreation
+      if let closeProblem = head.closeProblem {
         info.closeBlockProblem =
           "\(closeProblem) (a torn write?): recovered from the frames' own checksums, to sequence \(found.end.nextSequence - 1)"
       }
       if let tail = info.tornTail, !readOnly {
         // A torn final write: never acknowledged, so it is cut off, and the cut is made durable.
-        try io.truncate(fd, to: tail.offset)
-        try io.fullSync(fd)
-        info.truncatedBytes = tail.bytes
+        info.truncatedBytes = try Self.cut(tail, fd: fd, io: io)
       }
       let end = found.end
       // After a proven clean close the probe is not needed to trust what was read, so marking
@@ -338,20 +250,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         !readOnly && provenClean && !created && header.version >= 2
         && info.tornTail == nil
       if !readOnly && !lazyMark {
-        // The probe: a write and a full fsync before anything read is trusted. A journal whose
-        // last writer's sync failed may be shown by the page cache with that write in it while
-        // the file system has lost it (its journal aborted), and an fsync of a file with
-        // nothing dirty reports nothing. Writing first makes the fsync commit, so it fails
-        // there. It also marks the close block dirty (synced before any frame), so a clean block
-        // always names the exact end.
-        let probe: (bytes: [UInt8], offset: Int64) =
-          header.version >= 2
-          ? FileFormat.CloseBlock(
-            clean: false, sequence: end.nextSequence - 1, end: end.offset,
-            frameCRC: end.prevCRC, generation: (close?.generation ?? 0) &+ 1
-          ).write(version: header.version) : (prefix, 0)
-        try io.writeAll(fd, probe.bytes, at: probe.offset)
-        try io.fullSync(fd)
+        try Self.probe(fd, io: io, header: header, head: head, end: end, close: close)
       }
       self.path = path
       self.io = io
@@ -388,6 +287,182 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       fileSystem.close(fd)
       throw error
     }
+  }
+
+  /// Step 1 of opening: the journal's descriptor, the file created (mode 0600) when it is
+  /// missing and may be.
+  private static func openFile(_ path: String, options: Options, io: FileIO)
+    throws(StorageError) -> (fd: Int32, created: Bool)
+  {
+    do throws(StorageError) {
+      return (
+        try io.open(path, flags: options.readOnly ? O_RDONLY | O_NONBLOCK : O_RDWR | O_NONBLOCK),
+        false
+      )
+    } catch .notFound(let p) {
+      guard options.createIfMissing, !options.readOnly else {
+        throw StorageError.notFound(path: p)
+      }
+      return (try io.open(path, flags: O_RDWR | O_CREAT | O_NONBLOCK, mode: 0o600), true)
+    }
+  }
+
+  /// What ``readHead(_:path:io:readOnly:)`` found at the start of the file.
+  private struct Head {
+    var header: FileFormat.Header
+    var close: FileFormat.CloseBlock?
+    /// The file's size as measured (0 for a reader's empty or half-created store).
+    var size: Int64
+    /// A fresh header was written (the file was empty or its creation had crashed).
+    var created = false
+    /// A reader found a header whose creation was never completed.
+    var incompleteCreation = false
+    /// Why the close block could not be used (a torn write of it).
+    var closeProblem: String?
+    /// The file's first bytes as read (the header, or less in a short file).
+    var prefix: [UInt8] = []
+  }
+
+  /// Step 2 of opening: the header and the close block, writing a fresh header (durably) into
+  /// an empty file or over a creation that crashed, for a writer.
+  private static func readHead(_ fd: Int32, path: String, io: FileIO, readOnly: Bool)
+    throws(StorageError) -> Head
+  {
+    var size = try io.size(fd)
+    var created = false
+    var incompleteCreation = false
+    var closeProblem: String?
+    let prefix = try io.read(fd, count: Int(min(size, Int64(FileFormat.headerSize))), at: 0)
+    var header: FileFormat.Header
+    var close: FileFormat.CloseBlock?
+    if size < Int64(FileFormat.headerSize) {
+      // Empty, or a header whose creation crashed before it was synced (nothing was ever
+      // acknowledged). Anything else this short is not ours.
+      guard
+        prefix.allSatisfy({ $0 == 0 })
+          || Array(FileFormat.magic.prefix(prefix.count)) == prefix.prefix(8).map({ $0 })
+      else {
+        throw StorageError.corrupt(
+          offset: 0, sequence: 0, reason: "not a BankCore journal (bad magic)")
+      }
+      if readOnly {
+        // A reader never writes: an empty file is an empty store.
+        header = FileFormat.Header(storeID: [UInt8](repeating: 0, count: 16), created: 0)
+        size = 0
+      } else {
+        (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
+        created = true
+        size = Int64(header.framesStart)
+      }
+    } else {
+      let (h, why) = FileFormat.Header.decode(prefix)
+      guard let h else { throw StorageError.corrupt(offset: 0, sequence: 0, reason: why) }
+      header = h
+      if h.version >= 2 {
+        if size < Int64(h.framesStart) && readOnly {
+          // The header was being created when its writer died: no frame can exist yet, so a
+          // reader sees an empty store (and says why); it never writes the rest itself.
+          incompleteCreation = true
+          size = 0
+        } else if size < Int64(h.framesStart) {
+          // The header was being created when the process died: no frame can exist yet.
+          (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
+          created = true
+          size = Int64(header.framesStart)
+        } else {
+          let block = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
+          let (c, why) = FileFormat.CloseBlock.decodeArea(block, version: h.version)
+          // A write of the block torn by a crash (both copies, in version 3) proves nothing
+          // either way: recovery falls back to the frames' own checksums, as after a dirty
+          // close with no floor, and says so, instead of refusing a store that holds data.
+          if c == nil { closeProblem = why }
+          close = c
+        }
+      }
+    }
+
+    return Head(
+      header: header, close: close, size: size, created: created,
+      incompleteCreation: incompleteCreation, closeProblem: closeProblem, prefix: prefix)
+  }
+
+  /// Step 3 of opening, for a reader: the file's size measured again when a writer may have
+  /// appended since the first measure, and the limit of the store as of the close block read.
+  private static func readerView(
+    _ fd: Int32, io: FileIO, header: FileFormat.Header, close: FileFormat.CloseBlock?,
+    size: Int64, readOnly: Bool
+  ) throws(StorageError) -> (size: Int64, limit: Int64) {
+    var size = size
+    // A reader holds no lock: a writer may have opened, appended and closed cleanly between
+    // the size read above and the close block, leaving a block whose end lies past that size.
+    // Measured again after the block, the file is at least as long as the block says unless it
+    // is damaged.
+    if readOnly, let close, close.clean, size < close.end { size = max(size, try io.size(fd)) }
+    // A clean close names the file's exact end; bytes after it were written by a writer that
+    // started after this reader read the block (a writer marks the block dirty, synced, first).
+    var limit = size
+    if let close, close.clean, readOnly, size > close.end {
+      // Either damage or a writer that opened since this reader read the block. A writer syncs
+      // the dirty mark before its first frame, so a block that still says the same means
+      // damage; a block that changed (dirty, or a later clean close) means a writer, and the
+      // store as of the block this reader read ends where that block says. A second read that
+      // does not decode counts as a change too: damage that stays put would have failed the
+      // first read, so only a writer rewriting the block (a torn read of it) can cause one.
+      let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
+      if FileFormat.CloseBlock.decodeArea(again, version: header.version).0 != close {
+        limit = close.end
+      }
+    }
+
+    return (size, limit)
+  }
+
+  /// Step 4 of opening: the close block as the disk holds it, not as a cached page of a failed
+  /// write shows it. A clean block on the disk means the last writer's final sync succeeded, so
+  /// no write of its can have failed and recovery need not read the tail around the cache. The
+  /// disk's copy may only lower trust: a clean block counts only when both copies agree, since a
+  /// reader measured the file against the cached one (a writer may have appended and closed
+  /// cleanly since).
+  private static func closeBlockOnDisk(
+    _ direct: Int32, cached: FileFormat.CloseBlock?, io: FileIO, version: UInt32
+  ) throws(StorageError) -> FileFormat.CloseBlock? {
+    guard let cached,
+      let onDisk = FileFormat.CloseBlock.decodeArea(
+        try io.readDirect(direct, count: FileFormat.closeBlockSize, at: 64), version: version
+      ).0
+    else { return cached }
+    if !onDisk.clean { return onDisk }
+    var close = cached
+    if onDisk != cached { close.clean = false }
+    return close
+  }
+
+  /// Step 5 of opening, for a writer: cuts a torn final write (never acknowledged) and makes the
+  /// cut durable. Returns the bytes cut.
+  private static func cut(_ tail: TornTail, fd: Int32, io: FileIO) throws(StorageError) -> Int64 {
+    try io.truncate(fd, to: tail.offset)
+    try io.fullSync(fd)
+    return tail.bytes
+  }
+
+  /// Step 6 of opening, for a writer: the probe, a write and a full fsync before anything read
+  /// is trusted. A journal whose last writer's sync failed may be shown by the page cache with
+  /// that write in it while the file system has lost it (its journal aborted), and an fsync of a
+  /// file with nothing dirty reports nothing. Writing first makes the fsync commit, so it fails
+  /// there. It also marks the close block dirty (synced before any frame), so a clean block
+  /// always names the exact end.
+  private static func probe(
+    _ fd: Int32, io: FileIO, header: FileFormat.Header, head: Head, end: ScanPoint,
+    close: FileFormat.CloseBlock?
+  ) throws(StorageError) {
+    let probe: (bytes: [UInt8], offset: Int64) =
+      header.version >= 2
+      ? FileFormat.CloseBlock(
+        clean: false, sequence: end.nextSequence - 1, end: end.offset,
+        frameCRC: end.prevCRC, generation: (close?.generation ?? 0) &+ 1
+      ).write(version: header.version) : (head.prefix, 0)
+    try io.writeAll(fd, probe.bytes, at: probe.offset)
+    try io.fullSync(fd)
   }
 
   /// Whether the close block says "closed cleanly" both through the cache and on the disk (read
