@@ -155,4 +155,52 @@ import Testing
     let rest = try await Self.collect(resumed, after: UInt64(total - 3), count: 3)
     #expect(rest.map(\.bytes) == delivered.suffix(3).map(\.bytes))
   }
+
+  /// A follower catching up from an old cursor reads from the offset table's frame, not from
+  /// the start of the journal, and delivers exactly the records asked for.
+  @Test func aFollowerCatchesUpFromAnOldCursor() async throws {
+    let dir = TempDirectory("feed-catch-up")
+    defer { dir.remove() }
+    let path = dir.file("catch-up.journal")
+    let ledger = try Ledger(
+      storage: FileStorage(path: path), configuration: .init(snapshotEvery: 0))
+    let a = try ledger.open(AccountSpec(name: "A")).number
+    for i in 0..<40 {
+      try ledger.submit(
+        (0..<50).map { j in
+          .deposit(amount: Amount(minorUnits: Int64(i * 50 + j + 1), currency: .usd), to: a)
+        })
+    }
+    let total = ledger.lastSequence
+    ledger.close()
+    let follower = try Bank(storage: FileStorage(path: path, options: .init(readOnly: true)))
+    defer { follower.close() }
+    let check = try FileStorage(path: path, options: .init(readOnly: true))
+    defer { check.close() }
+    for after: UInt64 in [0, 31, 32, 33, 1234, total - 7] {
+      let got = try await Self.collect(follower, after: after, count: Int(min(100, total - after)))
+      #expect(got.map(\.sequence) == Array((after + 1)...min(after + 100, total)), "after \(after)")
+      for r in got { #expect(try check.record(at: r.sequence) == r.bytes) }
+    }
+  }
+
+  /// A reader that opened a store before it was created cannot follow it (its checksums' salt
+  /// was unknown): it says so instead of delivering nothing forever.
+  @Test func aFollowerOfAStoreNotYetCreatedSaysSo() throws {
+    let dir = TempDirectory("feed-empty")
+    defer { dir.remove() }
+    let path = dir.file("empty.journal")
+    FileManager.default.createFile(atPath: path, contents: Data())
+    let follower = try Bank(storage: FileStorage(path: path, options: .init(readOnly: true)))
+    defer { follower.close() }
+    let ledger = try Ledger(storage: FileStorage(path: path))
+    try ledger.open(AccountSpec(name: "A"))
+    ledger.close()
+    do {
+      try follower.refresh()
+      Issue.record("a follower of a store created after it opened went on silently")
+    } catch {
+      #expect(error.message.contains("open it again"), "\(error)")
+    }
+  }
 }

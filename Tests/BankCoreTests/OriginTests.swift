@@ -83,5 +83,29 @@ import Testing
       }
     }
     #expect(RecordEnvelope.stamp(for: .operatorOnCLI) == nil)
+    // A damaged stamp is a decode error, never a crash (the flag is cleared before the core
+    // sees the record).
+    for bytes: [UInt8] in [[0x02, 0x80], [0x02, 0x82, 0xFF], [0x01, 0x81, 0, 0, 0, 250]] {
+      #expect(throws: DecodeError.self) {
+        try bytes.withUnsafeBytes { b in _ = try JournalRecord.decode(b) }
+      }
+      #expect(throws: DecodeError.self) {
+        try bytes.withUnsafeBytes { b in _ = try JournalRecord.decodeTransfer(b) }
+      }
+    }
+    // A long name is cut between characters, and still decodes.
+    let long = Origin(
+      principal: .staff(username: String(repeating: "日", count: 100), role: .manager),
+      channel: .service)
+    let stamp = try #require(RecordEnvelope.stamp(for: long))
+    var bytes: [UInt8] = [2, 2, 0, 1]
+    RecordEnvelope.apply(stamp, to: &bytes, recordAt: 0)
+    let decoded = try bytes.withUnsafeBytes { b in try RecordEnvelope.origin(of: b) }
+    #expect(decoded.channel == .service)
+    if case .staff(let name, .manager) = decoded.principal {
+      #expect(name == String(repeating: "日", count: 66))
+    } else {
+      Issue.record("not a manager: \(decoded)")
+    }
   }
 }

@@ -24,11 +24,16 @@ public struct CommittedRecord: Sendable, Equatable {
 /// The durable watermark of a bank: the sequence up to which every record is committed and
 /// durable, with the tasks waiting for it to move.
 final class Watermark: Sendable {
+  private struct Waiter {
+    var continuation: CheckedContinuation<Void, Never>
+    /// Wakes the waiter at its timeout; cancelled when it is woken sooner.
+    var timer: Task<Void, Never>
+  }
   private struct State {
     var value: UInt64
     var finished = false
     var nextWaiter: UInt64 = 0
-    var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var waiters: [UInt64: Waiter] = [:]
   }
   private let state: Mutex<State>
 
@@ -40,23 +45,30 @@ final class Watermark: Sendable {
   /// Moves the watermark to `sequence` if that is further, and wakes every waiter. Every record
   /// up to `sequence` must be durable (the caller has waited for it).
   func advance(to sequence: UInt64) {
-    let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+    let woken = state.withLock { s -> [Waiter] in
       guard sequence > s.value else { return [] }
       s.value = sequence
       defer { s.waiters.removeAll() }
       return Array(s.waiters.values)
     }
-    for w in woken { w.resume() }
+    wake(woken)
   }
 
   /// Wakes every waiter for good: the bank was closed.
   func finish() {
-    let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+    let woken = state.withLock { s -> [Waiter] in
       s.finished = true
       defer { s.waiters.removeAll() }
       return Array(s.waiters.values)
     }
-    for w in woken { w.resume() }
+    wake(woken)
+  }
+
+  private func wake(_ waiters: [Waiter]) {
+    for w in waiters {
+      w.timer.cancel()
+      w.continuation.resume()
+    }
   }
 
   /// Returns once the watermark is past `sequence`, the bank is closed, the task is cancelled,
@@ -68,18 +80,18 @@ final class Watermark: Sendable {
     }
     await withTaskCancellationHandler {
       await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        let timer = Task { [self] in
+          try? await Task.sleep(for: timeout)
+          self.release(id)
+        }
         let ready = state.withLock { s -> Bool in
           if s.value > sequence || s.finished || Task.isCancelled { return true }
-          s.waiters[id] = c
+          s.waiters[id] = Waiter(continuation: c, timer: timer)
           return false
         }
         if ready {
+          timer.cancel()
           c.resume()
-          return
-        }
-        Task { [self] in
-          try? await Task.sleep(for: timeout)
-          self.release(id)
         }
       }
     } onCancel: {
@@ -87,8 +99,10 @@ final class Watermark: Sendable {
     }
   }
 
+  /// Wakes one waiter (its timeout, or its task's cancellation), if it still waits.
   private func release(_ id: UInt64) {
-    state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+    guard let w = state.withLock({ $0.waiters.removeValue(forKey: id) }) else { return }
+    wake([w])
   }
 }
 
@@ -193,8 +207,14 @@ public struct CommittedRecords: AsyncSequence, Sendable {
         if Task.isCancelled || bank.watermark.isFinished { return nil }
         if bank.durableSequence > cursor {
           let (bank, from) = (self.bank, cursor)
-          buffer = try await BlockingWork.run { () throws(BankError) in
-            try bank.committedRecords(after: from, limit: 1024)
+          do throws(BankError) {
+            buffer = try await BlockingWork.run { () throws(BankError) in
+              try bank.committedRecords(after: from, limit: 1024)
+            }
+          } catch {
+            // Closed while reading a page: the feed ends, as it does when closed between pages.
+            if bank.watermark.isFinished { return nil }
+            throw error
           }
           index = 0
           continue

@@ -96,7 +96,14 @@ enum RecordEnvelope {
     case .staff(let username, let role):
       w.u8(3)
       w.u8(role.rawValue)
-      w.bytes.append(contentsOf: username.utf8.prefix(200))
+      // At most 200 bytes, cut between characters (validated usernames are 32 ASCII ones).
+      var name: [UInt8] = []
+      for scalar in username.unicodeScalars {
+        let bytes = Array(String(scalar).utf8)
+        if name.count + bytes.count > 200 { break }
+        name += bytes
+      }
+      w.bytes.append(contentsOf: name)
     }
     w.u8(UInt8(w.bytes.count))
     return w.bytes
@@ -124,8 +131,13 @@ enum RecordEnvelope {
     let length = Int(record[record.count - 1])
     let end = record.count - 1 - length
     guard end >= 2 else {
-      // A damaged stamp: the core sees a record it will refuse as truncated.
-      return try body(UnsafeRawBufferPointer(rebasing: record[0..<min(2, record.count)]))
+      // A damaged stamp: the core sees its tag and version alone (flag cleared), which it
+      // refuses as truncated.
+      let stub = [record[0], record[1] & ~stampedFlag]
+      let result: Result<R, E> = stub.withUnsafeBytes { b in
+        do throws(E) { return .success(try body(b)) } catch { return .failure(error) }
+      }
+      return try result.get()
     }
     var copy = Array(record[0..<end])
     copy[1] &= ~stampedFlag

@@ -13,7 +13,12 @@ extension LedgerState {
       // movement passes through (cash through a vault or a terminal, a loan through its loan
       // account, interest and fees through income and expense); bookkeeping between two of the
       // bank's own accounts (capital, reclassification) is the bank's business.
-      try requireBankSide(debit: debit, credit: credit, kind: kind)
+      // (A keyed retry of a movement already committed replays it, whatever rule has changed.)
+      if try key.flatMap({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) })
+        == nil
+      {
+        try requireBankSide(debit: debit, credit: credit, kind: kind)
+      }
       return try stageTransfer(
         amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)

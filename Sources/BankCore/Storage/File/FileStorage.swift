@@ -155,6 +155,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// The snapshot found valid at open, until ``loadSnapshot()`` hands it over (the bank decodes
   /// it once; a payload kept for the life of the store would double the state's memory).
   private let snapshot: Lock<StoredSnapshot?>
+  /// Serializes ``observeAppends()``.
+  private let follow = Lock<Void>(())
   /// The key index's full chunks, written once each (`PATH.keys`).
   let keyChunks: KeyChunkFile
   private static let recentCapacity = 16_384
@@ -742,20 +744,48 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// - Complexity: O(bytes appended since the last call).
   public func observeAppends() throws(StorageError) {
     guard readOnly else { return }
+    try follow.withLock { _ throws(StorageError) in try takeAppends() }
+  }
+
+  /// ``observeAppends()``'s work, one caller at a time.
+  private func takeAppends() throws(StorageError) {
     let (from, known, chain) = try writer.withLock { w throws(StorageError) in
       if w.closed { throw StorageError.closed }
       return (w.end, w.written, w.chain)
     }
     let size = try io.size(fd)
-    guard size > known, known >= Int64(header.framesStart) else { return }
-    try Self.syncForOpen(fd, io: io, readOnly: true)
+    guard size > known else { return }
+    // A reader of an empty file made up an all-zero identity.
+    let placeholder = header.storeID.allSatisfy { $0 == 0 }
+    guard known >= Int64(header.framesStart), !openInfo.incompleteCreation, !placeholder else {
+      // Opened before the store was created: its identity (and so every checksum's salt) was
+      // not known then.
+      throw StorageError.invalidArgument(
+        "the store \(path) was empty or still being created when this reader opened it; open it again to follow it"
+      )
+    }
+    // What the writer wrote is made durable, or the follow fails: a sync error is never taken
+    // as "nothing to sync" (a writer whose own sync failed leaves pages only the cache holds).
+    let r = io.fs.fsync(fd)
+    guard r == 0 else {
+      throw StorageError.io(
+        operation: "fsync while following", errno: -r,
+        detail: FileIO.describe(-r) + "; what was appended cannot be trusted to be durable")
+    }
+    // The new region is read from the disk where `O_DIRECT` works, not from a cached page of a
+    // write whose sync failed.
     var reader = WindowReader(io: io, fd: fd, limit: size)
+    let direct = io.fs.openDirect(path)
+    defer { if direct >= 0 { io.fs.close(direct) } }
+    if direct >= 0 { reader.direct = (direct, known - known % 4096) }
     let found = try JournalScanner(salt: salt).scan(&reader, from: from, chain: chain)
     if case .misplaced(let o, let s, let r) = found.problem {
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
     }
     guard found.batches > 0, let head = found.storedHead else { return }
     let last = found.end.nextSequence - 1
+    // Durable first: a reader that sees the new end never waits for a sync nobody will make.
+    group.noteDurable(last)
     writer.withLock { w in
       guard w.end.offset == from.offset else { return }
       w.end = found.end
@@ -767,7 +797,6 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           sequence: last, frameOffset: found.lastFrameOffset, headerCRC: found.end.prevCRC,
           end: found.end.offset, head: head), in: &w)
     }
-    group.noteDurable(last)
   }
 
   // MARK: Reading
@@ -777,7 +806,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     throws(StorageError)
   {
     try waitUntilDurable(lastSequence)
-    let (start, limit) = try writer.withLock { w throws(StorageError) -> (ScanPoint, Int64) in
+    var (start, limit) = try writer.withLock { w throws(StorageError) -> (ScanPoint, Int64) in
       if w.closed { throw StorageError.closed }
       var best = ScanPoint(
         offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
@@ -786,6 +815,20 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         best = ScanPoint(offset: p.end, nextSequence: p.sequence + 1, prevCRC: p.headerCRC)
       }
       return (best, w.written)
+    }
+    // Far behind every known boundary (a feed catching up from an old cursor): start at the
+    // offset table's frame at or before the first wanted record, so a read costs what it reads,
+    // not a walk from the start. That frame's own checksums are checked; the link to the one
+    // before it, which is not read, is not.
+    if sequence + 1 >= start.nextSequence + 4 * OffsetTable.stride,
+      let table = try? offsetTable(covering: sequence + 1)
+    {
+      let slot = Int(sequence / OffsetTable.stride)
+      let first = UInt64(slot) * OffsetTable.stride + 1
+      if slot < table.offsets.count, first > start.nextSequence {
+        start = ScanPoint(
+          offset: table.offsets[slot], nextSequence: first, prevCRC: 0, linkUnchecked: true)
+      }
     }
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     let result = try JournalScanner(salt: salt).scan(&reader, from: start) { seq, bytes in

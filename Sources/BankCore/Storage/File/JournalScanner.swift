@@ -46,6 +46,9 @@ struct ScanPoint: Sendable, Equatable {
   var offset: Int64
   var nextSequence: UInt64
   var prevCRC: UInt32
+  /// The frame at `offset` was found through the offset table, not by walking to it: its link
+  /// to the frame before (not read) is not checked; its own checksums are.
+  var linkUnchecked = false
 }
 
 /// Walks frames, checking every checksum, link and sequence number.
@@ -111,7 +114,7 @@ struct JournalScanner {
           reason: "frame header checksum mismatch")
         return result
       }
-      if h.sequence != cursor.nextSequence || h.prev != cursor.prevCRC {
+      if h.sequence != cursor.nextSequence || (h.prev != cursor.prevCRC && !cursor.linkUnchecked) {
         result.problem = .misplaced(
           offset: cursor.offset, sequence: cursor.nextSequence,
           reason: h.sequence != cursor.nextSequence
