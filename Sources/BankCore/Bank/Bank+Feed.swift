@@ -30,24 +30,37 @@ final class Watermark: Sendable {
     var timer: Task<Void, Never>
   }
   private struct State {
-    var value: UInt64
     var finished = false
     var nextWaiter: UInt64 = 0
     var waiters: [UInt64: Waiter] = [:]
   }
   private let state: Mutex<State>
+  /// The watermark itself: read and moved without the lock, so a commit with nobody waiting
+  /// pays two atomic operations.
+  private let current: Atomic<UInt64>
+  /// Waiters registered or registering: a commit locks only when it may have someone to wake.
+  private let waiting = Atomic<Int>(0)
 
-  init(_ value: UInt64) { state = Mutex(State(value: value)) }
+  init(_ value: UInt64) {
+    state = Mutex(State())
+    current = Atomic(value)
+  }
 
-  var value: UInt64 { state.withLock { $0.value } }
+  var value: UInt64 { current.load(ordering: .acquiring) }
   var isFinished: Bool { state.withLock { $0.finished } }
 
   /// Moves the watermark to `sequence` if that is further, and wakes every waiter. Every record
   /// up to `sequence` must be durable (the caller has waited for it).
   func advance(to sequence: UInt64) {
+    var seen = current.load(ordering: .relaxed)
+    while sequence > seen {
+      let (exchanged, original) = current.compareExchange(
+        expected: seen, desired: sequence, ordering: .sequentiallyConsistent)
+      if exchanged { break }
+      seen = original
+    }
+    guard sequence > seen, waiting.load(ordering: .sequentiallyConsistent) > 0 else { return }
     let woken = state.withLock { s -> [Waiter] in
-      guard sequence > s.value else { return [] }
-      s.value = sequence
       defer { s.waiters.removeAll() }
       return Array(s.waiters.values)
     }
@@ -66,6 +79,7 @@ final class Watermark: Sendable {
 
   private func wake(_ waiters: [Waiter]) {
     for w in waiters {
+      waiting.subtract(1, ordering: .sequentiallyConsistent)
       w.timer.cancel()
       w.continuation.resume()
     }
@@ -85,7 +99,15 @@ final class Watermark: Sendable {
           self.release(id)
         }
         let ready = state.withLock { s -> Bool in
-          if s.value > sequence || s.finished || Task.isCancelled { return true }
+          // Counted before the watermark is read: a commit that moves it after this read sees
+          // the count and wakes this waiter; one that moved it before is seen here.
+          waiting.add(1, ordering: .sequentiallyConsistent)
+          if current.load(ordering: .sequentiallyConsistent) > sequence || s.finished
+            || Task.isCancelled
+          {
+            waiting.subtract(1, ordering: .sequentiallyConsistent)
+            return true
+          }
           s.waiters[id] = Waiter(continuation: c, timer: timer)
           return false
         }

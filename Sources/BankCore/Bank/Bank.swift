@@ -92,6 +92,9 @@ public final class Bank: Sendable {
   let watermark: Watermark
   /// The name of the core owning each tag, for the feed.
   let coreNames: [String]
+  /// The stamp of a commit made outside any ``Origin`` scope: the operator on the configured
+  /// channel (none at all for the command line).
+  let defaultStamp: [UInt8]?
 
   /// Opens a bank on a storage: loads its snapshot and replays the records after it.
   ///
@@ -165,6 +168,8 @@ public final class Bank: Sendable {
     if report.snapshotSequence == nil { snapshotBytes = 0 }
     self.openReport = report
     self.watermark = Watermark(state.sequence)
+    self.defaultStamp = RecordEnvelope.stamp(
+      for: Origin(principal: .operator, channel: configuration.channel))
     self.coreNames = (0...255).map { tag in
       if LedgerState.tags.contains(UInt8(tag)) { return "ledger" }
       return cores.first { $0.tags.contains(UInt8(tag)) }?.coreName ?? "unknown"
@@ -233,8 +238,11 @@ public final class Bank: Sendable {
   {
     let clockNow = configuration.clock.now()
     let every = configuration.snapshotEvery
-    let stamp = RecordEnvelope.stamp(
-      for: Origin.current ?? Origin(principal: .operator, channel: configuration.channel))
+    // The task-local scope is read only while some scope is open anywhere: a bank used without
+    // origins (the hot path of an embedder's ledger) pays one atomic load.
+    let stamp =
+      Origin.scopesOpen.load(ordering: .relaxed) > 0
+      ? Origin.current.map(RecordEnvelope.stamp(for:)) ?? defaultStamp : defaultStamp
     var races = 0
     var done: (R, UInt64, Bool)?
     while done == nil {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Through what a command reached the bank.
 public enum Channel: UInt8, Sendable, CaseIterable, CustomStringConvertible {
   /// The command line (`bankctl`), or a program linking the library directly.
@@ -50,11 +52,17 @@ public struct Origin: Sendable, Hashable, CustomStringConvertible {
   /// The origin of the commits made in the current scope, if one is set.
   @TaskLocal static var current: Origin?
 
+  /// How many ``withOrigin(_:_:)`` scopes are open in the process; while none is, a commit
+  /// does not read the task-local value.
+  static let scopesOpen = Atomic<Int>(0)
+
   /// Runs `body` with every record committed in it (on this task or thread) stamped with
   /// `origin`.
   public static func withOrigin<R, E: Error>(
     _ origin: Origin, _ body: () throws(E) -> R
   ) throws(E) -> R {
+    scopesOpen.add(1, ordering: .relaxed)
+    defer { scopesOpen.subtract(1, ordering: .relaxed) }
     let result: Result<R, E> = $current.withValue(origin) {
       do throws(E) { return .success(try body()) } catch { return .failure(error) }
     }

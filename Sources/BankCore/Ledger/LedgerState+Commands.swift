@@ -14,11 +14,9 @@ extension LedgerState {
       // account, interest and fees through income and expense); bookkeeping between two of the
       // bank's own accounts (capital, reclassification) is the bank's business.
       // (A keyed retry of a movement already committed replays it, whatever rule has changed.)
-      if try key.flatMap({ k throws(BankError) in try keyed(k, stage: &stage, batch: batch) })
-        == nil
-      {
-        try requireBankSide(debit: debit, credit: credit, kind: kind)
-      }
+      var retry = false
+      if let key { retry = try keyed(key, stage: &stage, batch: batch) != nil }
+      if !retry { try requireBankSide(debit: debit, credit: credit, kind: kind) }
       return try stageTransfer(
         amount: amount, debit: debit, credit: credit, key: key, memo: memo,
         kind: kind, hold: false, expiresAt: 0, now: now, stage: &stage, batch: &batch)
@@ -177,12 +175,20 @@ extension LedgerState {
   /// Refuses a movement between a customer's deposit account and one of the bank's own accounts
   /// unless `kind` passes through that kind of bank account in that direction
   /// (``TransferKind/allows(bankAccount:toCustomer:)``).
+  @inline(__always)
   private func requireBankSide(debit: AccountID, credit: AccountID, kind: TransferKind)
     throws(BankError)
   {
+    // The common case, two customers (or two of the bank's accounts), is two flag reads.
     let (d, c) = (isCustomerDeposit(debit), isCustomerDeposit(credit))
     guard d != c else { return }
-    let bank = d ? credit : debit
+    try requireBankSide(bank: d ? credit : debit, toCustomer: c, kind: kind)
+  }
+
+  /// ``requireBankSide(debit:credit:kind:)`` once one side is the bank's.
+  private func requireBankSide(bank: AccountID, toCustomer c: Bool, kind: TransferKind)
+    throws(BankError)
+  {
     guard !kind.allows(bankAccount: info[bank.index].kind, toCustomer: c) else { return }
     try requireCustomerAccount(bank, for: "\(c ? "debited" : "credited") by a \(kind)")
   }
