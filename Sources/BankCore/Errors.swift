@@ -136,6 +136,11 @@ extension BankError {
     case .locked(let path, let timeout):
       self.init(
         .storeLocked, "store \(path) is locked by another process; gave up after \(timeout)")
+    case .openInThisProcess(let path):
+      self.init(
+        .storeLocked,
+        "store \(path) is already open for writing in this process; use the bank (or ledger) that has it open, or close that one first"
+      )
     case .notFound(let path):
       self.init(.storeNotFound, "store \(path) does not exist")
     case .closed:

@@ -10,7 +10,7 @@ import Testing
     let path = directory.appendingPathComponent("library-tour.journal").path
     for file in [path, path + ".snapshot"] { try? FileManager.default.removeItem(atPath: file) }
 
-    let ledger = try Ledger(storage: FileStorage(path: path))
+    let ledger = try Ledger(path: path)
     let alice = try ledger.open(
       AccountSpec(name: "Alice", overdraftLimit: Amount(parsing: "50", currency: .usd)))
     let bob = try ledger.open(AccountSpec(name: "Bob", kind: .savings))
@@ -41,10 +41,11 @@ import Testing
 
   /// The README's facade snippet, with its `print` turned into an expectation.
   @Test func theFacadeSnippetWorksAsWritten() async throws {
-    let bank = try Bank(storage: InMemoryStorage())
+    let bank = try Bank.inMemory()
     let people = try Authenticator(bank: bank)
     _ = try people.addStaff(
-      username: "tess", name: "Tess Rowe", role: .teller, password: "teller password 1")
+      username: "tess", name: "Tess Rowe", role: .teller, password: "teller password 1",
+      as: .operator)
     let tess = try people.authenticate(
       token: people.login(staff: "tess", password: "teller password 1").token)
 
@@ -62,7 +63,8 @@ import Testing
       .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
     let text = try String(contentsOf: readme, encoding: .utf8)
     for line in [
-      "let bank = try Bank(storage: InMemoryStorage())",
+      "let bank = try Bank.inMemory()",
+      "let ledger = try Ledger(path: path)",
       "let people = try Authenticator(bank: bank)",
       "let cash = try await bank.withdraw(Amount(parsing: \"40\", currency: .usd), from: ada.accounts[0])",
     ] {
@@ -82,7 +84,7 @@ import Testing
     let text = try String(contentsOf: readme, encoding: .utf8)
     for line in [
       "for file in [path, path + \".snapshot\"] { try? FileManager.default.removeItem(atPath: file) }",
-      "let ledger = try Ledger(storage: FileStorage(path: path))",
+      "let ledger = try Ledger(path: path)",
     ] {
       #expect(text.contains(line), "README.md no longer has: \(line)")
     }

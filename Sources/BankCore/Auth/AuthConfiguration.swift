@@ -1,6 +1,6 @@
 /// The Authenticator's tunable rules: password cost, lockout, timeouts, card numbering.
 ///
-/// Every default follows the contract of DESIGN.md section 4.5 and the issue that introduced it
+/// Every default follows the contract of `Docs/CLI.md` and `Docs/Security.md` and the issue that introduced it
 /// (OWASP's password-storage figure, PCI's three PIN tries). Tests lower
 /// ``passwordIterations`` to keep hashing fast; production code should not.
 public struct AuthConfiguration: Sendable, Equatable {

@@ -199,9 +199,11 @@ extension Authenticator {
   /// Runs blocking authenticator calls (a login's PBKDF2, a commit's sync) without blocking a
   /// cooperative thread, for callers in Swift concurrency such as an HTTP server's handlers:
   /// `try await auth.perform { try $0.transfer(x, from: a, to: b, as: who) }`.
-  public func perform<R: Sendable>(
-    _ body: @escaping @Sendable (Authenticator) throws(BankError) -> R
-  ) async throws(BankError) -> R {
-    try await BlockingWork.run { () throws(BankError) in try body(self) }
+  ///
+  /// The closure's error type is inferred, as in ``Ledger/perform(_:)``.
+  public func perform<R: Sendable, E: Error>(
+    _ body: @escaping @Sendable (Authenticator) throws(E) -> R
+  ) async throws(E) -> R {
+    try await BlockingWork.run { () throws(E) in try body(self) }
   }
 }

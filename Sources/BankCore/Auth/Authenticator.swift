@@ -306,7 +306,7 @@ public final class Authenticator: Sendable {
   ///   `invalid_phone`, `invalid_age`; `email_in_use`.
   public func registerCustomer(
     _ registration: CustomerRegistration, password: String, key: IdempotencyKey? = nil,
-    as principal: Principal = .operator
+    as principal: Principal
   ) throws(BankError) -> CustomerProfile {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> CustomerProfile in
@@ -379,7 +379,7 @@ public final class Authenticator: Sendable {
   /// - Throws: `permission_denied`, `customer_not_found`, and `open`'s errors.
   public func openAccount(
     for customer: CustomerID, spec: AccountSpec, key: IdempotencyKey? = nil,
-    as principal: Principal = .operator
+    as principal: Principal
   ) throws(BankError) -> Account {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> Account in
@@ -486,7 +486,7 @@ public final class Authenticator: Sendable {
   /// - Throws: also `authentication_failed` (a missing or wrong current password).
   public func updateCustomer(
     _ id: CustomerID, _ update: CustomerUpdate, currentPassword: String? = nil,
-    key: IdempotencyKey? = nil, as principal: Principal = .operator
+    key: IdempotencyKey? = nil, as principal: Principal
   ) throws(BankError) -> CustomerProfile {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> CustomerProfile in
@@ -588,7 +588,7 @@ public final class Authenticator: Sendable {
   /// A customer's details, accounts and masked cards.
   ///
   /// - Throws: `permission_denied` (a customer sees only themself), `customer_not_found`.
-  public func customer(_ id: CustomerID, as principal: Principal = .operator) throws(BankError)
+  public func customer(_ id: CustomerID, as principal: Principal) throws(BankError)
     -> CustomerProfile
   {
     try read { auth, state throws(BankError) in
@@ -631,7 +631,7 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied` as ``customer(_:as:)``, `customer_not_found`.
   /// - Complexity: O(records in the store).
-  public func detailsHistory(of id: CustomerID, as principal: Principal = .operator)
+  public func detailsHistory(of id: CustomerID, as principal: Principal)
     throws(BankError) -> [DetailsChange]
   {
     _ = try customer(id, as: principal)
@@ -714,7 +714,7 @@ public final class Authenticator: Sendable {
   ///   `invalid_argument`, `staff_exists`.
   public func addStaff(
     username: String, name: String, role: Role, password: String, key: IdempotencyKey? = nil,
-    as principal: Principal = .operator
+    as principal: Principal
   ) throws(BankError) -> StaffMember {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> StaffMember in
@@ -959,7 +959,7 @@ public final class Authenticator: Sendable {
   ///   `invalid_argument` (no accounts, an account the customer does not own).
   public func issueCard(
     customer: CustomerID, accounts: [AccountNumber], key: IdempotencyKey? = nil,
-    as principal: Principal = .operator
+    as principal: Principal
   ) throws(BankError) -> IssuedCard {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> IssuedCard in
@@ -1029,7 +1029,7 @@ public final class Authenticator: Sendable {
   /// operator).
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
-  public func card(_ pan: String, as principal: Principal = .operator) throws(BankError) -> Card {
+  public func card(_ pan: String, as principal: Principal) throws(BankError) -> Card {
     let pan = try PAN(parsing: pan)
     return try read { auth, _ throws(BankError) in
       try Self.card(pan, in: auth, as: principal, verb: "read", staffAction: "look up cards")
@@ -1070,7 +1070,7 @@ public final class Authenticator: Sendable {
   /// - Throws: `card_not_found`, `permission_denied`, `invalid_argument`, `card_blocked`.
   @discardableResult
   public func setPIN(
-    pan: String, pin: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
+    pan: String, pin: String, key: IdempotencyKey? = nil, as principal: Principal
   )
     throws(BankError) -> Card
   {
@@ -1132,7 +1132,7 @@ public final class Authenticator: Sendable {
   @discardableResult
   public func changePIN(
     pan: String, oldPIN: String, newPIN: String, key: IdempotencyKey? = nil,
-    as principal: Principal = .operator
+    as principal: Principal
   ) throws(BankError) -> Card {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> Card in
@@ -1183,7 +1183,7 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
   public func blockCard(
-    pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
+    pan: String, key: IdempotencyKey? = nil, as principal: Principal
   ) throws(BankError) -> Card {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> Card in
@@ -1204,7 +1204,7 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
   public func unblockCard(
-    pan: String, key: IdempotencyKey? = nil, as principal: Principal = .operator
+    pan: String, key: IdempotencyKey? = nil, as principal: Principal
   ) throws(BankError) -> Card {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> Card in

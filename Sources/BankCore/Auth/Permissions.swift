@@ -1,5 +1,5 @@
 /// Every operation the product offers that an acting principal may or may not perform; the
-/// permission matrix of DESIGN.md section 5 is ``rights``, one table in this one file.
+/// permission matrix (`Docs/Security.md`) is ``rights``, one table in this one file.
 ///
 /// The facade calls ``allowed(_:for:ownsTarget:)`` before every operation that takes an acting
 /// principal, and refuses with `permission_denied` when it says no.
@@ -98,7 +98,7 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
     public static let `operator` = Rights(rawValue: 1 << 4)
   }
 
-  /// The permission matrix (DESIGN.md section 5), one row per group of operations. The switch
+  /// The permission matrix (`Docs/Security.md`), one row per group of operations. The switch
   /// is exhaustive, so a new operation does not compile until it has a row.
   public var rights: Rights {
     switch self {

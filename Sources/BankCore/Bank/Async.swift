@@ -9,12 +9,12 @@ enum BlockingWork {
   private static let queue = DispatchQueue(
     label: "BankCore.blocking", qos: .userInitiated, attributes: .concurrent)
 
-  static func run<R: Sendable>(_ body: @escaping @Sendable () throws(BankError) -> R)
-    async throws(BankError) -> R
+  static func run<R: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> R)
+    async throws(E) -> R
   {
-    let result: Result<R, BankError> = await withCheckedContinuation { continuation in
+    let result: Result<R, E> = await withCheckedContinuation { continuation in
       queue.async {
-        do throws(BankError) {
+        do throws(E) {
           continuation.resume(returning: .success(try body()))
         } catch {
           continuation.resume(returning: .failure(error))
@@ -23,6 +23,7 @@ enum BlockingWork {
     }
     return try result.get()
   }
+
 }
 
 extension Bank {
@@ -93,10 +94,77 @@ extension Bank {
     try await ledger.perform { l throws(BankError) in try l.account(number) }
   }
 
-  /// An account's history, newest first; the async form of ``Ledger/history(of:limit:)``.
-  public func history(of number: AccountNumber, limit: Int? = nil) async throws(BankError)
-    -> [HistoryEntry]
+  /// An account's history, newest first, a page at a time; the async form of
+  /// ``Ledger/history(of:limit:before:)``.
+  public func history(
+    of number: AccountNumber, limit: Int? = nil, before: HistoryCursor? = nil
+  ) async throws(BankError) -> [HistoryEntry] {
+    try await ledger.perform { l throws(BankError) in
+      try l.history(of: number, limit: limit, before: before)
+    }
+  }
+
+  /// Runs blocking calls on this bank off the cooperative pool: the async form of anything
+  /// (`try await bank.perform { try Authenticator(bank: $0).login(...) }`). The closure's error
+  /// type is inferred, as in ``Ledger/perform(_:)``.
+  public func perform<R: Sendable, E: Error>(_ body: @escaping @Sendable (Bank) throws(E) -> R)
+    async throws(E) -> R
   {
-    try await ledger.perform { l throws(BankError) in try l.history(of: number, limit: limit) }
+    try await BlockingWork.run { () throws(E) in try body(self) }
+  }
+
+  /// Opens an account; the async form of ``Ledger/open(_:)``.
+  @discardableResult
+  public func open(_ spec: AccountSpec) async throws(BankError) -> Account {
+    try await ledger.perform { l throws(BankError) in try l.open(spec) }
+  }
+
+  /// Commits a linked batch (all or nothing); the async form of ``Ledger/submit(_:)-([LedgerCommand])``.
+  @discardableResult
+  public func submit(_ commands: [LedgerCommand]) async throws(BankError) -> [LedgerOutcome] {
+    try await ledger.perform { l throws(BankError) in try l.submit(commands) }
+  }
+
+  /// Places a pending hold; the async form of ``Ledger/placeHold(_:from:to:expiresAt:key:memo:)``.
+  @discardableResult
+  public func placeHold(
+    _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Instant? = nil,
+    key: IdempotencyKey? = nil, memo: String = ""
+  ) async throws(BankError) -> TransferReceipt {
+    try await ledger.perform { l throws(BankError) in
+      try l.placeHold(amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo)
+    }
+  }
+
+  /// Posts a pending hold, in full or in part; the async form of ``Ledger/postHold(_:amount:)``.
+  @discardableResult
+  public func postHold(_ hold: HoldReference, amount: Amount? = nil) async throws(BankError)
+    -> HoldResolution
+  {
+    try await ledger.perform { l throws(BankError) in try l.postHold(hold, amount: amount) }
+  }
+
+  /// Releases a pending hold; the async form of ``Ledger/voidHold(_:)``.
+  @discardableResult
+  public func voidHold(_ hold: HoldReference) async throws(BankError) -> HoldResolution {
+    try await ledger.perform { l throws(BankError) in try l.voidHold(hold) }
+  }
+
+  /// Freezes, unfreezes or closes an account; the async form of ``Ledger/setStatus(_:of:)``.
+  @discardableResult
+  public func setStatus(_ status: AccountStatus, of number: AccountNumber) async throws(BankError)
+    -> Account
+  {
+    try await ledger.perform { l throws(BankError) in try l.setStatus(status, of: number) }
+  }
+
+  /// Every account, in opening order; the async form of ``Ledger/accounts()``.
+  public func accounts() async throws(BankError) -> [Account] {
+    try await ledger.perform { l throws(BankError) in try l.accounts() }
+  }
+
+  /// An account's posted balance; the async form of ``Ledger/balance(of:)``.
+  public func balance(of number: AccountNumber) async throws(BankError) -> Amount {
+    try await ledger.perform { l throws(BankError) in try l.balance(of: number) }
   }
 }

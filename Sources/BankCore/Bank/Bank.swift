@@ -67,10 +67,14 @@ public final class Bank: Sendable {
 
     /// Refuses every use of a bank whose memory may hold what the storage does not.
     func requireUsable() throws(BankError) {
+      if closed { throw BankError(.ioError, "the bank is closed; open the store again to use it") }
       if let reason = poisoned {
         throw BankError(.ioError, "the bank must be reopened after a storage failure: \(reason)")
       }
     }
+
+    /// ``Bank/close()`` was called.
+    var closed = false
   }
 
   let storage: any Storage
@@ -666,7 +670,7 @@ public final class Bank: Sendable {
 
   /// Closes the storage, after waiting for a snapshot in flight. The bank refuses further work.
   public func close() {
-    guarded.withLock { $0.poisoned = "the bank was closed" }
+    guarded.withLock { $0.closed = true }
     watermark.finish()
     while snapshotting.load(ordering: .acquiring) { BackgroundThread.sleep(microseconds: 1000) }
     storage.close()

@@ -3,10 +3,13 @@ import Dispatch
 extension Ledger {
   /// Runs a blocking ledger call without blocking a cooperative thread, for callers in Swift
   /// concurrency (an HTTP server's handlers): `try await ledger.perform { try $0.balance(of: a) }`.
-  public func perform<R: Sendable>(_ body: @escaping @Sendable (Ledger) throws(BankError) -> R)
-    async throws(BankError) -> R
-  {
-    try await BlockingWork.run { () throws(BankError) in try body(self) }
+  ///
+  /// The closure's error type is inferred: `{ try $0.balance(of: a) }` throws `any Error`, and
+  /// `{ l throws(BankError) in try l.balance(of: a) }` keeps `BankError`.
+  public func perform<R: Sendable, E: Error>(
+    _ body: @escaping @Sendable (Ledger) throws(E) -> R
+  ) async throws(E) -> R {
+    try await BlockingWork.run { () throws(E) in try body(self) }
   }
 
   /// Expires holds on the clock for as long as the task runs: sleeps until the soonest hold's

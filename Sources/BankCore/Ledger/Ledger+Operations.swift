@@ -247,11 +247,62 @@ extension Ledger {
       transfer: r.transfer, replayed: true, debitAccount: debit, creditAccount: credit)
   }
 
-  /// The two accounts of a transfer as they stood right after it applied, rebuilt by replaying
-  /// the journal up to it (outside the lock).
+  /// The two accounts of a keyed transfer as they stood right after it applied: the accounts as
+  /// they are now, with the effect of every ledger record committed since taken back out
+  /// (movements, holds placed and resolved). A retry of a recent key reads only the few records
+  /// that followed it; a status or limit change since (which records only the new value) falls
+  /// back to rebuilding from the start.
+  ///
+  /// - Complexity: O(records after the transfer).
+  func accounts(rightAfter t: TransferRecord) throws(BankError) -> (Account, Account) {
+    guard let key = t.key else { return try accountsByReplay(rightAfter: t) }
+    let ((now, candidates), upTo) = try readWithSequence { s in
+      (
+        (s.account(t.debit), s.account(t.credit)),
+        s.keys.sequencesWithoutBuilding(matching: KeyIndex.digest(key))
+      )
+    }
+    var at: UInt64?
+    for c in candidates where c <= upTo {
+      guard let bytes = try readRecord(c),
+        case .transfer(let x) = try decode(bytes, c), x.number == t.number
+      else { continue }
+      at = c
+    }
+    guard let at else { return try accountsByReplay(rightAfter: t) }
+    var (debit, credit) = (AccountDelta(now.0), AccountDelta(now.1))
+    var exact = true
+    try bank.forEachCommitted(after: at, upTo: upTo, tags: LedgerState.tags) {
+      seq, bytes throws(BankError) in
+      switch try JournalRecord.decodeOrCorrupt(bytes, sequence: seq) {
+      case .transfer(let x):
+        debit.undo(x)
+        credit.undo(x)
+      case .holdResolved(let r):
+        guard let back = r.links?.holdBack, back > 0, back < seq,
+          let holdBytes = try readRecord(seq - back),
+          case .transfer(let h) = try decode(holdBytes, seq - back), h.number == r.hold
+        else {
+          exact = false
+          return false
+        }
+        debit.undo(r, of: h)
+        credit.undo(r, of: h)
+      case .accountChanged(let c) where c.id == t.debit || c.id == t.credit:
+        exact = false
+        return false
+      default: break
+      }
+      return true
+    }
+    guard exact else { return try accountsByReplay(rightAfter: t) }
+    return (debit.account, credit.account)
+  }
+
+  /// ``accounts(rightAfter:)`` by replaying the journal up to the transfer (outside the lock).
   ///
   /// - Complexity: O(records up to the transfer).
-  func accounts(rightAfter t: TransferRecord) throws(BankError) -> (Account, Account) {
+  func accountsByReplay(rightAfter t: TransferRecord) throws(BankError) -> (Account, Account) {
     var state = LedgerState()
     var found = false
     try bank.forEachCommitted(after: 0, upTo: lastSequence, tags: LedgerState.tags) {
@@ -290,4 +341,54 @@ extension Ledger {
     try forEachRecordWithOrigin { seq, record, _ in body(seq, record) }
   }
 
+}
+
+/// An account with the effects of later records taken back out (``Ledger/accounts(rightAfter:)``).
+private struct AccountDelta {
+  let base: Account
+  var postedDebits: Int128
+  var postedCredits: Int128
+  var pendingDebits: Int64
+  var pendingCredits: Int64
+
+  init(_ a: Account) {
+    base = a
+    postedDebits = a.postedDebits
+    postedCredits = a.postedCredits
+    pendingDebits = a.pendingDebits
+    pendingCredits = a.pendingCredits
+  }
+
+  /// Takes back a movement, or a hold's placing.
+  mutating func undo(_ x: TransferRecord) {
+    let amount = Int128(x.amount)
+    if x.isHold {
+      if x.debit == base.id { pendingDebits &-= x.amount }
+      if x.credit == base.id { pendingCredits &-= x.amount }
+    } else {
+      if x.debit == base.id { postedDebits -= amount }
+      if x.credit == base.id { postedCredits -= amount }
+    }
+  }
+
+  /// Takes back a hold's resolution: its amount held again, what it posted unposted.
+  mutating func undo(_ r: HoldResolved, of hold: TransferRecord) {
+    let posted = r.outcome == .posted ? Int128(r.amount) : 0
+    if hold.debit == base.id {
+      pendingDebits &+= hold.amount
+      postedDebits -= posted
+    }
+    if hold.credit == base.id {
+      pendingCredits &+= hold.amount
+      postedCredits -= posted
+    }
+  }
+
+  var account: Account {
+    Account(
+      id: base.id, number: base.number, name: base.name, kind: base.kind,
+      currency: base.currency, status: base.status, overdraftLimitMinor: base.overdraftLimitMinor,
+      postedDebits: postedDebits, postedCredits: postedCredits, pendingDebits: pendingDebits,
+      pendingCredits: pendingCredits, openedAt: base.openedAt)
+  }
 }

@@ -134,11 +134,47 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
     return Amount(minorUnits: v, currency: currency)
   }
 
-  private func sameCurrency(_ other: Amount) throws(BankError) {
+  fileprivate func sameCurrency(_ other: Amount) throws(BankError) {
     if other.currency != currency {
       throw BankError(
         .currencyMismatch, "cannot combine \(formatted) with \(other.formatted)")
     }
+  }
+}
+
+extension Amount: Comparable {
+  /// A total order: by currency code, then by value. Amounts of one currency compare by value;
+  /// to refuse a comparison across currencies instead, use ``isLess(than:)``.
+  public static func < (a: Amount, b: Amount) -> Bool {
+    a.currency.code != b.currency.code
+      ? a.currency.code < b.currency.code : a.minorUnits < b.minorUnits
+  }
+
+  /// Whether this amount is less than `other`, of the same currency.
+  ///
+  /// - Throws: `currency_mismatch`.
+  public func isLess(than other: Amount) throws(BankError) -> Bool {
+    try sameCurrency(other)
+    return minorUnits < other.minorUnits
+  }
+
+  /// The checked sum: `try a + b`.
+  ///
+  /// - Throws: `currency_mismatch` or `overflow`; never traps.
+  public static func + (a: Amount, b: Amount) throws(BankError) -> Amount { try a.adding(b) }
+
+  /// The checked difference: `try a - b`.
+  ///
+  /// - Throws: `currency_mismatch` or `overflow`; never traps.
+  public static func - (a: Amount, b: Amount) throws(BankError) -> Amount {
+    try a.subtracting(b)
+  }
+
+  /// The checked negation.
+  ///
+  /// - Throws: `overflow` for the one value whose negation does not fit.
+  public static prefix func - (a: Amount) throws(BankError) -> Amount {
+    try zero(a.currency).subtracting(a)
   }
 }
 

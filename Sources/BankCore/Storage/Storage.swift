@@ -9,6 +9,9 @@ public enum StorageError: Error, Sendable, Equatable {
   case poisoned(reason: String)
   /// Another process holds the store's lock and the wait timed out.
   case locked(path: String, timeout: Duration)
+  /// Another instance in this very process has the store open for writing: waiting for its lock
+  /// would only wait for oneself, so this is said at once.
+  case openInThisProcess(path: String)
   /// The store does not exist and creating it was not requested.
   case notFound(path: String)
   /// The store was closed.

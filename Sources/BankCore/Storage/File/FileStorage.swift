@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -155,6 +157,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// The snapshot found valid at open, until ``loadSnapshot()`` hands it over (the bank decodes
   /// it once; a payload kept for the life of the store would double the state's memory).
   private let snapshot: Lock<StoredSnapshot?>
+  /// This writer's entry in ``OpenWriters`` (`nil` for a reader).
+  private let writerKey: String?
   /// Serializes ``observeAppends()``.
   private let follow = Lock<Void>(())
   /// The key index's full chunks, written once each (`PATH.keys`).
@@ -174,7 +178,9 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// Opens or creates the journal at `path`, recovering from a torn final write.
   ///
   /// - Throws: ``StorageError/notFound(path:)`` when missing and not to be created,
-  ///   ``StorageError/locked(path:seconds:)`` after the lock timeout,
+  ///   ``StorageError/locked(path:timeout:)`` after the lock timeout,
+  ///   ``StorageError/openInThisProcess(path:)`` when this process already has it open for
+  ///   writing,
   ///   ``StorageError/corrupt(offset:sequence:reason:)`` on damage before the tail,
   ///   ``StorageError/io(operation:errno:detail:)`` on system errors.
   /// - Complexity: O(records after the snapshot), or O(records) without one.
@@ -190,12 +196,21 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     }
     let readOnly = options.readOnly
     var (fd, created) = try Self.openFile(path, options: options, io: io)
+    let writerKey = OpenWriters.key(path)
+    var claimed = false
     do throws(StorageError) {
       guard fileSystem.isRegularFile(fd) else {
         throw StorageError.io(
           operation: "open \(path)", errno: EINVAL, detail: "the store path is not a regular file")
       }
-      if !readOnly { try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout) }
+      if !readOnly {
+        // Another instance of this process would be waited for in vain: said at once.
+        guard OpenWriters.claim(writerKey) else {
+          throw StorageError.openInThisProcess(path: path)
+        }
+        claimed = true
+        try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout)
+      }
       let direct = fileSystem.openDirect(path)
       defer { if direct >= 0 { fileSystem.close(direct) } }
       // A close block that says "closed cleanly" on the disk (read with `O_DIRECT`) and in the
@@ -255,6 +270,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         try Self.probe(fd, io: io, header: header, head: head, end: end, close: close)
       }
       self.path = path
+      self.writerKey = readOnly ? nil : writerKey
       self.io = io
       self.fd = fd
       self.header = header
@@ -286,6 +302,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       }
       self.writer = Lock(w)
     } catch {
+      if claimed { OpenWriters.release(writerKey) }
       fileSystem.close(fd)
       throw error
     }
@@ -1153,6 +1170,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     }
     guard wasOpen else { return }
     group.shutdown(.closed)
+    defer { if let writerKey { OpenWriters.release(writerKey) } }
     let block = writer.withLock { w -> (bytes: [UInt8], offset: Int64)? in
       guard !readOnly, w.markedDirty, w.poisoned == nil else { return nil }
       return closeBlock(&w, clean: true)?.write(version: header.version)
@@ -1188,4 +1206,24 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   }
 
   deinit { close() }
+}
+
+/// The stores this process has open for writing, by their resolved path, so that a second
+/// writer in the same process is refused at once instead of waiting for its own lock.
+enum OpenWriters {
+  private static let open = Mutex<Set<String>>([])
+
+  /// The key of `path`: its resolved form when it exists (links and `..` resolved), else as
+  /// given.
+  static func key(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+  }
+
+  /// Takes `key`; `false` when this process already has it.
+  static func claim(_ key: String) -> Bool { open.withLock { $0.insert(key).inserted } }
+
+  /// Gives `key` back.
+  static func release(_ key: String) { _ = open.withLock { $0.remove(key) } }
 }
