@@ -105,7 +105,7 @@ extension Bank {
   }
 
   /// Runs blocking calls on this bank off the cooperative pool: the async form of anything
-  /// (`try await bank.perform { try Authenticator(bank: $0).login(...) }`). The closure's error
+  /// (`try await bank.perform { try $0.ledger.accounts() }`). The closure's error
   /// type is inferred, as in ``Ledger/perform(_:)``.
   public func perform<R: Sendable, E: Error>(_ body: @escaping @Sendable (Bank) throws(E) -> R)
     async throws(E) -> R
