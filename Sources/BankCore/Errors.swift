@@ -1,6 +1,6 @@
 /// An error raised by BankCore, carrying a stable machine-readable code and a message a person can act on.
 ///
-/// Codes never change once published; scripts and other programs match on ``Code/rawValue``.
+/// Codes never change once published; scripts and other programs match on `Code.rawValue`.
 /// Messages name the accounts and amounts involved and never contain a secret.
 public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The stable, snake_case identifier of a failure.

@@ -1,7 +1,6 @@
+import BankCore
 import Foundation
 import Testing
-
-import BankCore
 
 /// Every code sample in the library's doc comments (fenced, or inline starting with `try `) and in
 /// `Docs/`, compiled here verbatim, and a test that no sample is missing from this file: a

@@ -60,7 +60,7 @@ extension Authenticator {
 
   /// Cash in at the counter: tellers, managers and the operator.
   ///
-  /// - Throws: `permission_denied`, then as ``Ledger/deposit(_:to:key:memo:)``.
+  /// - Throws: `permission_denied`, then as ``Ledger/deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)``.
   @discardableResult
   public func deposit(
     _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = "",
@@ -77,7 +77,7 @@ extension Authenticator {
 
   /// Cash out at the counter: tellers, managers and the operator.
   ///
-  /// - Throws: `permission_denied`, then as ``Ledger/withdraw(_:from:key:memo:)``.
+  /// - Throws: `permission_denied`, then as ``Ledger/withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)``.
   @discardableResult
   public func withdraw(
     _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = "",
@@ -96,7 +96,7 @@ extension Authenticator {
   /// operator's any) to another customer account. The bank's own accounts are never a side.
   ///
   /// - Throws: `permission_denied`, `internal_account`, then as
-  ///   ``Ledger/transfer(_:from:to:key:memo:)``.
+  ///   ``Ledger/transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)``.
   @discardableResult
   public func transfer(
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,

@@ -271,7 +271,7 @@ public final class Authenticator: Sendable {
 
   /// Checks a registration's fields and password on their own, before any store is touched.
   ///
-  /// - Throws: the field errors and `weak_password`, as ``registerCustomer(_:password:as:)``.
+  /// - Throws: the field errors and `weak_password`, as ``registerCustomer(_:password:key:as:)``.
   public static func validate(
     _ registration: CustomerRegistration, password: String,
     configuration: AuthConfiguration = .init()
@@ -441,7 +441,7 @@ public final class Authenticator: Sendable {
   }
 
   /// Opens an account that no customer owns yet (the counter's `open` without a customer), with
-  /// the permission matrix applied to every parameter (see ``openAccount(for:spec:as:)``).
+  /// the permission matrix applied to every parameter (see ``openAccount(for:spec:key:as:)``).
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/open(_:)``.
   public func open(_ spec: AccountSpec, key: IdempotencyKey? = nil, as principal: Principal)

@@ -31,7 +31,7 @@ extension Bank {
   public var ledger: Ledger { Ledger(self) }
 
   /// Moves money between two accounts without blocking a cooperative thread: the async form of
-  /// ``Ledger/transfer(_:from:to:key:memo:)``.
+  /// ``Ledger/transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)``.
   public func transfer(
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
     memo: String = ""
@@ -41,7 +41,7 @@ extension Bank {
     }
   }
 
-  /// Cash in; the async form of ``Ledger/deposit(_:to:key:memo:)``.
+  /// Cash in; the async form of ``Ledger/deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)``.
   public func deposit(
     _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
   ) async throws(BankError) -> TransferReceipt {
@@ -50,7 +50,7 @@ extension Bank {
     }
   }
 
-  /// Cash out; the async form of ``Ledger/withdraw(_:from:key:memo:)``.
+  /// Cash out; the async form of ``Ledger/withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)``.
   public func withdraw(
     _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
   ) async throws(BankError) -> TransferReceipt {
@@ -59,7 +59,7 @@ extension Bank {
     }
   }
 
-  /// ``transfer(_:from:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  /// ``transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload
   public func transfer(
@@ -69,7 +69,7 @@ extension Bank {
     return try await transfer(amount, from: from, to: to, key: k, memo: memo)
   }
 
-  /// ``deposit(_:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  /// ``deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload
   public func deposit(_ amount: Amount, to account: AccountNumber, key: String?, memo: String = "")
@@ -79,7 +79,7 @@ extension Bank {
     return try await deposit(amount, to: account, key: k, memo: memo)
   }
 
-  /// ``withdraw(_:from:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  /// ``withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload
   public func withdraw(
@@ -125,7 +125,7 @@ extension Bank {
     try await ledger.perform { l throws(BankError) in try l.submit(commands) }
   }
 
-  /// Places a pending hold; the async form of ``Ledger/placeHold(_:from:to:expiresAt:key:memo:)``.
+  /// Places a pending hold; the async form of ``Ledger/placeHold(_:from:to:expiresAt:key:memo:)-(_,_,_,Instant?,_,_)``.
   @discardableResult
   public func placeHold(
     _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Instant? = nil,

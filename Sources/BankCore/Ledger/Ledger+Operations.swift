@@ -70,7 +70,7 @@ extension Ledger {
     try receipt(.deposit(amount: amount, to: account, key: key, memo: memo))
   }
 
-  /// ``deposit(_:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  /// ``deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload @discardableResult
   public func deposit(_ amount: Amount, to account: AccountNumber, key: String?, memo: String = "")
@@ -83,7 +83,7 @@ extension Ledger {
 
   /// Withdraws cash from an account (account to vault).
   ///
-  /// - Throws: as ``deposit(_:to:key:memo:)``, plus `insufficient_funds` and `account_frozen`.
+  /// - Throws: as ``deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)``, plus `insufficient_funds` and `account_frozen`.
   @discardableResult
   public func withdraw(
     _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
@@ -93,7 +93,7 @@ extension Ledger {
     try receipt(.withdraw(amount: amount, from: account, key: key, memo: memo))
   }
 
-  /// ``withdraw(_:from:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  /// ``withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload @discardableResult
   public func withdraw(
@@ -106,7 +106,7 @@ extension Ledger {
 
   /// Moves money between two accounts of one currency.
   ///
-  /// - Throws: as ``withdraw(_:from:key:memo:)``, plus `same_account`.
+  /// - Throws: as ``withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)``, plus `same_account`.
   @discardableResult
   public func transfer(
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
@@ -115,7 +115,7 @@ extension Ledger {
     try receipt(.transfer(amount: amount, from: from, to: to, key: key, memo: memo))
   }
 
-  /// ``transfer(_:from:to:key:memo:)`` with the key as text, validated here (`invalid_key`).
+  /// ``transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload @discardableResult
   public func transfer(
@@ -140,7 +140,7 @@ extension Ledger {
       .placeHold(amount: amount, from: from, to: to, expiresAt: expiresAt, key: key, memo: memo))
   }
 
-  /// ``placeHold(_:from:to:expiresAt:key:memo:)`` with the expiry in nanoseconds since 1970 (0 for
+  /// ``placeHold(_:from:to:expiresAt:key:memo:)-(_,_,_,Instant?,_,_)`` with the expiry in nanoseconds since 1970 (0 for
   /// never) and the key as text, validated here.
   @available(
     *, deprecated, message: "pass expiresAt as an Instant (nil for never) and an IdempotencyKey"
