@@ -128,7 +128,7 @@ enum Demo {
   static func demoPeople(_ ctx: CommandContext) throws -> [[(String, String)]] {
     try ctx.withBank(pins: .create) { acting in
       let auth = acting.auth
-      if (try? auth.customer(CustomerID(1))) != nil { return [] }
+      if (try? auth.customer(CustomerID(1), as: .operator)) != nil { return [] }
       var out: [[(String, String)]] = []
       for (name, email, phone, password, pin) in [
         ("Ada Lovelace", "ada@example.com", "+14155550111", "analytical engine 1843", "2468"),
@@ -136,10 +136,10 @@ enum Demo {
       ] {
         let p = try auth.registerCustomer(
           CustomerRegistration(name: name, email: email, phone: phone, age: 36),
-          password: password)
+          password: password, as: .operator)
         try auth.deposit(p, ctx: acting)
-        let card = try auth.issueCard(customer: p.id, accounts: p.accounts)
-        try auth.setPIN(pan: card.pan, pin: pin)
+        let card = try auth.issueCard(customer: p.id, accounts: p.accounts, as: .operator)
+        try auth.setPIN(pan: card.pan, pin: pin, as: .operator)
         out.append([
           ("customer", p.id.description), ("password", password), ("card", card.pan),
           ("pin", pin),
@@ -149,7 +149,8 @@ enum Demo {
         ("tina", "Tina Counter", Role.teller, "service desk 2026 blue"),
         ("mark", "Mark Branch", Role.manager, "approvals desk 2026 green"),
       ] {
-        _ = try auth.addStaff(username: user, name: name, role: role, password: password)
+        _ = try auth.addStaff(
+          username: user, name: name, role: role, password: password, as: .operator)
         out.append([("staff", user), ("role", role.description), ("password", password)])
       }
       return out

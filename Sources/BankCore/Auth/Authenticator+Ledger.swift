@@ -176,7 +176,7 @@ extension Authenticator {
       return Account(
         id: now.id, number: now.number, name: now.name, kind: now.kind, currency: now.currency,
         status: s, overdraftLimitMinor: limit, postedDebits: d, postedCredits: c, pendingDebits: pd,
-        pendingCredits: pc, openedAt: now.openedAt)
+        pendingCredits: pc, opened: now.opened)
 
     }
   }

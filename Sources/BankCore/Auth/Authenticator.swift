@@ -410,7 +410,7 @@ public final class Authenticator: Sendable {
     return Account(
       id: a.id, number: a.number, name: a.name, kind: a.kind, currency: a.currency,
       status: .active, overdraftLimitMinor: spec.overdraftLimit?.minorUnits ?? 0, postedDebits: 0,
-      postedCredits: 0, pendingDebits: 0, pendingCredits: 0, openedAt: a.openedAt)
+      postedCredits: 0, pendingDebits: 0, pendingCredits: 0, opened: a.opened)
   }
 
   /// The key of an opening, with every parameter as an argument.

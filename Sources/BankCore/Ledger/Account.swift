@@ -137,7 +137,7 @@ struct Balances: Sendable, Equatable {
 }
 
 /// A snapshot of one account as the ledger sees it: identity, ownership and derived balances.
-public struct Account: Sendable, Equatable, Identifiable {
+public struct Account: Sendable, Hashable, Identifiable {
   /// The ledger's internal identifier.
   public let id: AccountID
   /// The customer-facing number with its check digit.
@@ -163,8 +163,12 @@ public struct Account: Sendable, Equatable, Identifiable {
   public let pendingDebits: Int64
   /// Sum of credits held by pending transfers, in minor units.
   public let pendingCredits: Int64
-  /// When the account was opened, in nanoseconds since 1970.
-  public let openedAt: Int64
+  /// When the account was opened.
+  public let opened: Instant
+
+  /// When the account was opened, in nanoseconds since 1970; see ``opened``.
+  @available(*, deprecated, renamed: "opened", message: "use opened, an Instant")
+  public var openedAt: Int64 { opened.nanoseconds }
 
   /// The posted balance on the account's normal side (credits minus debits for deposits).
   public var balance: Amount {

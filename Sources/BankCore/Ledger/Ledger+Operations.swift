@@ -37,7 +37,7 @@ public struct TransferReceipt: Sendable, Equatable {
       creditAccount: Account(
         id: c.id, number: c.number, name: "", kind: c.kind, currency: c.currency,
         status: .active, overdraftLimitMinor: 0, postedDebits: 0, postedCredits: 0,
-        pendingDebits: 0, pendingCredits: 0, openedAt: 0),
+        pendingDebits: 0, pendingCredits: 0, opened: Instant(nanoseconds: 0)),
       creditAccountHidden: true)
   }
 }
@@ -389,6 +389,6 @@ private struct AccountDelta {
       id: base.id, number: base.number, name: base.name, kind: base.kind,
       currency: base.currency, status: base.status, overdraftLimitMinor: base.overdraftLimitMinor,
       postedDebits: postedDebits, postedCredits: postedCredits, pendingDebits: pendingDebits,
-      pendingCredits: pendingCredits, openedAt: base.openedAt)
+      pendingCredits: pendingCredits, opened: base.opened)
   }
 }

@@ -96,7 +96,7 @@ struct LedgerState: Sendable {
       id: id, number: i.number, name: i.name, kind: i.kind, currency: i.currency, status: b.status,
       overdraftLimitMinor: b.overdraftLimit, postedDebits: gross.debits,
       postedCredits: gross.credits, pendingDebits: b.pendingDebits,
-      pendingCredits: b.pendingCredits, openedAt: i.openedAt)
+      pendingCredits: b.pendingCredits, opened: Instant(nanoseconds: i.openedAt))
   }
 
   func id(of number: AccountNumber) throws(BankError) -> AccountID {
