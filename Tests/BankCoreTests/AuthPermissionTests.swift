@@ -45,10 +45,10 @@ import Testing
       for operation in operations {
         for (principal, expected) in zip(Self.principals, row) {
           #expect(
-            allowed(operation, for: principal, ownsTarget: true) == expected,
+            operation.isAllowed(for: principal, ownsTarget: true) == expected,
             "\(operation) for \(principal)")
           // Only a customer's rights depend on ownership, and never without it.
-          let unowned = allowed(operation, for: principal, ownsTarget: false)
+          let unowned = operation.isAllowed(for: principal, ownsTarget: false)
           if case .customer = principal {
             #expect(!unowned, "\(operation) for a customer on what they do not own")
           } else {

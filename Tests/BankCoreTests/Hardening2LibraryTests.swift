@@ -94,7 +94,7 @@ import Testing
     for op in BankOperation.allCases {
       for p in principals {
         for owns in [true, false] {
-          guard !allowed(op, for: p, ownsTarget: owns) else { continue }
+          guard !op.isAllowed(for: p, ownsTarget: owns) else { continue }
           let m = permissionDenied(op, for: p, ownsTarget: owns).message
           checked += 1
           #expect(

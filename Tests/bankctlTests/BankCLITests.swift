@@ -94,7 +94,7 @@ final class MemoryKeyOpener: StoreOpener {
       #expect(Help.command(spec.name).contains(spec.summary))
       if case .operation(let op) = spec.permission {
         // The operator holds every right the matrix names.
-        #expect(allowed(op, for: .operator, ownsTarget: false), "\(spec.name)")
+        #expect(op.isAllowed(for: .operator, ownsTarget: false), "\(spec.name)")
       }
     }
     // Every group contributes; help lists every command.

@@ -22,11 +22,12 @@ extension Authenticator {
       }
       return
     }
-    if allowed(.readAnyAccount, for: principal, ownsTarget: false) { return }
+    if matrixAllows(.readAnyAccount, for: principal, ownsTarget: false) { return }
     // Looking accounts up at the counter covers customers' accounts, not the bank's own (an
     // account that does not exist is left to the read, which says so).
     let ownedByBank = (try? ledger.account(account)).map { !$0.kind.isCustomer }
-    guard allowed(.lookUpAccount, for: principal, ownsTarget: false), ownedByBank != true else {
+    guard matrixAllows(.lookUpAccount, for: principal, ownsTarget: false), ownedByBank != true
+    else {
       throw BankError(.permissionDenied, "\(principal.withArticle) may not read account \(account)")
     }
   }

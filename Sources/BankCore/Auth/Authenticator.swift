@@ -114,6 +114,13 @@ public struct IssuedCard: Sendable, Equatable {
 /// (PBKDF2), random tokens and PIN codes are computed before the bank's lock is taken, so a
 /// login never stalls transfers. No password, PIN, token or pepper is ever written to the
 /// journal, an error or a description: only salted hashes, HMACs and digests.
+///
+/// **Which calls block.** Every call that writes waits for its records to be durable (an
+/// `fdatasync`, a few milliseconds on a disk); `login`, `registerCustomer`, `addStaff`,
+/// `resetPassword` and a customer's own contact change also hash a password (PBKDF2 at 600,000
+/// iterations, about a second in a debug build). Reads wait only for what they show to be
+/// durable. From Swift concurrency, run them through ``perform(_:)``, which does the blocking
+/// work on threads of its own, never on a cooperative thread.
 public final class Authenticator: Sendable {
   /// The bank this authenticator is a view of.
   public let bank: Bank
@@ -256,8 +263,8 @@ public final class Authenticator: Sendable {
         guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
         return c.accounts.map { state.ledger.info[$0.index].number }
       default:
-        if allowed(.readAnyAccount, for: principal, ownsTarget: false) { return nil }
-        if allowed(.lookUpAccount, for: principal, ownsTarget: false) {
+        if matrixAllows(.readAnyAccount, for: principal, ownsTarget: false) { return nil }
+        if matrixAllows(.lookUpAccount, for: principal, ownsTarget: false) {
           // Customers' accounts, not the bank's own (as ``authorizeRead(_:of:as:)``).
           return state.ledger.info.lazy.filter { $0.kind.isCustomer }.map(\.number)
         }
@@ -596,8 +603,8 @@ public final class Authenticator: Sendable {
       if case .customer(let me) = principal { own = me == id } else { own = false }
       if !own {
         guard
-          allowed(.lookUpAccount, for: principal, ownsTarget: false)
-            || allowed(.readAnyAccount, for: principal, ownsTarget: false)
+          matrixAllows(.lookUpAccount, for: principal, ownsTarget: false)
+            || matrixAllows(.readAnyAccount, for: principal, ownsTarget: false)
         else {
           try requirePermission(.ownDetails, for: principal, ownsTarget: false)
           throw permissionDenied(.lookUpAccount, for: principal, ownsTarget: false)

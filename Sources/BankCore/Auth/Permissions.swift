@@ -1,7 +1,7 @@
 /// Every operation the product offers that an acting principal may or may not perform; the
 /// permission matrix (`Docs/Security.md`) is ``rights``, one table in this one file.
 ///
-/// The facade calls ``allowed(_:for:ownsTarget:)`` before every operation that takes an acting
+/// The facade calls ``BankOperation/isAllowed(for:ownsTarget:)`` before every operation that takes an acting
 /// principal, and refuses with `permission_denied` when it says no.
 public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertible {
   // Own accounts (customers, on what they own).
@@ -17,7 +17,7 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   case ownDetails = "own_details"
   /// Block one's own card (lost or stolen).
   case blockOwnCard = "block_own_card"
-  /// Request a loan into one's own account.
+  /// Request a loan into one's own account. Reserved for the banking products core.
   case requestLoan = "request_loan"
   // Counter work (tellers and above).
   /// Register a new customer.
@@ -49,26 +49,27 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   case liftLockout = "lift_lockout"
   /// End another principal's sessions (a stolen device).
   case revokeSessions = "revoke_sessions"
-  /// Approve a loan request (and disburse it).
+  /// Approve a loan request (and disburse it). Reserved for the banking products core: no call
+  /// takes it yet.
   case approveLoan = "approve_loan"
-  /// Reject a loan request.
+  /// Reject a loan request. Reserved for the banking products core.
   case rejectLoan = "reject_loan"
-  /// Set savings or overdraft rates.
+  /// Set savings or overdraft rates. Reserved for the banking products core.
   case setRates = "set_rates"
-  /// Run interest accrual and posting.
+  /// Run interest accrual and posting. Reserved for the banking products core.
   case runInterest = "run_interest"
-  /// Load notes into an ATM.
+  /// Load notes into an ATM. Reserved for the ATM core: no call takes it yet.
   case loadATM = "load_atm"
-  /// Put an ATM in or out of service.
+  /// Put an ATM in or out of service. Reserved for the ATM core.
   case serviceATM = "service_atm"
   // Oversight (managers and auditors).
-  /// Produce reports.
+  /// Produce reports. Reserved for the banking products core's reports.
   case reports
   /// Export the journal or accounts.
   case export
   /// Verify the store's integrity.
   case verify
-  /// Read the event log.
+  /// Read the event log. Reserved for the ATM core's events.
   case events
   /// Read any account, including the bank's own.
   case readAnyAccount = "read_any_account"
@@ -127,8 +128,26 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
 ///   - ownsTarget: Whether the account, card or details acted on belong to `principal` (only a
 ///     customer's rights depend on it: a customer may act only on what they own).
 /// - Returns: `true` when the matrix allows it.
+@available(*, deprecated, message: "use BankOperation.isAllowed(for:ownsTarget:)")
 public func allowed(_ operation: BankOperation, for principal: Principal, ownsTarget: Bool) -> Bool
 {
+  operation.isAllowed(for: principal, ownsTarget: ownsTarget)
+}
+
+extension BankOperation {
+  /// Whether the permission matrix lets `principal` do this operation.
+  ///
+  /// - Parameters:
+  ///   - principal: Who is acting.
+  ///   - ownsTarget: Whether the account, card or details acted on belong to `principal` (only a
+  ///     customer's rights depend on it: a customer may act only on what they own).
+  public func isAllowed(for principal: Principal, ownsTarget: Bool) -> Bool {
+    matrixAllows(self, for: principal, ownsTarget: ownsTarget)
+  }
+}
+
+/// The matrix itself, for ``BankOperation/isAllowed(for:ownsTarget:)``.
+func matrixAllows(_ operation: BankOperation, for principal: Principal, ownsTarget: Bool) -> Bool {
   let rights = operation.rights
   switch principal {
   case .operator:
@@ -228,14 +247,14 @@ func permissionDenied(
     .permissionDenied, "\(principal.withArticle) may not \(action ?? operation.action)")
 }
 
-/// Throws `permission_denied` unless ``allowed(_:for:ownsTarget:)`` allows the operation.
+/// Throws `permission_denied` unless ``BankOperation/isAllowed(for:ownsTarget:)`` allows the operation.
 ///
 /// - Throws: `permission_denied` naming the operation and the principal's kind (see
 ///   ``permissionDenied(_:for:ownsTarget:action:)``).
 func requirePermission(
   _ operation: BankOperation, for principal: Principal, ownsTarget: Bool, action: String? = nil
 ) throws(BankError) {
-  guard allowed(operation, for: principal, ownsTarget: ownsTarget) else {
+  guard matrixAllows(operation, for: principal, ownsTarget: ownsTarget) else {
     throw permissionDenied(operation, for: principal, ownsTarget: ownsTarget, action: action)
   }
 }

@@ -13,6 +13,11 @@ public typealias LedgerConfiguration = BankConfiguration
 /// lock, so concurrent callers share syncs (group commit).
 ///
 /// Do not call back into a ledger from inside a callback it is running; the lock is not reentrant.
+///
+/// **Which calls block.** Every call that writes blocks its thread until its records are durable
+/// (an `fdatasync`); reads wait only for what they show to be durable, and `history` and exports
+/// read the journal. From Swift concurrency, use ``Bank``'s async forms or ``perform(_:)``,
+/// which do the blocking work off the cooperative thread pool.
 public final class Ledger: Sendable {
   /// The bank this ledger is a view of.
   public let bank: Bank
