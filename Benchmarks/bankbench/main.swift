@@ -379,7 +379,7 @@ if selected("auth.mixed16") {
       CustomerRegistration(
         name: "Login Bench \(i)", email: "bench\(i)@example.org", phone: "+1415555010\(i)",
         age: 30),
-      password: "quiet harbour lantern 77")
+      password: "quiet harbour lantern 77", as: .operator)
     customers.append(p.id)
   }
   let seconds = options.smoke ? 0.3 : 5.0

@@ -160,7 +160,7 @@ enum Demo {
 
 extension Authenticator {
   /// Gives a demo customer's first account an opening balance.
-  fileprivate func deposit(_ p: CustomerProfile, ctx acting: Acting) throws {
+  fileprivate func deposit(_ p: Customer, ctx acting: Acting) throws {
     guard let first = p.accounts.first else { return }
     try acting.ledger.deposit(
       Amount(minorUnits: 500_00, currency: .usd), to: first, memo: "opening deposit")

@@ -20,8 +20,8 @@ import Testing
     let clock = TestClock()
     let bank: Bank
     let auth: Authenticator
-    let ada: CustomerProfile
-    let alan: CustomerProfile
+    let ada: Customer
+    let alan: Customer
     let people: [(String, Principal)]
 
     init() throws {

@@ -31,12 +31,24 @@ import Testing
     _ = (bank, ledger)
   }
 
+  func asyncArticleSamples(ledger: Ledger, a: AccountNumber) async throws -> Amount {
+    let balance = try await ledger.perform { try $0.balance(of: a) }
+    return balance
+  }
+
+  func jsonSamples(data: Data) throws -> [HistoryEntry] {
+    let decoder = JSONDecoder()
+    decoder.userInfo[.bankCoreCurrency] = Currency.usd
+    let entries = try decoder.decode([HistoryEntry].self, from: data)
+    return entries
+  }
+
   // MARK: The check
 
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
 
-  /// The samples of the sources' doc comments and of `Docs/*.md`.
+  /// The samples of the sources' doc comments, of `Docs/*.md` and of the DocC articles.
   static func samples() throws -> [(file: String, code: String)] {
     var out: [(String, String)] = []
     let fm = FileManager.default
@@ -69,9 +81,14 @@ import Testing
         }
       }
     }
-    let docs = root.appendingPathComponent("Docs")
-    for name in (try? fm.contentsOfDirectory(atPath: docs.path)) ?? [] where name.hasSuffix(".md") {
-      let text = try String(contentsOf: docs.appendingPathComponent(name), encoding: .utf8)
+    let catalogue = root.appendingPathComponent("Sources/BankCore/BankCore.docc")
+    let articles = [root.appendingPathComponent("Docs"), catalogue].flatMap { dir in
+      ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".md") }
+        .map { dir.appendingPathComponent($0) }
+    }
+    for url in articles {
+      let name = url.lastPathComponent
+      let text = try String(contentsOf: url, encoding: .utf8)
       var inSwift = false
       for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
         let line = raw.trimmingCharacters(in: .whitespaces)
@@ -106,6 +123,12 @@ import Testing
       ledger: bank.ledger, auth: auth, bank: bank, a: a, b: b,
       x: Amount(minorUnits: 1_00, currency: .usd), who: .operator)
     #expect(try bank.ledger.balance(of: b) == Amount(minorUnits: 1_00, currency: .usd))
+    #expect(
+      try await asyncArticleSamples(ledger: bank.ledger, a: b)
+        == .init(minorUnits: 1_00, currency: .usd))
+    let history = try bank.ledger.history(of: a)
+    let decoded = try jsonSamples(data: try JSONEncoder().encode(history))
+    #expect(decoded.map(\.balance) == history.map(\.balance) && decoded.count == 2)
     let (sum, difference) = try amountSamples(
       a: Amount(minorUnits: 3, currency: .usd), b: Amount(minorUnits: 2, currency: .usd))
     #expect(sum.minorUnits == 5 && difference.minorUnits == 1)

@@ -89,15 +89,9 @@ extension Commands {
 }
 
 extension CommandContext {
-  func cardJSON(_ card: Card, full: String? = nil, accounts: [AccountNumber]? = nil) -> JSON {
-    var fields: [(String, JSON)] = [("card", .string(full ?? card.pan.masked))]
-    if let accounts {
-      fields.append(("customer", .string(card.customer.description)))
-      fields.append(("accounts", .array(accounts.map { .string($0.description) })))
-      fields.append(("expires", .string(card.expiry.description)))
-    }
-    fields.append(("status", .string(card.status.description)))
-    return .object(fields)
+  /// `{"card","status"}`, the card masked: what the PIN and block commands print.
+  func cardJSON(_ card: Card) -> JSON {
+    .object([("card", .string(card.pan.masked)), ("status", .string(card.status.description))])
   }
 
   /// `pin-key reset`: a new PIN key for a store whose key file was lost, after clearing every
@@ -148,7 +142,7 @@ extension CommandContext {
       try a.auth.issueCard(customer: id, accounts: numbers, key: k, as: a.principal)
     }
     emit(
-      cardJSON(issued.card, full: issued.pan, accounts: issued.accounts),
+      JSON.encoding(issued),
       human: """
         Issued card \(issued.pan) to customer \(id) (expires \(issued.card.expiry))
           accounts: \(issued.accounts.map(\.description).joined(separator: ", "))

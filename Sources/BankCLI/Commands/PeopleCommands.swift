@@ -148,18 +148,13 @@ extension Commands {
 }
 
 extension CommandContext {
-  func profileJSON(_ p: CustomerProfile, cards: Bool = false) -> JSON {
-    var fields: [(String, JSON)] = [
-      ("customer", .string(p.id.description)), ("name", .string(p.name)),
-      ("email", .string(p.email)), ("phone", .string(p.phone)), ("age", .int(Int64(p.age))),
-      ("gender", .string(p.gender ?? "")),
-      ("accounts", .array(p.accounts.map { .string($0.description) })),
-    ]
-    if cards { fields.append(("cards", .array(p.cards.map { .string($0) }))) }
-    return .object(fields)
+  /// What `customer register` and `customer update` print: the customer without `cards`.
+  func profileJSON(_ p: Customer) -> JSON {
+    guard case .object(let fields) = JSON.encoding(p) else { return .encoding(p) }
+    return .object(fields.filter { $0.0 != "cards" })
   }
 
-  func profileText(_ p: CustomerProfile, cards: Bool = false) -> String {
+  func profileText(_ p: Customer, cards: Bool = false) -> String {
     var lines = [
       "Customer \(p.id): \(Validate.escaped(p.name, limit: nil))",
       "  email:    \(Validate.escaped(p.email, limit: nil))",
@@ -226,10 +221,10 @@ extension CommandContext {
       )
     }
     guard withHistory else {
-      emit(profileJSON(p, cards: true), human: profileText(p, cards: true))
+      emit(JSON.encoding(p), human: profileText(p, cards: true))
       return
     }
-    guard case .object(var fields) = profileJSON(p, cards: true) else { return }
+    guard case .object(var fields) = JSON.encoding(p) else { return }
     fields.append(
       (
         "history",

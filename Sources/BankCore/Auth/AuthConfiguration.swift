@@ -117,6 +117,22 @@ public struct YearMonth: Hashable, Comparable, Sendable, CustomStringConvertible
     self.month = month
   }
 
+  /// Parses `YYYY-MM` (four digits, a hyphen, two digits, month 01 to 12).
+  ///
+  /// - Throws: `invalid_argument` naming the text.
+  public init(parsing text: String) throws(BankError) {
+    let b = Array(text.utf8)
+    guard b.count == 7, b[4] == UInt8(ascii: "-"),
+      b[0..<4].allSatisfy({ $0 >= 48 && $0 <= 57 }), b[5...].allSatisfy({ $0 >= 48 && $0 <= 57 }),
+      let year = Int(text.prefix(4)), let month = Int(text.suffix(2)), (1...12).contains(month)
+    else {
+      throw BankError(
+        .invalidArgument,
+        "invalid month '\(text.debugSanitized)': expected YYYY-MM, such as 2030-03")
+    }
+    self.init(year: year, month: month)
+  }
+
   /// The month `count` months after this one.
   func adding(months count: Int) -> YearMonth {
     let index = year * 12 + (month - 1) + count

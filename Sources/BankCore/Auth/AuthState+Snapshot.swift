@@ -145,7 +145,7 @@ extension AuthState {
       var contactChangedAt: Instant? = nil
       if version >= 2, try r.flag() { contactChangedAt = try r.instant() }
       guard s.customers[id] == nil else { throw DecodeError("customer \(id) appears twice") }
-      s.customers[id] = Customer(
+      s.customers[id] = StoredCustomer(
         id: id, name: name, email: email, phone: phone, age: age, gender: gender,
         accounts: accounts, registeredAt: registeredAt, contactChangedAt: contactChangedAt)
       let key = ContactValidation.normalizedEmail(email)
@@ -214,7 +214,7 @@ extension AuthState {
       let code = try r.flag() ? try r.bytes(32) : nil
       guard s.cards[pan] == nil else { throw DecodeError("card \(pan) appears twice") }
       s.cards[pan] = CardEntry(
-        card: Card(
+        card: StoredCard(
           pan: pan, customer: customer, accounts: accounts,
           expiry: YearMonth(year: year, month: month), status: status, hasPIN: code != nil,
           failedPINAttempts: failed, issuedAt: issuedAt),

@@ -37,12 +37,12 @@ struct AuthState: Sendable, Equatable {
   }
 
   struct CardEntry: Sendable, Equatable {
-    var card: Card
+    var card: StoredCard
     /// `HMAC-SHA256(pepper, PAN ‖ PIN)`, when a PIN is set.
     var pinCode: [UInt8]?
   }
 
-  var customers: [CustomerID: Customer] = [:]
+  var customers: [CustomerID: StoredCustomer] = [:]
   /// Lowercased email → customer, for uniqueness and the forgot-password check.
   var customerByEmail: [String: CustomerID] = [:]
   /// Ledger account → owning customer.
@@ -88,7 +88,7 @@ struct AuthState: Sendable, Equatable {
     case .customerRegistered(
       let id, let name, let email, let phone, let age, let gender,
       let hash, let time):
-      customers[id] = Customer(
+      customers[id] = StoredCustomer(
         id: id, name: name, email: email, phone: phone, age: age,
         gender: gender.isEmpty ? nil : gender, accounts: [], registeredAt: time)
       customerByEmail[ContactValidation.normalizedEmail(email)] = id
@@ -144,7 +144,7 @@ struct AuthState: Sendable, Equatable {
       }
     case .cardIssued(let pan, let customer, let accounts, let expiry, let time):
       cards[pan] = CardEntry(
-        card: Card(
+        card: StoredCard(
           pan: pan, customer: customer, accounts: accounts, expiry: expiry, status: .active,
           hasPIN: false, failedPINAttempts: 0, issuedAt: time),
         pinCode: nil)
@@ -239,16 +239,16 @@ struct AuthState: Sendable, Equatable {
   // MARK: Queries
 
   /// A customer's details, or `nil`.
-  func customer(_ id: CustomerID) -> Customer? { customers[id] }
+  func customer(_ id: CustomerID) -> StoredCustomer? { customers[id] }
 
   /// A staff member, or `nil`.
   func staffMember(_ username: String) -> StaffMember? { staff[username] }
 
   /// A card, or `nil`.
-  func card(_ pan: PAN) -> Card? { cards[pan]?.card }
+  func card(_ pan: PAN) -> StoredCard? { cards[pan]?.card }
 
   /// A customer's cards in issue order.
-  func cards(of customer: CustomerID) -> [Card] {
+  func cards(of customer: CustomerID) -> [StoredCard] {
     (cardsByCustomer[customer] ?? []).compactMap { cards[$0]?.card }
   }
 

@@ -11,6 +11,9 @@ extension Authenticator {
   ///
   /// - Throws: `permission_denied`; `account_not_found` (only once reading is allowed, so a
   ///   customer learns nothing about accounts that are not theirs).
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func authorizeRead(
     _ operation: BankOperation, of account: AccountNumber, as principal: Principal
   ) throws(BankError) {
@@ -35,6 +38,9 @@ extension Authenticator {
   /// An account, if `principal` may read it (see ``authorizeRead(_:of:as:)``).
   ///
   /// - Throws: `permission_denied`, `account_not_found`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func account(_ number: AccountNumber, as principal: Principal) throws(BankError)
     -> Account
   {
@@ -46,6 +52,9 @@ extension Authenticator {
   /// ``Ledger/history(of:limit:before:)``.
   ///
   /// - Throws: `permission_denied`, `account_not_found`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func history(
     of number: AccountNumber, limit: Int? = nil, before: HistoryCursor? = nil,
     as principal: Principal
@@ -62,6 +71,9 @@ extension Authenticator {
   /// Cash in at the counter: tellers, managers and the operator.
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)``.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func deposit(
     _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = "",
@@ -79,6 +91,9 @@ extension Authenticator {
   /// Cash out at the counter: tellers, managers and the operator.
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)``.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func withdraw(
     _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = "",
@@ -98,6 +113,9 @@ extension Authenticator {
   ///
   /// - Throws: `permission_denied`, `internal_account`, then as
   ///   ``Ledger/transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)``.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func transfer(
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
@@ -138,6 +156,9 @@ extension Authenticator {
   ///
   /// With `key`, a retry after the change committed replays it (a second `close` of the same
   /// account would otherwise be `account_closed`).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func setStatus(
     _ status: AccountStatus, of number: AccountNumber, key: IdempotencyKey? = nil,
@@ -185,6 +206,9 @@ extension Authenticator {
   /// Changes a checking account's overdraft limit: managers and the operator.
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/setOverdraftLimit(_:of:)``.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func setOverdraftLimit(
     _ limit: Amount, of number: AccountNumber, as principal: Principal

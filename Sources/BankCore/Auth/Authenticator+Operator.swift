@@ -10,7 +10,7 @@ extension Authenticator {
   )
   public func registerCustomer(
     _ registration: CustomerRegistration, password: String, key: IdempotencyKey? = nil
-  ) throws(BankError) -> CustomerProfile {
+  ) throws(BankError) -> Customer {
     try registerCustomer(registration, password: password, key: key, as: .operator)
   }
 
@@ -33,7 +33,7 @@ extension Authenticator {
   public func updateCustomer(
     _ id: CustomerID, _ update: CustomerUpdate, currentPassword: String? = nil,
     key: IdempotencyKey? = nil
-  ) throws(BankError) -> CustomerProfile {
+  ) throws(BankError) -> Customer {
     try updateCustomer(id, update, currentPassword: currentPassword, key: key, as: .operator)
   }
 
@@ -42,7 +42,7 @@ extension Authenticator {
     *, deprecated,
     message: "pass `as:` explicitly: without it the call acts as the operator, with every right"
   )
-  public func customer(_ id: CustomerID) throws(BankError) -> CustomerProfile {
+  public func customer(_ id: CustomerID) throws(BankError) -> Customer {
     try customer(id, as: .operator)
   }
 

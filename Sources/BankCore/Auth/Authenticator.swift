@@ -58,26 +58,6 @@ public struct CustomerUpdate: Sendable, Equatable {
   }
 }
 
-/// A customer as shown to whoever may see them: details, account numbers, masked card numbers.
-public struct CustomerProfile: Sendable, Equatable {
-  /// The customer's ID, such as `C000001`.
-  public let id: CustomerID
-  /// Full name.
-  public let name: String
-  /// Email address.
-  public let email: String
-  /// Phone number (E.164).
-  public let phone: String
-  /// Age in years.
-  public let age: Int
-  /// Gender text, if given.
-  public let gender: String?
-  /// The accounts the customer owns, in opening order.
-  public let accounts: [AccountNumber]
-  /// The customer's cards, masked (first six and last four digits).
-  public let cards: [String]
-}
-
 /// A new session: the token is shown once and only its SHA-256 is stored.
 public struct SessionGrant: Sendable, Equatable {
   /// The opaque token (256 random bits, hexadecimal). A secret: never log it.
@@ -97,13 +77,22 @@ public struct ResetGrant: Sendable, Equatable {
 }
 
 /// A newly issued card: the only place its full number appears.
-public struct IssuedCard: Sendable, Equatable {
+///
+/// `Encodable` as `card issue` prints it: `{"card","customer","accounts","expires","status"}`
+/// with `card` the full number.
+public struct IssuedCard: Sendable, Hashable {
   /// The full 16-digit PAN.
   public let pan: String
-  /// The card as stored.
+  /// The card as issued.
   public let card: Card
-  /// The linked accounts' numbers, in order.
-  public let accounts: [AccountNumber]
+
+  /// The linked accounts' numbers, in order (``Card/accounts``).
+  public var accounts: [AccountNumber] { card.accounts }
+
+  init(pan: String, card: Card) {
+    self.pan = pan
+    self.card = card
+  }
 }
 
 /// Customers, staff and roles, passwords, sessions, password reset, cards and PINs with
@@ -163,6 +152,8 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `io_error` when the file is missing (and not to be created), unreadable, not a
   ///   regular 32-byte file, or readable by others.
+  ///
+  /// - Note: Blocks while it reads the key file (or creates it and syncs it).
   public static func pepperKey(forStore path: String, create: Bool) throws(BankError) -> [UInt8] {
     let keyPath = Pepper.keyPath(forStore: path)
     if create {
@@ -224,6 +215,9 @@ public final class Authenticator: Sendable {
   /// only on their own accounts).
   ///
   /// - Throws: `permission_denied`; `account_not_found` for an unknown account.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func authorize(
     _ operation: BankOperation, as principal: Principal, account: AccountNumber? = nil
   ) throws(BankError) {
@@ -256,6 +250,9 @@ public final class Authenticator: Sendable {
   /// The accounts a principal may see: a customer's own; every customer account for staff who
   /// look accounts up (tellers); `nil`, meaning all of them, the bank's own included, for staff
   /// who may read any account and for the operator.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func visibleAccounts(as principal: Principal) throws(BankError) -> [AccountNumber]? {
     try read { auth, state throws(BankError) in
       switch principal {
@@ -311,12 +308,15 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied`; `weak_password`; `invalid_argument`, `invalid_email`,
   ///   `invalid_phone`, `invalid_age`; `email_in_use`.
+  ///
+  /// - Note: Blocks the calling thread while it hashes the password (PBKDF2, about a second in a
+  ///   debug build) and until its records are durable; from Swift concurrency, use `perform`.
   public func registerCustomer(
     _ registration: CustomerRegistration, password: String, key: IdempotencyKey? = nil,
     as principal: Principal
-  ) throws(BankError) -> CustomerProfile {
+  ) throws(BankError) -> Customer {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
-      () throws(BankError) -> CustomerProfile in
+      () throws(BankError) -> Customer in
       try requirePermission(.registerCustomer, for: principal, ownsTarget: false)
       try Self.validate(registration, password: password, configuration: configuration)
       let op = OperationKey(
@@ -357,7 +357,7 @@ public final class Authenticator: Sendable {
       }
       if let replayedAccount {
         // A retry prints what the registration printed, whatever changed since.
-        return CustomerProfile(
+        return Customer(
           id: id, name: registration.name, email: registration.email, phone: registration.phone,
           age: registration.age, gender: registration.gender.flatMap { $0.isEmpty ? nil : $0 },
           accounts: [replayedAccount], cards: [])
@@ -384,6 +384,9 @@ public final class Authenticator: Sendable {
   /// Opens another account owned by a customer, in one batch with the ownership record.
   ///
   /// - Throws: `permission_denied`, `customer_not_found`, and `open`'s errors.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func openAccount(
     for customer: CustomerID, spec: AccountSpec, key: IdempotencyKey? = nil,
     as principal: Principal
@@ -451,6 +454,9 @@ public final class Authenticator: Sendable {
   /// the permission matrix applied to every parameter (see ``openAccount(for:spec:key:as:)``).
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/open(_:)``.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func open(_ spec: AccountSpec, key: IdempotencyKey? = nil, as principal: Principal)
     throws(BankError) -> Account
   {
@@ -491,12 +497,16 @@ public final class Authenticator: Sendable {
   /// Blocks for one PBKDF2 when a password is checked.
   ///
   /// - Throws: also `authentication_failed` (a missing or wrong current password).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk), and while it checks the current password (PBKDF2) when a customer changes their own
+  ///   email or phone; from Swift concurrency, use `perform`.
   public func updateCustomer(
     _ id: CustomerID, _ update: CustomerUpdate, currentPassword: String? = nil,
     key: IdempotencyKey? = nil, as principal: Principal
-  ) throws(BankError) -> CustomerProfile {
+  ) throws(BankError) -> Customer {
     try Origin.acting(as: principal, channel: bank.configuration.channel) {
-      () throws(BankError) -> CustomerProfile in
+      () throws(BankError) -> Customer in
       let own: Bool
       if case .customer(let me) = principal { own = me == id } else { own = false }
       // A customer's right is to their own details, whoever they name: the refusal says so.
@@ -579,7 +589,7 @@ public final class Authenticator: Sendable {
         let f = done.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         if f.count == 6, let age = Int(f[3]) {
           let current = try customer(id, as: .operator)
-          return CustomerProfile(
+          return Customer(
             id: id, name: f[0], email: f[1], phone: f[2], age: age,
             gender: f[4].isEmpty ? nil : f[4],
             accounts: try f[5].split(separator: ",").map { t throws(BankError) in
@@ -595,8 +605,11 @@ public final class Authenticator: Sendable {
   /// A customer's details, accounts and masked cards.
   ///
   /// - Throws: `permission_denied` (a customer sees only themself), `customer_not_found`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func customer(_ id: CustomerID, as principal: Principal) throws(BankError)
-    -> CustomerProfile
+    -> Customer
   {
     try read { auth, state throws(BankError) in
       let own: Bool
@@ -611,7 +624,7 @@ public final class Authenticator: Sendable {
         }
       }
       guard let c = auth.customer(id) else { throw AuthState.noCustomer(id) }
-      return CustomerProfile(
+      return Customer(
         id: c.id, name: c.name, email: c.email, phone: c.phone, age: c.age, gender: c.gender,
         accounts: c.accounts.map { state.ledger.info[$0.index].number },
         cards: auth.cards(of: id).map(\.pan.masked))
@@ -638,6 +651,8 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied` as ``customer(_:as:)``, `customer_not_found`.
   /// - Complexity: O(records in the store).
+  ///
+  /// - Note: Blocks while it reads the customer's records back from the journal.
   public func detailsHistory(of id: CustomerID, as principal: Principal)
     throws(BankError) -> [DetailsChange]
   {
@@ -665,6 +680,9 @@ public final class Authenticator: Sendable {
   }
 
   /// How many cards have a PIN set: each needs the PIN key (pepper) to be checked.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func cardsWithPIN() throws(BankError) -> Int {
     try read { auth, _ in auth.cards.values.filter { $0.pinCode != nil }.count }
   }
@@ -677,6 +695,9 @@ public final class Authenticator: Sendable {
   ///
   /// - Returns: how many cards had a PIN.
   /// - Throws: `permission_denied`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func clearAllPINs(key: IdempotencyKey? = nil, as principal: Principal) throws(BankError)
     -> Int
@@ -697,6 +718,9 @@ public final class Authenticator: Sendable {
 
   /// Whether a keyed `pin-key reset` with `key` already committed (its retry replays it: the new
   /// key file may then exist already).
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func hasCompleted(pinKeyReset key: IdempotencyKey, as principal: Principal)
     throws(BankError) -> Int?
   {
@@ -709,6 +733,9 @@ public final class Authenticator: Sendable {
   public var hasPINKey: Bool { pepper != nil }
 
   /// The customer who owns an account, if a customer does.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func owner(of account: AccountNumber) throws(BankError) -> CustomerID? {
     try read { auth, state throws(BankError) in auth.owner(of: try state.ledger.id(of: account)) }
   }
@@ -719,6 +746,9 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied` (only the operator adds staff), `weak_password`,
   ///   `invalid_argument`, `staff_exists`.
+  ///
+  /// - Note: Blocks the calling thread while it hashes the password (PBKDF2, about a second in a
+  ///   debug build) and until its records are durable; from Swift concurrency, use `perform`.
   public func addStaff(
     username: String, name: String, role: Role, password: String, key: IdempotencyKey? = nil,
     as principal: Principal
@@ -754,11 +784,19 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `authentication_failed`, the same for an unknown customer, a wrong password and
   ///   a locked login (five failures lock logins for 15 minutes); both paths cost one PBKDF2.
+  ///
+  /// - Note: Blocks the calling thread while it checks the password (PBKDF2, about a second in a
+  ///   debug build) and until the session's records are durable; from Swift concurrency, use
+  ///   `perform`.
   public func login(customer: CustomerID, password: String) throws(BankError) -> SessionGrant {
     try login(.customer(customer), password: password)
   }
 
   /// Logs a staff member in; see ``login(customer:password:)``.
+  ///
+  /// - Note: Blocks the calling thread while it checks the password (PBKDF2, about a second in a
+  ///   debug build) and until the session's records are durable; from Swift concurrency, use
+  ///   `perform`.
   public func login(staff username: String, password: String) throws(BankError) -> SessionGrant {
     try login(.staff(username), password: password)
   }
@@ -791,6 +829,9 @@ public final class Authenticator: Sendable {
   ///   keeps its idle timeout from running out; read-only callers pass `false` and never write.
   /// - Throws: `authentication_failed` for an unknown, expired or ended session (an expired one
   ///   is ended when `recordActivity` is set).
+  ///
+  /// - Note: Blocks until the activity record is durable when `recordActivity` is set and one is
+  ///   due; otherwise it only reads memory.
   public func authenticate(token: String, recordActivity: Bool = true) throws(BankError)
     -> Principal
   {
@@ -810,6 +851,9 @@ public final class Authenticator: Sendable {
   /// Ends a session.
   ///
   /// - Throws: `authentication_failed` for an unknown or ended session.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func logout(token: String) throws(BankError) {
     let digest = TokenDigest(token: token)
     _ = try commitRecords { auth, _, tx throws(BankError) in
@@ -822,6 +866,9 @@ public final class Authenticator: Sendable {
   ///
   /// - Returns: how many sessions ended.
   /// - Throws: `authentication_failed` for an unknown or ended session.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func logoutAll(token: String) throws(BankError) -> Int {
     let digest = TokenDigest(token: token)
@@ -845,6 +892,9 @@ public final class Authenticator: Sendable {
   /// - Returns: how many sessions ended (0 when there were none).
   /// - Throws: `permission_denied`, `customer_not_found`, `staff_not_found`,
   ///   `invalid_argument` (neither or both named).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func revokeSessions(
     customer: CustomerID? = nil, staff: String? = nil, key: IdempotencyKey? = nil,
@@ -877,6 +927,9 @@ public final class Authenticator: Sendable {
   /// Lifts a login lockout (managers and the operator).
   ///
   /// - Throws: `permission_denied`, `customer_not_found`/`staff_not_found`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func liftLockout(
     customer: CustomerID? = nil, staff: String? = nil, as principal: Principal
   )
@@ -905,6 +958,9 @@ public final class Authenticator: Sendable {
   /// customer. The same refusal, after the same work, whichever is wrong.
   ///
   /// - Throws: `authentication_failed`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func forgotPassword(account: AccountNumber, email: String, phone: String)
     throws(BankError) -> ResetGrant
   {
@@ -926,6 +982,9 @@ public final class Authenticator: Sendable {
   ///
   /// With `key`, a retry after the reset committed (whose token is then used up) replays its
   /// success instead of failing; the key's namespace is the token's (a reset acts for nobody).
+  ///
+  /// - Note: Blocks the calling thread while it hashes the password (PBKDF2, about a second in a
+  ///   debug build) and until its records are durable; from Swift concurrency, use `perform`.
   public func resetPassword(token: String, newPassword: String, key: IdempotencyKey? = nil)
     throws(BankError)
   {
@@ -964,6 +1023,9 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `permission_denied`, `customer_not_found`, `account_not_found`, `account_closed`,
   ///   `invalid_argument` (no accounts, an account the customer does not own).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func issueCard(
     customer: CustomerID, accounts: [AccountNumber], key: IdempotencyKey? = nil,
     as principal: Principal
@@ -1004,17 +1066,17 @@ public final class Authenticator: Sendable {
           configuration: configuration)
         return (records + op.records(result: pan.digits, now: Self.now(tx)), (pan, false))
       }
-      var card = try read { auth, _ throws(BankError) in
-        guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
-        return c
+      let card = try read { auth, state throws(BankError) in
+        guard var c = auth.card(pan) else { throw AuthState.noCard(pan) }
+        if replayed {
+          // As issued: a retry prints what the issue printed.
+          c.status = .active
+          c.hasPIN = false
+          c.failedPINAttempts = 0
+        }
+        return Card(c, ledger: state.ledger)
       }
-      if replayed {
-        // As issued: a retry prints what the issue printed.
-        card.status = .active
-        card.hasPIN = false
-        card.failedPINAttempts = 0
-      }
-      return IssuedCard(pan: pan.digits, card: card, accounts: accounts)
+      return IssuedCard(pan: pan.digits, card: card)
 
     }
   }
@@ -1036,10 +1098,15 @@ public final class Authenticator: Sendable {
   /// operator).
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func card(_ pan: String, as principal: Principal) throws(BankError) -> Card {
     let pan = try PAN(parsing: pan)
-    return try read { auth, _ throws(BankError) in
-      try Self.card(pan, in: auth, as: principal, verb: "read", staffAction: "look up cards")
+    return try read { auth, state throws(BankError) in
+      Card(
+        try Self.card(pan, in: auth, as: principal, verb: "read", staffAction: "look up cards"),
+        ledger: state.ledger)
     }
   }
 
@@ -1051,7 +1118,7 @@ public final class Authenticator: Sendable {
   /// - Throws: `permission_denied` (naming what was refused), `card_not_found` (staff).
   static func card(
     _ pan: PAN, in auth: AuthState, as principal: Principal, verb: String, staffAction: String
-  ) throws(BankError) -> Card {
+  ) throws(BankError) -> StoredCard {
     if case .customer(let id) = principal {
       guard let c = auth.card(pan), c.customer == id else {
         throw BankError(.permissionDenied, "a customer may only \(verb) their own cards")
@@ -1075,6 +1142,9 @@ public final class Authenticator: Sendable {
   /// Sets a card's PIN (4 to 12 digits): its holder, or staff who issue cards.
   ///
   /// - Throws: `card_not_found`, `permission_denied`, `invalid_argument`, `card_blocked`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func setPIN(
     pan: String, pin: String, key: IdempotencyKey? = nil, as principal: Principal
@@ -1120,22 +1190,24 @@ public final class Authenticator: Sendable {
 
   /// The card now, or as a keyed command left it (`result`, on a replay).
   func card(_ pan: PAN, asLeftBy result: String?) throws(BankError) -> Card {
-    var c = try read { auth, _ throws(BankError) in
-      guard let c = auth.card(pan) else { throw AuthState.noCard(pan) }
-      return c
+    try read { auth, state throws(BankError) in
+      guard var c = auth.card(pan) else { throw AuthState.noCard(pan) }
+      if let parts = result?.split(separator: " "), parts.count == 2,
+        let raw = UInt8(parts[0]), let status = CardStatus(rawValue: raw)
+      {
+        c.status = status
+        c.hasPIN = parts[1] == "1"
+      }
+      return Card(c, ledger: state.ledger)
     }
-    if let parts = result?.split(separator: " "), parts.count == 2,
-      let raw = UInt8(parts[0]), let status = CardStatus(rawValue: raw)
-    {
-      c.status = status
-      c.hasPIN = parts[1] == "1"
-    }
-    return c
   }
 
   /// Changes a PIN: the old one must be right (a wrong one counts towards the block).
   ///
   /// - Throws: `authentication_failed` with the tries left, `card_blocked`, `card_retained`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   @discardableResult
   public func changePIN(
     pan: String, oldPIN: String, newPIN: String, key: IdempotencyKey? = nil,
@@ -1177,6 +1249,9 @@ public final class Authenticator: Sendable {
   ///
   /// - Throws: `authentication_failed` (naming the tries left), `card_blocked`,
   ///   `card_retained`, `card_expired`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func verifyPIN(pan: String, pin: String, atTerminal: Bool = false) throws(BankError) {
     let pan = try PAN(parsing: pan)
     let code = try pinCode(pin, pan)
@@ -1189,6 +1264,9 @@ public final class Authenticator: Sendable {
   /// Blocks a card (lost or stolen): its holder or staff.
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func blockCard(
     pan: String, key: IdempotencyKey? = nil, as principal: Principal
   ) throws(BankError) -> Card {
@@ -1210,6 +1288,9 @@ public final class Authenticator: Sendable {
   /// Unblocks a blocked or retained card and resets its PIN tries (managers and the operator).
   ///
   /// - Throws: `card_not_found`, `permission_denied`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform`.
   public func unblockCard(
     pan: String, key: IdempotencyKey? = nil, as principal: Principal
   ) throws(BankError) -> Card {

@@ -11,6 +11,9 @@ extension Bank {
   /// from a task that may block.
   ///
   /// - Throws: `store_not_found`, `store_locked`, `store_corrupt`, `io_error`, as the store says.
+  ///
+  /// - Note: Blocks while it opens the store: it reads the newest snapshot and replays the journal
+  ///   after it.
   public convenience init(
     path: String, options: FileStorage.Options = .init(),
     configuration: BankConfiguration = .init()
@@ -25,6 +28,8 @@ extension Bank {
   }
 
   /// A bank in memory: nothing outlives the process. For tests, simulators and previews.
+  ///
+  /// - Note: Does no I/O: the store is in memory.
   public static func inMemory(configuration: BankConfiguration = .init()) throws(BankError) -> Bank
   {
     try Bank(storage: InMemoryStorage(), configuration: configuration)
@@ -37,6 +42,9 @@ extension Ledger {
   /// ```swift
   /// let ledger = try Ledger(path: "bank.journal")
   /// ```
+  ///
+  /// - Note: Blocks while it opens the store: it reads the newest snapshot and replays the journal
+  ///   after it.
   public convenience init(
     path: String, options: FileStorage.Options = .init(),
     configuration: LedgerConfiguration = .init()
@@ -45,6 +53,8 @@ extension Ledger {
   }
 
   /// A ledger in memory: nothing outlives the process.
+  ///
+  /// - Note: Does no I/O: the store is in memory.
   public static func inMemory(configuration: LedgerConfiguration = .init()) throws(BankError)
     -> Ledger
   {

@@ -24,6 +24,9 @@ public struct BankConfiguration: Sendable {
   var cores: [any StateCore.Type]
 
   /// Creates a configuration.
+  ///
+  /// - Note: Blocks while it opens the store: it reads the newest snapshot and replays the journal
+  ///   after it.
   public init(
     clock: BankClock = .system, snapshotEvery: UInt64 = 100_000,
     snapshotsInBackground: Bool = true
@@ -105,6 +108,9 @@ public final class Bank: Sendable {
   /// - Throws: `store_corrupt` when a record does not decode, names an unknown tag or version,
   ///   or refers to something that does not exist; storage errors as reported.
   /// - Complexity: O(records after the snapshot).
+  ///
+  /// - Note: Blocks while it opens the store: it reads the newest snapshot and replays the journal
+  ///   after it.
   public convenience init(
     storage: any Storage = InMemoryStorage(), configuration: BankConfiguration = .init()
   ) throws(BankError) {
@@ -410,6 +416,8 @@ public final class Bank: Sendable {
   /// - Returns: how many records were applied.
   /// - Throws: `store_corrupt` when a record does not decode or apply; storage errors.
   /// - Complexity: O(records applied).
+  ///
+  /// - Note: Blocks while it reads what other processes appended to a shared store.
   @discardableResult
   public func refresh() throws(BankError) -> UInt64 {
     do throws(StorageError) { try storage.observeAppends() } catch { throw BankError(error) }
@@ -519,6 +527,8 @@ public final class Bank: Sendable {
   ///
   /// - Throws: storage errors.
   /// - Complexity: O(state size), off the lock.
+  ///
+  /// - Note: Blocks while it writes the snapshot file and syncs it.
   public func takeSnapshot() throws(BankError) {
     guard
       snapshotting.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
@@ -534,6 +544,8 @@ public final class Bank: Sendable {
   ///
   /// - Throws: `store_corrupt` naming what differs; storage errors.
   /// - Complexity: O(records).
+  ///
+  /// - Note: Blocks while it reads and checks the whole journal.
   public func verify() throws(BankError) -> VerifyReport {
     // What other writers appended is applied first, so the state compared below is the store's.
     try catchUpWithSharers()

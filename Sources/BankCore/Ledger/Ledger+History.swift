@@ -1,5 +1,5 @@
 /// One line of an account's history: a posted movement and the balance after it.
-public struct HistoryEntry: Sendable, Equatable {
+public struct HistoryEntry: Sendable, Hashable {
   /// The transfer's public identifier: its key, or `#` and its number.
   public let transfer: String
   /// What kind of movement it was.
@@ -101,6 +101,9 @@ extension Ledger {
   /// - Throws: `account_not_found`; `invalid_argument` for a cursor that is not one of the
   ///   account's entries; `store_corrupt` when a record does not decode.
   /// - Complexity: O(entries returned) reads; O(records) for entries of the first release.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func history(
     of number: AccountNumber, limit: Int? = nil, before: HistoryCursor? = nil
   ) throws(BankError) -> [HistoryEntry] {

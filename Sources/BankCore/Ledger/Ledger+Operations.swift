@@ -1,5 +1,5 @@
 /// The result of a money movement: the transfer and both accounts after it.
-public struct TransferReceipt: Sendable, Equatable {
+public struct TransferReceipt: Sendable, Hashable {
   /// The transfer (for a replay, the original one).
   public let transfer: Transfer
   /// Whether an identical earlier transfer with the same key was found and nothing moved.
@@ -47,6 +47,9 @@ extension Ledger {
   ///
   /// - Throws: `invalid_argument` for a bad name or an overdraft on a non-checking account,
   ///   `account_exists` for a number in use.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func open(_ spec: AccountSpec) throws(BankError) -> Account {
     guard case .opened(let id) = try submit(.open(spec)) else {
@@ -61,6 +64,9 @@ extension Ledger {
   ///   - key: an idempotency key; a retry with the same key and fields moves nothing.
   /// - Throws: `account_not_found`, `account_closed`, `currency_mismatch`, `invalid_amount`,
   ///   `idempotency_conflict`, `invalid_key`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func deposit(
     _ amount: Amount, to account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
@@ -71,6 +77,9 @@ extension Ledger {
   }
 
   /// ``deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload @discardableResult
   public func deposit(_ amount: Amount, to account: AccountNumber, key: String?, memo: String = "")
@@ -84,6 +93,9 @@ extension Ledger {
   /// Withdraws cash from an account (account to vault).
   ///
   /// - Throws: as ``deposit(_:to:key:memo:)-(_,_,IdempotencyKey?,_)``, plus `insufficient_funds` and `account_frozen`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func withdraw(
     _ amount: Amount, from account: AccountNumber, key: IdempotencyKey? = nil, memo: String = ""
@@ -94,6 +106,9 @@ extension Ledger {
   }
 
   /// ``withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload @discardableResult
   public func withdraw(
@@ -107,6 +122,9 @@ extension Ledger {
   /// Moves money between two accounts of one currency.
   ///
   /// - Throws: as ``withdraw(_:from:key:memo:)-(_,_,IdempotencyKey?,_)``, plus `same_account`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func transfer(
     _ amount: Amount, from: AccountNumber, to: AccountNumber, key: IdempotencyKey? = nil,
@@ -116,6 +134,9 @@ extension Ledger {
   }
 
   /// ``transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)`` with the key as text, validated here (`invalid_key`).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @available(*, deprecated, message: "pass an IdempotencyKey")
   @_disfavoredOverload @discardableResult
   public func transfer(
@@ -131,6 +152,9 @@ extension Ledger {
   /// - Parameters:
   ///   - to: the account credited when it posts; the vault when `nil` (an ATM withdrawal).
   ///   - expiresAt: when it lapses (it must be later than now); `nil` for never.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func placeHold(
     _ amount: Amount, from: AccountNumber, to: AccountNumber? = nil, expiresAt: Instant? = nil,
@@ -142,6 +166,9 @@ extension Ledger {
 
   /// ``placeHold(_:from:to:expiresAt:key:memo:)-(_,_,_,Instant?,_,_)`` with the expiry in nanoseconds since 1970 (0 for
   /// never) and the key as text, validated here.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @available(
     *, deprecated, message: "pass expiresAt as an Instant (nil for never) and an IdempotencyKey"
   )
@@ -159,6 +186,9 @@ extension Ledger {
   /// Posts a pending hold in full, or in part when `amount` is given.
   ///
   /// - Throws: `hold_not_found`, `hold_not_pending`, `hold_expired`, `invalid_amount`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func postHold(_ hold: HoldReference, amount: Amount? = nil) throws(BankError)
     -> HoldResolution
@@ -172,6 +202,9 @@ extension Ledger {
   /// Voids a pending hold, releasing its funds.
   ///
   /// - Throws: `hold_not_found`, `hold_not_pending`.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func voidHold(_ hold: HoldReference) throws(BankError) -> HoldResolution {
     guard case .holdResolved(let r) = try submit(.voidHold(hold)) else {
@@ -183,6 +216,9 @@ extension Ledger {
   /// Expires every pending hold whose expiry time has passed by the clock's current reading.
   ///
   /// - Returns: how many expired.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func expireHolds() throws(BankError) -> Int {
     guard case .expired(let n) = try submit(.expireHolds) else { return 0 }
@@ -204,6 +240,9 @@ extension Ledger {
   ///
   /// - Throws: `account_not_empty` when closing an account with a balance or holds,
   ///   `account_closed` when it is already closed.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func setStatus(_ status: AccountStatus, of number: AccountNumber) throws(BankError)
     -> Account
@@ -215,6 +254,9 @@ extension Ledger {
   /// Changes a checking account's overdraft limit.
   ///
   /// - Throws: `limit_exceeded` when the account already uses more credit than the new limit.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func setOverdraftLimit(_ limit: Amount, of number: AccountNumber) throws(BankError)
     -> Account

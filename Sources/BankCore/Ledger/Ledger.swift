@@ -36,6 +36,9 @@ public final class Ledger: Sendable {
   /// - Throws: `store_corrupt` when a record does not decode or refers to something that does not
   ///   exist; storage errors as reported.
   /// - Complexity: O(records after the snapshot).
+  ///
+  /// - Note: Blocks while it opens the store: it reads the newest snapshot and replays the journal
+  ///   after it.
   public init(
     storage: any Storage = InMemoryStorage(), configuration: LedgerConfiguration = .init()
   )
@@ -58,6 +61,9 @@ public final class Ledger: Sendable {
   /// - Returns: one outcome per command, in order.
   /// - Throws: the first rule a command breaks (nothing is committed), or a storage error (nothing
   ///   is acknowledged; after a failed sync the ledger refuses further work until reopened).
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func submit(_ commands: [LedgerCommand]) throws(BankError) -> [LedgerOutcome] {
     try commit(keys: commands.lazy.compactMap(\.idempotencyKey)) {
@@ -77,6 +83,9 @@ public final class Ledger: Sendable {
   }
 
   /// Commits one command.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
+  ///   disk); from Swift concurrency, use `perform` or the bank's `async` form.
   @discardableResult
   public func submit(_ command: LedgerCommand) throws(BankError) -> LedgerOutcome {
     try commit(keys: command.idempotencyKey.map { [$0] } ?? []) {
@@ -111,12 +120,16 @@ public final class Ledger: Sendable {
   ///
   /// - Throws: storage errors.
   /// - Complexity: O(accounts + holds + keys), off the lock.
+  ///
+  /// - Note: Blocks while it writes the snapshot file and syncs it.
   public func takeSnapshot() throws(BankError) { try bank.takeSnapshot() }
 
   /// Re-checks the whole store; see ``Bank/verify()``.
   ///
   /// - Throws: `store_corrupt` naming what differs; storage errors.
   /// - Complexity: O(records).
+  ///
+  /// - Note: Blocks while it reads and checks the whole journal.
   public func verify() throws(BankError) -> VerifyReport { try bank.verify() }
 
   // MARK: Reads
@@ -137,6 +150,9 @@ public final class Ledger: Sendable {
   /// The account with a number.
   ///
   /// - Throws: `account_not_found`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func account(_ number: AccountNumber) throws(BankError) -> Account {
     try read { s throws(BankError) in s.account(try s.id(of: number)) }
   }
@@ -144,6 +160,9 @@ public final class Ledger: Sendable {
   /// The account with an internal ID.
   ///
   /// - Throws: `account_not_found`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func account(id: AccountID) throws(BankError) -> Account {
     try read { s throws(BankError) in
       guard id.rawValue > 0, id.index < s.info.count else {
@@ -156,11 +175,17 @@ public final class Ledger: Sendable {
   /// Every account, in the order they were opened.
   ///
   /// - Complexity: O(accounts).
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func accounts() throws(BankError) -> [Account] {
     try read { s in (0..<s.info.count).map { s.account(AccountID(UInt32($0 + 1))) } }
   }
 
   /// The vault (cash) account of a currency, if one exists.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func vault(for currency: Currency) throws(BankError) -> Account? {
     try read { s in s.vaults[currency.letters].map { s.account($0) } }
   }
@@ -168,6 +193,9 @@ public final class Ledger: Sendable {
   /// The posted balance of an account.
   ///
   /// - Throws: `account_not_found`.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func balance(of number: AccountNumber) throws(BankError) -> Amount {
     try account(number).balance
   }
@@ -181,6 +209,9 @@ public final class Ledger: Sendable {
   /// - Throws: `hold_not_found`.
   /// - Complexity: O(1) for a pending hold; O(records after the hold) for a resolved one reached
   ///   by key, O(records) by number.
+  ///
+  /// - Note: Reads memory; it blocks only to wait for a sync already under way that covers what it
+  ///   shows, or to read what other processes sharing the store appended.
   public func hold(_ ref: HoldReference) throws(BankError) -> (
     hold: Transfer, outcome: HoldOutcome?
   ) {

@@ -58,10 +58,7 @@ public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConver
   public static func < (a: IdempotencyKey, b: IdempotencyKey) -> Bool { a.text < b.text }
 
   /// Encodes as the key's text.
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.singleValueContainer()
-    try c.encode(text)
-  }
+  public func encode(to encoder: any Encoder) throws { try encoder.encodeText(text) }
 }
 
 /// A committed transfer or hold, as the ledger recorded it: the public view of its journal record.
@@ -93,6 +90,23 @@ public struct Transfer: Sendable, Equatable {
   public let kind: TransferKind
   /// Whether it is a pending hold rather than a posted movement.
   public let isHold: Bool
+
+  init(
+    number: UInt64, keyText: String?, debit: AccountNumber, credit: AccountNumber,
+    nanoseconds: Int64, memo: String, expiryNanoseconds: Int64, amount: Amount,
+    kind: TransferKind, isHold: Bool
+  ) {
+    self.number = number
+    self.keyText = keyText
+    self.debit = debit
+    self.credit = credit
+    self.nanoseconds = nanoseconds
+    self.memo = memo
+    self.expiryNanoseconds = expiryNanoseconds
+    self.amount = amount
+    self.kind = kind
+    self.isHold = isHold
+  }
 
   init(_ r: TransferRecord, debit: AccountNumber, credit: AccountNumber, currency: Currency) {
     number = r.number
@@ -131,7 +145,7 @@ public struct Transfer: Sendable, Equatable {
 }
 
 /// How a pending hold ended: posted (in full or in part), voided or expired.
-public struct HoldResolution: Sendable, Equatable {
+public struct HoldResolution: Sendable, Hashable {
   /// The transfer number of the resolution itself.
   public let number: UInt64
   /// The transfer number of the hold it resolved.

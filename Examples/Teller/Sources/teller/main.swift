@@ -101,6 +101,19 @@ do {
     (try? JSONDecoder().decode(BankError.self, from: body))?.code == .accountFrozen,
     "a service's error body decodes as BankError")
 
+  // Values travel as the service's JSON and decode into the library's own types.
+  let shown = try people.customer(ada.id, as: tess)
+  let customerJSON = try JSONEncoder().encode(shown)
+  check(
+    try JSONDecoder().decode(Customer.self, from: customerJSON) == shown
+      && shown.accounts == [checking, euro.number],
+    "a customer's JSON decodes back, accounts by number")
+  let account = try await bank.account(checking)
+  let decoded = try JSONDecoder().decode(Account.self, from: try JSONEncoder().encode(account))
+  check(
+    decoded.number == checking && decoded.available == account.available,
+    "an account's JSON decodes with its figures")
+
   // Paged history, and a reopen that sees the same state.
   let page = try await bank.history(of: checking, limit: 2)
   let older = try await bank.history(of: checking, limit: 2, before: page.last?.cursor)
