@@ -862,6 +862,70 @@ if selected("crypto.sha256") || selected("crypto.pbkdf2") {
   }
 }
 
+// MARK: The Dispenser
+
+/// Microseconds per mix over every amount from 100 to what 40 notes can pay, in steps of 100,
+/// from 4 cassettes (2000, 500, 200 and 100, 2,000 notes each): the mean and the worst amount.
+/// The peer is a greedy mix (largest note first, not exact) over the same amounts, in the same
+/// run.
+@MainActor func measureDispenser() throws {
+  let inr = { (major: Int64) in Amount(minorUnits: major * 100, currency: .inr) }
+  let cassettes = [2000, 500, 200, 100].map { Cassette(denomination: inr($0), count: 2_000) }
+  let amounts = stride(from: Int64(100), through: options.smoke ? 2_000 : 80_000, by: 100).map(inr)
+  let repeats = options.smoke ? 2 : 20
+  var slowest = amounts[0]
+  func sweep(_ mix: (Amount) -> Int) -> (mean: Double, worst: Double) {
+    var total = 0.0
+    var worst = 0.0
+    var sink = 0
+    for a in amounts {
+      let t0 = now()
+      for _ in 0..<repeats { sink &+= mix(a) }
+      let us = Double(now() - t0) / 1e3 / Double(repeats)
+      total += us
+      if us > worst { (worst, slowest) = (us, a) }
+    }
+    if sink == 42 { print("") }
+    return (total / Double(amounts.count), worst)
+  }
+  for policy in MixPolicy.allCases {
+    let name = "atm.mix.\(policy)"
+    guard selected(name) || selected("atm.mix.greedy") else { continue }
+    progress("running \(name)")
+    let d = try Dispenser(currency: .inr, cassettes: cassettes, policy: policy)
+    var means: [Double] = []
+    var worsts: [Double] = []
+    _ = sweep { (try? d.mix(for: $0).noteCount) ?? 0 }
+    for _ in 0..<options.runs {
+      let r = sweep { (try? d.mix(for: $0).noteCount) ?? 0 }
+      means.append(r.mean)
+      worsts.append(r.worst)
+    }
+    record(
+      name, unit: "us/mix", values: means, note: "mean over \(amounts.count) amounts, 4 cassettes")
+    record(
+      name + ".worst", unit: "us/mix", values: worsts,
+      note: "the slowest amount, \(slowest) in the last run (target < 50)")
+  }
+  guard selected("atm.mix.greedy") || selected("atm.mix.fewest_notes") else { return }
+  let denominations = cassettes.map(\.denomination.minorUnits)
+  func greedy(_ a: Amount) -> Int {
+    var left = a.minorUnits
+    var notes = 0
+    for d in denominations {
+      let n = min(Int64(40 - notes), left / d)
+      notes += Int(n)
+      left -= n * d
+    }
+    return left == 0 ? notes : 0
+  }
+  var means: [Double] = []
+  _ = sweep(greedy)
+  for _ in 0..<options.runs { means.append(sweep(greedy).mean) }
+  record("atm.mix.greedy", unit: "us/mix", values: means, note: "peer: greedy, same amounts")
+}
+try measureDispenser()
+
 // MARK: Report
 
 try? FileManager.default.removeItem(atPath: options.dir)
@@ -915,6 +979,9 @@ if options.json {
     print(
       "transfers beside logins / transfers alone: \(String(format: "%.2f", mixed / alone)) (target ≥ 0.90)"
     )
+  }
+  if let exact = median("atm.mix.fewest_notes"), let greedy = median("atm.mix.greedy") {
+    print("atm.mix exact / greedy time: \(String(format: "%.1f", exact / greedy))x")
   }
   if let one = results.first(where: { $0.name == "file.concurrent1" }) {
     for c in [16, 64] {

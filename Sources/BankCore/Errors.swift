@@ -62,6 +62,14 @@ public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
     case cardRetained = "card_retained"
     /// The card's expiry month has passed.
     case cardExpired = "card_expired"
+    /// A terminal cannot pay the amount in the notes it holds (the message says what it can pay).
+    case cannotDispense = "cannot_dispense"
+    /// A card's withdrawals today would pass its daily amount or count limit.
+    case dailyLimitExceeded = "daily_limit_exceeded"
+    /// The terminal is out of service.
+    case outOfService = "out_of_service"
+    /// No terminal has that ID.
+    case terminalNotFound = "terminal_not_found"
   }
 
   /// The stable code of this failure.
@@ -106,7 +114,8 @@ extension BankError.Code {
       .accountExists, .currencyMismatch, .sameAccount, .idempotencyConflict, .limitExceeded,
       .holdNotFound, .holdNotPending, .holdExpired, .overflow, .authenticationFailed,
       .internalAccount, .permissionDenied, .emailInUse, .customerNotFound, .staffExists,
-      .staffNotFound, .cardNotFound, .cardBlocked, .cardRetained, .cardExpired:
+      .staffNotFound, .cardNotFound, .cardBlocked, .cardRetained, .cardExpired, .cannotDispense,
+      .dailyLimitExceeded, .outOfService, .terminalNotFound:
       .refused
     case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
       .usage, .weakPassword, .invalidEmail, .invalidPhone, .invalidAge:
