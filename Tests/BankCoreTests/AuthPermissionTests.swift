@@ -27,6 +27,8 @@ import Testing
     ),
     ([.reports, .export, .verify, .events, .readAnyAccount], [false, false, true, true, true]),
     ([.addStaff, .resetPINKey], [false, false, false, false, true]),
+    // Issue 20: `atm status` and `atm mix` for every member of staff.
+    ([.viewATMs], [false, true, true, true, true]),
   ]
 
   static let principals: [Principal] = [

@@ -547,7 +547,7 @@ extension AuthState {
   }
 
   /// The card, if it exists, is active and has not expired at `now`.
-  private func usableCard(_ pan: PAN, now: Instant) throws(BankError) -> CardEntry {
+  func usableCard(_ pan: PAN, now: Instant) throws(BankError) -> CardEntry {
     guard let entry = cards[pan] else { throw Self.noCard(pan) }
     switch entry.card.status {
     case .blocked: throw BankError(.cardBlocked, "card \(pan) is blocked")

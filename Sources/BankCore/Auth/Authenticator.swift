@@ -1130,7 +1130,7 @@ public final class Authenticator: Sendable {
     return c
   }
 
-  private func pinCode(_ pin: String, _ pan: PAN) throws(BankError) -> [UInt8] {
+  func pinCode(_ pin: String, _ pan: PAN) throws(BankError) -> [UInt8] {
     try PINHasher.validate(pin)
     guard let pepper else {
       throw BankError(

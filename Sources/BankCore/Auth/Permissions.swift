@@ -58,10 +58,12 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   case setRates = "set_rates"
   /// Run interest accrual and posting. Reserved for the banking products core.
   case runInterest = "run_interest"
-  /// Load notes into an ATM. Reserved for the ATM core: no call takes it yet.
+  /// Load, unload, reconcile and register ATMs, and set their rules.
   case loadATM = "load_atm"
-  /// Put an ATM in or out of service. Reserved for the ATM core.
+  /// Put an ATM in or out of service, and script its device faults.
   case serviceATM = "service_atm"
+  /// See ATMs' cassettes, cash and forecasts, and what they would pay (every member of staff).
+  case viewATMs = "view_atms"
   // Oversight (managers and auditors).
   /// Produce reports. Reserved for the banking products core's reports.
   case reports
@@ -69,7 +71,7 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   case export
   /// Verify the store's integrity.
   case verify
-  /// Read the event log. Reserved for the ATM core's events.
+  /// Read the ATM event log.
   case events
   /// Read any account, including the bank's own.
   case readAnyAccount = "read_any_account"
@@ -116,6 +118,8 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
       [.manager, .auditor, .operator]
     case .addStaff, .resetPINKey:
       [.operator]
+    case .viewATMs:
+      [.teller, .manager, .auditor, .operator]
     }
   }
 }
@@ -196,6 +200,7 @@ extension BankOperation {
     case .runInterest: "run interest"
     case .loadATM: "load ATMs"
     case .serviceATM: "put ATMs in or out of service"
+    case .viewATMs: "see ATMs' cash and cassettes"
     case .reports: "produce reports"
     case .export: "export the journal"
     case .verify: "verify the store"

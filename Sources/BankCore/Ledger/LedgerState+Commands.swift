@@ -277,7 +277,14 @@ extension LedgerState {
   private mutating func vaultFor(
     _ account: AccountID, now: Int64, stage: inout Stage?, batch: inout RecordBatch
   ) throws(BankError) -> AccountID {
-    let currency = info[account.index].currency
+    try vault(for: info[account.index].currency, now: now, stage: &stage, batch: &batch)
+  }
+
+  /// The vault of `currency`, opened in this batch when it has none yet (a terminal loaded in a
+  /// currency no counter has seen).
+  mutating func vault(
+    for currency: Currency, now: Int64, stage: inout Stage?, batch: inout RecordBatch
+  ) throws(BankError) -> AccountID {
     if let v = vaults[currency.letters] { return v }
     try openVault(currency, now: now, stage: &stage, batch: &batch)
     guard let v = vaults[currency.letters] else {

@@ -1,0 +1,351 @@
+import BankCore
+import Foundation
+import TestSupport
+import Testing
+
+/// A device that plays a script of outcomes, then pays.
+final class ScriptedDevice: CashDevice, @unchecked Sendable {
+  private let lock = NSLock()
+  private var script: [DispenseOutcome]
+  private(set) var calls: [[NoteCount]] = []
+  var counters: [UInt64: Bool] = [:]
+  var onDispense: (@Sendable () -> Void)?
+
+  init(_ script: [DispenseOutcome] = []) { self.script = script }
+
+  func dispense(_ notes: [NoteCount], terminal: String) -> DispenseOutcome {
+    onDispense?()
+    return lock.withLock {
+      calls.append(notes)
+      return script.isEmpty ? .taken : script.removeFirst()
+    }
+  }
+
+  func dispensed(hold: UInt64, terminal: String) -> Bool? { lock.withLock { counters[hold] } }
+}
+
+/// Issue 20: the terminal's cash on the books, the cardholder session, events and rules.
+@Suite struct ATMTests {
+  static let start: Int64 = 1_796_000_000_000_000_000  // 2026-11-30T...
+  let dir = TempDirectory("atm")
+
+  func inr(_ major: Int64) -> Amount { Amount(minorUnits: major * 100, currency: .inr) }
+
+  struct World {
+    let bank: Bank
+    let auth: Authenticator
+    let fleet: ATMFleet
+    let pan: String
+    let account: AccountNumber
+    let clock: ManualClockBox
+  }
+
+  final class ManualClockBox: @unchecked Sendable {
+    let lock = NSLock()
+    var now: Int64
+    init(_ now: Int64) { self.now = now }
+    func advance(hours: Int64) { lock.withLock { now += hours * 3_600_000_000_000 } }
+    func read() -> Int64 { lock.withLock { now } }
+  }
+
+  func world(
+    path: String? = nil, configuration: ATMConfiguration = .init(), balance: Int64 = 100_000
+  ) throws -> World {
+    let box = ManualClockBox(Self.start)
+    let bankConfiguration = BankConfiguration(clock: BankClock { box.read() })
+    let bank =
+      try path.map { try Bank(path: $0, configuration: bankConfiguration) }
+      ?? Bank(storage: InMemoryStorage(), configuration: bankConfiguration)
+    let auth = try Authenticator(
+      bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+      pepper: Array(repeating: 9, count: 32))
+    let c = try auth.registerCustomer(
+      CustomerRegistration(
+        name: "Asha Rao", email: "asha@example.org", phone: "+919812345678", age: 40,
+        currency: .inr),
+      password: "quiet harbour lantern 77", as: .operator)
+    let account = c.accounts[0]
+    try bank.ledger.deposit(inr(balance), to: account)
+    let issued = try auth.issueCard(customer: c.id, accounts: [account], as: .operator)
+    try auth.setPIN(pan: issued.pan, pin: "4321", as: .operator)
+    let fleet = ATMFleet(authenticator: auth, configuration: configuration)
+    try fleet.load(
+      [
+        NoteCount(denomination: inr(2000), count: 50),
+        NoteCount(denomination: inr(500), count: 200),
+        NoteCount(denomination: inr(100), count: 300),
+      ], as: .operator)
+    return World(
+      bank: bank, auth: auth, fleet: fleet, pan: issued.pan, account: account, clock: box)
+  }
+
+  func cassettes(_ w: World) throws -> [Int] {
+    try w.fleet.status(as: .operator).cassettes.map(\.count)
+  }
+
+  func expectBooksAgree(_ w: World, _ comment: Comment? = nil) throws {
+    #expect(w.bank.invariantViolation() == nil, comment)
+    let s = try w.fleet.status(as: .operator)
+    let notes =
+      s.cassettes.reduce(Int64(0)) { $0 + $1.denomination.minorUnits * Int64($1.count) }
+      + s.deposits.reduce(Int64(0)) { $0 + $1.denomination.minorUnits * Int64($1.count) }
+    #expect(s.cash.minorUnits == notes, comment)
+  }
+
+  @Test func loadingPutsTheNotesOnTheBooks() throws {
+    let w = try world()
+    let s = try w.fleet.status(as: .operator)
+    #expect(s.cash == inr(230_000) && s.inService && s.currency == .inr)
+    #expect(s.cassettes.map(\.count) == [50, 200, 300])
+    #expect(s.cassettes.map(\.status) == [.low, .ok, .ok])
+    try expectBooksAgree(w)
+    let vault = try #require(try w.bank.ledger.vault(for: .inr))
+    #expect(vault.balance == inr(100_000 - 230_000))
+    let json = String(decoding: try JSONEncoder().encode(s), as: UTF8.self)
+    for key in [
+      "terminal", "in_service", "currency", "cash", "cassettes", "per_day", "hours_to_empty",
+    ] {
+      #expect(json.contains("\"\(key)\""), "\(key) in \(json)")
+    }
+    // Unloading returns notes to the vault; refusals change nothing.
+    try w.fleet.unload([NoteCount(denomination: inr(100), count: 100)], as: .operator)
+    #expect(try cassettes(w) == [50, 200, 200])
+    #expect(throws: BankError.self) {
+      try w.fleet.unload([NoteCount(denomination: inr(100), count: 1000)], as: .operator)
+    }
+    #expect(throws: BankError.self) {
+      try w.fleet.load(
+        [NoteCount(denomination: Amount(minorUnits: 100, currency: .usd), count: 1)], as: .operator)
+    }
+    #expect(throws: BankError.self) {
+      try w.fleet.load(
+        [NoteCount(denomination: inr(100), count: 1)], as: .staff(username: "t", role: .teller))
+    }
+    try expectBooksAgree(w)
+    let types = try w.fleet.events(as: .operator).map(\.type)
+    #expect(types == [.cashLoaded, .cashUnloaded])
+    #expect(try w.fleet.mix(inr(2600), as: .operator).notes.map(\.count) == [1, 1, 1])
+  }
+
+  @Test func aSessionWithAWrongPINAnExplainedRefusalAndAWithdrawal() throws {
+    let w = try world()
+    let device = ScriptedDevice()
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+    #expect(s.state == .awaitingPIN(triesLeft: 3))
+    do {
+      try s.enterPIN("1111")
+      Issue.record("a wrong PIN was accepted")
+    } catch {
+      #expect(error.code == .authenticationFailed && error.message.contains("2 tries left"))
+    }
+    #expect(s.state == .awaitingPIN(triesLeft: 2))
+    try s.enterPIN("4321")
+    #expect(s.state == .menu)
+    do {
+      _ = try s.withdraw(inr(150))
+      Issue.record("150 was paid")
+    } catch {
+      #expect(
+        error.code == .cannotDispense && error.message.contains("try 100 or 200"),
+        "\(error.message)")
+    }
+    #expect(s.state == .menu)
+    let paid = try s.withdraw(inr(2600))
+    #expect(paid.notes.map(\.count) == [1, 1, 1] && paid.account.balance == inr(100_000 - 2_600))
+    #expect(try cassettes(w) == [49, 199, 299])
+    try expectBooksAgree(w)
+    #expect(try s.balance().balance == inr(97_400))
+    #expect(try s.statement().first?.amount == inr(-2_600))
+    let deposited = try s.deposit([NoteCount(denomination: inr(500), count: 3)])
+    #expect(deposited.amount == inr(1_500) && deposited.account.balance == inr(98_900))
+    try expectBooksAgree(w)
+    try s.changePIN(to: "9876")
+    s.end()
+    var again = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+    try again.enterPIN("9876")
+    let types = try w.fleet.events(as: .operator).map(\.type)
+    #expect(
+      types == [
+        .cashLoaded, .pinFailed, .withdrawal, .cassetteLow, .alert, .balanceInquiry, .statement,
+        .deposit, .pinChanged,
+      ], "\(types)")
+    // The records replay into the same state.
+    #expect(try w.bank.verify().records > 0)
+  }
+
+  @Test func theThirdWrongPINRetainsTheCardWithASecurityAlert() throws {
+    let w = try world()
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    for pin in ["0000", "1111"] { #expect(throws: BankError.self) { try s.enterPIN(pin) } }
+    do {
+      try s.enterPIN("2222")
+      Issue.record("not retained")
+    } catch {
+      #expect(error.code == .cardRetained)
+    }
+    #expect(s.state == .retained)
+    #expect(try w.auth.card(w.pan, as: .operator).status == .retained)
+    let events = try w.fleet.events(as: .operator)
+    #expect(events.filter { $0.type == .pinFailed }.count == 3)
+    #expect(events.contains { $0.type == .cardRetained })
+    #expect(events.contains { $0.type == .alert && $0.detail.hasPrefix("security") })
+    #expect(!events.contains { $0.detail.contains(w.pan) }, "no full PAN in events")
+    do {
+      _ = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+      Issue.record("a retained card started a session")
+    } catch {
+      #expect(error.code == .cardRetained)
+    }
+  }
+
+  @Test func dailyLimitsCountAcrossSessions() throws {
+    let w = try world(configuration: ATMConfiguration(dailyAmountLimit: 5_000, dailyCountLimit: 3))
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    _ = try s.withdraw(inr(4_000))
+    do {
+      _ = try s.withdraw(inr(2_000))
+      Issue.record("over the daily amount")
+    } catch {
+      #expect(
+        error.code == .dailyLimitExceeded && error.message.contains("1000.00 INR is left"),
+        "\(error.message)")
+    }
+    var t = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try t.enterPIN("4321")
+    _ = try t.withdraw(inr(500))
+    _ = try t.withdraw(inr(500))
+    #expect(throws: BankError.self) { _ = try t.withdraw(inr(100)) }
+    // The next UTC day starts again.
+    w.clock.advance(hours: 24)
+    _ = try t.withdraw(inr(100))
+  }
+
+  @Test func faultsVoidTheHoldAndThreeInARowTakeTheTerminalOut() throws {
+    let w = try world()
+    let device = ScriptedDevice([.retracted, .jammed, .shutterFailed, .jammed, .jammed])
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+    try s.enterPIN("4321")
+    for _ in 0..<4 {
+      do {
+        _ = try s.withdraw(inr(1_000))
+        Issue.record("a faulty dispense was paid")
+      } catch {
+        #expect(error.code == .cannotDispense && error.message.contains("nothing was debited"))
+        #expect(try w.fleet.status(as: .operator).inService || device.calls.count == 4)
+      }
+      #expect(try w.bank.ledger.balance(of: w.account) == inr(100_000))
+      #expect(try w.bank.ledger.account(w.account).pending.minorUnits == 0)
+    }
+    #expect(try w.fleet.status(as: .operator).inService == false)
+    #expect(try w.fleet.events(as: .operator).contains { $0.detail.hasPrefix("maintenance") })
+    do {
+      _ = try s.withdraw(inr(1_000))
+    } catch {
+      #expect(error.code == .outOfService)
+    }
+    #expect(throws: BankError.self) {
+      _ = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+    }
+    try w.fleet.setService(true, as: .operator)
+    var again = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+    try again.enterPIN("4321")
+    #expect(throws: BankError.self) { _ = try again.withdraw(inr(1_000)) }  // the last jam
+    _ = try again.withdraw(inr(1_000))
+    try expectBooksAgree(w)
+  }
+
+  @Test func aFailedCassetteIsPaidFromTheOthers() throws {
+    let w = try world()
+    let device = ScriptedDevice([.cassetteFailed(denomination: inr(2000), picked: [])])
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+    try s.enterPIN("4321")
+    let paid = try s.withdraw(inr(4_000))
+    #expect(paid.notes == [NoteCount(denomination: inr(500), count: 8)])
+    #expect(device.calls.count == 2)
+    let st = try w.fleet.status(as: .operator)
+    #expect(st.cassettes[0].status == .inoperative && st.cassettes[1].count == 192)
+    try expectBooksAgree(w)
+    // A hardware failure: out of service, nothing debited.
+    let broken = ScriptedDevice([.hardwareFailure])
+    var t = try ATMSession(fleet: w.fleet, card: w.pan, device: broken)
+    try t.enterPIN("4321")
+    #expect(throws: BankError.self) { _ = try t.withdraw(inr(500)) }
+    #expect(try w.bank.ledger.balance(of: w.account) == inr(96_000))
+    #expect(try !w.fleet.status(as: .operator).inService)
+  }
+
+  @Test func lowAndEmptyCassettesRaiseOneAlertEach() throws {
+    let w = try world()
+    try w.fleet.unload(nil, as: .operator)
+    try w.fleet.load(
+      [NoteCount(denomination: inr(500), count: 12)], lowThreshold: 10, as: .operator)
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    for _ in 0..<6 { _ = try s.withdraw(inr(1_000)) }
+    let events = try w.fleet.events(type: .alert, as: .operator).map(\.detail)
+    #expect(events.filter { $0.contains("is low") }.count == 1, "\(events)")
+    #expect(events.filter { $0.contains("is empty") }.count == 1, "\(events)")
+    #expect(try w.fleet.events(type: .cassetteEmpty, as: .operator).count == 1)
+    try expectBooksAgree(w)
+  }
+
+  @Test func theForecastFollowsTheLastSevenDays() throws {
+    let w = try world()
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    // 3 notes of 100 on each of 3 days (9 in all): 9 / 7 = 1.2857 → "1.29" per day.
+    for _ in 0..<3 {
+      _ = try s.withdraw(inr(300))
+      w.clock.advance(hours: 24)
+    }
+    let c100 = try #require(try w.fleet.status(as: .operator).cassettes.last)
+    #expect(c100.count == 291 && c100.perDay == "1.29")
+    // 291 notes at 9 per 168 hours: 291 * 168 / 9 = 5432 hours.
+    #expect(c100.hoursToEmpty == 5432)
+    #expect(try w.fleet.status(as: .operator).cassettes[0].hoursToEmpty == nil)
+    // Past the window, the rate falls away.
+    w.clock.advance(hours: 24 * 8)
+    #expect(try w.fleet.status(as: .operator).cassettes.last?.perDay == "0.00")
+  }
+
+  @Test func aCrashBetweenHoldAndPostIsResolvedFromTheCounters() throws {
+    let path = dir.file("crash.journal")
+    let pan: String
+    do {
+      let w = try world(path: path)
+      pan = w.pan
+      let device = ScriptedDevice()
+      let bank = w.bank
+      device.onDispense = { bank.close() }  // the process dies while the notes are out
+      var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+      try s.enterPIN("4321")
+      #expect(throws: BankError.self) { _ = try s.withdraw(inr(2_000)) }
+    }
+    let box = ManualClockBox(Self.start + 3_600_000_000_000)
+    let bank = try Bank(
+      path: path, configuration: BankConfiguration(clock: BankClock { box.read() }))
+    let auth = try Authenticator(
+      bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+      pepper: Array(repeating: 9, count: 32))
+    let fleet = ATMFleet(authenticator: auth)
+    let pending = try fleet.status(as: .operator).pendingHolds
+    #expect(pending.count == 1)
+    let account = try #require(try bank.ledger.accounts().first { $0.kind == .checking })
+    #expect(account.balance == inr(100_000) && account.available == inr(98_000))
+    #expect(bank.invariantViolation() == nil)
+    // A device that does not know leaves the hold; one whose counters say the notes left
+    // posts it, with the notes.
+    _ = try ATMSession(fleet: fleet, card: pan, device: ScriptedDevice())
+    #expect(try fleet.status(as: .operator).pendingHolds == pending)
+    let counters = ScriptedDevice()
+    counters.counters[pending[0]] = true
+    _ = try ATMSession(fleet: fleet, card: pan, device: counters)
+    #expect(try fleet.status(as: .operator).pendingHolds.isEmpty)
+    #expect(try bank.ledger.balance(of: account.number) == inr(98_000))
+    #expect(try fleet.status(as: .operator).cassettes[0].count == 49)
+    #expect(bank.invariantViolation() == nil)
+    #expect(try bank.verify().records > 0)
+    bank.close()
+  }
+}
