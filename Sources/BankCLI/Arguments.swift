@@ -70,7 +70,7 @@ struct CommandSpec: Sendable {
 enum Commands {
   /// Every command, in the order help lists them: one line per command group.
   static let all: [CommandSpec] =
-    accounts + money + store + people + cards
+    accounts + money + store + people + cards + atm
 
   static func named(_ name: String) -> CommandSpec? { all.first { $0.name == name } }
 

@@ -42,6 +42,21 @@ final class SecretInput {
     return line
   }
 
+  /// The next line that is not a secret (a request of `atm session`), or `nil` at the end of
+  /// the input; on a terminal `prompt` is shown first, with echo on.
+  func plainLine(prompt: String) throws -> String? {
+    if scripted != nil {
+      guard let line = scripted?.first else { return nil }
+      scripted?.removeFirst()
+      return line
+    }
+    if isatty(0) == 1 { _ = prompt.withCString { write(2, $0, strlen($0)) } }
+    return try line("request")
+  }
+
+  /// Whether the input is a terminal (a person at a keyboard rather than a script).
+  var isTerminal: Bool { scripted == nil && isatty(0) == 1 }
+
   /// One line of standard input without its line ending (`\n` or `\r\n`), or `nil` at its end.
   ///
   /// - Throws: `invalid_argument` when the line is not UTF-8: decoded with replacement characters,

@@ -40,8 +40,14 @@ public func runProcess(
   let err = Pipe()
   p.standardOutput = out
   p.standardError = err
-  p.standardInput = FileHandle.nullDevice
+  let input = stdin.map { _ in Pipe() }
+  p.standardInput = input ?? FileHandle.nullDevice
   try p.run()
+  if let input, let stdin {
+    // Written whole, then closed: the child sees the end of its input after the last line.
+    input.fileHandleForWriting.write(Data(stdin.utf8))
+    try? input.fileHandleForWriting.close()
+  }
   // Read both pipes concurrently so a chatty child cannot block on a full pipe.
   let group = DispatchGroup()
   nonisolated(unsafe) var errData = Data()

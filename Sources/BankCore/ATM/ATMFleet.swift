@@ -245,7 +245,7 @@ public final class ATMFleet: Sendable {
 
   static func describe(_ notes: [NoteBundle], _ currency: Currency) -> String {
     notes.map {
-      "\(Dispenser.spoken(Amount(minorUnits: $0.denomination, currency: currency)))x\($0.count)"
+      "\(Dispenser.spoken(Amount(minorUnits: $0.denomination, currency: currency), grouped: false))x\($0.count)"
     }
     .joined(separator: ",")
   }

@@ -246,7 +246,7 @@ public struct ATMSession: Sendable {
     let number = try account(number)
     try fleet.logEvent(
       terminal, .balanceInquiry, "balance of \(number) for card \(maskedCard)", origin: origin)
-    return try fleet.bank.ledger.account(number)
+    return try fleet.authenticator.account(number, as: .customer(holder))
   }
 
   /// The last 10 entries of a linked account, newest first, logged as a `statement`.
@@ -257,7 +257,7 @@ public struct ATMSession: Sendable {
     let number = try account(number)
     try fleet.logEvent(
       terminal, .statement, "mini-statement of \(number) for card \(maskedCard)", origin: origin)
-    return try fleet.bank.ledger.history(of: number, limit: 10)
+    return try fleet.authenticator.history(of: number, limit: 10, as: .customer(holder))
   }
 
   /// Withdraws cash: checks the card's daily limits, places a hold, dispenses with no lock held,

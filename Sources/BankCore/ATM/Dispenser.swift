@@ -255,23 +255,23 @@ public struct Dispenser: Sendable, Hashable {
     return text
   }
 
-  /// An amount as a customer reads it: grouped thousands, no zero minor digits (`20,000`,
-  /// `12.50`).
-  static func spoken(_ amount: Amount) -> String {
-    let digits = amount.currency.minorDigits
+  /// An amount as a customer reads it: grouped thousands (unless `grouped` is off), no zero
+  /// minor digits (`20,000`, `12.50`).
+  static func spoken(_ amount: Amount, grouped: Bool = true) -> String {
+    let minorDigits = amount.currency.minorDigits
     var scale: Int64 = 1
-    for _ in 0..<digits { scale *= 10 }
+    for _ in 0..<minorDigits { scale *= 10 }
     let whole = amount.minorUnits.magnitude / UInt64(scale)
     let minor = amount.minorUnits.magnitude % UInt64(scale)
-    var grouped = ""
+    var text = ""
     for (i, ch) in String(whole).reversed().enumerated() {
-      if i > 0 && i % 3 == 0 { grouped.append(",") }
-      grouped.append(ch)
+      if grouped && i > 0 && i % 3 == 0 { text.append(",") }
+      text.append(ch)
     }
-    var text = (amount.minorUnits < 0 ? "-" : "") + String(grouped.reversed())
+    text = (amount.minorUnits < 0 ? "-" : "") + String(text.reversed())
     if minor != 0 {
       let m = String(minor)
-      text += "." + String(repeating: "0", count: digits - m.count) + m
+      text += "." + String(repeating: "0", count: minorDigits - m.count) + m
     }
     return text
   }

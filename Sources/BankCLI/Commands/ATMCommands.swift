@@ -1,0 +1,590 @@
+import BankCore
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+// The ATM fleet: cash, status, the cardholder session, faults, service and the event log.
+
+extension Commands {
+  /// The ATM fleet and its event log.
+  static let atm: [CommandSpec] = [
+    CommandSpec(
+      name: "atm load", valueOptions: ["terminal", "notes", "currency", "low-threshold"],
+      flagOptions: [], positionals: [], summary: "Load notes into a terminal's cassettes.",
+      usage:
+        "bankctl atm load [--terminal <id>] --notes <notes> [--currency <code>] [--low-threshold <n>]",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal (default ATM-01); the first load creates it.
+          --notes <notes>         Notes by denomination, such as 2000x50,500x200,100x300.
+          --currency <code>       The notes' currency (default USD; a terminal keeps its first).
+          --low-threshold <n>     The cassettes' low threshold (default 50 notes).
+
+        Moves the notes' value from the vault to the terminal's cash account in the same batch.
+        Managers and the operator. JSON: as atm status.
+        """,
+      permission: .operation(.loadATM),
+      run: { try $0.atmLoad() }),
+    CommandSpec(
+      name: "atm unload", valueOptions: ["terminal", "notes"], flagOptions: [], positionals: [],
+      summary: "Return a terminal's notes to the vault.",
+      usage: "bankctl atm unload [--terminal <id>] [--notes <notes>]",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal (default ATM-01).
+          --notes <notes>         Notes to take from the cassettes (default: every note, the
+                                  deposit bin's too).
+
+        Managers and the operator. JSON: as atm status.
+        """,
+      permission: .operation(.loadATM),
+      run: { try $0.atmUnload() }),
+    CommandSpec(
+      name: "atm status", valueOptions: ["terminal"], flagOptions: ["all"], positionals: [],
+      summary: "Show a terminal's cassettes, cash and forecast.",
+      usage: "bankctl atm status [--terminal <id> | --all]",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal (default ATM-01).
+          --all                   Every terminal: {"terminals":[...]}.
+
+        JSON: {"terminal","in_service","currency","cash","cassettes":[{"denomination","count",
+        "status","per_day","hours_to_empty"}]}, with "deposits" and "holds" (withdrawals left
+        pending by a crash) when there are any. per_day: notes dispensed over the last 168 hours
+        divided by 7; hours_to_empty: whole hours to empty at that rate (null when none).
+        Staff and the operator.
+        """,
+      permission: .operation(.viewATMs),
+      run: { try $0.atmStatus() }),
+    CommandSpec(
+      name: "atm mix", valueOptions: ["terminal"], flagOptions: [], positionals: ["amount"],
+      summary: "Show the notes a terminal would pay, changing nothing.",
+      usage: "bankctl atm mix <amount> [--terminal <id>]",
+      details: """
+        ARGUMENTS:
+          <amount>                The amount, in the terminal's currency.
+
+        JSON: {"amount","notes":[{"denomination","count"}]}, or exit 1 with cannot_dispense,
+        whose message says what the terminal can pay. Staff and the operator.
+        """,
+      permission: .operation(.viewATMs),
+      run: { try $0.atmMix() }),
+    CommandSpec(
+      name: "atm session", valueOptions: ["card", "terminal"], flagOptions: [], positionals: [],
+      summary: "Run a cardholder's session at a terminal.",
+      usage: "bankctl atm session --card <pan> [--terminal <id>]  (PIN, then requests, on stdin)",
+      details: """
+        OPTIONS:
+          --card <pan>            The card number (16 digits).
+          --terminal <id>         The terminal (default ATM-01).
+
+        STDIN: PIN attempts, one per line, until one is accepted (or the third wrong one retains
+        the card); then one request per line:
+          balance [ACCOUNT]       withdraw AMOUNT [ACCOUNT]     statement [ACCOUNT]
+          deposit NOTES [ACCOUNT] change-pin (then the new PIN twice)     end
+        Without ACCOUNT, the card's first linked account. The numbers 1 to 6 name the same
+        requests in that order (on a terminal the menu prompts for what they need).
+        JSON: one line per step, {"step","ok",...}: pin (tries_left when wrong), balance
+        (account, balance, available), withdraw (amount, notes, balance), statement (entries),
+        deposit (amount, balance), change_pin, end; a refused step carries
+        "error":{"code","message"} and the session goes on. Exit 0 when it ends; 1 with
+        card_retained (third wrong PIN) or card_blocked, card_expired, out_of_service.
+        """,
+      permission: .anyone,
+      run: { try $0.atmSession() }),
+    CommandSpec(
+      name: "atm fault", valueOptions: ["terminal", "kind", "denomination"], flagOptions: [],
+      positionals: [], summary: "Script a device fault, as a drill or a test harness does.",
+      usage:
+        "bankctl atm fault --terminal <id> --kind jam|cassette_empty|shutter|hardware [--denomination <d>]",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal.
+          --kind <kind>           jam, cassette_empty or shutter: the next dispense fails so;
+                                  hardware: the machine fails now (out of service).
+          --denomination <d>      The cassette that fails (cassette_empty).
+
+        Managers and the operator. JSON: {"ok":true,"terminal","fault"}
+        """,
+      permission: .operation(.serviceATM),
+      run: { try $0.atmFault() }),
+    CommandSpec(
+      name: "atm service", valueOptions: ["terminal"], flagOptions: ["in", "out"],
+      positionals: [], summary: "Put a terminal in or out of service.",
+      usage: "bankctl atm service --terminal <id> --in|--out",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal.
+          --in                    Back in service (failed cassettes are usable again).
+          --out                   Out of service: sessions are refused with out_of_service.
+
+        Managers and the operator. JSON: as atm status.
+        """,
+      permission: .operation(.serviceATM),
+      run: { try $0.atmService() }),
+    CommandSpec(
+      name: "atm register", valueOptions: ["terminal"], flagOptions: [], positionals: [],
+      summary: "Register a terminal for the event socket and print its key once.",
+      usage: "bankctl atm register --terminal <id>",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal (loaded before).
+
+        Only the key's SHA-256 is stored; a new registration replaces the key.
+        Managers and the operator. JSON: {"terminal","key"}
+        """,
+      permission: .operation(.loadATM),
+      run: { try $0.atmRegister() }),
+    CommandSpec(
+      name: "events", valueOptions: ["terminal", "type", "since", "limit"],
+      flagOptions: ["follow"], positionals: [], summary: "Show the ATM event log.",
+      usage:
+        "bankctl events [--terminal <id>] [--type <type>] [--since <seq>] [--limit <n>] [--follow]",
+      details: """
+        OPTIONS:
+          --terminal <id>         Only this terminal's events.
+          --type <type>           Only this type (withdrawal, deposit, balance_inquiry,
+                                  statement, pin_failed, pin_changed, card_retained,
+                                  dispense_fault, cassette_low, cassette_empty, hardware_failure,
+                                  out_of_service, in_service, cash_loaded, cash_unloaded,
+                                  reconciled, alert).
+          --since <seq>           Only events after this sequence number (to resume).
+          --limit <n>             At most n events (1 to 1000000).
+          --follow                Keep printing events as they are committed, by this or another
+                                  process, until interrupted (exit 0).
+
+        Oldest first, one line each. Reads without the writer's lock. Auditors, managers and the
+        operator. JSON: {"event","time","terminal","type","detail"} per line.
+        """,
+      permission: .operation(.events),
+      run: { try $0.events() }),
+  ]
+}
+
+/// Set by SIGINT while `events --follow` runs.
+private let interrupted = Atomic<Bool>(false)
+
+extension CommandContext {
+  var terminal: String { parsed.options["terminal"] ?? ATMFleet.defaultTerminal }
+
+  /// `2000x50,500x200`: notes by denomination, in `currency`.
+  func notes(_ text: String, currency: Currency) throws -> [NoteCount] {
+    var out: [NoteCount] = []
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+      let pieces = part.split(separator: "x", omittingEmptySubsequences: false)
+      guard pieces.count == 2, let count = Int(pieces[1]), count >= 1, count <= 1_000_000,
+        pieces[1].allSatisfy({ $0.isASCII && $0.isNumber })
+      else {
+        throw BankError(
+          .invalidArgument,
+          "invalid notes '\(Validate.escaped(String(part)))': expected DENOMINATIONxCOUNT, such as 2000x50, with 1 to 1000000 notes"
+        )
+      }
+      let denomination = try Amount(parsing: String(pieces[0]), currency: currency)
+      guard denomination.minorUnits > 0 else {
+        throw BankError(.invalidArgument, "a denomination must be positive, not \(pieces[0])")
+      }
+      out.append(NoteCount(denomination: denomination, count: count))
+    }
+    return out
+  }
+
+  func withFleet<R>(
+    readOnly: Bool = false, pins: PINKey = .ifPresent, _ body: (ATMFleet, Acting) throws -> R
+  ) throws -> R {
+    try withBank(readOnly: readOnly, pins: pins) { a in
+      try body(ATMFleet(authenticator: a.auth), a)
+    }
+  }
+
+  func statusJSON(_ s: TerminalStatus) -> JSON { .encoding(s) }
+
+  func statusText(_ s: TerminalStatus) -> String {
+    var lines = [
+      "Terminal \(s.terminal) (\(s.currency.code)): \(s.inService ? "in service" : "OUT OF SERVICE"), cash \(s.cash.formatted)"
+    ]
+    let rows = s.cassettes.map {
+      [
+        $0.denomination.description, String($0.count), $0.status.description, $0.perDay,
+        $0.hoursToEmpty.map(String.init) ?? "-",
+      ]
+    }
+    lines.append(
+      Table.render(
+        header: ["denomination", "count", "status", "per day", "hours to empty"], rows: rows,
+        rightAligned: [0, 1, 3, 4]))
+    if !s.deposits.isEmpty {
+      lines.append(
+        "deposit bin: "
+          + s.deposits.map { "\($0.denomination)x\($0.count)" }.joined(separator: ", "))
+    }
+    if !s.pendingHolds.isEmpty {
+      lines.append(
+        "pending withdrawal holds (atm reconcile resolves them): "
+          + s.pendingHolds.map { "#\($0)" }.joined(separator: ", "))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  func atmLoad() throws {
+    let c = "atm load"
+    let currency = try Currency.named(parsed.options["currency"] ?? "USD")
+    let notes = try notes(try requiredOption("notes", c), currency: currency)
+    var threshold: Int?
+    if let t = parsed.options["low-threshold"] {
+      guard let n = Int(t), n >= 0, n <= 1_000_000, t.allSatisfy({ $0.isASCII && $0.isNumber })
+      else {
+        throw BankError(
+          .invalidArgument,
+          "invalid --low-threshold '\(Validate.escaped(t))': expected 0 to 1000000")
+      }
+      threshold = n
+    }
+    try ATMFleet.validateTerminalID(terminal)
+    let s = try withFleet { f, a in
+      try f.load(notes, terminal: terminal, lowThreshold: threshold, as: a.principal)
+    }
+    emit(statusJSON(s), human: statusText(s))
+  }
+
+  func atmUnload() throws {
+    try ATMFleet.validateTerminalID(terminal)
+    let s = try withFleet { f, a in
+      let given = try parsed.options["notes"].map { t in
+        try notes(t, currency: try f.dispenser(terminal).currency)
+      }
+      return try f.unload(given, terminal: terminal, as: a.principal)
+    }
+    emit(statusJSON(s), human: statusText(s))
+  }
+
+  func atmStatus() throws {
+    if parsed.flags.contains("all") {
+      guard parsed.options["terminal"] == nil else {
+        throw UsageError(message: "--all and --terminal exclude each other", command: "atm status")
+      }
+      let all = try withFleet(readOnly: true) { f, a in try f.statuses(as: a.principal) }
+      emit(
+        .object([("terminals", .array(all.map(statusJSON)))]),
+        human: all.isEmpty ? "(no terminals)" : all.map(statusText).joined(separator: "\n\n"))
+      return
+    }
+    try ATMFleet.validateTerminalID(terminal)
+    let s = try withFleet(readOnly: true) { f, a in try f.status(of: terminal, as: a.principal) }
+    emit(statusJSON(s), human: statusText(s))
+  }
+
+  func atmMix() throws {
+    try ATMFleet.validateTerminalID(terminal)
+    let text = parsed.positionals[0]
+    let mix = try withFleet(readOnly: true) { f, a in
+      let amount = try Amount(parsing: text, currency: try f.dispenser(terminal).currency)
+      return try f.mix(amount, terminal: terminal, as: a.principal)
+    }
+    emit(
+      .object([("amount", money(mix.amount)), ("notes", notesJSON(mix.notes))]),
+      human: "\(mix.amount.formatted): " + notesText(mix.notes))
+  }
+
+  func notesJSON(_ notes: [NoteCount]) -> JSON {
+    .array(
+      notes.map {
+        .object([("denomination", money($0.denomination)), ("count", .int(Int64($0.count)))])
+      })
+  }
+
+  func notesText(_ notes: [NoteCount]) -> String {
+    notes.map { "\($0.count) x \($0.denomination)" }.joined(separator: " + ")
+  }
+
+  func atmFault() throws {
+    let c = "atm fault"
+    let id = try requiredOption("terminal", c)
+    try ATMFleet.validateTerminalID(id)
+    let kindName = try requiredOption("kind", c)
+    guard let kind = DeviceFault(name: kindName) else {
+      throw BankError(
+        .invalidArgument,
+        "invalid --kind '\(Validate.escaped(kindName))': expected jam, cassette_empty, shutter or hardware"
+      )
+    }
+    try withFleet { f, a in
+      let denomination = try parsed.options["denomination"].map { t in
+        try Amount(parsing: t, currency: try f.dispenser(id).currency)
+      }
+      try f.scriptFault(kind, terminal: id, denomination: denomination, as: a.principal)
+    }
+    emit(
+      .object([
+        ("ok", .bool(true)), ("terminal", .string(id)), ("fault", .string(kind.description)),
+      ]),
+      human: "Fault \(kind) scripted for terminal \(id)")
+  }
+
+  func atmService() throws {
+    let c = "atm service"
+    let id = try requiredOption("terminal", c)
+    try ATMFleet.validateTerminalID(id)
+    let on = parsed.flags.contains("in")
+    guard on != parsed.flags.contains("out") else {
+      throw UsageError(message: "give exactly one of --in and --out", command: c)
+    }
+    let s = try withFleet { f, a in try f.setService(on, terminal: id, as: a.principal) }
+    emit(statusJSON(s), human: statusText(s))
+  }
+
+  func atmRegister() throws {
+    let id = try requiredOption("terminal", "atm register")
+    try ATMFleet.validateTerminalID(id)
+    let key = try withFleet { f, a in try f.register(terminal: id, as: a.principal) }
+    emit(
+      .object([("terminal", .string(id)), ("key", .string(key))]),
+      human: "Terminal \(id) registered; its key (shown only now): \(key)")
+  }
+
+  // MARK: Events
+
+  func events() throws {
+    var since: UInt64 = 0
+    if let s = parsed.options["since"] {
+      guard let n = UInt64(s), s.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        throw BankError(
+          .invalidArgument, "invalid --since '\(Validate.escaped(s))': expected a sequence number")
+      }
+      since = n
+    }
+    var limit: Int?
+    if let l = parsed.options["limit"] {
+      guard let n = Int(l), n >= 1, n <= 1_000_000, l.allSatisfy({ $0.isASCII && $0.isNumber })
+      else {
+        throw BankError(
+          .invalidArgument, "invalid --limit '\(Validate.escaped(l))': expected 1 to 1000000")
+      }
+      limit = n
+    }
+    var type: ATMEventType?
+    if let t = parsed.options["type"] {
+      guard let ty = ATMEventType(name: t) else {
+        throw BankError(
+          .invalidArgument,
+          "invalid --type '\(Validate.escaped(t))': expected one of \(ATMEventType.allCases.map(\.description).joined(separator: ", "))"
+        )
+      }
+      type = ty
+    }
+    let id = parsed.options["terminal"]
+    if let id { try ATMFleet.validateTerminalID(id) }
+    let follow = parsed.flags.contains("follow")
+    if follow {
+      interrupted.store(false, ordering: .relaxed)
+      _ = signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
+      _ = signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+      // A parent may have started us with them blocked (a test runner's thread, a job shell):
+      // an interrupt must still end the follow.
+      var wanted = sigset_t()
+      sigemptyset(&wanted)
+      sigaddset(&wanted, SIGINT)
+      sigaddset(&wanted, SIGTERM)
+      _ = pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+    }
+    try withFleet(readOnly: true) { f, a in
+      var cursor = since
+      var printed = 0
+      while true {
+        let page = try f.events(
+          after: cursor, terminal: id, type: type,
+          limit: limit.map { $0 - printed }, as: a.principal)
+        for e in page {
+          emit(
+            .encoding(e),
+            human:
+              "\(e.sequence)  \(e.time)  \(e.terminal)  \(e.type)  \(Validate.escaped(e.detail, limit: nil))"
+          )
+          if console.outputFailure != nil { return }
+        }
+        printed += page.count
+        cursor = max(cursor, f.bank.durableSequence)
+        if let last = page.last { cursor = max(cursor, last.sequence) }
+        if !follow || (limit.map { printed >= $0 } ?? false) { return }
+        // Poll: a reader takes no lock, so it looks again a few times a second.
+        for _ in 0..<4 {
+          if interrupted.load(ordering: .relaxed) { return }
+          usleep(50_000)
+        }
+        if interrupted.load(ordering: .relaxed) { return }
+      }
+    }
+  }
+
+  // MARK: The cardholder session
+
+  func atmSession() throws {
+    let c = "atm session"
+    let card = try requiredOption("card", c)
+    try ATMFleet.validateTerminalID(terminal)
+    let id = terminal
+    try withBank(pins: .ifPresent, forNobody: true) { a in
+      let fleet = ATMFleet(authenticator: a.auth)
+      var session = try ATMSession(
+        fleet: fleet, terminal: id, card: card, device: SimulatedCashDevice(fleet: fleet))
+      let currency = try fleet.dispenser(id).currency
+      try runSession(&session, currency: currency)
+    }
+  }
+
+  func step(_ name: String, _ fields: [(String, JSON)], human: String) {
+    emit(.object([("step", .string(name)), ("ok", .bool(true))] + fields), human: human)
+  }
+
+  func refused(_ name: String, _ error: BankError, _ extra: [(String, JSON)] = []) {
+    emit(
+      .object(
+        [("step", .string(name)), ("ok", .bool(false))] + extra + [
+          (
+            "error",
+            .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))])
+          )
+        ]),
+      human: "Sorry: \(error.message)")
+  }
+
+  static let menu =
+    "1 balance  2 withdraw  3 statement  4 deposit  5 change PIN  6 end"
+
+  func runSession(_ s: inout ATMSession, currency: Currency) throws {
+    let onTerminal = secrets.isTerminal
+    // PIN attempts until one is accepted or the card is retained.
+    while case .awaitingPIN = s.state {
+      let pin: String?
+      if onTerminal {
+        pin = try secrets.read("PIN")
+      } else {
+        pin = try secrets.plainLine(prompt: "")
+      }
+      guard let pin else {
+        step("end", [], human: "Session ended.")
+        return
+      }
+      do {
+        try s.enterPIN(pin)
+        step("pin", [], human: "PIN accepted.\n\(Self.menu)")
+      } catch {
+        if error.code == .authenticationFailed || error.code == .invalidArgument,
+          case .awaitingPIN(let left) = s.state
+        {
+          // A wrong PIN uses a try; a malformed one (not 4 to 12 digits) is refused as the
+          // keypad would refuse it, without using one.
+          refused("pin", error, [("tries_left", .int(Int64(left)))])
+        } else {
+          refused("pin", error)
+          throw error
+        }
+      }
+    }
+    while s.state == .menu {
+      guard let line = try secrets.plainLine(prompt: "> ") else { break }
+      var words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+      guard !words.isEmpty else { continue }
+      let verbs = [
+        "1": "balance", "2": "withdraw", "3": "statement", "4": "deposit", "5": "change-pin",
+        "6": "end",
+      ]
+      if let verb = verbs[words[0]] {
+        words[0] = verb
+        if onTerminal, words.count == 1, verb == "withdraw" || verb == "deposit",
+          let more = try secrets.plainLine(
+            prompt: verb == "withdraw" ? "Amount: " : "Notes (such as 500x2,100x3): ")
+        {
+          words.append(more.trimmingCharacters(in: .whitespaces))
+        }
+      }
+      let verb = words[0]
+      let stepName = verb == "change-pin" ? "change_pin" : verb
+      do {
+        func account(_ i: Int) throws -> AccountNumber? {
+          words.count > i ? try AccountNumber(parsing: words[i]) : nil
+        }
+        func arguments(_ allowed: ClosedRange<Int>) throws {
+          guard allowed.contains(words.count - 1) else {
+            throw BankError(
+              .invalidArgument, "'\(Validate.escaped(line))': wrong number of words for \(verb)")
+          }
+        }
+        switch verb {
+        case "balance":
+          try arguments(0...1)
+          let acct = try s.balance(of: try account(1))
+          step(
+            "balance",
+            [
+              ("account", .string(acct.number.description)), ("balance", money(acct.balance)),
+              ("available", money(acct.available)),
+            ],
+            human:
+              "Balance of \(acct.number): \(acct.balance.formatted) (available \(acct.available.formatted))"
+          )
+        case "withdraw":
+          try arguments(1...2)
+          let amount = try Amount(parsing: words[1], currency: currency)
+          let w = try s.withdraw(amount, from: try account(2))
+          step(
+            "withdraw",
+            [
+              ("amount", money(w.amount)), ("notes", notesJSON(w.notes)),
+              ("balance", money(w.account.balance)),
+            ],
+            human:
+              "Please take your cash: \(notesText(w.notes)). Balance of \(w.account.number): \(w.account.balance.formatted)"
+          )
+        case "statement":
+          try arguments(0...1)
+          let entries = try s.statement(of: try account(1))
+          step(
+            "statement", [("entries", .array(entries.map { JSON.encoding($0) }))],
+            human: entries.isEmpty
+              ? "No movements yet."
+              : entries.map { "\($0.time)  \($0.kind)  \($0.amount)  balance \($0.balance)" }
+                .joined(separator: "\n"))
+        case "deposit":
+          try arguments(1...2)
+          let given = try notes(words[1], currency: currency)
+          let d = try s.deposit(given, to: try account(2))
+          step(
+            "deposit", [("amount", money(d.amount)), ("balance", money(d.account.balance))],
+            human:
+              "Deposited \(d.amount.formatted). Balance of \(d.account.number): \(d.account.balance.formatted)"
+          )
+        case "change-pin":
+          try arguments(0...0)
+          let first = onTerminal ? try secrets.read("new PIN") : try secrets.plainLine(prompt: "")
+          let second =
+            onTerminal ? try secrets.read("new PIN again") : try secrets.plainLine(prompt: "")
+          guard let first, let second else {
+            throw BankError(.invalidArgument, "the new PIN was expected twice on standard input")
+          }
+          guard first == second else {
+            throw BankError(.invalidArgument, "the two entries of the new PIN differ")
+          }
+          try s.changePIN(to: first)
+          step("change_pin", [], human: "PIN changed.")
+        case "end":
+          try arguments(0...0)
+          s.end()
+        default:
+          throw BankError(
+            .invalidArgument,
+            "unknown request '\(Validate.escaped(verb))'; expected balance, withdraw, statement, deposit, change-pin or end (or 1 to 6)"
+          )
+        }
+      } catch let error as BankError {
+        refused(stepName, error)
+      }
+      if console.outputFailure != nil { return }
+      if onTerminal && s.state == .menu { console.error(Self.menu) }
+    }
+    step("end", [], human: "Session ended. Please take your card.")
+  }
+}

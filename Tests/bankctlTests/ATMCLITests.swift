@@ -1,0 +1,163 @@
+import BankCore
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 20 through `bankctl`: DESIGN.md 4.6's commands, the session's line protocol and the
+/// event log, driven as a script drives them.
+@Suite(.serialized) struct ATMCLITests {
+  static let bankctl = BuiltProducts.executable("bankctl")
+  let dir = TempDirectory("atm-cli")
+  var store: String { dir.file("atm.journal") }
+
+  func bank(_ args: [String], stdin: String? = nil) throws -> ProcessResult {
+    try runProcess(Self.bankctl, ["--store", store] + args, environment: [:], stdin: stdin)
+  }
+
+  func lines(_ r: ProcessResult) -> [[String: Any]] {
+    r.stdout.split(separator: "\n").compactMap {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
+  }
+
+  /// A customer with 50,000.00 INR, a card with PIN 1234, and ATM-01 loaded with 100/500/2000.
+  func setUp() throws -> (card: String, account: String) {
+    let c = try bank(
+      [
+        "--json", "customer", "register", "--name", "Asha Rao", "--email", "asha@example.org",
+        "--phone", "+919812345678", "--age", "40", "--currency", "INR",
+      ], stdin: "quiet harbour lantern 77\n")
+    #expect(c.status == 0, "\(c.stderr)")
+    let account = try #require((lines(c).first?["accounts"] as? [String])?.first)
+    #expect(try bank(["deposit", account, "50000"]).status == 0)
+    let issued = try bank(
+      ["--json", "card", "issue", "--customer", "C000001", "--account", account])
+    let card = try #require(lines(issued).first?["card"] as? String)
+    #expect(try bank(["card", "set-pin", card], stdin: "1234\n").status == 0)
+    let load = try bank(
+      ["--json", "atm", "load", "--notes", "2000x50,500x200,100x300", "--currency", "INR"])
+    #expect(load.status == 0, "\(load.stderr)")
+    return (card, account)
+  }
+
+  @Test func aScriptedSessionThroughTheBinary() throws {
+    let (card, account) = try setUp()
+    let r = try bank(
+      ["--json", "atm", "session", "--card", card],
+      stdin: "1111\n1234\nwithdraw 2700.50\nwithdraw 150\nbalance\nwithdraw 2600\nend\n")
+    #expect(r.status == 0, "\(r.stderr)")
+    let steps = lines(r)
+    #expect(
+      steps.map { $0["step"] as? String } == [
+        "pin", "pin", "withdraw", "withdraw", "balance", "withdraw", "end",
+      ])
+    #expect(steps[0]["ok"] as? Bool == false && steps[0]["tries_left"] as? Int == 2)
+    #expect(steps[1]["ok"] as? Bool == true)
+    // Refused with a reason a customer can act on, then another transaction.
+    #expect((steps[2]["error"] as? [String: Any])?["code"] as? String == "cannot_dispense")
+    let refusal = try #require(steps[3]["error"] as? [String: Any])
+    #expect(refusal["code"] as? String == "cannot_dispense")
+    #expect((refusal["message"] as? String)?.contains("try 100 or 200") == true)
+    #expect(steps[4]["balance"] as? String == "50000.00")
+    let paid = steps[5]
+    #expect(paid["ok"] as? Bool == true && paid["balance"] as? String == "47400.00")
+    let notes = try #require(paid["notes"] as? [[String: Any]])
+    #expect(notes.map { $0["denomination"] as? String } == ["2000.00", "500.00", "100.00"])
+    #expect(notes.map { $0["count"] as? Int } == [1, 1, 1])
+    // The cassettes and the terminal's cash account agree.
+    let status = try #require(lines(try bank(["--json", "atm", "status"])).first)
+    let cassettes = try #require(status["cassettes"] as? [[String: Any]])
+    #expect(cassettes.map { $0["count"] as? Int } == [49, 199, 299])
+    #expect(status["cash"] as? String == "227400.00")
+    let accounts = try #require(
+      lines(try bank(["--json", "accounts", "--all"])).first?["accounts"] as? [[String: Any]])
+    let cash = try #require(accounts.first { $0["type"] as? String == "terminal_cash" })
+    #expect(cash["balance"] as? String == "227400.00")
+    #expect(try bank(["--json", "balance", account]).stdout.contains("\"47400.00\""))
+    // What all of this logged.
+    let events = lines(try bank(["--json", "events"])).compactMap { $0["type"] as? String }
+    #expect(
+      events == [
+        "cash_loaded", "pin_failed", "balance_inquiry", "withdrawal", "cassette_low", "alert",
+      ], "\(events)")
+    #expect(try bank(["verify"]).status == 0)
+    // The human form speaks to a person.
+    let human = try bank(["atm", "session", "--card", card], stdin: "1234\nbalance\nend\n")
+    #expect(human.status == 0 && human.stdout.contains("Balance of \(account): 47400.00 INR"))
+  }
+
+  @Test func retainedBlockedAndOutOfServiceExitOne() throws {
+    let (card, _) = try setUp()
+    // A malformed PIN re-prompts without using a try; the third wrong one retains the card.
+    let r = try bank(
+      ["--json", "atm", "session", "--card", card], stdin: "1\n0000\n2222\n33333\n")
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("\"card_retained\""))
+    let pins = lines(r)
+    #expect(pins.count == 4)
+    #expect(pins.map { $0["tries_left"] as? Int } == [3, 2, 1, nil])
+    let again = try bank(["atm", "session", "--card", card], stdin: "1234\n")
+    #expect(again.status == 1 && again.stderr.contains("retained"))
+    #expect(try bank(["--json", "events", "--type", "alert"]).stdout.contains("security"))
+    #expect(try bank(["card", "unblock", card]).status == 0)
+    #expect(try bank(["atm", "service", "--terminal", "ATM-01", "--out"]).status == 0)
+    let out = try bank(["--json", "atm", "session", "--card", card], stdin: "1234\n")
+    #expect(out.status == 1 && out.stderr.contains("\"out_of_service\""))
+    #expect(try bank(["atm", "service", "--terminal", "ATM-01", "--in"]).status == 0)
+    #expect(try bank(["card", "block", card]).status == 0)
+    let blocked = try bank(["--json", "atm", "session", "--card", card], stdin: "1234\n")
+    #expect(blocked.status == 1 && blocked.stderr.contains("\"card_blocked\""))
+  }
+
+  @Test func faultsMixesAndBadInput() throws {
+    let (card, account) = try setUp()
+    let mix = try bank(["--json", "atm", "mix", "2600"])
+    #expect(mix.stdout.contains("\"amount\":\"2600.00\""))
+    let cannot = try bank(["--json", "atm", "mix", "150"])
+    #expect(cannot.status == 1 && cannot.stderr.contains("cannot_dispense"))
+    #expect(try bank(["atm", "fault", "--terminal", "ATM-01", "--kind", "jam"]).status == 0)
+    let jammed = try bank(
+      ["--json", "atm", "session", "--card", card],
+      stdin: "1234\nwithdraw 1000\nwithdraw 1000\nend\n")
+    let steps = lines(jammed)
+    #expect(steps[1]["ok"] as? Bool == false && steps[2]["ok"] as? Bool == true)
+    #expect(try bank(["--json", "balance", account]).stdout.contains("\"49000.00\""))
+    #expect(try bank(["--json", "events", "--type", "dispense_fault"]).stdout.contains("jammed"))
+    let registered = try bank(["--json", "atm", "register", "--terminal", "ATM-01"])
+    #expect((lines(registered).first?["key"] as? String)?.count == 64)
+    // Bad input: a distinct exit code, and the store is unchanged byte for byte.
+    let before = try Data(contentsOf: URL(fileURLWithPath: store))
+    for args in [
+      ["atm", "load", "--notes", "2000x0"], ["atm", "load", "--notes", "abc"],
+      ["atm", "load", "--notes", "100x5", "--currency", "XYZ"],
+      ["atm", "load", "--terminal", "bad id!", "--notes", "100x1"],
+      ["atm", "mix", "-5"], ["atm", "status", "--terminal", "NOPE"],
+      ["events", "--type", "nonsense"], ["atm", "fault", "--terminal", "ATM-01", "--kind", "fire"],
+      ["atm", "load", "--notes", "100x1", "--currency", "USD"],
+    ] {
+      let r = try bank(args)
+      #expect(r.status != 0, "\(args)")
+    }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: store)) == before)
+  }
+
+  @Test func eventsFollowSeesAnotherProcessesCommits() throws {
+    let (card, _) = try setUp()
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Self.bankctl)
+    p.arguments = ["--store", store, "--json", "events", "--follow", "--since", "1"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    Thread.sleep(forTimeInterval: 0.5)
+    #expect(
+      try bank(["atm", "session", "--card", card], stdin: "1234\nwithdraw 500\nend\n").status == 0)
+    Thread.sleep(forTimeInterval: 1.0)
+    p.interrupt()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(text.contains("\"cash_loaded\"") && text.contains("\"withdrawal\""), "\(text)")
+  }
+}
