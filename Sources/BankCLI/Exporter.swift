@@ -103,6 +103,7 @@ enum Exporter {
       case .fees: "Income:Fees"
       case .terminalCash: "Assets:Cash:Terminals:\(a.currency.code)"
       case .interestIncome: "Income:Interest"
+      case .cashOverShort: "Expenses:CashOverShort:\(a.currency.code)"
       }
     return "\(group):\(a.number)"
   }

@@ -348,4 +348,116 @@ final class ScriptedDevice: CashDevice, @unchecked Sendable {
     #expect(try bank.verify().records > 0)
     bank.close()
   }
+
+  @Test func reconcilingBooksTheDifferenceAndResolvesLeftoverHolds() throws {
+    let w = try world()
+    // A shortage: one 500 note missing.
+    let r = try w.fleet.reconcile(
+      terminal: "ATM-01",
+      counted: [
+        NoteCount(denomination: inr(2000), count: 50),
+        NoteCount(denomination: inr(500), count: 199),
+        NoteCount(denomination: inr(100), count: 300),
+      ], as: .operator)
+    #expect(r.difference == inr(-500) && r.books == inr(230_000) && r.counted == inr(229_500))
+    let overShort = try #require(try w.bank.ledger.accounts().first { $0.kind == .cashOverShort })
+    #expect(overShort.balance == inr(500))
+    #expect(try w.fleet.status(as: .operator).cash == inr(229_500))
+    try expectBooksAgree(w)
+    #expect(
+      try w.fleet.events(type: .alert, as: .operator).contains {
+        $0.detail.hasPrefix("reconciliation")
+      })
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    _ = try s.withdraw(inr(2000))
+    try expectBooksAgree(w)
+    // An over-count: one 100 note more than the books (after the withdrawal above).
+    let over = try w.fleet.reconcile(
+      terminal: "ATM-01",
+      counted: [
+        NoteCount(denomination: inr(2000), count: 49),
+        NoteCount(denomination: inr(500), count: 199),
+        NoteCount(denomination: inr(100), count: 301),
+      ], as: .operator)
+    #expect(over.difference == inr(100))
+    try expectBooksAgree(w)
+    #expect(throws: BankError.self) {
+      try w.fleet.reconcile(terminal: "NOPE", counted: [], as: .operator)
+    }
+    #expect(throws: BankError.self) {
+      try w.fleet.reconcile(
+        terminal: "ATM-01", counted: [], as: .staff(username: "t", role: .teller))
+    }
+  }
+
+  @Test func rulesAreDataInTheJournal() throws {
+    #expect(throws: BankError.self) { try ATMConfiguration.parseRules("daily_count_limit = 0") }
+    #expect(throws: BankError.self) { try ATMConfiguration.parseRules("colour = blue") }
+    #expect(throws: BankError.self) { try ATMConfiguration.parseRules("policy = random") }
+    #expect(throws: BankError.self) {
+      try ATMConfiguration.parseRules("daily_count_limit 2\ndaily_count_limit 3")
+    }
+    let w = try world()
+    let c = try w.fleet.loadRules(
+      "# tighter\ndaily_count_limit = 1\npolicy = equal_emptying\n", as: .operator)
+    #expect(c.dailyCountLimit == 1 && c.policy == .equalEmptying && c.dailyAmountLimit == 20_000)
+    // Another process's fleet (a fresh one on the same bank) applies the stored table.
+    let other = ATMFleet(authenticator: w.auth)
+    var s = try ATMSession(fleet: other, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    // 4000: fewest notes is 2x2000 (4% of the 2000s); equal emptying takes 2000 + 4x500 (2%
+    // of each).
+    let paid = try s.withdraw(inr(4_000))
+    #expect(
+      paid.notes == [
+        NoteCount(denomination: inr(2000), count: 1), NoteCount(denomination: inr(500), count: 4),
+      ],
+      "\(paid.notes)")
+    do {
+      _ = try s.withdraw(inr(100))
+      Issue.record("a second withdrawal passed a limit of one")
+    } catch {
+      #expect(error.code == .dailyLimitExceeded)
+    }
+    #expect(throws: BankError.self) {
+      try w.fleet.loadRules("daily_count_limit = 5", as: .staff(username: "t", role: .teller))
+    }
+  }
+
+  @Test func reconcilingResolvesAHoldNoRestartCould() throws {
+    let path = dir.file("reconcile.journal")
+    let pan: String
+    do {
+      let w = try world(path: path)
+      pan = w.pan
+      let device = ScriptedDevice()
+      let bank = w.bank
+      device.onDispense = { bank.close() }
+      var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
+      try s.enterPIN("4321")
+      #expect(throws: BankError.self) { _ = try s.withdraw(inr(2_500)) }
+    }
+    let bank = try Bank(path: path)
+    let auth = try Authenticator(
+      bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+      pepper: Array(repeating: 9, count: 32))
+    let fleet = ATMFleet(authenticator: auth)
+    _ = try ATMSession(fleet: fleet, card: pan, device: ScriptedDevice())
+    let hold = try #require(try fleet.status(as: .operator).pendingHolds.first)
+    // The count shows the 2000 and the 500 gone: the hold is posted, nothing else differs.
+    let r = try fleet.reconcile(
+      terminal: "ATM-01",
+      counted: [
+        NoteCount(denomination: inr(2000), count: 49),
+        NoteCount(denomination: inr(500), count: 199),
+        NoteCount(denomination: inr(100), count: 300),
+      ], as: .operator)
+    #expect(r.holdsPosted == [hold] && r.holdsVoided.isEmpty && r.difference == inr(0))
+    let account = try #require(try bank.ledger.accounts().first { $0.kind == .checking })
+    #expect(account.balance == inr(97_500) && account.pending == inr(0))
+    #expect(bank.invariantViolation() == nil)
+    #expect(try bank.verify().records > 0)
+    bank.close()
+  }
 }

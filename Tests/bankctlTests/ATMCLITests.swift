@@ -160,4 +160,33 @@ import Testing
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(text.contains("\"cash_loaded\"") && text.contains("\"withdrawal\""), "\(text)")
   }
+
+  @Test func reconcileAndRulesThroughTheBinary() throws {
+    let (card, _) = try setUp()
+    let r = try bank(
+      [
+        "--json", "atm", "reconcile", "--terminal", "ATM-01", "--counted",
+        "2000x50,500x199,100x300",
+      ])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("\"difference\":\"-500.00\""), "\(r.stdout)")
+    let rules = dir.file("rules.txt")
+    try "# stricter\ndaily_count_limit = 1\n".write(
+      toFile: rules, atomically: true, encoding: .utf8)
+    let loaded = try bank(["--json", "atm", "rules", "load", rules])
+    #expect(
+      loaded.status == 0 && loaded.stdout.contains("\"daily_count_limit\":1"), "\(loaded.stderr)")
+    let session = try bank(
+      ["--json", "atm", "session", "--card", card], stdin: "1234\nwithdraw 100\nwithdraw 100\nend\n"
+    )
+    let codes = lines(session).compactMap { ($0["error"] as? [String: Any])?["code"] as? String }
+    #expect(codes == ["daily_limit_exceeded"])
+    try "colour = blue\n".write(toFile: rules, atomically: true, encoding: .utf8)
+    let before = try Data(contentsOf: URL(fileURLWithPath: store))
+    #expect(try bank(["atm", "rules", "load", rules]).status == 64)
+    #expect(try bank(["atm", "rules", "save", rules]).status == 64)
+    #expect(
+      try bank(["atm", "reconcile", "--terminal", "ATM-01", "--counted", "2000x-1"]).status == 64)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: store)) == before)
+  }
 }

@@ -139,6 +139,41 @@ extension Commands {
       permission: .operation(.loadATM),
       run: { try $0.atmRegister() }),
     CommandSpec(
+      name: "atm reconcile", valueOptions: ["terminal", "counted"], flagOptions: [],
+      positionals: [], summary: "Book a physical count of a terminal's cassettes.",
+      usage: "bankctl atm reconcile --terminal <id> --counted <notes>",
+      details: """
+        OPTIONS:
+          --terminal <id>         The terminal.
+          --counted <notes>       The notes counted in its cassettes, such as 2000x48,500x199
+                                  (a denomination not listed counts as none).
+
+        First resolves the withdrawal holds a crash left pending (posted when the count shows
+        their notes gone, voided otherwise), then books any difference between the count and
+        the books to the cash over/short account, with a reconciliation alert.
+        Managers and the operator.
+        JSON: {"terminal","counted","books","difference","holds_posted","holds_voided"}
+        """,
+      permission: .operation(.loadATM),
+      run: { try $0.atmReconcile() }),
+    CommandSpec(
+      name: "atm rules", valueOptions: [], flagOptions: [], positionals: ["action", "file"],
+      summary: "Store a new rules table for every terminal (atm rules load FILE).",
+      usage: "bankctl atm rules load <file>",
+      details: """
+        ARGUMENTS:
+          <file>                  The table: one 'name = value' per line, '#' comments.
+
+        Rules and defaults: daily_amount_limit 20000 (major units, per card, UTC day and
+        currency), daily_count_limit 10, max_notes_per_dispense 40, policy fewest_notes
+        (or equal_emptying), faults_before_out_of_service 3, low_threshold 50 (new
+        cassettes), forecast_lead_hours 48. A rule not in the file takes its default.
+        Stored in the journal, so every process applies it. Managers and the operator.
+        JSON: {"ok":true,"rules":{...}} with every rule in force.
+        """,
+      permission: .operation(.loadATM),
+      run: { try $0.atmRules() }),
+    CommandSpec(
       name: "events", valueOptions: ["terminal", "type", "since", "limit"],
       flagOptions: ["follow"], positionals: [], summary: "Show the ATM event log.",
       usage:
@@ -171,11 +206,12 @@ extension CommandContext {
   var terminal: String { parsed.options["terminal"] ?? ATMFleet.defaultTerminal }
 
   /// `2000x50,500x200`: notes by denomination, in `currency`.
-  func notes(_ text: String, currency: Currency) throws -> [NoteCount] {
+  func notes(_ text: String, currency: Currency, allowZero: Bool = false) throws -> [NoteCount] {
     var out: [NoteCount] = []
     for part in text.split(separator: ",", omittingEmptySubsequences: false) {
       let pieces = part.split(separator: "x", omittingEmptySubsequences: false)
-      guard pieces.count == 2, let count = Int(pieces[1]), count >= 1, count <= 1_000_000,
+      guard pieces.count == 2, let count = Int(pieces[1]), count >= (allowZero ? 0 : 1),
+        count <= 1_000_000,
         pieces[1].allSatisfy({ $0.isASCII && $0.isNumber })
       else {
         throw BankError(
@@ -343,6 +379,58 @@ extension CommandContext {
     emit(
       .object([("terminal", .string(id)), ("key", .string(key))]),
       human: "Terminal \(id) registered; its key (shown only now): \(key)")
+  }
+
+  func atmReconcile() throws {
+    let c = "atm reconcile"
+    let id = try requiredOption("terminal", c)
+    try ATMFleet.validateTerminalID(id)
+    let text = try requiredOption("counted", c)
+    let r = try withFleet { f, a in
+      let counted = try notes(text, currency: try f.dispenser(id).currency, allowZero: true)
+      return try f.reconcile(terminal: id, counted: counted, as: a.principal)
+    }
+    emit(
+      .encoding(r),
+      human:
+        "Terminal \(id): counted \(r.counted.formatted), books \(r.books.formatted), difference \(r.difference.formatted)"
+        + (r.holdsPosted.isEmpty && r.holdsVoided.isEmpty
+          ? ""
+          : "; holds posted \(r.holdsPosted.map { "#\($0)" }), voided \(r.holdsVoided.map { "#\($0)" })")
+    )
+  }
+
+  func atmRules() throws {
+    guard parsed.positionals[0] == "load" else {
+      throw UsageError(
+        message: "unknown action '\(Validate.escaped(parsed.positionals[0]))'; expected load",
+        command: "atm rules")
+    }
+    let path = parsed.positionals[1]
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw BankError(
+        .ioError,
+        "cannot read the rules file \(Validate.escaped(path)): \(error.localizedDescription)")
+    }
+    // Checked before the store is opened.
+    _ = try ATMConfiguration.parseRules(text)
+    let c = try withFleet { f, a in try f.loadRules(text, as: a.principal) }
+    let rules: [(String, JSON)] = [
+      ("daily_amount_limit", .int(c.dailyAmountLimit)),
+      ("daily_count_limit", .int(Int64(c.dailyCountLimit))),
+      ("max_notes_per_dispense", .int(Int64(c.maxNotesPerDispense))),
+      ("policy", .string(c.policy.description)),
+      ("faults_before_out_of_service", .int(Int64(c.faultsBeforeOutOfService))),
+      ("low_threshold", .int(Int64(c.defaultLowThreshold))),
+      ("forecast_lead_hours", .int(Int64(c.forecastLeadHours))),
+    ]
+    emit(
+      .object([("ok", .bool(true)), ("rules", .object(rules))]),
+      human: "Rules stored:\n"
+        + rules.map { "  \($0.0) = \($0.1.rendered)" }.joined(separator: "\n"))
   }
 
   // MARK: Events

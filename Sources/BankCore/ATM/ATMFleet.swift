@@ -292,7 +292,6 @@ public final class ATMFleet: Sendable {
       throw BankError(.invalidArgument, "a low threshold is 0 to 1000000 notes")
     }
     let threshold = lowThreshold
-    let defaultThreshold = configuration.defaultLowThreshold
     try Origin.acting(as: principal, channel: bank.configuration.channel) { () throws(BankError) in
       try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, Void> in
         var records: [ATMRecord] = []
@@ -322,6 +321,7 @@ public final class ATMFleet: Sendable {
             kind: .transfer),
           now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
         let known = Set(atm.terminals[terminal]?.cassettes.map(\.denomination) ?? [])
+        let defaultThreshold = effective(atm).defaultLowThreshold
         let thresholds = bundles.map {
           known.contains($0.denomination) ? threshold : threshold ?? defaultThreshold
         }
@@ -489,11 +489,11 @@ public final class ATMFleet: Sendable {
   ///
   /// - Throws: `terminal_not_found`.
   public func dispenser(_ terminal: String) throws(BankError) -> Dispenser {
-    let t = try read { atm, _ throws(BankError) in
+    let (t, rules) = try read { atm, _ throws(BankError) in
       guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
-      return t
+      return (t, atm.rules)
     }
-    return try Self.dispenser(t, configuration)
+    return try Self.dispenser(t, configuration.applying(rules))
   }
 
   static func dispenser(_ t: ATMState.Terminal, _ configuration: ATMConfiguration)

@@ -126,6 +126,11 @@ enum ATMRecord: Sendable, Equatable {
   /// A terminal's hold resolved (posted or voided); a posted one counts towards the card's
   /// daily limits.
   case holdResolved(hold: UInt64, posted: Bool, time: Instant)
+  /// A new rules table for every terminal (`atm rules load`), as `name value` pairs.
+  case rulesLoaded(rules: [String: String], time: Instant)
+  /// A physical count of a terminal's cassettes (`atm reconcile`): each cassette now holds the
+  /// counted notes (0 for a denomination not counted).
+  case cassettesCounted(terminal: String, counts: [NoteBundle], time: Instant)
 
   /// Tags, with names for messages and the version this release writes (all 1).
   enum Tag: UInt8, CaseIterable {
@@ -141,6 +146,8 @@ enum ATMRecord: Sendable, Equatable {
     case event = 73
     case holdPlaced = 74
     case holdResolved = 75
+    case rulesLoaded = 76
+    case cassettesCounted = 77
 
     var name: String {
       switch self {
@@ -156,6 +163,8 @@ enum ATMRecord: Sendable, Equatable {
       case .event: "event"
       case .holdPlaced: "hold_placed"
       case .holdResolved: "hold_resolved"
+      case .rulesLoaded: "rules_loaded"
+      case .cassettesCounted: "cassettes_counted"
       }
     }
   }
@@ -174,6 +183,8 @@ enum ATMRecord: Sendable, Equatable {
     case .event: .event
     case .holdPlaced: .holdPlaced
     case .holdResolved: .holdResolved
+    case .rulesLoaded: .rulesLoaded
+    case .cassettesCounted: .cassettesCounted
     }
   }
 
@@ -183,7 +194,8 @@ enum ATMRecord: Sendable, Equatable {
       .notesUnloaded(_, _, _, let t), .notesDispensed(_, _, let t), .notesDeposited(_, _, let t),
       .cassetteState(_, _, _, let t), .serviceChanged(_, _, let t),
       .faultScripted(_, _, _, let t), .terminalRegistered(_, _, let t), .event(_, _, _, _, let t),
-      .holdPlaced(_, _, _, _, let t), .holdResolved(_, _, let t):
+      .holdPlaced(_, _, _, _, let t), .holdResolved(_, _, let t), .rulesLoaded(_, let t),
+      .cassettesCounted(_, _, let t):
       t
     }
   }
@@ -248,6 +260,18 @@ enum ATMRecord: Sendable, Equatable {
     case .holdResolved(let hold, let posted, let time):
       w.u64(hold)
       w.u8(posted ? 1 : 0)
+      w.instant(time)
+    case .rulesLoaded(let rules, let time):
+      let sorted = rules.sorted { $0.key < $1.key }
+      w.u16(UInt16(clamping: sorted.count))
+      for (k, v) in sorted.prefix(Int(UInt16.max)) {
+        w.string(k)
+        w.string(v)
+      }
+      w.instant(time)
+    case .cassettesCounted(let terminal, let counts, let time):
+      w.string(terminal)
+      w.bundles(counts)
       w.instant(time)
     }
   }
@@ -314,6 +338,13 @@ enum ATMRecord: Sendable, Equatable {
         time: try r.instant())
     case .holdResolved:
       return .holdResolved(hold: try r.u64(), posted: try r.flag(), time: try r.instant())
+    case .rulesLoaded:
+      var rules: [String: String] = [:]
+      for _ in 0..<Int(try r.u16()) { rules[try r.string()] = try r.string() }
+      return .rulesLoaded(rules: rules, time: try r.instant())
+    case .cassettesCounted:
+      return .cassettesCounted(
+        terminal: try r.string(), counts: try r.bundles(), time: try r.instant())
     }
   }
 }

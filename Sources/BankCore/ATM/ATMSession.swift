@@ -362,8 +362,8 @@ extension ATMFleet {
 
   /// Posts or voids a terminal's pending hold on its own (a restart, `atm reconcile`).
   func resolve(hold: UInt64, posted: Bool, terminal: String, detail: String) throws(BankError) {
-    let configuration = configuration
     try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, Void> in
+      let configuration = effective(atm)
       guard let h = atm.holds[hold], let t = atm.terminals[h.terminal] else {
         return CoreOutcome(records: [], result: .success(()))
       }
@@ -400,10 +400,10 @@ extension ATMFleet {
     _ amount: Amount, from number: AccountNumber, card: PAN, masked: String, terminal: String,
     device: any CashDevice, origin: Origin
   ) throws(BankError) -> ATMSession.Withdrawal {
-    let configuration = configuration
     // 1. Judge and hold, in one batch: the limits, the mix, the funds.
     let (hold, mix) = try Origin.withOrigin(origin) { () throws(BankError) -> (UInt64, Mix) in
       try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, (UInt64, Mix)> in
+        let configuration = effective(atm)
         guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
         guard t.inService else {
           throw BankError(
@@ -504,6 +504,7 @@ extension ATMFleet {
     let failed = failedCassettes
     try Origin.withOrigin(origin) { () throws(BankError) in
       try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, Void> in
+        let configuration = effective(atm)
         guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
         let now = Instant(nanoseconds: tx.now)
         var records: [ATMRecord] = []

@@ -78,6 +78,12 @@ extension ATMState: StateCore {
         w.u32(UInt32(clamping: u.count))
       }
     }
+    let ruleList = rules.sorted { $0.key < $1.key }
+    w.u16(UInt16(clamping: ruleList.count))
+    for (k, v) in ruleList {
+      w.string(k)
+      w.string(v)
+    }
     return w.bytes
   }
 
@@ -128,6 +134,7 @@ extension ATMState: StateCore {
             day: try r.i64(), amount: try r.i64(), count: Int(try r.u32()))
         }
       }
+      for _ in 0..<Int(try r.u16()) { s.rules[try r.string()] = try r.string() }
       return s
     }
   }

@@ -71,6 +71,8 @@ struct ATMState: Sendable, Equatable {
   var holds: [UInt64: PendingHold] = [:]
   /// Card → currency letters → its withdrawals on the newest day it withdrew.
   var dailyUse: [UInt64: [UInt32: DailyUse]] = [:]
+  /// The rules table `atm rules load` stored last (empty: the configuration's defaults).
+  var rules: [String: String] = [:]
   var lastTime: Int64 = 0
 
   init() {}
@@ -165,6 +167,19 @@ struct ATMState: Sendable, Equatable {
       guard terminals[id] != nil else { return "no terminal \(id)" }
       if holds[hold] != nil { return "hold #\(hold) is already a terminal's" }
       holds[hold] = PendingHold(terminal: id, card: card, notes: notes, time: time)
+    case .rulesLoaded(let rules, _):
+      self.rules = rules
+    case .cassettesCounted(let id, let counts, _):
+      guard var t = terminals[id] else { return "no terminal \(id)" }
+      for i in t.cassettes.indices {
+        let d = t.cassettes[i].denomination
+        t.cassettes[i].count = counts.first { $0.denomination == d }?.count ?? 0
+      }
+      for n in counts where t.cassetteIndex(n.denomination) == nil {
+        t.cassettes.append(CassetteState(denomination: n.denomination, count: n.count))
+      }
+      t.cassettes.sort { $0.denomination > $1.denomination }
+      terminals[id] = t
     case .holdResolved(let hold, let posted, _):
       guard let h = holds.removeValue(forKey: hold) else { return "no terminal hold #\(hold)" }
       if posted, let t = terminals[h.terminal] {

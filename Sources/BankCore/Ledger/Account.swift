@@ -30,6 +30,9 @@ public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
   case terminalCash = 14
   /// Interest income: interest customers pay the bank (overdrafts, loans).
   case interestIncome = 15
+  /// Cash over and short: the differences ATM reconciliations find between a physical count
+  /// and the books (debit-normal: a shortage is a loss), one per currency.
+  case cashOverShort = 16
 
   public var description: String {
     switch self {
@@ -42,6 +45,7 @@ public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case .fees: "fees"
     case .terminalCash: "terminal_cash"
     case .interestIncome: "interest_income"
+    case .cashOverShort: "cash_over_short"
     }
   }
 
@@ -55,7 +59,7 @@ public enum AccountKind: UInt8, Sendable, CaseIterable, CustomStringConvertible 
   public var isCreditNormal: Bool {
     switch self {
     case .checking, .savings, .equity, .fees, .interestIncome: true
-    case .loan, .vault, .interest, .terminalCash: false
+    case .loan, .vault, .interest, .terminalCash, .cashOverShort: false
     }
   }
 
