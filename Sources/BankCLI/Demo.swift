@@ -80,6 +80,14 @@ enum Demo {
     }
     _ = accounts
     let people = try demoPeople(ctx)
+    // The terminal and its session come with the demo people, the first time only.
+    if !people.isEmpty,
+      let atm = try demoATM(ctx, cards: people.compactMap { p in p.first { $0.0 == "card" }?.1 })
+    {
+      log.append(contentsOf: atm)
+      steps.append(
+        contentsOf: atm.map { .object([("step", .string("atm")), ("result", .string($0))]) })
+    }
     if ctx.json {
       ctx.console.print(
         JSON.object([
@@ -111,6 +119,11 @@ enum Demo {
       ctx.console.print(
         "  Log in with: echo '<password>' | bankctl --store \(Validate.escaped(ctx.storePath, limit: nil)) login --customer C000001"
       )
+      if let card = people.first?.first(where: { $0.0 == "card" })?.1 {
+        ctx.console.print(
+          "  At the ATM: printf '2468\\nwithdraw 600\\nbalance\\nend\\n' | bankctl --store \(Validate.escaped(ctx.storePath, limit: nil)) atm session --card \(card)"
+        )
+      }
     }
     ctx.console.print(
       """
@@ -156,6 +169,38 @@ enum Demo {
       return out
     }
   }
+
+  /// Loads terminal ATM-01 with 100, 500 and 2000 notes and runs a cardholder's session on the
+  /// first demo card, the first time the demo runs on a store; returns what happened.
+  static func demoATM(_ ctx: CommandContext, cards: [String]) throws -> [String]? {
+    guard let card = cards.first else { return nil }
+    return try ctx.withBank(pins: .ifPresent) { acting in
+      let fleet = ATMFleet(authenticator: acting.auth)
+      func usd(_ major: Int64) -> Amount { Amount(minorUnits: major * 100, currency: .usd) }
+      let loaded = try fleet.load(
+        [
+          NoteCount(denomination: usd(2000), count: 50),
+          NoteCount(denomination: usd(500), count: 200),
+          NoteCount(denomination: usd(100), count: 300),
+        ], as: .operator)
+      var out = ["loaded terminal ATM-01 with 2000x50, 500x200, 100x300 (\(loaded.cash.formatted))"]
+      var session = try ATMSession(
+        fleet: fleet, card: card, device: SimulatedCashDevice(fleet: fleet))
+      do { try session.enterPIN("0000") } catch let error as BankError {
+        out.append("ATM-01: a wrong PIN for card \(session.maskedCard): \(error.message)")
+      }
+      try session.enterPIN("2468")
+      do { _ = try session.withdraw(usd(150)) } catch let error as BankError {
+        out.append("ATM-01: 150.00 USD refused (\(error.code.rawValue)): \(error.message)")
+      }
+      let paid = try session.withdraw(usd(2600))
+      out.append(
+        "ATM-01: withdrew \(paid.amount.formatted) in notes \(paid.notes.map { "\($0.denomination)x\($0.count)" }.joined(separator: ", ")); balance \(paid.account.balance.formatted)"
+      )
+      session.end()
+      return out
+    }
+  }
 }
 
 extension Authenticator {
@@ -163,6 +208,6 @@ extension Authenticator {
   fileprivate func deposit(_ p: Customer, ctx acting: Acting) throws {
     guard let first = p.accounts.first else { return }
     try acting.ledger.deposit(
-      Amount(minorUnits: 500_00, currency: .usd), to: first, memo: "opening deposit")
+      Amount(minorUnits: 5_000_00, currency: .usd), to: first, memo: "opening deposit")
   }
 }
