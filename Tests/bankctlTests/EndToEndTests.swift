@@ -432,8 +432,12 @@ import Testing
         currency: .usd
       ).minorUnits
       let sign: Int64 = (a["balance"] as? String)?.hasPrefix("-") == true ? -1 : 1
-      // hledger shows debits positive: deposit accounts (credit-normal) come out negated.
-      let expected = (type == "vault" ? 1 : -1) * sign * ours
+      // hledger shows debits positive: credit-normal accounts (deposits, equity, income) come
+      // out negated; the debit-normal ones (cash in vaults and terminals, loans, expenses) not.
+      let debitNormal: Set<String> = [
+        "vault", "terminal_cash", "loan", "interest", "cash_over_short",
+      ]
+      let expected = (debitNormal.contains(type ?? "") ? 1 : -1) * sign * ours
       let theirsText = (fromHledger[number] ?? "0").replacingOccurrences(of: " USD", with: "")
         .replacingOccurrences(of: ",", with: "")
       let theirsNeg = theirsText.hasPrefix("-")
