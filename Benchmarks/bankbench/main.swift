@@ -348,6 +348,75 @@ for callers in [1, 16, 64] {
   _ = freshPath("group\(callers)")
 }
 
+// MARK: ATM withdrawals
+
+/// Complete durable withdrawals: a session start, the PIN check, the hold, the dispense by the
+/// simulated device, the post and the events (three commits), on 1 terminal and on 64 at once
+/// (one card each). Group commit shares the syncs among the terminals.
+for terminals in [1, 64] {
+  let name = "atm.withdrawals\(terminals)"
+  guard selected(name) else { continue }
+  let path = freshPath("atm\(terminals)")
+  let bank = try Bank(storage: try FileStorage(path: path))
+  let auth = try Authenticator(
+    bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+    pepper: Array(repeating: 7, count: 32))
+  let fleet = ATMFleet(
+    authenticator: auth,
+    configuration: ATMConfiguration(dailyAmountLimit: 1_000_000_000_000, dailyCountLimit: 1_000_000)
+  )
+  let usd = { (major: Int64) in Amount(minorUnits: major * 100, currency: .usd) }
+  progress("setting up \(terminals) terminals and cards")
+  var cards: [String] = []
+  for t in 0..<terminals {
+    let c = try auth.registerCustomer(
+      CustomerRegistration(
+        name: "ATM Bench \(t)", email: "atm\(t)@example.org", phone: "+1415555\(1000 + t)", age: 30),
+      password: "quiet harbour lantern 77", as: .operator)
+    try bank.ledger.deposit(usd(10_000_000), to: c.accounts[0])
+    let card = try auth.issueCard(customer: c.id, accounts: c.accounts, as: .operator)
+    try auth.setPIN(pan: card.pan, pin: "1234", as: .operator)
+    try fleet.load(
+      [20, 50, 100].map { NoteCount(denomination: usd($0), count: 1_000_000) },
+      terminal: "T\(t)", as: .operator)
+    cards.append(card.pan)
+  }
+  let perTerminal = options.smoke ? 3 : (terminals == 1 ? 400 : 60)
+  let cardList = cards
+  let amount = usd(170)
+  measure(
+    name, unit: "withdrawals/s",
+    note: "\(terminals) terminal(s): PIN, hold, dispense, post, events; durable"
+  ) {
+    let group = DispatchGroup()
+    let failures = Tally()
+    let t0 = now()
+    for t in 0..<terminals {
+      group.enter()
+      Thread.detachNewThread {
+        let device = SimulatedCashDevice(fleet: fleet)
+        for _ in 0..<perTerminal {
+          do {
+            var session = try ATMSession(
+              fleet: fleet, terminal: "T\(t)", card: cardList[t], device: device)
+            try session.enterPIN("1234")
+            _ = try session.withdraw(amount)
+            session.end()
+          } catch {
+            failures.add("failed", 1)
+          }
+        }
+        group.leave()
+      }
+    }
+    group.wait()
+    if failures.count("failed") > 0 { progress("  \(failures.count("failed")) withdrawals failed") }
+    return (Double(terminals * perTerminal), Double(now() - t0) / 1e9)
+  }
+  bank.close()
+  _ = freshPath("atm\(terminals)")
+}
+
 // MARK: Logins beside transfers
 
 /// A flag and counters shared by the caller threads of a timed run.
@@ -982,6 +1051,13 @@ if options.json {
   }
   if let exact = median("atm.mix.fewest_notes"), let greedy = median("atm.mix.greedy") {
     print("atm.mix exact / greedy time: \(String(format: "%.1f", exact / greedy))x")
+  }
+  for t in [1, 64] {
+    if let atm = median("atm.withdrawals\(t)"), let single = median("file.concurrent\(t)") {
+      print(
+        "atm.withdrawals\(t) / file.concurrent\(t) (the ledger's single-transfer commits): \(String(format: "%.2f", atm / single))\(t == 64 ? " (target: at least 5,000 withdrawals/s)" : "")"
+      )
+    }
   }
   if let one = results.first(where: { $0.name == "file.concurrent1" }) {
     for c in [16, 64] {

@@ -72,6 +72,10 @@ final class SecretInput {
       if c == 10 { break }
       bytes.append(UInt8(truncatingIfNeeded: c))
       guard bytes.count <= 65_536 else {
+        // The rest of the line is read and dropped, so that the next read starts at the next
+        // line (a session goes on after refusing this one).
+        var c = getchar()
+        while c != EOF && c != 10 { c = getchar() }
         throw BankError(.invalidArgument, "the \(label) line is longer than 64 KiB")
       }
     }

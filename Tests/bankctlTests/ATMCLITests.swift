@@ -95,9 +95,9 @@ import Testing
     #expect(r.stderr.contains("\"card_retained\""))
     let pins = lines(r)
     #expect(pins.count == 4)
-    #expect(pins.map { $0["tries_left"] as? Int } == [3, 2, 1, nil])
-    let again = try bank(["atm", "session", "--card", card], stdin: "1234\n")
-    #expect(again.status == 1 && again.stderr.contains("retained"))
+    #expect(pins.map { $0["tries_left"] as? Int } == [3, 2, 1, 0])
+    let again = try bank(["--json", "atm", "session", "--card", card], stdin: "1234\n")
+    #expect(again.status == 1 && again.stderr.contains("\"card_blocked\""))
     #expect(try bank(["--json", "events", "--type", "alert"]).stdout.contains("security"))
     #expect(try bank(["card", "unblock", card]).status == 0)
     #expect(try bank(["atm", "service", "--terminal", "ATM-01", "--out"]).status == 0)
@@ -214,5 +214,89 @@ import Testing
     #expect(
       r.stdout.contains(expected),
       "the README's session output is not what the tour prints:\n\(r.stdout)")
+  }
+
+  /// What an adversarial review found, each kept fixed.
+  @Test func aSessionHoldsNoLockBetweenStepsAndSurvivesBadLines() throws {
+    let (card, account) = try setUp()
+    // A session waiting for its customer holds no lock: a teller's deposit goes through.
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Self.bankctl)
+    p.arguments = ["--store", store, "--json", "atm", "session", "--card", card]
+    let input = Pipe()
+    let output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    input.fileHandleForWriting.write(Data("1234\n".utf8))
+    Thread.sleep(forTimeInterval: 0.5)
+    #expect(try bank(["--lock-timeout", "1", "deposit", account, "10"]).status == 0)
+    let long = String(repeating: "1", count: 70_000)
+    input.fileHandleForWriting.write(
+      Data("withdraw \(long)\n".utf8) + Data([0x62, 0xFF, 0x0A]) + Data("5678\nbalance\nend\n".utf8)
+    )
+    try input.fileHandleForWriting.close()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let steps = text.split(separator: "\n").compactMap {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
+    #expect(
+      steps.map { $0["step"] as? String } == [
+        "pin", "request", "request", "request", "balance", "end",
+      ], "\(text)")
+    #expect(!text.contains("5678"), "an unknown line is never echoed")
+    #expect(steps[4]["balance"] as? String == "50010.00")
+    // An unknown session is refused, as for every command.
+    let bad = try bank(
+      ["--session", "deadbeef", "--json", "atm", "session", "--card", card], stdin: "1234\nend\n")
+    #expect(bad.status == 1 && bad.stderr.contains("authentication_failed"))
+    // Deposits take the terminal's notes only, at most 200.
+    let dep = try bank(
+      ["--json", "atm", "session", "--card", card],
+      stdin: "1234\ndeposit 200x1\ndeposit 0.5x3\ndeposit 100x201\ndeposit 100x2\nend\n")
+    let codes = lines(dep).map { ($0["error"] as? [String: Any])?["code"] as? String }
+    #expect(
+      codes == [nil, "invalid_argument", "invalid_argument", "invalid_argument", nil, nil],
+      "\(dep.stdout)")
+    // A terminal keeps its currency: a load without --currency is in it.
+    #expect(try bank(["atm", "load", "--notes", "100x1"]).status == 0)
+  }
+
+  @Test func aFailingCassetteIsLoggedAndTheRestIsPaid() throws {
+    let (card, account) = try setUp()
+    #expect(
+      try bank(["atm", "fault", "--terminal", "ATM-01", "--kind", "cassette_empty"]).status == 0)
+    #expect(
+      try bank(["atm", "fault", "--terminal", "ATM-01", "--kind", "jam", "--denomination", "500"])
+        .status == 64)
+    let r = try bank(
+      ["--json", "atm", "session", "--card", card], stdin: "1234\nwithdraw 4000\nend\n")
+    let paid = try #require(lines(r).first { $0["step"] as? String == "withdraw" })
+    #expect(paid["ok"] as? Bool == true, "\(r.stdout)")
+    #expect(try bank(["--json", "balance", account]).stdout.contains("\"46000.00\""))
+    let events = lines(try bank(["--json", "events"])).compactMap { $0["type"] as? String }
+    #expect(events.contains("cassette_empty") && events.contains("withdrawal"), "\(events)")
+    let status = try #require(lines(try bank(["--json", "atm", "status"])).first)
+    let cassettes = try #require(status["cassettes"] as? [[String: Any]])
+    #expect(cassettes.map { $0["status"] as? String } == ["inoperative", "ok", "ok"])
+    #expect(try bank(["atm", "service", "--terminal", "ATM-01", "--in"]).status == 0)
+    // The forecast counts what was dispensed at the same --now.
+    let now = "2030-01-01T12:00:00Z"
+    #expect(
+      try bank(
+        ["--now", now, "atm", "session", "--card", card], stdin: "1234\nwithdraw 500\nend\n"
+      ).status == 0)
+    let forecast = try #require(lines(try bank(["--now", now, "--json", "atm", "status"])).first)
+    let fc = try #require(forecast["cassettes"] as? [[String: Any]])
+    #expect(
+      fc[1]["per_day"] as? String == "0.14" && fc[1]["hours_to_empty"] as? Int != nil, "\(fc)")
+    // A rules file with CRLF line ends.
+    let rules = dir.file("crlf.txt")
+    try "daily_count_limit = 5\r\nlow_threshold = 10\r\n".write(
+      toFile: rules, atomically: true, encoding: .utf8)
+    #expect(try bank(["atm", "rules", "load", rules]).status == 0)
   }
 }

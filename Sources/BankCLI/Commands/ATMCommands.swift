@@ -267,8 +267,13 @@ extension CommandContext {
 
   func atmLoad() throws {
     let c = "atm load"
-    let currency = try Currency.named(parsed.options["currency"] ?? "USD")
-    let notes = try notes(try requiredOption("notes", c), currency: currency)
+    let notesText = try requiredOption("notes", c)
+    let given = try parsed.options["currency"].map { code throws(BankError) in
+      try Currency.named(code)
+    }
+    // Checked before the store is opened, in the given currency (or USD): the format is the
+    // same in every currency but for the decimals, which the terminal's currency checks again.
+    _ = try notes(notesText, currency: given ?? .usd)
     var threshold: Int?
     if let t = parsed.options["low-threshold"] {
       guard let n = Int(t), n >= 0, n <= 1_000_000, t.allSatisfy({ $0.isASCII && $0.isNumber })
@@ -281,7 +286,10 @@ extension CommandContext {
     }
     try ATMFleet.validateTerminalID(terminal)
     let s = try withFleet { f, a in
-      try f.load(notes, terminal: terminal, lowThreshold: threshold, as: a.principal)
+      // A terminal keeps its first currency: without --currency, notes are in it.
+      let existing = try? f.dispenser(terminal).currency
+      let notes = try notes(notesText, currency: given ?? existing ?? .usd)
+      return try f.load(notes, terminal: terminal, lowThreshold: threshold, as: a.principal)
     }
     emit(statusJSON(s), human: statusText(s))
   }
@@ -468,15 +476,7 @@ extension CommandContext {
     let follow = parsed.flags.contains("follow")
     if follow {
       interrupted.store(false, ordering: .relaxed)
-      _ = signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
-      _ = signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
-      // A parent may have started us with them blocked (a test runner's thread, a job shell):
-      // an interrupt must still end the follow.
-      var wanted = sigset_t()
-      sigemptyset(&wanted)
-      sigaddset(&wanted, SIGINT)
-      sigaddset(&wanted, SIGTERM)
-      _ = pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+      catchInterrupts()
     }
     try withFleet(readOnly: true) { f, a in
       var cursor = since
@@ -509,17 +509,47 @@ extension CommandContext {
 
   // MARK: The cardholder session
 
+  /// `atm session`: the store is opened for each step and closed between them, so no lock is
+  /// held while the customer thinks (another terminal's session, a teller, `bankd` may write
+  /// meanwhile). A SIGINT or SIGTERM ends the session after the step under way.
   func atmSession() throws {
     let c = "atm session"
     let card = try requiredOption("card", c)
     try ATMFleet.validateTerminalID(terminal)
     let id = terminal
-    try withBank(pins: .ifPresent, forNobody: true) { a in
+    interrupted.store(false, ordering: .relaxed)
+    catchInterrupts()
+    var (session, currency) = try withBank(pins: .ifPresent) { a -> (ATMSession, Currency) in
       let fleet = ATMFleet(authenticator: a.auth)
-      var session = try ATMSession(
+      let s = try ATMSession(
         fleet: fleet, terminal: id, card: card, device: SimulatedCashDevice(fleet: fleet))
-      let currency = try fleet.dispenser(id).currency
-      try runSession(&session, currency: currency)
+      return (s, try fleet.dispenser(id).currency)
+    }
+    try runSession(&session, currency: currency)
+  }
+
+  /// Ends a follow or a session at the next safe point on SIGINT or SIGTERM (a parent may have
+  /// started us with them blocked: a test runner's thread, a job shell).
+  func catchInterrupts() {
+    _ = signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
+    _ = signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+    var wanted = sigset_t()
+    sigemptyset(&wanted)
+    sigaddset(&wanted, SIGINT)
+    sigaddset(&wanted, SIGTERM)
+    _ = pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+  }
+
+  /// Runs one step of a session with the store open.
+  func onStore<R>(_ s: inout ATMSession, _ body: (inout ATMSession) throws -> R) throws -> R {
+    var copy = s
+    // The session's state moves even when the step is refused (a wrong PIN uses a try).
+    defer { s = copy }
+    return try withBank(pins: .ifPresent) { a -> R in
+      let fleet = ATMFleet(authenticator: a.auth)
+      var attached = copy.attached(to: fleet, device: SimulatedCashDevice(fleet: fleet))
+      defer { copy = attached }
+      return try body(&attached)
     }
   }
 
@@ -542,69 +572,112 @@ extension CommandContext {
   static let menu =
     "1 balance  2 withdraw  3 statement  4 deposit  5 change PIN  6 end"
 
+  /// The next line, or `nil` at the end of the input; a line that cannot be read (over 64 KiB,
+  /// not UTF-8) is an error the session reports as a refused step and goes on from.
+  func nextLine(prompt: String, secret: String? = nil) -> Result<String?, BankError> {
+    do {
+      if let secret, secrets.isTerminal { return .success(try secrets.read(secret)) }
+      return .success(try secrets.plainLine(prompt: prompt))
+    } catch let e as BankError {
+      return .failure(e)
+    } catch {
+      return .failure(BankError(.invalidArgument, "the input could not be read"))
+    }
+  }
+
+  static let requests: Set<String> = [
+    "balance", "withdraw", "statement", "deposit", "change-pin", "end",
+  ]
+
   func runSession(_ s: inout ATMSession, currency: Currency) throws {
     let onTerminal = secrets.isTerminal
     // PIN attempts until one is accepted or the card is retained.
-    while case .awaitingPIN = s.state {
-      let pin: String?
-      if onTerminal {
-        pin = try secrets.read("PIN")
-      } else {
-        pin = try secrets.plainLine(prompt: "")
-      }
-      guard let pin else {
-        step("end", [], human: "Session ended.")
+    while case .awaitingPIN(let left) = s.state {
+      if interrupted.load(ordering: .relaxed) { break }
+      let pin: String
+      switch nextLine(prompt: "", secret: "PIN") {
+      case .failure(let e):
+        refused("pin", e, [("tries_left", .int(Int64(left)))])
+        continue
+      case .success(nil):
+        step("end", [], human: "Session ended. Please take your card.")
         return
+      case .success(let line?):
+        pin = line
       }
       do {
-        try s.enterPIN(pin)
+        try onStore(&s) { session in try session.enterPIN(pin) }
         step("pin", [], human: "PIN accepted.\n\(Self.menu)")
-      } catch {
-        if error.code == .authenticationFailed || error.code == .invalidArgument,
-          case .awaitingPIN(let left) = s.state
+      } catch let error as BankError {
+        if case .awaitingPIN(let now) = s.state,
+          error.code == .authenticationFailed || error.code == .invalidArgument
         {
           // A wrong PIN uses a try; a malformed one (not 4 to 12 digits) is refused as the
           // keypad would refuse it, without using one.
-          refused("pin", error, [("tries_left", .int(Int64(left)))])
+          refused("pin", error, [("tries_left", .int(Int64(now)))])
         } else {
-          refused("pin", error)
+          refused("pin", error, s.state == .retained ? [("tries_left", .int(0))] : [])
           throw error
         }
       }
     }
+    let verbs = [
+      "1": "balance", "2": "withdraw", "3": "statement", "4": "deposit", "5": "change-pin",
+      "6": "end",
+    ]
     while s.state == .menu {
-      guard let line = try secrets.plainLine(prompt: "> ") else { break }
+      if interrupted.load(ordering: .relaxed) { break }
+      let line: String
+      switch nextLine(prompt: "> ") {
+      case .failure(let e):
+        refused("request", e)
+        continue
+      case .success(nil):
+        s.end()
+        continue
+      case .success(let l?):
+        line = l
+      }
       var words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
       guard !words.isEmpty else { continue }
-      let verbs = [
-        "1": "balance", "2": "withdraw", "3": "statement", "4": "deposit", "5": "change-pin",
-        "6": "end",
-      ]
       if let verb = verbs[words[0]] {
         words[0] = verb
-        if onTerminal, words.count == 1, verb == "withdraw" || verb == "deposit",
-          let more = try secrets.plainLine(
+        // A menu number alone is followed by what the request needs on the next line.
+        if words.count == 1, verb == "withdraw" || verb == "deposit",
+          case .success(let more?) = nextLine(
             prompt: verb == "withdraw" ? "Amount: " : "Notes (such as 500x2,100x3): ")
         {
           words.append(more.trimmingCharacters(in: .whitespaces))
         }
       }
       let verb = words[0]
-      let stepName = verb == "change-pin" ? "change_pin" : verb
+      // The step names only a known request: an unknown line (perhaps a PIN typed again) is
+      // never echoed.
+      let stepName =
+        Self.requests.contains(verb) ? (verb == "change-pin" ? "change_pin" : verb) : "request"
       do {
+        guard Self.requests.contains(verb) else {
+          throw BankError(
+            .invalidArgument,
+            "unknown request; expected balance, withdraw, statement, deposit, change-pin or end (or 1 to 6)"
+          )
+        }
         func account(_ i: Int) throws -> AccountNumber? {
           words.count > i ? try AccountNumber(parsing: words[i]) : nil
         }
         func arguments(_ allowed: ClosedRange<Int>) throws {
           guard allowed.contains(words.count - 1) else {
             throw BankError(
-              .invalidArgument, "'\(Validate.escaped(line))': wrong number of words for \(verb)")
+              .invalidArgument,
+              "\(verb) takes \(allowed.lowerBound == allowed.upperBound ? "\(allowed.lowerBound)" : "\(allowed.lowerBound) to \(allowed.upperBound)") words after it, not \(words.count - 1)"
+            )
           }
         }
         switch verb {
         case "balance":
           try arguments(0...1)
-          let acct = try s.balance(of: try account(1))
+          let number = try account(1)
+          let acct = try onStore(&s) { session in try session.balance(of: number) }
           step(
             "balance",
             [
@@ -617,7 +690,8 @@ extension CommandContext {
         case "withdraw":
           try arguments(1...2)
           let amount = try Amount(parsing: words[1], currency: currency)
-          let w = try s.withdraw(amount, from: try account(2))
+          let number = try account(2)
+          let w = try onStore(&s) { session in try session.withdraw(amount, from: number) }
           step(
             "withdraw",
             [
@@ -629,7 +703,8 @@ extension CommandContext {
           )
         case "statement":
           try arguments(0...1)
-          let entries = try s.statement(of: try account(1))
+          let number = try account(1)
+          let entries = try onStore(&s) { session in try session.statement(of: number) }
           step(
             "statement", [("entries", .array(entries.map { JSON.encoding($0) }))],
             human: entries.isEmpty
@@ -639,7 +714,8 @@ extension CommandContext {
         case "deposit":
           try arguments(1...2)
           let given = try notes(words[1], currency: currency)
-          let d = try s.deposit(given, to: try account(2))
+          let number = try account(2)
+          let d = try onStore(&s) { session in try session.deposit(given, to: number) }
           step(
             "deposit", [("amount", money(d.amount)), ("balance", money(d.account.balance))],
             human:
@@ -647,25 +723,19 @@ extension CommandContext {
           )
         case "change-pin":
           try arguments(0...0)
-          let first = onTerminal ? try secrets.read("new PIN") : try secrets.plainLine(prompt: "")
-          let second =
-            onTerminal ? try secrets.read("new PIN again") : try secrets.plainLine(prompt: "")
+          let first = try nextLine(prompt: "", secret: "new PIN").get()
+          let second = try nextLine(prompt: "", secret: "new PIN again").get()
           guard let first, let second else {
             throw BankError(.invalidArgument, "the new PIN was expected twice on standard input")
           }
           guard first == second else {
             throw BankError(.invalidArgument, "the two entries of the new PIN differ")
           }
-          try s.changePIN(to: first)
+          try onStore(&s) { session in try session.changePIN(to: first) }
           step("change_pin", [], human: "PIN changed.")
-        case "end":
+        default:
           try arguments(0...0)
           s.end()
-        default:
-          throw BankError(
-            .invalidArgument,
-            "unknown request '\(Validate.escaped(verb))'; expected balance, withdraw, statement, deposit, change-pin or end (or 1 to 6)"
-          )
         }
       } catch let error as BankError {
         refused(stepName, error)

@@ -15,7 +15,9 @@ extension ATMConfiguration {
   ///   a rule given twice.
   public static func parseRules(_ text: String) throws(BankError) -> [String: String] {
     var out: [String: String] = [:]
-    for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+      .enumerated()
+    {
       let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
         .trimmingCharacters(in: .whitespaces)
       if line.isEmpty { continue }
@@ -153,6 +155,12 @@ extension ATMFleet {
           guard n.denomination.minorUnits > 0, n.count >= 0, n.count <= 1_000_000 else {
             throw BankError(.invalidArgument, "invalid count \(n.denomination)x\(n.count)")
           }
+          guard t.cassetteIndex(n.denomination.minorUnits) != nil else {
+            throw BankError(
+              .invalidArgument,
+              "terminal \(terminal) has no \(n.denomination.formatted) cassette; load one to add it"
+            )
+          }
           count[n.denomination.minorUnits, default: 0] += n.count
         }
         let now = Instant(nanoseconds: tx.now)
@@ -197,6 +205,11 @@ extension ATMFleet {
           NoteBundle(denomination: $0.key, count: $0.value)
         }
         records.append(.cassettesCounted(terminal: terminal, counts: countedList, time: now))
+        var after = atm
+        for r in records { _ = after.applyChecked(r) }
+        if let t2 = after.terminals[terminal] {
+          records += ATMRules.afterDispense(t2, configuration: effective(atm), now: now)
+        }
         let result = Reconciliation(
           terminal: terminal, counted: Amount(minorUnits: value(count), currency: t.currency),
           books: Amount(minorUnits: value(books), currency: t.currency),

@@ -169,6 +169,9 @@ public final class ATMFleet: Sendable {
   /// The terminal commands use when none is named.
   public static let defaultTerminal = "ATM-01"
 
+  /// The most notes one ATM deposit takes (a deposit module's bundle).
+  public static let maxNotesPerDeposit = 200
+
   /// The fleet of `authenticator`'s bank.
   public init(authenticator: Authenticator, configuration: ATMConfiguration = .init()) {
     self.bank = authenticator.bank
@@ -223,7 +226,8 @@ public final class ATMFleet: Sendable {
       guard n.denomination.currency == currency else {
         throw BankError(
           .currencyMismatch,
-          "notes of \(n.denomination.formatted) cannot go into a \(currency.code) terminal")
+          "notes of \(n.denomination.formatted) cannot go into a terminal whose notes are \(currency.code)"
+        )
       }
       guard n.denomination.minorUnits > 0, n.count > 0, n.count <= 1_000_000 else {
         throw BankError(
@@ -416,7 +420,9 @@ public final class ATMFleet: Sendable {
     let now = now()
     return try read { atm, state throws(BankError) in
       guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
-      return Self.status(t, atm, state.ledger, now: now)
+      // Journal time never goes backwards: "now" is never before what is recorded (a command
+      // stamps its records a few nanoseconds after its --now).
+      return Self.status(t, atm, state.ledger, now: Self.notBefore(now, atm))
     }
   }
 
@@ -426,9 +432,13 @@ public final class ATMFleet: Sendable {
     let now = now()
     return try read { atm, state throws(BankError) in
       atm.terminals.values.sorted { $0.id < $1.id }.map {
-        Self.status($0, atm, state.ledger, now: now)
+        Self.status($0, atm, state.ledger, now: Self.notBefore(now, atm))
       }
     }
+  }
+
+  static func notBefore(_ now: Instant, _ atm: ATMState) -> Instant {
+    Instant(nanoseconds: max(now.nanoseconds, atm.lastTime))
   }
 
   static func status(
@@ -562,6 +572,11 @@ public final class ATMFleet: Sendable {
     try Origin.acting(as: principal, channel: bank.configuration.channel) { () throws(BankError) in
       try commit { atm, _, tx throws(BankError) -> CoreOutcome<ATMRecord, Void> in
         guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
+        if denomination != nil && fault != .cassetteEmpty {
+          throw BankError(
+            .invalidArgument,
+            "--denomination names the failing cassette of a cassette_empty fault only")
+        }
         if let denomination {
           guard denomination.currency == t.currency, t.cassetteIndex(denomination.minorUnits) != nil
           else {

@@ -13,10 +13,11 @@
 enum ATMRules {
   /// After notes left the cassettes of `t` (the state after the dispense).
   static func afterDispense(
-    _ t: ATMState.Terminal, configuration: ATMConfiguration, now: Instant
+    _ t: ATMState.Terminal, touched: Set<Int64>? = nil, configuration: ATMConfiguration,
+    now: Instant
   ) -> [ATMRecord] {
     var out: [ATMRecord] = []
-    for c in t.cassettes {
+    for c in t.cassettes where touched?.contains(c.denomination) ?? true {
       let note = Dispenser.spoken(Amount(minorUnits: c.denomination, currency: t.currency))
       if c.count == 0 && !c.emptyAlerted {
         out.append(

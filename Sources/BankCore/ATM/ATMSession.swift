@@ -38,9 +38,13 @@ public struct SimulatedCashDevice: CashDevice {
   public init(fleet: ATMFleet) { self.fleet = fleet }
 
   public func dispense(_ notes: [NoteCount], terminal: String) -> DispenseOutcome {
-    guard let (fault, denomination) = try? fleet.scriptedFault(terminal), let fault else {
-      return .taken
-    }
+    guard let (fault, denomination) = try? fleet.scriptedFault(terminal) else { return .taken }
+    return play(notes, fault: fault, denomination: denomination)
+  }
+
+  /// What the device does with `notes` when `fault` is scripted (nothing: it pays).
+  func play(_ notes: [NoteCount], fault: DeviceFault?, denomination: Amount?) -> DispenseOutcome {
+    guard let fault else { return .taken }
     switch fault {
     case .jam: return .jammed
     case .shutter: return .shutterFailed
@@ -135,28 +139,54 @@ public struct ATMSession: Sendable {
     self.pan = pan
     self.device = device
     self.maskedCard = pan.masked
-    try fleet.resolvePendingHolds(terminal: terminal, device: device)
     let now = fleet.now()
-    let (holder, accounts, tries) = try fleet.read {
-      atm, state throws(BankError) -> (CustomerID, [AccountNumber], Int) in
-      guard let t = atm.terminals[terminal] else { throw ATMFleet.noTerminal(terminal) }
-      guard t.inService else {
-        throw BankError(
-          .outOfService, "terminal \(terminal) is out of service; please use another ATM")
-      }
-      let auth = try state.requireCore(AuthState.self)
-      let entry = try auth.usableCard(pan, now: now)
-      guard entry.pinCode != nil else {
-        throw BankError(.authenticationFailed, "card \(pan) has no PIN set yet")
-      }
+    // One read: the card, the terminal, and whether a crash left holds here to resolve first.
+    let start = try fleet.read {
+      atm, state throws(BankError) -> (Bool, Result<(CustomerID, [AccountNumber], Int), BankError>)
+      in
+      let pending = atm.holds.values.contains { $0.terminal == terminal }
       return (
-        entry.card.customer, entry.card.accounts.map { state.ledger.info[$0.index].number },
-        max(1, fleet.authenticator.configuration.maxPINTries - entry.card.failedPINAttempts)
+        pending,
+        Result { () throws(BankError) in try Self.judgeStart(atm, state, terminal, pan, now, fleet)
+        }
       )
     }
+    if start.0 { try fleet.resolvePendingHolds(terminal: terminal, device: device) }
+    let (holder, accounts, tries) = try start.1.get()
     self.holder = holder
     self.accounts = accounts
     self.state = .awaitingPIN(triesLeft: tries)
+  }
+
+  /// Whether a session may start: the terminal in service, the card usable with a PIN set.
+  static func judgeStart(
+    _ atm: ATMState, _ state: borrowing BankState, _ terminal: String, _ pan: PAN, _ now: Instant,
+    _ fleet: ATMFleet
+  ) throws(BankError) -> (CustomerID, [AccountNumber], Int) {
+    guard let t = atm.terminals[terminal] else { throw ATMFleet.noTerminal(terminal) }
+    guard t.inService else {
+      throw BankError(
+        .outOfService, "terminal \(terminal) is out of service; please use another ATM")
+    }
+    let auth = try state.requireCore(AuthState.self)
+    let entry: AuthState.CardEntry
+    do throws(BankError) { entry = try auth.usableCard(pan, now: now) } catch {
+      // A card a terminal retained is a blocked card to every terminal after.
+      if error.code == .cardRetained {
+        throw BankError(
+          .cardBlocked,
+          "card \(pan) is blocked: a terminal retained it after too many wrong PINs; the bank can unblock it"
+        )
+      }
+      throw error
+    }
+    guard entry.pinCode != nil else {
+      throw BankError(.authenticationFailed, "card \(pan) has no PIN set yet")
+    }
+    return (
+      entry.card.customer, entry.card.accounts.map { state.ledger.info[$0.index].number },
+      max(1, fleet.authenticator.configuration.maxPINTries - entry.card.failedPINAttempts)
+    )
   }
 
   // MARK: PIN
@@ -316,6 +346,23 @@ public struct ATMSession: Sendable {
 
   /// Ends the session.
   public mutating func end() { state = .ended }
+
+  /// This session on another fleet object of the same store (a process that opens the store for
+  /// each step, holding no lock while the customer thinks), with its device.
+  package func attached(to fleet: ATMFleet, device: any CashDevice) -> ATMSession {
+    ATMSession(copying: self, fleet: fleet, device: device)
+  }
+
+  private init(copying s: ATMSession, fleet: ATMFleet, device: any CashDevice) {
+    self.fleet = fleet
+    self.device = device
+    terminal = s.terminal
+    maskedCard = s.maskedCard
+    accounts = s.accounts
+    state = s.state
+    pan = s.pan
+    holder = s.holder
+  }
 }
 
 // MARK: The fleet's side of a session
@@ -389,7 +436,8 @@ extension ATMFleet {
         var after = atm
         for r in records { _ = after.applyChecked(r) }
         if let t2 = after.terminals[h.terminal] {
-          records += ATMRules.afterDispense(t2, configuration: configuration, now: now)
+          records += ATMRules.afterDispense(
+            t2, touched: Set(h.notes.map(\.denomination)), configuration: configuration, now: now)
         }
       }
       return CoreOutcome(records: records, result: .success(()))
@@ -401,8 +449,12 @@ extension ATMFleet {
     device: any CashDevice, origin: Origin
   ) throws(BankError) -> ATMSession.Withdrawal {
     // 1. Judge and hold, in one batch: the limits, the mix, the funds.
-    let (hold, mix) = try Origin.withOrigin(origin) { () throws(BankError) -> (UInt64, Mix) in
-      try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, (UInt64, Mix)> in
+    let (hold, mix, terminalState, rules) = try Origin.withOrigin(origin) {
+      () throws(BankError) -> (UInt64, Mix, ATMState.Terminal, ATMConfiguration) in
+      try commit {
+        atm, state, tx throws(BankError) -> CoreOutcome<
+          ATMRecord, (UInt64, Mix, ATMState.Terminal, ATMConfiguration)
+        > in
         let configuration = effective(atm)
         guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
         guard t.inService else {
@@ -457,15 +509,26 @@ extension ATMFleet {
           records: [
             .holdPlaced(
               terminal: terminal, hold: record.number, card: card.value, notes: bundles, time: now)
-          ], result: .success((record.number, mix)))
+          ], result: .success((record.number, mix, t, configuration)))
       }
     }
     // 2. Dispense, no lock held; a failed cassette's share is re-denominated from the others.
     var given: [Int64: Int] = [:]
     var toPay = mix.notes
-    var dispenser = try self.dispenser(terminal)
+    var dispenser = try Self.dispenser(terminalState, rules)
     var faults: [ATMRecord] = []
-    var outcome = device.dispense(toPay, terminal: terminal)
+    // The simulated device plays the fault scripted at the terminal, as the hold saw it.
+    func dispense(_ notes: [NoteCount]) -> DispenseOutcome {
+      if let simulated = device as? SimulatedCashDevice {
+        let t = terminalState
+        return simulated.play(
+          notes, fault: t.fault,
+          denomination: t.faultDenomination == 0
+            ? nil : Amount(minorUnits: t.faultDenomination, currency: t.currency))
+      }
+      return device.dispense(notes, terminal: terminal)
+    }
+    var outcome = dispense(toPay)
     var failedCassettes: [Int64] = []
     while case .cassetteFailed(let denomination, let picked) = outcome {
       failedCassettes.append(denomination.minorUnits)
@@ -491,7 +554,8 @@ extension ATMFleet {
         break
       }
       toPay = rest.notes
-      outcome = device.dispense(toPay, terminal: terminal)
+      // A scripted fault fails one dispense; what follows is paid.
+      outcome = device is SimulatedCashDevice ? .taken : device.dispense(toPay, terminal: terminal)
     }
     if outcome == .taken {
       for n in toPay { given[n.denomination.minorUnits, default: 0] += n.count }
@@ -502,15 +566,28 @@ extension ATMFleet {
     }
     let takenOutcome = outcome
     let failed = failedCassettes
-    try Origin.withOrigin(origin) { () throws(BankError) in
-      try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, Void> in
+    let after = try Origin.withOrigin(origin) { () throws(BankError) -> Account in
+      try commit { atm, state, tx throws(BankError) -> CoreOutcome<ATMRecord, Account> in
         let configuration = effective(atm)
         guard let t = atm.terminals[terminal] else { throw Self.noTerminal(terminal) }
         let now = Instant(nanoseconds: tx.now)
         var records: [ATMRecord] = []
         for d in failed where t.cassetteIndex(d) != nil {
+          let note = Dispenser.spoken(Amount(minorUnits: d, currency: t.currency))
           records.append(
             .cassetteState(terminal: terminal, denomination: d, inoperative: true, time: now))
+          records.append(
+            .event(
+              terminal: terminal, type: .cassetteEmpty,
+              detail:
+                "the \(note) cassette reported empty during a dispense and is out of use until serviced",
+              cassette: d, time: now))
+          records.append(
+            .event(
+              terminal: terminal, type: .alert,
+              detail:
+                "replenishment: the \(note) cassette of \(terminal) reported empty during a dispense; service it (atm service --in returns it to use)",
+              cassette: d, time: now))
         }
         if t.fault != nil {
           records.append(.faultScripted(terminal: terminal, fault: nil, denomination: 0, time: now))
@@ -529,7 +606,8 @@ extension ATMFleet {
           var after = atm
           for r in records { _ = after.applyChecked(r) }
           if let t2 = after.terminals[terminal] {
-            records += ATMRules.afterDispense(t2, configuration: configuration, now: now)
+            records += ATMRules.afterDispense(
+              t2, touched: Set(paid.map(\.denomination)), configuration: configuration, now: now)
           }
         } else {
           _ = try state.ledger.stage(
@@ -570,7 +648,8 @@ extension ATMFleet {
             }
           }
         }
-        return CoreOutcome(records: records, result: .success(()))
+        let account = state.ledger.account(try state.ledger.id(of: number))
+        return CoreOutcome(records: records, result: .success(account))
       }
     }
     switch takenOutcome {
@@ -581,7 +660,7 @@ extension ATMFleet {
           NoteCount(
             denomination: Amount(minorUnits: $0.denomination, currency: amount.currency),
             count: $0.count)
-        }, account: try bank.ledger.account(number))
+        }, account: after)
     case .hardwareFailure:
       throw BankError(
         .outOfService,
@@ -611,6 +690,18 @@ extension ATMFleet {
             .outOfService, "terminal \(terminal) is out of service; please use another ATM")
         }
         let (bundles, value) = try Self.bundles(notes, currency: t.currency)
+        for b in bundles where t.cassetteIndex(b.denomination) == nil {
+          throw BankError(
+            .invalidArgument,
+            "this ATM takes notes of \(t.cassettes.map { Dispenser.spoken(Amount(minorUnits: $0.denomination, currency: t.currency)) }.joined(separator: ", ")) \(t.currency.code); it cannot count notes of \(Dispenser.spoken(Amount(minorUnits: b.denomination, currency: t.currency)))"
+          )
+        }
+        let count = bundles.reduce(0) { $0 + $1.count }
+        guard count <= Self.maxNotesPerDeposit else {
+          throw BankError(
+            .invalidArgument,
+            "this ATM takes at most \(Self.maxNotesPerDeposit) notes in one deposit, not \(count)")
+        }
         let now = Instant(nanoseconds: tx.now)
         _ = try state.ledger.stage(
           .transfer(

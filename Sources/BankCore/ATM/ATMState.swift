@@ -174,6 +174,9 @@ struct ATMState: Sendable, Equatable {
       for i in t.cassettes.indices {
         let d = t.cassettes[i].denomination
         t.cassettes[i].count = counts.first { $0.denomination == d }?.count ?? 0
+        // Counted above a threshold, a cassette may raise its alerts again.
+        if t.cassettes[i].count > t.cassettes[i].lowThreshold { t.cassettes[i].lowAlerted = false }
+        if t.cassettes[i].count > 0 { t.cassettes[i].emptyAlerted = false }
       }
       for n in counts where t.cassetteIndex(n.denomination) == nil {
         t.cassettes.append(CassetteState(denomination: n.denomination, count: n.count))
