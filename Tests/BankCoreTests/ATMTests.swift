@@ -461,4 +461,50 @@ final class ScriptedDevice: CashDevice, @unchecked Sendable {
     #expect(try bank.verify().records > 0)
     bank.close()
   }
+
+  @Test func observersSeeCommittedEventsInOrderAndResume() async throws {
+    let w = try world()
+    let stream = try w.fleet.eventStream(as: .operator)
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    _ = try s.withdraw(inr(2_600))
+    var seen: [ATMEvent] = []
+    for try await e in stream {
+      seen.append(e)
+      if e.type == .alert { break }
+    }
+    #expect(seen.map(\.type) == [.cashLoaded, .withdrawal, .cassetteLow, .alert])
+    #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
+    // Resuming after the withdrawal delivers what followed it, and what commits next.
+    let resumed = try w.fleet.eventStream(after: seen[1].sequence, as: .operator)
+    _ = try s.balance()
+    var after: [ATMEventType] = []
+    for try await e in resumed {
+      after.append(e.type)
+      if e.type == .balanceInquiry { break }
+    }
+    #expect(after == [.cassetteLow, .alert, .balanceInquiry])
+    #expect(throws: BankError.self) {
+      _ = try w.fleet.eventStream(as: .staff(username: "t", role: .teller))
+    }
+  }
+
+  @Test func aFollowerInAnotherBankSeesTheWritersEvents() async throws {
+    let path = dir.file("follow.journal")
+    let w = try world(path: path)
+    let follower = try Bank(path: path, options: .init(readOnly: true))
+    let fleet = ATMFleet(authenticator: try Authenticator(bank: follower))
+    let stream = try fleet.eventStream(pollInterval: .milliseconds(5), as: .operator)
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    _ = try s.withdraw(inr(2_000))
+    var types: [ATMEventType] = []
+    for try await e in stream {
+      types.append(e.type)
+      if e.type == .withdrawal { break }
+    }
+    #expect(types == [.cashLoaded, .withdrawal])
+    follower.close()
+    w.bank.close()
+  }
 }

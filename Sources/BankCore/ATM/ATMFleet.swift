@@ -660,4 +660,31 @@ public final class ATMFleet: Sendable {
     }
     return out
   }
+
+  /// The events committed after `sequence`, in order, as they commit: an `AsyncThrowingStream`
+  /// that delivers only committed events, resumes from any sequence (pass the last one handled)
+  /// and, on a bank that follows another process's store read-only, sees that process's events
+  /// too. It ends when the bank closes; a storage failure is thrown. Auditors, managers and the
+  /// operator.
+  ///
+  /// - Throws: `permission_denied` (at once, before any event).
+  public func eventStream(
+    after sequence: UInt64 = 0, pollInterval: Duration = .milliseconds(50), as principal: Principal
+  ) throws(BankError) -> AsyncThrowingStream<ATMEvent, any Error> {
+    try Self.require(.events, principal)
+    let feed = bank.records(after: sequence, pollInterval: pollInterval)
+    return AsyncThrowingStream { continuation in
+      let task = Task {
+        do {
+          for try await record in feed {
+            if let event = ATMEvent(record) { continuation.yield(event) }
+          }
+          continuation.finish()
+        } catch {
+          continuation.finish(throwing: error)
+        }
+      }
+      continuation.onTermination = { _ in task.cancel() }
+    }
+  }
 }
