@@ -451,6 +451,11 @@ extension Result {
     f.commit(try f.state.unblockCard(pan, by: .operator, now: AuthFixture.t0))
     #expect(f.state.card(pan)?.status == .active && f.state.card(pan)?.failedPINAttempts == 0)
     #expect(f.verifyPIN(pan, "4821").isSuccess)
+    // A correct PIN with no wrong try to clear writes nothing (no sync for it to wait for).
+    let outcome = f.state.verifyPIN(
+      pan, code: f.pins.code(pin: "4821", pan: pan), now: AuthFixture.t0, atTerminal: true,
+      configuration: AuthFixture.configuration)
+    #expect(outcome.records.isEmpty)
   }
 
   @Test func threeWrongPINsAwayFromATerminalBlock() throws {
@@ -564,6 +569,9 @@ extension Result {
         token: digest, newPasswordHash: f.hasher.hash("turing machines rule", using: &f.rng),
         now: AuthFixture.t0 + .seconds(30)))
     let pan = try f.issueCard(CustomerID(1), accounts: [1], pin: "4821")
+    _ = f.verifyPIN(pan, "0001")
+    // A correct PIN after a wrong one clears the try counter (with none to clear, nothing is
+    // written).
     _ = f.verifyPIN(pan, "4821")
     _ = f.verifyPIN(pan, "0001")
     let pan2 = try f.issueCard(CustomerID(2), accounts: [2], pin: "777777")

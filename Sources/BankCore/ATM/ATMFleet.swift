@@ -469,9 +469,8 @@ public final class ATMFleet: Sendable {
     perDay: String, hours: Int?
   ) {
     let from = now.nanoseconds - ATMState.forecastWindow
-    let dispensed = t.dispensed.filter {
-      $0.denomination == c.denomination && $0.time > from && $0.time <= now.nanoseconds
-    }.reduce(0) { $0 + $1.count }
+    let dispensed = Int(
+      t.dispensed[c.denomination]?.sum(after: from, upTo: now.nanoseconds) ?? 0)
     // dispensed / 7 to two places, half-even: hundredths = dispensed * 100 / 7.
     let scaled = dispensed * 100
     var hundredths = scaled / 7

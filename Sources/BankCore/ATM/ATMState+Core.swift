@@ -49,11 +49,18 @@ extension ATMState: StateCore {
       w.i64(t.faultDenomination)
       w.u8(t.keyDigest == nil ? 0 : 1)
       if let k = t.keyDigest { w.raw(k) }
-      w.u32(UInt32(clamping: t.dispensed.count))
-      for d in t.dispensed {
-        w.i64(d.time)
-        w.i64(d.denomination)
-        w.u32(UInt32(clamping: d.count))
+      let logs = t.dispensed.filter { !$0.value.isEmpty || $0.value.droppedTotal != 0 }
+        .sorted { $0.key > $1.key }
+      w.u32(UInt32(clamping: logs.count))
+      for (d, log) in logs {
+        let (dropped, items) = log.entries
+        w.i64(d)
+        w.i64(dropped)
+        w.u32(UInt32(clamping: items.count))
+        for (time, count) in items {
+          w.i64(time)
+          w.i64(count)
+        }
       }
     }
     let holdList = holds.sorted { $0.key < $1.key }
@@ -116,8 +123,14 @@ extension ATMState: StateCore {
         t.faultDenomination = try r.i64()
         if try r.flag() { t.keyDigest = try r.bytes(32) }
         for _ in 0..<Int(try r.u32()) {
-          t.dispensed.append(
-            DispenseEntry(time: try r.i64(), denomination: try r.i64(), count: Int(try r.u32())))
+          let d = try r.i64()
+          let dropped = try r.i64()
+          let n = Int(try r.u32())
+          try r.need(n * 16)
+          var items: [(Int64, Int64)] = []
+          items.reserveCapacity(n)
+          for _ in 0..<n { items.append((try r.i64(), try r.i64())) }
+          t.dispensed[d] = CountLog(droppedTotal: dropped, items: items)
         }
         s.terminals[id] = t
       }

@@ -29,8 +29,9 @@ struct ATMState: Sendable, Equatable {
     var fault: DeviceFault?
     var faultDenomination: Int64 = 0
     var keyDigest: [UInt8]?
-    /// Notes dispensed, by time, for the forecast: kept for the 7 days before the newest.
-    var dispensed: [DispenseEntry] = []
+    /// Notes dispensed by time, per denomination, for the forecast: kept for the 7 days before
+    /// the newest dispense.
+    var dispensed: [Int64: CountLog] = [:]
 
     /// The value of every note in the cassettes and the bin, in minor units (128 bits: never
     /// overflows).
@@ -44,12 +45,6 @@ struct ATMState: Sendable, Equatable {
     func cassetteIndex(_ denomination: Int64) -> Int? {
       cassettes.firstIndex { $0.denomination == denomination }
     }
-  }
-
-  struct DispenseEntry: Sendable, Equatable {
-    var time: Int64
-    var denomination: Int64
-    var count: Int
   }
 
   /// A withdrawal's hold placed at a terminal, not yet posted or voided.
@@ -136,9 +131,9 @@ struct ATMState: Sendable, Equatable {
           return "terminal \(id) has fewer than \(n.count) notes of \(n.denomination)"
         }
         t.cassettes[i].count -= n.count
-        t.dispensed.append(DispenseEntry(time: time, denomination: n.denomination, count: n.count))
+        t.dispensed[n.denomination, default: CountLog()].append(time: time, count: n.count)
       }
-      t.dispensed.removeAll { $0.time <= time - Self.forecastWindow }
+      for d in t.dispensed.keys { t.dispensed[d]?.drop(atOrBefore: time - Self.forecastWindow) }
       t.faultsInARow = 0
       terminals[id] = t
     case .notesDeposited(let id, let notes, _):

@@ -470,7 +470,11 @@ extension AuthState {
         result: .failure(BankError(.authenticationFailed, "card \(pan) has no PIN set yet")))
     }
     if ConstantTime.equals(code, stored) {
-      return AuthOutcome(records: [.pinVerified(pan: pan, time: now)], result: .success(()))
+      // A correct PIN clears the try counter; with no wrong try to clear, nothing changes and
+      // nothing is written (no sync to wait for: a terminal's withdrawal logs itself).
+      let records: [AuthRecord] =
+        entry.card.failedPINAttempts > 0 ? [.pinVerified(pan: pan, time: now)] : []
+      return AuthOutcome(records: records, result: .success(()))
     }
     let failures = entry.card.failedPINAttempts + 1
     var records: [AuthRecord] = [.pinFailed(pan: pan, time: now)]
