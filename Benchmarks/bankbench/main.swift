@@ -1000,6 +1000,7 @@ try measureDispenser()
 try? FileManager.default.removeItem(atPath: options.dir)
 @MainActor func fmt(_ v: Double) -> String {
   if v >= 100 { return String(Int(v.rounded())) }
+  if v > 0 && v < 0.01 { return String(format: "%.4f", v) }
   return String(format: "%.2f", v)
 }
 if options.json {
