@@ -107,7 +107,7 @@ public struct Dispenser: Sendable, Hashable {
   ///
   /// - Throws: `invalid_argument` for a denomination that is not positive or not in
   ///   `currency`, a negative count or threshold, a limit under 1, or denominations so far apart
-  ///   that a mix's table would be too large (see ``tableLimit``).
+  ///   that a mix's table would pass 4 million cells.
   public init(
     currency: Currency, cassettes: [Cassette], policy: MixPolicy = .fewestNotes,
     maxNotesPerDispense: Int = 40
