@@ -507,4 +507,65 @@ final class ScriptedDevice: CashDevice, @unchecked Sendable {
     follower.close()
     w.bank.close()
   }
+
+  @Test func theForecastRuleRaisesOneAlertWithinTheLeadTime() throws {
+    let w = try world(configuration: ATMConfiguration(dailyAmountLimit: 1_000_000))
+    try w.fleet.unload(nil, as: .operator)
+    // 60 notes of 500, a low threshold of 5: 10 notes a day empties it in about 5 days (120 hours),
+    // then faster; the lead time is 48 hours.
+    try w.fleet.load([NoteCount(denomination: inr(500), count: 60)], lowThreshold: 5, as: .operator)
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    func forecastAlerts() throws -> [ATMEvent] {
+      try w.fleet.events(type: .alert, as: .operator).filter { $0.detail.contains("forecast") }
+    }
+    _ = try s.withdraw(inr(5_000))  // 10 notes, 50 left: 50 * 168 / 10 = 840 hours
+    #expect(try forecastAlerts().isEmpty)
+    _ = try s.withdraw(inr(20_000))  // 40 notes, 10 left: 10 * 168 / 50 = 33 hours < 48
+    let alerts = try forecastAlerts()
+    #expect(alerts.count == 1 && alerts[0].detail.contains("33 hours"), "\(alerts)")
+    _ = try s.withdraw(inr(500))  // still within the lead time: no second alert
+    #expect(try forecastAlerts().count == 1)
+    // Loading again re-arms it.
+    try w.fleet.load([NoteCount(denomination: inr(500), count: 5)], as: .operator)
+    _ = try s.withdraw(inr(500))
+    #expect(try forecastAlerts().count == 2)
+  }
+
+  @Test func refusalsLetTheSessionGoOnAndExpiredCardsStopAtTheDoor() throws {
+    let w = try world(balance: 1_000)
+    var s = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+    try s.enterPIN("4321")
+    try w.bank.ledger.setStatus(.frozen, of: w.account)
+    do {
+      _ = try s.withdraw(inr(500))
+      Issue.record("a frozen account paid")
+    } catch {
+      #expect(error.code == .accountFrozen && error.message.contains("\(w.account)"))
+    }
+    #expect(s.state == .menu)
+    try w.bank.ledger.setStatus(.active, of: w.account)
+    do {
+      _ = try s.withdraw(inr(2_000))
+      Issue.record("an overdrawn withdrawal paid")
+    } catch {
+      #expect(error.code == .insufficientFunds)
+    }
+    do {
+      _ = try s.balance(of: try AccountNumber(base: 10_009_999))
+      Issue.record("an account not on the card was shown")
+    } catch {
+      #expect(error.code == .invalidArgument)
+    }
+    #expect(try s.withdraw(inr(500)).account.balance == inr(500))
+    try expectBooksAgree(w)
+    // Years later the card has expired: refused before any PIN.
+    w.clock.advance(hours: 24 * 365 * 10)
+    do {
+      _ = try ATMSession(fleet: w.fleet, card: w.pan, device: ScriptedDevice())
+      Issue.record("an expired card started a session")
+    } catch {
+      #expect(error.code == .cardExpired)
+    }
+  }
 }

@@ -159,6 +159,21 @@ import Testing
     #expect(p.terminationStatus == 0)
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     #expect(text.contains("\"cash_loaded\"") && text.contains("\"withdrawal\""), "\(text)")
+    // A reader that goes away ends the follow with 74, even while no event comes.
+    let q = Process()
+    q.executableURL = URL(fileURLWithPath: Self.bankctl)
+    q.arguments = ["--store", store, "events", "--follow"]
+    let closed = Pipe()
+    q.standardOutput = closed
+    q.standardError = FileHandle.nullDevice
+    try q.run()
+    Thread.sleep(forTimeInterval: 0.5)
+    try closed.fileHandleForReading.close()
+    let deadline = Date().addingTimeInterval(10)
+    while q.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    if q.isRunning { q.interrupt() }
+    q.waitUntilExit()
+    #expect(q.terminationStatus == 74)
   }
 
   @Test func reconcileAndRulesThroughTheBinary() throws {

@@ -497,6 +497,13 @@ extension CommandContext {
         cursor = max(cursor, f.bank.durableSequence)
         if let last = page.last { cursor = max(cursor, last.sequence) }
         if !follow || (limit.map { printed >= $0 } ?? false) { return }
+        // A reader that went away (`| head -1`) ends the follow even while nothing is printed.
+        if console.direct {
+          var out = pollfd(fd: 1, events: 0, revents: 0)
+          if poll(&out, 1, 0) > 0 && out.revents & Int16(POLLERR | POLLHUP) != 0 {
+            throw BankError(.ioError, "standard output was closed; the follow ends")
+          }
+        }
         // Poll: a reader takes no lock, so it looks again a few times a second.
         for _ in 0..<4 {
           if interrupted.load(ordering: .relaxed) { return }
