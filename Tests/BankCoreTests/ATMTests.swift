@@ -310,8 +310,12 @@ final class ScriptedDevice: CashDevice, @unchecked Sendable {
     #expect(try w.fleet.status(as: .operator).cassettes.last?.perDay == "0.00")
   }
 
-  @Test func aCrashBetweenHoldAndPostIsResolvedFromTheCounters() throws {
-    let path = dir.file("crash.journal")
+  /// A world on a file store whose process "dies" while the device pays `amount` (the bank is
+  /// closed under the withdrawal), then the store reopened: the pending hold is left behind.
+  func crashDuringADispense(_ name: String, _ amount: Amount, reopenAt: Int64 = 0) throws -> (
+    bank: Bank, auth: Authenticator, fleet: ATMFleet, pan: String
+  ) {
+    let path = dir.file(name)
     let pan: String
     do {
       let w = try world(path: path)
@@ -321,15 +325,20 @@ final class ScriptedDevice: CashDevice, @unchecked Sendable {
       device.onDispense = { bank.close() }  // the process dies while the notes are out
       var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
       try s.enterPIN("4321")
-      #expect(throws: BankError.self) { _ = try s.withdraw(inr(2_000)) }
+      #expect(throws: BankError.self) { _ = try s.withdraw(amount) }
     }
-    let box = ManualClockBox(Self.start + 3_600_000_000_000)
+    let box = ManualClockBox(Self.start + reopenAt)
     let bank = try Bank(
       path: path, configuration: BankConfiguration(clock: BankClock { box.read() }))
     let auth = try Authenticator(
       bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
       pepper: Array(repeating: 9, count: 32))
-    let fleet = ATMFleet(authenticator: auth)
+    return (bank, auth, ATMFleet(authenticator: auth), pan)
+  }
+
+  @Test func aCrashBetweenHoldAndPostIsResolvedFromTheCounters() throws {
+    let (bank, _, fleet, pan) = try crashDuringADispense(
+      "crash.journal", inr(2_000), reopenAt: 3_600_000_000_000)
     let pending = try fleet.status(as: .operator).pendingHolds
     #expect(pending.count == 1)
     let account = try #require(try bank.ledger.accounts().first { $0.kind == .checking })
@@ -427,23 +436,7 @@ final class ScriptedDevice: CashDevice, @unchecked Sendable {
   }
 
   @Test func reconcilingResolvesAHoldNoRestartCould() throws {
-    let path = dir.file("reconcile.journal")
-    let pan: String
-    do {
-      let w = try world(path: path)
-      pan = w.pan
-      let device = ScriptedDevice()
-      let bank = w.bank
-      device.onDispense = { bank.close() }
-      var s = try ATMSession(fleet: w.fleet, card: w.pan, device: device)
-      try s.enterPIN("4321")
-      #expect(throws: BankError.self) { _ = try s.withdraw(inr(2_500)) }
-    }
-    let bank = try Bank(path: path)
-    let auth = try Authenticator(
-      bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
-      pepper: Array(repeating: 9, count: 32))
-    let fleet = ATMFleet(authenticator: auth)
+    let (bank, _, fleet, pan) = try crashDuringADispense("reconcile.journal", inr(2_500))
     _ = try ATMSession(fleet: fleet, card: pan, device: ScriptedDevice())
     let hold = try #require(try fleet.status(as: .operator).pendingHolds.first)
     // The count shows the 2000 and the 500 gone: the hold is posted, nothing else differs.
