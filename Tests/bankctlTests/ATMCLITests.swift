@@ -314,4 +314,65 @@ import Testing
       toFile: rules, atomically: true, encoding: .utf8)
     #expect(try bank(["atm", "rules", "load", rules]).status == 0)
   }
+
+  /// What a second adversarial review found, each kept fixed.
+  @Test func signalsQueuedFaultsAndLoadsThatWouldBreakTheTerminal() throws {
+    let (card, account) = try setUp()
+    // A signal while the session waits for its customer ends it: the line typed after runs
+    // nothing.
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Self.bankctl)
+    p.arguments = ["--store", store, "--json", "atm", "session", "--card", card]
+    let input = Pipe()
+    p.standardInput = input
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    input.fileHandleForWriting.write(Data("1234\n".utf8))
+    Thread.sleep(forTimeInterval: 0.7)
+    p.interrupt()
+    let deadline = Date().addingTimeInterval(10)
+    while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    #expect(!p.isRunning, "the session went on waiting after SIGINT")
+    if p.isRunning {
+      input.fileHandleForWriting.write(Data("withdraw 200\nend\n".utf8))
+    }
+    try? input.fileHandleForWriting.close()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(try bank(["--json", "balance", account]).stdout.contains("\"50000.00\""))
+    // Scripted faults queue: three jams fail the next three dispenses, and the third in a row
+    // takes the terminal out of service.
+    for _ in 0..<3 {
+      #expect(try bank(["atm", "fault", "--terminal", "ATM-01", "--kind", "jam"]).status == 0)
+    }
+    let faulty = try bank(
+      ["--json", "atm", "session", "--card", card],
+      stdin: "1234\nwithdraw 100\nwithdraw 100\nwithdraw 100\nwithdraw 100\nend\n")
+    let codes = lines(faulty).compactMap { ($0["error"] as? [String: Any])?["code"] as? String }
+    #expect(
+      codes == ["cannot_dispense", "cannot_dispense", "cannot_dispense", "out_of_service"],
+      "\(faulty.stdout)")
+    #expect(try bank(["--json", "events", "--type", "alert"]).stdout.contains("maintenance"))
+    #expect(try bank(["atm", "service", "--terminal", "ATM-01", "--in"]).status == 0)
+    // A load that would leave the terminal unable to mix is refused, and changes nothing.
+    let before = try Data(contentsOf: URL(fileURLWithPath: store))
+    let odd = try bank(["--json", "atm", "load", "--notes", "0.01x1"])
+    #expect(odd.status == 64 && odd.stderr.contains("invalid_argument"), "\(odd.stderr)")
+    #expect(try bank(["atm", "load", "--notes", "1000000000000x1"]).status == 64)
+    #expect(try bank(["--json", "atm", "mix", "1000000000000.01"]).status == 64)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: store)) == before)
+    #expect(try bank(["atm", "load", "--notes", "2000x1"]).status == 0)
+    // The forecast's window ends exactly 168 hours back, at the microsecond.
+    let at = "2027-03-01T12:00:00Z"
+    #expect(
+      try bank(["--now", at, "atm", "session", "--card", card], stdin: "1234\nwithdraw 500\nend\n")
+        .status == 0)
+    func perDay(_ now: String) throws -> String? {
+      let s = try #require(lines(try bank(["--now", now, "--json", "atm", "status"])).first)
+      return (s["cassettes"] as? [[String: Any]])?[1]["per_day"] as? String
+    }
+    #expect(try perDay("2027-03-08T11:59:59Z") == "0.14")
+    #expect(try perDay("2027-03-08T12:00:00Z") == "0.00")
+  }
 }

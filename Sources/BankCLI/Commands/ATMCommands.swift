@@ -228,6 +228,15 @@ extension CommandContext {
     return out
   }
 
+  /// A terminal's currency, or `terminal_not_found`.
+  func terminalCurrency(_ f: ATMFleet, _ id: String) throws -> Currency {
+    guard let c = try f.currency(of: id) else {
+      throw BankError(
+        .terminalNotFound, "no terminal \(id); load it first (atm load --terminal \(id))")
+    }
+    return c
+  }
+
   func withFleet<R>(
     readOnly: Bool = false, pins: PINKey = .ifPresent, _ body: (ATMFleet, Acting) throws -> R
   ) throws -> R {
@@ -287,7 +296,7 @@ extension CommandContext {
     try ATMFleet.validateTerminalID(terminal)
     let s = try withFleet { f, a in
       // A terminal keeps its first currency: without --currency, notes are in it.
-      let existing = try? f.dispenser(terminal).currency
+      let existing = try f.currency(of: terminal)
       let notes = try notes(notesText, currency: given ?? existing ?? .usd)
       return try f.load(notes, terminal: terminal, lowThreshold: threshold, as: a.principal)
     }
@@ -298,7 +307,7 @@ extension CommandContext {
     try ATMFleet.validateTerminalID(terminal)
     let s = try withFleet { f, a in
       let given = try parsed.options["notes"].map { t in
-        try notes(t, currency: try f.dispenser(terminal).currency)
+        try notes(t, currency: try terminalCurrency(f, terminal))
       }
       return try f.unload(given, terminal: terminal, as: a.principal)
     }
@@ -325,7 +334,7 @@ extension CommandContext {
     try ATMFleet.validateTerminalID(terminal)
     let text = parsed.positionals[0]
     let mix = try withFleet(readOnly: true) { f, a in
-      let amount = try Amount(parsing: text, currency: try f.dispenser(terminal).currency)
+      let amount = try Amount(parsing: text, currency: try terminalCurrency(f, terminal))
       return try f.mix(amount, terminal: terminal, as: a.principal)
     }
     emit(
@@ -357,7 +366,7 @@ extension CommandContext {
     }
     try withFleet { f, a in
       let denomination = try parsed.options["denomination"].map { t in
-        try Amount(parsing: t, currency: try f.dispenser(id).currency)
+        try Amount(parsing: t, currency: try terminalCurrency(f, id))
       }
       try f.scriptFault(kind, terminal: id, denomination: denomination, as: a.principal)
     }
@@ -395,7 +404,7 @@ extension CommandContext {
     try ATMFleet.validateTerminalID(id)
     let text = try requiredOption("counted", c)
     let r = try withFleet { f, a in
-      let counted = try notes(text, currency: try f.dispenser(id).currency, allowZero: true)
+      let counted = try notes(text, currency: try terminalCurrency(f, id), allowZero: true)
       return try f.reconcile(terminal: id, counted: counted, as: a.principal)
     }
     emit(
@@ -530,7 +539,7 @@ extension CommandContext {
       let fleet = ATMFleet(authenticator: a.auth)
       let s = try ATMSession(
         fleet: fleet, terminal: id, card: card, device: SimulatedCashDevice(fleet: fleet))
-      return (s, try fleet.dispenser(id).currency)
+      return (s, try terminalCurrency(fleet, id))
     }
     try runSession(&session, currency: currency)
   }
@@ -538,8 +547,14 @@ extension CommandContext {
   /// Ends a follow or a session at the next safe point on SIGINT or SIGTERM (a parent may have
   /// started us with them blocked: a test runner's thread, a job shell).
   func catchInterrupts() {
-    _ = signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
-    _ = signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+    // Without SA_RESTART: a read of standard input that is waiting returns at once (EINTR), so a
+    // session waiting for its customer ends instead of running the next line typed after it.
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in interrupted.store(true, ordering: .relaxed) }
+    action.sa_flags = 0
+    sigemptyset(&action.sa_mask)
+    _ = sigaction(SIGINT, &action, nil)
+    _ = sigaction(SIGTERM, &action, nil)
     var wanted = sigset_t()
     sigemptyset(&wanted)
     sigaddset(&wanted, SIGINT)
@@ -600,7 +615,7 @@ extension CommandContext {
     let onTerminal = secrets.isTerminal
     // PIN attempts until one is accepted or the card is retained.
     while case .awaitingPIN(let left) = s.state {
-      if interrupted.load(ordering: .relaxed) { break }
+      if interrupted.load(ordering: .relaxed) || console.outputFailure != nil { break }
       let pin: String
       switch nextLine(prompt: "", secret: "PIN") {
       case .failure(let e):
@@ -612,6 +627,7 @@ extension CommandContext {
       case .success(let line?):
         pin = line
       }
+      if interrupted.load(ordering: .relaxed) || console.outputFailure != nil { break }
       do {
         try onStore(&s) { session in try session.enterPIN(pin) }
         step("pin", [], human: "PIN accepted.\n\(Self.menu)")
@@ -633,7 +649,7 @@ extension CommandContext {
       "6": "end",
     ]
     while s.state == .menu {
-      if interrupted.load(ordering: .relaxed) { break }
+      if interrupted.load(ordering: .relaxed) || console.outputFailure != nil { break }
       let line: String
       switch nextLine(prompt: "> ") {
       case .failure(let e):
@@ -645,6 +661,8 @@ extension CommandContext {
       case .success(let l?):
         line = l
       }
+      // A signal while waiting, or a reader gone: nothing typed after it runs.
+      if interrupted.load(ordering: .relaxed) || console.outputFailure != nil { break }
       var words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
       guard !words.isEmpty else { continue }
       if let verb = verbs[words[0]] {

@@ -183,6 +183,15 @@ extension ATMFleet {
             stage: &tx.ledgerStage, batch: &tx.batch)
           if gone {
             records.append(.notesDispensed(terminal: terminal, notes: h.notes, time: now))
+            let held = Amount(
+              minorUnits: h.notes.reduce(Int64(0)) { $0 + $1.denomination * Int64($1.count) },
+              currency: t.currency)
+            records.append(
+              .event(
+                terminal: terminal, type: .withdrawal,
+                detail:
+                  "hold #\(hold) of \(held.formatted) posted at a reconciliation: the count shows its notes gone",
+                cassette: 0, time: now))
             books = left
             posted.append(hold)
           } else {
@@ -208,7 +217,15 @@ extension ATMFleet {
         var after = atm
         for r in records { _ = after.applyChecked(r) }
         if let t2 = after.terminals[terminal] {
-          records += ATMRules.afterDispense(t2, configuration: effective(atm), now: now)
+          // The low and empty rules, for the cassettes the count found short.
+          let fell = Set(
+            countedList.filter { (books[$0.denomination] ?? 0) > $0.count }.map(\.denomination)
+          )
+          .union(
+            t.cassettes.filter { count[$0.denomination] == nil && $0.count > 0 }.map(\.denomination)
+          )
+          records += ATMRules.afterDispense(
+            t2, touched: fell, configuration: effective(atm), now: now)
         }
         let result = Reconciliation(
           terminal: terminal, counted: Amount(minorUnits: value(count), currency: t.currency),

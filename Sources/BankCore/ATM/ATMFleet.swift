@@ -229,6 +229,7 @@ public final class ATMFleet: Sendable {
           "notes of \(n.denomination.formatted) cannot go into a terminal whose notes are \(currency.code)"
         )
       }
+      try currency.requireWithinMaximum(n.denomination, "a note")
       guard n.denomination.minorUnits > 0, n.count > 0, n.count <= 1_000_000 else {
         throw BankError(
           .invalidArgument,
@@ -324,6 +325,24 @@ public final class ATMFleet: Sendable {
             to: state.ledger.info[vault.index].number, key: nil, memo: "load \(terminal)",
             kind: .transfer),
           now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+        // The terminal that results must still work: its cash representable, its mix's table
+        // bounded (a 0.01 note beside 2000s would make every mix refuse).
+        if let t = atm.terminals[terminal] {
+          let after = t.cashValue + Int128(value.minorUnits)
+          guard after <= Int128(currency.maximumMinorUnits) else {
+            throw BankError(
+              .invalidArgument,
+              "terminal \(terminal) would hold more than \(currency.maximumAmount.formatted)")
+          }
+        }
+        let denominations = Set(
+          (atm.terminals[terminal]?.cassettes.map(\.denomination) ?? [])
+            + bundles.map(\.denomination))
+        _ = try Dispenser(
+          currency: currency,
+          cassettes: denominations.map {
+            Cassette(denomination: Amount(minorUnits: $0, currency: currency), count: 0)
+          }, maxNotesPerDispense: effective(atm).maxNotesPerDispense)
         let known = Set(atm.terminals[terminal]?.cassettes.map(\.denomination) ?? [])
         let defaultThreshold = effective(atm).defaultLowThreshold
         let thresholds = bundles.map {
@@ -468,7 +487,10 @@ public final class ATMFleet: Sendable {
   static func forecast(_ t: ATMState.Terminal, _ c: ATMState.CassetteState, now: Instant) -> (
     perDay: String, hours: Int?
   ) {
-    let from = now.nanoseconds - ATMState.forecastWindow
+    // At the microsecond resolution times are printed with: a command stamps its records a few
+    // nanoseconds after its --now, and a dispense 168 hours before now is out of the window.
+    let start = now.nanoseconds - ATMState.forecastWindow
+    let from = start - start % 1_000 + 999
     let dispensed = Int(
       t.dispensed[c.denomination]?.sum(after: from, upTo: now.nanoseconds) ?? 0)
     // dispensed / 7 to two places, half-even: hundredths = dispensed * 100 / 7.
@@ -492,6 +514,11 @@ public final class ATMFleet: Sendable {
     try Self.validateTerminalID(terminal)
     try Self.require(.viewATMs, principal)
     return try dispenser(terminal).mix(for: amount)
+  }
+
+  /// The currency of a terminal's notes, or `nil` when no terminal has that ID.
+  public func currency(of terminal: String) throws(BankError) -> Currency? {
+    try read { atm, _ throws(BankError) in atm.terminals[terminal]?.currency }
   }
 
   /// A terminal's dispenser as its cassettes stand.

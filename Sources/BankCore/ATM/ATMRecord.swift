@@ -113,7 +113,8 @@ enum ATMRecord: Sendable, Equatable {
   case cassetteState(terminal: String, denomination: Int64, inoperative: Bool, time: Instant)
   /// The terminal went in or out of service.
   case serviceChanged(terminal: String, inService: Bool, time: Instant)
-  /// A fault scripted for the terminal's next dispense (or the machine); `nil` fault clears one.
+  /// A fault scripted for a coming dispense, queued after those scripted before; `nil` removes
+  /// the first of the queue (a dispense met it).
   case faultScripted(terminal: String, fault: DeviceFault?, denomination: Int64, time: Instant)
   /// The terminal's event-socket key, as its SHA-256.
   case terminalRegistered(terminal: String, keyDigest: [UInt8], time: Instant)

@@ -5,7 +5,8 @@ extension ATMState: StateCore {
   static let coreID: UInt8 = 3
   static let coreName = "atm"
   static let tags: ClosedRange<UInt8> = 64...95
-  static let snapshotVersion: UInt8 = 1
+  /// Version 2 keeps every scripted fault (a queue); version 1 kept one and is still read.
+  static let snapshotVersion: UInt8 = 2
 
   static func encode(_ record: ATMRecord, into w: inout ByteWriter) { record.encode(into: &w) }
 
@@ -45,8 +46,11 @@ extension ATMState: StateCore {
         t.bin.sorted { $0.key > $1.key }.map { NoteBundle(denomination: $0.key, count: $0.value) })
       w.u8(t.inService ? 1 : 0)
       w.u32(UInt32(clamping: t.faultsInARow))
-      w.u8(t.fault?.rawValue ?? 0)
-      w.i64(t.faultDenomination)
+      w.u16(UInt16(clamping: t.faults.count))
+      for f in t.faults.prefix(Int(UInt16.max)) {
+        w.u8(f.fault.rawValue)
+        w.i64(f.denomination)
+      }
       w.u8(t.keyDigest == nil ? 0 : 1)
       if let k = t.keyDigest { w.raw(k) }
       let logs = t.dispensed.filter { !$0.value.isEmpty || $0.value.droppedTotal != 0 }
@@ -95,8 +99,8 @@ extension ATMState: StateCore {
   }
 
   static func decodeSnapshot(_ bytes: [UInt8], version: UInt8) throws(DecodeError) -> ATMState {
-    guard version == 1 else {
-      throw DecodeError("atm section version \(version); this release reads version 1")
+    guard version == 1 || version == 2 else {
+      throw DecodeError("atm section version \(version); this release reads versions 1 and 2")
     }
     return try RecordCodec.decodeWhole(bytes, core: "atm") { r throws(DecodeError) in
       var s = ATMState()
@@ -119,8 +123,19 @@ extension ATMState: StateCore {
         for b in try r.bundles() { t.bin[b.denomination] = b.count }
         t.inService = try r.flag()
         t.faultsInARow = Int(try r.u32())
-        t.fault = DeviceFault(rawValue: try r.u8())
-        t.faultDenomination = try r.i64()
+        if version == 1 {
+          let fault = DeviceFault(rawValue: try r.u8())
+          let denomination = try r.i64()
+          if let fault { t.faults = [ScriptedFault(fault: fault, denomination: denomination)] }
+        } else {
+          for _ in 0..<Int(try r.u16()) {
+            let raw = try r.u8()
+            guard let fault = DeviceFault(rawValue: raw) else {
+              throw DecodeError("unknown device fault \(raw)")
+            }
+            t.faults.append(ScriptedFault(fault: fault, denomination: try r.i64()))
+          }
+        }
         if try r.flag() { t.keyDigest = try r.bytes(32) }
         for _ in 0..<Int(try r.u32()) {
           let d = try r.i64()

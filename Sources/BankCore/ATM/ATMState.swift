@@ -25,9 +25,14 @@ struct ATMState: Sendable, Equatable {
     var inService = true
     /// Dispense faults since the last good dispense.
     var faultsInARow = 0
-    /// The next scripted device fault, and the denomination it names (0: none named).
-    var fault: DeviceFault?
-    var faultDenomination: Int64 = 0
+    /// Scripted device faults, in the order the next dispenses meet them, each with the
+    /// denomination it names (0: none named).
+    var faults: [ScriptedFault] = []
+
+    /// The fault the next dispense meets.
+    var fault: DeviceFault? { faults.first?.fault }
+    /// The denomination it names (0: none).
+    var faultDenomination: Int64 { faults.first?.denomination ?? 0 }
     var keyDigest: [UInt8]?
     /// Notes dispensed by time, per denomination, for the forecast: kept for the 7 days before
     /// the newest dispense.
@@ -48,6 +53,11 @@ struct ATMState: Sendable, Equatable {
   }
 
   /// A withdrawal's hold placed at a terminal, not yet posted or voided.
+  struct ScriptedFault: Sendable, Equatable {
+    var fault: DeviceFault
+    var denomination: Int64
+  }
+
   struct PendingHold: Sendable, Equatable {
     var terminal: String
     var card: UInt64
@@ -150,8 +160,12 @@ struct ATMState: Sendable, Equatable {
       if inService { terminals[id]?.faultsInARow = 0 }
     case .faultScripted(let id, let fault, let denomination, _):
       guard terminals[id] != nil else { return "no terminal \(id)" }
-      terminals[id]?.fault = fault
-      terminals[id]?.faultDenomination = denomination
+      // A fault joins the queue; a record without one consumes the first (a dispense met it).
+      if let fault {
+        terminals[id]?.faults.append(ScriptedFault(fault: fault, denomination: denomination))
+      } else if terminals[id]?.faults.isEmpty == false {
+        terminals[id]?.faults.removeFirst()
+      }
     case .terminalRegistered(let id, let digest, _):
       guard terminals[id] != nil else { return "no terminal \(id)" }
       terminals[id]?.keyDigest = digest

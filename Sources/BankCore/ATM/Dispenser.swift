@@ -181,6 +181,7 @@ public struct Dispenser: Sendable, Hashable {
     guard amount.minorUnits > 0 else {
       throw BankError(.invalidAmount, "the amount must be positive, not \(amount.formatted)")
     }
+    try currency.requireWithinMaximum(amount, "an amount")
     let plan = Plan(self)
     if let counts = plan.solve(amount.minorUnits, policy: policy) {
       return makeMix(amount, counts)
