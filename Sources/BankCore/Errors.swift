@@ -70,6 +70,19 @@ public struct BankError: Error, Sendable, Equatable, CustomStringConvertible {
     case outOfService = "out_of_service"
     /// No terminal has that ID.
     case terminalNotFound = "terminal_not_found"
+    // Banking products.
+    /// No loan has that number.
+    case loanNotFound = "loan_not_found"
+    /// The loan is not in a state that allows the operation (approving a rejected loan,
+    /// repaying one that is repaid).
+    case loanNotActive = "loan_not_active"
+    /// A repayment is more than the loan owes (the message says what it owes).
+    case overpayment = "overpayment"
+    /// No transfer has that number or key.
+    case transferNotFound = "transfer_not_found"
+    /// The transfer was reversed already (a transfer is reversed at most once), or is itself a
+    /// reversal.
+    case alreadyReversed = "already_reversed"
   }
 
   /// The stable code of this failure.
@@ -115,7 +128,8 @@ extension BankError.Code {
       .holdNotFound, .holdNotPending, .holdExpired, .overflow, .authenticationFailed,
       .internalAccount, .permissionDenied, .emailInUse, .customerNotFound, .staffExists,
       .staffNotFound, .cardNotFound, .cardBlocked, .cardRetained, .cardExpired, .cannotDispense,
-      .dailyLimitExceeded, .outOfService, .terminalNotFound:
+      .dailyLimitExceeded, .outOfService, .terminalNotFound, .loanNotFound, .loanNotActive,
+      .overpayment, .transferNotFound, .alreadyReversed:
       .refused
     case .invalidAmount, .invalidAccountNumber, .invalidCurrency, .invalidKey, .invalidArgument,
       .usage, .weakPassword, .invalidEmail, .invalidPhone, .invalidAge:

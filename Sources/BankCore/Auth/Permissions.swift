@@ -17,7 +17,7 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   case ownDetails = "own_details"
   /// Block one's own card (lost or stolen).
   case blockOwnCard = "block_own_card"
-  /// Request a loan into one's own account. Reserved for the banking products core.
+  /// Request a loan into one's own account.
   case requestLoan = "request_loan"
   // Counter work (tellers and above).
   /// Register a new customer.
@@ -49,15 +49,16 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   case liftLockout = "lift_lockout"
   /// End another principal's sessions (a stolen device).
   case revokeSessions = "revoke_sessions"
-  /// Approve a loan request (and disburse it). Reserved for the banking products core: no call
-  /// takes it yet.
+  /// Approve a loan request (and disburse it).
   case approveLoan = "approve_loan"
-  /// Reject a loan request. Reserved for the banking products core.
+  /// Reject a loan request.
   case rejectLoan = "reject_loan"
-  /// Set savings or overdraft rates. Reserved for the banking products core.
+  /// Set savings or overdraft rates.
   case setRates = "set_rates"
-  /// Run interest accrual and posting. Reserved for the banking products core.
+  /// Run interest accrual and posting.
   case runInterest = "run_interest"
+  /// Reverse a posted transfer with an opposite one.
+  case reverse
   /// Load, unload, reconcile and register ATMs, and set their rules.
   case loadATM = "load_atm"
   /// Put an ATM in or out of service, and script its device faults.
@@ -65,7 +66,7 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
   /// See ATMs' cassettes, cash and forecasts, and what they would pay (every member of staff).
   case viewATMs = "view_atms"
   // Oversight (managers and auditors).
-  /// Produce reports. Reserved for the banking products core's reports.
+  /// Produce reports: the trial balance, deposits, loans, volume and customers.
   case reports
   /// Export the journal or accounts.
   case export
@@ -112,7 +113,7 @@ public enum BankOperation: String, Sendable, CaseIterable, CustomStringConvertib
       [.teller, .manager, .operator]
     case .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .revokeSessions,
       .approveLoan,
-      .rejectLoan, .setRates, .runInterest, .loadATM, .serviceATM:
+      .rejectLoan, .setRates, .runInterest, .reverse, .loadATM, .serviceATM:
       [.manager, .operator]
     case .reports, .export, .verify, .events, .readAnyAccount:
       [.manager, .auditor, .operator]
@@ -198,6 +199,7 @@ extension BankOperation {
     case .rejectLoan: "reject loans"
     case .setRates: "set rates"
     case .runInterest: "run interest"
+    case .reverse: "reverse transfers"
     case .loadATM: "load ATMs"
     case .serviceATM: "put ATMs in or out of service"
     case .viewATMs: "see ATMs' cash and cassettes"

@@ -14,6 +14,9 @@ public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
   case interest = 5
   /// A fee charged: customer to fee income.
   case fee = 6
+  /// The opposite of an earlier transfer (`reverse`): from its credit account to its debit
+  /// account, whatever kinds those are.
+  case reversal = 7
 
   /// Whether a movement of this kind may pass between a customer's deposit account and one of
   /// the bank's own accounts of kind `bank`, in this direction (`toCustomer`): cash in and out
@@ -23,10 +26,12 @@ public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
   public func allows(bankAccount bank: AccountKind, toCustomer: Bool) -> Bool {
     switch (self, toCustomer) {
     case (.deposit, true), (.withdrawal, false): bank == .vault || bank == .terminalCash
-    case (.loanDisbursement, true), (.loanRepayment, false): bank == .loan
+    case (.loanDisbursement, true): bank == .loan
+    case (.loanRepayment, false): bank == .loan || bank == .interestIncome
     case (.interest, true): bank == .interest
     case (.interest, false): bank == .interestIncome
     case (.fee, false): bank == .fees
+    case (.reversal, _): true
     default: false
     }
   }
@@ -40,6 +45,7 @@ public enum TransferKind: UInt8, Sendable, CaseIterable, CustomStringConvertible
     case .loanRepayment: "loan_repayment"
     case .interest: "interest"
     case .fee: "fee"
+    case .reversal: "reversal"
     }
   }
 }

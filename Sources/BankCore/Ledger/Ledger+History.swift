@@ -273,3 +273,52 @@ extension Ledger {
     }
   }
 }
+
+extension Ledger {
+  /// The posted entries of account `id` recorded at or after `since` (nanoseconds), newest first,
+  /// as their times and signed amounts: for end-of-day balances. It reads the journal along the
+  /// account's chain without taking the bank's lock, so a transaction may call it; `head` is the
+  /// account's newest entry in the state the caller holds.
+  func entries(
+    of id: AccountID, head: UInt64, creditNormal: Bool, since: Int64
+  ) throws(BankError) -> [(time: Int64, signed: Int64)] {
+    var out: [(time: Int64, signed: Int64)] = []
+    var seq = head
+    while seq != 0 {
+      guard let bytes = try readRecord(seq), let e = try entry(at: seq, bytes, of: id) else {
+        throw BankError(
+          .storeCorrupt, "record \(seq) is on the history chain of an account but is not its entry")
+      }
+      if e.timestamp < since { return out }
+      guard let back = e.back else {
+        // Records of the first release carry no links: scan what lies below.
+        var holds: [UInt64: TransferRecord] = [:]
+        var older: [(time: Int64, signed: Int64)] = []
+        try scan(after: 0, upTo: seq) { _, record throws(BankError) in
+          switch record {
+          case .transfer(let t) where t.debit == id || t.credit == id:
+            if t.isHold {
+              holds[t.number] = t
+            } else if t.timestamp >= since {
+              older.append(
+                (t.timestamp, Self.signed(t, t.amount, for: id, creditNormal: creditNormal)))
+            }
+          case .holdResolved(let r):
+            if let t = holds.removeValue(forKey: r.hold), r.outcome == .posted, r.timestamp >= since
+            {
+              older.append(
+                (r.timestamp, Self.signed(t, r.amount, for: id, creditNormal: creditNormal)))
+            }
+          default: break
+          }
+          return true
+        }
+        return out + older.reversed()
+      }
+      out.append(
+        (e.timestamp, Self.signed(e.transfer, e.amount, for: id, creditNormal: creditNormal)))
+      seq = back == 0 ? 0 : seq - back
+    }
+    return out
+  }
+}

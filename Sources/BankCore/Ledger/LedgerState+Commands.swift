@@ -346,7 +346,12 @@ extension LedgerState {
     }
     let db = bal[debit.index]
     let cb = bal[credit.index]
-    if db.status != .active || cb.status == .closed {
+    // Interest and fees the bank charges may take an account past its limit, and reach a frozen
+    // one; the account then refuses the customer's debits until it is back inside (DESIGN.md 2).
+    let bankCharge =
+      (kind == .interest && info[credit.index].kind == .interestIncome)
+      || (kind == .fee && info[credit.index].kind == .fees)
+    if (db.status != .active && !(bankCharge && db.status == .frozen)) || cb.status == .closed {
       let di = info[debit.index]
       let ci = info[credit.index]
       if db.status == .closed { throw BankError(.accountClosed, "account \(di.number) is closed") }
@@ -392,7 +397,7 @@ extension LedgerState {
       }
       withLimit = Int64(truncatingIfNeeded: withLimitWide)
     }
-    if db.limited && withLimit < 0 {
+    if db.limited && withLimit < 0 && !bankCharge {
       let have = Amount(minorUnits: max(0, db.available), currency: amount.currency)
       throw BankError(
         .insufficientFunds,

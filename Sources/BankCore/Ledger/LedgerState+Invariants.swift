@@ -21,7 +21,11 @@ extension LedgerState {
       s.2 &+= b.pendingDebits
       s.3 &+= b.pendingCredits
       sums[code] = s
-      if b.limited && b.available < 0 {
+      // Only interest and fees the bank charges may take the posted balance past the limit; then
+      // the account takes no debit (no hold either) until it is back inside. So funds below the
+      // limit with a posted balance inside it mean a hold broke the limit.
+      if b.limited && b.available < 0 && b.postedCredits &- b.postedDebits &+ b.overdraftLimit >= 0
+      {
         return "account \(info[i].number) is below its limit: available \(b.available)"
       }
       if b.pendingDebits < 0 || b.pendingCredits < 0 {

@@ -1,0 +1,282 @@
+/// What an interest run did.
+public struct InterestRun: Sendable, Hashable, Encodable {
+  /// The last day accrued.
+  public let date: Day
+  /// Accounts whose interest was accrued in this run (those already accrued through the date are
+  /// skipped: a run is idempotent per account and day).
+  public internal(set) var accounts = 0
+  /// Monthly postings made (one transfer each).
+  public internal(set) var postings = 0
+  /// Savings interest paid, per currency.
+  public internal(set) var savingsPaid: [String: Int64] = [:]
+  /// Overdraft interest charged, per currency.
+  public internal(set) var overdraftCharged: [String: Int64] = [:]
+  /// Loans whose monthly interest was charged.
+  public internal(set) var loansCharged = 0
+  /// Loans this run found more than 90 days overdue and marked `defaulted`.
+  public internal(set) var loansDefaulted: [LoanID] = []
+  /// Transactions committed (a run over many accounts commits in batches).
+  public internal(set) var batches = 0
+
+  init(date: Day) { self.date = date }
+
+  private enum Keys: String, CodingKey {
+    case date, accounts, postings, batches
+    case savingsPaid = "savings_paid"
+    case overdraftCharged = "overdraft_charged"
+    case loansCharged = "loans_charged"
+    case loansDefaulted = "loans_defaulted"
+  }
+
+  /// Encodes as `{"date","accounts","postings","savings_paid":{"USD":"31.00"},…}`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(date.description, forKey: .date)
+    try c.encode(accounts, forKey: .accounts)
+    try c.encode(postings, forKey: .postings)
+    func amounts(_ m: [String: Int64]) -> [String: String] {
+      var out: [String: String] = [:]
+      for (code, v) in m {
+        let digits = (try? Currency.named(code))?.minorDigits ?? 2
+        out[code] = Amount.format(v, digits: digits)
+      }
+      return out
+    }
+    try c.encode(amounts(savingsPaid), forKey: .savingsPaid)
+    try c.encode(amounts(overdraftCharged), forKey: .overdraftCharged)
+    try c.encode(loansCharged, forKey: .loansCharged)
+    try c.encode(loansDefaulted, forKey: .loansDefaulted)
+    try c.encode(batches, forKey: .batches)
+  }
+}
+
+/// An account's unposted interest, as `interest show` and reports give it.
+public struct AccruedInterest: Sendable, Hashable {
+  /// The last day accrued, if any.
+  public let through: Day?
+  /// This month's accrual plus the carried remainder, in minor units, unrounded, as a decimal
+  /// string with ten decimal places of a minor unit's fraction kept (`"0.0032"` style, in major
+  /// units).
+  public let owed: String
+}
+
+extension Products {
+  /// How many accounts one transaction of a run covers.
+  public static let defaultInterestBatch = 10_000
+
+  /// Accrues every savings and checking account's interest for each day up to and including
+  /// `date` that has not been accrued yet, posts the interest of every month that ended, charges
+  /// loans' interest for the periods begun, and marks loans more than 90 days overdue
+  /// `defaulted` (DESIGN.md 4.7).
+  ///
+  /// A run commits `batchSize` accounts per transaction, so a crash in the middle loses nothing
+  /// and doubles nothing: running it again continues where the durable part ended.
+  ///
+  /// - Throws: `permission_denied` (managers and the operator); `invalid_argument` when `date`
+  ///   has not ended yet.
+  ///
+  /// - Note: Blocks the calling thread while it reads the journal and until each batch is
+  ///   durable.
+  public func runInterest(
+    through date: Day, batchSize: Int = Products.defaultInterestBatch,
+    progress: ((_ done: Int, _ total: Int) -> Void)? = nil, as principal: Principal
+  ) throws(BankError) -> InterestRun {
+    try Self.require(.runInterest, principal)
+    var report = InterestRun(date: date)
+    // The accounts to visit: every open savings and checking account not yet accrued through
+    // the date. Each batch judges its accounts again under the lock.
+    let candidates = try read { p, s throws(BankError) -> [AccountID] in
+      var out: [AccountID] = []
+      for (i, info) in s.ledger.info.enumerated()
+      where info.kind == .savings || info.kind == .checking {
+        let id = AccountID(UInt32(i + 1))
+        if s.ledger.bal[i].status == .closed { continue }
+        if let t = p.pots[id]?.through, t >= date { continue }
+        out.append(id)
+      }
+      return out
+    }
+    let size = max(1, batchSize)
+    var done = 0
+    var start = 0
+    repeat {
+      let chunk = Array(candidates[start..<min(start + size, candidates.count)])
+      let last = start + size >= candidates.count
+      let part = try commit(as: principal) {
+        p, state, tx throws(BankError) -> ([ProductRecord], InterestRun) in
+        let now = Instant(nanoseconds: tx.now)
+        guard date < Day(now) else {
+          throw BankError(
+            .invalidArgument,
+            "interest runs only for days that have ended: \(date) ends at \(Instant(nanoseconds: date.end.nanoseconds)), and it is \(now) now"
+          )
+        }
+        var records: [ProductRecord] = []
+        var part = InterestRun(date: date)
+        var accounts: [String: AccountNumber] = [:]
+        for id in chunk {
+          guard state.ledger.bal[id.index].status != .closed else { continue }
+          let pot = p.pots[id] ?? InterestPot()
+          if let t = pot.through, t >= date { continue }
+          let outcome = try accrue(
+            id, pot: pot, through: date, close: false, p, &state, &tx, &accounts)
+          records += outcome.records
+          part.accounts += 1
+          part.postings += outcome.postings
+          let code = state.ledger.info[id.index].currency.code
+          if state.ledger.info[id.index].kind == .savings {
+            if outcome.posted > 0 { part.savingsPaid[code, default: 0] += outcome.posted }
+          } else if outcome.posted > 0 {
+            part.overdraftCharged[code, default: 0] += outcome.posted
+          }
+        }
+        if last {
+          let (loanRecords, charged, defaulted) = Self.chargeLoans(p, through: date, now: now)
+          records += loanRecords
+          part.loansCharged = charged
+          part.loansDefaulted = defaulted
+        }
+        return (records, part)
+      }
+      report.accounts += part.accounts
+      report.postings += part.postings
+      for (k, v) in part.savingsPaid { report.savingsPaid[k, default: 0] += v }
+      for (k, v) in part.overdraftCharged { report.overdraftCharged[k, default: 0] += v }
+      report.loansCharged += part.loansCharged
+      report.loansDefaulted += part.loansDefaulted
+      report.batches += 1
+      done += chunk.count
+      progress?(done, candidates.count)
+      start += size
+    } while start < candidates.count
+    return report
+  }
+
+  /// What accruing one account did.
+  struct Accrual {
+    var records: [ProductRecord] = []
+    var postings = 0
+    /// Minor units posted (paid for savings, charged for overdrafts).
+    var posted: Int64 = 0
+  }
+
+  /// Accrues account `id` for its days after `pot.through` up to `date` and posts each month that
+  /// ended; with `close`, also posts what is owed for the month so far, rounded, carrying
+  /// nothing. Stages the transfers; returns the records.
+  func accrue(
+    _ id: AccountID, pot: InterestPot, through date: Day, close: Bool, _ p: ProductState,
+    _ state: inout BankState, _ tx: inout Transaction, _ accounts: inout [String: AccountNumber]
+  ) throws(BankError) -> Accrual {
+    let info = state.ledger.info[id.index]
+    let b = state.ledger.bal[id.index]
+    let savings = info.kind == .savings
+    let type: RateType = savings ? .savings : .overdraft
+    let now = Instant(nanoseconds: tx.now)
+    var out = Accrual()
+    let first = pot.through.map { $0.adding(days: 1) } ?? Day(Instant(nanoseconds: info.openedAt))
+    var accrued = pot.accrued
+    var carry = pot.carry
+    if first <= date {
+      let entries = try ledger.entries(
+        of: id, head: b.lastEntry, creditNormal: true, since: first.start.nanoseconds)
+      // The balance at the end of `date`, then of each day before it, going back.
+      var balance = b.balance
+      var k = 0
+      let endNanos = date.end.nanoseconds
+      while k < entries.count, entries[k].time >= endNanos {
+        balance &-= entries[k].signed
+        k += 1
+      }
+      let count = date.number - first.number + 1
+      var endOfDay = [Int64](repeating: 0, count: count)
+      for i in stride(from: count - 1, through: 0, by: -1) {
+        endOfDay[i] = balance
+        let dayStart = Day(number: first.number + i).start.nanoseconds
+        while k < entries.count, entries[k].time >= dayStart {
+          balance &-= entries[k].signed
+          k += 1
+        }
+      }
+      var segment: Int128 = 0
+      for i in 0..<count {
+        let day = Day(number: first.number + i)
+        let e = endOfDay[i]
+        let base: Int64 = savings ? (e > 0 ? e : 0) : (e < 0 ? -e : 0)
+        if base > 0 {
+          let r = p.rate(type, on: day)
+          if r.microPercent > 0 { segment += Int128(base) * Int128(r.microPercent) }
+        }
+        if day.isLastOfMonth || i == count - 1 {
+          out.records.append(.accrued(account: id, through: day, amount: segment, time: now))
+          accrued += segment
+          segment = 0
+          if day.isLastOfMonth {
+            let total = accrued + carry
+            let q = Exact.roundHalfEven(total, Exact.accrualDenominator)
+            carry = total - q * Exact.accrualDenominator
+            accrued = 0
+            let amount = try Self.postInterest(
+              Int64(q), id, month: day.month, savings: savings, &state, &tx, &accounts)
+            out.records.append(
+              .interestPosted(
+                account: id, month: day.month, amount: amount, carry: carry, time: now))
+            if amount > 0 {
+              out.postings += 1
+              out.posted += amount
+            }
+          }
+        }
+      }
+    }
+    if close, accrued != 0 || carry != 0 {
+      let q = Exact.roundHalfEven(accrued + carry, Exact.accrualDenominator)
+      let month = Day(now).month
+      let amount = try Self.postInterest(
+        Int64(max(0, q)), id, month: month, savings: savings, &state, &tx, &accounts)
+      out.records.append(
+        .interestPosted(account: id, month: month, amount: amount, carry: 0, time: now))
+      if amount > 0 {
+        out.postings += 1
+        out.posted += amount
+      }
+    }
+    return out
+  }
+
+  /// Posts `minor` units of a month's interest on account `id`: paid from interest expense to a
+  /// savings account, or charged from a checking account to interest income.
+  static func postInterest(
+    _ minor: Int64, _ id: AccountID, month: YearMonth, savings: Bool, _ state: inout BankState,
+    _ tx: inout Transaction, _ accounts: inout [String: AccountNumber]
+  ) throws(BankError) -> Int64 {
+    guard minor > 0 else { return 0 }
+    let info = state.ledger.info[id.index]
+    let kind: AccountKind = savings ? .interest : .interestIncome
+    let cacheKey = "\(kind.rawValue)\(info.currency.code)"
+    let bankSide: AccountNumber
+    if let n = accounts[cacheKey] {
+      bankSide = n
+    } else {
+      bankSide = try bankAccount(kind, info.currency, &state, &tx)
+      accounts[cacheKey] = bankSide
+    }
+    try move(
+      minor, info.currency, from: savings ? bankSide : info.number,
+      to: savings ? info.number : bankSide, kind: .interest,
+      memo: savings ? "interest for \(month)" : "overdraft interest for \(month)", &state, &tx)
+    return minor
+  }
+
+  /// The interest an account owes or is owed but has not been posted: the accrual and the carried
+  /// remainder.
+  public func accruedInterest(of number: AccountNumber) throws(BankError) -> AccruedInterest {
+    try read { p, s throws(BankError) in
+      let id = try s.ledger.id(of: number)
+      let pot = p.pots[id] ?? InterestPot()
+      let digits = s.ledger.info[id.index].currency.minorDigits
+      return AccruedInterest(
+        through: pot.through,
+        owed: Exact.minorDecimal(pot.accrued + pot.carry, places: 10, digits: digits))
+    }
+  }
+}
