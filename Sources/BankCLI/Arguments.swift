@@ -49,6 +49,8 @@ struct CommandSpec: Sendable {
   let usage: String
   /// Value options that may be repeated.
   var repeatable: Set<String> = []
+  /// How many of the last positionals may be left out (`statement --customer C` needs none).
+  var optionalPositionals = 0
   /// What `bankctl help <command>` prints below the usage line.
   var details: String? = nil
   /// Who may run it, as the permission matrix (DESIGN.md section 5) says.
@@ -70,7 +72,7 @@ struct CommandSpec: Sendable {
 enum Commands {
   /// Every command, in the order help lists them: one line per command group.
   static let all: [CommandSpec] =
-    accounts + money + store + people + cards + atm
+    accounts + money + store + people + cards + atm + products
 
   static func named(_ name: String) -> CommandSpec? { all.first { $0.name == name } }
 

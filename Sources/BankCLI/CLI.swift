@@ -207,7 +207,9 @@ func runCommandLine(
     console.print(topic.map(Help.command) ?? Help.overview)
     return finish(ExitCode.ok, json: parsed.json, console: console)
   }
-  if parsed.positionals.count != spec.positionals.count {
+  if parsed.positionals.count > spec.positionals.count
+    || parsed.positionals.count < spec.positionals.count - spec.optionalPositionals
+  {
     let missing = parsed.positionals.count < spec.positionals.count
     let what =
       missing

@@ -60,13 +60,24 @@ extension Commands {
       permission: .operation(.unfreeze),
       run: { try $0.setStatus("unfreeze") }),
     CommandSpec(
-      name: "close", valueOptions: ["id"], flagOptions: [], positionals: ["account"],
-      summary: "Close an account with a zero balance.",
-      usage: "bankctl close <account> [--id <key>]",
-      details:
-        "ARGUMENTS:\n  <account>               The account number.\n\nRefused with account_not_empty unless the balance is zero and no hold is pending.\nJSON: shaped like the output of 'open'.",
+      name: "close", valueOptions: ["id", "settle"], flagOptions: [], positionals: ["account"],
+      summary: "Close an account, posting its accrued interest first.",
+      usage: "bankctl close <account> [--settle <account>] [--id <key>]",
+      details: """
+        ARGUMENTS:
+          <account>               The account number.
+        OPTIONS:
+          --settle <account>      Move what is left after the interest posting to this account
+                                  (or take an overdrawn balance from it), in the same batch.
+
+        First posts the interest accrued through yesterday (rounded half to even, nothing
+        carried). Refused with account_not_empty when a balance is left and no --settle is
+        given, or a hold is pending: nothing changes then. With --id, a retry after the close
+        committed replays. Managers and the operator.
+        JSON: shaped like the output of 'open', plus "interest", "settled", "settled_with".
+        """,
       permission: .operation(.close),
-      run: { try $0.setStatus("close") }),
+      run: { try $0.closeAccount() }),
   ]
 }
 

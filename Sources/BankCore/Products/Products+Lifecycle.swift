@@ -10,6 +10,14 @@ public struct ClosedAccount: Sendable, Hashable, Encodable {
   /// The settlement account, when one was named.
   public let settledWith: AccountNumber?
 
+  /// What closing an account did.
+  public init(account: Account, interest: Amount, settled: Amount, settledWith: AccountNumber?) {
+    self.account = account
+    self.interest = interest
+    self.settled = settled
+    self.settledWith = settledWith
+  }
+
   private enum Keys: String, CodingKey {
     case interest, settled
     case settledWith = "settled_with"
@@ -64,58 +72,83 @@ extension Products {
   /// - Note: Blocks the calling thread until its records are durable.
   @discardableResult
   public func close(
-    _ number: AccountNumber, settleWith: AccountNumber? = nil, as principal: Principal
+    _ number: AccountNumber, settleWith: AccountNumber? = nil, key: IdempotencyKey? = nil,
+    as principal: Principal
   ) throws(BankError) -> ClosedAccount {
     try authenticator.authorize(.close, as: principal, account: number)
-    return try commit(as: principal) {
-      p, state, tx throws(BankError) -> ([ProductRecord], ClosedAccount) in
-      let id = try state.ledger.id(of: number)
-      let info = state.ledger.info[id.index]
-      guard info.kind.isCustomer else {
-        throw BankError(.internalAccount, "account \(number) is one of the bank's own")
-      }
-      guard state.ledger.bal[id.index].status != .closed else {
-        throw BankError(.accountClosed, "account \(number) is closed")
-      }
-      var records: [ProductRecord] = []
-      var interest: Int64 = 0
-      if info.kind == .savings || info.kind == .checking {
-        let yesterday = Day(Instant(nanoseconds: tx.now)).adding(days: -1)
-        var accounts: [String: AccountNumber] = [:]
-        let a = try accrue(
-          id, pot: p.pots[id] ?? InterestPot(), through: yesterday, close: true, p, &state, &tx,
-          &accounts)
-        records = a.records
-        interest = info.kind == .savings ? a.posted : -a.posted
-      }
-      let left = state.ledger.bal[id.index].balance
-      var settled: Int64 = 0
-      if left != 0 {
-        guard let settleWith else {
-          let shown = Amount(minorUnits: left, currency: info.currency)
-          throw BankError(
-            .accountNotEmpty,
-            interest != 0
-              ? "account \(number) would hold \(shown.formatted) after its interest of \(Amount(minorUnits: interest, currency: info.currency).formatted) is posted; name an account to settle with (--settle ACCOUNT)"
-              : "account \(number) holds \(shown.formatted); pay it out first, or name an account to settle with (--settle ACCOUNT)"
-          )
+    return try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> ClosedAccount in
+      var arguments = [("account", number.description)]
+      if let settleWith { arguments.append(("settle", settleWith.description)) }
+      guard
+        let op = OperationKey(key, principal: principal, command: "close", arguments: arguments)
+      else {
+        return try bank.commit { state, tx throws(BankError) in
+          try Self.closeStaged(number, settleWith: settleWith, self, &state, &tx)
         }
-        try Self.move(
-          abs(left), info.currency, from: left > 0 ? number : settleWith,
-          to: left > 0 ? settleWith : number, kind: .transfer, memo: "closing \(number)", &state,
-          &tx)
-        settled = left
       }
-      _ = try state.ledger.stage(
-        .setStatus(number, .closed), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
-      return (
-        records,
-        ClosedAccount(
-          account: state.ledger.account(id),
-          interest: Amount(minorUnits: interest, currency: info.currency),
-          settled: Amount(minorUnits: settled, currency: info.currency), settledWith: settleWith)
-      )
+      let done = try authenticator.commitKeyed(op) { state, tx throws(BankError) -> String in
+        let c = try Self.closeStaged(number, settleWith: settleWith, self, &state, &tx)
+        return "\(c.interest.minorUnits) \(c.settled.minorUnits)"
+      }
+      let account = try ledger.account(number)
+      let figures = (done ?? "0 0").split(separator: " ").compactMap { Int64($0) }
+      return ClosedAccount(
+        account: account,
+        interest: Amount(minorUnits: figures.first ?? 0, currency: account.currency),
+        settled: Amount(minorUnits: figures.dropFirst().first ?? 0, currency: account.currency),
+        settledWith: settleWith)
     }
+  }
+
+  /// Stages a close in a transaction: interest, settlement, status (see ``close(_:settleWith:key:as:)``).
+  static func closeStaged(
+    _ number: AccountNumber, settleWith: AccountNumber?, _ products: Products,
+    _ state: inout BankState, _ tx: inout Transaction
+  ) throws(BankError) -> ClosedAccount {
+    let p = try state.requireCore(ProductState.self)
+    let id = try state.ledger.id(of: number)
+    let info = state.ledger.info[id.index]
+    guard info.kind.isCustomer else {
+      throw BankError(.internalAccount, "account \(number) is one of the bank's own")
+    }
+    guard state.ledger.bal[id.index].status != .closed else {
+      throw BankError(.accountClosed, "account \(number) is closed")
+    }
+    var interest: Int64 = 0
+    if info.kind == .savings || info.kind == .checking {
+      let yesterday = Day(Instant(nanoseconds: tx.now)).adding(days: -1)
+      var accounts: [String: AccountNumber] = [:]
+      let a = try products.accrue(
+        id, pot: p.pots[id] ?? InterestPot(), through: yesterday, close: true, p, &state, &tx,
+        &accounts)
+      for r in a.records { state.emit(r, of: ProductState.self, in: &tx) }
+      interest = info.kind == .savings ? a.posted : -a.posted
+    }
+    let left = state.ledger.bal[id.index].balance
+    var settled: Int64 = 0
+    if left != 0 {
+      guard let settleWith else {
+        let shown = Amount(minorUnits: left, currency: info.currency)
+        throw BankError(
+          .accountNotEmpty,
+          interest != 0
+            ? "account \(number) would hold \(shown.formatted) after its interest of \(Amount(minorUnits: interest, currency: info.currency).formatted) is posted; name an account to settle with (--settle ACCOUNT)"
+            : "account \(number) holds \(shown.formatted); pay it out first, or name an account to settle with (--settle ACCOUNT)"
+        )
+      }
+      try move(
+        abs(left), info.currency, from: left > 0 ? number : settleWith,
+        to: left > 0 ? settleWith : number, kind: .transfer, memo: "closing \(number)", &state,
+        &tx)
+      settled = left
+    }
+    _ = try state.ledger.stage(
+      .setStatus(number, .closed), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
+    return ClosedAccount(
+      account: state.ledger.account(id),
+      interest: Amount(minorUnits: interest, currency: info.currency),
+      settled: Amount(minorUnits: settled, currency: info.currency), settledWith: settleWith)
   }
 
   /// Reverses a posted transfer: an opposite transfer of the same amount from its credit account

@@ -345,7 +345,17 @@ extension Products {
       }
       let now = Instant(nanoseconds: tx.now)
       var records: [ProductRecord] = []
-      let (c, due) = l.charges(through: Day(now))
+      var (c, due) = l.charges(through: Day(now))
+      // A borrower who has paid every installment whose interest is charged is paying the next
+      // one ahead of its period: its interest (on what is outstanding now) is charged now,
+      // once, so installments paid early split as the schedule does.
+      let covered = l.standing(try l.schedule(currency: currency, from: Day(now)), on: Day(now))
+        .covered
+      // A payment that settles everything owed now is a payoff: no period is charged ahead.
+      if covered >= c, l.outstanding > 0, amount.minorUnits < due + l.outstanding {
+        due += LoanMath.monthInterest(l.outstanding, l.rate)
+        c += 1
+      }
       if c != l.charged {
         records.append(.loanCharged(loan: loan, charged: c, interestDue: due, time: now))
       }
