@@ -21,7 +21,7 @@ import Testing
       [
         .freeze, .unfreeze, .close, .overdraft, .unblockCard, .liftLockout, .revokeSessions,
         .approveLoan,
-        .rejectLoan, .setRates, .runInterest, .loadATM, .serviceATM,
+        .rejectLoan, .setRates, .runInterest, .reverse, .loadATM, .serviceATM,
       ],
       [false, false, true, false, true]
     ),

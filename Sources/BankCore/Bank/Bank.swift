@@ -55,7 +55,9 @@ public struct BankConfiguration: Sendable {
 /// Do not call back into a bank from inside a closure it is running; the lock is not reentrant.
 public final class Bank: Sendable {
   /// The cores every bank holds besides the ledger.
-  static let standardCores: [any StateCore.Type] = [AuthState.self, ATMState.self, ProductState.self]
+  static let standardCores: [any StateCore.Type] = [
+    AuthState.self, ATMState.self, ProductState.self,
+  ]
 
   struct Guarded: Sendable {
     var state: BankState

@@ -202,4 +202,11 @@ public struct Account: Sendable, Hashable, Identifiable {
 
   /// The overdraft limit as an amount.
   public var overdraftLimit: Amount { Amount(minorUnits: overdraftLimitMinor, currency: currency) }
+
+  /// Whether the posted balance is below the overdraft limit: only interest and fees the bank
+  /// charges can put it there, and the account then refuses debits until it is back inside.
+  public var isOverLimit: Bool {
+    kind.isCustomer && kind.isCreditNormal
+      && postedCredits - postedDebits + Int128(overdraftLimitMinor) < 0
+  }
 }

@@ -134,11 +134,13 @@ extension Account: Codable {
   private enum Keys: String, CodingKey {
     case account, name, type, currency, status, balance, available, pending
     case overdraftLimit = "overdraft_limit"
+    case overLimit = "over_limit"
   }
 
   /// Encodes as bankctl's account shape:
   /// `{"account","name","type","currency","status","balance","available","pending",
-  /// "overdraft_limit"}`.
+  /// "overdraft_limit"}`, with `"over_limit":true` after them only when bank charges took the
+  /// balance past the limit (``isOverLimit``).
   public func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: Keys.self)
     try c.encode(number, forKey: .account)
@@ -150,6 +152,7 @@ extension Account: Codable {
     try c.encode(available, forKey: .available)
     try c.encode(pending, forKey: .pending)
     try c.encode(overdraftLimit, forKey: .overdraftLimit)
+    if isOverLimit { try c.encode(true, forKey: .overLimit) }
   }
 
   /// Decodes the shape ``encode(to:)`` writes, as a client of `bankd` reads an account.
