@@ -21,8 +21,12 @@ struct CommandContext {
   /// The store as messages name it.
   var storePath: String { opener.displayName }
 
+  /// A clock that replaces `--now` and the system clock (the demo writes a year of history).
+  var clockOverride: BankClock? = nil
+
   /// The clock commands run on: `--now` fixed, else the system clock.
   var clock: BankClock {
+    if let clockOverride { return clockOverride }
     guard let now = parsed.now else { return .system }
     return BankClock { now.nanoseconds }
   }

@@ -1,4 +1,5 @@
 import BankCore
+import Synchronization
 
 /// The built-in demonstration: a sample bank and a short scripted session.
 enum Demo {
@@ -7,10 +8,17 @@ enum Demo {
     "Donald Knuth", "Frances Allen", "Tony Hoare", "Leslie Lamport", "Margaret Hamilton",
   ]
 
-  static func run(_ ctx: CommandContext) throws {
+  static func run(_ base: CommandContext) throws {
     var log: [String] = []
     var steps: [JSON] = []
-    let (accounts, final) = try ctx.withLedger(create: true) { l -> ([AccountNumber], [Account]) in
+    // A new store gets a year of history: it is written as of a year ago, then moves forward
+    // through the months to now. An existing store carries on from its own time.
+    let now = base.clock.now()
+    let history = base.opener.storeExists() ? nil : DemoClock(now - 365 * DemoClock.day)
+    var ctx = base
+    if let history { ctx.clockOverride = BankClock { history.read() } }
+    let (accounts, initial) = try ctx.withLedger(create: true) {
+      l -> ([AccountNumber], [Account]) in
       var numbers: [AccountNumber] = []
       for (i, name) in names.enumerated() {
         let a = try l.open(AccountSpec(name: name, kind: i % 3 == 2 ? .savings : .checking))
@@ -78,8 +86,18 @@ enum Demo {
       }
       return (numbers, try numbers.map { try l.account($0) })
     }
-    _ = accounts
+    var final = initial
     let people = try demoPeople(ctx)
+    if let history, !people.isEmpty {
+      let lines = try demoYear(ctx, history, accounts: accounts, until: now)
+      log.append(contentsOf: lines)
+      steps.append(
+        contentsOf: lines.map { .object([("step", .string("products")), ("result", .string($0))]) })
+    }
+    ctx = base
+    if history != nil {
+      final = try ctx.withLedger(readOnly: true) { l in try accounts.map { try l.account($0) } }
+    }
     // The terminal and its session come with the demo people, the first time only.
     if !people.isEmpty,
       let atm = try demoATM(ctx, cards: people.compactMap { p in p.first { $0.0 == "card" }?.1 })
@@ -170,6 +188,94 @@ enum Demo {
     }
   }
 
+  /// A year of banking products on a new store: rates, a savings account earning monthly
+  /// interest, an approved loan repaid on its due dates, and a last month of everyday activity
+  /// on the sample accounts; the clock moves from a year ago to `until`. Returns what happened.
+  static func demoYear(
+    _ ctx: CommandContext, _ clock: DemoClock, accounts: [AccountNumber], until: Int64
+  ) throws -> [String] {
+    try ctx.withBank { acting in
+      let products = Products(authenticator: acting.auth)
+      let l = acting.ledger
+      func usd(_ minor: Int64) -> Amount { Amount(minorUnits: minor, currency: .usd) }
+      let start = Day(Instant(nanoseconds: clock.read()))
+      var out: [String] = []
+      try products.setRate(
+        .savings, annual: AnnualRate(microPercent: 3_500_000), from: start, as: .operator)
+      try products.setRate(
+        .overdraft, annual: AnnualRate(microPercent: 18_000_000), from: start, as: .operator)
+      out.append("rates from \(start): savings 3.5 %, overdraft 18 %")
+      let ada = CustomerID(1)
+      let alan = CustomerID(2)
+      clock.advance(minutes: 5)
+      let savings = try acting.auth.openAccount(
+        for: ada, spec: AccountSpec(name: "Ada Lovelace", kind: .savings), as: .operator)
+      try l.deposit(usd(8_000_00), to: savings.number, memo: "savings")
+      out.append("opened savings account \(savings.number) for \(ada) with 8000.00 USD")
+      let alanAccount = try acting.auth.customer(alan, as: .operator).accounts[0]
+      clock.advance(minutes: 5)
+      let loan = try products.requestLoan(
+        customer: alan, account: alanAccount, amount: usd(6_000_00), months: 24,
+        annualRate: AnnualRate(microPercent: 9_500_000), as: .customer(alan))
+      clock.advance(minutes: 60)
+      let approved = try products.approveLoan(loan.id, as: .staff(username: "mark", role: .manager))
+      out.append(
+        "loan \(loan.id): 6000.00 USD over 24 months at 9.5 % for \(alan), approved; installment \(approved.installment.formatted)"
+      )
+      let schedule = try products.schedule(of: loan.id, as: .operator)
+      let lastMonth = until - 30 * DemoClock.day
+      var rng = SplitMix(seed: 2026)
+      var day = start.adding(days: 1)
+      let end = Day(Instant(nanoseconds: until))
+      var repaid = 0
+      while day < end {
+        // Salary, the installment on its due date, and in the last month everyday activity.
+        if let row = schedule.first(where: { $0.due == day }) {
+          clock.set(day.start.nanoseconds + 9 * 3_600 * 1_000_000_000)
+          try l.deposit(usd(2_500_00), to: alanAccount, memo: "salary")
+          clock.advance(minutes: 30)
+          try products.repayLoan(loan.id, amount: row.payment, as: .customer(alan))
+          repaid += 1
+        }
+        if day.start.nanoseconds >= lastMonth {
+          clock.set(day.start.nanoseconds + 12 * 3_600 * 1_000_000_000)
+          for _ in 0..<Int(rng.next() % 3) {
+            clock.advance(minutes: 7)
+            let from = accounts[Int(rng.next() % UInt64(accounts.count))]
+            let to = accounts[Int(rng.next() % UInt64(accounts.count))]
+            let amount = usd(Int64(rng.next() % 150_00) + 1_00)
+            switch rng.next() % 3 {
+            case 0: try l.deposit(amount, to: to, memo: "cash in")
+            case 1: _ = try? l.withdraw(amount, from: from, memo: "cash out")
+            default:
+              if from != to { _ = try? l.transfer(amount, from: from, to: to, memo: "payment") }
+            }
+          }
+        }
+        if day.isLastOfMonth {
+          clock.set(day.adding(days: 1).start.nanoseconds + 2 * 3_600 * 1_000_000_000)
+          try products.runInterest(through: day, as: .staff(username: "mark", role: .manager))
+        }
+        day = day.adding(days: 1)
+      }
+      // Interest through yesterday, so the current month's accrual shows.
+      clock.set(max(clock.read(), until - 3_600 * 1_000_000_000))
+      if Day(Instant(nanoseconds: clock.read())) > end.adding(days: -1) {
+        try products.runInterest(through: end.adding(days: -1), as: .operator)
+      }
+      let s = try l.account(savings.number)
+      out.append(
+        "savings \(savings.number) earned a year of monthly interest: balance \(s.balance.formatted)"
+      )
+      let shown = try products.loan(loan.id, as: .operator)
+      out.append(
+        "loan \(loan.id): \(repaid) installments repaid, \(shown.outstandingPrincipal.formatted) outstanding, next due \(shown.nextDue?.description ?? "-")"
+      )
+      out.append("a month of everyday activity on the sample accounts")
+      return out
+    }
+  }
+
   /// Loads terminal ATM-01 with 100, 500 and 2000 notes and runs a cardholder's session on the
   /// first demo card, the first time the demo runs on a store; returns what happened.
   static func demoATM(_ ctx: CommandContext, cards: [String]) throws -> [String]? {
@@ -209,5 +315,30 @@ extension Authenticator {
     guard let first = p.accounts.first else { return }
     try acting.ledger.deposit(
       Amount(minorUnits: 5_000_00, currency: .usd), to: first, memo: "opening deposit")
+  }
+}
+
+/// The demo's clock: a year ago, moved forward by the demo's script.
+final class DemoClock: Sendable {
+  static let day: Int64 = 86_400 * 1_000_000_000
+  private let now: Mutex<Int64>
+
+  init(_ start: Int64) { now = Mutex(start) }
+
+  func read() -> Int64 { now.withLock { $0 } }
+  func set(_ t: Int64) { now.withLock { $0 = max($0, t) } }
+  func advance(minutes: Int64) { now.withLock { $0 += minutes * 60 * 1_000_000_000 } }
+}
+
+/// A small seeded generator (SplitMix64), so the demo writes the same history every time.
+struct SplitMix {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
   }
 }

@@ -321,7 +321,26 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(accounts.count == 10)
     let list = try #require(
       jsonObject(cli(["--json", "accounts"], store: store).out)?["accounts"] as? [[String: Any]])
-    #expect(list.count == 12, "ten demo accounts and the two demo customers' accounts")
+    #expect(
+      list.count == 14,
+      "ten demo accounts, the two demo customers' accounts, Ada's savings and Alan's loan")
+    // A year of products: a savings account with twelve monthly postings, a loan being repaid.
+    let loan = try #require(
+      jsonObject(cli(["--json", "loan", "show", "L000001"], store: store).out))
+    #expect(loan["status"] as? String == "active")
+    #expect((loan["paid_principal"] as? String).map { $0 != "0.00" } == true)
+    let tb = try #require(
+      jsonObject(cli(["--json", "report", "trial-balance"], store: store).out))
+    #expect(tb["total_debits"] as? String == tb["total_credits"] as? String)
+    let savings = try #require(
+      list.first { $0["type"] as? String == "savings" && $0["name"] as? String == "Ada Lovelace" })
+    let history = try #require(
+      jsonObject(
+        cli(
+          ["--json", "history", savings["account"] as? String ?? "", "--limit", "100"], store: store
+        )
+        .out)?["entries"] as? [[String: Any]])
+    #expect(history.filter { $0["kind"] as? String == "interest" }.count >= 11)
     // The demo people, printed once: customers with cards and PINs, a teller and a manager, whose
     // credentials work.
     let people = try #require(jsonObject(r.out)?["credentials"] as? [[String: String]])
