@@ -36,6 +36,12 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
         .invalidArgument,
         "invalid date '\(text.debugSanitized)': expected YYYY-MM-DD, such as 2026-01-31")
     }
+    guard day >= Day(number: 0), day < Day(Instant.latest) else {
+      throw BankError(
+        .invalidArgument,
+        "invalid date '\(text.debugSanitized)': dates run from 1970-01-01 to \(Day(Instant.latest).adding(days: -1))"
+      )
+    }
     self = day
   }
 
@@ -62,7 +68,10 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
   public var isLastOfMonth: Bool { Day(number: number + 1).date.day == 1 }
 
   /// The first instant of the day.
-  public var start: Instant { Instant(nanoseconds: Int64(number) * 86_400 * 1_000_000_000) }
+  public var start: Instant {
+    let (ns, overflow) = Int64(clamping: number).multipliedReportingOverflow(by: 86_400_000_000_000)
+    return Instant(nanoseconds: overflow ? (number < 0 ? Int64.min : Int64.max) : ns)
+  }
   /// The first instant of the next day: the day's end, exclusive.
   public var end: Instant { Day(number: number + 1).start }
 

@@ -51,7 +51,9 @@ struct LoanState: Sendable, Equatable {
     var due = interestDue
     guard status == .active || status == .defaulted else { return (c, due) }
     while outstanding > 0, let s = periodStart(c + 1), s <= day {
-      due += LoanMath.monthInterest(outstanding, rate)
+      let (sum, overflow) = due.addingReportingOverflow(LoanMath.monthInterest(outstanding, rate))
+      if overflow { break }
+      due = sum
       c += 1
     }
     return (c, due)

@@ -215,8 +215,12 @@ extension Products {
             let q = Exact.roundHalfEven(total, Exact.accrualDenominator)
             carry = total - q * Exact.accrualDenominator
             accrued = 0
+            guard let minor = Int64(exactly: q) else {
+              throw BankError(
+                .overflow, "the interest of account \(info.number) does not fit in 64 bits")
+            }
             let amount = try Self.postInterest(
-              Int64(q), id, month: day.month, savings: savings, &state, &tx, &accounts)
+              minor, id, month: day.month, savings: savings, &state, &tx, &accounts)
             out.records.append(
               .interestPosted(
                 account: id, month: day.month, amount: amount, carry: carry, time: now))
@@ -231,8 +235,11 @@ extension Products {
     if close, accrued != 0 || carry != 0 {
       let q = Exact.roundHalfEven(accrued + carry, Exact.accrualDenominator)
       let month = Day(now).month
+      guard let minor = Int64(exactly: max(0, q)) else {
+        throw BankError(.overflow, "the interest of account \(info.number) does not fit in 64 bits")
+      }
       let amount = try Self.postInterest(
-        Int64(max(0, q)), id, month: month, savings: savings, &state, &tx, &accounts)
+        minor, id, month: month, savings: savings, &state, &tx, &accounts)
       out.records.append(
         .interestPosted(account: id, month: month, amount: amount, carry: 0, time: now))
       if amount > 0 {

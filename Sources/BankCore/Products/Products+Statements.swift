@@ -186,13 +186,13 @@ extension Products {
     inRange.reverse()
     let open =
       opening ?? (inRange.first.map { $0.balance.minorUnits - $0.amount.minorUnits } ?? current)
-    var totalIn: Int64 = 0
-    var totalOut: Int64 = 0
+    var totalIn: Int128 = 0
+    var totalOut: Int128 = 0
     var entries: [StatementEntry] = []
     entries.reserveCapacity(inRange.count)
     for e in inRange {
       let a = e.amount.minorUnits
-      if a >= 0 { totalIn += a } else { totalOut -= a }
+      if a >= 0 { totalIn += Int128(a) } else { totalOut -= Int128(a) }
       entries.append(
         StatementEntry(
           transfer: e.transfer, time: e.time,
@@ -200,6 +200,11 @@ extension Products {
           balance: e.balance, kind: e.kind, counterparty: e.counterparty))
     }
     func amount(_ v: Int64) -> Amount { Amount(minorUnits: v, currency: currency) }
+    guard let totalIn = Int64(exactly: totalIn), let totalOut = Int64(exactly: totalOut) else {
+      throw BankError(
+        .overflow,
+        "the totals of the statement of \(number) do not fit in 64 bits; use a shorter period")
+    }
     return Statement(
       account: number, name: account.name, from: from, to: to, openingBalance: amount(open),
       entries: entries, totalIn: amount(totalIn), totalOut: amount(totalOut),

@@ -1,0 +1,206 @@
+import BankCore
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 21 through `bankctl`: DESIGN.md 4.7's commands, their JSON and exit codes, as a script
+/// drives them.
+@Suite(.serialized) struct ProductsCLITests {
+  static let bankctl = BuiltProducts.executable("bankctl")
+  let dir = TempDirectory("products-cli")
+  var store: String { dir.file("bank.journal") }
+
+  func bank(_ args: [String], now: String? = nil, stdin: String? = nil) throws -> ProcessResult {
+    try runProcess(
+      Self.bankctl, ["--store", store] + (now.map { ["--now", $0] } ?? []) + args,
+      environment: [:], stdin: stdin)
+  }
+
+  func json(_ r: ProcessResult) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
+  }
+
+  func errorCode(_ r: ProcessResult) -> String? {
+    let e = (try? JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as? [String: Any])
+    return (e?["error"] as? [String: Any])?["code"] as? String
+  }
+
+  @Test func theWorkedExampleThroughTheBinary() throws {
+    let a = try #require(
+      json(
+        try bank(
+          ["--json", "open", "--name", "Saver", "--type", "savings"], now: "2026-01-01T08:00:00Z"))[
+          "account"] as? String)
+    #expect(
+      try bank(
+        ["rate", "set", "--type", "savings", "--annual", "3.65", "--from", "2026-01-01"],
+        now: "2026-01-01T08:30:00Z"
+      ).status == 0)
+    #expect(try bank(["deposit", a, "10000.00"], now: "2026-01-01T09:00:00Z").status == 0)
+    let jan = try bank(
+      ["--json", "interest", "run", "--date", "2026-01-31"], now: "2026-02-01T00:30:00Z")
+    #expect(jan.status == 0, "\(jan.stderr)")
+    #expect((json(jan)["savings_paid"] as? [String: String])?["USD"] == "31.00")
+    let feb = try bank(
+      ["--json", "interest", "run", "--date", "2026-02-28"], now: "2026-03-01T00:30:00Z")
+    #expect((json(feb)["savings_paid"] as? [String: String])?["USD"] == "28.09")
+    #expect(json(try bank(["--json", "balance", a]))["balance"] as? String == "10059.09")
+    // The statement of March shows February's posting made on 1 March.
+    let s = json(try bank(["--json", "statement", a, "--month", "2026-03"]))
+    for key in [
+      "account", "from", "to", "opening_balance", "entries", "total_in", "total_out",
+      "closing_balance",
+    ] {
+      #expect(s[key] != nil, "\(key)")
+    }
+    #expect(s["opening_balance"] as? String == "10031.00")
+    #expect(s["closing_balance"] as? String == "10059.09")
+    let entries = try #require(s["entries"] as? [[String: Any]])
+    #expect(entries.count == 1)
+    for key in ["transfer", "time", "description", "amount", "balance"] {
+      #expect(entries[0][key] != nil, "\(key)")
+    }
+    #expect((entries[0]["description"] as? String)?.contains("2026-02") == true)
+    let csv = try bank(["statement", a, "--from", "2026-01-01", "--to", "2026-03-31", "--csv"])
+    #expect(csv.stdout.hasPrefix("transfer,time,description,amount,balance\n"), "\(csv.stdout)")
+    #expect(csv.stdout.contains("Closing balance"))
+    let tb = json(try bank(["--json", "report", "trial-balance", "--currency", "USD"]))
+    #expect(tb["total_debits"] as? String == "10059.09")
+    #expect(tb["total_debits"] as? String == tb["total_credits"] as? String)
+    let lines = try #require(tb["accounts"] as? [[String: Any]])
+    for key in ["account", "name", "kind", "debits", "credits", "balance"] {
+      #expect(lines.allSatisfy { $0[key] != nil }, "\(key)")
+    }
+  }
+
+  @Test func badInputExitsWithItsCodeAndChangesNothing() throws {
+    let a = try #require(
+      json(try bank(["--json", "open", "--name", "A"], now: "2026-01-01T08:00:00Z"))["account"]
+        as? String)
+    #expect(try bank(["deposit", a, "100"], now: "2026-01-01T09:00:00Z").status == 0)
+    let before = fileBytes(store)
+    for (args, status, code) in [
+      (["interest", "run", "--date", "2026-13-01"], 64, "invalid_argument"),
+      (["interest", "run", "--date", "2999-01-01"], 64, "invalid_argument"),
+      (["rate", "set", "--type", "savings", "--annual", "3.5%"], 64, "invalid_argument"),
+      (["rate", "set", "--type", "savings", "--annual", "-1"], 64, "usage"),
+      (["rate", "set", "--type", "savings", "--annual=-1"], 64, "invalid_argument"),
+      (["rate", "set", "--type", "savings", "--annual", "1.0000001"], 64, "invalid_argument"),
+      (["rate", "set", "--type", "loan", "--annual", "1"], 64, "invalid_argument"),
+      (["overdraft", a, "-5"], 64, "invalid_amount"),
+      (["loan", "approve", "L000009"], 1, "loan_not_found"),
+      (["loan", "show", "X1"], 64, "invalid_argument"),
+      (
+        [
+          "loan", "request", "--customer", "C000001", "--account", a, "--amount", "10", "--months",
+          "0", "--annual", "5",
+        ], 64, "invalid_argument"
+      ),
+      (["statement", a, "--month", "2026-13"], 64, "invalid_argument"),
+      (["statement", a, "--from", "2026-02-01", "--to", "2026-01-01"], 64, "invalid_argument"),
+      (["reverse", "#999", "--reason", "x"], 1, "transfer_not_found"),
+      (["reverse", "#1", "--reason", ""], 64, "invalid_argument"),
+      (["close", a], 1, "account_not_empty"),
+    ] as [([String], Int32, String)] {
+      let r = try bank(["--json"] + args)
+      #expect(r.status == status, "\(args): \(r.stderr)")
+      #expect(errorCode(r) == code, "\(args): \(r.stderr)")
+    }
+    let report = try bank(["report", "nonsense"])
+    #expect(report.status == 64)
+    #expect(fileBytes(store) == before, "a refused command changes nothing")
+  }
+
+  @Test func rolesMeetTheMatrix() throws {
+    let c = json(
+      try bank(
+        [
+          "--json", "customer", "register", "--name", "Lena Fox", "--email", "lena@example.org",
+          "--phone", "+14155550177", "--age", "30",
+        ], stdin: "quiet harbour lantern 77\n"))
+    let account = try #require((c["accounts"] as? [String])?.first)
+    #expect(try bank(["deposit", account, "500"]).status == 0)
+    #expect(
+      try bank(
+        ["staff", "add", "--username", "tom", "--name", "Tom Till", "--role", "teller"],
+        stdin: "counter desk 2026 red\n"
+      ).status == 0)
+    let customer = try #require(
+      json(
+        try bank(["--json", "login", "--customer", "C000001"], stdin: "quiet harbour lantern 77\n"))[
+          "session"] as? String)
+    let teller = try #require(
+      json(try bank(["--json", "login", "--staff", "tom"], stdin: "counter desk 2026 red\n"))[
+        "session"] as? String)
+    // A customer requests a loan into their own account, reads their own statement, but runs no
+    // report and approves nothing.
+    let loan = try bank(
+      [
+        "--json", "--session", customer, "loan", "request", "--customer", "C000001", "--account",
+        account, "--amount", "1200", "--months", "12", "--annual", "12",
+      ])
+    #expect(loan.status == 0, "\(loan.stderr)")
+    #expect(json(loan)["status"] as? String == "requested")
+    #expect(
+      try bank(["--session", customer, "statement", account, "--month", "2026-12"]).status == 0)
+    for args in [
+      ["report", "trial-balance"], ["loan", "approve", "L000001"],
+      ["interest", "run", "--date", "2020-01-01"],
+      ["rate", "set", "--type", "savings", "--annual", "1"], ["reverse", "#1", "--reason", "x"],
+    ] {
+      let r = try bank(["--json", "--session", customer] + args)
+      #expect(r.status == 1 && errorCode(r) == "permission_denied", "\(args): \(r.stderr)")
+      let t = try bank(["--json", "--session", teller] + args)
+      #expect(t.status == 1 && errorCode(t) == "permission_denied", "teller \(args): \(t.stderr)")
+    }
+    let approved = try bank(["--json", "loan", "approve", "L000001"])
+    #expect(json(approved)["status"] as? String == "active")
+    let schedule = json(try bank(["--json", "--session", customer, "loan", "schedule", "L000001"]))
+    let rows = try #require(schedule["installments"] as? [[String: Any]])
+    #expect(rows.count == 12)
+    for key in ["n", "due", "payment", "interest", "principal", "remaining"] {
+      #expect(rows[0][key] != nil, "\(key)")
+    }
+    #expect(rows[0]["payment"] as? String == "106.62" && rows[0]["interest"] as? String == "12.00")
+    let repay = try bank(["--json", "--session", customer, "loan", "repay", "L000001", "106.62"])
+    #expect(repay.status == 0, "\(repay.stderr)")
+    let over = try bank(["--json", "loan", "repay", "L000001", "5000"])
+    #expect(over.status == 1 && errorCode(over) == "overpayment", "\(over.stderr)")
+    let show = json(try bank(["--json", "loan", "show", "L000001"]))
+    for key in [
+      "loan", "customer", "account", "principal", "annual_rate", "months", "status",
+      "outstanding_principal", "installment", "next_due",
+    ] {
+      #expect(show[key] != nil, "\(key)")
+    }
+    #expect(show["outstanding_principal"] as? String == "1105.38")
+    // Customers' contact details only for managers and the operator.
+    let customers = json(try bank(["--json", "report", "customers"]))
+    let first = try #require((customers["customers"] as? [[String: Any]])?.first)
+    #expect(first["email"] as? String == "lena@example.org")
+  }
+
+  @Test func reversalsAndCSVAreSafe() throws {
+    let a = try #require(json(try bank(["--json", "open", "--name", "A"]))["account"] as? String)
+    let b = try #require(json(try bank(["--json", "open", "--name", "B"]))["account"] as? String)
+    #expect(try bank(["deposit", a, "100"]).status == 0)
+    let t = json(try bank(["--json", "transfer", a, b, "40", "--memo", "=HYPERLINK(\"x\")"]))
+    let id = try #require(t["transfer"] as? String)
+    let r = try bank(["--json", "reverse", id, "--reason", "sent in error"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(json(r)["reverses"] as? String == id && json(r)["amount"] as? String == "40.00")
+    #expect(json(try bank(["--json", "balance", a]))["balance"] as? String == "100.00")
+    let again = try bank(["--json", "reverse", id, "--reason", "again"])
+    #expect(again.status == 1 && errorCode(again) == "already_reversed")
+    let today = String(
+      Instant(nanoseconds: Int64(Date().timeIntervalSince1970) * 1_000_000_000).description.prefix(
+        10))
+    let csv = try bank(["statement", a, "--from", "2020-01-01", "--to", today, "--csv"])
+    #expect(csv.status == 0, "\(csv.stderr)")
+    #expect(!csv.stdout.contains(",=HYPERLINK"), "formula-safe: \(csv.stdout)")
+    #expect(csv.stdout.contains("'Transfer") || csv.stdout.contains("Transfer to"))
+    let volume = json(try bank(["--json", "report", "volume", "--by", "day"]))
+    let rows = try #require(volume["volume"] as? [[String: Any]])
+    #expect(rows.contains { $0["operation"] as? String == "reversal" && $0["count"] as? Int == 1 })
+  }
+}
