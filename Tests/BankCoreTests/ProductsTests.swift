@@ -96,7 +96,7 @@ import Testing
     #expect(try balance(w, a) == "10059.09")
     // February accrued 28 × 1.0031 = 28.0868, posted 28.09 and carries −0.0032.
     let owed = try w.products.accruedInterest(of: a)
-    #expect(owed.owed == "-0.003200000000")
+    #expect(owed.owed == "-0.0032")
     #expect(owed.through == Self.day(2026, 2, 28))
     // Idempotent per account and day: again changes nothing.
     let again = try run(w, through: Self.day(2026, 2, 28))
@@ -175,7 +175,7 @@ import Testing
     #expect(closed.interest.description == "15.00" && closed.settled.description == "10015.00")
     #expect(closed.account.status == .closed && closed.account.balance.minorUnits == 0)
     #expect(try balance(w, other) == "10015.00")
-    #expect(try w.products.accruedInterest(of: a).owed == "0.000000000000")
+    #expect(try w.products.accruedInterest(of: a).owed == "0.00")
     // The month's run leaves the closed account alone.
     let jan = try run(w, through: Self.day(2026, 1, 31))
     #expect(jan.accounts == 1)
@@ -249,9 +249,12 @@ import Testing
     var carried: Int128 = 0
     for (a, _) in accounts {
       let owed = try daily.products.accruedInterest(of: a).owed
-      let digits = owed.replacingOccurrences(of: ".", with: "")
-      // Twelve decimals of a major unit: ten of a minor unit, each 3.65 accrual units.
-      carried += Int128(digits)! * 365 / 100
+      // Padded to twelve decimals of a major unit: ten of a minor unit, each 3.65 accrual units.
+      let parts = owed.split(separator: ".")
+      let fraction = String(parts[1]) + String(repeating: "0", count: 12 - parts[1].count)
+      let whole = Int128(String(parts[0]).replacingOccurrences(of: "-", with: ""))!
+      let digits = whole * 1_000_000_000_000 + Int128(fraction)!
+      carried += (owed.hasPrefix("-") ? -digits : digits) * 365 / 100
     }
     #expect(abs(posted + carried - exact) <= Int128(accounts.count) * 4)
     #expect(abs(exact - posted) <= Int128(accounts.count) * 36_500_000_000 / 2)

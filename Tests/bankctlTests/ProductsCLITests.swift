@@ -204,3 +204,33 @@ import Testing
     #expect(rows.contains { $0["operation"] as? String == "reversal" && $0["count"] as? Int == 1 })
   }
 }
+
+extension ProductsCLITests {
+  /// The README's products tour runs exactly as written (with its store in a temporary
+  /// directory) and prints what the README says it prints.
+  @Test func theReadmeProductsTourWorksAsWritten() throws {
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+    let text = try String(contentsOf: readme, encoding: .utf8)
+    let section = try #require(text.range(of: "### Banking products"))
+    let rest = text[section.upperBound...]
+    let start = try #require(rest.range(of: "```sh\n"))
+    let end = try #require(rest[start.upperBound...].range(of: "```"))
+    let script = String(rest[start.upperBound..<end.lowerBound])
+      .replacingOccurrences(of: "/tmp/", with: dir.path + "/")
+    let printed = rest[end.upperBound...]
+    let expectedStart = try #require(printed.range(of: "```\n"))
+    let expectedEnd = try #require(printed[expectedStart.upperBound...].range(of: "```"))
+    let expected = printed[expectedStart.upperBound..<expectedEnd.lowerBound]
+    let path =
+      BuiltProducts.directory + ":"
+      + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    let r = try runProcess("/bin/bash", ["-e", "-c", script], environment: ["PATH": path])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(
+      r.stdout.contains(expected),
+      "the README's statement is not what the tour prints:\n\(r.stdout)")
+    #expect(r.stdout.contains("savings paid:      28.09 USD"))
+    #expect(r.stdout.contains("-0.0032 of interest"))
+  }
+}

@@ -302,16 +302,25 @@ extension CommandContext {
           ? { done, total in console.error("interest: \(done) of \(total) accounts") } : nil,
         as: a.principal)
     }
-    let paid = run.savingsPaid.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+    func sums(_ m: [String: Int64]) -> String {
+      m.isEmpty
+        ? "none"
+        : m.sorted { $0.key < $1.key }.map { code, minor in
+          let c = (try? Currency.named(code)) ?? .usd
+          return Amount(minorUnits: minor, currency: c).formatted
+        }.joined(separator: ", ")
+    }
+    let defaulted = run.loansDefaulted.map(\.description).joined(separator: ", ")
     emit(
       .encoding(run),
       human: """
-        Interest accrued through \(run.date) on \(run.accounts) accounts in \(run.batches) batches
+        Interest accrued through \(run.date): \(run.accounts) accounts, \(run.batches) batches
           postings:          \(run.postings)
+          savings paid:      \(sums(run.savingsPaid))
+          overdraft charged: \(sums(run.overdraftCharged))
           loans charged:     \(run.loansCharged)
-          loans defaulted:   \(run.loansDefaulted.map(\.description).joined(separator: ", "))
-        \(paid.isEmpty ? "" : "  (minor units paid: \(paid.joined(separator: ", ")))")
-        """.trimmingCharacters(in: .whitespacesAndNewlines))
+          loans defaulted:   \(defaulted.isEmpty ? "none" : defaulted)
+        """)
   }
 
   func interestShow() throws {
@@ -327,7 +336,7 @@ extension CommandContext {
         ("owed", .string(owed.owed)),
       ]),
       human:
-        "Account \(number): \(owed.owed) owed, accrued through \(owed.through?.description ?? "(never)")"
+        "Account \(number): \(owed.owed) of interest accrued and not yet posted (through \(owed.through?.description ?? "no day yet"))"
     )
   }
 
@@ -586,6 +595,7 @@ extension CommandContext {
     var text = """
       Statement of \(s.account) (\(s.name)), \(s.from) to \(s.to), \(s.openingBalance.currency.code)
       Opening balance: \(s.openingBalance.description)
+
 
       """
     text += Table.render(

@@ -54,9 +54,8 @@ public struct InterestRun: Sendable, Hashable, Encodable {
 public struct AccruedInterest: Sendable, Hashable {
   /// The last day accrued, if any.
   public let through: Day?
-  /// This month's accrual plus the carried remainder, in minor units, unrounded, as a decimal
-  /// string with ten decimal places of a minor unit's fraction kept (`"0.0032"` style, in major
-  /// units).
+  /// This month's accrual plus the carried remainder, unrounded, in major units: a decimal with
+  /// the currency's digits and up to ten more (`"-0.0032"`, `"12.3456789"`, `"0.00"`).
   public let owed: String
 }
 
@@ -281,9 +280,14 @@ extension Products {
       let id = try s.ledger.id(of: number)
       let pot = p.pots[id] ?? InterestPot()
       let digits = s.ledger.info[id.index].currency.minorDigits
-      return AccruedInterest(
-        through: pot.through,
-        owed: Exact.minorDecimal(pot.accrued + pot.carry, places: 10, digits: digits))
+      var owed = Exact.minorDecimal(pot.accrued + pot.carry, places: 10, digits: digits)
+      // Trailing zeros beyond the currency's own digits say nothing: "-0.0032", "0.00".
+      if let point = owed.firstIndex(of: ".") {
+        let keep =
+          owed.index(point, offsetBy: digits + 1, limitedBy: owed.endIndex) ?? owed.endIndex
+        while owed.hasSuffix("0"), owed.endIndex > keep { owed.removeLast() }
+      }
+      return AccruedInterest(through: pot.through, owed: owed)
     }
   }
 }
