@@ -609,7 +609,23 @@ func resetPeakRSS() {
   for suffix in ["", ".snapshot"] { try? FileManager.default.removeItem(atPath: path + suffix) }
   let storage = try FileStorage(path: path)
   let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
-  try fill(ledger, accounts, transfers: n, showProgress: true, keyed: options.keyed)
+  // One account with 10,000 entries more (on 1,000,000 transfers, one per 100), so that a
+  // statement of this month reads 10,000 entries (issue 21's statement speed check).
+  let hot = options.smoke ? 50 : 10_000
+  var rng = SplitMix64(state: 21)
+  var done = 0
+  while done < hot {
+    let b = min(1000, hot - done)
+    try ledger.submit(
+      (0..<b).map { i in
+        let other = accounts[1 + Int(rng.next() % UInt64(accounts.count - 1))]
+        let amount = Amount(minorUnits: Int64(rng.next() % 10_000) + 1, currency: .usd)
+        return (done + i) % 2 == 0
+          ? .transfer(amount: amount, from: accounts[0], to: other)
+          : .transfer(amount: amount, from: other, to: accounts[0])
+      })
+    done += b
+  }
   try ledger.takeSnapshot()
   ledger.close()
 }
@@ -695,6 +711,95 @@ if selected("open.") || selected("memory.rss") {
     ml.close()
   }
   _ = freshPath("open")
+}
+
+// MARK: Banking products
+
+/// A manual clock the products benchmarks move through a month.
+final class BenchClock: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value: Int64
+  init(_ v: Int64) { value = v }
+  func read() -> Int64 { lock.withLock { value } }
+  func set(_ v: Int64) { lock.withLock { value = max(value, v) } }
+}
+
+// `interest run` for one month over 100,000 savings accounts, each with a deposit on its first
+// day: 100,000 accruals, 100,000 postings and their transfers, committed in batches of 10,000,
+// every batch durable (fsync). Each run is a fresh store; the time is the run's alone.
+if selected("products.interest_run") {
+  let n = options.smoke ? 200 : 100_000
+  var seconds: [Double] = []
+  for _ in 0..<(options.smoke ? 1 : max(3, options.runs)) {
+    let path = freshPath("interest")
+    let start = Day(year: 2026, month: 1, day: 1)!
+    let clock = BenchClock(start.start.nanoseconds + 3_600_000_000_000)
+    let bank = try Bank(
+      path: path,
+      configuration: BankConfiguration(clock: BankClock { clock.read() }, snapshotEvery: 0))
+    let auth = try Authenticator(bank: bank)
+    let products = Products(authenticator: auth)
+    try products.setRate(.savings, annual: AnnualRate(parsing: "3.65"), from: start, as: .operator)
+    var opened = 0
+    while opened < n {
+      let b = min(1000, n - opened)
+      let outcomes = try bank.ledger.submit(
+        (0..<b).map { i in .open(AccountSpec(name: "Saver \(opened + i)", kind: .savings)) })
+      var deposits: [LedgerCommand] = []
+      for case .opened(let id) in outcomes {
+        deposits.append(
+          .deposit(
+            amount: Amount(minorUnits: 10_000_00, currency: .usd),
+            to: try bank.ledger.account(id: id).number))
+      }
+      try bank.ledger.submit(deposits)
+      opened += b
+    }
+    clock.set(Day(year: 2026, month: 2, day: 1)!.start.nanoseconds + 3_600_000_000_000)
+    let t0 = now()
+    let run = try products.runInterest(through: Day(year: 2026, month: 1, day: 31)!, as: .operator)
+    seconds.append(Double(now() - t0) / 1e9)
+    guard run.accounts == n, run.postings == n, run.savingsPaid["USD"] == Int64(n) * 31_00 else {
+      FileHandle.standardError.write(Data("bankbench: the interest run is wrong: \(run)\n".utf8))
+      exit(1)
+    }
+    bank.close()
+    _ = freshPath("interest")
+  }
+  record(
+    "products.interest_run", unit: "s", values: seconds,
+    note:
+      "\(n) savings accounts, one month (31 accruals each, one posting); batches of 10,000, durable; target < 2 s"
+  )
+}
+
+// A statement of this month for an account with 10,000 entries on a store of 1,000,000 transfers
+// (`--make-store` gives account 1000-0001-7 10,000 extra entries): open the store as a reader
+// and build the statement, as `bankctl statement` does from process start.
+if selected("products.statement") {
+  let path = freshPath("statement")
+  progress("building a store of \(options.openTransfers) transfers with a hot account")
+  try buildStore(at: path, transfers: options.openTransfers)
+  let month = Day(Instant(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))).month
+  var entries = 0
+  var times: [Double] = []
+  for _ in 0..<(options.smoke ? 1 : 7) {
+    let t0 = now()
+    let bank = try Bank(path: path, options: FileStorage.Options(readOnly: true))
+    let auth = try Authenticator(bank: bank)
+    let s = try Products(authenticator: auth).statement(
+      of: try AccountNumber(parsing: "1000-0001-7"), from: month.firstDay, to: month.lastDay,
+      as: .operator)
+    times.append(Double(now() - t0) / 1e6)
+    entries = s.entries.count
+    bank.close()
+  }
+  record(
+    "products.statement", unit: "ms", values: times,
+    note:
+      "open (reader) + one month of \(entries) entries, \(options.openTransfers) transfers; target < 100 ms"
+  )
+  _ = freshPath("statement")
 }
 
 // MARK: History and keyed traffic

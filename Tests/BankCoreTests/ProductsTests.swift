@@ -63,7 +63,9 @@ import Testing
     -> InterestRun
   {
     w.clock.set(date.adding(days: 1), hour: 1)
-    return try w.products.runInterest(through: date, batchSize: batch, as: .operator)
+    // As a manager: the run's own records, and the scan's reads, carry an origin stamp.
+    return try w.products.runInterest(
+      through: date, batchSize: batch, as: .staff(username: "mia", role: .manager))
   }
 
   func balance(_ w: World, _ a: AccountNumber) throws -> String {

@@ -259,3 +259,52 @@ public struct CommittedRecords: AsyncSequence, Sendable {
     }
   }
 }
+
+extension Bank {
+  /// The time a stored record carries, whichever core owns it.
+  func recordTime(_ bytes: [UInt8]) throws(BankError) -> Int64 {
+    let result: Result<Int64, DecodeError> = bytes.withUnsafeBytes { raw in
+      do throws(DecodeError) {
+        let time = try RecordEnvelope.withBody(raw) { body throws(DecodeError) -> Int64 in
+          guard let tag = body.first else { throw DecodeError("empty record") }
+          if LedgerState.tags.contains(tag) { return try JournalRecord.decode(body).timestamp }
+          guard let core = configuration.cores.first(where: { $0.tags.contains(tag) }) else {
+            throw DecodeError("unknown record tag \(tag)")
+          }
+          return try Self.timeOpened(core, body)
+        }
+        return .success(time)
+      } catch {
+        return .failure(error)
+      }
+    }
+    do throws(DecodeError) { return try result.get() } catch {
+      throw BankError(.storeCorrupt, "a record does not decode: \(error)")
+    }
+  }
+
+  private static func timeOpened<C: StateCore>(_ type: C.Type, _ raw: UnsafeRawBufferPointer)
+    throws(DecodeError) -> Int64
+  {
+    C.time(of: try C.decode(raw))
+  }
+
+  /// The first sequence up to `upTo` whose record is not older than `time` (less the spread a
+  /// batch's records may have), by binary search over the journal's times, which never go
+  /// backwards; `upTo + 1` when every record is older.
+  func firstSequence(notBefore time: Int64, upTo: UInt64) throws(BankError) -> UInt64 {
+    var lo: UInt64 = 1
+    var hi = upTo + 1
+    let bound = time &- BankState.batchTimeSpread
+    while lo < hi {
+      let mid = lo + (hi - lo) / 2
+      let bytes: [UInt8]?
+      do throws(StorageError) { bytes = try storage.record(at: mid) } catch {
+        throw BankError(error)
+      }
+      guard let bytes else { return lo }
+      if try recordTime(bytes) < bound { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+  }
+}

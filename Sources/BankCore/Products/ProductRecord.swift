@@ -107,8 +107,9 @@ enum ProductRecord: Sendable, Equatable {
   /// A rate in force from a day on.
   case rateSet(type: RateType, from: Day, rate: AnnualRate, time: Instant)
   /// An account's interest accrued through a day: `amount` in units of 1/36,500,000,000 of a
-  /// minor unit (``Exact/accrualDenominator``), unrounded.
-  case accrued(account: AccountID, through: Day, amount: Int128, time: Instant)
+  /// minor unit (``Exact/accrualDenominator``), unrounded; `balance` is the account's posted
+  /// balance at the end of that day (where the next run starts).
+  case accrued(account: AccountID, through: Day, amount: Int128, balance: Int64, time: Instant)
   /// A month's interest posted (the transfer is the ledger record in the same batch): the
   /// accrual is emptied and what rounding left is carried.
   case interestPosted(
@@ -168,7 +169,7 @@ enum ProductRecord: Sendable, Equatable {
 
   var time: Instant {
     switch self {
-    case .rateSet(_, _, _, let t), .accrued(_, _, _, let t), .interestPosted(_, _, _, _, let t),
+    case .rateSet(_, _, _, let t), .accrued(_, _, _, _, let t), .interestPosted(_, _, _, _, let t),
       .loanRequested(_, _, _, _, _, _, let t), .loanApproved(_, _, _, _, let t),
       .loanRejected(_, _, let t), .loanCharged(_, _, _, let t), .loanRepaid(_, _, _, let t),
       .loanStatus(_, _, let t), .reversed(_, _, _, let t):
@@ -185,10 +186,11 @@ enum ProductRecord: Sendable, Equatable {
       w.i64(Int64(from.number))
       w.i64(rate.microPercent)
       w.instant(time)
-    case .accrued(let account, let through, let amount, let time):
+    case .accrued(let account, let through, let amount, let balance, let time):
       w.u32(account.rawValue)
       w.i64(Int64(through.number))
       w.i128(amount)
+      w.i64(balance)
       w.instant(time)
     case .interestPosted(let account, let month, let amount, let carry, let time):
       w.u32(account.rawValue)
@@ -265,7 +267,7 @@ enum ProductRecord: Sendable, Equatable {
     case .accrued:
       return .accrued(
         account: AccountID(try r.u32()), through: try day(), amount: try r.i128(),
-        time: try r.instant())
+        balance: try r.i64(), time: try r.instant())
     case .interestPosted:
       let account = AccountID(try r.u32())
       let year = Int(try r.u16())

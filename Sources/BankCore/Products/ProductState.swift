@@ -2,6 +2,8 @@
 struct InterestPot: Sendable, Equatable {
   /// The last day accrued, or `nil` before the first run reached the account.
   var through: Day?
+  /// The posted balance at the end of `through` (0 before): where the next run starts.
+  var balance: Int64 = 0
   /// This month's accrual, unrounded (units of ``Exact/accrualDenominator``).
   var accrued: Int128 = 0
   /// What rounding left from earlier postings (negative when a posting rounded up).
@@ -112,8 +114,9 @@ struct ProductState: Sendable, Equatable {
         list.sort { $0.from < $1.from }
       }
       rates[type] = list
-    case .accrued(let account, let through, let amount, _):
+    case .accrued(let account, let through, let amount, let balance, _):
       pots[account, default: InterestPot()].through = through
+      pots[account, default: InterestPot()].balance = balance
       pots[account, default: InterestPot()].accrued += amount
     case .interestPosted(let account, let month, _, let carry, _):
       pots[account, default: InterestPot()].accrued = 0
@@ -210,6 +213,7 @@ extension ProductState: StateCore {
     for (id, p) in potList {
       w.u32(id.rawValue)
       w.i64(p.through.map { Int64($0.number) } ?? Int64.min)
+      w.i64(p.balance)
       w.i128(p.accrued)
       w.i128(p.carry)
       w.u32(p.lastPosted.map { UInt32($0.year * 100 + $0.month) } ?? 0)
@@ -265,6 +269,7 @@ extension ProductState: StateCore {
         let through = try r.i64()
         var p = InterestPot()
         p.through = through == Int64.min ? nil : Day(number: Int(through))
+        p.balance = try r.i64()
         p.accrued = try r.i128()
         p.carry = try r.i128()
         let month = Int(try r.u32())

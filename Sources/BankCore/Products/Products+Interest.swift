@@ -83,17 +83,74 @@ extension Products {
     try Self.require(.runInterest, principal)
     var report = InterestRun(date: date)
     // The accounts to visit: every open savings and checking account not yet accrued through
-    // the date. Each batch judges its accounts again under the lock.
-    let candidates = try read { p, s throws(BankError) -> [AccountID] in
+    // the date, with the first day each still needs. Each batch judges its accounts again under
+    // the lock.
+    let (candidates, firsts, scannedUpTo) = try bank.read(current: true) {
+      s throws(BankError) -> ([AccountID], [AccountID: Day], UInt64) in
+      let p = try s.requireCore(ProductState.self)
       var out: [AccountID] = []
+      var firsts: [AccountID: Day] = [:]
       for (i, info) in s.ledger.info.enumerated()
       where info.kind == .savings || info.kind == .checking {
         let id = AccountID(UInt32(i + 1))
         if s.ledger.bal[i].status == .closed { continue }
-        if let t = p.pots[id]?.through, t >= date { continue }
+        let pot = p.pots[id]
+        if let t = pot?.through, t >= date { continue }
         out.append(id)
+        firsts[id] =
+          pot?.through.map { $0.adding(days: 1) } ?? Day(Instant(nanoseconds: info.openedAt))
       }
-      return out
+      return (out, firsts, s.sequence)
+    }
+    // One forward scan of the journal over the days to accrue collects every candidate's posted
+    // entries, instead of one walk back along each account's chain: the days have ended, so
+    // nothing committed later falls in them (an account that moved since the scan is read back
+    // along its chain in its batch, to be exact all the same).
+    var known: [AccountID: [(time: Int64, signed: Int64)]] = [:]
+    if let earliest = firsts.values.min(), earliest <= date {
+      for (id, first) in firsts where first <= date { known[id] = [] }
+      let startSequence = try bank.firstSequence(
+        notBefore: earliest.start.nanoseconds, upTo: scannedUpTo)
+      let end = date.end.nanoseconds
+      var holds: [UInt64: (debit: AccountID, credit: AccountID)] = [:]
+      var complete = true
+      func note(_ debit: AccountID, _ credit: AccountID, _ amount: Int64, _ time: Int64) {
+        guard time < end else { return }
+        if known[debit] != nil { known[debit]!.append((time, -amount)) }
+        if known[credit] != nil { known[credit]!.append((time, amount)) }
+      }
+      if startSequence <= scannedUpTo {
+        try ledger.scan(after: startSequence - 1, upTo: scannedUpTo) {
+          seq, record throws(BankError) in
+          switch record {
+          case .transfer(let t):
+            if t.timestamp >= end &+ BankState.batchTimeSpread { return false }
+            if t.isHold {
+              holds[t.number] = (t.debit, t.credit)
+            } else {
+              note(t.debit, t.credit, t.amount, t.timestamp)
+            }
+          case .holdResolved(let r):
+            if r.timestamp >= end &+ BankState.batchTimeSpread { return false }
+            guard r.outcome == .posted else { break }
+            if let h = holds[r.hold] {
+              note(h.debit, h.credit, r.amount, r.timestamp)
+            } else if let back = r.links?.holdBack, back > 0, back < seq,
+              let bytes = try ledger.readRecord(seq - back),
+              case .transfer(let t) = try ledger.decode(bytes, seq - back), t.number == r.hold
+            {
+              note(t.debit, t.credit, r.amount, r.timestamp)
+            } else {
+              // A hold of the first release (no links): every account is read back instead.
+              complete = false
+              return false
+            }
+          default: break
+          }
+          return true
+        }
+      }
+      if !complete { known = [:] }
     }
     let size = max(1, batchSize)
     var done = 0
@@ -117,8 +174,10 @@ extension Products {
           guard state.ledger.bal[id.index].status != .closed else { continue }
           let pot = p.pots[id] ?? InterestPot()
           if let t = pot.through, t >= date { continue }
+          // Entries committed after the scan: read back along the chain instead.
+          let scanned = state.ledger.bal[id.index].lastEntry <= scannedUpTo ? known[id] : nil
           let outcome = try accrue(
-            id, pot: pot, through: date, close: false, p, &state, &tx, &accounts)
+            id, pot: pot, through: date, close: false, known: scanned, p, &state, &tx, &accounts)
           records += outcome.records
           part.accounts += 1
           part.postings += outcome.postings
@@ -163,7 +222,8 @@ extension Products {
   /// ended; with `close`, also posts what is owed for the month so far, rounded, carrying
   /// nothing. Stages the transfers; returns the records.
   func accrue(
-    _ id: AccountID, pot: InterestPot, through date: Day, close: Bool, _ p: ProductState,
+    _ id: AccountID, pot: InterestPot, through date: Day, close: Bool,
+    known: [(time: Int64, signed: Int64)]? = nil, _ p: ProductState,
     _ state: inout BankState, _ tx: inout Transaction, _ accounts: inout [String: AccountNumber]
   ) throws(BankError) -> Accrual {
     let info = state.ledger.info[id.index]
@@ -176,37 +236,39 @@ extension Products {
     var accrued = pot.accrued
     var carry = pot.carry
     if first <= date {
-      let entries = try ledger.entries(
-        of: id, head: b.lastEntry, creditNormal: true, since: first.start.nanoseconds)
-      // The balance at the end of `date`, then of each day before it, going back.
-      var balance = b.balance
-      var k = 0
+      // The account's posted entries during the days to accrue, oldest first: from the run's
+      // scan of the journal, or read back along the account's chain.
+      let startNanos = first.start.nanoseconds
       let endNanos = date.end.nanoseconds
-      while k < entries.count, entries[k].time >= endNanos {
-        balance &-= entries[k].signed
-        k += 1
+      let entries: [(time: Int64, signed: Int64)]
+      if let known {
+        entries = known.filter { $0.time >= startNanos && $0.time < endNanos }
+      } else {
+        entries = try ledger.entries(
+          of: id, head: b.lastEntry, creditNormal: true, since: startNanos
+        ).filter { $0.time < endNanos }.reversed()
       }
+      // Forward from the balance at the end of the last day accrued (0 before the first).
+      var balance = pot.balance
+      var k = 0
       let count = date.number - first.number + 1
-      var endOfDay = [Int64](repeating: 0, count: count)
-      for i in stride(from: count - 1, through: 0, by: -1) {
-        endOfDay[i] = balance
-        let dayStart = Day(number: first.number + i).start.nanoseconds
-        while k < entries.count, entries[k].time >= dayStart {
-          balance &-= entries[k].signed
-          k += 1
-        }
-      }
       var segment: Int128 = 0
       for i in 0..<count {
         let day = Day(number: first.number + i)
-        let e = endOfDay[i]
+        let dayEnd = day.end.nanoseconds
+        while k < entries.count, entries[k].time < dayEnd {
+          balance &+= entries[k].signed
+          k += 1
+        }
+        let e = balance
         let base: Int64 = savings ? (e > 0 ? e : 0) : (e < 0 ? -e : 0)
         if base > 0 {
           let r = p.rate(type, on: day)
           if r.microPercent > 0 { segment += Int128(base) * Int128(r.microPercent) }
         }
         if day.isLastOfMonth || i == count - 1 {
-          out.records.append(.accrued(account: id, through: day, amount: segment, time: now))
+          out.records.append(
+            .accrued(account: id, through: day, amount: segment, balance: e, time: now))
           accrued += segment
           segment = 0
           if day.isLastOfMonth {
