@@ -33,7 +33,7 @@ bash Tools/eio-loop-test.sh .build/debug/bankctl
 step "Fuzzing: each libFuzzer target for ${FUZZ_SECONDS:-60} s"
 Tools/fuzz.sh "${FUZZ_SECONDS:-60}"
 
-step "bankctl balance and history on 1,000,000 transfers, balance on 1,000,000 keyed transfers (each under 100 ms)"
+step "bankctl balance, history and a statement of 10,000 entries on 1,000,000 transfers, balance on 1,000,000 keyed transfers (each under 100 ms)"
 swift build -c release --product bankctl >/dev/null
 swift build -c release --product bankbench >/dev/null
 store="$PWD/.bench-tmp/ci-1m.journal"
@@ -57,6 +57,8 @@ def check(label, args):
 ok = check("bankctl balance, 1,000,000 transfers", ["--store", store, "--json", "balance", "1000-0001-7"])
 ok &= check("bankctl history --limit 10, 1,000,000 transfers", ["--store", store, "--json", "history", "1000-0001-7", "--limit", "10"])
 ok &= check("bankctl balance, 1,000,000 keyed transfers", ["--store", keyed, "--json", "balance", "1000-0001-7"])
+month = time.strftime("%Y-%m", time.gmtime())
+ok &= check("bankctl statement of this month, 10,000 entries, 1,000,000 transfers", ["--store", store, "--json", "statement", "1000-0001-7", "--month", month])
 sys.exit(0 if ok else 1)
 PY
 rm -f "$store" "$store.snapshot" "$store.offsets" "$keyed" "$keyed.snapshot" "$keyed.offsets"

@@ -609,6 +609,7 @@ func resetPeakRSS() {
   for suffix in ["", ".snapshot"] { try? FileManager.default.removeItem(atPath: path + suffix) }
   let storage = try FileStorage(path: path)
   let (ledger, accounts) = try makeBank(storage: storage, accounts: accountCount)
+  try fill(ledger, accounts, transfers: n, showProgress: true, keyed: options.keyed)
   // One account with 10,000 entries more (on 1,000,000 transfers, one per 100), so that a
   // statement of this month reads 10,000 entries (issue 21's statement speed check).
   let hot = options.smoke ? 50 : 10_000

@@ -41,6 +41,12 @@ enum JSON {
 
   static func quote(_ s: String, into out: inout String) {
     out += "\""
+    // Most strings (numbers, amounts, times, names) need no escape: appended whole.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+      out += s
+      out += "\""
+      return
+    }
     for scalar in s.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""

@@ -592,6 +592,29 @@ extension CommandContext {
       console.print(csv(["transfer", "time", "description", "amount", "balance"], rows))
       return
     }
+    if json {
+      // Built directly (a statement may hold thousands of entries): the same keys, in the same
+      // order, as `Statement`'s Encodable form.
+      let entries: [JSON] = s.entries.map { e in
+        .object([
+          ("transfer", .string(e.transfer)), ("time", .string(e.time.description)),
+          ("description", .string(e.description)), ("amount", .string(e.amount.description)),
+          ("balance", .string(e.balance.description)), ("kind", .string(e.kind.description)),
+          ("counterparty", .string(e.counterparty.description)),
+        ])
+      }
+      console.print(
+        JSON.object([
+          ("account", .string(s.account.description)), ("name", .string(s.name)),
+          ("currency", .string(s.openingBalance.currency.code)),
+          ("from", .string(s.from.description)), ("to", .string(s.to.description)),
+          ("opening_balance", .string(s.openingBalance.description)), ("entries", .array(entries)),
+          ("total_in", .string(s.totalIn.description)),
+          ("total_out", .string(s.totalOut.description)),
+          ("closing_balance", .string(s.closingBalance.description)),
+        ]).rendered)
+      return
+    }
     var text = """
       Statement of \(s.account) (\(s.name)), \(s.from) to \(s.to), \(s.openingBalance.currency.code)
       Opening balance: \(s.openingBalance.description)
@@ -612,7 +635,7 @@ extension CommandContext {
       Total out: \(s.totalOut.description)
       Closing balance: \(s.closingBalance.description)
       """
-    emit(.encoding(s), human: text)
+    console.print(text)
   }
 
   // MARK: Reports

@@ -74,11 +74,26 @@ public struct AccountNumber: Hashable, Sendable, Comparable, CustomStringConvert
     return UInt8((10 - sum % 10) % 10)
   }
 
+  /// `NNNN-NNNN-N`: nine digits (more for a number past nine digits, which the ledger never
+  /// assigns), grouped four, four and the check digit.
   public var description: String {
-    var s = String(rawValue)
-    if s.count < 9 { s = String(repeating: "0", count: 9 - s.count) + s }
-    let chars = Array(s)
-    return String(chars[0..<4]) + "-" + String(chars[4..<8]) + "-" + String(chars[8])
+    var digits: [UInt8] = []
+    var v = rawValue
+    repeat {
+      digits.append(UInt8(v % 10) + 48)
+      v /= 10
+    } while v > 0
+    while digits.count < 9 { digits.append(48) }
+    digits.reverse()
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count + 2)
+    let n = digits.count
+    out += digits[0..<(n - 5)]
+    out.append(45)
+    out += digits[(n - 5)..<(n - 1)]
+    out.append(45)
+    out.append(digits[n - 1])
+    return String(decoding: out, as: UTF8.self)
   }
 
   public static func < (a: AccountNumber, b: AccountNumber) -> Bool { a.rawValue < b.rawValue }

@@ -15,7 +15,7 @@ public struct HistoryEntry: Sendable, Hashable {
   /// The other account.
   public let counterparty: AccountNumber
   /// Where this entry is: pass it as `before` to read the entries older than it.
-  public let cursor: HistoryCursor
+  public internal(set) var cursor: HistoryCursor
   /// Who made the movement, and through what: the origin stamped on its record (for a posted
   /// hold, on the posting). `nil` when the reader may not see it: the Authenticator shows it to
   /// staff and the operator, not to customers.
@@ -107,6 +107,29 @@ extension Ledger {
   public func history(
     of number: AccountNumber, limit: Int? = nil, before: HistoryCursor? = nil
   ) throws(BankError) -> [HistoryEntry] {
+    try history(of: number, limit: limit, before: before, checkedCursors: true)
+  }
+
+  /// ``history(of:limit:before:)``; without `checkedCursors` only the last entry's cursor
+  /// carries its check (enough to read the next page), which saves an HMAC per entry for a
+  /// reader that walks many pages (a statement).
+  func history(
+    of number: AccountNumber, limit: Int?, before: HistoryCursor?, checkedCursors: Bool
+  ) throws(BankError) -> [HistoryEntry] {
+    var entries = try historyPage(
+      of: number, limit: limit, before: before, checkedCursors: checkedCursors)
+    if !checkedCursors, let last = entries.last {
+      entries[entries.count - 1].cursor = HistoryCursor(
+        sequence: last.cursor.sequence, balanceBefore: last.cursor.balanceBefore,
+        check: bank.cursorCheck(
+          number, sequence: last.cursor.sequence, balanceBefore: last.cursor.balanceBefore))
+    }
+    return entries
+  }
+
+  private func historyPage(
+    of number: AccountNumber, limit: Int?, before: HistoryCursor?, checkedCursors: Bool
+  ) throws(BankError) -> [HistoryEntry] {
     // One read, so the account table, its head and balance and the sequence bound agree.
     let ((id, currency, creditNormal, head, balance, ids), upTo) = try readWithSequence {
       s throws(BankError) in
@@ -159,7 +182,7 @@ extension Ledger {
       entries.append(
         historyEntry(
           e.transfer, amount: signed, timestamp: e.timestamp, balanceAfter: after, at: seq,
-          for: id, currency: currency, ids: ids, origin: origin))
+          for: id, currency: currency, ids: ids, origin: origin, checked: checkedCursors))
       after &-= signed
       seq = back == 0 ? 0 : seq - back
     }
@@ -213,7 +236,7 @@ extension Ledger {
   private func historyEntry(
     _ t: TransferRecord, amount signed: Int64, timestamp: Int64, balanceAfter: Int64,
     at seq: UInt64, for id: AccountID, currency: Currency, ids: [AccountNumber],
-    origin: Origin = .operatorOnCLI
+    origin: Origin = .operatorOnCLI, checked: Bool = true
   ) -> HistoryEntry {
     HistoryEntry(
       transfer: t.transferID, kind: t.kind, time: Instant(nanoseconds: timestamp),
@@ -222,8 +245,9 @@ extension Ledger {
       counterparty: ids[(t.debit == id ? t.credit : t.debit).index],
       cursor: HistoryCursor(
         sequence: seq, balanceBefore: balanceAfter &- signed,
-        check: bank.cursorCheck(
-          ids[id.index], sequence: seq, balanceBefore: balanceAfter &- signed)),
+        check: checked
+          ? bank.cursorCheck(ids[id.index], sequence: seq, balanceBefore: balanceAfter &- signed)
+          : 0),
       origin: origin)
   }
 

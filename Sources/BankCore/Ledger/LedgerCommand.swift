@@ -250,6 +250,11 @@ package enum Validate {
   ///
   /// Escaping does not touch backslashes, so escaping text twice changes nothing.
   package static func escaped(_ s: String, limit: Int? = 64) -> String {
+    // Printable ASCII within the limit has nothing to escape.
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && (limit.map { s.utf8.count <= $0 } ?? true)
+    {
+      return s
+    }
     var out = ""
     var count = 0
     for scalar in s.unicodeScalars {

@@ -167,7 +167,8 @@ extension Products {
     let endNanos = to.end.nanoseconds
     var current = account.balance.minorUnits
     outer: while true {
-      let page = try ledger.history(of: number, limit: 512, before: before)
+      let page = try ledger.history(
+        of: number, limit: 512, before: before, checkedCursors: false)
       for e in page {
         let t = e.time.nanoseconds
         if t >= endNanos {
