@@ -234,3 +234,131 @@ extension ProductsCLITests {
     #expect(r.stdout.contains("-0.0032 of interest"))
   }
 }
+
+extension ProductsCLITests {
+  static func tool(_ name: String) -> String? {
+    ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }
+  }
+
+  /// `-1,234.56 USD` or `-1234.56` as minor units.
+  static func minor(_ text: String) -> Int64? {
+    let number = text.split(separator: " ").first.map(String.init) ?? text
+    let negative = number.hasPrefix("-")
+    let digits = String(number.drop { $0 == "-" }).replacingOccurrences(of: ",", with: "")
+    guard let a = try? Amount(parsing: digits, currency: .usd) else { return nil }
+    return negative ? -a.minorUnits : a.minorUnits
+  }
+
+  /// Interest (paid and charged), a loan with a repayment and a reversal, exported: hledger and
+  /// ledger-cli agree with bankctl on every balance, and name the products' accounts by kind.
+  @Test func theExportCarriesTheProductsAndTheAccountingToolsAgree() throws {
+    let s = try #require(
+      json(
+        try bank(
+          ["--json", "open", "--name", "S", "--type", "savings"], now: "2026-01-01T08:00:00Z"))[
+          "account"] as? String)
+    let c = try #require(
+      json(
+        try bank(
+          ["--json", "open", "--name", "C", "--overdraft", "500"], now: "2026-01-01T08:01:00Z"))[
+          "account"] as? String)
+    #expect(
+      try bank(
+        ["rate", "set", "--type", "savings", "--annual", "2.5", "--from", "2026-01-01"],
+        now: "2026-01-01T08:02:00Z"
+      ).status == 0)
+    #expect(
+      try bank(
+        ["rate", "set", "--type", "overdraft", "--annual", "19.9", "--from", "2026-01-01"],
+        now: "2026-01-01T08:03:00Z"
+      ).status == 0)
+    #expect(try bank(["deposit", s, "2500.00"], now: "2026-01-01T09:00:00Z").status == 0)
+    #expect(try bank(["withdraw", c, "300.00"], now: "2026-01-01T09:05:00Z").status == 0)
+    let t = json(try bank(["--json", "transfer", s, c, "10"], now: "2026-01-02T09:00:00Z"))
+    #expect(
+      try bank(
+        ["reverse", t["transfer"] as? String ?? "", "--reason", "duplicate"],
+        now: "2026-01-02T10:00:00Z"
+      ).status == 0)
+    let reg = json(
+      try bank(
+        [
+          "--json", "customer", "register", "--name", "Kai Berg", "--email", "kai@example.org",
+          "--phone", "+14155550188", "--age", "52",
+        ], now: "2026-01-03T09:00:00Z", stdin: "quiet harbour lantern 77\n"))
+    let k = try #require((reg["accounts"] as? [String])?.first)
+    #expect(
+      try bank(
+        [
+          "loan", "request", "--customer", "C000001", "--account", k, "--amount", "900", "--months",
+          "6", "--annual", "7.5",
+        ], now: "2026-01-03T09:10:00Z"
+      ).status == 0)
+    #expect(try bank(["loan", "approve", "L000001"], now: "2026-01-03T10:00:00Z").status == 0)
+    #expect(
+      try bank(["loan", "repay", "L000001", "153.01"], now: "2026-02-03T10:00:00Z").status == 0)
+    let run = try bank(
+      ["--json", "interest", "run", "--date", "2026-02-28"], now: "2026-03-01T01:00:00Z")
+    #expect(run.status == 0, "\(run.stderr)")
+    let export = try bank(["export", "--format", "ledger"])
+    #expect(export.status == 0)
+    for name in [
+      "Expenses:Interest:", "Income:Interest:", "Assets:Loans:", "Liabilities:Deposits:Savings:",
+    ] {
+      #expect(export.stdout.contains(name), "\(name)")
+    }
+    let file = dir.file("products.ledger")
+    try export.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+    let accounts = try #require(
+      json(try bank(["--json", "accounts", "--all"]))["accounts"] as? [[String: Any]])
+    let debitNormal: Set<String> = [
+      "vault", "terminal_cash", "loan", "interest", "cash_over_short",
+    ]
+    var expected: [String: Int64] = [:]
+    for a in accounts {
+      let number = try #require(a["account"] as? String)
+      let balance = try #require(Self.minor(a["balance"] as? String ?? ""))
+      if balance != 0 {
+        expected[number] = debitNormal.contains(a["type"] as? String ?? "") ? balance : -balance
+      }
+    }
+    let tb = json(try bank(["--json", "report", "trial-balance"]))
+    #expect(tb["total_debits"] as? String == tb["total_credits"] as? String)
+    if let hledger = Self.tool("hledger") {
+      let bal = try runProcess(
+        hledger, ["-f", file, "balance", "--flat", "--no-total", "-O", "csv"])
+      #expect(bal.status == 0, "\(bal.stderr)")
+      var theirs: [String: Int64] = [:]
+      for line in bal.stdout.split(separator: "\n").dropFirst() {
+        let cols = line.split(separator: ",").map {
+          $0.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        guard cols.count == 2, let number = cols[0].split(separator: ":").last else { continue }
+        theirs[String(number)] = Self.minor(cols[1])
+      }
+      #expect(theirs == expected, "hledger differs from bankctl")
+    } else {
+      print("SKIPPED: hledger is not installed; hledger was not checked")
+    }
+    if let ledger = Self.tool("ledger") {
+      let bal = try runProcess(
+        ledger,
+        [
+          "--pedantic", "-f", file, "balance", "--flat", "--no-total", "--format",
+          "%(account)\t%(quantity(scrub(display_total))) %(commodity(scrub(display_total)))\n",
+        ])
+      #expect(bal.status == 0, "ledger --pedantic: \(bal.stderr)")
+      var theirs: [String: Int64] = [:]
+      for line in bal.stdout.split(separator: "\n") {
+        let cols = line.split(separator: "\t")
+        guard cols.count == 2, let number = cols[0].split(separator: ":").last else { continue }
+        theirs[String(number)] = Self.minor(String(cols[1]))
+      }
+      #expect(theirs == expected, "ledger-cli differs from bankctl")
+    } else {
+      print("SKIPPED: ledger is not installed; ledger-cli was not checked")
+    }
+  }
+}
