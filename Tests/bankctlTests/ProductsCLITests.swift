@@ -362,3 +362,93 @@ extension ProductsCLITests {
     }
   }
 }
+
+extension ProductsCLITests {
+  /// `interest run` killed at each of its writes (half written, then SIGKILL), in batches of two
+  /// accounts: the store verifies, the run again finishes the rest, and every account ends with
+  /// exactly its month's interest, once, as a run that was never interrupted gives.
+  @Test func anInterestRunKilledAtEveryWriteLosesNothingAndDoublesNothing() throws {
+    guard let cc = Hardening2Tests.cCompiler() else {
+      print("SKIPPED: no C compiler; the torn-write injector was not built")
+      return
+    }
+    let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/tear.c").path
+    let shim = dir.file("tear.so")
+    let built = try runProcess(cc, ["-shared", "-fPIC", "-O1", "-o", shim, source, "-ldl"])
+    try #require(built.status == 0, "\(built.stderr)")
+    var accounts: [String] = []
+    for i in 0..<7 {
+      let a = try #require(
+        json(
+          try bank(
+            [
+              "--json", "open", "--name", "Saver \(i)", "--type", i == 6 ? "checking" : "savings",
+              "--overdraft", i == 6 ? "900" : "0",
+            ], now: "2026-01-01T08:0\(i):00Z"))["account"] as? String)
+      accounts.append(a)
+    }
+    #expect(
+      try bank(
+        ["rate", "set", "--type", "savings", "--annual", "3.65", "--from", "2026-01-01"],
+        now: "2026-01-01T08:30:00Z"
+      ).status == 0)
+    #expect(
+      try bank(
+        ["rate", "set", "--type", "overdraft", "--annual", "36.5", "--from", "2026-01-01"],
+        now: "2026-01-01T08:31:00Z"
+      ).status == 0)
+    for (i, a) in accounts.enumerated() {
+      let args = i == 6 ? ["withdraw", a, "500.00"] : ["deposit", a, "\(1000 * (i + 1)).00"]
+      #expect(try bank(args, now: "2026-01-01T09:0\(i):00Z").status == 0)
+    }
+    let base = dir.file("base.journal")
+    let work = dir.file("work.journal")
+    func copy(_ from: String, _ to: String) throws {
+      for suffix in ["", ".snapshot", ".offsets", ".keys", ".key"] {
+        try? FileManager.default.removeItem(atPath: to + suffix)
+        if FileManager.default.fileExists(atPath: from + suffix) {
+          try FileManager.default.copyItem(atPath: from + suffix, toPath: to + suffix)
+        }
+      }
+    }
+    try copy(store, base)
+    func run(_ store: String, tearAt: Int?) throws -> ProcessResult {
+      let env = tearAt.map { "LD_PRELOAD=\(shim) TEAR_AT=\($0) " } ?? ""
+      return try runProcess(
+        "/bin/sh",
+        [
+          "-c",
+          "env \(env)\"$0\" --store \"$1\" --now 2026-02-01T02:00:00Z --json interest run --date 2026-01-31 --batch 2",
+          Self.bankctl, store,
+        ])
+    }
+    // The uninterrupted run gives the figures every interrupted one must reach.
+    let clean = try run(store, tearAt: nil)
+    #expect(clean.status == 0, "\(clean.stderr)")
+    func balances(_ path: String) throws -> [String] {
+      try accounts.map { a in
+        let r = try runProcess(Self.bankctl, ["--store", path, "--json", "balance", a])
+        return json(r)["balance"] as? String ?? "?"
+      }
+    }
+    let want = try balances(store)
+    #expect(want[0] == "1003.10" && want[6] == "-515.50", "\(want)")
+    var torn = 0
+    for n in 1..<60 {
+      try copy(base, work)
+      let r = try run(work, tearAt: n)
+      if r.status != 137 { break }
+      torn += 1
+      let verify = try runProcess(Self.bankctl, ["--store", work, "--json", "verify"])
+      #expect(verify.status == 0, "torn at write \(n): \(verify.stderr)")
+      let again = try run(work, tearAt: nil)
+      #expect(again.status == 0, "torn at write \(n): \(again.stderr)")
+      #expect(try balances(work) == want, "torn at write \(n)")
+      let twice = try run(work, tearAt: nil)
+      #expect((json(twice)["accounts"] as? Int) == 0, "torn at write \(n): \(twice.stdout)")
+    }
+    #expect(torn >= 4, "the run was killed at \(torn) writes")
+    print("interest run killed at each of its \(torn) writes")
+  }
+}
