@@ -733,7 +733,7 @@ if selected("products.interest_run") {
   var seconds: [Double] = []
   for _ in 0..<(options.smoke ? 1 : max(3, options.runs)) {
     let path = freshPath("interest")
-    let start = Day(year: 2026, month: 1, day: 1)!
+    let start = YearMonth(year: 2026, month: 1).firstDay
     let clock = BenchClock(start.start.nanoseconds + 3_600_000_000_000)
     let bank = try Bank(
       path: path,
@@ -756,9 +756,10 @@ if selected("products.interest_run") {
       try bank.ledger.submit(deposits)
       opened += b
     }
-    clock.set(Day(year: 2026, month: 2, day: 1)!.start.nanoseconds + 3_600_000_000_000)
+    clock.set(YearMonth(year: 2026, month: 2).firstDay.start.nanoseconds + 3_600_000_000_000)
     let t0 = now()
-    let run = try products.runInterest(through: Day(year: 2026, month: 1, day: 31)!, as: .operator)
+    let run = try products.runInterest(
+      through: YearMonth(year: 2026, month: 1).lastDay, as: .operator)
     seconds.append(Double(now() - t0) / 1e9)
     guard run.accounts == n, run.postings == n, run.savingsPaid["USD"] == Int64(n) * 31_00 else {
       FileHandle.standardError.write(Data("bankbench: the interest run is wrong: \(run)\n".utf8))

@@ -25,7 +25,9 @@ import Testing
     var ledger: Ledger { bank.ledger }
   }
 
-  static func day(_ y: Int, _ m: Int, _ d: Int) -> Day { Day(year: y, month: m, day: d)! }
+  static func day(_ y: Int, _ m: Int, _ d: Int) -> Day {
+    Day(year: y, month: m, day: d) ?? Day(number: 0)
+  }
 
   func world(path: String? = nil, start: Day = day(2026, 1, 1)) throws -> World {
     let clock = Clock(start.start.nanoseconds)

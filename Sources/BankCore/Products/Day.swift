@@ -107,7 +107,9 @@ extension YearMonth {
     return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
   }
   /// Its first day.
-  public var firstDay: Day { Day(year: year, month: month, day: 1)! }
+  public var firstDay: Day { Day(number: Instant.days(year: year, month: month, day: 1) ?? 0) }
   /// Its last day.
-  public var lastDay: Day { Day(year: year, month: month, day: dayCount)! }
+  public var lastDay: Day {
+    Day(number: Instant.days(year: year, month: month, day: dayCount) ?? 0)
+  }
 }

@@ -116,8 +116,8 @@ extension Products {
       var complete = true
       func note(_ debit: AccountID, _ credit: AccountID, _ amount: Int64, _ time: Int64) {
         guard time < end else { return }
-        if known[debit] != nil { known[debit]!.append((time, -amount)) }
-        if known[credit] != nil { known[credit]!.append((time, amount)) }
+        known[debit]?.append((time, -amount))
+        known[credit]?.append((time, amount))
       }
       if startSequence <= scannedUpTo {
         try ledger.scan(after: startSequence - 1, upTo: scannedUpTo) {

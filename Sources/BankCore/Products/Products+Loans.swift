@@ -159,11 +159,20 @@ extension Products {
       installment: amount(l.installment),
       nextDue: live && l.outstanding > 0
         ? (covered < schedule.count
-          ? schedule[covered].due : LoanMath.due(l.charged, from: l.start!))
+          ? schedule[covered].due
+          : (l.start.map { LoanMath.due(l.charged, from: $0) } ?? Day(number: 0)))
         : nil,
       arrears: amount(arrears), daysOverdue: overdue, paidInterest: amount(l.paidInterest),
       paidPrincipal: amount(l.paidPrincipal), requested: l.requestedAt, decided: l.decidedAt,
       reason: l.reason)
+  }
+
+  /// The view of loan `loan` in a state a command just built.
+  static func view(_ p: ProductState, _ loan: LoanID, _ s: borrowing BankState, on day: Day)
+    throws(BankError) -> Loan
+  {
+    guard let l = p.loans[loan] else { throw noLoan(loan) }
+    return try view(l, s, on: day)
   }
 
   /// Charges every live loan's periods begun by `date` and marks those more than 90 days
@@ -247,7 +256,7 @@ extension Products {
         loan: loan, customer: customer, account: id, principal: amount.minorUnits, months: months,
         rate: annualRate, time: now)
       _ = after.apply(record)
-      return ([record], try Self.view(after.loans[loan]!, state, on: Day(now)))
+      return ([record], try Self.view(after, loan, state, on: Day(now)))
     }
   }
 
@@ -284,10 +293,10 @@ extension Products {
         )
       ]
       _ = after.apply(records[0])
-      let (c, due) = after.loans[loan]!.charges(through: Day(now))
+      let (c, due) = (after.loans[loan]?.charges(through: Day(now)) ?? (0, 0))
       records.append(.loanCharged(loan: loan, charged: c, interestDue: due, time: now))
       _ = after.apply(records[1])
-      return (records, try Self.view(after.loans[loan]!, state, on: Day(now)))
+      return (records, try Self.view(after, loan, state, on: Day(now)))
     }
   }
 
@@ -307,7 +316,7 @@ extension Products {
       var after = p
       let record = ProductRecord.loanRejected(loan: loan, reason: reason, time: now)
       _ = after.apply(record)
-      return ([record], try Self.view(after.loans[loan]!, state, on: Day(now)))
+      return ([record], try Self.view(after, loan, state, on: Day(now)))
     }
   }
 
@@ -386,7 +395,7 @@ extension Products {
       return (
         records,
         LoanRepayment(
-          loan: try Self.view(after.loans[loan]!, state, on: Day(now)),
+          loan: try Self.view(after, loan, state, on: Day(now)),
           interest: Amount(minorUnits: interest, currency: currency),
           principal: Amount(minorUnits: principalPart, currency: currency))
       )

@@ -250,8 +250,8 @@ extension Products {
           s.ledger.info.filter { $0.kind == .interestIncome || $0.kind == .interest }.map(\.number))
       )
     }
-    let from = Day(year: year, month: 1, day: 1)!
-    let to = Day(year: year, month: 12, day: 31)!
+    let from = YearMonth(year: year, month: 1).firstDay
+    let to = YearMonth(year: year, month: 12).lastDay
     var lines: [InterestSummary.AccountLine] = []
     var loanInterest: [String: Int64] = [:]
     var loanPrincipal: [String: Int64] = [:]
