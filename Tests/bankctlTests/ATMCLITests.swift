@@ -208,23 +208,7 @@ import Testing
   /// The README's ATM tour runs exactly as written (with its store in a temporary directory)
   /// and prints what the README says it prints.
   @Test func theReadmeATMTourWorksAsWritten() throws {
-    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
-    let text = try String(contentsOf: readme, encoding: .utf8)
-    let section = try #require(text.range(of: "### At the ATM"))
-    let rest = text[section.upperBound...]
-    let start = try #require(rest.range(of: "```sh\n"))
-    let end = try #require(rest[start.upperBound...].range(of: "```"))
-    let script = String(rest[start.upperBound..<end.lowerBound])
-      .replacingOccurrences(of: "/tmp/", with: dir.path + "/")
-    let printed = rest[end.upperBound...]
-    let expectedStart = try #require(printed.range(of: "```\n"))
-    let expectedEnd = try #require(printed[expectedStart.upperBound...].range(of: "```"))
-    let expected = printed[expectedStart.upperBound..<expectedEnd.lowerBound]
-    let path =
-      BuiltProducts.directory + ":"
-      + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-    let r = try runProcess("/bin/bash", ["-e", "-c", script], environment: ["PATH": path])
+    let (r, expected) = try runReadmeTour("### At the ATM", in: dir.path)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(
       r.stdout.contains(expected),

@@ -209,23 +209,7 @@ extension ProductsCLITests {
   /// The README's products tour runs exactly as written (with its store in a temporary
   /// directory) and prints what the README says it prints.
   @Test func theReadmeProductsTourWorksAsWritten() throws {
-    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
-    let text = try String(contentsOf: readme, encoding: .utf8)
-    let section = try #require(text.range(of: "### Banking products"))
-    let rest = text[section.upperBound...]
-    let start = try #require(rest.range(of: "```sh\n"))
-    let end = try #require(rest[start.upperBound...].range(of: "```"))
-    let script = String(rest[start.upperBound..<end.lowerBound])
-      .replacingOccurrences(of: "/tmp/", with: dir.path + "/")
-    let printed = rest[end.upperBound...]
-    let expectedStart = try #require(printed.range(of: "```\n"))
-    let expectedEnd = try #require(printed[expectedStart.upperBound...].range(of: "```"))
-    let expected = printed[expectedStart.upperBound..<expectedEnd.lowerBound]
-    let path =
-      BuiltProducts.directory + ":"
-      + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-    let r = try runProcess("/bin/bash", ["-e", "-c", script], environment: ["PATH": path])
+    let (r, expected) = try runReadmeTour("### Banking products", in: dir.path)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(
       r.stdout.contains(expected),
@@ -236,12 +220,6 @@ extension ProductsCLITests {
 }
 
 extension ProductsCLITests {
-  static func tool(_ name: String) -> String? {
-    ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first {
-      FileManager.default.isExecutableFile(atPath: $0)
-    }
-  }
-
   /// `-1,234.56 USD` or `-1234.56` as minor units.
   static func minor(_ text: String) -> Int64? {
     let number = text.split(separator: " ").first.map(String.init) ?? text
@@ -326,7 +304,7 @@ extension ProductsCLITests {
     }
     let tb = json(try bank(["--json", "report", "trial-balance"]))
     #expect(tb["total_debits"] as? String == tb["total_credits"] as? String)
-    if let hledger = Self.tool("hledger") {
+    if let hledger = HardeningTests.tool("hledger") {
       let bal = try runProcess(
         hledger, ["-f", file, "balance", "--flat", "--no-total", "-O", "csv"])
       #expect(bal.status == 0, "\(bal.stderr)")
@@ -342,7 +320,7 @@ extension ProductsCLITests {
     } else {
       print("SKIPPED: hledger is not installed; hledger was not checked")
     }
-    if let ledger = Self.tool("ledger") {
+    if let ledger = HardeningTests.tool("ledger") {
       let bal = try runProcess(
         ledger,
         [
@@ -451,4 +429,27 @@ extension ProductsCLITests {
     #expect(torn >= 4, "the run was killed at \(torn) writes")
     print("interest run killed at each of its \(torn) writes")
   }
+}
+
+/// Runs the first `sh` block after a README section's heading exactly as written (its `/tmp/`
+/// paths moved into `directory`), with the built products first on the PATH; returns what it
+/// printed and the block the README shows after it (what the tour should print).
+func runReadmeTour(_ heading: String, in directory: String) throws -> (ProcessResult, Substring) {
+  let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+  let text = try String(contentsOf: readme, encoding: .utf8)
+  let section = try #require(text.range(of: heading))
+  let rest = text[section.upperBound...]
+  let start = try #require(rest.range(of: "```sh\n"))
+  let end = try #require(rest[start.upperBound...].range(of: "```"))
+  let script = String(rest[start.upperBound..<end.lowerBound])
+    .replacingOccurrences(of: "/tmp/", with: directory + "/")
+  let printed = rest[end.upperBound...]
+  let expectedStart = try #require(printed.range(of: "```\n"))
+  let expectedEnd = try #require(printed[expectedStart.upperBound...].range(of: "```"))
+  let path =
+    BuiltProducts.directory + ":"
+    + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+  let r = try runProcess("/bin/bash", ["-e", "-c", script], environment: ["PATH": path])
+  return (r, printed[expectedStart.upperBound..<expectedEnd.lowerBound])
 }
