@@ -150,7 +150,9 @@ extension Authenticator {
     }
   }
 
-  /// Freezes, unfreezes or closes an account: managers and the operator.
+  /// Freezes, unfreezes or closes an account: managers and the operator. Closing first posts
+  /// the interest the account has accrued, as ``Products/close(_:settleWith:key:as:)`` does
+  /// (``Ledger/setStatus(_:of:)``, the operator's raw ledger, does not).
   ///
   /// - Throws: `permission_denied`, then as ``Ledger/setStatus(_:of:)``.
   ///
@@ -164,7 +166,11 @@ extension Authenticator {
     _ status: AccountStatus, of number: AccountNumber, key: IdempotencyKey? = nil,
     as principal: Principal
   ) throws(BankError) -> Account {
-    try Origin.acting(as: principal, channel: bank.configuration.channel) {
+    // A close posts the interest the account has accrued first (``Products/close(_:settleWith:key:as:)``).
+    if status == .closed {
+      return try Products(authenticator: self).close(number, key: key, as: principal).account
+    }
+    return try Origin.acting(as: principal, channel: bank.configuration.channel) {
       () throws(BankError) -> Account in
       let operation: BankOperation =
         switch status {

@@ -92,7 +92,10 @@ extension Products {
         return "\(c.interest.minorUnits) \(c.settled.minorUnits)"
       }
       let account = try ledger.account(number)
-      let figures = (done ?? "0 0").split(separator: " ").compactMap { Int64($0) }
+      // A key of a close made before the products (six figures of the account) replays as a
+      // close that posted and settled nothing.
+      var figures = (done ?? "0 0").split(separator: " ").compactMap { Int64($0) }
+      if figures.count != 2 { figures = [0, 0] }
       return ClosedAccount(
         account: account,
         interest: Amount(minorUnits: figures.first ?? 0, currency: account.currency),
