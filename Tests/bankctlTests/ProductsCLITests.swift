@@ -453,3 +453,29 @@ func runReadmeTour(_ heading: String, in directory: String) throws -> (ProcessRe
   let r = try runProcess("/bin/bash", ["-e", "-c", script], environment: ["PATH": path])
   return (r, printed[expectedStart.upperBound..<expectedEnd.lowerBound])
 }
+
+extension ProductsCLITests {
+  /// Every change of an account is a record that names who made it: `history --changes`.
+  @Test func historyShowsWhoChangedAnAccountAndWhen() throws {
+    let a = try #require(json(try bank(["--json", "open", "--name", "A"]))["account"] as? String)
+    #expect(
+      try bank(
+        ["staff", "add", "--username", "maya", "--name", "Maya Lund", "--role", "manager"],
+        stdin: "branch manager 2026 key\n"
+      ).status == 0)
+    let maya = try #require(
+      json(try bank(["--json", "login", "--staff", "maya"], stdin: "branch manager 2026 key\n"))[
+        "session"] as? String)
+    #expect(try bank(["--session", maya, "overdraft", a, "300"]).status == 0)
+    #expect(try bank(["--session", maya, "freeze", a]).status == 0)
+    #expect(try bank(["unfreeze", a]).status == 0)
+    let r = try bank(["--json", "history", a, "--changes"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let changes = try #require(json(r)["changes"] as? [[String: Any]])
+    #expect(
+      changes.map { $0["change"] as? String } == ["opened", "overdraft", "frozen", "unfrozen"])
+    #expect(changes.map { $0["by"] as? String } == ["operator", "staff.maya", "staff.maya", "operator"])
+    #expect(changes[1]["overdraft_limit"] as? String == "300.00")
+    #expect(changes[2]["status"] as? String == "frozen")
+  }
+}

@@ -76,10 +76,10 @@ extension Commands {
       permission: .operation(.balance),
       run: { try $0.balance() }),
     CommandSpec(
-      name: "history", valueOptions: ["limit", "before"], flagOptions: [],
+      name: "history", valueOptions: ["limit", "before"], flagOptions: ["changes"],
       positionals: ["account"],
       summary: "Show an account's movements, newest first.",
-      usage: "bankctl history <account> [--limit <n>] [--before <cursor>]",
+      usage: "bankctl history <account> [--limit <n>] [--before <cursor>] [--changes]",
       details: """
         ARGUMENTS:
           <account>               The account number.
@@ -88,6 +88,10 @@ extension Commands {
           --limit <n>             At most n entries (1 to 1000000).
           --before <cursor>       Continue with the entries older than a page that ended here:
                                   the cursor a page with more entries prints ('next').
+          --changes               Instead of movements: the account's opening and every change
+                                  of its status or overdraft limit, oldest first, with who made
+                                  it: {"account","changes":[{"time","change","status",
+                                  "overdraft_limit","by","channel"}]} (staff and the operator).
 
         JSON: {"account","entries":[{"transfer","time","kind","amount","balance","memo",
         "counterparty"}],"next"}, newest first; amount is signed from the account's view;
@@ -175,6 +179,31 @@ extension CommandContext {
 
   func history() throws {
     let number = try account(parsed.positionals[0])
+    if parsed.flags.contains("changes") {
+      let changes = try withBank(readOnly: true) { acting in
+        // Who changed an account is staff's to see, as the origins of movements are.
+        try acting.auth.authorizeRead(.history, of: number, as: acting.principal)
+        if case .customer = acting.principal {
+          throw BankError(.permissionDenied, "a customer may not see who changed an account")
+        }
+        return try acting.ledger.changes(of: number)
+      }
+      emit(
+        .object([
+          ("account", .string(number.description)),
+          ("changes", .array(changes.map { JSON.encoding($0) })),
+        ]),
+        human: "Changes of \(number), oldest first\n"
+          + Table.render(
+            header: ["TIME", "CHANGE", "STATUS", "OVERDRAFT", "BY", "VIA"],
+            rows: changes.map {
+              [
+                $0.time.description, $0.change, $0.status.description,
+                $0.overdraftLimit.description, $0.origin.by, $0.origin.channel.description,
+              ]
+            }, rightAligned: [3]))
+      return
+    }
     var limit: Int?
     if let l = parsed.options["limit"] {
       guard let n = Int(l), n >= 1, n <= 1_000_000, l.allSatisfy({ $0.isASCII && $0.isNumber })

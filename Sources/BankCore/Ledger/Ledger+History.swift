@@ -346,3 +346,84 @@ extension Ledger {
     return out
   }
 }
+
+/// A change of an account's status or overdraft limit, and who made it.
+public struct AccountChange: Sendable, Hashable, Encodable {
+  /// When it was made.
+  public let time: Instant
+  /// `opened`, `frozen`, `unfrozen`, `closed` or `overdraft`.
+  public let change: String
+  /// The status from then on.
+  public let status: AccountStatus
+  /// The overdraft limit from then on.
+  public let overdraftLimit: Amount
+  /// Who made it and through what.
+  public let origin: Origin
+
+  private enum Keys: String, CodingKey {
+    case time, change, status, by, channel
+    case overdraftLimit = "overdraft_limit"
+  }
+
+  /// Encodes as `{"time","change","status","overdraft_limit","by","channel"}`.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(time, forKey: .time)
+    try c.encode(change, forKey: .change)
+    try c.encode(status.description, forKey: .status)
+    try c.encode(overdraftLimit, forKey: .overdraftLimit)
+    try c.encode(origin.by, forKey: .by)
+    try c.encode(origin.channel.description, forKey: .channel)
+  }
+}
+
+extension Ledger {
+  /// An account's opening and every change of its status or overdraft limit, oldest first, each
+  /// with who made it: the account's own lifecycle, beside its movements in ``history(of:limit:before:)``.
+  ///
+  /// - Throws: `account_not_found`; `store_corrupt` when a record does not decode.
+  /// - Complexity: O(records): it reads the journal.
+  ///
+  /// - Note: Blocks the calling thread while it reads the journal.
+  public func changes(of number: AccountNumber) throws(BankError) -> [AccountChange] {
+    let ((id, currency), upTo) = try readWithSequence { s throws(BankError) in
+      let id = try s.id(of: number)
+      return (id, s.info[id.index].currency)
+    }
+    var out: [AccountChange] = []
+    var status = AccountStatus.active
+    var limit: Int64 = 0
+    try bank.forEachCommitted(after: 0, upTo: upTo, tags: LedgerState.tags) {
+      seq, raw throws(BankError) in
+      guard let tag = raw.first,
+        tag == JournalRecord.Tag.accountOpened.rawValue
+          || tag == JournalRecord.Tag.accountChanged.rawValue
+      else { return true }
+      let bytes = Array(raw)
+      let change: (Int64, String, AccountStatus, Int64)?
+      switch try JournalRecord.decodeOrCorrupt(bytes, sequence: seq) {
+      case .accountOpened(let o) where o.id == id:
+        change = (o.timestamp, "opened", .active, o.overdraftLimit)
+      case .accountChanged(let c) where c.id == id:
+        let what =
+          c.status != status
+          ? (c.status == .closed ? "closed" : c.status == .frozen ? "frozen" : "unfrozen")
+          : "overdraft"
+        change = (c.timestamp, what, c.status, c.overdraftLimit)
+      default:
+        change = nil
+      }
+      if let (time, what, newStatus, newLimit) = change {
+        status = newStatus
+        limit = newLimit
+        out.append(
+          AccountChange(
+            time: Instant(nanoseconds: time), change: what, status: status,
+            overdraftLimit: Amount(minorUnits: limit, currency: currency),
+            origin: try RecordEnvelope.origin(ofStored: bytes, sequence: seq)))
+      }
+      return true
+    }
+    return out
+  }
+}
