@@ -474,7 +474,8 @@ extension ProductsCLITests {
     let changes = try #require(json(r)["changes"] as? [[String: Any]])
     #expect(
       changes.map { $0["change"] as? String } == ["opened", "overdraft", "frozen", "unfrozen"])
-    #expect(changes.map { $0["by"] as? String } == ["operator", "staff.maya", "staff.maya", "operator"])
+    #expect(
+      changes.map { $0["by"] as? String } == ["operator", "staff.maya", "staff.maya", "operator"])
     #expect(changes[1]["overdraft_limit"] as? String == "300.00")
     #expect(changes[2]["status"] as? String == "frozen")
   }
