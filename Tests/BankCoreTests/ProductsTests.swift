@@ -588,3 +588,123 @@ import Testing
     }
   }
 }
+
+/// What an adversarial review of issue 21 found, each kept fixed.
+extension ProductsTests {
+  @Test func aLoansAccountMovesOnlyThroughTheLoan() throws {
+    let w = try world(start: Self.day(2026, 1, 10))
+    let (c, account) = try borrower(w)
+    let loan = try w.products.requestLoan(
+      customer: c, account: account, amount: try usd("1000"), months: 12,
+      annualRate: AnnualRate(parsing: "12"), as: .operator)
+    let active = try w.products.approveLoan(loan.id, as: .operator)
+    let loanAccount = try #require(active.loanAccount)
+    // The disbursement cannot be reversed, nor repaid from the loan's own account.
+    let disbursement = try #require(try w.ledger.history(of: account).first)
+    let before = w.ledger.lastSequence
+    #expect(
+      refusal { try w.products.reverse(disbursement.transfer, reason: "x", as: .operator) }
+        == .invalidArgument)
+    #expect(
+      refusal {
+        try w.products.repayLoan(loan.id, amount: try usd("10"), from: loanAccount, as: .operator)
+      } == .invalidArgument)
+    #expect(w.ledger.lastSequence == before)
+    w.clock.tick()
+    let paid = try w.products.repayLoan(loan.id, amount: try usd("88.85"), as: .operator)
+    let principalEntry = try #require(
+      try w.ledger.history(of: account).first { $0.memo.hasPrefix("principal of loan") })
+    #expect(
+      refusal { try w.products.reverse(principalEntry.transfer, reason: "x", as: .operator) }
+        == .invalidArgument)
+    #expect(paid.interest.description == "10.00" && paid.principal.description == "78.85")
+    // A small payment on a loan paid ahead goes to principal: no period is charged ahead.
+    w.clock.tick()
+    let small = try w.products.repayLoan(loan.id, amount: try usd("0.01"), as: .operator)
+    #expect(small.interest.minorUnits == 0 && small.principal.minorUnits == 1)
+    try expectBalanced(w)
+  }
+
+  @Test func aRetriedRepaymentWithAKeyPaysOnce() throws {
+    let w = try world(start: Self.day(2026, 1, 10))
+    let (c, account) = try borrower(w)
+    let loan = try w.products.requestLoan(
+      customer: c, account: account, amount: try usd("1200"), months: 12,
+      annualRate: AnnualRate(parsing: "12"), as: .operator)
+    try w.products.approveLoan(loan.id, as: .operator)
+    let key = try IdempotencyKey("repay-1")
+    let first = try w.products.repayLoan(
+      loan.id, amount: try usd("106.62"), key: key, as: .customer(c))
+    w.clock.tick()
+    let again = try w.products.repayLoan(
+      loan.id, amount: try usd("106.62"), key: key, as: .customer(c))
+    #expect(again.interest == first.interest && again.principal == first.principal)
+    #expect(again.loan.paidPrincipal == first.loan.paidPrincipal)
+    #expect(try balance(w, account) == "1093.38")
+    #expect(
+      refusal {
+        try w.products.repayLoan(loan.id, amount: try usd("50"), key: key, as: .customer(c))
+      } == .idempotencyConflict)
+  }
+
+  @Test func aCustomerLearnsNothingAboutOthersAccountsFromALoanRequest() throws {
+    let w = try world()
+    let (c, _) = try borrower(w)
+    let other = try open(w, .checking)
+    for target in [other, try AccountNumber(parsing: "1000-0999-2")] {
+      #expect(
+        refusal {
+          try w.products.requestLoan(
+            customer: c, account: target, amount: try usd("10"), months: 1, annualRate: .zero,
+            as: .customer(c))
+        } == .permissionDenied)
+    }
+  }
+
+  @Test func interestTooLargeForOneTransferIsSplitAndOneAccountBlocksNoOther() throws {
+    let w = try world()
+    try w.products.setRate(
+      .savings, annual: AnnualRate(parsing: "1000"), from: Self.day(2026, 1, 1), as: .operator)
+    let big = try w.ledger.open(AccountSpec(name: "Big", kind: .savings, currency: .kwd)).number
+    let small = try open(w, .savings)
+    let kwdMax = Currency.kwd.maximumAmount
+    try w.ledger.deposit(kwdMax, to: big)
+    try w.ledger.deposit(try usd("100.00"), to: small)
+    for m in 1...3 {
+      let r = try run(w, through: YearMonth(year: 2026, month: m).lastDay)
+      #expect(r.accounts == 2 && r.unposted.isEmpty, "\(r)")
+    }
+    #expect(try w.ledger.account(big).balance > kwdMax)
+    #expect(try w.ledger.account(small).balance.minorUnits > 100_00)
+    try expectBalanced(w)
+  }
+
+  @Test func aReversedInterestPostingIsNotInTheTaxSummary() throws {
+    let w = try world(start: Self.day(2026, 1, 5))
+    try w.products.setRate(
+      .overdraft, annual: AnnualRate(parsing: "36.5"), from: Self.day(2026, 1, 1), as: .operator)
+    let c = try w.auth.registerCustomer(
+      CustomerRegistration(
+        name: "Ola Nordmann", email: "ola@example.org", phone: "+4791234567", age: 44),
+      password: "quiet harbour lantern 79", as: .operator)
+    let a = c.accounts[0]
+    try w.auth.setOverdraftLimit(try usd("1000"), of: a, as: .operator)
+    try w.ledger.withdraw(try usd("1000.00"), from: a)
+    try run(w, through: Self.day(2026, 1, 31))
+    let charge = try #require(try w.ledger.history(of: a).first { $0.kind == .interest })
+    #expect(charge.amount.description == "-27.00")
+    w.clock.tick()
+    try w.products.reverse(charge.transfer, reason: "goodwill", as: .operator)
+    w.clock.set(Self.day(2027, 1, 2))
+    let summary = try w.products.interestSummary(of: c.id, year: 2026, as: .operator)
+    #expect(summary.accounts.first?.interestPaid.minorUnits == 0)
+    // Closing a checking account takes its overdraft limit with it.
+    w.clock.set(Self.day(2027, 1, 3))
+    let other = try open(w, .checking)
+    try w.ledger.deposit(try usd("2000.00"), to: other)
+    let closed = try w.products.close(a, settleWith: other, as: .operator)
+    #expect(
+      closed.account.overdraftLimit.minorUnits == 0 && closed.account.available.minorUnits == 0)
+    try expectBalanced(w)
+  }
+}

@@ -101,6 +101,17 @@ import Testing
       (["reverse", "#999", "--reason", "x"], 1, "transfer_not_found"),
       (["reverse", "#1", "--reason", ""], 64, "invalid_argument"),
       (["close", a], 1, "account_not_empty"),
+      (["report", "deposits", "--csv"], 64, "usage"),
+      (["statement", "--customer", "C000001", "--year", "2200"], 64, "invalid_argument"),
+      (["statement", a, "--month", "2200-01"], 64, "invalid_argument"),
+      (
+        ["loan", "quote", "--amount", "1000000000000.01", "--months", "12", "--annual", "5"], 64,
+        "invalid_argument"
+      ),
+      (
+        ["loan", "quote", "--amount", "100", "--months", "12", "--annual", "1000.000001"], 64,
+        "invalid_argument"
+      ),
     ] as [([String], Int32, String)] {
       let r = try bank(["--json"] + args)
       #expect(r.status == status, "\(args): \(r.stderr)")

@@ -126,12 +126,14 @@ extension Commands {
       permission: .operation(.rejectLoan),
       run: { try $0.loanDecide(approve: false) }),
     CommandSpec(
-      name: "loan repay", valueOptions: ["from"], flagOptions: [], positionals: ["loan", "amount"],
+      name: "loan repay", valueOptions: ["from", "id"], flagOptions: [],
+      positionals: ["loan", "amount"],
       summary: "Repay a loan: interest due first, then principal.",
-      usage: "bankctl loan repay <loan> <amount> [--from <account>]",
+      usage: "bankctl loan repay <loan> <amount> [--from <account>] [--id <key>]",
       details: """
         OPTIONS:
           --from <account>        Pay from this account (default: the one it was paid into).
+          --id <key>              A retry with the same key replays instead of paying twice.
 
         Pays the interest due first, then principal; more than the interest due shortens the
         term and keeps the installment. Refused with overpayment beyond what the loan owes.
@@ -231,7 +233,16 @@ extension CommandContext {
       separator: "\n")
   }
 
-  var csvOutput: Bool { parsed.flags.contains("csv") }
+  /// `--csv`; with `--json` too, a usage error (one format at a time).
+  var csvOutput: Bool {
+    get throws {
+      guard parsed.flags.contains("csv") else { return false }
+      if json {
+        throw UsageError(message: "give --json or --csv, not both", command: parsed.command)
+      }
+      return true
+    }
+  }
 
   // MARK: Rates
 
@@ -428,10 +439,11 @@ extension CommandContext {
   func loanRepay() throws {
     let id = try loanID(parsed.positionals[0])
     let from = try parsed.options["from"].map { t throws(BankError) in try account(t) }
+    let k = try key()
     let r = try withProducts { p, a in
       let loan = try p.loan(id, as: a.principal)
       let amount = try Amount(parsing: parsed.positionals[1], currency: loan.principal.currency)
-      return try p.repayLoan(id, amount: amount, from: from, as: a.principal)
+      return try p.repayLoan(id, amount: amount, from: from, key: k, as: a.principal)
     }
     emit(
       .encoding(r),
@@ -489,14 +501,16 @@ extension CommandContext {
       try parsed.options["start"].map { t throws(BankError) in try Day(parsing: t) }
       ?? Day(Instant(nanoseconds: clock.now()))
     let rows = try LoanMath.schedule(principal: amount, months: n, rate: rate, start: start)
-    let interest = rows.reduce(Int64(0)) { $0 + $1.interest.minorUnits }
+    let interest = WideAmount(
+      minorUnits: rows.reduce(Int128(0)) { $0 + Int128($1.interest.minorUnits) }, currency: currency
+    )
     let installment = rows.first?.payment ?? .zero(currency)
     emit(
       .object([
         ("amount", money(amount)), ("currency", .string(currency.code)),
         ("months", .int(Int64(n))), ("annual_rate", .string(rate.description)),
         ("installment", money(installment)),
-        ("total_interest", money(Amount(minorUnits: interest, currency: currency))),
+        ("total_interest", .string(interest.description)),
         ("installments", scheduleJSON(rows, covered: 0)),
       ]),
       human: scheduleText(rows))
@@ -512,14 +526,17 @@ extension CommandContext {
       }
       let customer = try customerID(customerText)
       let yearText = try requiredOption("year", "statement")
-      guard let year = Int(yearText), yearText.count == 4, yearText.allSatisfy(\.isNumber) else {
+      guard let year = Int(yearText), yearText.count == 4, yearText.allSatisfy(\.isNumber),
+        (1970...2199).contains(year)
+      else {
         throw BankError(
-          .invalidArgument, "invalid --year '\(Validate.escaped(yearText))': expected YYYY")
+          .invalidArgument,
+          "invalid --year '\(Validate.escaped(yearText))': expected YYYY, 1970 to 2199")
       }
       let s = try withProducts(readOnly: true) { p, a in
         try p.interestSummary(of: customer, year: year, as: a.principal)
       }
-      if csvOutput {
+      if try csvOutput {
         console.print(
           csv(
             [
@@ -565,8 +582,8 @@ extension CommandContext {
         throw UsageError(message: "give --month or --from/--to, not both", command: "statement")
       }
       let month = try YearMonth(parsing: m)
-      from = month.firstDay
-      to = month.lastDay
+      from = try Day(parsing: month.firstDay.description)
+      to = try Day(parsing: month.lastDay.description)
     } else {
       guard parsed.options["from"] != nil || parsed.options["to"] != nil else {
         throw UsageError(
@@ -578,7 +595,7 @@ extension CommandContext {
     let s = try withProducts(readOnly: true) { p, a in
       try p.statement(of: number, from: from, to: to, as: a.principal)
     }
-    if csvOutput {
+    if try csvOutput {
       var rows: [[String]] = [
         ["", from.start.description, "Opening balance", "", s.openingBalance.description]
       ]
@@ -654,7 +671,7 @@ extension CommandContext {
           $0.credits.description, $0.balance.description,
         ]
       }
-      if csvOutput {
+      if try csvOutput {
         console.print(
           csv(
             ["account", "name", "kind", "debits", "credits", "balance"],
@@ -672,7 +689,10 @@ extension CommandContext {
             ],
             rightAligned: [3, 4, 5]))
     case "deposits":
-      let lines = try withProducts(readOnly: true) { p, a in try p.depositsReport(as: a.principal) }
+      let only = try parsed.options["currency"].map { t throws(BankError) in try Currency.named(t) }
+      let lines = try withProducts(readOnly: true) { p, a in
+        try p.depositsReport(as: a.principal).filter { only == nil || $0.currency == only }
+      }
       let rows = lines.map {
         [
           $0.type.description, $0.currency.code, String($0.accounts), $0.balance.description,
@@ -682,14 +702,19 @@ extension CommandContext {
       let header = [
         "type", "currency", "accounts", "balance", "overdrawn", "overdrawn_total", "over_limit",
       ]
-      if csvOutput { return console.print(csv(header, rows)) }
+      if try csvOutput { return console.print(csv(header, rows)) }
       emit(
         .object([("deposits", .array(lines.map { JSON.encoding($0) }))]),
         human: Table.render(
           header: header.map { $0.uppercased() }, rows: rows, rightAligned: [2, 3, 4, 5, 6]))
     case "loans":
+      let only = try parsed.options["currency"].map { t throws(BankError) in try Currency.named(t) }
       let (lines, loans) = try withProducts(readOnly: true) { p, a in
-        try p.loansReport(as: a.principal)
+        let (lines, loans) = try p.loansReport(as: a.principal)
+        return (
+          lines.filter { only == nil || $0.currency == only },
+          loans.filter { only == nil || $0.principal.currency == only }
+        )
       }
       let rows = lines.map {
         [
@@ -701,7 +726,7 @@ extension CommandContext {
         "status", "currency", "count", "principal", "outstanding_principal", "interest_due",
         "arrears",
       ]
-      if csvOutput { return console.print(csv(header, rows)) }
+      if try csvOutput { return console.print(csv(header, rows)) }
       emit(
         .object([
           ("portfolio", .array(lines.map { JSON.encoding($0) })),
@@ -717,8 +742,11 @@ extension CommandContext {
       }
       let from = try parsed.options["from"].map { t throws(BankError) in try Day(parsing: t) }
       let to = try parsed.options["to"].map { t throws(BankError) in try Day(parsing: t) }
+      let only = try parsed.options["currency"].map { t throws(BankError) in try Currency.named(t) }
       let lines = try withProducts(readOnly: true) { p, a in
-        try p.volumeReport(by: by, from: from, to: to, as: a.principal)
+        try p.volumeReport(by: by, from: from, to: to, as: a.principal).filter {
+          only == nil || $0.currency == only
+        }
       }
       let rows = lines.map {
         [
@@ -727,7 +755,7 @@ extension CommandContext {
         ]
       }
       let header = ["period", "operation", "currency", "count", "total"]
-      if csvOutput { return console.print(csv(header, rows)) }
+      if try csvOutput { return console.print(csv(header, rows)) }
       emit(
         .object([("by", .string(by.rawValue)), ("volume", .array(lines.map { JSON.encoding($0) }))]
         ),
@@ -755,7 +783,7 @@ extension CommandContext {
         "customer", "name", "email", "phone", "account", "type", "status", "balance", "currency",
         "last_activity",
       ]
-      if csvOutput { return console.print(csv(header, rows)) }
+      if try csvOutput { return console.print(csv(header, rows)) }
       emit(
         .object([("customers", .array(list.map { JSON.encoding($0) }))]),
         human: Table.render(header: header.map { $0.uppercased() }, rows: rows, rightAligned: [7]))

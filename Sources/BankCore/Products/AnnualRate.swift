@@ -41,7 +41,8 @@ public struct AnnualRate: Hashable, Comparable, Sendable, CustomStringConvertibl
           fraction = fraction * 10 + Int64(c - 48)
         } else {
           digits += 1
-          guard digits <= 5 else { throw fail("at most 1000 percent") }
+          // Leading zeros add nothing; past four significant digits it is over 1000.
+          guard whole < 10_000 else { throw fail("at most 1000 percent") }
           whole = whole * 10 + Int64(c - 48)
         }
       case UInt8(ascii: "."):

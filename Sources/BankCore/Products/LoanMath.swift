@@ -197,6 +197,7 @@ public enum LoanMath {
     principal: Amount, months: Int, rate: AnnualRate, start: Day
   ) throws(BankError) -> [Installment] {
     let p = principal.minorUnits
+    try principal.currency.requireWithinMaximum(principal, "a loan's amount")
     let installment = try installment(principal: p, months: months, rate: rate)
     var remaining = p
     var out: [Installment] = []

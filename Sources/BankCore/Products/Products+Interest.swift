@@ -17,6 +17,9 @@ public struct InterestRun: Sendable, Hashable, Encodable {
   public internal(set) var loansDefaulted: [LoanID] = []
   /// Transactions committed (a run over many accounts commits in batches).
   public internal(set) var batches = 0
+  /// Accounts whose month's interest could not be posted because a balance would pass what 64
+  /// bits hold: it stays owed, whole, and is posted by a later run once it fits.
+  public internal(set) var unposted: [AccountNumber] = []
 
   init(date: Day) { self.date = date }
 
@@ -26,6 +29,7 @@ public struct InterestRun: Sendable, Hashable, Encodable {
     case overdraftCharged = "overdraft_charged"
     case loansCharged = "loans_charged"
     case loansDefaulted = "loans_defaulted"
+    case unposted
   }
 
   /// Encodes as `{"date","accounts","postings","savings_paid":{"USD":"31.00"},…}`.
@@ -47,6 +51,7 @@ public struct InterestRun: Sendable, Hashable, Encodable {
     try c.encode(loansCharged, forKey: .loansCharged)
     try c.encode(loansDefaulted, forKey: .loansDefaulted)
     try c.encode(batches, forKey: .batches)
+    try c.encode(unposted, forKey: .unposted)
   }
 }
 
@@ -182,10 +187,13 @@ extension Products {
           part.accounts += 1
           part.postings += outcome.postings
           let code = state.ledger.info[id.index].currency.code
+          if outcome.unposted { part.unposted.append(state.ledger.info[id.index].number) }
           if state.ledger.info[id.index].kind == .savings {
-            if outcome.posted > 0 { part.savingsPaid[code, default: 0] += outcome.posted }
+            if outcome.posted > 0 {
+              part.savingsPaid[code, default: 0].saturatingAdd(outcome.posted)
+            }
           } else if outcome.posted > 0 {
-            part.overdraftCharged[code, default: 0] += outcome.posted
+            part.overdraftCharged[code, default: 0].saturatingAdd(outcome.posted)
           }
         }
         if last {
@@ -198,8 +206,11 @@ extension Products {
       }
       report.accounts += part.accounts
       report.postings += part.postings
-      for (k, v) in part.savingsPaid { report.savingsPaid[k, default: 0] += v }
-      for (k, v) in part.overdraftCharged { report.overdraftCharged[k, default: 0] += v }
+      for (k, v) in part.savingsPaid { report.savingsPaid[k, default: 0].saturatingAdd(v) }
+      for (k, v) in part.overdraftCharged {
+        report.overdraftCharged[k, default: 0].saturatingAdd(v)
+      }
+      report.unposted += part.unposted
       report.loansCharged += part.loansCharged
       report.loansDefaulted += part.loansDefaulted
       report.batches += 1
@@ -216,6 +227,8 @@ extension Products {
     var postings = 0
     /// Minor units posted (paid for savings, charged for overdrafts).
     var posted: Int64 = 0
+    /// A month's interest could not be posted (a balance would leave 64 bits): it stays owed.
+    var unposted = false
   }
 
   /// Accrues account `id` for its days after `pot.through` up to `date` and posts each month that
@@ -274,20 +287,25 @@ extension Products {
           if day.isLastOfMonth {
             let total = accrued + carry
             let q = Exact.roundHalfEven(total, Exact.accrualDenominator)
-            carry = total - q * Exact.accrualDenominator
             accrued = 0
-            guard let minor = Int64(exactly: q) else {
-              throw BankError(
-                .overflow, "the interest of account \(info.number) does not fit in 64 bits")
+            // What cannot be posted (a balance that would leave 64 bits) stays owed, whole.
+            let amount =
+              try Int64(exactly: q).flatMap { minor throws(BankError) in
+                try Self.postInterest(
+                  minor, id, month: day.month, savings: savings, &state, &tx, &accounts)
+              } ?? 0
+            if amount == q {
+              carry = total - q * Exact.accrualDenominator
+            } else {
+              carry = total
+              out.unposted = true
             }
-            let amount = try Self.postInterest(
-              minor, id, month: day.month, savings: savings, &state, &tx, &accounts)
             out.records.append(
               .interestPosted(
                 account: id, month: day.month, amount: amount, carry: carry, time: now))
             if amount > 0 {
               out.postings += 1
-              out.posted += amount
+              out.posted.saturatingAdd(amount)
             }
           }
         }
@@ -296,29 +314,42 @@ extension Products {
     if close, accrued != 0 || carry != 0 {
       let q = Exact.roundHalfEven(accrued + carry, Exact.accrualDenominator)
       let month = Day(now).month
-      guard let minor = Int64(exactly: max(0, q)) else {
-        throw BankError(.overflow, "the interest of account \(info.number) does not fit in 64 bits")
+      guard
+        let minor = Int64(exactly: max(0, q)),
+        let amount = try Self.postInterest(
+          minor, id, month: month, savings: savings, &state, &tx, &accounts)
+      else {
+        throw BankError(
+          .overflow,
+          "the interest owed on account \(info.number) cannot be posted: a balance would pass what 64 bits hold"
+        )
       }
-      let amount = try Self.postInterest(
-        minor, id, month: month, savings: savings, &state, &tx, &accounts)
       out.records.append(
         .interestPosted(account: id, month: month, amount: amount, carry: 0, time: now))
       if amount > 0 {
         out.postings += 1
-        out.posted += amount
+        out.posted.saturatingAdd(amount)
       }
     }
     return out
   }
 
   /// Posts `minor` units of a month's interest on account `id`: paid from interest expense to a
-  /// savings account, or charged from a checking account to interest income.
+  /// savings account, or charged from a checking account to interest income; in several
+  /// transfers when it is more than one transfer may carry (``Currency/maximumAmount``). `nil`
+  /// when a balance would pass what 64 bits hold: nothing is posted then.
   static func postInterest(
     _ minor: Int64, _ id: AccountID, month: YearMonth, savings: Bool, _ state: inout BankState,
     _ tx: inout Transaction, _ accounts: inout [String: AccountNumber]
-  ) throws(BankError) -> Int64 {
+  ) throws(BankError) -> Int64? {
     guard minor > 0 else { return 0 }
     let info = state.ledger.info[id.index]
+    let balance = Int128(state.ledger.bal[id.index].balance)
+    guard
+      savings
+        ? balance + Int128(minor) <= Int128(Int64.max)
+        : balance - Int128(minor) >= Int128(Int64.min + 1)
+    else { return nil }
     let kind: AccountKind = savings ? .interest : .interestIncome
     let cacheKey = "\(kind.rawValue)\(info.currency.code)"
     let bankSide: AccountNumber
@@ -328,10 +359,18 @@ extension Products {
       bankSide = try bankAccount(kind, info.currency, &state, &tx)
       accounts[cacheKey] = bankSide
     }
-    try move(
-      minor, info.currency, from: savings ? bankSide : info.number,
-      to: savings ? info.number : bankSide, kind: .interest,
-      memo: savings ? "interest for \(month)" : "overdraft interest for \(month)", &state, &tx)
+    let bankID = try state.ledger.id(of: bankSide)
+    let bankBalance = Int128(state.ledger.bal[bankID.index].balance)
+    guard bankBalance + Int128(minor) <= Int128(Int64.max) else { return nil }
+    var left = minor
+    while left > 0 {
+      let part = min(left, info.currency.maximumMinorUnits)
+      try move(
+        part, info.currency, from: savings ? bankSide : info.number,
+        to: savings ? info.number : bankSide, kind: .interest,
+        memo: savings ? "interest for \(month)" : "overdraft interest for \(month)", &state, &tx)
+      left -= part
+    }
     return minor
   }
 
@@ -351,5 +390,13 @@ extension Products {
       }
       return AccruedInterest(through: pot.through, owed: owed)
     }
+  }
+}
+
+extension Int64 {
+  /// Adds, stopping at the largest value instead of trapping (report totals).
+  mutating func saturatingAdd(_ v: Int64) {
+    let (sum, overflow) = addingReportingOverflow(v)
+    self = overflow ? (v > 0 ? .max : .min) : sum
   }
 }

@@ -146,6 +146,12 @@ extension Products {
         &tx)
       settled = left
     }
+    // A closed account offers no credit: its overdraft limit goes with it.
+    if state.ledger.bal[id.index].overdraftLimit != 0 {
+      _ = try state.ledger.stage(
+        .setOverdraft(number, .zero(info.currency)), now: tx.now, stage: &tx.ledgerStage,
+        batch: &tx.batch)
+    }
     _ = try state.ledger.stage(
       .setStatus(number, .closed), now: tx.now, stage: &tx.ledgerStage, batch: &tx.batch)
     return ClosedAccount(
@@ -183,6 +189,18 @@ extension Products {
           .alreadyReversed,
           "transfer \(record.transferID) is a reversal; transfer the money again instead")
       }
+      // A loan's account and a terminal's cash mirror another core's state (the outstanding
+      // principal, the notes in the cassettes): their movements are undone by that core's own
+      // operations (a repayment, an unload), never by a reversal.
+      for side in [record.debit, record.credit] {
+        let info = state.ledger.info[side.index]
+        if info.kind == .loan || info.kind == .terminalCash {
+          throw BankError(
+            .invalidArgument,
+            "transfer \(record.transferID) moves \(info.kind == .loan ? "a loan's principal" : "a terminal's cash") (account \(info.number)); it cannot be reversed: use the \(info.kind == .loan ? "loan's repayments" : "terminal's unload or reconciliation") instead"
+          )
+        }
+      }
       let original = state.ledger.publicTransfer(record)
       let memo = "reversal of \(original.id): \(reason)"
       let t = try state.ledger.stage(
@@ -215,27 +233,39 @@ extension Products {
     let key: IdempotencyKey? = number == nil ? try IdempotencyKey(text) : nil
     var found: TransferRecord?
     var posted: Int64?
+    var ambiguous = false
     try ledger.scan(after: 0, upTo: ledger.lastSequence) { _, record in
       switch record {
       case .transfer(let t):
         let matches =
           number.map { t.number == $0 }
           ?? (t.key.map { IdempotencyKey.display($0) == (key?.text ?? "")[...] } ?? false)
+        if matches, let f = found, f.number != t.number, number == nil {
+          ambiguous = true
+          return false
+        }
         if found == nil, matches {
           found = t
           if !t.isHold {
             posted = t.amount
-            return false
+            // By key, read on: another principal's transfer with the same key makes it ambiguous.
+            if number != nil { return false }
           }
         }
       case .holdResolved(let r):
         if let f = found, r.hold == f.number {
           posted = r.outcome == .posted ? r.amount : 0
-          return false
+          if number != nil { return false }
         }
       default: break
       }
       return true
+    }
+    if ambiguous {
+      throw BankError(
+        .invalidArgument,
+        "key '\(text.debugSanitized)' names more than one transfer (keys are per principal); reverse it by its number, #N"
+      )
     }
     guard let found else {
       throw BankError(.transferNotFound, "no transfer \(text.debugSanitized)")

@@ -233,9 +233,17 @@ extension Products {
       guard let auth = state.core(AuthState.self), auth.customer(customer) != nil else {
         throw BankError(.customerNotFound, "no customer \(customer)")
       }
-      let id = try state.ledger.id(of: account)
+      let customerActs: Bool
+      if case .customer = principal { customerActs = true } else { customerActs = false }
+      // A customer learns nothing about accounts that are not theirs.
+      let notTheirs = BankError(.permissionDenied, "account \(account) is not \(customer)'s")
+      let id: AccountID
+      do throws(BankError) { id = try state.ledger.id(of: account) } catch {
+        throw customerActs ? notTheirs : error
+      }
       guard auth.owner(of: id) == customer else {
-        throw BankError(.invalidArgument, "account \(account) is not \(customer)'s")
+        throw customerActs
+          ? notTheirs : BankError(.invalidArgument, "account \(account) is not \(customer)'s")
       }
       let info = state.ledger.info[id.index]
       guard info.kind == .checking || info.kind == .savings else {
@@ -323,83 +331,120 @@ extension Products {
   /// Repays `amount` of a loan from `from` (default: the account it was paid into): the interest
   /// due first (to the bank's interest income), then principal (to the loan's account). A
   /// repayment beyond the interest due reduces the principal, keeps the installment and shortens
-  /// the term.
+  /// the term. With `key`, a retry after the repayment committed replays it instead of paying
+  /// twice.
   ///
   /// - Throws: `permission_denied` (the borrower from their own account, or the operator);
-  ///   `invalid_argument` for a loan that is not active or defaulted, or an amount beyond what
-  ///   it owes (named); `insufficient_funds` and the other transfer refusals.
+  ///   `loan_not_found`; `loan_not_active`; `overpayment` for an amount beyond what it owes
+  ///   (named); `invalid_argument` for a source that is not a checking or savings account;
+  ///   `insufficient_funds` and the other transfer refusals; `idempotency_conflict` for a key
+  ///   used with other arguments.
+  ///
+  /// - Note: Blocks the calling thread until its records are durable.
   @discardableResult
   public func repayLoan(
-    _ loan: LoanID, amount: Amount, from: AccountNumber? = nil, as principal: Principal
+    _ loan: LoanID, amount: Amount, from: AccountNumber? = nil, key: IdempotencyKey? = nil,
+    as principal: Principal
   ) throws(BankError) -> LoanRepayment {
     guard amount.minorUnits > 0 else {
       throw BankError(.invalidAmount, "a repayment must be positive, got \(amount.formatted)")
     }
-    return try commit(as: principal) { p, state, tx throws(BankError) in
-      guard let l = p.loans[loan] else { throw Self.noLoan(loan) }
-      let source = from ?? state.ledger.info[l.account.index].number
-      if case .customer(let me) = principal, me != l.customer {
-        throw BankError(.permissionDenied, "loan \(loan) is not yours")
+    return try Origin.acting(as: principal, channel: bank.configuration.channel) {
+      () throws(BankError) -> LoanRepayment in
+      var split: (interest: Int64, principal: Int64) = (0, 0)
+      if let op = OperationKey(
+        key, principal: principal, command: "loan_repay",
+        arguments: [
+          ("loan", loan.description), ("amount", amount.description),
+          ("currency", amount.currency.code), ("from", from?.description ?? ""),
+        ])
+      {
+        let done = try authenticator.commitKeyed(op) { state, tx throws(BankError) -> String in
+          split = try Self.repayStaged(loan, amount: amount, from: from, principal, &state, &tx)
+          return "\(split.interest) \(split.principal)"
+        }
+        if let done {
+          let figures = done.split(separator: " ").compactMap { Int64($0) }
+          if figures.count == 2 { split = (figures[0], figures[1]) }
+        }
+      } else {
+        split = try bank.commit { state, tx throws(BankError) in
+          try Self.repayStaged(loan, amount: amount, from: from, principal, &state, &tx)
+        }
       }
-      let auth = try state.requireCore(AuthState.self)
-      try Authenticator.authorize(
-        .transferOut, as: principal, account: source, auth: auth, state: state)
-      guard l.status == .active || l.status == .defaulted, let loanAccount = l.loanAccount else {
-        throw BankError(.loanNotActive, "loan \(loan) is \(l.status); nothing is owed")
-      }
-      let currency = state.ledger.info[l.account.index].currency
-      guard amount.currency == currency else {
-        throw BankError(
-          .currencyMismatch, "loan \(loan) is in \(currency.code), not \(amount.currency.code)")
-      }
-      let now = Instant(nanoseconds: tx.now)
-      var records: [ProductRecord] = []
-      var (c, due) = l.charges(through: Day(now))
-      // A borrower who has paid every installment whose interest is charged is paying the next
-      // one ahead of its period: its interest (on what is outstanding now) is charged now,
-      // once, so installments paid early split as the schedule does.
-      let covered = l.standing(try l.schedule(currency: currency, from: Day(now)), on: Day(now))
-        .covered
-      // A payment that settles everything owed now is a payoff: no period is charged ahead.
-      if covered >= c, l.outstanding > 0, amount.minorUnits < due + l.outstanding {
-        due += LoanMath.monthInterest(l.outstanding, l.rate)
-        c += 1
-      }
-      if c != l.charged {
-        records.append(.loanCharged(loan: loan, charged: c, interestDue: due, time: now))
-      }
-      let owed = due + l.outstanding
-      guard amount.minorUnits <= owed else {
-        throw BankError(
-          .overpayment,
-          "loan \(loan) owes \(Amount(minorUnits: owed, currency: currency).formatted) (interest \(Amount(minorUnits: due, currency: currency).formatted), principal \(Amount(minorUnits: l.outstanding, currency: currency).formatted)); \(amount.formatted) is more"
-        )
-      }
-      let interest = min(amount.minorUnits, due)
-      let principalPart = amount.minorUnits - interest
-      var accounts: [String: AccountNumber] = [:]
-      if interest > 0 {
-        let income = try Self.bankAccount(.interestIncome, currency, &state, &tx)
-        accounts["income"] = income
-        try Self.move(
-          interest, currency, from: source, to: income, kind: .loanRepayment,
-          memo: "interest on loan \(loan)", &state, &tx)
-      }
-      try Self.move(
-        principalPart, currency, from: source, to: state.ledger.info[loanAccount.index].number,
-        kind: .loanRepayment, memo: "principal of loan \(loan)", &state, &tx)
-      records.append(
-        .loanRepaid(loan: loan, interest: interest, principal: principalPart, time: now))
-      var after = p
-      for r in records { _ = after.apply(r) }
-      return (
-        records,
-        LoanRepayment(
-          loan: try Self.view(after, loan, state, on: Day(now)),
-          interest: Amount(minorUnits: interest, currency: currency),
-          principal: Amount(minorUnits: principalPart, currency: currency))
+      return LoanRepayment(
+        loan: try self.loan(loan, as: .operator),
+        interest: Amount(minorUnits: split.interest, currency: amount.currency),
+        principal: Amount(minorUnits: split.principal, currency: amount.currency))
+    }
+  }
+
+  /// Stages a repayment in a transaction: the interest and principal paid.
+  static func repayStaged(
+    _ loan: LoanID, amount: Amount, from: AccountNumber?, _ principal: Principal,
+    _ state: inout BankState, _ tx: inout Transaction
+  ) throws(BankError) -> (interest: Int64, principal: Int64) {
+    let p = try state.requireCore(ProductState.self)
+    guard let l = p.loans[loan] else { throw noLoan(loan) }
+    if case .customer(let me) = principal, me != l.customer { throw noLoan(loan) }
+    let source = from ?? state.ledger.info[l.account.index].number
+    let auth = try state.requireCore(AuthState.self)
+    try Authenticator.authorize(
+      .transferOut, as: principal, account: source, auth: auth, state: state)
+    let sourceKind = state.ledger.info[try state.ledger.id(of: source).index].kind
+    guard sourceKind == .checking || sourceKind == .savings else {
+      throw BankError(
+        .invalidArgument,
+        "a loan is repaid from a checking or savings account; \(source) is a \(sourceKind) account")
+    }
+    guard l.status == .active || l.status == .defaulted, let loanAccount = l.loanAccount else {
+      throw BankError(.loanNotActive, "loan \(loan) is \(l.status); nothing is owed")
+    }
+    let currency = state.ledger.info[l.account.index].currency
+    guard amount.currency == currency else {
+      throw BankError(
+        .currencyMismatch, "loan \(loan) is in \(currency.code), not \(amount.currency.code)")
+    }
+    let now = Instant(nanoseconds: tx.now)
+    var records: [ProductRecord] = []
+    var (c, due) = l.charges(through: Day(now))
+    // A borrower who has paid every installment whose interest is charged and pays a whole
+    // installment more is paying the next one ahead of its period: its interest (on what is
+    // outstanding now) is charged now, once, so installments paid early split as the schedule
+    // does. A smaller payment goes to principal; a payment that settles everything owed is a
+    // payoff and charges nothing ahead.
+    let covered = l.standing(try l.schedule(currency: currency, from: Day(now)), on: Day(now))
+      .covered
+    if covered >= c, l.outstanding > 0, amount.minorUnits >= l.installment,
+      amount.minorUnits < due + l.outstanding
+    {
+      due += LoanMath.monthInterest(l.outstanding, l.rate)
+      c += 1
+    }
+    if c != l.charged {
+      records.append(.loanCharged(loan: loan, charged: c, interestDue: due, time: now))
+    }
+    let owed = due + l.outstanding
+    guard amount.minorUnits <= owed else {
+      throw BankError(
+        .overpayment,
+        "loan \(loan) owes \(Amount(minorUnits: owed, currency: currency).formatted) (interest \(Amount(minorUnits: due, currency: currency).formatted), principal \(Amount(minorUnits: l.outstanding, currency: currency).formatted)); \(amount.formatted) is more"
       )
     }
+    let interest = min(amount.minorUnits, due)
+    let principalPart = amount.minorUnits - interest
+    if interest > 0 {
+      let income = try bankAccount(.interestIncome, currency, &state, &tx)
+      try move(
+        interest, currency, from: source, to: income, kind: .loanRepayment,
+        memo: "interest on loan \(loan)", &state, &tx)
+    }
+    try move(
+      principalPart, currency, from: source, to: state.ledger.info[loanAccount.index].number,
+      kind: .loanRepayment, memo: "principal of loan \(loan)", &state, &tx)
+    records.append(.loanRepaid(loan: loan, interest: interest, principal: principalPart, time: now))
+    for r in records { state.emit(r, of: ProductState.self, in: &tx) }
+    return (interest, principalPart)
   }
 
   /// A loan as of now. A customer sees only their own.

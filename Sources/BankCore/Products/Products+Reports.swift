@@ -1,8 +1,16 @@
 /// A sum of minor units that may pass what 64 bits hold (a vault's gross totals), printed as an
 /// exact decimal.
 public struct WideAmount: Sendable, Hashable, Encodable, CustomStringConvertible {
+  /// The value in minor units.
   public let minorUnits: Int128
+  /// The currency it is counted in.
   public let currency: Currency
+
+  /// A sum of `minorUnits` in `currency`.
+  public init(minorUnits: Int128, currency: Currency) {
+    self.minorUnits = minorUnits
+    self.currency = currency
+  }
 
   public var description: String {
     let negative = minorUnits < 0

@@ -241,13 +241,14 @@ extension Products {
       throw BankError(.invalidArgument, "invalid year \(year)")
     }
     let c = try authenticator.customer(customer, as: principal)
-    let (loans, incomeAccounts) = try read { p, s in
+    let (loans, incomeAccounts, reversed) = try read { p, s in
       (
         p.loans.values.filter { $0.customer == customer && $0.start != nil }.sorted {
           $0.id < $1.id
         },
         Set(
-          s.ledger.info.filter { $0.kind == .interestIncome || $0.kind == .interest }.map(\.number))
+          s.ledger.info.filter { $0.kind == .interestIncome || $0.kind == .interest }.map(\.number)),
+        Set(p.reversals.keys.map { "#\($0)" })
       )
     }
     let from = YearMonth(year: year, month: 1).firstDay
@@ -261,7 +262,8 @@ extension Products {
       let account = try ledger.account(number)
       var earned: Int64 = 0
       var paid: Int64 = 0
-      for e in s.entries {
+      // A posting that was reversed was not paid.
+      for e in s.entries where !reversed.contains(e.transfer) {
         switch e.kind {
         case .interest:
           if e.amount.minorUnits > 0 {
