@@ -25,7 +25,10 @@ def schedule(principal, months, annual):
     rows = []
     rem = p
     for n in range(1, months + 1):
-        interest = (rem * r).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        # The month's interest divides last: rem × annual ÷ 1200 is exact in decimal whenever it
+        # ends, so a tie (156.00 at 5.5 % is 0.715) rounds as exact arithmetic rounds it, to
+        # 0.72; rem × (annual ÷ 1200) at 40 digits would be 0.71499… and round to 0.71.
+        interest = (rem * Decimal(annual) / Decimal(1200)).quantize(CENT, rounding=ROUND_HALF_EVEN)
         if n == months:
             part = rem
         else:

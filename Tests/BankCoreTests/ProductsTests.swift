@@ -319,6 +319,13 @@ import Testing
     // Due dates fall on the disbursement's day, or the month's last day.
     #expect(rows[0].due == Self.day(2026, 2, 28) && rows[1].due == Self.day(2026, 3, 31))
     #expect(rows[2].due == Self.day(2026, 4, 30))
+    // A month's interest that ends in exactly half a cent rounds half to even, exactly: 156.00
+    // at 5.5 % is 0.715, so 0.72 (the installment 123 of 208.69 over 300 months).
+    let tie = try LoanMath.schedule(
+      principal: try usd("208.69"), months: 300, rate: AnnualRate(parsing: "5.5"),
+      start: Self.day(2026, 1, 31))
+    #expect(tie[121].remaining.description == "156.00")
+    #expect(tie[122].interest.description == "0.72" && tie[122].principal.description == "0.56")
     // At a rate of 0: P ÷ n half to even, the last absorbing the rest.
     let zero = try LoanMath.schedule(
       principal: try usd("1000.00"), months: 3, rate: .zero, start: Self.day(2026, 1, 1))

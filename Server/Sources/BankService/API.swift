@@ -1,0 +1,264 @@
+import BankCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// The REST API of DESIGN.md 6 over one bank: every handler runs the library's blocking calls on
+/// threads of their own (`perform`), never on the cooperative pool.
+public final class BankAPI: Sendable {
+  public let bank: Bank
+  public let auth: Authenticator
+  public let products: Products
+  public let fleet: ATMFleet
+  let limiter = RateLimiter()
+
+  public init(authenticator: Authenticator) {
+    self.bank = authenticator.bank
+    self.auth = authenticator
+    self.products = Products(authenticator: authenticator)
+    self.fleet = ATMFleet(authenticator: authenticator)
+  }
+
+  // MARK: Plumbing
+
+  /// Runs a handler, turning every failure into DESIGN.md's error body and status.
+  func handle(_ body: () async throws -> Response) async -> Response {
+    do {
+      return try await body()
+    } catch let e as ServiceError {
+      return e.response()
+    } catch let e as BankError {
+      return ServiceError(e).response()
+    } catch {
+      return ServiceError(.internalServerError, "internal", "the request could not be served")
+        .response()
+    }
+  }
+
+  /// The acting principal from `Authorization: Bearer TOKEN`.
+  func principal(_ request: Request) async throws -> Principal {
+    guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+      throw ServiceError.unauthorized
+    }
+    let token = String(header.dropFirst("Bearer ".count))
+    guard !token.isEmpty, token.count <= 256 else { throw ServiceError.unauthorized }
+    do {
+      return try await auth.perform { a throws(BankError) in try a.authenticate(token: token) }
+    } catch let e as BankError where e.code == .authenticationFailed {
+      throw ServiceError.unauthorized
+    }
+  }
+
+  /// The `Idempotency-Key` header, validated as `--id` is.
+  func key(_ request: Request) throws -> IdempotencyKey? {
+    guard let name = HTTPField.Name("Idempotency-Key"), let text = request.headers[name] else {
+      return nil
+    }
+    return try IdempotencyKey(text)
+  }
+
+  func accountNumber(_ context: BankRequestContext) throws -> AccountNumber {
+    try AccountNumber(parsing: context.parameters.get("number") ?? "")
+  }
+
+  func amount(_ text: String, of number: AccountNumber) async throws -> Amount {
+    // The account's currency; an account a caller may not see is refused later, by the call.
+    let currency = (try? await auth.perform { a throws(BankError) in try a.ledger.account(number) })?
+      .currency ?? .usd
+    return try Amount(parsing: text, currency: currency)
+  }
+
+  // MARK: Routes
+
+  /// Every route of the API on `router`.
+  public func register(on router: Router<BankRequestContext>) {
+    router.get("/healthz") { _, _ in Reply.json(.object([("ok", .bool(true))])) }
+    router.get("/readyz") { [self] _, _ in
+      await handle {
+        _ = try await auth.perform { a throws(BankError) in try a.ledger.accounts().count }
+        return Reply.json(.object([("ok", .bool(true))]))
+      }
+    }
+    router.post("/v1/sessions") { [self] request, context in
+      var request = request
+      return await handle { try await login(&request, context) }
+    }
+    router.delete("/v1/sessions/current") { [self] request, _ in
+      await handle {
+        _ = try await principal(request)
+        let token = String((request.headers[.authorization] ?? "").dropFirst("Bearer ".count))
+        try await auth.perform { a throws(BankError) in try a.logout(token: token) }
+        return Reply.json(.object([("ok", .bool(true))]))
+      }
+    }
+    router.get("/v1/accounts/:number") { [self] request, context in
+      await handle {
+        let who = try await principal(request)
+        let number = try accountNumber(context)
+        let account = try await auth.perform { a throws(BankError) in
+          try a.account(number, as: who)
+        }
+        return try Reply.encoding(account)
+      }
+    }
+    router.get("/v1/accounts/:number/history") { [self] request, context in
+      await handle {
+        let who = try await principal(request)
+        let number = try accountNumber(context)
+        var limit: Int?
+        if let l = request.uri.queryParameters.get("limit") {
+          guard let n = Int(l), (1...1_000).contains(n) else {
+            throw ServiceError.badRequest("limit must be a whole number from 1 to 1000")
+          }
+          limit = n
+        }
+        var before: HistoryCursor?
+        if let c = request.uri.queryParameters.get("before") {
+          guard let cursor = HistoryCursor(c) else {
+            throw ServiceError.badRequest("before must be the cursor a page returned as next")
+          }
+          before = cursor
+        }
+        let want = (limit ?? 50) + 1
+        var entries = try await auth.perform { a throws(BankError) in
+          try a.history(of: number, limit: want, before: before, as: who)
+        }
+        var next: HistoryCursor?
+        if entries.count == want {
+          entries.removeLast()
+          next = entries.last?.cursor
+        }
+        let items = try entries.map { e in
+          String(decoding: try Reply.encoder.encode(e), as: UTF8.self)
+        }
+        return Reply.json(
+          "{\"account\":\"\(number)\",\"entries\":[\(items.joined(separator: ","))],\"next\":"
+            + (next.map { "\"\($0)\"" } ?? "null") + "}")
+      }
+    }
+    for (path, deposit) in [("deposits", true), ("withdrawals", false)] {
+      router.post(RouterPath("/v1/accounts/:number/\(path)")) { [self] request, context in
+        var request = request
+        return await handle {
+          let who = try await principal(request)
+          let number = try accountNumber(context)
+          let body = try await Body.read(&request, allowed: ["amount", "memo"], required: ["amount"])
+          let amount = try await amount(try body.requiredString("amount"), of: number)
+          let memo = try body.string("memo") ?? ""
+          let k = try key(request)
+          let receipt = try await auth.perform { a throws(BankError) in
+            deposit
+              ? try a.deposit(amount, to: number, key: k, memo: memo, as: who)
+              : try a.withdraw(amount, from: number, key: k, memo: memo, as: who)
+          }
+          return try Reply.encoding(receipt, status: receipt.replayed ? .ok : .created)
+        }
+      }
+    }
+    router.post("/v1/transfers") { [self] request, _ in
+      var request = request
+      return await handle {
+        let who = try await principal(request)
+        let body = try await Body.read(
+          &request, allowed: ["from", "to", "amount", "memo"], required: ["from", "to", "amount"])
+        let from = try AccountNumber(parsing: try body.requiredString("from"))
+        let to = try AccountNumber(parsing: try body.requiredString("to"))
+        let amount = try await amount(try body.requiredString("amount"), of: from)
+        let memo = try body.string("memo") ?? ""
+        let k = try key(request)
+        let receipt = try await auth.perform { a throws(BankError) in
+          try a.transfer(amount, from: from, to: to, key: k, memo: memo, as: who)
+        }
+        return try Reply.encoding(receipt, status: receipt.replayed ? .ok : .created)
+      }
+    }
+    router.get("/v1/customers/:id") { [self] request, context in
+      await handle {
+        let who = try await principal(request)
+        let id = try CustomerID(parsing: context.parameters.get("id") ?? "")
+        let customer = try await auth.perform { a throws(BankError) in
+          try a.customer(id, as: who)
+        }
+        return try Reply.encoding(customer)
+      }
+    }
+    router.get("/v1/accounts/:number/statement") { [self] request, context in
+      await handle {
+        let who = try await principal(request)
+        let number = try accountNumber(context)
+        guard let m = request.uri.queryParameters.get("month") else {
+          throw ServiceError.badRequest("missing query parameter month=YYYY-MM")
+        }
+        let month = try YearMonth(parsing: m)
+        let from = try Day(parsing: month.firstDay.description)
+        let to = try Day(parsing: month.lastDay.description)
+        let statement = try await products.perform { p throws(BankError) in
+          try p.statement(of: number, from: from, to: to, as: who)
+        }
+        return try Reply.encoding(statement)
+      }
+    }
+    router.get("/v1/atms") { [self] request, _ in
+      await handle {
+        let who = try await principal(request)
+        let all = try await fleet.perform { f throws(BankError) in try f.statuses(as: who) }
+        let items = try all.map { String(decoding: try Reply.encoder.encode($0), as: UTF8.self) }
+        return Reply.json("{\"terminals\":[\(items.joined(separator: ","))]}")
+      }
+    }
+    router.get("/v1/atms/:id") { [self] request, context in
+      await handle {
+        let who = try await principal(request)
+        let id = context.parameters.get("id") ?? ""
+        let status = try await fleet.perform { f throws(BankError) in
+          try f.status(of: id, as: who)
+        }
+        return try Reply.encoding(status)
+      }
+    }
+  }
+
+  // MARK: Sessions
+
+  func login(_ request: inout Request, _ context: BankRequestContext) async throws -> Response {
+    let body = try await Body.read(
+      &request, allowed: ["customer", "staff", "password"], required: ["password"])
+    let customer = try body.string("customer")
+    let staff = try body.string("staff")
+    guard (customer == nil) != (staff == nil) else {
+      throw ServiceError.badRequest("give exactly one of customer and staff")
+    }
+    let password = try body.requiredString("password")
+    let name = (customer ?? staff ?? "").lowercased()
+    let keys = ["ip:" + context.clientAddress, "name:" + String(name.prefix(64))]
+    if let wait = limiter.retryAfter(keys) {
+      var e = ServiceError(
+        .tooManyRequests, "too_many_attempts",
+        "too many failed logins; try again in \(wait) seconds")
+      e.retryAfter = wait
+      throw e
+    }
+    let grant: SessionGrant
+    do {
+      let id = try customer.map { t throws(BankError) in try CustomerID(parsing: t) }
+      grant = try await auth.perform { a throws(BankError) in
+        if let id { return try a.login(customer: id, password: password) }
+        return try a.login(staff: staff ?? "", password: password)
+      }
+    } catch let e as BankError {
+      if e.code == .authenticationFailed || e.code == .invalidArgument { limiter.fail(keys) }
+      throw e
+    }
+    let (who, role): (String, String) =
+      switch grant.principal {
+      case .customer(let c): (c.description, "customer")
+      case .staff(let u, let r): (u, r.description)
+      case .operator: ("operator", "operator")
+      }
+    return Reply.json(
+      .object([
+        ("session", .string(grant.token)), ("principal", .string(who)), ("role", .string(role)),
+        ("expires_at", .string(grant.expiresAt.description)),
+      ]), status: .created)
+  }
+}

@@ -1,0 +1,169 @@
+import BankCore
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// A real `bankd` process on loopback, driven over HTTP as a client drives it.
+final class RunningServer: @unchecked Sendable {
+  let process = Process()
+  let base: URL
+  let directory: String
+
+  /// Starts `bankd` on an ephemeral port over a store prepared by `prepare`.
+  init(prepare: (Bank, Authenticator) throws -> Void) throws {
+    directory = NSTemporaryDirectory() + "bankd-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let store = directory + "/bank.journal"
+    do {
+      let bank = try Bank(path: store)
+      let auth = try Authenticator(
+        bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000))
+      try prepare(bank, auth)
+      bank.close()
+    }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("bankd")
+    process.executableURL = executable
+    process.arguments = ["--store", store, "--port", "0", "--log-level", "error"]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    // The first line names the port bound.
+    var line = Data()
+    let handle = out.fileHandleForReading
+    while !line.contains(UInt8(ascii: "\n")) {
+      let chunk = handle.availableData
+      if chunk.isEmpty { break }
+      line += chunk
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard let range = text.range(of: "http://"), let url = URL(string: String(text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      process.terminate()
+      throw CocoaError(.fileReadUnknown)
+    }
+    base = url
+  }
+
+  struct Reply {
+    let status: Int
+    let json: [String: Any]
+    let headers: [String: String]
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+  }
+
+  func call(
+    _ method: String, _ path: String, body: String? = nil, token: String? = nil,
+    headers: [String: String] = [:]
+  ) async throws -> Reply {
+    var request = URLRequest(url: base.appendingPathComponent(path))
+    request.httpMethod = method
+    if let body {
+      request.httpBody = Data(body.utf8)
+      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let http = response as? HTTPURLResponse
+    var fields: [String: String] = [:]
+    for (k, v) in http?.allHeaderFields ?? [:] { fields["\(k)".lowercased()] = "\(v)" }
+    return Reply(
+      status: http?.statusCode ?? 0,
+      json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:],
+      headers: fields)
+  }
+
+  /// SIGTERM, and the exit status.
+  func stop() -> Int32 {
+    process.terminate()
+    process.waitUntilExit()
+    try? FileManager.default.removeItem(atPath: directory)
+    return process.terminationStatus
+  }
+}
+
+@Suite(.serialized) struct ServerTests {
+  static let password = "quiet harbour lantern 77"
+
+  func server() throws -> (RunningServer, customer: String, account: String, other: String) {
+    var ids: (String, String, String) = ("", "", "")
+    let s = try RunningServer { bank, auth in
+      let c = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Asha Rao", email: "asha@example.org", phone: "+14155550100", age: 40),
+        password: Self.password, as: .operator)
+      try bank.ledger.deposit(Amount(parsing: "100.00", currency: .usd), to: c.accounts[0])
+      let d = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Ben Okafor", email: "ben@example.org", phone: "+14155550101", age: 41),
+        password: Self.password, as: .operator)
+      ids = (c.id.description, c.accounts[0].description, d.accounts[0].description)
+    }
+    return (s, ids.0, ids.1, ids.2)
+  }
+
+  @Test func aCustomerLogsInReadsAndMovesMoney() async throws {
+    let (s, customer, account, other) = try server()
+    let login = try await s.call(
+      "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}")
+    #expect(login.status == 201)
+    let token = try #require(login.json["session"] as? String)
+    let balance = try await s.call("GET", "/v1/accounts/\(account)", token: token)
+    #expect(balance.status == 200 && balance.json["balance"] as? String == "100.00")
+    #expect(try await s.call("GET", "/v1/accounts/\(account)").status == 401)
+    // Another customer's account: 403, as for one that does not exist.
+    #expect(try await s.call("GET", "/v1/accounts/\(other)", token: token).status == 403)
+    #expect(try await s.call("GET", "/v1/accounts/1000-0999-2", token: token).status == 403)
+    // A transfer with a key: created once, replayed after, 409 with other fields.
+    let body = "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"12.50\",\"memo\":\"rent\"}"
+    let first = try await s.call(
+      "POST", "/v1/transfers", body: body, token: token, headers: ["Idempotency-Key": "t-1"])
+    #expect(first.status == 201, "\(first.json)")
+    let again = try await s.call(
+      "POST", "/v1/transfers", body: body, token: token, headers: ["Idempotency-Key": "t-1"])
+    #expect(again.status == 200 && again.json["transfer"] as? String == first.json["transfer"] as? String)
+    let conflict = try await s.call(
+      "POST", "/v1/transfers", body: body.replacingOccurrences(of: "12.50", with: "13.00"),
+      token: token, headers: ["Idempotency-Key": "t-1"])
+    #expect(conflict.status == 409 && conflict.errorCode == "idempotency_conflict")
+    // Bad input, refusals and limits.
+    let bad = try await s.call(
+      "POST", "/v1/transfers", body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1e3\"}",
+      token: token)
+    #expect(bad.status == 400 && bad.errorCode == "invalid_amount")
+    let unknown = try await s.call(
+      "POST", "/v1/transfers", body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1\",\"x\":1}",
+      token: token)
+    #expect(unknown.status == 400)
+    let overdraw = try await s.call(
+      "POST", "/v1/transfers", body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1000\"}",
+      token: token)
+    #expect(overdraw.status == 422 && overdraw.errorCode == "insufficient_funds")
+    let huge = try await s.call(
+      "POST", "/v1/transfers", body: "{\"memo\":\"" + String(repeating: "x", count: 70_000) + "\"}",
+      token: token)
+    #expect(huge.status == 413)
+    let history = try await s.call("GET", "/v1/accounts/\(account)/history?limit=1", token: token)
+    #expect(history.status == 200 && (history.json["entries"] as? [Any])?.count == 1)
+    #expect(history.json["next"] is String)
+    #expect(try await s.call("DELETE", "/v1/sessions/current", token: token).status == 200)
+    #expect(try await s.call("GET", "/v1/accounts/\(account)", token: token).status == 401)
+    #expect(s.stop() == 0)
+  }
+
+  @Test func failedLoginsAreRateLimited() async throws {
+    let (s, customer, _, _) = try server()
+    for _ in 0..<5 {
+      let r = try await s.call(
+        "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"wrong one 12345\"}")
+      #expect(r.status == 401)
+    }
+    let limited = try await s.call(
+      "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}")
+    #expect(limited.status == 429 && limited.headers["retry-after"] != nil)
+    #expect(s.stop() == 0)
+  }
+}
