@@ -42,18 +42,28 @@ public final class BankAPI: Sendable {
     }
     let token = String(header.dropFirst("Bearer ".count))
     guard !token.isEmpty, token.count <= 256 else { throw ServiceError.unauthorized }
-    do {
-      return try await auth.perform { a throws(BankError) in try a.authenticate(token: token) }
-    } catch let e as BankError where e.code == .authenticationFailed {
-      throw ServiceError.unauthorized
+    let result: Result<Principal, BankError> = await {
+      do throws(BankError) {
+        return .success(
+          try await auth.perform { a throws(BankError) in try a.authenticate(token: token) })
+      } catch {
+        return .failure(error)
+      }
+    }()
+    switch result {
+    case .success(let p): return p
+    case .failure(let e) where e.code == .authenticationFailed: throw ServiceError.unauthorized
+    case .failure(let e): throw e
     }
   }
 
   /// The `Idempotency-Key` header, validated as `--id` is.
   func key(_ request: Request) throws -> IdempotencyKey? {
-    guard let name = HTTPField.Name("Idempotency-Key"), let text = request.headers[name] else {
-      return nil
-    }
+    guard
+      let text = request.headers.first(where: {
+        $0.name.canonicalName == "idempotency-key"
+      })?.value
+    else { return nil }
     return try IdempotencyKey(text)
   }
 
@@ -120,8 +130,9 @@ public final class BankAPI: Sendable {
           before = cursor
         }
         let want = (limit ?? 50) + 1
+        let cursor = before
         var entries = try await auth.perform { a throws(BankError) in
-          try a.history(of: number, limit: want, before: before, as: who)
+          try a.history(of: number, limit: want, before: cursor, as: who)
         }
         var next: HistoryCursor?
         if entries.count == want {
@@ -238,14 +249,22 @@ public final class BankAPI: Sendable {
       e.retryAfter = wait
       throw e
     }
-    let grant: SessionGrant
-    do {
-      let id = try customer.map { t throws(BankError) in try CustomerID(parsing: t) }
-      grant = try await auth.perform { a throws(BankError) in
-        if let id { return try a.login(customer: id, password: password) }
-        return try a.login(staff: staff ?? "", password: password)
+    let attempt: Result<SessionGrant, BankError> = await {
+      do throws(BankError) {
+        let id = try customer.map { t throws(BankError) in try CustomerID(parsing: t) }
+        return .success(
+          try await auth.perform { a throws(BankError) in
+            if let id { return try a.login(customer: id, password: password) }
+            return try a.login(staff: staff ?? "", password: password)
+          })
+      } catch {
+        return .failure(error)
       }
-    } catch let e as BankError {
+    }()
+    let grant: SessionGrant
+    switch attempt {
+    case .success(let g): grant = g
+    case .failure(let e):
       if e.code == .authenticationFailed || e.code == .invalidArgument { limiter.fail(keys) }
       throw e
     }

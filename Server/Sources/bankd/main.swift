@@ -68,17 +68,19 @@ do {
   exit(74)
 }
 let api = BankAPI(authenticator: auth)
+let host = options.host
+let requestedPort = options.port
 let router = Router(context: BankRequestContext.self)
 api.register(on: router)
 let app = Application(
   router: router,
   configuration: .init(
-    address: .hostname(options.host, port: options.port), serverName: "bankd"),
+    address: .hostname(host, port: requestedPort), serverName: "bankd"),
   onServerRunning: { channel in
     // One line a supervisor (or a test) can wait for, with the port actually bound.
-    let port = channel.localAddress?.port ?? options.port
-    print("bankd listening on http://\(options.host):\(port)")
-    fflush(stdout)
+    let port = channel.localAddress?.port ?? requestedPort
+    let line = "bankd listening on http://\(host):\(port)\n"
+    _ = line.withCString { write(1, $0, strlen($0)) }
   },
   logger: logger)
 do {

@@ -58,7 +58,7 @@ final class RunningServer: @unchecked Sendable {
     _ method: String, _ path: String, body: String? = nil, token: String? = nil,
     headers: [String: String] = [:]
   ) async throws -> Reply {
-    var request = URLRequest(url: base.appendingPathComponent(path))
+    var request = URLRequest(url: URL(string: base.absoluteString + path) ?? base)
     request.httpMethod = method
     if let body {
       request.httpBody = Data(body.utf8)
