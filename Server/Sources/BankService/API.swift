@@ -82,6 +82,7 @@ public final class BankAPI: Sendable {
 
   /// Every route of the API on `router`.
   public func register(on router: Router<BankRequestContext>) {
+    registerRoutes(on: router)
     router.get("/healthz") { _, _ in Reply.json(.object([("ok", .bool(true))])) }
     router.get("/readyz") { [self] _, _ in
       await handle {
@@ -229,6 +230,136 @@ public final class BankAPI: Sendable {
     }
   }
 
+  // MARK: Customers, accounts, passwords
+
+  func registerRoutes(on router: Router<BankRequestContext>) {
+    router.post("/v1/customers") { [self] request, _ in
+      var request = request
+      return await handle {
+        let who = try await principal(request)
+        let body = try await Body.read(
+          &request,
+          allowed: ["name", "email", "phone", "age", "gender", "type", "currency", "password"],
+          required: ["name", "email", "phone", "age", "password"])
+        guard let age = try body.int("age") else { throw ServiceError.badRequest("missing field 'age'") }
+        let kind = try Self.customerKind(try body.string("type"))
+        let currency = try Currency.named(try body.string("currency") ?? "USD")
+        let registration = CustomerRegistration(
+          name: try body.requiredString("name"), email: try body.requiredString("email"),
+          phone: try body.requiredString("phone"), age: age, gender: try body.string("gender"),
+          accountKind: kind, currency: currency)
+        let password = try body.requiredString("password")
+        let k = try key(request)
+        let customer = try await auth.perform { a throws(BankError) in
+          try a.registerCustomer(registration, password: password, key: k, as: who)
+        }
+        return try Reply.encoding(customer, status: .created)
+      }
+    }
+    router.post("/v1/accounts") { [self] request, _ in
+      var request = request
+      return await handle {
+        let who = try await principal(request)
+        let body = try await Body.read(
+          &request, allowed: ["name", "type", "currency", "overdraft", "customer"])
+        let kind = try Self.customerKind(try body.string("type"))
+        let currency = try Currency.named(try body.string("currency") ?? "USD")
+        let overdraft = try body.string("overdraft").map { t throws(BankError) in
+          try Amount(parsing: t, currency: currency)
+        }
+        let owner = try body.string("customer").map { t throws(BankError) in
+          try CustomerID(parsing: t)
+        }
+        let k = try key(request)
+        let name = try body.string("name")
+        guard owner != nil || name != nil else {
+          throw ServiceError.badRequest("give a name, or the customer who owns the account")
+        }
+        let account = try await auth.perform { a throws(BankError) in
+          if let owner {
+            var ownerName = name ?? ""
+            if name == nil { ownerName = try a.customer(owner, as: who).name }
+            let spec = AccountSpec(
+              name: ownerName, kind: kind, currency: currency, overdraftLimit: overdraft)
+            try spec.validate()
+            return try a.openAccount(for: owner, spec: spec, key: k, as: who)
+          }
+          let spec = AccountSpec(
+            name: name ?? "", kind: kind, currency: currency, overdraftLimit: overdraft)
+          try spec.validate()
+          return try a.open(spec, key: k, as: who)
+        }
+        return try Reply.encoding(account, status: .created)
+      }
+    }
+    router.post("/v1/password/forgot") { [self] request, context in
+      var request = request
+      return await handle {
+        let body = try await Body.read(
+          &request, allowed: ["account", "email", "phone"], required: ["account", "email", "phone"])
+        let account = try AccountNumber(parsing: try body.requiredString("account"))
+        let keys = ["ip:" + context.clientAddress, "forgot:" + account.description]
+        try refuseIfLimited(keys, "password resets")
+        let email = try body.requiredString("email")
+        let phone = try body.requiredString("phone")
+        let grant: ResetGrant
+        do {
+          grant = try await auth.perform { a throws(BankError) in
+            try a.forgotPassword(account: account, email: email, phone: phone)
+          }
+        } catch {
+          limiter.fail(keys)
+          throw error
+        }
+        return Reply.json(
+          .object([
+            ("reset_token", .string(grant.token)),
+            ("expires_at", .string(grant.expiresAt.description)),
+          ]))
+      }
+    }
+    router.post("/v1/password/reset") { [self] request, context in
+      var request = request
+      return await handle {
+        let body = try await Body.read(
+          &request, allowed: ["token", "password"], required: ["token", "password"])
+        let keys = ["ip:" + context.clientAddress]
+        try refuseIfLimited(keys, "password resets")
+        let token = try body.requiredString("token")
+        let password = try body.requiredString("password")
+        let k = try key(request)
+        do {
+          try await auth.perform { a throws(BankError) in
+            try a.resetPassword(token: token, newPassword: password, key: k)
+          }
+        } catch {
+          limiter.fail(keys)
+          throw error
+        }
+        return Reply.json(.object([("ok", .bool(true))]))
+      }
+    }
+  }
+
+  static func customerKind(_ text: String?) throws -> AccountKind {
+    switch text ?? "checking" {
+    case "checking": return .checking
+    case "savings": return .savings
+    default: throw ServiceError.badRequest("type must be checking or savings")
+    }
+  }
+
+  /// 429 with `Retry-After` when any of `keys` is over its failures.
+  func refuseIfLimited(_ keys: [String], _ what: String) throws {
+    if let wait = limiter.retryAfter(keys) {
+      var e = ServiceError(
+        .tooManyRequests, "too_many_attempts",
+        "too many failed \(what); try again in \(wait) seconds")
+      e.retryAfter = wait
+      throw e
+    }
+  }
+
   // MARK: Sessions
 
   func login(_ request: inout Request, _ context: BankRequestContext) async throws -> Response {
@@ -242,13 +373,7 @@ public final class BankAPI: Sendable {
     let password = try body.requiredString("password")
     let name = (customer ?? staff ?? "").lowercased()
     let keys = ["ip:" + context.clientAddress, "name:" + String(name.prefix(64))]
-    if let wait = limiter.retryAfter(keys) {
-      var e = ServiceError(
-        .tooManyRequests, "too_many_attempts",
-        "too many failed logins; try again in \(wait) seconds")
-      e.retryAfter = wait
-      throw e
-    }
+    try refuseIfLimited(keys, "logins")
     let attempt: Result<SessionGrant, BankError> = await {
       do throws(BankError) {
         let id = try customer.map { t throws(BankError) in try CustomerID(parsing: t) }

@@ -167,3 +167,79 @@ final class RunningServer: @unchecked Sendable {
     #expect(s.stop() == 0)
   }
 }
+
+extension ServerTests {
+  @Test func aTellerRegistersACustomerAndOpensAnAccount() async throws {
+    var customer = ""
+    let s = try RunningServer { bank, auth in
+      try auth.addStaff(
+        username: "tina", name: "Tina Counter", role: .teller, password: "service desk 2026 blue",
+        as: .operator)
+      let c = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Asha Rao", email: "asha@example.org", phone: "+14155550100", age: 40),
+        password: Self.password, as: .operator)
+      customer = c.id.description
+    }
+    let login = try await s.call(
+      "POST", "/v1/sessions", body: "{\"staff\":\"tina\",\"password\":\"service desk 2026 blue\"}")
+    let teller = try #require(login.json["session"] as? String, "\(login.json)")
+    let registered = try await s.call(
+      "POST", "/v1/customers",
+      body:
+        "{\"name\":\"Lena Fox\",\"email\":\"lena@example.org\",\"phone\":\"+14155550177\",\"age\":30,\"type\":\"savings\",\"password\":\"another good passphrase 1\"}",
+      token: teller)
+    #expect(registered.status == 201, "\(registered.json)")
+    #expect(registered.json["customer"] as? String == "C000002")
+    let accounts = try #require(registered.json["accounts"] as? [String])
+    #expect(accounts.count == 1)
+    let opened = try await s.call(
+      "POST", "/v1/accounts", body: "{\"customer\":\"C000002\",\"type\":\"checking\"}", token: teller)
+    #expect(opened.status == 201 && opened.json["name"] as? String == "Lena Fox", "\(opened.json)")
+    let deposit = try await s.call(
+      "POST", "/v1/accounts/\(accounts[0])/deposits", body: "{\"amount\":\"25.00\"}", token: teller)
+    #expect(deposit.status == 201, "\(deposit.json)")
+    // Bad input and the matrix: a string age, a duplicate email, a customer registering.
+    let badAge = try await s.call(
+      "POST", "/v1/customers",
+      body:
+        "{\"name\":\"X\",\"email\":\"x@example.org\",\"phone\":\"+14155550178\",\"age\":\"30\",\"password\":\"another good passphrase 1\"}",
+      token: teller)
+    #expect(badAge.status == 400)
+    let dup = try await s.call(
+      "POST", "/v1/customers",
+      body:
+        "{\"name\":\"Y\",\"email\":\"lena@example.org\",\"phone\":\"+14155550179\",\"age\":31,\"password\":\"another good passphrase 1\"}",
+      token: teller)
+    #expect(dup.status == 422 && dup.errorCode == "email_in_use")
+    let asha = try #require(
+      try await s.call(
+        "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}"
+      ).json["session"] as? String)
+    let selfRegister = try await s.call(
+      "POST", "/v1/customers",
+      body:
+        "{\"name\":\"Z\",\"email\":\"z@example.org\",\"phone\":\"+14155550170\",\"age\":31,\"password\":\"another good passphrase 1\"}",
+      token: asha)
+    #expect(selfRegister.status == 403)
+    // Staff asking for an account that does not exist: 404.
+    #expect(try await s.call("GET", "/v1/accounts/1000-0999-2", token: teller).status == 404)
+    // The password flow: a reset token for matching details, then a new password.
+    let forgot = try await s.call(
+      "POST", "/v1/password/forgot",
+      body: "{\"account\":\"\(accounts[0])\",\"email\":\"lena@example.org\",\"phone\":\"+14155550177\"}")
+    let token = try #require(forgot.json["reset_token"] as? String, "\(forgot.json)")
+    let wrong = try await s.call(
+      "POST", "/v1/password/forgot",
+      body: "{\"account\":\"\(accounts[0])\",\"email\":\"nope@example.org\",\"phone\":\"+14155550177\"}")
+    #expect(wrong.status == 401 && wrong.errorCode == "authentication_failed")
+    let reset = try await s.call(
+      "POST", "/v1/password/reset",
+      body: "{\"token\":\"\(token)\",\"password\":\"a brand new passphrase 9\"}")
+    #expect(reset.status == 200, "\(reset.json)")
+    let relogin = try await s.call(
+      "POST", "/v1/sessions", body: "{\"customer\":\"C000002\",\"password\":\"a brand new passphrase 9\"}")
+    #expect(relogin.status == 201)
+    #expect(s.stop() == 0)
+  }
+}
