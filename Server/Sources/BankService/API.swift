@@ -2,6 +2,7 @@ import BankCore
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The REST API of DESIGN.md 6 over one bank: every handler runs the library's blocking calls on
 /// threads of their own (`perform`), never on the cooperative pool.
@@ -11,6 +12,8 @@ public final class BankAPI: Sendable {
   public let products: Products
   public let fleet: ATMFleet
   let limiter = RateLimiter()
+  /// How often an event stream writes a comment when no event comes.
+  static let heartbeat: Duration = .seconds(15)
 
   public init(authenticator: Authenticator) {
     self.bank = authenticator.bank
@@ -84,6 +87,12 @@ public final class BankAPI: Sendable {
   public func register(on router: Router<BankRequestContext>) {
     registerRoutes(on: router)
     router.get("/healthz") { _, _ in Reply.json(.object([("ok", .bool(true))])) }
+    router.get("/openapi.yaml") { _, _ in
+      var headers = HTTPFields()
+      headers[.contentType] = "application/yaml"
+      return Response(
+        status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPI.yaml)))
+    }
     router.get("/readyz") { [self] _, _ in
       await handle {
         _ = try await auth.perform { a throws(BankError) in try a.ledger.accounts().count }
@@ -208,6 +217,61 @@ public final class BankAPI: Sendable {
           try p.statement(of: number, from: from, to: to, as: who)
         }
         return try Reply.encoding(statement)
+      }
+    }
+    router.get("/v1/events") { [self] request, _ in
+      await handle {
+        let who = try await principal(request)
+        // Resumable: Last-Event-ID (or ?since=) is the sequence of the last event seen.
+        let lastID =
+          request.headers.first(where: { $0.name.canonicalName == "last-event-id" })?.value
+          ?? request.uri.queryParameters.get("since").map { String($0) }
+        var after: UInt64 = 0
+        if let lastID {
+          guard let n = UInt64(lastID) else {
+            throw ServiceError.badRequest("Last-Event-ID must be an event's sequence number")
+          }
+          after = n
+        }
+        let stream = try fleet.eventStream(after: after, as: who)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+          status: .ok, headers: headers,
+          body: ResponseBody { writer in
+            // Events and, every 15 seconds, a comment: a client that went away is found at the
+            // next write, and a graceful shutdown ends the stream instead of waiting for it.
+            let (lines, feed) = AsyncStream.makeStream(of: String.self)
+            let events = Task {
+              do {
+                for try await event in stream {
+                  let data = String(decoding: try Reply.encoder.encode(event), as: UTF8.self)
+                  feed.yield("id: \(event.sequence)\nevent: \(event.type)\ndata: \(data)\n\n")
+                }
+              } catch {}
+              feed.finish()
+            }
+            let heartbeat = Task {
+              while !Task.isCancelled {
+                try? await Task.sleep(for: Self.heartbeat)
+                feed.yield(": ping\n\n")
+              }
+            }
+            defer {
+              events.cancel()
+              heartbeat.cancel()
+            }
+            try await writer.write(ByteBuffer(string: ": bankd events\n\n"))
+            try await withGracefulShutdownHandler {
+              for await line in lines {
+                try await writer.write(ByteBuffer(string: line))
+              }
+            } onGracefulShutdown: {
+              feed.finish()
+            }
+            try await writer.finish(nil)
+          })
       }
     }
     router.get("/v1/atms") { [self] request, _ in

@@ -14,6 +14,7 @@ final class RunningServer: @unchecked Sendable {
 
   /// Starts `bankd` on an ephemeral port over a store prepared by `prepare`.
   init(prepare: (Bank, Authenticator) throws -> Void) throws {
+    signal(SIGPIPE, SIG_IGN)
     directory = NSTemporaryDirectory() + "bankd-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let store = directory + "/bank.journal"
@@ -30,6 +31,9 @@ final class RunningServer: @unchecked Sendable {
     process.arguments = ["--store", store, "--port", "0", "--log-level", "error"]
     let out = Pipe()
     process.standardOutput = out
+    // Not the test's own stderr: a server left running must never hold the runner's pipe open.
+    _ = FileManager.default.createFile(atPath: directory + "/bankd.log", contents: nil)
+    process.standardError = FileHandle(forWritingAtPath: directory + "/bankd.log")
     try process.run()
     // The first line names the port bound.
     var line = Data()
@@ -74,6 +78,14 @@ final class RunningServer: @unchecked Sendable {
       status: http?.statusCode ?? 0,
       json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:],
       headers: fields)
+  }
+
+  deinit {
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+    }
+    try? FileManager.default.removeItem(atPath: directory)
   }
 
   /// SIGTERM, and the exit status.
@@ -172,7 +184,7 @@ extension ServerTests {
   @Test func aTellerRegistersACustomerAndOpensAnAccount() async throws {
     var customer = ""
     let s = try RunningServer { bank, auth in
-      try auth.addStaff(
+      _ = try auth.addStaff(
         username: "tina", name: "Tina Counter", role: .teller, password: "service desk 2026 blue",
         as: .operator)
       let c = try auth.registerCustomer(
@@ -240,6 +252,67 @@ extension ServerTests {
     let relogin = try await s.call(
       "POST", "/v1/sessions", body: "{\"customer\":\"C000002\",\"password\":\"a brand new passphrase 9\"}")
     #expect(relogin.status == 201)
+    #expect(s.stop() == 0)
+  }
+}
+
+/// Reads a streaming HTTP response over a plain socket until `marker` arrives (or 10 s pass).
+func readStream(
+  port: Int, path: String, token: String, until marker: String, seconds: Int = 10
+) -> String {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = in_port_t(UInt16(port).bigEndian)
+  addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+  let ok = withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  }
+  guard ok == 0 else { return "" }
+  var tv = timeval(tv_sec: seconds, tv_usec: 0)
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+  let request =
+    "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n"
+  _ = request.withCString { send(fd, $0, strlen($0), 0) }
+  var text = ""
+  var buffer = [UInt8](repeating: 0, count: 4096)
+  while !text.contains(marker) {
+    let n = recv(fd, &buffer, buffer.count, 0)
+    if n <= 0 { break }
+    text += String(decoding: buffer[0..<n], as: UTF8.self)
+  }
+  return text
+}
+
+extension ServerTests {
+  @Test func eventsStreamAsServerSentEventsAndResume() async throws {
+    let s = try RunningServer { bank, auth in
+      _ = try auth.addStaff(
+        username: "maya", name: "Maya Lund", role: .manager, password: "branch manager 2026 key",
+        as: .operator)
+      let fleet = ATMFleet(authenticator: auth)
+      try fleet.load(
+        [NoteCount(denomination: try Amount(parsing: "20", currency: .usd), count: 100)],
+        as: .operator)
+    }
+    let login = try await s.call(
+      "POST", "/v1/sessions", body: "{\"staff\":\"maya\",\"password\":\"branch manager 2026 key\"}")
+    let token = try #require(login.json["session"] as? String)
+    let port = try #require(s.base.port)
+    let text = readStream(port: port, path: "/v1/events", token: token, until: "cash_loaded")
+    #expect(text.contains("text/event-stream"), "\(text)")
+    #expect(text.contains("event: cash_loaded"), "\(text)")
+    let id = try #require(
+      text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) })
+    // Resuming after the last event seen gives nothing older.
+    let resumed = readStream(
+      port: port, path: "/v1/events?since=\(id)", token: token, until: "\n\n: never", seconds: 2)
+    #expect(!resumed.contains("id: \(id)\n"), "\(resumed)")
+    // A customer may not read events.
+    #expect(try await s.call("GET", "/v1/events").status == 401)
     #expect(s.stop() == 0)
   }
 }
