@@ -12,10 +12,20 @@ public final class BankAPI: Sendable {
   public let products: Products
   public let fleet: ATMFleet
   let limiter = RateLimiter()
+  /// The metrics `GET /metrics` reports.
+  public let metrics: ServiceMetrics
+  /// Whether the service is served over TLS: PINs are accepted only then, or from loopback.
+  public let tls: Bool
+  let startSyncs: UInt64
   /// How often an event stream writes a comment when no event comes.
   static let heartbeat: Duration = .seconds(15)
 
-  public init(authenticator: Authenticator) {
+  public init(
+    authenticator: Authenticator, metrics: ServiceMetrics = ServiceMetrics(), tls: Bool = false
+  ) {
+    self.metrics = metrics
+    self.tls = tls
+    self.startSyncs = authenticator.bank.journalSyncs ?? 0
     self.bank = authenticator.bank
     self.auth = authenticator
     self.products = Products(authenticator: authenticator)
@@ -76,7 +86,8 @@ public final class BankAPI: Sendable {
 
   func amount(_ text: String, of number: AccountNumber) async throws -> Amount {
     // The account's currency; an account a caller may not see is refused later, by the call.
-    let currency = (try? await auth.perform { a throws(BankError) in try a.ledger.account(number) })?
+    let currency =
+      (try? await auth.perform { a throws(BankError) in try a.ledger.account(number) })?
       .currency ?? .usd
     return try Amount(parsing: text, currency: currency)
   }
@@ -86,6 +97,14 @@ public final class BankAPI: Sendable {
   /// Every route of the API on `router`.
   public func register(on router: Router<BankRequestContext>) {
     registerRoutes(on: router)
+    registerTerminalRoutes(on: router)
+    router.get("/metrics") { [self] _, _ in
+      var headers = HTTPFields()
+      headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+      let text = await metrics.render(bank: bank, auth: auth, startSyncs: startSyncs)
+      return Response(
+        status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
     router.get("/healthz") { _, _ in Reply.json(.object([("ok", .bool(true))])) }
     router.get("/openapi.yaml") { _, _ in
       var headers = HTTPFields()
@@ -163,7 +182,8 @@ public final class BankAPI: Sendable {
         return await handle {
           let who = try await principal(request)
           let number = try accountNumber(context)
-          let body = try await Body.read(&request, allowed: ["amount", "memo"], required: ["amount"])
+          let body = try await Body.read(
+            &request, allowed: ["amount", "memo"], required: ["amount"])
           let amount = try await amount(try body.requiredString("amount"), of: number)
           let memo = try body.string("memo") ?? ""
           let k = try key(request)
@@ -305,7 +325,9 @@ public final class BankAPI: Sendable {
           &request,
           allowed: ["name", "email", "phone", "age", "gender", "type", "currency", "password"],
           required: ["name", "email", "phone", "age", "password"])
-        guard let age = try body.int("age") else { throw ServiceError.badRequest("missing field 'age'") }
+        guard let age = try body.int("age") else {
+          throw ServiceError.badRequest("missing field 'age'")
+        }
         let kind = try Self.customerKind(try body.string("type"))
         let currency = try Currency.named(try body.string("currency") ?? "USD")
         let registration = CustomerRegistration(

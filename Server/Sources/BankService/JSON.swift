@@ -70,7 +70,7 @@ indirect enum JSON: Sendable {
 enum Reply {
   static let encoder: JSONEncoder = {
     let e = JSONEncoder()
-    e.outputFormatting = [.withoutEscapingSlashes]
+    e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
     return e
   }()
 

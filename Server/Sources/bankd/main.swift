@@ -1,11 +1,15 @@
+import BankCLI
 import BankCore
 import BankService
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOCore
+import NIOSSL
 
-// bankd: serves one store over HTTP (DESIGN.md 6).
-//   bankd --store PATH [--host 127.0.0.1] [--port 8080] [--event-port 9090] [--log-level info]
+// bankd: serves one store over HTTP and the ATM event socket (DESIGN.md 6).
 
 struct Options {
   var store = "bank.journal"
@@ -13,14 +17,34 @@ struct Options {
   var port = 8080
   var eventPort = 9090
   var logLevel = Logger.Level.info
+  var tlsCert: String?
+  var tlsKey: String?
+  var demo = false
+  var eventIdleSeconds: Int64 = 120
+  var eventLineSeconds: Int64 = 15
+  var eventMaxConnections = 1024
 }
 
-func usage(_ message: String) -> Never {
-  FileHandle.standardError.write(
-    Data(
-      "bankd: \(message)\nusage: bankd --store PATH [--host ADDR] [--port N] [--event-port N] [--log-level LEVEL]\n"
-        .utf8))
-  exit(64)
+let usageText = """
+  usage: bankd [--store PATH] [--host ADDR] [--port N] [--event-port N]
+               [--tls-cert PEM --tls-key PEM] [--log-level LEVEL] [--demo]
+               [--event-idle-timeout SECONDS] [--event-line-timeout SECONDS]
+               [--event-max-connections N]
+
+  Serves one BankCore store: the REST API, the web UI and GET /openapi.yaml on
+  http://HOST:PORT (https with --tls-cert and --tls-key), the ATM event socket on
+  tcp://HOST:EVENT-PORT. Defaults: --store bank.journal (created if missing),
+  --host 127.0.0.1, --port 8080, --event-port 9090, --log-level info.
+  --demo creates the sample bank of 'bankctl demo' when the store is new.
+  The event socket closes a connection idle for 120 s, or stuck mid-line for
+  15 s, and accepts at most 1,024 connections (the --event-* options).
+  SIGTERM or SIGINT: stop accepting, finish what is in flight, sync, close, exit 0.
+
+  """
+
+func fail(_ message: String, code: Int32 = 64) -> Never {
+  FileHandle.standardError.write(Data("bankd: \(message)\n\(code == 64 ? usageText : "")".utf8))
+  exit(code)
 }
 
 var options = Options()
@@ -28,64 +52,160 @@ var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
   let a = args.removeFirst()
   func value() -> String {
-    guard !args.isEmpty else { usage("missing value for \(a)") }
+    guard !args.isEmpty else { fail("missing value for \(a)") }
     return args.removeFirst()
+  }
+  func port() -> Int {
+    guard let p = Int(value()), (0...65535).contains(p) else {
+      fail("\(a) takes a port, 0 to 65535")
+    }
+    return p
+  }
+  func seconds() -> Int64 {
+    guard let s = Int64(value()), (1...86_400).contains(s) else {
+      fail("\(a) takes 1 to 86400 seconds")
+    }
+    return s
   }
   switch a {
   case "--store": options.store = value()
   case "--host": options.host = value()
-  case "--port":
-    guard let p = Int(value()), (0...65535).contains(p) else { usage("invalid --port") }
-    options.port = p
-  case "--event-port":
-    guard let p = Int(value()), (0...65535).contains(p) else { usage("invalid --event-port") }
-    options.eventPort = p
+  case "--port": options.port = port()
+  case "--event-port": options.eventPort = port()
+  case "--tls-cert": options.tlsCert = value()
+  case "--tls-key": options.tlsKey = value()
+  case "--demo": options.demo = true
+  case "--event-idle-timeout": options.eventIdleSeconds = seconds()
+  case "--event-line-timeout": options.eventLineSeconds = seconds()
+  case "--event-max-connections":
+    guard let n = Int(value()), (1...65_536).contains(n) else {
+      fail("--event-max-connections takes 1 to 65536")
+    }
+    options.eventMaxConnections = n
   case "--log-level":
-    guard let l = Logger.Level(rawValue: value()) else { usage("invalid --log-level") }
+    guard let l = Logger.Level(rawValue: value()) else {
+      fail("--log-level is trace, debug, info, notice, warning, error or critical")
+    }
     options.logLevel = l
-  case "-h", "--help": usage("serves a BankCore store over HTTP")
-  default: usage("unknown option \(a)")
+  case "-h", "--help":
+    print(usageText, terminator: "")
+    exit(0)
+  default: fail("unknown option \(a)")
   }
 }
+guard (options.tlsCert == nil) == (options.tlsKey == nil) else {
+  fail("--tls-cert and --tls-key go together")
+}
+signal(SIGPIPE, SIG_IGN)
 
 var logger = Logger(label: "bankd")
 logger.logLevel = options.logLevel
 
+// The TLS pair first: a bad one fails before anything is created.
+var tlsConfiguration: TLSConfiguration?
+if let cert = options.tlsCert, let key = options.tlsKey {
+  do {
+    let chain = try NIOSSLCertificate.fromPEMFile(cert).map {
+      NIOSSLCertificateSource.certificate($0)
+    }
+    guard !chain.isEmpty else { fail("\(cert) holds no certificate", code: 66) }
+    tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+      certificateChain: chain,
+      privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+  } catch {
+    fail("cannot read the TLS certificate or key (\(cert), \(key)): \(error)", code: 66)
+  }
+}
+
+// The sample bank of `bankctl demo`, written by bankctl's own code, when the store is new.
+if options.demo && !FileManager.default.fileExists(atPath: options.store) {
+  let saved = dup(1)
+  let null = open("/dev/null", O_WRONLY)
+  dup2(null, 1)
+  let code = BankCLI.run(
+    ["--store", options.store, "demo"], environment: [:], opener: { FileStoreOpener(path: $0) })
+  dup2(saved, 1)
+  close(null)
+  close(saved)
+  guard code == 0 else {
+    fail("the demo bank could not be created (bankctl demo exited \(code))", code: 74)
+  }
+}
+
 let bank: Bank
-do {
+let auth: Authenticator
+do throws(BankError) {
   var configuration = BankConfiguration()
   configuration.channel = .service
   bank = try Bank(path: options.store, configuration: configuration)
+  // The PIN key of `bankctl` (PATH.key, mode 0600): the same PINs work at both.
+  let keyMissing = !FileManager.default.fileExists(atPath: options.store + ".key")
+  let pinsSet = try Authenticator(bank: bank).cardsWithPIN()
+  if keyMissing && pinsSet > 0 {
+    throw BankError(
+      .ioError,
+      "the PIN key file \(options.store).key is missing while cards have PINs; restore it from a backup"
+    )
+  }
+  let pepper = try Authenticator.pepperKey(forStore: options.store, create: keyMissing)
+  auth = try Authenticator(bank: bank, pepper: pepper)
 } catch {
-  FileHandle.standardError.write(Data("bankd: \(error)\n".utf8))
+  FileHandle.standardError.write(Data("bankd: \(error.message)\n".utf8))
   exit(error.code.category == .locked ? 75 : error.code.category == .corrupt ? 65 : 74)
 }
-let auth: Authenticator
-do {
-  auth = try Authenticator(bank: bank)
-} catch {
-  FileHandle.standardError.write(Data("bankd: \(error)\n".utf8))
-  exit(74)
-}
-let api = BankAPI(authenticator: auth)
+
+let metrics = ServiceMetrics()
+let api = BankAPI(authenticator: auth, metrics: metrics, tls: tlsConfiguration != nil)
 let host = options.host
 let requestedPort = options.port
+let scheme = tlsConfiguration == nil ? "http" : "https"
 let router = Router(context: BankRequestContext.self)
+router.add(middleware: ObservabilityMiddleware(metrics: metrics))
 api.register(on: router)
+
+var limits = EventSocketServer.Limits()
+limits.idleTimeout = .seconds(options.eventIdleSeconds)
+limits.lineTimeout = .seconds(options.eventLineSeconds)
+limits.maxConnections = options.eventMaxConnections
+let events: EventSocketServer
+do {
+  events = try await EventSocketServer(
+    fleet: api.fleet, host: host, port: options.eventPort, limits: limits, logger: logger,
+    metrics: metrics)
+} catch {
+  bank.close()
+  fail("cannot listen for ATM events on \(host):\(options.eventPort): \(error)", code: 69)
+}
+do {
+  let line = "bankd events on tcp://\(host):\(events.port)\n"
+  _ = line.withCString { write(1, $0, strlen($0)) }
+}
+
+let server: HTTPServerBuilder
+do {
+  server = try tlsConfiguration.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+} catch {
+  fail("cannot set up TLS: \(error)", code: 66)
+}
 let app = Application(
   router: router,
-  configuration: .init(
-    address: .hostname(host, port: requestedPort), serverName: "bankd"),
+  server: server,
+  configuration: .init(address: .hostname(host, port: requestedPort), serverName: "bankd"),
+  services: [events],
   onServerRunning: { channel in
     // One line a supervisor (or a test) can wait for, with the port actually bound.
     let port = channel.localAddress?.port ?? requestedPort
-    let line = "bankd listening on http://\(host):\(port)\n"
+    let line = "bankd listening on \(scheme)://\(host):\(port)\n"
     _ = line.withCString { write(1, $0, strlen($0)) }
   },
   logger: logger)
+var exitCode: Int32 = 0
 do {
   try await app.runService()
 } catch {
   logger.error("bankd stopped: \(error)")
+  exitCode = 70
 }
+events.shutdown()
 bank.close()
+exit(exitCode)

@@ -11,24 +11,32 @@ final class RunningServer: @unchecked Sendable {
   let process = Process()
   let base: URL
   let directory: String
+  /// The ATM event socket's port.
+  let eventPort: Int
+  var store: String { directory + "/bank.journal" }
 
-  /// Starts `bankd` on an ephemeral port over a store prepared by `prepare`.
-  init(prepare: (Bank, Authenticator) throws -> Void) throws {
+  /// Starts `bankd` on ephemeral ports over a store prepared by `prepare`.
+  init(
+    arguments: [String] = [], newStore: Bool = false,
+    prepare: (Bank, Authenticator) throws -> Void = { _, _ in }
+  ) throws {
     signal(SIGPIPE, SIG_IGN)
     directory = NSTemporaryDirectory() + "bankd-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let store = directory + "/bank.journal"
-    do {
+    if !newStore {
       let bank = try Bank(path: store)
       let auth = try Authenticator(
-        bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000))
+        bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+        pepper: try Authenticator.pepperKey(forStore: store, create: true))
       try prepare(bank, auth)
       bank.close()
     }
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
       .appendingPathComponent("bankd")
     process.executableURL = executable
-    process.arguments = ["--store", store, "--port", "0", "--log-level", "error"]
+    process.arguments =
+      ["--store", store, "--port", "0", "--event-port", "0", "--log-level", "error"] + arguments
     let out = Pipe()
     process.standardOutput = out
     // Not the test's own stderr: a server left running must never hold the runner's pipe open.
@@ -38,17 +46,25 @@ final class RunningServer: @unchecked Sendable {
     // The first line names the port bound.
     var line = Data()
     let handle = out.fileHandleForReading
-    while !line.contains(UInt8(ascii: "\n")) {
+    // Two lines: the event socket's, then the HTTP server's.
+    while String(decoding: line, as: UTF8.self).components(separatedBy: "\n").count < 3 {
       let chunk = handle.availableData
       if chunk.isEmpty { break }
       line += chunk
     }
-    let text = String(decoding: line, as: UTF8.self)
-    guard let range = text.range(of: "http://"), let url = URL(string: String(text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+    let lines = String(decoding: line, as: UTF8.self).split(separator: "\n")
+    guard let http = lines.first(where: { $0.contains("listening on") }),
+      let range = http.range(of: "://"),
+      let url = URL(
+        string: (http.contains("https") ? "https" : "http") + String(http[range.lowerBound...])),
+      let events = lines.first(where: { $0.contains("events on tcp://") }),
+      let port = events.split(separator: ":").last.flatMap({ Int($0) })
+    else {
       process.terminate()
       throw CocoaError(.fileReadUnknown)
     }
     base = url
+    eventPort = port
   }
 
   struct Reply {
@@ -88,11 +104,10 @@ final class RunningServer: @unchecked Sendable {
     try? FileManager.default.removeItem(atPath: directory)
   }
 
-  /// SIGTERM, and the exit status.
+  /// SIGTERM, and the exit status (the store stays until this object goes).
   func stop() -> Int32 {
     process.terminate()
     process.waitUntilExit()
-    try? FileManager.default.removeItem(atPath: directory)
     return process.terminationStatus
   }
 }
@@ -120,7 +135,8 @@ final class RunningServer: @unchecked Sendable {
   @Test func aCustomerLogsInReadsAndMovesMoney() async throws {
     let (s, customer, account, other) = try server()
     let login = try await s.call(
-      "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}")
+      "POST", "/v1/sessions",
+      body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}")
     #expect(login.status == 201)
     let token = try #require(login.json["session"] as? String)
     let balance = try await s.call("GET", "/v1/accounts/\(account)", token: token)
@@ -130,28 +146,33 @@ final class RunningServer: @unchecked Sendable {
     #expect(try await s.call("GET", "/v1/accounts/\(other)", token: token).status == 403)
     #expect(try await s.call("GET", "/v1/accounts/1000-0999-2", token: token).status == 403)
     // A transfer with a key: created once, replayed after, 409 with other fields.
-    let body = "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"12.50\",\"memo\":\"rent\"}"
+    let body =
+      "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"12.50\",\"memo\":\"rent\"}"
     let first = try await s.call(
       "POST", "/v1/transfers", body: body, token: token, headers: ["Idempotency-Key": "t-1"])
     #expect(first.status == 201, "\(first.json)")
     let again = try await s.call(
       "POST", "/v1/transfers", body: body, token: token, headers: ["Idempotency-Key": "t-1"])
-    #expect(again.status == 200 && again.json["transfer"] as? String == first.json["transfer"] as? String)
+    #expect(
+      again.status == 200 && again.json["transfer"] as? String == first.json["transfer"] as? String)
     let conflict = try await s.call(
       "POST", "/v1/transfers", body: body.replacingOccurrences(of: "12.50", with: "13.00"),
       token: token, headers: ["Idempotency-Key": "t-1"])
     #expect(conflict.status == 409 && conflict.errorCode == "idempotency_conflict")
     // Bad input, refusals and limits.
     let bad = try await s.call(
-      "POST", "/v1/transfers", body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1e3\"}",
+      "POST", "/v1/transfers",
+      body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1e3\"}",
       token: token)
     #expect(bad.status == 400 && bad.errorCode == "invalid_amount")
     let unknown = try await s.call(
-      "POST", "/v1/transfers", body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1\",\"x\":1}",
+      "POST", "/v1/transfers",
+      body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1\",\"x\":1}",
       token: token)
     #expect(unknown.status == 400)
     let overdraw = try await s.call(
-      "POST", "/v1/transfers", body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1000\"}",
+      "POST", "/v1/transfers",
+      body: "{\"from\":\"\(account)\",\"to\":\"\(other)\",\"amount\":\"1000\"}",
       token: token)
     #expect(overdraw.status == 422 && overdraw.errorCode == "insufficient_funds")
     let huge = try await s.call(
@@ -170,11 +191,13 @@ final class RunningServer: @unchecked Sendable {
     let (s, customer, _, _) = try server()
     for _ in 0..<5 {
       let r = try await s.call(
-        "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"wrong one 12345\"}")
+        "POST", "/v1/sessions",
+        body: "{\"customer\":\"\(customer)\",\"password\":\"wrong one 12345\"}")
       #expect(r.status == 401)
     }
     let limited = try await s.call(
-      "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}")
+      "POST", "/v1/sessions",
+      body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}")
     #expect(limited.status == 429 && limited.headers["retry-after"] != nil)
     #expect(s.stop() == 0)
   }
@@ -206,7 +229,8 @@ extension ServerTests {
     let accounts = try #require(registered.json["accounts"] as? [String])
     #expect(accounts.count == 1)
     let opened = try await s.call(
-      "POST", "/v1/accounts", body: "{\"customer\":\"C000002\",\"type\":\"checking\"}", token: teller)
+      "POST", "/v1/accounts", body: "{\"customer\":\"C000002\",\"type\":\"checking\"}",
+      token: teller)
     #expect(opened.status == 201 && opened.json["name"] as? String == "Lena Fox", "\(opened.json)")
     let deposit = try await s.call(
       "POST", "/v1/accounts/\(accounts[0])/deposits", body: "{\"amount\":\"25.00\"}", token: teller)
@@ -226,7 +250,8 @@ extension ServerTests {
     #expect(dup.status == 422 && dup.errorCode == "email_in_use")
     let asha = try #require(
       try await s.call(
-        "POST", "/v1/sessions", body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}"
+        "POST", "/v1/sessions",
+        body: "{\"customer\":\"\(customer)\",\"password\":\"\(Self.password)\"}"
       ).json["session"] as? String)
     let selfRegister = try await s.call(
       "POST", "/v1/customers",
@@ -239,18 +264,23 @@ extension ServerTests {
     // The password flow: a reset token for matching details, then a new password.
     let forgot = try await s.call(
       "POST", "/v1/password/forgot",
-      body: "{\"account\":\"\(accounts[0])\",\"email\":\"lena@example.org\",\"phone\":\"+14155550177\"}")
+      body:
+        "{\"account\":\"\(accounts[0])\",\"email\":\"lena@example.org\",\"phone\":\"+14155550177\"}"
+    )
     let token = try #require(forgot.json["reset_token"] as? String, "\(forgot.json)")
     let wrong = try await s.call(
       "POST", "/v1/password/forgot",
-      body: "{\"account\":\"\(accounts[0])\",\"email\":\"nope@example.org\",\"phone\":\"+14155550177\"}")
+      body:
+        "{\"account\":\"\(accounts[0])\",\"email\":\"nope@example.org\",\"phone\":\"+14155550177\"}"
+    )
     #expect(wrong.status == 401 && wrong.errorCode == "authentication_failed")
     let reset = try await s.call(
       "POST", "/v1/password/reset",
       body: "{\"token\":\"\(token)\",\"password\":\"a brand new passphrase 9\"}")
     #expect(reset.status == 200, "\(reset.json)")
     let relogin = try await s.call(
-      "POST", "/v1/sessions", body: "{\"customer\":\"C000002\",\"password\":\"a brand new passphrase 9\"}")
+      "POST", "/v1/sessions",
+      body: "{\"customer\":\"C000002\",\"password\":\"a brand new passphrase 9\"}")
     #expect(relogin.status == 201)
     #expect(s.stop() == 0)
   }
@@ -306,7 +336,9 @@ extension ServerTests {
     #expect(text.contains("text/event-stream"), "\(text)")
     #expect(text.contains("event: cash_loaded"), "\(text)")
     let id = try #require(
-      text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) })
+      text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("id: ") }.map {
+        String($0.dropFirst(4))
+      })
     // Resuming after the last event seen gives nothing older.
     let resumed = readStream(
       port: port, path: "/v1/events?since=\(id)", token: token, until: "\n\n: never", seconds: 2)

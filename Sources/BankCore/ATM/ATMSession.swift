@@ -444,12 +444,13 @@ extension ATMFleet {
     }
   }
 
-  func withdraw(
+  /// A withdrawal's first step, in one batch: the terminal, the card's daily limits, the mix
+  /// and the funds are judged and the hold placed. Nothing is paid yet.
+  func placeWithdrawalHold(
     _ amount: Amount, from number: AccountNumber, card: PAN, masked: String, terminal: String,
-    device: any CashDevice, origin: Origin
-  ) throws(BankError) -> ATMSession.Withdrawal {
-    // 1. Judge and hold, in one batch: the limits, the mix, the funds.
-    let (hold, mix, terminalState, rules) = try Origin.withOrigin(origin) {
+    origin: Origin
+  ) throws(BankError) -> (UInt64, Mix, ATMState.Terminal, ATMConfiguration) {
+    try Origin.withOrigin(origin) {
       () throws(BankError) -> (UInt64, Mix, ATMState.Terminal, ATMConfiguration) in
       try commit {
         atm, state, tx throws(BankError) -> CoreOutcome<
@@ -512,6 +513,15 @@ extension ATMFleet {
           ], result: .success((record.number, mix, t, configuration)))
       }
     }
+  }
+
+  func withdraw(
+    _ amount: Amount, from number: AccountNumber, card: PAN, masked: String, terminal: String,
+    device: any CashDevice, origin: Origin
+  ) throws(BankError) -> ATMSession.Withdrawal {
+    // 1. Judge and hold, in one batch: the limits, the mix, the funds.
+    let (hold, mix, terminalState, rules) = try placeWithdrawalHold(
+      amount, from: number, card: card, masked: masked, terminal: terminal, origin: origin)
     // 2. Dispense, no lock held; a failed cassette's share is re-denominated from the others.
     var given: [Int64: Int] = [:]
     var toPay = mix.notes

@@ -199,7 +199,7 @@ public final class Authenticator: Sendable {
     try state.requireCore(AuthState.self)
   }
 
-  private func read<R>(_ body: (AuthState, borrowing BankState) throws(BankError) -> R)
+  func read<R>(_ body: (AuthState, borrowing BankState) throws(BankError) -> R)
     throws(BankError) -> R
   {
     // Current: what the Authenticator decides from what it reads (a permission, a password
@@ -1307,6 +1307,18 @@ public final class Authenticator: Sendable {
       }
       return try card(parsed, asLeftBy: done)
 
+    }
+  }
+}
+
+extension Authenticator {
+  /// How many sessions are open now (not expired, not logged out): for a service's metrics.
+  ///
+  /// - Note: Reads the store as it is (catching up with other writers).
+  public func openSessionCount() throws(BankError) -> Int {
+    let now = Instant(nanoseconds: bank.configuration.clock.now())
+    return try read { a, _ throws(BankError) in
+      a.sessions.values.reduce(0) { $0 + ($1.expires > now ? 1 : 0) }
     }
   }
 }

@@ -669,6 +669,10 @@ public final class Bank: Sendable {
   /// The sequence number of the last record the state reflects.
   public var lastSequence: UInt64 { guarded.withLock { $0.state.sequence } }
 
+  /// How many `fdatasync` calls the file journal's group commit has made since the store was
+  /// opened (`nil` for other storage): with ``lastSequence``, how many commits share a sync.
+  public var journalSyncs: UInt64? { (storage as? FileStorage)?.syncCount }
+
   /// The newest time recorded in the store; a new transaction is never stamped earlier.
   public var lastRecordedTime: Instant {
     Instant(nanoseconds: guarded.withLock { $0.state.lastTimestamp })
