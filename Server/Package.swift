@@ -34,7 +34,8 @@ let package = Package(
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "Prometheus", package: "swift-prometheus"),
-      ]),
+      ],
+      resources: [.copy("Web")]),
     .executableTarget(
       name: "bankd",
       dependencies: [

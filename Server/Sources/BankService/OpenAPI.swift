@@ -17,6 +17,11 @@ enum OpenAPI {
         bearer:
           type: http
           scheme: bearer
+        terminal:
+          type: apiKey
+          in: header
+          name: Authorization
+          description: "Terminal KEY: the key bankctl atm register printed for the terminal of the path."
       parameters:
         Number:
           name: number
@@ -148,6 +153,29 @@ enum OpenAPI {
             currency: {type: string}
             cash: {$ref: '#/components/schemas/Amount'}
             cassettes: {type: array, items: {type: object}}
+        Notes:
+          type: array
+          items:
+            type: object
+            required: [denomination, count]
+            properties:
+              denomination: {$ref: '#/components/schemas/Amount'}
+              count: {type: integer, minimum: 1}
+        PendingWithdrawal:
+          type: object
+          required: [hold, amount, notes]
+          properties:
+            hold: {type: integer, minimum: 1}
+            amount: {$ref: '#/components/schemas/Amount'}
+            notes: {$ref: '#/components/schemas/Notes'}
+        Cardholder:
+          type: object
+          additionalProperties: false
+          required: [card, pin]
+          properties:
+            card: {type: string, description: The card's 16-digit PAN}
+            pin: {type: string, description: 4 to 12 digits; only over TLS or loopback, never logged}
+            account: {type: string, description: A linked account (default the card's first)}
         MoneyRequest:
           type: object
           additionalProperties: false
@@ -440,6 +468,91 @@ enum OpenAPI {
             '403': {$ref: '#/components/responses/Forbidden'}
             '404': {$ref: '#/components/responses/NotFound'}
             '503': {$ref: '#/components/responses/Unavailable'}
+      /v1/terminals/{id}/withdrawals:
+        post:
+          summary: A remote terminal's withdrawal, first step (card, PIN, limits, hold; the notes to pay)
+          security: [{terminal: []}]
+          parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  additionalProperties: false
+                  required: [card, pin, amount]
+                  properties:
+                    card: {type: string}
+                    pin: {type: string}
+                    amount: {$ref: '#/components/schemas/Amount'}
+                    account: {type: string}
+          responses:
+            '201': {description: Authorised and held, content: {application/json: {schema: {$ref: '#/components/schemas/PendingWithdrawal'}}}}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '404': {$ref: '#/components/responses/NotFound'}
+            '413': {$ref: '#/components/responses/TooLarge'}
+            '422': {$ref: '#/components/responses/Refused'}
+            '503': {$ref: '#/components/responses/Unavailable'}
+      /v1/terminals/{id}/withdrawals/{hold}/complete:
+        post:
+          summary: A remote terminal's withdrawal, second step (the notes taken, or not)
+          security: [{terminal: []}]
+          parameters:
+            - {name: id, in: path, required: true, schema: {type: string}}
+            - {name: hold, in: path, required: true, schema: {type: integer, minimum: 1}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  additionalProperties: false
+                  required: [taken]
+                  properties: {taken: {type: boolean}}
+          responses:
+            '200': {description: Posted or voided; the account after, content: {application/json: {schema: {$ref: '#/components/schemas/Account'}}}}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '404': {$ref: '#/components/responses/NotFound'}
+            '413': {$ref: '#/components/responses/TooLarge'}
+            '422': {$ref: '#/components/responses/Refused'}
+            '503': {$ref: '#/components/responses/Unavailable'}
+      /v1/terminals/{id}/balance-inquiries:
+        post:
+          summary: A remote terminal's balance inquiry (card and PIN)
+          security: [{terminal: []}]
+          parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+          requestBody: {required: true, content: {application/json: {schema: {$ref: '#/components/schemas/Cardholder'}}}}
+          responses:
+            '200': {description: The account, content: {application/json: {schema: {$ref: '#/components/schemas/Account'}}}}
+            '400': {$ref: '#/components/responses/BadRequest'}
+            '401': {$ref: '#/components/responses/Unauthorized'}
+            '403': {$ref: '#/components/responses/Forbidden'}
+            '404': {$ref: '#/components/responses/NotFound'}
+            '413': {$ref: '#/components/responses/TooLarge'}
+            '422': {$ref: '#/components/responses/Refused'}
+            '503': {$ref: '#/components/responses/Unavailable'}
+      /metrics:
+        get:
+          summary: Prometheus metrics
+          security: []
+          responses:
+            '200': {description: The text format, content: {text/plain: {schema: {type: string}}}}
+      /openapi.yaml:
+        get:
+          summary: This document
+          security: []
+          responses:
+            '200': {description: OpenAPI 3.1, content: {application/yaml: {schema: {type: string}}}}
+      /:
+        get:
+          summary: The web UI
+          security: []
+          responses:
+            '200': {description: The landing page, content: {text/html: {schema: {type: string}}}}
       /healthz:
         get:
           summary: Alive

@@ -23,13 +23,14 @@ struct Options {
   var eventIdleSeconds: Int64 = 120
   var eventLineSeconds: Int64 = 15
   var eventMaxConnections = 1024
+  var webRoot: String?
 }
 
 let usageText = """
   usage: bankd [--store PATH] [--host ADDR] [--port N] [--event-port N]
                [--tls-cert PEM --tls-key PEM] [--log-level LEVEL] [--demo]
                [--event-idle-timeout SECONDS] [--event-line-timeout SECONDS]
-               [--event-max-connections N]
+               [--event-max-connections N] [--web-root DIR]
 
   Serves one BankCore store: the REST API, the web UI and GET /openapi.yaml on
   http://HOST:PORT (https with --tls-cert and --tls-key), the ATM event socket on
@@ -75,6 +76,7 @@ while !args.isEmpty {
   case "--tls-cert": options.tlsCert = value()
   case "--tls-key": options.tlsKey = value()
   case "--demo": options.demo = true
+  case "--web-root": options.webRoot = value()
   case "--event-idle-timeout": options.eventIdleSeconds = seconds()
   case "--event-line-timeout": options.eventLineSeconds = seconds()
   case "--event-max-connections":
@@ -162,6 +164,11 @@ let scheme = tlsConfiguration == nil ? "http" : "https"
 let router = Router(context: BankRequestContext.self)
 router.add(middleware: ObservabilityMiddleware(metrics: metrics))
 api.register(on: router)
+do {
+  try WebUI(root: options.webRoot).register(on: router)
+} catch {
+  fail("cannot read the web UI's files: \(error)", code: 66)
+}
 
 var limits = EventSocketServer.Limits()
 limits.idleTimeout = .seconds(options.eventIdleSeconds)
