@@ -1,0 +1,145 @@
+import BankCore
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// Many clients at once: exact balances, and a SIGTERM under load that loses nothing acknowledged.
+extension ServerTests {
+  /// A session with room for many connections to one host.
+  static let wide: URLSession = {
+    let c = URLSessionConfiguration.ephemeral
+    c.httpMaximumConnectionsPerHost = 64
+    c.timeoutIntervalForRequest = 30
+    return URLSession(configuration: c)
+  }()
+
+  /// One POST over the wide session: the status (0 when the connection failed).
+  static func post(_ url: URL, token: String, key: String, body: String) async -> Int {
+    var request = URLRequest(url: url)
+    request.httpMethod = "POST"
+    request.httpBody = Data(body.utf8)
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+    request.setValue(key, forHTTPHeaderField: "Idempotency-Key")
+    guard let (_, response) = try? await wide.data(for: request) else { return 0 }
+    return (response as? HTTPURLResponse)?.statusCode ?? 0
+  }
+
+  func tellerServer() throws -> (RunningServer, x: String, y: String) {
+    nonisolated(unsafe) var numbers = ("", "")
+    let s = try RunningServer { bank, auth in
+      _ = try auth.addStaff(
+        username: "tina", name: "Tina Counter", role: .teller,
+        password: "service desk 2026 blue", as: .operator)
+      let x = try bank.ledger.open(AccountSpec(name: "X")).number
+      let y = try bank.ledger.open(AccountSpec(name: "Y")).number
+      try bank.ledger.deposit(Amount(parsing: "1000.00", currency: .usd), to: x)
+      numbers = (x.description, y.description)
+    }
+    return (s, numbers.0, numbers.1)
+  }
+
+  func tellerToken(_ s: RunningServer) async throws -> String {
+    let login = try await s.call(
+      "POST", "/v1/sessions", body: #"{"staff":"tina","password":"service desk 2026 blue"}"#)
+    return try #require(login.json["session"] as? String)
+  }
+
+  @Test func sixtyFourClientsTransferAndTheBalancesAreExact() async throws {
+    nonisolated(unsafe) var numbers = ("", "")
+    let s = try RunningServer { bank, auth in
+      let c = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Asha Rao", email: "asha@example.org", phone: "+14155550100", age: 40),
+        password: Self.password, as: .operator)
+      let second = try auth.openAccount(
+        for: c.id, spec: AccountSpec(name: "Asha Rao", kind: .savings), as: .operator)
+      try bank.ledger.deposit(Amount(parsing: "1000.00", currency: .usd), to: c.accounts[0])
+      numbers = (c.accounts[0].description, second.number.description)
+    }
+    let (x, y) = numbers
+    let login = try await s.call(
+      "POST", "/v1/sessions", body: #"{"customer":"C000001","password":"\#(Self.password)"}"#)
+    let token = try #require(login.json["session"] as? String)
+    let url = try #require(URL(string: s.base.absoluteString + "/v1/transfers"))
+    // 64 clients, 5 transfers each of 1.00 from X to Y; every third also retried with its key.
+    let statuses = await withTaskGroup(of: [Int].self) { group in
+      for client in 0..<64 {
+        group.addTask {
+          var out: [Int] = []
+          for n in 0..<5 {
+            let key = "c\(client)-t\(n)"
+            let body = #"{"from":"\#(x)","to":"\#(y)","amount":"1.00"}"#
+            out.append(await Self.post(url, token: token, key: key, body: body))
+            if n % 3 == 0 {
+              out.append(-(await Self.post(url, token: token, key: key, body: body)))
+            }
+          }
+          return out
+        }
+      }
+      var all: [Int] = []
+      for await part in group { all += part }
+      return all
+    }
+    #expect(
+      statuses.filter { $0 == 201 }.count == 320,
+      "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+    #expect(statuses.filter { $0 < 0 }.allSatisfy { $0 == -200 }, "retries replay")
+    let bx = try await s.call("GET", "/v1/accounts/\(x)", token: token)
+    let by = try await s.call("GET", "/v1/accounts/\(y)", token: token)
+    #expect(bx.json["balance"] as? String == "680.00" && by.json["balance"] as? String == "320.00")
+    #expect(s.stop() == 0)
+    let bank = try Bank(path: s.store)
+    defer { bank.close() }
+    _ = try bank.verify()  // every byte of the journal checks out
+  }
+
+  @Test func sigtermUnderLoadLosesNoAcknowledgedDeposit() async throws {
+    let (s, x, _) = try tellerServer()
+    let token = try await tellerToken(s)
+    let url = try #require(URL(string: s.base.absoluteString + "/v1/accounts/\(x)/deposits"))
+    let acknowledged = await withTaskGroup(of: (acked: Int, tried: Int).self) { group in
+      for client in 0..<16 {
+        group.addTask {
+          var acked = 0
+          var tried = 0
+          for n in 0..<400 {
+            tried += 1
+            let status = await Self.post(
+              url, token: token, key: "d\(client)-\(n)", body: #"{"amount":"1.00"}"#)
+            if status == 201 { acked += 1 } else if status == 0 { break }
+          }
+          return (acked, tried)
+        }
+      }
+      group.addTask {
+        try? await Task.sleep(for: .milliseconds(700))
+        kill(s.process.processIdentifier, SIGTERM)
+        return (0, 0)
+      }
+      var total = (acked: 0, tried: 0)
+      for await part in group {
+        total.acked += part.acked
+        total.tried += part.tried
+      }
+      return total
+    }
+    s.process.waitUntilExit()
+    #expect(s.process.terminationStatus == 0)
+    #expect(acknowledged.acked > 0)
+    // Every acknowledged deposit is in the store; at most the ones in flight at the signal
+    // committed without their answer arriving.
+    let bank = try Bank(path: s.store)
+    defer { bank.close() }
+    let balance = try bank.ledger.balance(of: try AccountNumber(parsing: x)).minorUnits
+    let expectedLow = Int64(100_000 + acknowledged.acked * 100)
+    #expect(
+      balance >= expectedLow,
+      "acknowledged \(acknowledged.acked), stored \(balance - 100_000) cents")
+    #expect(balance <= Int64(100_000 + acknowledged.tried * 100))
+  }
+}
