@@ -34,7 +34,14 @@ public struct ObservabilityMiddleware: RouterMiddleware {
     do {
       response = try await next(request, context)
     } catch let error as HTTPResponseError {
-      response = try error.response(from: request, context: context)
+      // The router's own refusals (no such route) in DESIGN.md's error body too.
+      let status = error.status
+      let code = status == .notFound ? "not_found" : status.code < 500 ? "invalid_argument" : "internal"
+      let message =
+        status == .notFound
+        ? "no route \(request.method.rawValue) \(String(request.uri.path.prefix(100))); see GET /openapi.yaml"
+        : status.reasonPhrase
+      response = ServiceError(status, code, message).response()
     }
     let route = context.endpointPath ?? "unmatched"
     let elapsed = ContinuousClock.now - start

@@ -300,8 +300,16 @@ const Bank = (() => {
         return;
       }
       busy = true;
+      // A disabled button loses the keyboard focus: give it back when the request is done.
+      const focused = document.activeElement;
       form.setAttribute('aria-busy', 'true');
-      for (const b of buttons()) b.disabled = true;
+      for (const b of buttons()) {
+        b.disabled = true;
+        if (b.dataset.busyText) {
+          b.dataset.idleText = b.textContent;
+          b.textContent = b.dataset.busyText;
+        }
+      }
       try {
         await run(event);
       } catch (e) {
@@ -309,7 +317,11 @@ const Bank = (() => {
       } finally {
         busy = false;
         form.removeAttribute('aria-busy');
-        for (const b of buttons()) b.disabled = false;
+        for (const b of buttons()) {
+          b.disabled = false;
+          if (b.dataset.idleText) b.textContent = b.dataset.idleText;
+        }
+        restoreFocus(focused);
       }
     });
     form.addEventListener('input', (event) => {
@@ -317,6 +329,16 @@ const Bank = (() => {
         if (event.target.checkValidity()) event.target.removeAttribute('aria-invalid');
       }
     });
+  }
+
+  /// Puts the focus back on `element` when it was lost to the page (a disabled or replaced
+  /// control), and the element is still there and usable.
+  function restoreFocus(element) {
+    const active = document.activeElement;
+    if (active && active !== document.body && active !== document.documentElement) return;
+    if (element && element.isConnected && !element.disabled && !element.closest('[hidden]')) {
+      element.focus();
+    }
   }
 
   // MARK: Pages
@@ -386,6 +408,14 @@ const Bank = (() => {
       if (wrongRole) wrongRole.hidden = true;
       if (app) app.hidden = false;
       running = true;
+      if (fresh && app) {
+        // The login form is gone: the keyboard focus goes to the page's heading.
+        const heading = app.querySelector('h1');
+        if (heading) {
+          heading.tabIndex = -1;
+          heading.focus();
+        }
+      }
       config.onStart(s, fresh);
     }
 
@@ -399,8 +429,12 @@ const Bank = (() => {
       if (loginSection) {
         loginSection.hidden = false;
         if (notice) notice.textContent = message || '';
+        showError('login-error', '');
         const form = $('login-form');
-        if (form) form.reset();
+        if (form) {
+          form.reset();
+          clearInvalid(form);
+        }
         updateLoginKind();
         const first = $('login-id');
         if (first && message) first.focus();
@@ -487,6 +521,7 @@ const Bank = (() => {
     validate,
     clearInvalid,
     submitOnce,
+    restoreFocus,
     session,
     saveSession,
     clearSession,

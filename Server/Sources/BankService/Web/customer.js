@@ -10,12 +10,14 @@ document.addEventListener('DOMContentLoaded', () => {
   let principal = null;
   let accounts = []; // account objects, in the customer's order
   let transferKey = null;
+  let generation = 0; // bumped at each login and logout: late answers of another session are dropped
   // History: the cursors of the pages seen (null is the newest page) and where we are.
   const history = { account: null, cursors: [null], index: 0, next: null, loading: null };
 
   // MARK: Accounts
 
   async function loadAccounts() {
+    const mine = generation;
     showError('accounts-error', '');
     const list = $('account-list');
     list.setAttribute('aria-busy', 'true');
@@ -27,12 +29,13 @@ document.addEventListener('DOMContentLoaded', () => {
           api('GET', '/v1/accounts/' + encodeURIComponent(n)).then((r) => r.data),
         ),
       );
+      if (mine !== generation) return;
       accounts = loaded;
       renderAccounts();
       fillSelects();
       $('customer-status').textContent = 'Balances updated ' + new Date().toLocaleTimeString() + '.';
     } catch (e) {
-      showError('accounts-error', describe(e));
+      if (mine === generation) showError('accounts-error', describe(e));
     } finally {
       list.setAttribute('aria-busy', 'false');
     }
@@ -115,8 +118,6 @@ document.addEventListener('DOMContentLoaded', () => {
     const controller = new AbortController();
     if (history.loading) history.loading.abort();
     history.loading = controller;
-    $('history-older').disabled = true;
-    $('history-newer').disabled = true;
     $('history-table').setAttribute('aria-busy', 'true');
     let query = '?limit=' + PAGE_SIZE;
     if (cursor) query += '&before=' + encodeURIComponent(cursor);
@@ -134,8 +135,14 @@ document.addEventListener('DOMContentLoaded', () => {
       if (history.loading === controller) {
         history.loading = null;
         $('history-table').setAttribute('aria-busy', 'false');
+        const focused = document.activeElement;
         $('history-newer').disabled = history.index === 0;
         $('history-older').disabled = !history.next;
+        // At the first or last page the pressed button turns off: keep the focus on the pager.
+        if (focused && focused.disabled) {
+          const other = focused.id === 'history-older' ? $('history-newer') : $('history-older');
+          (other.disabled ? $('history-title') : other).focus();
+        }
       }
     }
   }
@@ -149,12 +156,12 @@ document.addEventListener('DOMContentLoaded', () => {
     }
     for (const e of entries) {
       const incoming = !Bank.isNegative(e.amount);
-      const what = [el('span', { text: Bank.words(e.kind) })];
+      const what = [el('span', { class: 'date-inline' }, Bank.timeElement(e.time)), el('span', { text: Bank.words(e.kind) })];
       if (e.counterparty) what.push(el('span', { class: 'memo' }, (incoming ? 'from ' : 'to ') + e.counterparty));
       if (e.memo) what.push(el('span', { class: 'memo', text: e.memo }));
       rows.append(
         el('tr', { dataset: { transfer: e.transfer, amount: e.amount } }, [
-          el('td', { class: 'nowrap' }, Bank.timeElement(e.time)),
+          el('td', { class: 'nowrap col-date' }, Bank.timeElement(e.time)),
           el('td', {}, what),
           el('td', { class: 'num ' + (incoming ? 'amount-in' : 'amount-out') }, (incoming ? '+' : '') + amount(e.amount)),
           el('td', { class: 'num' }, amount(e.balance)),
@@ -171,14 +178,14 @@ document.addEventListener('DOMContentLoaded', () => {
 
   $('history-account').addEventListener('change', (event) => openHistory(event.target.value));
   $('history-older').addEventListener('click', () => {
-    if (!history.next) return;
+    if (!history.next || history.loading) return;
     history.cursors = history.cursors.slice(0, history.index + 1);
     history.cursors.push(history.next);
     history.index += 1;
     loadHistory();
   });
   $('history-newer').addEventListener('click', () => {
-    if (history.index === 0) return;
+    if (history.index === 0 || history.loading) return;
     history.index -= 1;
     loadHistory();
   });
@@ -238,6 +245,7 @@ document.addEventListener('DOMContentLoaded', () => {
     roles: ['customer'],
     wrongRoleText: 'This page is for customers.',
     onStart(session) {
+      generation += 1;
       principal = session.principal;
       transferKey = Bank.newKey();
       $('transfer-form').dataset.key = transferKey;
@@ -245,6 +253,7 @@ document.addEventListener('DOMContentLoaded', () => {
       loadAccounts();
     },
     onStop() {
+      generation += 1;
       principal = null;
       accounts = [];
       transferKey = null;
