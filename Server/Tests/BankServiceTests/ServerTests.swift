@@ -290,20 +290,8 @@ extension ServerTests {
 func readStream(
   port: Int, path: String, token: String, until marker: String, seconds: Int = 10
 ) -> String {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var addr = sockaddr_in()
-  addr.sin_family = sa_family_t(AF_INET)
-  addr.sin_port = in_port_t(UInt16(port).bigEndian)
-  addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-  let ok = withUnsafePointer(to: &addr) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-    }
-  }
-  guard ok == 0 else { return "" }
-  var tv = timeval(tv_sec: seconds, tv_usec: 0)
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+  guard let client = LineClient(port: port, timeout: seconds) else { return "" }
+  let fd = client.fd
   let request =
     "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n"
   _ = request.withCString { send(fd, $0, strlen($0), 0) }

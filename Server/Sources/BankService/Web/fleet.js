@@ -200,7 +200,7 @@ document.addEventListener('DOMContentLoaded', () => {
       fragment.append(
         el('li', { id: 'event-' + e.event, class: 'event' + (live ? ' fresh' : '') + (e.type === 'alert' ? ' is-alert' : ''), dataset: { type: e.type, terminal: e.terminal } }, [
           el('p', { class: 'event-head' }, [
-            el('strong', { text: e.type === 'alert' ? 'Alert' : Bank.words(e.type) }),
+            el('strong', { text: Bank.words(e.type).replace(/^Pin /, 'PIN ') }),
             ' · ' + e.terminal + ' · ',
             Bank.timeElement(e.time, true),
           ]),
