@@ -766,7 +766,7 @@ def main():
     print("%s: %d of %d flows passed in %.1fs" % (
         "PASS" if ok else "FAIL", passed, len(results), time.monotonic() - started))
     if not ok:
-        print("screenshots: %s" % shots)
+        print("screenshots: %s; store and bankd log kept in %s" % (shots, workdir))
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(0 if ok else 1)
