@@ -36,7 +36,8 @@ public struct ObservabilityMiddleware: RouterMiddleware {
     } catch let error as HTTPResponseError {
       // The router's own refusals (no such route) in DESIGN.md's error body too.
       let status = error.status
-      let code = status == .notFound ? "not_found" : status.code < 500 ? "invalid_argument" : "internal"
+      let code =
+        status == .notFound ? "not_found" : status.code < 500 ? "invalid_argument" : "internal"
       let message =
         status == .notFound
         ? "no route \(request.method.rawValue) \(String(request.uri.path.prefix(100))); see GET /openapi.yaml"
