@@ -143,3 +143,63 @@ extension ServerTests {
     #expect(balance <= Int64(100_000 + acknowledged.tried * 100))
   }
 }
+
+extension ServerTests {
+  @Test func anIdempotencyKeyIsScopedToThePrincipalThatSentIt() async throws {
+    nonisolated(unsafe) var numbers: [String] = []
+    let s = try RunningServer { bank, auth in
+      for (i, name) in ["Asha Rao", "Ben Okafor"].enumerated() {
+        let c = try auth.registerCustomer(
+          CustomerRegistration(
+            name: name, email: "c\(i)@example.org", phone: "+1415555010\(i)", age: 40),
+          password: Self.password, as: .operator)
+        try bank.ledger.deposit(Amount(parsing: "50.00", currency: .usd), to: c.accounts[0])
+        numbers.append(c.accounts[0].description)
+      }
+    }
+    var tokens: [String] = []
+    for id in ["C000001", "C000002"] {
+      let login = try await s.call(
+        "POST", "/v1/sessions", body: #"{"customer":"\#(id)","password":"\#(Self.password)"}"#)
+      tokens.append(try #require(login.json["session"] as? String))
+    }
+    // The same key from two customers names two operations: both are created, neither replays
+    // the other's, and neither learns of the other's.
+    let a = try await s.call(
+      "POST", "/v1/transfers",
+      body: #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"5.00"}"#,
+      token: tokens[0], headers: ["Idempotency-Key": "shared-key"])
+    let b = try await s.call(
+      "POST", "/v1/transfers",
+      body: #"{"from":"\#(numbers[1])","to":"\#(numbers[0])","amount":"7.00"}"#,
+      token: tokens[1], headers: ["Idempotency-Key": "shared-key"])
+    #expect(a.status == 201 && b.status == 201, "\(a.json) \(b.json)")
+    #expect(a.json["replayed"] as? Bool == false && b.json["replayed"] as? Bool == false)
+    // Each one's retry replays its own.
+    let again = try await s.call(
+      "POST", "/v1/transfers",
+      body: #"{"from":"\#(numbers[1])","to":"\#(numbers[0])","amount":"7.00"}"#,
+      token: tokens[1], headers: ["Idempotency-Key": "shared-key"])
+    #expect(again.status == 200 && again.json["replayed"] as? Bool == true)
+    #expect(again.json["transfer"] as? String == b.json["transfer"] as? String)
+    // A rule's refusal is 422, and changes nothing.
+    let over = try await s.call(
+      "POST", "/v1/transfers",
+      body: #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"500.00"}"#,
+      token: tokens[0])
+    #expect(over.status == 422 && over.errorCode == "insufficient_funds")
+    let balance = try await s.call("GET", "/v1/accounts/\(numbers[0])", token: tokens[0])
+    #expect(balance.json["balance"] as? String == "52.00")
+    // A bad amount is 400; an unknown field is 400.
+    for body in [
+      #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"1.001"}"#,
+      #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"-1"}"#,
+      #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":1}"#,
+      #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"1","fee":"0"}"#,
+    ] {
+      let r = try await s.call("POST", "/v1/transfers", body: body, token: tokens[0])
+      #expect(r.status == 400, "\(body) \(r.json)")
+    }
+    #expect(s.stop() == 0)
+  }
+}
