@@ -249,7 +249,8 @@ public final class BankAPI: Sendable {
         var after: UInt64 = 0
         if let lastID {
           guard let n = UInt64(lastID) else {
-            throw ServiceError.badRequest("Last-Event-ID must be an event's sequence number")
+            throw ServiceError.badRequest(
+              "Last-Event-ID (or since) must be the sequence number of the last event seen")
           }
           after = n
         }

@@ -28,7 +28,8 @@ public final class EventSocketServer: Service, Sendable {
     public var idleTimeout: TimeAmount = .seconds(120)
     /// A line must be complete within this long of its first byte.
     public var lineTimeout: TimeAmount = .seconds(15)
-    /// Lines read but not yet answered, at most, per connection.
+    /// Lines read but not yet answered past which a connection stops reading until half are
+    /// answered (backpressure; nothing is refused).
     public var maxInFlight = 256
 
     public init() {}
@@ -248,6 +249,7 @@ final class EventLineHandler: ChannelInboundHandler, RemovableChannelHandler {
   var discarding = false
   var terminal: String?
   var inFlight = 0
+  var paused = false
   var closing = false
   var partialSince: NIODeadline?
   var tail: EventLoopFuture<Void>?
@@ -271,7 +273,7 @@ final class EventLineHandler: ChannelInboundHandler, RemovableChannelHandler {
       }
       if line.last == UInt8(ascii: "\r") { line.removeLast() }
       if line.count > server.limits.maxLine {
-        send(context, EventLine.error("line_too_long", tooLong), close: false)
+        enqueue(context, reply: EventLine.error("line_too_long", tooLong))
         continue
       }
       if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
@@ -283,7 +285,7 @@ final class EventLineHandler: ChannelInboundHandler, RemovableChannelHandler {
       pending.removeAll(keepingCapacity: false)
       if !discarding {
         discarding = true
-        send(context, EventLine.error("line_too_long", tooLong), close: false)
+        enqueue(context, reply: EventLine.error("line_too_long", tooLong))
       }
     }
     if pending.isEmpty {
@@ -318,14 +320,22 @@ final class EventLineHandler: ChannelInboundHandler, RemovableChannelHandler {
     context.close(promise: nil)
   }
 
-  /// Answers `line` after every line before it, off the event loop.
+  /// Answers `line` after every line before it, off the event loop. Past `maxInFlight` lines
+  /// unanswered, the connection stops reading until half of them are answered (backpressure).
   func enqueue(_ context: ChannelHandlerContext, _ line: [UInt8]) {
+    enqueue(context, line: line, reply: nil)
+  }
+
+  /// Sends `reply` in the place of a line that got no answer of its own (a line too long).
+  func enqueue(_ context: ChannelHandlerContext, reply: String) {
+    enqueue(context, line: nil, reply: reply)
+  }
+
+  private func enqueue(_ context: ChannelHandlerContext, line: [UInt8]?, reply: String?) {
     inFlight += 1
-    guard inFlight <= server.limits.maxInFlight else {
-      send(
-        context, EventLine.error("too_many_lines", "too many lines unanswered; closing"),
-        close: true)
-      return
+    if inFlight >= server.limits.maxInFlight && !paused {
+      paused = true
+      context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
     }
     let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
     let server = self.server
@@ -335,13 +345,22 @@ final class EventLineHandler: ChannelInboundHandler, RemovableChannelHandler {
       guard !handler.closing else { return loop.makeSucceededVoidFuture() }
       let terminal = handler.terminal
       let promise = loop.makePromise(of: (reply: String, terminal: String?, close: Bool).self)
-      promise.completeWithTask { await server.answer(line, terminal: terminal) }
+      if let line {
+        promise.completeWithTask { await server.answer(line, terminal: terminal) }
+      } else {
+        promise.succeed((reply ?? "", terminal, false))
+      }
       return promise.futureResult.map { answer in
         let (handler, context) = bound.value
         handler.inFlight -= 1
         guard !handler.closing else { return }
         handler.terminal = answer.terminal
         handler.send(context, answer.reply, close: answer.close)
+        if handler.paused && handler.inFlight <= server.limits.maxInFlight / 2 {
+          handler.paused = false
+          context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+          context.read()
+        }
       }
     }
   }

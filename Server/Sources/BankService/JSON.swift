@@ -129,7 +129,7 @@ struct Body: Sendable {
       buffer = try await request.collectBody(upTo: limit)
     } catch {
       throw ServiceError(
-        .contentTooLarge, "invalid_argument", "the body is over \(limit / 1024) KiB")
+        .contentTooLarge, "body_too_large", "the body is over \(limit / 1024) KiB")
     }
     let data = Data(buffer.readableBytesView)
     guard !data.isEmpty else {

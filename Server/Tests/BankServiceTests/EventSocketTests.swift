@@ -136,6 +136,15 @@ extension ServerTests {
     for (line, code) in hostile {
       #expect(errorCode(c.ask(line)) == code, "\(line.prefix(60))")
     }
+    // A line too long is answered in its own place among the others.
+    c.send(
+      #"{"type":"statement","detail":"A"}"# + "\n" + String(repeating: "x", count: 9_000) + "\n"
+        + #"{"type":"statement","detail":"B"}"# + "\n")
+    let inOrder = (0..<3).map { _ in (c.line() ?? "").jsonObject }
+    #expect(inOrder[0]["ok"] as? Bool == true, "\(inOrder)")
+    #expect(errorCode(inOrder[1]) == "line_too_long", "\(inOrder)")
+    #expect(inOrder[2]["ok"] as? Bool == true, "\(inOrder)")
+    acknowledged += [inOrder[0]["event"] as? Int ?? 0, inOrder[2]["event"] as? Int ?? 0]
     // Pipelined lines are answered in order.
     c.send(
       #"{"type":"pin_failed","detail":"one"}"# + "\n" + #"{"type":"pin_failed","detail":"two"}"#
@@ -191,6 +200,57 @@ extension ServerTests {
       try fleet.events(terminal: "ATM-01", type: .alert, as: .operator).contains {
         $0.detail.hasPrefix("maintenance:")
       })
+  }
+
+  @Test func sixHundredPipelinedLinesAreAllAnsweredInOrder() async throws {
+    nonisolated(unsafe) var key = ""
+    let s = try RunningServer { bank, auth in key = try fleetStore(bank, auth) }
+    let c = try #require(LineClient(port: s.eventPort, timeout: 30))
+    var text = #"{"hello":"ATM-01","key":"\#(key)"}"# + "\n"
+    for n in 0..<600 { text += #"{"type":"statement","detail":"line \#(n)"}"# + "\n" }
+    c.send(text)
+    #expect((c.line() ?? "").jsonObject["ok"] as? Bool == true)
+    var events: [Int] = []
+    for _ in 0..<600 {
+      guard let l = c.line(), let e = l.jsonObject["event"] as? Int else { break }
+      events.append(e)
+    }
+    #expect(events.count == 600 && events == events.sorted())
+    #expect(s.stop() == 0)
+  }
+
+  @Test func twoAuthorisationsNeverPromiseTheSameNotes() async throws {
+    nonisolated(unsafe) var key = ""
+    nonisolated(unsafe) var card = ""
+    let s = try RunningServer { bank, auth in
+      let fleet = ATMFleet(authenticator: auth)
+      try fleet.load(
+        [NoteCount(denomination: try Amount(parsing: "20", currency: .usd), count: 5)],
+        terminal: "ATM-03", as: .operator)
+      key = try fleet.register(terminal: "ATM-03", as: .operator)
+      let c = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Asha Rao", email: "asha@example.org", phone: "+14155550100", age: 40),
+        password: Self.password, as: .operator)
+      try bank.ledger.deposit(Amount(parsing: "500.00", currency: .usd), to: c.accounts[0])
+      let issued = try auth.issueCard(customer: c.id, accounts: c.accounts, as: .operator)
+      try auth.setPIN(pan: issued.pan, pin: "4321", as: .operator)
+      card = issued.pan
+    }
+    let h = ["Authorization": "Terminal \(key)"]
+    let body = #"{"card":"\#(card)","pin":"4321","amount":"100"}"#
+    let first = try await s.call("POST", "/v1/terminals/ATM-03/withdrawals", body: body, headers: h)
+    #expect(first.status == 201)
+    // The five notes are promised to the first hold: a second cannot have them.
+    let second = try await s.call(
+      "POST", "/v1/terminals/ATM-03/withdrawals", body: body, headers: h)
+    #expect(second.status == 422 && second.errorCode == "cannot_dispense", "\(second.json)")
+    let hold = try #require(first.json["hold"] as? Int)
+    let done = try await s.call(
+      "POST", "/v1/terminals/ATM-03/withdrawals/\(hold)/complete", body: #"{"taken":true}"#,
+      headers: h)
+    #expect(done.status == 200 && done.json["balance"] as? String == "400.00")
+    #expect(s.stop() == 0)
   }
 
   @Test func aRemoteTerminalWithdrawsThroughTheHostRoutes() async throws {

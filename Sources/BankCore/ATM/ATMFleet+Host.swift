@@ -181,6 +181,16 @@ extension ATMFleet {
           minorUnits: h.notes.reduce(Int64(0)) { $0 + $1.denomination * Int64($1.count) },
           currency: t.currency)
         let masked = (try? PAN(parsing: String(h.card)))?.masked ?? "****"
+        // The notes must still be there (an operator may have unloaded them since the hold).
+        if taken {
+          for b in h.notes
+          where (t.cassetteIndex(b.denomination).map { t.cassettes[$0].count } ?? 0) < b.count {
+            throw BankError(
+              .cannotDispense,
+              "terminal \(terminal)'s \(Dispenser.spoken(Amount(minorUnits: b.denomination, currency: t.currency))) cassette no longer holds the \(b.count) notes of hold #\(hold); complete it as not taken, or reconcile the terminal"
+            )
+          }
+        }
         _ = try state.ledger.stage(
           taken ? .postHold(.number(hold)) : .voidHold(.number(hold)), now: tx.now,
           stage: &tx.ledgerStage, batch: &tx.batch)

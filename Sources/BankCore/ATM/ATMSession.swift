@@ -495,7 +495,17 @@ extension ATMFleet {
             "\(amount.formatted) would pass card \(masked)'s daily limit of \(Amount(minorUnits: limitMinor, currency: t.currency).formatted); \(left.formatted) is left today"
           )
         }
-        let mix = try Self.dispenser(t, configuration).mix(for: amount)
+        // Notes promised to holds still pending here (a remote terminal's authorised
+        // withdrawals) are not there to give again.
+        var free = t
+        for h in atm.holds.values where h.terminal == terminal {
+          for b in h.notes {
+            if let i = free.cassetteIndex(b.denomination) {
+              free.cassettes[i].count = max(0, free.cassettes[i].count - b.count)
+            }
+          }
+        }
+        let mix = try Self.dispenser(free, configuration).mix(for: amount)
         guard
           case .transferred(let record, _) = try state.ledger.stage(
             .placeHold(
