@@ -117,6 +117,9 @@ public final class EventSocketServer: Service, Sendable {
         EventLine.error("invalid_argument", "each line must be one JSON object"), terminal, false
       )
     }
+    guard JSONKeys.topLevelCount(line) == object.count else {
+      return (EventLine.error("invalid_argument", "a line names a field twice"), terminal, false)
+    }
     if object["hello"] != nil {
       guard terminal == nil else {
         return (EventLine.error("invalid_argument", "hello was already accepted"), terminal, false)

@@ -140,6 +140,9 @@ struct Body: Sendable {
     guard let object = try? JSONDecoder().decode([String: FieldValue].self, from: data) else {
       throw ServiceError.badRequest("the body is not a JSON object")
     }
+    guard JSONKeys.topLevelCount(data) == object.count else {
+      throw ServiceError.badRequest("the body names a field twice")
+    }
     if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
       throw ServiceError.badRequest(
         "unknown field '\(shown(unknown))'; expected \(allowed.sorted().joined(separator: ", "))")
@@ -185,5 +188,50 @@ struct Body: Sendable {
     case .bool(let b): return b
     default: throw ServiceError.badRequest("field '\(name)' must be true or false")
     }
+  }
+}
+
+/// How many keys a JSON object's text names at its top level, duplicates included (a decoder
+/// keeps one of each, silently): a body or a line that names a field twice is refused.
+enum JSONKeys {
+  static func topLevelCount(_ bytes: some Collection<UInt8>) -> Int {
+    var depth = 0
+    var inString = false
+    var escaped = false
+    var stringAtDepthOne = false
+    var awaitingColon = false
+    var count = 0
+    for b in bytes {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if b == UInt8(ascii: "\\") {
+          escaped = true
+        } else if b == UInt8(ascii: "\"") {
+          inString = false
+          awaitingColon = stringAtDepthOne
+        }
+        continue
+      }
+      switch b {
+      case UInt8(ascii: "\""):
+        inString = true
+        stringAtDepthOne = depth == 1
+      case UInt8(ascii: ":"):
+        if awaitingColon { count += 1 }
+        awaitingColon = false
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+        awaitingColon = false
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        depth -= 1
+        awaitingColon = false
+      case 0x20, 0x09, 0x0A, 0x0D:
+        break
+      default:
+        awaitingColon = false
+      }
+    }
+    return count
   }
 }

@@ -120,6 +120,7 @@ extension ServerTests {
     let hostile: [(String, String)] = [
       ("{not json", "invalid_argument"),
       ("[1,2]", "invalid_argument"),
+      (#"{"type":"cassette_low","type":"hardware_failure","detail":"dup"}"#, "invalid_argument"),
       (#"{"type":"party","detail":"x"}"#, "invalid_argument"),
       (#"{"type":"deposit"}"#, "invalid_argument"),
       (#"{"type":"deposit","detail":5}"#, "invalid_argument"),

@@ -196,6 +196,7 @@ extension ServerTests {
       #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"-1"}"#,
       #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":1}"#,
       #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"1","fee":"0"}"#,
+      #"{"from":"\#(numbers[0])","to":"\#(numbers[1])","amount":"1.00","amount":"9.00"}"#,
     ] {
       let r = try await s.call("POST", "/v1/transfers", body: body, token: tokens[0])
       #expect(r.status == 400, "\(body) \(r.json)")
