@@ -3,7 +3,7 @@
 # and the bankctl speed check on a store of 1,000,000 transfers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "ThreadSanitizer: the concurrency suites"
 swift test --sanitize=thread --scratch-path .build-tsan \
@@ -30,8 +30,8 @@ if ! grep -qE "✔ Test run with 1 test" /tmp/bankcore-readers.log; then echo "r
 step "A real I/O error: a failed sync on a loop device, a retry with the same key, a remount"
 bash Tools/eio-loop-test.sh .build/debug/bankctl
 
-step "Fuzzing: each libFuzzer target for ${FUZZ_SECONDS:-60} s"
-Tools/fuzz.sh "${FUZZ_SECONDS:-60}"
+step "Fuzzing: each libFuzzer target for ${FUZZ_SECONDS:-40} s"
+Tools/fuzz.sh "${FUZZ_SECONDS:-40}"
 
 step "bankctl balance, history and a statement of 10,000 entries on 1,000,000 transfers, balance on 1,000,000 keyed transfers (each under 100 ms)"
 swift build -c release --product bankctl >/dev/null
