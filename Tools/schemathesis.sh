@@ -17,8 +17,8 @@ token=$(curl -sf -X POST "$base/v1/sessions" -H 'Content-Type: application/json'
 # Left out: the event stream (it never ends) and logging out (it would end the session the
 # rest of the run uses).
 set +e
-st run "$base/openapi.yaml" --header "Authorization: Bearer $token" \
-  --max-examples "$examples" --seed 20261207 --workers 1 --request-timeout 10 \
+python3 -m schemathesis.cli run "$base/openapi.yaml" --header "Authorization: Bearer $token" \
+  --max-examples "$examples" --seed 20261207 --workers 1 --request-timeout 30 \
   --exclude-path /v1/events --exclude-path /v1/sessions/current \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --report ndjson --report-ndjson-path "$work/events.ndjson" 2>&1 | tee "$work/st.log" | tail -n 60
