@@ -7,9 +7,13 @@ import ServiceLifecycle
 /// The REST API of DESIGN.md 6 over one bank: every handler runs the library's blocking calls on
 /// threads of their own (`perform`), never on the cooperative pool.
 public final class BankAPI: Sendable {
+  /// The bank served.
   public let bank: Bank
+  /// Sessions, customers, staff and the permission matrix.
   public let auth: Authenticator
+  /// Statements and the other products.
   public let products: Products
+  /// The ATM fleet: terminals, events, the host routes' sessions.
   public let fleet: ATMFleet
   let limiter = RateLimiter()
   /// The metrics `GET /metrics` reports.
@@ -20,6 +24,8 @@ public final class BankAPI: Sendable {
   /// How often an event stream writes a comment when no event comes.
   static let heartbeat: Duration = .seconds(15)
 
+  /// The API over `authenticator`'s bank, reporting to `metrics`; `tls` says whether it is
+  /// served over HTTPS (PINs are then accepted from any address, else from loopback only).
   public init(
     authenticator: Authenticator, metrics: ServiceMetrics = ServiceMetrics(), tls: Bool = false
   ) {

@@ -32,6 +32,7 @@ public final class EventSocketServer: Service, Sendable {
     /// answered (backpressure; nothing is refused).
     public var maxInFlight = 256
 
+    /// The defaults: 8 KiB lines, 1,024 connections, 120 s idle, 15 s per line.
     public init() {}
   }
 

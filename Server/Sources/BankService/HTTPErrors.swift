@@ -4,12 +4,16 @@ import Hummingbird
 
 /// A refusal over HTTP: a status and DESIGN.md's body `{"error":{"code","message"}}`.
 public struct ServiceError: Error, Sendable {
+  /// The HTTP status.
   public let status: HTTPResponse.Status
+  /// The stable snake_case code.
   public let code: String
+  /// What went wrong, in words; never a secret.
   public let message: String
   /// Seconds a client should wait (429).
   public var retryAfter: Int? = nil
 
+  /// A refusal with this status, code and message.
   public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
     self.status = status
     self.code = code

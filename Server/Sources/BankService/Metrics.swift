@@ -18,6 +18,7 @@ public final class ServiceMetrics: Sendable {
   let sessions: Gauge
   let committed = Atomic<Int>(0)
 
+  /// A fresh registry with every metric at zero.
   public init() {
     latency = registry.makeDurationHistogram(
       name: "bankd_request_duration_seconds",

@@ -12,8 +12,10 @@ public struct ObservabilityMiddleware: RouterMiddleware {
   let metrics: ServiceMetrics
   static let counter = Atomic<UInt64>(0)
 
+  /// The middleware, reporting to `metrics`.
   public init(metrics: ServiceMetrics) { self.metrics = metrics }
 
+  /// Runs the request through the rest of the chain, timing, logging and marking its response.
   public func handle(
     _ request: Request, context: Context, next: (Request, Context) async throws -> Response
   ) async throws -> Response {
