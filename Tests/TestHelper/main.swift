@@ -7,6 +7,10 @@ import Foundation
 //                                         "ack BATCH SIZE" after each durable commit
 //   bankcore-testhelper contend PATH N TAG  N times: open the store (waiting on the lock),
 //                                         deposit 1.00 with key TAG-i, close
+//   bankcore-testhelper share PATH N TAG  open the store once and keep it open while other
+//                                         processes write it too: N deposits of 1.00 with key
+//                                         TAG-i, printing "ack TAG-i" after each; then the
+//                                         balance it reads ("balance MINOR"), then close
 let args = CommandLine.arguments
 func fail(_ s: String) -> Never {
   FileHandle.standardError.write(Data((s + "\n").utf8))
@@ -66,6 +70,27 @@ case "contend":
     }
     ledger.close()
   }
+case "share":
+  let n = Int(args[3]) ?? 0
+  let tag = args.count > 4 ? args[4] : "s"
+  let ledger = openLedger()
+  for i in 0..<n {
+    do {
+      try ledger.deposit(
+        Amount(minorUnits: 100, currency: .usd), to: account, key: try IdempotencyKey("\(tag)-\(i)")
+      )
+    } catch {
+      fail("deposit failed: \(error)")
+    }
+    FileHandle.standardOutput.write(Data("ack \(tag)-\(i)\n".utf8))
+  }
+  do {
+    print("balance \(try ledger.balance(of: account).minorUnits)")
+  } catch {
+    fail("balance failed: \(error)")
+  }
+  if let v = ledger.invariantViolation() { fail("invariant broken: \(v)") }
+  ledger.close()
 case "soak":
   // soak PATH SECONDS THREADS TAG: until the deadline, open the store (waiting for other
   // processes), run THREADS threads of mixed work for a short burst, close. Prints the acknowledged

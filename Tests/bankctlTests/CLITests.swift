@@ -195,10 +195,12 @@ func jsonObject(_ text: String) -> [String: Any]? {
     #expect(corrupt.code == 65)
     #expect(
       (jsonObject(corrupt.err)?["error"] as? [String: Any])?["code"] as? String == "store_corrupt")
-    // Held lock: exit 75 after the timeout.
-    let holder = try FileStorage(path: store)
+    // Held lock (as another process holds it while it commits a group): exit 75 after the
+    // timeout. A writer that merely has the store open does not hold it (SharedProcessTests).
+    let holder = open(store, O_RDWR)
+    #expect(flock(holder, LOCK_EX) == 0)
     let locked = cli(["--lock-timeout", "0.2", "--json", "deposit", a, "1"], store: store)
-    holder.close()
+    close(holder)
     #expect(locked.code == 75)
     #expect(
       (jsonObject(locked.err)?["error"] as? [String: Any])?["code"] as? String == "store_locked")

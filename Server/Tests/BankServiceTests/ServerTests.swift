@@ -336,3 +336,62 @@ extension ServerTests {
     #expect(s.stop() == 0)
   }
 }
+
+/// `bankctl` (or any program on the library) writing the store of a running `bankd`: the service
+/// holds the store's lock only while it commits a group, and each side sees the other's commits.
+@Suite(.serialized) struct SharedStoreServerTests {
+  @Test func anotherProcessWritesBesideARunningBankd() async throws {
+    var customer = ""
+    var account = ""
+    let s = try RunningServer { _, auth in
+      let c = try auth.registerCustomer(
+        CustomerRegistration(
+          name: "Asha Rao", email: "asha@example.org", phone: "+14155550100", age: 40),
+        password: ServerTests.password, as: .operator)
+      customer = c.id.description
+      account = c.accounts[0].description
+    }
+    // This test process opens the store for writing while bankd serves it, and keeps it open.
+    let bank = try Bank(path: s.store, options: .init(lockTimeout: .seconds(5)))
+    let auth = try Authenticator(
+      bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+      pepper: try Authenticator.pepperKey(forStore: s.store, create: false))
+    let number = try AccountNumber(parsing: account)
+    try bank.ledger.deposit(Amount(parsing: "40.00", currency: .usd), to: number)
+    _ = try auth.addStaff(
+      username: "tina", name: "Tina Counter", role: .teller, password: "service desk 2026 blue",
+      as: .operator)
+    // bankd sees both at once: the deposit in a balance, the new teller at login.
+    let asha = try #require(
+      try await s.call(
+        "POST", "/v1/sessions",
+        body: "{\"customer\":\"\(customer)\",\"password\":\"\(ServerTests.password)\"}"
+      ).json["session"] as? String)
+    let balance = try await s.call("GET", "/v1/accounts/\(account)", token: asha)
+    #expect(balance.json["balance"] as? String == "40.00", "\(balance.json)")
+    let login = try await s.call(
+      "POST", "/v1/sessions", body: "{\"staff\":\"tina\",\"password\":\"service desk 2026 blue\"}")
+    let teller = try #require(login.json["session"] as? String, "\(login.json)")
+    // Both write, interleaved, with the store open in both processes.
+    for i in 0..<10 {
+      let d = try await s.call(
+        "POST", "/v1/accounts/\(account)/deposits", body: "{\"amount\":\"1.00\"}", token: teller,
+        headers: ["Idempotency-Key": "http-\(i)"])
+      #expect(d.status == 201, "\(d.json)")
+      try bank.ledger.deposit(
+        Amount(parsing: "2.00", currency: .usd), to: number, key: IdempotencyKey("lib-\(i)"))
+    }
+    // The library process reads bankd's commits without reopening, and the other way round.
+    #expect(try bank.ledger.balance(of: number) == Amount(parsing: "70.00", currency: .usd))
+    let after = try await s.call("GET", "/v1/accounts/\(account)", token: asha)
+    #expect(after.json["balance"] as? String == "70.00", "\(after.json)")
+    #expect(bank.invariantViolation() == nil)
+    bank.close()
+    // bankd stops cleanly, the last writer: the store verifies and was closed clean.
+    #expect(s.stop() == 0)
+    let storage = try FileStorage(path: s.store)
+    #expect(storage.openInfo.cleanClose)
+    #expect(try storage.verify().records == storage.lastSequence)
+    storage.close()
+  }
+}

@@ -260,6 +260,7 @@ public final class Bank: Sendable {
     while done == nil {
       done = try guarded.withLock { g throws(BankError) -> (R, UInt64, Bool)? in
         try g.requireUsable()
+        try observeOtherProcesses(&g)
         while true {
           do throws(BankError) {
             if let done = try attempt(
@@ -410,6 +411,16 @@ public final class Bank: Sendable {
     }
   }
 
+  /// Applies what other processes committed to a store this bank also writes (a file store that
+  /// `bankctl` writes beside `bankd`), before a command is judged or a read answered. Costs one
+  /// `fstat` when nothing was committed; a bank on a read-only store keeps the view it opened
+  /// with until ``refresh()``.
+  private func observeOtherProcesses(_ g: inout Guarded) throws(BankError) {
+    guard !storage.isReadOnly else { return }
+    do throws(StorageError) { try storage.observeAppends() } catch { throw BankError(error) }
+    try catchUp(&g)
+  }
+
   /// Applies what other writers have appended since, so that reads reflect it: writers sharing
   /// this bank's storage instance, and, for a bank on a read-only store, other processes (the
   /// storage measures the store again: ``Storage/observeAppends()``). A bank that is its store's
@@ -513,6 +524,7 @@ public final class Bank: Sendable {
   {
     let (r, seq) = try guarded.withLock { g throws(BankError) -> (R, UInt64) in
       try g.requireUsable()
+      try observeOtherProcesses(&g)
       if current { try catchUp(&g) }
       return (try body(g.state), g.state.sequence)
     }

@@ -52,6 +52,16 @@ protocol FileSystem: Sendable {
   func openDirect(_ path: String) -> Int32
   /// Whether the file system holding a descriptor is mounted read-only.
   func isReadOnlyMount(_ fd: Int32) -> Bool
+  /// Releases the lock ``tryLock(_:)`` took (`flock(LOCK_UN)`).
+  func unlock(_ fd: Int32)
+  /// Says that this descriptor's process has the store open for writing: a shared record lock
+  /// on the journal's first byte (an open-file-description lock, independent of `flock`), held
+  /// until the descriptor closes. Returns 0, `-EAGAIN` while another writer is closing, or another
+  /// `-errno`.
+  func tryAnnounceWriter(_ fd: Int32) -> Int32
+  /// Whether no other descriptor announces a writer: the shared lock of
+  /// ``tryAnnounceWriter(_:)`` is upgraded to an exclusive one, which only the last writer gets.
+  func isLastWriter(_ fd: Int32) -> Bool
 }
 
 extension FileSystem {
@@ -61,6 +71,9 @@ extension FileSystem {
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { fd }
   func openDirect(_ path: String) -> Int32 { -EINVAL }
   func isReadOnlyMount(_ fd: Int32) -> Bool { false }
+  func unlock(_ fd: Int32) {}
+  func tryAnnounceWriter(_ fd: Int32) -> Int32 { 0 }
+  func isLastWriter(_ fd: Int32) -> Bool { true }
 }
 
 /// The real operating system.
@@ -91,6 +104,24 @@ struct POSIXFileSystem: FileSystem {
   func rename(_ from: String, _ to: String) -> Int32 { Glibc.rename(from, to) == 0 ? 0 : -errno }
   func unlink(_ path: String) -> Int32 { Glibc.unlink(path) == 0 ? 0 : -errno }
   func tryLock(_ fd: Int32) -> Int32 { flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : -errno }
+  func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
+  func tryAnnounceWriter(_ fd: Int32) -> Int32 { Self.recordLock(fd, type: F_RDLCK) }
+  func isLastWriter(_ fd: Int32) -> Bool { Self.recordLock(fd, type: F_WRLCK) == 0 }
+
+  /// `F_OFD_SETLK` (Linux's open-file-description record locks, which `flock` does not see and
+  /// which belong to the descriptor, not the process) on the journal's first byte.
+  private static func recordLock(_ fd: Int32, type: Int32) -> Int32 {
+    var l = Glibc.flock()
+    l.l_type = Int16(type)
+    l.l_whence = Int16(SEEK_SET)
+    l.l_start = 0
+    l.l_len = 1
+    let setOFDLock: Int32 = 37  // F_OFD_SETLK
+    while true {
+      if fcntl(fd, setOFDLock, &l) == 0 { return 0 }
+      if errno != EINTR { return -errno }
+    }
+  }
   func isDirectory(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

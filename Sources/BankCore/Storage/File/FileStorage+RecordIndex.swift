@@ -203,7 +203,7 @@ extension FileStorage {
       let table = try? offsetTable(covering: sequence)
     else { return }
     let bytes = table.encode(storeID: header.storeID, through: sequence)
-    let tmp = offsetsPath + ".tmp"
+    let tmp = offsetsPath + ".tmp.\(getpid())"
     _ = io.fs.unlink(tmp)
     guard let tfd = try? io.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600) else {
       return

@@ -11,7 +11,11 @@ import Synchronization
 /// - Opening keeps the longest valid prefix of whole batches, truncates a torn final batch, and
 ///   refuses to open (`store_corrupt`, with the byte offset and sequence number) when damage lies
 ///   before the tail.
-/// - An exclusive `flock` makes this the only writer; other openers wait up to a timeout.
+/// - Several processes may write one store. A writer holds the store's exclusive `flock` only
+///   while it opens and while it commits a group (from its first append to the sync that covers
+///   it); each time it takes the lock it first takes what other processes committed since. Other
+///   writers wait for the lock up to a timeout. A writer that holds the lock for a long burst
+///   lets it go between two groups, so a waiting process gets its turn.
 /// - Snapshots live beside the journal in `PATH.snapshot` and are written atomically.
 ///
 /// `Docs/FileFormat.md` specifies the bytes.
@@ -21,8 +25,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
 
   /// How to open a journal.
   public struct Options: Sendable {
-    /// How long to wait for another process's lock before failing with `store_locked`.
-    /// Default: 10 seconds.
+    /// How long to wait for the store's lock, which another process holds while it opens the
+    /// store or commits a group, before failing with `store_locked`. Default: 10 seconds.
     public var lockTimeout: Duration
     /// Whether a missing journal is created (mode 0600). Default: `true`.
     public var createIfMissing: Bool
@@ -131,6 +135,19 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     /// The journal's cached pages below this offset have been dropped (see ``cachedTailBytes``);
     /// never the first page, which holds the header and the close block that is rewritten in place.
     var cacheDroppedTo: Int64 = 4096
+    /// Whether this instance holds the store's `flock` (other processes then append nothing):
+    /// from the first append of a group until the sync that covers the last queued frame.
+    var lockHeld = false
+    /// When the lock was taken, to let it go between groups after ``FileStorage/holdLimit``.
+    var heldSince = ContinuousClock.now
+    /// Set when the lock was held past ``FileStorage/holdLimit``: appends wait until the
+    /// queued frames are synced and the lock is let go, so another process gets its turn.
+    var draining = false
+    /// When a drain let the lock go: the next take waits ``FileStorage/turnPause`` from then.
+    var drainedAt: ContinuousClock.Instant?
+    /// Whether a group-commit leader has taken queued bytes and not yet finished writing and
+    /// syncing them: the lock is never let go meanwhile.
+    var writing = false
   }
 
   /// The journal's path.
@@ -161,6 +178,15 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   private let writerKey: String?
   /// Serializes ``observeAppends()``.
   private let follow = Lock<Void>(())
+  /// Serialises taking and letting go of the store's lock within this process: `flock` belongs
+  /// to the descriptor, so the process holds it or not, whichever thread took it.
+  private let commitLock = Lock<Void>(())
+  /// How long to wait for the store's lock.
+  let lockTimeout: Duration
+  /// How long a writer may keep the lock through back-to-back groups before it lets it go once.
+  static let holdLimit = Duration.milliseconds(100)
+  /// How long a writer that let the lock go for another's turn waits before taking it again.
+  static let turnPause = Duration.milliseconds(3)
   /// The key index's full chunks, written once each (`PATH.keys`).
   let keyChunks: KeyChunkFile
   private static let recentCapacity = 16_384
@@ -209,6 +235,11 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           throw StorageError.openInThisProcess(path: path)
         }
         claimed = true
+        // First say that a writer has the store open (the last one to close marks it clean),
+        // then take the lock for the open's recovery; it is let go when the open ends.
+        try Self.waitFor(
+          "a writer closing \(path)", path: path, timeout: options.lockTimeout
+        ) { io.fs.tryAnnounceWriter(fd) }
         try Self.lock(fd, path: path, io: io, timeout: options.lockTimeout)
       }
       let direct = fileSystem.openDirect(path)
@@ -278,6 +309,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       self.headerCRC = headerCRC
       self.openInfo = info
       self.readOnly = readOnly
+      self.lockTimeout = options.lockTimeout
       self.cachedTailBytes = max(4096, options.cachedTailBytes)
       self.openFloor = FileFormat.CloseBlock(
         clean: false, sequence: end.nextSequence - 1, end: end.offset, frameCRC: end.prevCRC)
@@ -306,6 +338,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       fileSystem.close(fd)
       throw error
     }
+    // Other processes may append from now on; this one takes the lock again for each group.
+    if !readOnly { fileSystem.unlock(fd) }
   }
 
   /// Step 1 of opening: the journal's descriptor, the file created (mode 0600) when it is
@@ -541,23 +575,119 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Duration)
     throws(StorageError)
   {
+    try waitFor("flock", path: path, timeout: timeout) { io.fs.tryLock(fd) }
+  }
+
+  /// Polls `attempt` (0, `-EWOULDBLOCK`/`-EAGAIN` to wait, another `-errno` to fail) until it
+  /// succeeds or `timeout` passes: neither `flock` nor an OFD lock has a timed wait. The pause
+  /// grows from 100 µs to 1 ms, short enough to take the lock in the gap a busy writer leaves
+  /// between two groups (``turnPause``).
+  private static func waitFor(
+    _ operation: String, path: String, timeout: Duration, _ attempt: () -> Int32
+  ) throws(StorageError) {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
-    var pause = Duration.milliseconds(1)
+    var micros: UInt32 = 100
     while true {
-      let r = io.fs.tryLock(fd)
+      let r = attempt()
       if r == 0 { return }
-      if r != -EWOULDBLOCK && r != -EAGAIN && r != -EINTR {
-        throw StorageError.io(operation: "flock", errno: -r, detail: FileIO.describe(-r))
+      if r != -EWOULDBLOCK && r != -EAGAIN && r != -EINTR && r != -EACCES {
+        throw StorageError.io(operation: operation, errno: -r, detail: FileIO.describe(-r))
       }
-      let left = deadline - clock.now
-      if left <= .zero { throw StorageError.locked(path: path, timeout: timeout) }
-      // Poll with backoff (1 ms doubling to 50 ms): flock has no timed wait.
-      let step = min(pause, left)
-      let micros =
-        step.components.seconds * 1_000_000 + step.components.attoseconds / 1_000_000_000_000
-      usleep(UInt32(clamping: max(500, micros)))
-      pause = min(pause * 2, .milliseconds(50))
+      if deadline - clock.now <= .zero { throw StorageError.locked(path: path, timeout: timeout) }
+      usleep(micros)
+      micros = min(micros * 2, 1_000)
+    }
+  }
+
+  // MARK: Sharing the store with other processes
+
+  /// Makes this instance hold the store's lock for an append: at once when it holds it already,
+  /// else after taking it (waiting up to ``lockTimeout``) and taking what other processes
+  /// appended since this one last held it. Waits while a drain lets the lock go.
+  private func holdLock() throws(StorageError) {
+    while true {
+      let (held, draining, closed, poisoned) = writer.withLock {
+        ($0.lockHeld, $0.draining, $0.closed, $0.poisoned)
+      }
+      if closed { throw StorageError.closed }
+      if let poisoned { throw StorageError.poisoned(reason: "\(poisoned)") }
+      if held && !draining { return }
+      if draining {
+        // Nothing is queued during a drain; what is queued is written and synced now (by this
+        // caller, if no other leads), and that sync lets the lock go.
+        try waitUntilDurable(lastSequence)
+        continue
+      }
+      try takeLock()
+    }
+  }
+
+  /// Takes the store's lock if this instance does not hold it, then what other processes
+  /// appended while it did not.
+  private func takeLock() throws(StorageError) {
+    try commitLock.withLock { _ throws(StorageError) in
+      let (held, drainedAt) = writer.withLock { ($0.lockHeld, $0.drainedAt) }
+      if held { return }
+      if let drainedAt {
+        // A drain let the lock go so that a waiting process can take it: give it the time to.
+        let left = drainedAt + Self.turnPause - ContinuousClock.now
+        if left > .zero {
+          usleep(UInt32(clamping: left.components.attoseconds / 1_000_000_000_000 + 1))
+        }
+      }
+      try Self.lock(fd, path: path, io: io, timeout: lockTimeout)
+      do throws(StorageError) {
+        try follow.withLock { _ throws(StorageError) in try takeAppends(holdingLock: true) }
+      } catch {
+        io.fs.unlock(fd)
+        throw error
+      }
+      writer.withLock {
+        $0.lockHeld = true
+        $0.heldSince = .now
+        $0.drainedAt = nil
+      }
+    }
+  }
+
+  /// Lets the store's lock go once nothing this instance queued is left unsynced, or at once
+  /// after a failed write (the instance is poisoned: nothing it queued will be written, and the
+  /// next writer cuts what part of it reached the file). Past ``holdLimit`` of back-to-back
+  /// groups, starts a drain. Called after every sync.
+  private func releaseLockIfIdle() {
+    guard writer.withLock({ $0.lockHeld }) else { return }
+    commitLock.withLock { _ in
+      writer.withLock { w in
+        guard w.lockHeld, !w.writing else { return }
+        if w.pending.isEmpty || w.poisoned != nil {
+          io.fs.unlock(fd)
+          w.lockHeld = false
+          if w.draining {
+            w.draining = false
+            w.drainedAt = .now
+          }
+        } else if ContinuousClock.now - w.heldSince > Self.holdLimit {
+          w.draining = true
+        }
+      }
+    }
+  }
+
+  /// With the lock held: the close block as another writer may have left it, so that this one's
+  /// next copy takes the next generation and a block marked clean is marked dirty again before
+  /// a frame follows it.
+  private func refreshCloseBlock() throws(StorageError) {
+    guard header.version >= 2 else { return }
+    let area = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
+    guard let block = FileFormat.CloseBlock.decodeArea(area, version: header.version).0 else {
+      return
+    }
+    writer.withLock { w in
+      if Int32(bitPattern: block.generation &- w.closeGeneration) > 0 {
+        w.closeGeneration = block.generation
+      }
+      w.markedDirty = !block.clean
     }
   }
 
@@ -591,10 +721,36 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         "a batch of \(framed) bytes exceeds the \(FileFormat.maxUnsyncedBytes >> 20) MiB limit of one atomic write; split it"
       )
     }
-    let appended = try writer.withLock { w throws(StorageError) -> UInt64? in
+    var appended: UInt64??
+    do throws(StorageError) {
+      while appended == nil {
+        try holdLock()
+        appended = try queue(batch, ifLastIs: expected)
+      }
+    } catch {
+      releaseLockIfIdle()
+      throw error
+    }
+    guard let last = appended ?? nil else {
+      // Lost to another writer: the lock is let go unless frames of this process wait for it.
+      releaseLockIfIdle()
+      return nil
+    }
+    // Outside the writer lock: the group-commit mutex is always taken first (see GroupCommit).
+    group.noteAppended(last)
+    return last
+  }
+
+  /// Queues the batch's frames under the writer lock: `nil` when the store's lock was let go
+  /// meanwhile (take it again), `.some(nil)` when the last record is not `expected`.
+  private func queue(_ batch: RecordBatch, ifLastIs expected: UInt64?) throws(StorageError)
+    -> UInt64??
+  {
+    try writer.withLock { w throws(StorageError) -> UInt64?? in
       if w.closed { throw StorageError.closed }
       if let p = w.poisoned { throw StorageError.poisoned(reason: "\(p)") }
-      if let expected, w.end.nextSequence &- 1 != expected { return nil }
+      guard w.lockHeld, !w.draining else { return nil }
+      if let expected, w.end.nextSequence &- 1 != expected { return .some(nil) }
       let base = w.pending.count
       w.pending.reserveCapacity(
         base + batch.bytes.count + batch.count * FileFormat.frameHeaderSize + 64)
@@ -635,10 +791,6 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       Self.remember(point, in: &w)
       return seq - 1
     }
-    guard let last = appended else { return nil }
-    // Outside the writer lock: the group-commit mutex is always taken first (see GroupCommit).
-    group.noteAppended(last)
-    return last
   }
 
   /// Returns once `sequence` is durable. The caller that finds no sync in flight writes every
@@ -657,8 +809,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           // The first write after a clean open marks the close block dirty and syncs that before
           // any frame, so that a clean block always names the file's exact end.
           // (A version-2 writer that has not marked it yet: the open proved it clean and left it.)
+          // Without the store's lock nothing is queued and nothing may be written.
+          w.writing = w.lockHeld
           var mark: (bytes: [UInt8], offset: Int64)?
-          if !readOnly && header.version >= 2 && !w.markedDirty {
+          if w.lockHeld && header.version >= 2 && !w.markedDirty {
             var block = openFloor
             w.closeGeneration &+= 1
             block.generation = w.closeGeneration
@@ -668,7 +822,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           // new frames: the block claims only what an earlier sync proved, so it is true whichever
           // of the two writes reaches the disk.
           var floor: (bytes: [UInt8], offset: Int64)?
-          if w.markedDirty, w.written - w.floorEnd >= Self.floorRefreshBytes,
+          if w.lockHeld, w.markedDirty, w.written - w.floorEnd >= Self.floorRefreshBytes,
             let block = closeBlock(&w, clean: false)
           {
             floor = block.write(version: header.version)
@@ -713,12 +867,18 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
           try io.dataSync(fd)
         } catch {
-          // Part of the queued frames may be on disk. None was acknowledged; reopening
-          // truncates them as a torn tail. Never retry: the kernel may have dropped the pages.
-          writer.withLock { if $0.poisoned == nil { $0.poisoned = error } }
+          // Part of the queued frames may be on disk. None was acknowledged; reopening (or the
+          // next writer to take the lock) truncates them as a torn tail. Never retry: the kernel
+          // may have dropped the pages.
+          writer.withLock {
+            if $0.poisoned == nil { $0.poisoned = error }
+            $0.writing = false
+          }
+          releaseLockIfIdle()
           throw error
         }
         let drop = writer.withLock { w -> (Int64, Int64)? in
+          w.writing = false
           w.written = offset + Int64(bytes.count)
           if last > w.durable { w.durable = last }
           if w.spare.capacity < bytes.capacity {
@@ -731,6 +891,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           return (w.cacheDroppedTo, below - w.cacheDroppedTo)
         }
         if let (start, length) = drop { io.fs.dropCache(fd, offset: start, length: length) }
+        releaseLockIfIdle()
       })
   }
 
@@ -750,31 +911,53 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     w.recentNext += 1
   }
 
-  /// For a read-only store: measures the file again and takes the whole batches another process
-  /// appended since, made durable first (the sync a reader's open starts with), their checksums,
-  /// links and chain hashes checked. A batch still being written is left for a later call: a
-  /// follower never reads a half-written tail. A writer holds the store's lock, so no one else
-  /// appends to its store: nothing to do.
+  /// Measures the file again and takes the whole batches other processes appended since, made
+  /// durable first (the sync a reader's open starts with), their checksums, links and chain
+  /// hashes checked. A batch still being written is left for a later call: a follower never
+  /// reads a half-written tail. A writer that holds the store's lock has nothing to take (no one
+  /// else appends meanwhile); one that does not pays one `fstat` when nothing was appended.
   ///
   /// - Throws: ``StorageError/corrupt(offset:sequence:reason:)`` when an appended batch's chain
   ///   hash does not match (the journal was altered); I/O errors.
   /// - Complexity: O(bytes appended since the last call).
   public func observeAppends() throws(StorageError) {
-    guard readOnly else { return }
-    try follow.withLock { _ throws(StorageError) in try takeAppends() }
+    if !readOnly {
+      let (held, known) = try writer.withLock { w throws(StorageError) in
+        if w.closed { throw StorageError.closed }
+        return (w.lockHeld, w.written)
+      }
+      if held { return }
+      guard try io.size(fd) > known else { return }
+    }
+    try follow.withLock { _ throws(StorageError) in try takeAppends(holdingLock: false) }
   }
 
-  /// ``observeAppends()``'s work, one caller at a time.
-  private func takeAppends() throws(StorageError) {
+  /// ``observeAppends()``'s work, one caller at a time (under ``follow``), and a writer's when
+  /// it takes the store's lock (`holdingLock`): then no other process is writing, so bytes after
+  /// the last whole batch are what a writer that crashed or failed left torn, never
+  /// acknowledged, and are cut (at most one write's worth: more is damage, and refused).
+  private func takeAppends(holdingLock: Bool, closing: Bool = false) throws(StorageError) {
     let (from, known, chain) = try writer.withLock { w throws(StorageError) in
-      if w.closed { throw StorageError.closed }
+      if w.closed && !closing { throw StorageError.closed }
       return (w.end, w.written, w.chain)
     }
+    if holdingLock { try refreshCloseBlock() }
     let size = try io.size(fd)
-    guard size > known else { return }
+    guard size > known else {
+      if holdingLock && size < known {
+        throw StorageError.corrupt(
+          offset: UInt64(size), sequence: from.nextSequence,
+          reason:
+            "the journal ends at byte \(size), before byte \(known), which this writer wrote and synced: something other than a writer cut it"
+        )
+      }
+      return
+    }
     // A reader of an empty file made up an all-zero identity.
     let placeholder = header.storeID.allSatisfy { $0 == 0 }
-    guard known >= Int64(header.framesStart), !openInfo.incompleteCreation, !placeholder else {
+    guard known >= Int64(header.framesStart), !readOnly || !openInfo.incompleteCreation,
+      !placeholder
+    else {
       // Opened before the store was created: its identity (and so every checksum's salt) was
       // not known then.
       throw StorageError.invalidArgument(
@@ -798,6 +981,18 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     let found = try JournalScanner(salt: salt).scan(&reader, from: from, chain: chain)
     if case .misplaced(let o, let s, let r) = found.problem {
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
+    }
+    if holdingLock, size > found.end.offset {
+      let torn = size - found.end.offset
+      guard torn <= Int64(FileFormat.maxUnsyncedBytes) + 65_536 else {
+        throw StorageError.corrupt(
+          offset: UInt64(found.end.offset), sequence: found.end.nextSequence,
+          reason:
+            "\(torn) bytes follow the last valid batch, more than one write can leave torn; not truncating"
+        )
+      }
+      try io.truncate(fd, to: found.end.offset)
+      try io.fullSync(fd)
     }
     guard found.batches > 0, let head = found.storedHead else { return }
     let last = found.end.nextSequence - 1
@@ -864,6 +1059,15 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   ///
   /// - Complexity: O(journal size).
   public func verify() throws(StorageError) -> VerifyReport {
+    // A writer takes the store's lock (and so what other processes appended) to measure the
+    // file: bytes past the last batch are then no other writer's group in flight.
+    var size: Int64 = 0
+    if !readOnly {
+      try holdLock()
+      defer { releaseLockIfIdle() }
+      _ = try durableEnd()
+      size = try io.size(fd)
+    }
     let limit = try durableEnd()
     var reader = WindowReader(io: io, fd: fd, limit: limit)
     let genesis = ScanPoint(
@@ -876,7 +1080,6 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
     }
     if !readOnly {
-      let size = try io.size(fd)
       if size > limit {
         throw StorageError.corrupt(
           offset: UInt64(limit), sequence: result.end.nextSequence,
@@ -967,7 +1170,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     case .stale(let why, _, let pastView):
       // A reader's view ends where it measured the file: a snapshot past it, with the file
       // grown since, is a writer's newer one (as recovery judges it), not a problem.
-      if pastView, readOnly, ((try? io.size(fd)) ?? 0) > limit { return nil }
+      // The same holds for a writer: another process may have appended and saved since.
+      if pastView, ((try? io.size(fd)) ?? 0) > limit { return nil }
       return why
     }
   }
@@ -996,7 +1200,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     w.u64(UInt64(snap.payload.count))
     w.u32(CRC32C.checksum(snap.payload))
     w.u32(CRC32C.checksum(w.bytes))
-    let tmp = snapshotPath + ".tmp"
+    // Named by process: writers in several processes may save at once.
+    let tmp = snapshotPath + ".tmp.\(getpid())"
     _ = io.fs.unlink(tmp)
     let tfd = try io.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
     do throws(StorageError) {
@@ -1171,8 +1376,31 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     guard wasOpen else { return }
     group.shutdown(.closed)
     defer { if let writerKey { OpenWriters.release(writerKey) } }
+    // Only the store's last writer marks it clean, holding its lock and current with every
+    // other writer's appends; otherwise the block stays dirty, which only relaxes recovery.
+    let poisoned = writer.withLock { $0.poisoned != nil }
+    if !readOnly, !poisoned {
+      commitLock.withLock { _ in
+        guard !writer.withLock({ $0.lockHeld }) else { return }
+        guard (try? Self.lock(fd, path: path, io: io, timeout: lockTimeout)) != nil else { return }
+        let caughtUp: Bool
+        do throws(StorageError) {
+          try follow.withLock { _ throws(StorageError) in
+            try takeAppends(holdingLock: true, closing: true)
+          }
+          caughtUp = true
+        } catch { caughtUp = false }
+        if caughtUp {
+          writer.withLock { $0.lockHeld = true }
+        } else {
+          io.fs.unlock(fd)
+        }
+      }
+    }
     let block = writer.withLock { w -> (bytes: [UInt8], offset: Int64)? in
-      guard !readOnly, w.markedDirty, w.poisoned == nil else { return nil }
+      guard !readOnly, w.lockHeld, w.markedDirty, w.poisoned == nil, w.pending.isEmpty,
+        io.fs.isLastWriter(fd)
+      else { return nil }
       return closeBlock(&w, clean: true)?.write(version: header.version)
     }
     if let block {
