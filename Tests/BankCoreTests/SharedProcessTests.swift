@@ -10,7 +10,9 @@ import Testing
 /// what the others committed before it appends.
 @Suite(.serialized) struct SharedProcessTests {
   static let helper = CrashTests.helper
-  let account = try! AccountNumber(base: 10_000_001)
+  let account: AccountNumber
+
+  init() throws { account = try AccountNumber(base: 10_000_001) }
 
   func start(_ arguments: [String]) throws -> (Process, Pipe) {
     let p = Process()
@@ -47,7 +49,8 @@ import Testing
     }
     #expect(acked == 3 * each)
     // Read without reopening: the store's other writers' commits are seen.
-    #expect(try ledger.balance(of: account) == Amount(minorUnits: Int64(4 * each) * 100, currency: .usd))
+    #expect(
+      try ledger.balance(of: account) == Amount(minorUnits: Int64(4 * each) * 100, currency: .usd))
     // A retry through this process of a key another process used is a replay.
     let before = ledger.lastSequence
     try ledger.deposit(usd("1"), to: account, key: idem("p1-3"))

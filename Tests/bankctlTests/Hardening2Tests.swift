@@ -517,7 +517,9 @@ import Testing
       let command = line.replacingOccurrences(of: "/tmp/", with: dir.path + "/")
       let journal = try #require(
         command.split(separator: " ").dropFirst(2).first.map(String.init))
-      for suffix in ["", ".snapshot", ".snapshot.tmp.4242", ".offsets.tmp.4242", ".offsets", ".keys", ".key"] {
+      for suffix in [
+        "", ".snapshot", ".snapshot.tmp.4242", ".offsets.tmp.4242", ".offsets", ".keys", ".key",
+      ] {
         FileManager.default.createFile(atPath: journal + suffix, contents: Data([1]))
       }
       let r = try runProcess("/bin/sh", ["-c", command])
