@@ -770,9 +770,13 @@ import Testing
     #expect(a1.code == 0 && jsonObject(a1.out)?["replayed"] as? Bool == false, "\(a1.err)")
     #expect(b1.code == 0 && jsonObject(b1.out)?["replayed"] as? Bool == false, "\(b1.err)")
     let a2 = pay(["1000-0001-7", "1000-0002-5", "1", "--id", "new-1"], alice)
+    // A customer's key never names the transfer (it is theirs alone, and not unique): the
+    // number does, and the replay names the same one.
+    let a1ID = try #require(jsonObject(a1.out)?["transfer"] as? String)
+    #expect(a1ID.hasPrefix("#"))
     #expect(
       jsonObject(a2.out)?["replayed"] as? Bool == true
-        && jsonObject(a2.out)?["transfer"] as? String == "new-1")
+        && jsonObject(a2.out)?["transfer"] as? String == a1ID)
     let b2 = pay(["1000-0002-5", "1000-0001-7", "2", "--id", "new-1"], bob)
     #expect(jsonObject(b2.out)?["replayed"] as? Bool == true)
     // A conflict is only ever with one's own key; the operator's new keys are the operator's.
@@ -782,13 +786,15 @@ import Testing
     #expect(op.code == 0 && jsonObject(op.out)?["replayed"] as? Bool == false, "\(op.err)")
     #expect(jsonObject(bank(["balance", "1000-0001-7"]).out)?["balance"] as? String == "91.00")
     #expect(jsonObject(bank(["balance", "1000-0002-5"]).out)?["balance"] as? String == "14.00")
-    // History and export show the keys as their callers gave them.
+    // History and export show the operator's keys as given (and the shared keys of before the
+    // upgrade), and every other transfer by its number: Bob never learns Alice's key, and no
+    // two entries share an identifier.
     let history =
       jsonObject(bank(["history", "1000-0002-5"]).out)?["entries"] as? [[String: Any]] ?? []
-    #expect(
-      history.compactMap { $0["transfer"] as? String }.sorted() == [
-        "legacy-pay", "new-1", "new-1", "new-1",
-      ])
+    let ids = history.compactMap { $0["transfer"] as? String }
+    #expect(Set(ids).count == ids.count)
+    #expect(ids.filter { !$0.hasPrefix("#") }.sorted() == ["legacy-pay", "new-1"])
+    #expect(ids.contains(a1ID) && ids.count == 4)
     #expect(!bank(["export", "--format", "csv"]).out.contains("/"))
     #expect(bank(["verify"]).code == 0)
   }

@@ -94,10 +94,8 @@ package struct TransferRecord: Sendable, Equatable {
   /// record of the first release, which carries no links.
   var links: EntryLinks? = nil
 
-  /// The transfer's package identifier: the caller's key, or `#` and the number.
-  package var transferID: String {
-    key.map { String(IdempotencyKey.display($0)) } ?? "#\(number)"
-  }
+  /// The transfer's public identifier (``Transfer/id``).
+  package var transferID: String { IdempotencyKey.publicID(stored: key, number: number) }
 }
 
 /// How a pending hold ended.

@@ -42,6 +42,18 @@ public struct IdempotencyKey: Sendable, Hashable, Comparable, CustomStringConver
   /// in one namespace shared by every principal, so that a retry after the upgrade replays.
   var stored: String { (scope ?? Self.operatorScope) + "/" + text }
 
+  /// A transfer's public identifier (``Transfer/id``): the operator's key as it was given (the
+  /// identifier `bankctl --id` has printed since the first release), else `#` and the transfer's
+  /// number. A key a customer or staff member sent (over HTTP, or with a session) is private to
+  /// them and not unique across principals, so it never names the transfer: the counterparty
+  /// and every other reader see the number.
+  static func publicID(stored: String?, number: UInt64) -> String {
+    guard let stored else { return "#\(number)" }
+    guard let slash = stored.lastIndex(of: "/") else { return stored }
+    guard stored[..<slash] == operatorScope else { return "#\(number)" }
+    return String(stored[stored.index(after: slash)...])
+  }
+
   /// The key as its caller gave it, from a stored key of either form.
   static func display(_ stored: String) -> Substring {
     guard let slash = stored.lastIndex(of: "/") else { return Substring(stored) }
@@ -132,8 +144,10 @@ public struct Transfer: Sendable, Equatable {
     expiryNanoseconds == 0 ? nil : Instant(nanoseconds: expiryNanoseconds)
   }
 
-  /// The transfer's public identifier: the caller's key, or `#` and the number.
-  public var id: String { keyText.map { String(IdempotencyKey.display($0)) } ?? "#\(number)" }
+  /// The transfer's public identifier: the operator's key (`bankctl --id`), or `#` and the
+  /// number (always for a key a customer or staff member sent: it is theirs alone, and not
+  /// unique across principals).
+  public var id: String { IdempotencyKey.publicID(stored: keyText, number: number) }
 
   /// The transfer's public identifier; see ``id``.
   @available(*, deprecated, renamed: "id")
