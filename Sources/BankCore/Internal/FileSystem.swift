@@ -62,6 +62,12 @@ protocol FileSystem: Sendable {
   /// Whether no other descriptor announces a writer: the shared lock of
   /// ``tryAnnounceWriter(_:)`` is upgraded to an exclusive one, which only the last writer gets.
   func isLastWriter(_ fd: Int32) -> Bool
+  /// Says (`waiting`) or stops saying that this descriptor waits for the commit lock: a shared
+  /// OFD record lock on the journal's second byte, held while it waits.
+  func markWaiting(_ fd: Int32, _ waiting: Bool)
+  /// Whether another descriptor says it waits for the commit lock (`F_OFD_GETLK` on the second
+  /// byte): a writer that has held the lock through back-to-back groups lets it go only then.
+  func othersWaiting(_ fd: Int32) -> Bool
 }
 
 extension FileSystem {
@@ -74,6 +80,8 @@ extension FileSystem {
   func unlock(_ fd: Int32) {}
   func tryAnnounceWriter(_ fd: Int32) -> Int32 { 0 }
   func isLastWriter(_ fd: Int32) -> Bool { true }
+  func markWaiting(_ fd: Int32, _ waiting: Bool) {}
+  func othersWaiting(_ fd: Int32) -> Bool { true }
 }
 
 /// The real operating system.
@@ -107,14 +115,28 @@ struct POSIXFileSystem: FileSystem {
   func unlock(_ fd: Int32) { _ = flock(fd, LOCK_UN) }
   func tryAnnounceWriter(_ fd: Int32) -> Int32 { Self.recordLock(fd, type: F_RDLCK) }
   func isLastWriter(_ fd: Int32) -> Bool { Self.recordLock(fd, type: F_WRLCK) == 0 }
+  func markWaiting(_ fd: Int32, _ waiting: Bool) {
+    _ = Self.recordLock(fd, type: waiting ? F_RDLCK : F_UNLCK, byte: 1)
+  }
+  func othersWaiting(_ fd: Int32) -> Bool {
+    var l = Glibc.flock()
+    l.l_type = Int16(F_WRLCK)
+    l.l_whence = Int16(SEEK_SET)
+    l.l_start = 1
+    l.l_len = 1
+    let getOFDLock: Int32 = 36  // F_OFD_GETLK
+    // When the question cannot be asked, assume someone waits: letting go costs 3 ms.
+    guard fcntl(fd, getOFDLock, &l) == 0 else { return true }
+    return l.l_type != Int16(F_UNLCK)
+  }
 
   /// `F_OFD_SETLK` (Linux's open-file-description record locks, which `flock` does not see and
-  /// which belong to the descriptor, not the process) on the journal's first byte.
-  private static func recordLock(_ fd: Int32, type: Int32) -> Int32 {
+  /// which belong to the descriptor, not the process) on one byte of the journal.
+  private static func recordLock(_ fd: Int32, type: Int32, byte: Int = 0) -> Int32 {
     var l = Glibc.flock()
     l.l_type = Int16(type)
     l.l_whence = Int16(SEEK_SET)
-    l.l_start = 0
+    l.l_start = byte
     l.l_len = 1
     let setOFDLock: Int32 = 37  // F_OFD_SETLK
     while true {

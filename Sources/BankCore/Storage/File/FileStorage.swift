@@ -575,6 +575,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   private static func lock(_ fd: Int32, path: String, io: FileIO, timeout: Duration)
     throws(StorageError)
   {
+    if io.fs.tryLock(fd) == 0 { return }
+    // Say so while waiting, so that a writer holding the lock through a burst lets it go.
+    io.fs.markWaiting(fd, true)
+    defer { io.fs.markWaiting(fd, false) }
     try waitFor("flock", path: path, timeout: timeout) { io.fs.tryLock(fd) }
   }
 
@@ -668,7 +672,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
             w.drainedAt = .now
           }
         } else if ContinuousClock.now - w.heldSince > Self.holdLimit {
-          w.draining = true
+          // Only for another process that says it waits; else the burst goes on.
+          if io.fs.othersWaiting(fd) { w.draining = true } else { w.heldSince = .now }
         }
       }
     }
@@ -941,8 +946,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       if w.closed && !closing { throw StorageError.closed }
       return (w.end, w.written, w.chain)
     }
-    if holdingLock { try refreshCloseBlock() }
     let size = try io.size(fd)
+    // Another writer's close-block copies come with its frames (or with its open, which a
+    // later append follows): read them again only when the file grew.
+    if holdingLock && (size != known || closing) { try refreshCloseBlock() }
     guard size > known else {
       if holdingLock && size < known {
         throw StorageError.corrupt(
