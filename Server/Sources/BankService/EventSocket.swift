@@ -185,7 +185,11 @@ public final class EventSocketServer: Service, Sendable {
     }
     do throws(BankError) {
       let sequence = try await fleet.perform { f throws(BankError) in
-        try f.report(type, detail: detail, terminal: terminal)
+        // Stamped as sent through a terminal, so the journal says how the event came.
+        try Origin.withOrigin(Origin(principal: .operator, channel: .terminal)) {
+          () throws(BankError) -> UInt64 in
+          try f.report(type, detail: detail, terminal: terminal)
+        }
       }
       metrics?.event(type.description)
       logger.info(

@@ -44,7 +44,22 @@ public struct ObservabilityMiddleware: RouterMiddleware {
         status == .notFound
         ? "no route \(request.method.rawValue) \(String(request.uri.path.prefix(100))); see GET /openapi.yaml"
         : status.reasonPhrase
-      response = ServiceError(status, code, message).response()
+      if status == .notFound, let allowed = DocumentedRoutes.methods(forPath: request.uri.path) {
+        // A documented path asked with another method: 405 naming the ones it answers
+        // (OPTIONS asks exactly that, and gets it with 204).
+        let allow = allowed.joined(separator: ", ")
+        if request.method == .options {
+          response = Response(status: .noContent)
+        } else {
+          response = ServiceError(
+            .methodNotAllowed, "method_not_allowed",
+            "\(String(request.uri.path.prefix(100))) answers \(allow), not \(request.method.rawValue)"
+          ).response()
+        }
+        response.headers[.allow] = allow
+      } else {
+        response = ServiceError(status, code, message).response()
+      }
     }
     let route = context.endpointPath ?? "unmatched"
     let elapsed = ContinuousClock.now - start

@@ -395,3 +395,21 @@ extension ServerTests {
     storage.close()
   }
 }
+
+@Suite struct MethodTests {
+  @Test func aDocumentedPathAskedWithAnotherMethodIs405WithAllow() async throws {
+    let s = try RunningServer()
+    let put = try await s.call("PUT", "/v1/transfers", body: "{}")
+    #expect(put.status == 405 && put.errorCode == "method_not_allowed", "\(put.json)")
+    #expect(put.headers["allow"] == "POST")
+    let delete = try await s.call("DELETE", "/v1/accounts/1000-0001-7")
+    #expect(delete.status == 405 && delete.headers["allow"] == "GET")
+    let head = try await s.call("HEAD", "/v1/sessions/current")
+    #expect(head.status == 405 && head.headers["allow"] == "DELETE")
+    let options = try await s.call("OPTIONS", "/v1/accounts/1000-0001-7/deposits")
+    #expect(options.status == 204 && options.headers["allow"] == "POST")
+    // An unknown path stays 404.
+    let unknown = try await s.call("GET", "/v1/nothing/here")
+    #expect(unknown.status == 404 && unknown.errorCode == "not_found")
+  }
+}

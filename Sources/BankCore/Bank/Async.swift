@@ -9,16 +9,40 @@ enum BlockingWork {
   private static let queue = DispatchQueue(
     label: "BankCore.blocking", qos: .userInitiated, attributes: .concurrent)
 
+  /// Runs `body` on a blocking thread, without waiting for it.
+  static func start(_ body: @escaping @Sendable () -> Void) { queue.async(execute: body) }
+
+  /// Runs `body` on a blocking thread and resumes the caller with its result.
+  ///
+  /// The durability waits of the commits and reads `body` makes are not made on that thread:
+  /// they are noted (``DeferredDurability``), and the caller awaits them once `body` returns,
+  /// without a thread (the sync in flight that covers them resumes it), before it sees the
+  /// result. So an HTTP request that commits holds no thread while its group's `fdatasync`
+  /// runs. Only closures that throw `BankError` or `any Error` defer: a durability failure is
+  /// thrown as a `BankError`.
   static func run<R: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> R)
     async throws(E) -> R
   {
-    let result: Result<R, E> = await withCheckedContinuation { continuation in
+    let defers =
+      ObjectIdentifier(E.self) == ObjectIdentifier(BankError.self)
+      || ObjectIdentifier(E.self) == ObjectIdentifier((any Error).self)
+    let (result, deferred): (Result<R, E>, DeferredDurability?) = await withCheckedContinuation {
+      continuation in
       queue.async {
-        do throws(E) {
-          continuation.resume(returning: .success(try body()))
-        } catch {
-          continuation.resume(returning: .failure(error))
+        let waits = defers ? DeferredDurability() : nil
+        let result = DeferredDurability.scope(waits) { () -> Result<R, E> in
+          do throws(E) { return .success(try body()) } catch { return .failure(error) }
         }
+        continuation.resume(returning: (result, waits?.isEmpty == false ? waits : nil))
+      }
+    }
+    if let deferred {
+      do throws(BankError) {
+        try await deferred.complete()
+      } catch {
+        // Only reached when E is BankError or any Error (`defers`).
+        guard let typed = (error as any Error) as? E else { return try result.get() }
+        throw typed
       }
     }
     return try result.get()

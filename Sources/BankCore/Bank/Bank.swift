@@ -298,13 +298,15 @@ public final class Bank: Sendable {
     guard let (result, sequence, snapshotDue) = done else {
       throw BankError(.storeLocked, "nothing was stored, try again")
     }
-    if sequence > 0 {
+    // Under `perform` from Swift concurrency the wait is the async caller's, made without a
+    // thread before it sees the result (DeferredDurability).
+    if sequence > 0, !DeferredDurability.note(self, through: sequence, poisons: true) {
       do throws(StorageError) {
         try storage.waitUntilDurable(sequence)
       } catch {
         // The state holds records that may never reach the disk: refuse everything until a
         // reopen rebuilds the state from what is durable.
-        guarded.withLock { $0.poisoned = "\(error)" }
+        poison(because: "\(error)")
         throw BankError(error)
       }
       watermark.advance(to: sequence)
@@ -528,11 +530,17 @@ public final class Bank: Sendable {
       if current { try catchUp(&g) }
       return (try body(g.state), g.state.sequence)
     }
-    if seq > 0 {
+    if seq > 0, !DeferredDurability.note(self, through: seq, poisons: false) {
       do throws(StorageError) { try storage.waitUntilDurable(seq) } catch { throw BankError(error) }
       watermark.advance(to: seq)
     }
     return r
+  }
+
+  /// Refuses everything from now on until a reopen rebuilds the state from what is durable:
+  /// the state holds records that may never reach the disk.
+  func poison(because reason: String) {
+    guarded.withLock { $0.poisoned = reason }
   }
 
   /// Saves a snapshot of every core, so the next open replays only what follows.

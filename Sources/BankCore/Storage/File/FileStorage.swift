@@ -340,6 +340,25 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     }
     // Other processes may append from now on; this one takes the lock again for each group.
     if !readOnly { fileSystem.unlock(fd) }
+    group.leadOnAThread = { [weak self] sequence in
+      guard let storage = self else { return }
+      BlockingWork.start { try? storage.waitUntilDurable(sequence) }
+    }
+  }
+
+  /// Returns once `sequence` is durable, without a thread waiting meanwhile when a sync is in
+  /// flight (the sync that covers it resumes the caller); else a thread leads one.
+  func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError) {
+    let outcome = await withCheckedContinuation {
+      (c: CheckedContinuation<GroupCommit.AsyncOutcome, Never>) in
+      group.whenDurable(sequence) { c.resume(returning: $0) }
+    }
+    switch outcome {
+    case .durable: return
+    case .failed(let e): throw e
+    case .lead:
+      try await BlockingWork.run { () throws(StorageError) in try self.waitUntilDurable(sequence) }
+    }
   }
 
   /// Step 1 of opening: the journal's descriptor, the file created (mode 0600) when it is

@@ -32,9 +32,13 @@ final class GroupCommit: @unchecked Sendable {
     let sequence: UInt64
     var outcome = Outcome.waiting
     let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+    /// For a waiter with no thread (``GroupCommit/whenDurable(_:_:)``): told its outcome through
+    /// this instead of the semaphore. It is never told to lead.
+    let resume: (@Sendable (AsyncOutcome) -> Void)?
 
-    init(_ sequence: UInt64) {
+    init(_ sequence: UInt64, resume: (@Sendable (AsyncOutcome) -> Void)? = nil) {
       self.sequence = sequence
+      self.resume = resume
       sem_init(semaphore, 0, 0)
     }
 
@@ -44,6 +48,14 @@ final class GroupCommit: @unchecked Sendable {
     }
 
     func wake(_ outcome: Outcome) {
+      if let resume {
+        switch outcome {
+        case .durable: resume(.durable)
+        case .failed(let e): resume(.failed(StorageError.poisoned(reason: "\(e)")))
+        case .lead, .waiting: resume(.lead)
+        }
+        return
+      }
       self.outcome = outcome
       sem_post(semaphore)
     }
@@ -52,6 +64,18 @@ final class GroupCommit: @unchecked Sendable {
       while sem_wait(semaphore) != 0 && errno == EINTR {}
     }
   }
+
+  /// What a waiter without a thread is told: durable, failed, or that no sync is in flight and
+  /// it must lead one from a thread (``waitUntilDurable(_:take:write:)``).
+  enum AsyncOutcome: Sendable {
+    case durable
+    case failed(StorageError)
+    case lead
+  }
+
+  /// Starts a thread that leads a sync covering the sequence given: called when a sync ends and
+  /// only waiters without a thread are left uncovered (set once, before any wait).
+  nonisolated(unsafe) var leadOnAThread: (@Sendable (UInt64) -> Void)?
 
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   /// Signalled whenever a caller starts waiting, for a leader gathering its group.
@@ -146,6 +170,40 @@ final class GroupCommit: @unchecked Sendable {
     return syncCount
   }
 
+  /// Calls `resume` once, with `.durable` as soon as `sequence` is durable (at once if it is), a
+  /// failure, or `.lead` when no sync is in flight to wait for (the caller then leads one from
+  /// a thread). While a sync is in flight the caller is queued without a thread of its own: the
+  /// sync that covers it tells it, so an async caller costs no sleeping thread.
+  func whenDurable(_ sequence: UInt64, _ resume: @escaping @Sendable (AsyncOutcome) -> Void) {
+    pthread_mutex_lock(mutex)
+    if sequence > appended {
+      let last = appended
+      pthread_mutex_unlock(mutex)
+      resume(
+        .failed(
+          StorageError.invalidArgument("sequence \(sequence) was never appended (last is \(last))")))
+      return
+    }
+    if durable >= sequence {
+      pthread_mutex_unlock(mutex)
+      resume(.durable)
+      return
+    }
+    if let failure {
+      pthread_mutex_unlock(mutex)
+      resume(.failed(StorageError.poisoned(reason: "\(failure)")))
+      return
+    }
+    guard syncing else {
+      pthread_mutex_unlock(mutex)
+      resume(.lead)
+      return
+    }
+    waiters.append(Waiter(sequence, resume: resume))
+    pthread_cond_signal(arrivals)
+    pthread_mutex_unlock(mutex)
+  }
+
   /// Returns once `sequence` is durable.
   ///
   /// - Parameters:
@@ -216,17 +274,24 @@ final class GroupCommit: @unchecked Sendable {
       expected = covered.count + rest.count
       keepLeading = durable >= sequence && !rest.isEmpty && extraRounds < 3
       var next: Waiter?
+      var threadFor: UInt64?
       if keepLeading {
         extraRounds += 1
-      } else if !rest.isEmpty {
-        next = rest.removeFirst()
+      } else if let i = rest.firstIndex(where: { $0.resume == nil }) {
+        next = rest.remove(at: i)
+      } else if durable >= sequence, let last = rest.map(\.sequence).max() {
+        // Only waiters without a thread are left, and this leader's caller is covered: a new
+        // thread leads for them.
+        threadFor = last
       }
       waiters = rest
+      let spawn = threadFor == nil ? nil : leadOnAThread
       // Outcomes are set and semaphores posted without the mutex: the woken callers return
       // straight away instead of queueing for it.
       pthread_mutex_unlock(mutex)
       for w in covered { w.wake(.durable) }
       next?.wake(.lead)
+      if let threadFor, let spawn { spawn(threadFor) }
       pthread_mutex_lock(mutex)
     }
   }
