@@ -181,7 +181,8 @@ final class GroupCommit: @unchecked Sendable {
       pthread_mutex_unlock(mutex)
       resume(
         .failed(
-          StorageError.invalidArgument("sequence \(sequence) was never appended (last is \(last))")))
+          StorageError.invalidArgument("sequence \(sequence) was never appended (last is \(last))"))
+      )
       return
     }
     if durable >= sequence {
