@@ -256,6 +256,10 @@ public final class Bank: Sendable {
       Origin.scopesOpen.load(ordering: .relaxed) > 0
       ? Origin.current.map(RecordEnvelope.stamp(for:)) ?? defaultStamp : defaultStamp
     var races = 0
+    // A lost race leaves a file store's lock held for the retry (FileStorage.append): let it
+    // go once this commit ends, however it ends (a commit that queued frames keeps it until
+    // their sync).
+    defer { if races > 0 { (storage as? FileStorage)?.releaseLockIfIdle() } }
     var done: (R, UInt64, Bool)?
     while done == nil {
       done = try guarded.withLock { g throws(BankError) -> (R, UInt64, Bool)? in

@@ -678,7 +678,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// after a failed write (the instance is poisoned: nothing it queued will be written, and the
   /// next writer cuts what part of it reached the file). Past ``holdLimit`` of back-to-back
   /// groups, starts a drain. Called after every sync.
-  private func releaseLockIfIdle() {
+  func releaseLockIfIdle() {
     guard writer.withLock({ $0.lockHeld }) else { return }
     commitLock.withLock { _ in
       writer.withLock { w in
@@ -756,8 +756,9 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       throw error
     }
     guard let last = appended ?? nil else {
-      // Lost to another writer: the lock is let go unless frames of this process wait for it.
-      releaseLockIfIdle()
+      // Lost to another writer. The lock is kept: the caller catches up and tries again while
+      // no other process can append, so a writer in a tight loop elsewhere cannot make it lose
+      // every time. The bank lets it go when its commit ends (``releaseLockIfIdle()``).
       return nil
     }
     // Outside the writer lock: the group-commit mutex is always taken first (see GroupCommit).
@@ -1465,7 +1466,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
 /// The stores this process has open for writing, by their resolved path, so that a second
 /// writer in the same process is refused at once instead of waiting for its own lock.
 enum OpenWriters {
-  private static let open = Mutex<Set<String>>([])
+  // A pthread mutex (``Lock``), which ThreadSanitizer sees, unlike `Synchronization.Mutex`.
+  private static let open = Lock<Set<String>>([])
 
   /// The key of `path`: its resolved form when it exists (links and `..` resolved), else as
   /// given.
