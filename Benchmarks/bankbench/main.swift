@@ -245,12 +245,37 @@ for batch in [1, 100, 8190] {
 
 // MARK: Disk peer: the machine's own limits
 
-@MainActor func rawFsyncRate(count: Int) -> Double {
+/// How the space a 128-byte append lands in was made ready (issue 24's three probes).
+enum SpaceKind {
+  /// None: every append extends the file, so `fdatasync` commits the size change too.
+  case append
+  /// Written (zeros) and synced once beforehand: the append overwrites data blocks in place.
+  case overwrite
+  /// Reserved with `fallocate` (unwritten extents) beforehand.
+  case fallocated
+}
+
+@MainActor func rawFsyncRate(count: Int, space: SpaceKind = .append) -> Double {
   let path = freshPath("raw-fsync")
-  let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+  let fd = open(path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0o600)
   defer {
     close(fd)
     unlink(path)
+  }
+  let bytes = off_t(count) * 128
+  switch space {
+  case .append: break
+  case .overwrite:
+    let zeros = [UInt8](repeating: 0, count: 1 << 20)
+    var at: off_t = 0
+    while at < bytes {
+      _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, 1 << 20, at) }
+      at += 1 << 20
+    }
+    fsync(fd)
+  case .fallocated:
+    guard posix_fallocate(fd, 0, bytes) == 0 else { return 0 }
+    fsync(fd)
   }
   var buf = [UInt8](repeating: 0xAB, count: 128)
   let t0 = now()
@@ -273,6 +298,21 @@ measure(
   diskFsyncRate = r
   return (r, 1)
 }
+
+// The same loop into space made ready beforehand: the limits a preallocated journal could reach
+// (issue 24). `disk.fdatasync` above is the append row.
+measure(
+  "disk.fdatasync.append", unit: "syncs/s",
+  note: "append 128 B + fdatasync: each sync also commits the file's new size"
+) { (rawFsyncRate(count: fsyncCount, space: .append), 1) }
+measure(
+  "disk.fdatasync.overwrite", unit: "syncs/s",
+  note: "128 B + fdatasync into space zero-filled and synced beforehand"
+) { (rawFsyncRate(count: fsyncCount, space: .overwrite), 1) }
+measure(
+  "disk.fdatasync.fallocated", unit: "syncs/s",
+  note: "128 B + fdatasync into space reserved with fallocate beforehand"
+) { (rawFsyncRate(count: fsyncCount, space: .fallocated), 1) }
 
 measure("disk.sequential_write", unit: "MB/s", note: "1 MiB writes, fdatasync at the end") {
   let path = freshPath("seq")

@@ -48,6 +48,11 @@ final class FaultyFileSystem: FileSystem {
   func rename(_ from: String, _ to: String) -> Int32 { real.rename(from, to) }
   func unlink(_ path: String) -> Int32 { real.unlink(path) }
   func tryLock(_ fd: Int32) -> Int32 { real.tryLock(fd) }
+  func unlock(_ fd: Int32) { real.unlock(fd) }
+  func tryAnnounceWriter(_ fd: Int32) -> Int32 { real.tryAnnounceWriter(fd) }
+  func isLastWriter(_ fd: Int32) -> Bool { real.isLastWriter(fd) }
+  func markWaiting(_ fd: Int32, _ waiting: Bool) { real.markWaiting(fd, waiting) }
+  func othersWaiting(_ fd: Int32) -> Bool { real.othersWaiting(fd) }
   func isDirectory(_ path: String) -> Bool { real.isDirectory(path) }
 }
 

@@ -166,4 +166,71 @@ import Testing
     #expect(try ledger.balance(of: account).minorUnits == expected)
     ledger.close()
   }
+
+  /// A group-commit leader with nothing to write (a sync for a sequence another process
+  /// appended) took its offset before this process took in the other's frames: its end must not
+  /// move back over them, or the next frames of this process would be written over the other's
+  /// (found by an adversarial run of bankctl writers killed beside bankd).
+  @Test func aLeaderWithNothingToWriteNeverMovesTheEndBack() throws {
+    let dir = TempDirectory("emptyleader")
+    defer { dir.remove() }
+    let path = dir.file("leader.journal")
+    let fs = FaultyFileSystem()
+    let storage = try FileStorage(path: path, options: .init(), fileSystem: fs)
+    let ledger = try Ledger(storage: storage, configuration: .init(snapshotEvery: 0))
+    try ledger.open(AccountSpec(name: "Leader", number: account))
+    let before = storage.lastSequence
+    // Another process appends one deposit.
+    let (p, out) = try start(["share", path, "1", "other"])
+    _ = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    try #require(p.terminationStatus == 0)
+    // A sync is asked for the other's sequence before this process has taken its frame in:
+    // the leader's take finds nothing queued, and its sync is slow.
+    storage.group.noteAppended(before + 1)
+    fs.syncDelay.store(300_000, ordering: .relaxed)
+    let done = DispatchGroup()
+    done.enter()
+    Thread.detachNewThread {
+      try? storage.waitUntilDurable(before + 1)
+      done.leave()
+    }
+    usleep(100_000)
+    // Meanwhile this process takes the other's frame in.
+    try storage.observeAppends()
+    fs.syncDelay.store(0, ordering: .relaxed)
+    done.wait()
+    // This process's next deposit goes after the other's frame, not over it.
+    try ledger.deposit(usd("2"), to: account, key: idem("mine"))
+    #expect(try ledger.balance(of: account) == usd("3"))
+    ledger.close()
+    let reopened = try Ledger(storage: FileStorage(path: path))
+    defer { reopened.close() }
+    #expect(try reopened.balance(of: account) == usd("3"))
+    #expect(try reopened.storage.verify().records == before + 2)
+  }
+
+  /// A writer killed while it saved a snapshot leaves its temporary file; the next writer to
+  /// open the store removes it (a live writer's is left alone).
+  @Test func aDeadWritersTemporaryFilesAreRemovedAtOpen() throws {
+    let dir = TempDirectory("staletmp")
+    defer { dir.remove() }
+    let path = dir.file("tmp.journal")
+    try Ledger(storage: FileStorage(path: path)).close()
+    let gone = Process()
+    gone.executableURL = URL(fileURLWithPath: "/bin/true")
+    try gone.run()
+    gone.waitUntilExit()
+    let dead = path + ".snapshot.tmp.\(gone.processIdentifier)"
+    let deadOffsets = path + ".offsets.tmp.\(gone.processIdentifier)"
+    let live = path + ".snapshot.tmp.\(getpid())"
+    for f in [dead, deadOffsets, live] {
+      #expect(FileManager.default.createFile(atPath: f, contents: Data([1])))
+    }
+    let storage = try FileStorage(path: path)
+    #expect(!FileManager.default.fileExists(atPath: dead))
+    #expect(!FileManager.default.fileExists(atPath: deadOffsets))
+    #expect(FileManager.default.fileExists(atPath: live))
+    storage.close()
+  }
 }

@@ -339,11 +339,38 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       throw error
     }
     // Other processes may append from now on; this one takes the lock again for each group.
-    if !readOnly { fileSystem.unlock(fd) }
+    if !readOnly {
+      fileSystem.unlock(fd)
+      Self.removeStaleTemporaries(of: path)
+    }
     group.leadOnAThread = { [weak self] sequence in
       guard let storage = self else { return }
       BlockingWork.start { try? storage.waitUntilDurable(sequence) }
     }
+  }
+
+  /// Removes the temporary snapshot and offset-table files (`PATH.snapshot.tmp.PID`,
+  /// `PATH.offsets.tmp.PID`) of writers that died while saving: those whose process no longer
+  /// exists. A live writer's file is left alone.
+  static func removeStaleTemporaries(of path: String) {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[..<$0]) } ?? "."
+    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    let prefixes = [base + ".snapshot.tmp.", base + ".offsets.tmp."]
+    let folder = directory.isEmpty ? "/" : directory
+    guard let dir = opendir(folder) else { return }
+    defer { closedir(dir) }
+    var stale: [String] = []
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      guard let prefix = prefixes.first(where: { name.hasPrefix($0) }),
+        let pid = Int32(name.dropFirst(prefix.count)), pid > 0
+      else { continue }
+      if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+    }
+    for name in stale { _ = unlink(folder == "/" ? "/" + name : folder + "/" + name) }
   }
 
   /// Returns once `sequence` is durable, without a thread waiting meanwhile when a sync is in
@@ -889,7 +916,19 @@ public final class FileStorage: Storage, ExternalKeyChunks {
             writer.withLock { $0.markedDirty = true }
           }
           if let floor { try io.writeAll(fd, floor.bytes, at: floor.offset) }
-          if !bytes.isEmpty { try io.writeAll(fd, bytes, at: offset) }
+          if !bytes.isEmpty {
+            // Frames go exactly at the journal's end, or nowhere: a writer whose idea of the end
+            // is not the file's would write over frames (its own or another process's).
+            let size = try io.size(fd)
+            guard size == offset else {
+              throw StorageError.corrupt(
+                offset: UInt64(offset), sequence: last,
+                reason:
+                  "this writer's next frames go at byte \(offset) but the journal is \(size) bytes; nothing was written"
+              )
+            }
+            try io.writeAll(fd, bytes, at: offset)
+          }
           try io.dataSync(fd)
         } catch {
           // Part of the queued frames may be on disk. None was acknowledged; reopening (or the
@@ -904,7 +943,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         }
         let drop = writer.withLock { w -> (Int64, Int64)? in
           w.writing = false
-          w.written = offset + Int64(bytes.count)
+          // Only bytes move the end: a leader with nothing to write (a sync for a sequence
+          // another process appended) took its offset before other writers' frames were
+          // taken in, and must not set the end back over them.
+          if !bytes.isEmpty { w.written = offset + Int64(bytes.count) }
           if last > w.durable { w.durable = last }
           if w.spare.capacity < bytes.capacity {
             w.spare = bytes
