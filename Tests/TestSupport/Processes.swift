@@ -28,10 +28,22 @@ public struct ProcessResult: Sendable {
   public let stderr: String
 }
 
+/// Makes a write to a pipe whose reader has gone fail with `EPIPE` instead of killing the
+/// whole test runner with `SIGPIPE` (a child under test may exit before reading its input).
+public func ignoreBrokenPipes() {
+  _ = brokenPipesIgnored
+}
+
+private let brokenPipesIgnored: Bool = {
+  _ = signal(SIGPIPE, SIG_IGN)
+  return true
+}()
+
 /// Runs an executable with arguments and environment, waiting for it to exit.
 public func runProcess(
   _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil
 ) throws -> ProcessResult {
+  ignoreBrokenPipes()
   let p = Process()
   p.executableURL = URL(fileURLWithPath: path)
   p.arguments = arguments
@@ -45,7 +57,8 @@ public func runProcess(
   try p.run()
   if let input, let stdin {
     // Written whole, then closed: the child sees the end of its input after the last line.
-    input.fileHandleForWriting.write(Data(stdin.utf8))
+    // A child that exits before reading it all (an early error) is not the runner's failure.
+    try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
     try? input.fileHandleForWriting.close()
   }
   // Read both pipes concurrently so a chatty child cannot block on a full pipe.
