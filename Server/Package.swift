@@ -9,6 +9,9 @@ let package = Package(
   products: [
     .executable(name: "bankd", targets: ["bankd"]),
     .library(name: "BankService", targets: ["BankService"]),
+    // The PostgreSQL journal backend, for programs other than bankd.
+    .library(name: "BankPostgres", targets: ["BankPostgres"]),
+    .executable(name: "bankctl-pg", targets: ["bankctl-pg"]),
   ],
   dependencies: [
     // Named, so the product reference holds wherever the checkout sits.
@@ -20,6 +23,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     .target(
@@ -36,10 +40,29 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus"),
       ],
       resources: [.copy("Web")]),
+    .target(
+      name: "BankPostgres",
+      dependencies: [
+        .product(name: "BankCore", package: "BankCore"),
+        .product(name: "BankCLI", package: "BankCore"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .executableTarget(
+      name: "bankctl-pg",
+      dependencies: [
+        "BankPostgres",
+        .product(name: "BankCore", package: "BankCore"),
+        .product(name: "BankCLI", package: "BankCore"),
+      ]),
     .executableTarget(
       name: "bankd",
       dependencies: [
         "BankService",
+        "BankPostgres",
         .product(name: "BankCore", package: "BankCore"),
         .product(name: "BankCLI", package: "BankCore"),
         .product(name: "Hummingbird", package: "hummingbird"),
@@ -52,6 +75,16 @@ let package = Package(
     .testTarget(
       name: "BankServiceTests",
       dependencies: ["BankService", .product(name: "BankCore", package: "BankCore")]),
+    .testTarget(
+      name: "BankPostgresTests",
+      dependencies: [
+        "BankPostgres",
+        .product(name: "BankCore", package: "BankCore"),
+        .product(name: "BankCoreTesting", package: "BankCore"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -84,6 +84,11 @@ enum ExitCode {
 /// The `bankctl` executable is ``main(opener:)`` with a ``FileStoreOpener``; another backend
 /// runs the same commands, with the same output, exit codes and messages, by passing its own.
 public enum BankCLI {
+  /// The exit code bankctl gives `error` (Docs/CLI.md): 1 refused, 64 usage or invalid input,
+  /// 65 damaged store, 74 I/O, 75 locked. For front ends with commands of their own
+  /// (`bankctl-pg journal import`), so that they exit as bankctl does.
+  public static func exitCode(for error: BankError) -> Int32 { ExitCode.of(error) }
+
   /// Runs one command line (without the program name) on the process's standard descriptors and
   /// returns the exit code (DESIGN.md section 4).
   ///

@@ -155,7 +155,17 @@ public final class Authenticator: Sendable {
   ///
   /// - Note: Blocks while it reads the key file (or creates it and syncs it).
   public static func pepperKey(forStore path: String, create: Bool) throws(BankError) -> [UInt8] {
-    let keyPath = Pepper.keyPath(forStore: path)
+    try pepperKey(atPath: Pepper.keyPath(forStore: path), create: create)
+  }
+
+  /// The PIN pepper kept in the key file at `keyPath` (mode 0600), for a store that is not a
+  /// file (a PostgreSQL journal: the same file on every node, never in the database); created
+  /// with 32 random bytes when `create` is set and it does not exist.
+  ///
+  /// - Throws: as ``pepperKey(forStore:create:)``.
+  ///
+  /// - Note: Blocks while it reads the key file (or creates it and syncs it).
+  public static func pepperKey(atPath keyPath: String, create: Bool) throws(BankError) -> [UInt8] {
     if create {
       var system = SystemRandomNumberGenerator()
       return try Pepper.loadOrCreate(at: keyPath, using: &system).bytes

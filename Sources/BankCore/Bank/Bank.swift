@@ -406,13 +406,18 @@ public final class Bank: Sendable {
     // Nothing new (the common case, and always for a store's only writer): no read, and above
     // all no sync under the lock (reading records waits until they are durable).
     guard storage.lastSequence != g.state.sequence else { return 0 }
+    let before = g.state.sequence
     do throws(BankError) {
       let count = try Self.replay(storage, into: &g.state)
       // Read back from the storage, so durable: everything up to it is.
       watermark.advance(to: g.state.sequence)
       return count
     } catch {
-      g.poisoned = "catching up with other writers failed: \(error)"
+      // A read that failed before anything was applied (a database connection lost) leaves the
+      // state whole: the next command tries again. Anything else leaves it half caught up.
+      if error.code != .ioError || g.state.sequence != before {
+        g.poisoned = "catching up with other writers failed: \(error)"
+      }
       throw error
     }
   }

@@ -102,6 +102,12 @@ public struct StoredRecord {
   public let sequence: UInt64
   /// The record's bytes.
   public let bytes: UnsafeRawBufferPointer
+
+  /// A record as a backend hands it out (valid only during the call it is passed to).
+  public init(sequence: UInt64, bytes: UnsafeRawBufferPointer) {
+    self.sequence = sequence
+    self.bytes = bytes
+  }
 }
 
 /// A saved image of a state, taken at a sequence number, that lets opening skip the replay of

@@ -39,6 +39,14 @@ enum FileFormat {
       return w.bytes
     }
 
+    /// A new store's header: a random store ID, created now, the current version.
+    static func fresh() -> Header {
+      var id = [UInt8](repeating: 0, count: 16)
+      var rng = SystemRandomNumberGenerator()
+      for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
+      return Header(storeID: id, created: BankClock.system.now())
+    }
+
     /// The CRC stored in the header's last four bytes: the first frame links to it.
     var crc: UInt32 {
       let b = encode()

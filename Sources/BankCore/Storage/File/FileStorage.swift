@@ -37,6 +37,11 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     /// How much of the journal's end a writer keeps in the page cache: older pages are dropped
     /// once synced, in steps of a quarter of this (tests make it small).
     var cachedTailBytes: Int64 = 64 << 20
+    /// The 64-byte header a store created by this open starts with, instead of a new one: a
+    /// store copied from another backend (`bankctl-pg journal export`) keeps its identity and
+    /// its hash chain. It must be a current-version header (``FileStorage/makeGenesis()``, or
+    /// ``FileStorage/genesis`` of another store); ignored when the store exists.
+    public var genesis: [UInt8]?
 
     /// Creates options.
     public init(
@@ -158,6 +163,19 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// The store ID the header holds (16 random bytes chosen at creation), the same for every
   /// process that opens the file.
   public var storeIdentity: [UInt8] { header.storeID }
+  /// The store's 64-byte header, from which its hash chain starts (`Docs/FileFormat.md`): what
+  /// another backend keeps so that a copy of the store verifies to the same head hash.
+  public var genesis: [UInt8] { header.encode() }
+
+  /// A new store's header: a random store ID, the current time, the current version. Another
+  /// backend starts its chain from it, so that its stores can be copied into files.
+  public static func makeGenesis() -> [UInt8] { FileFormat.Header.fresh().encode() }
+
+  /// The store identity a header names (its store ID), or `nil` when `genesis` is not a
+  /// header of a version this release reads.
+  public static func storeIdentity(ofGenesis genesis: [UInt8]) -> [UInt8]? {
+    FileFormat.Header.decode(genesis).0?.storeID
+  }
   /// What opening found.
   public let openInfo: OpenInfo
   let io: FileIO
@@ -259,7 +277,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         try Self.syncForOpen(fd, io: io, readOnly: readOnly)
         fileSystem.evictCache(fd)
       }
-      let head = try Self.readHead(fd, path: path, io: io, readOnly: readOnly)
+      let head = try Self.readHead(
+        fd, path: path, io: io, readOnly: readOnly, genesis: options.genesis)
       var size = head.size
       let header = head.header
       var close = head.close
@@ -424,9 +443,17 @@ public final class FileStorage: Storage, ExternalKeyChunks {
 
   /// Step 2 of opening: the header and the close block, writing a fresh header (durably) into
   /// an empty file or over a creation that crashed, for a writer.
-  private static func readHead(_ fd: Int32, path: String, io: FileIO, readOnly: Bool)
-    throws(StorageError) -> Head
-  {
+  private static func readHead(
+    _ fd: Int32, path: String, io: FileIO, readOnly: Bool, genesis: [UInt8]?
+  ) throws(StorageError) -> Head {
+    var given: FileFormat.Header?
+    if let genesis {
+      guard let h = FileFormat.Header.decode(genesis).0, h.version == FileFormat.version else {
+        throw StorageError.invalidArgument(
+          "the given genesis is not a version \(FileFormat.version) journal header")
+      }
+      given = h
+    }
     var size = try io.size(fd)
     var created = false
     var incompleteCreation = false
@@ -449,7 +476,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         header = FileFormat.Header(storeID: [UInt8](repeating: 0, count: 16), created: 0)
         size = 0
       } else {
-        (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
+        (header, close) = try Self.writeFreshHeader(fd, path: path, io: io, header: given)
         created = true
         size = Int64(header.framesStart)
       }
@@ -465,7 +492,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           size = 0
         } else if size < Int64(h.framesStart) {
           // The header was being created when the process died: no frame can exist yet.
-          (header, close) = try Self.writeFreshHeader(fd, path: path, io: io)
+          (header, close) = try Self.writeFreshHeader(fd, path: path, io: io, header: given)
           created = true
           size = Int64(header.framesStart)
         } else {
@@ -597,13 +624,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   }
 
   /// Writes a new header and an empty clean close block, durably.
-  private static func writeFreshHeader(_ fd: Int32, path: String, io: FileIO)
-    throws(StorageError) -> (FileFormat.Header, FileFormat.CloseBlock)
-  {
-    var id = [UInt8](repeating: 0, count: 16)
-    var rng = SystemRandomNumberGenerator()
-    for i in 0..<16 { id[i] = UInt8.random(in: 0...255, using: &rng) }
-    let header = FileFormat.Header(storeID: id, created: BankClock.system.now())
+  private static func writeFreshHeader(
+    _ fd: Int32, path: String, io: FileIO, header given: FileFormat.Header?
+  ) throws(StorageError) -> (FileFormat.Header, FileFormat.CloseBlock) {
+    let header = given ?? FileFormat.Header.fresh()
     // Both copies, generations 0 and 1, clean at the empty journal: the next write (2) goes to
     // the first copy and leaves the second as it is.
     var older = FileFormat.CloseBlock(
@@ -1083,6 +1107,40 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   // MARK: Reading
 
   /// Reads durable records; queued ones are written and synced first.
+  /// Calls `body` with each batch's records, in order, from the first, checking every frame
+  /// and the hash chain: what copying the store to another backend needs (the chain hashes
+  /// batches, so their boundaries are part of the store).
+  ///
+  /// - Complexity: O(records).
+  public func forEachBatch(_ body: ([[UInt8]]) throws(StorageError) -> Void) throws(StorageError) {
+    try waitUntilDurable(lastSequence)
+    let limit = try writer.withLock { w throws(StorageError) -> Int64 in
+      if w.closed { throw StorageError.closed }
+      return w.written
+    }
+    var reader = WindowReader(io: io, fd: fd, limit: limit)
+    var batch: [[UInt8]] = []
+    var failure: StorageError?
+    let start = ScanPoint(offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
+    let result = try JournalScanner(salt: salt).scan(
+      &reader, from: start, chain: HashChain(genesis: header.encode()),
+      onRecord: { _, bytes in
+        batch.append(Array(bytes))
+        return failure == nil
+      },
+      onBatchEnd: { _ in
+        guard failure == nil else { return }
+        do throws(StorageError) { try body(batch) } catch { failure = error }
+        batch.removeAll()
+      })
+    if let failure { throw failure }
+    switch result.problem {
+    case .none: return
+    case .damaged(let o, let s, let r), .misplaced(let o, let s, let r):
+      throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
+    }
+  }
+
   public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool)
     throws(StorageError)
   {

@@ -85,7 +85,8 @@ struct JournalScanner {
   ///   - onRecord: called for each record of each complete batch, in order; return `false` to stop.
   func scan(
     _ reader: inout WindowReader, from point: ScanPoint, chain: HashChain? = nil,
-    onRecord: (UInt64, UnsafeRawBufferPointer) -> Bool = { _, _ in true }
+    onRecord: (UInt64, UnsafeRawBufferPointer) -> Bool = { _, _ in true },
+    onBatchEnd: (UInt64) -> Void = { _ in }
   ) throws(StorageError) -> Result {
     var result = Result(end: point)
     var chain = chain
@@ -170,6 +171,7 @@ struct JournalScanner {
           }
         }
         result.end = cursor
+        onBatchEnd(h.sequence)
         result.lastFrameOffset = frameOffset
         result.records += pendingRecords
         result.batches += 1

@@ -1,0 +1,790 @@
+import BankCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// A ``Storage`` backend on PostgreSQL: the journal is a table of batches keyed by sequence,
+/// holding the same record bytes and the same SHA-256 chain as a file store (its genesis is a
+/// file header), so `verify` means the same thing and a store copies between the backends.
+///
+/// Several instances (processes, nodes) write one database. An append is conditional on the
+/// head its caller last saw: one statement inserts the batch only where the journal ends, and
+/// the batch's first sequence is the table's primary key, so two writers can never append at one
+/// sequence; the loser gets `nil`, catches up and revalidates (``Storage/append(_:ifLastIs:)``).
+/// Each append is one transaction committed with `synchronous_commit` on: durable (and, with a
+/// synchronous standby, replicated) when it returns. An append whose outcome the connection's
+/// loss hid is resolved by reading the batch back after the old backend is gone, never by
+/// guessing.
+///
+/// Other writers' appends are seen through `LISTEN`/`NOTIFY` on `bankcore_journal`, with a
+/// query at least every ``Options/pollInterval`` as the fallback.
+///
+/// Blocking: every method waits for the database on the calling thread; never call it from an
+/// event loop or a Swift concurrency task's thread (the bank's async API runs it off them).
+public final class PostgresStorage: Storage {
+  /// How the backend connects and waits.
+  public struct Options: Sendable {
+    /// Create the schema and a new journal when the database has none. Default `true`.
+    public var createIfMissing: Bool
+    /// Never write (no schema, no snapshot). Default `false`.
+    public var readOnly: Bool
+    /// How long one attempt to connect may take. Default 5 s.
+    public var connectTimeout: Duration
+    /// The longest a statement may run on the server (`statement_timeout`). Default 30 s.
+    public var statementTimeout: Duration
+    /// How long an operation keeps reconnecting after the connection is lost (a server
+    /// restart) before it fails. Default 30 s.
+    public var reconnectFor: Duration
+    /// The longest another writer's commit may go unseen when notifications are lost. Default
+    /// 1 s.
+    public var pollInterval: Duration
+    /// The genesis (a 64-byte journal header) of a journal this open creates: `journal import`
+    /// passes the file's, so the copy keeps its identity and chain. Default: a new one.
+    public var genesis: [UInt8]?
+
+    /// Creates options.
+    public init(
+      createIfMissing: Bool = true, readOnly: Bool = false, connectTimeout: Duration = .seconds(5),
+      statementTimeout: Duration = .seconds(30), reconnectFor: Duration = .seconds(30),
+      pollInterval: Duration = .seconds(1), genesis: [UInt8]? = nil
+    ) {
+      self.createIfMissing = createIfMissing
+      self.readOnly = readOnly
+      self.connectTimeout = connectTimeout
+      self.statementTimeout = statementTimeout
+      self.reconnectFor = reconnectFor
+      self.pollInterval = pollInterval
+      self.genesis = genesis
+    }
+  }
+
+  /// The schema version this release writes and reads.
+  public static let schemaVersion = 1
+  /// The channel appends notify.
+  static let channel = "bankcore_journal"
+
+  /// Where the database is.
+  public let location: PostgresLocation
+  /// The options it was opened with.
+  public let options: Options
+  /// The genesis header the chain starts from.
+  public let genesis: [UInt8]
+  public let storeIdentity: [UInt8]
+  public var isReadOnly: Bool { options.readOnly }
+
+  private struct State {
+    var connection: PostgresConnection?
+    var backendPID: Int32 = 0
+    /// The last batch this instance knows of, and the chain's head after it.
+    var head: UInt64 = 0
+    var headHash: [UInt8]
+    var lastPoll: ContinuousClock.Instant
+    var closed = false
+    var snapshotProblem: String?
+  }
+
+  private let state: NIOLockedValueBox<State>
+  /// The highest last sequence a notification announced.
+  private let notified = NIOLockedValueBox<UInt64>(0)
+  private let listener = NIOLockedValueBox<PostgresConnection?>(nil)
+  private let logger: Logger
+  private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+  private let connectionIDs = NIOLockedValueBox(0)
+
+  /// Opens (and, unless `options` say otherwise, creates) the journal in the database at
+  /// `url`.
+  ///
+  /// - Throws: ``StorageError/invalidArgument(_:)`` for a bad URL; ``StorageError/notFound(path:)``
+  ///   when there is no journal and none may be created; ``StorageError/corrupt(offset:sequence:reason:)``
+  ///   for a schema of another version; ``StorageError/io(operation:errno:detail:)`` when the
+  ///   server cannot be reached.
+  public convenience init(url: String, options: Options = .init()) throws(StorageError) {
+    try self.init(location: PostgresLocation(url: url), options: options)
+  }
+
+  /// Opens the journal at `location`; see ``init(url:options:)``.
+  public init(location: PostgresLocation, options: Options = .init()) throws(StorageError) {
+    self.location = location
+    self.options = options
+    var logger = Logger(label: "bankcore.postgres")
+    logger.logLevel = .critical
+    self.logger = logger
+    let placeholder = State(headHash: [], lastPoll: .now)
+    state = NIOLockedValueBox(placeholder)
+    // The schema, under an advisory lock so that nodes starting together create it once.
+    let (conn, pid) = try Self.connect(location, options, logger: logger, group: group, id: 0)
+    var genesis: [UInt8] = []
+    do {
+      genesis = try Self.prepareSchema(conn, options: options, logger: logger)
+    } catch {
+      _ = try? conn.close().wait()
+      throw error
+    }
+    guard let identity = FileStorage.storeIdentity(ofGenesis: genesis) else {
+      _ = try? conn.close().wait()
+      throw .corrupt(
+        offset: 0, sequence: 0, reason: "the journal's genesis in \(location.display) is damaged")
+    }
+    self.genesis = genesis
+    self.storeIdentity = identity
+    let chain = HashChain(genesis: genesis)
+    state.withLockedValue {
+      $0.connection = conn
+      $0.backendPID = pid
+      $0.headHash = chain.head
+    }
+    try refreshHead()
+    startListening()
+  }
+
+  deinit { close() }
+
+  // MARK: Connections
+
+  private static func connect(
+    _ location: PostgresLocation, _ options: Options, logger: Logger, group: any EventLoopGroup,
+    id: Int
+  ) throws(StorageError) -> (PostgresConnection, Int32) {
+    var configuration: PostgresConnection.Configuration
+    if let dir = location.socketDirectory {
+      configuration = .init(
+        unixSocketPath: dir + "/.s.PGSQL.\(location.port)", username: location.username,
+        password: location.password, database: location.database)
+    } else {
+      configuration = .init(
+        host: location.host, port: location.port, username: location.username,
+        password: location.password, database: location.database, tls: .disable)
+    }
+    configuration.options.connectTimeout = .milliseconds(
+      Int64(options.connectTimeout.components.seconds * 1000
+        + options.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+    do {
+      let conn = try PostgresConnection.connect(
+        on: group.next(), configuration: configuration, id: id, logger: logger
+      ).wait()
+      let ms =
+        options.statementTimeout.components.seconds * 1000
+        + options.statementTimeout.components.attoseconds / 1_000_000_000_000_000
+      _ = try conn.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(ms)"), logger: logger)
+        .wait()
+      // Durable at commit, whatever the server's default: an operator's `off` would lose
+      // acknowledged batches in a crash (`remote_apply` and the like are kept).
+      let sync = try conn.query("SHOW synchronous_commit", logger: logger).wait()
+      if let row = sync.rows.first, (try? row.decode(String.self)) == "off" {
+        _ = try conn.query("SET synchronous_commit = on", logger: logger).wait()
+      }
+      let pid = try conn.query("SELECT pg_backend_pid()", logger: logger).wait()
+      let backend = try pid.rows.first.map { try $0.decode(Int32.self) } ?? 0
+      return (conn, backend)
+    } catch {
+      throw .io(
+        operation: "connect to PostgreSQL", errno: 0,
+        detail: "cannot reach \(location.display): \(Self.describe(error))")
+    }
+  }
+
+  /// What an error says, for messages: the server's message and SQLSTATE, never a query's
+  /// parameters.
+  static func describe(_ error: any Error) -> String {
+    if let e = error as? PSQLError {
+      if let info = e.serverInfo {
+        return "\(info[.message] ?? "server error") (SQLSTATE \(info[.sqlState] ?? "?"))"
+      }
+      return "\(e.code)"
+    }
+    if let e = error as? StorageError { return "\(e)" }
+    return String(describing: type(of: error)) + ": " + String(describing: error).prefix(200)
+  }
+
+  /// Whether the error lost the connection (so a statement's outcome may be unknown), rather
+  /// than the server refusing the statement (nothing done).
+  static func lostConnection(_ error: any Error) -> Bool {
+    guard let e = error as? PSQLError else { return true }
+    if e.code == .server {
+      let state = e.serverInfo?[.sqlState] ?? ""
+      // admin_shutdown, crash_shutdown, cannot_connect_now, connection exceptions.
+      return state.hasPrefix("57P") || state.hasPrefix("08")
+    }
+    return true
+  }
+
+  /// The connection, reconnecting (until `deadline`) when it was lost.
+  private func connection(until deadline: ContinuousClock.Instant) throws(StorageError) -> (
+    PostgresConnection, Int32
+  ) {
+    if let (c, pid) = state.withLockedValue({ s in s.connection.map { ($0, s.backendPID) } }),
+      !c.isClosed
+    {
+      return (c, pid)
+    }
+    var delay = Duration.milliseconds(20)
+    while true {
+      if state.withLockedValue({ $0.closed }) { throw .closed }
+      let id = connectionIDs.withLockedValue {
+        $0 += 1
+        return $0
+      }
+      do throws(StorageError) {
+        let (c, pid) = try Self.connect(location, options, logger: logger, group: group, id: id)
+        state.withLockedValue {
+          $0.connection = c
+          $0.backendPID = pid
+        }
+        return (c, pid)
+      } catch {
+        if ContinuousClock.now + delay > deadline { throw error }
+        Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18)
+        delay = min(delay * 2, .milliseconds(500))
+      }
+    }
+  }
+
+  private func dropConnection(_ c: PostgresConnection) {
+    state.withLockedValue { if $0.connection === c { $0.connection = nil } }
+    let _: EventLoopFuture<Void> = c.close()
+  }
+
+  /// Runs a statement that changes nothing, reconnecting and retrying it while the connection
+  /// is lost, for up to ``Options/reconnectFor``.
+  private func read(_ what: String, _ query: PostgresQuery) throws(StorageError)
+    -> PostgresQueryResult
+  {
+    if state.withLockedValue({ $0.closed }) { throw .closed }
+    let deadline = ContinuousClock.now + options.reconnectFor
+    while true {
+      let (c, _) = try connection(until: deadline)
+      do {
+        return try c.query(query, logger: logger).wait()
+      } catch {
+        guard Self.lostConnection(error), ContinuousClock.now < deadline else {
+          throw .io(operation: what, errno: 0, detail: Self.describe(error))
+        }
+        dropConnection(c)
+      }
+    }
+  }
+
+  // MARK: Schema
+
+  /// Creates or checks the schema and returns the journal's genesis.
+  private static func prepareSchema(
+    _ c: PostgresConnection, options: Options, logger: Logger
+  ) throws(StorageError) -> [UInt8] {
+    func run(_ q: PostgresQuery) throws(StorageError) -> PostgresQueryResult {
+      do { return try c.query(q, logger: logger).wait() } catch {
+        throw .io(operation: "prepare the schema", errno: 0, detail: describe(error))
+      }
+    }
+    let exists = try run(
+      "SELECT to_regclass('bankcore_meta') IS NOT NULL")
+    let present = (try? exists.rows.first?.decode(Bool.self)) ?? false
+    if !present {
+      guard options.createIfMissing, !options.readOnly else {
+        throw .notFound(path: "a BankCore journal in this database")
+      }
+    }
+    if !options.readOnly {
+      // One creator at a time; the lock is the session's and ends with this block.
+      _ = try run("SELECT pg_advisory_lock(7262051893)")
+    }
+    defer { if !options.readOnly { _ = try? run("SELECT pg_advisory_unlock(7262051893)") } }
+    if !options.readOnly {
+      _ = try run(
+        "CREATE TABLE IF NOT EXISTS bankcore_meta (key text PRIMARY KEY, value bytea NOT NULL)")
+    }
+    let version = try run("SELECT value FROM bankcore_meta WHERE key = 'schema_version'")
+    if let row = version.rows.first {
+      let bytes = (try? row.decode(ByteBuffer.self)).map { Array($0.readableBytesView) } ?? []
+      let v = Int(String(decoding: bytes, as: UTF8.self)) ?? -1
+      guard v == schemaVersion else {
+        throw .corrupt(
+          offset: 0, sequence: 0,
+          reason: v > schemaVersion
+            ? "the database holds schema version \(v); this release reads version \(schemaVersion): a newer release wrote it"
+            : "the database holds an unknown schema version (\(v))")
+      }
+    } else {
+      guard options.createIfMissing, !options.readOnly else {
+        throw .notFound(path: "a BankCore journal in this database")
+      }
+      let genesis = options.genesis ?? FileStorage.makeGenesis()
+      guard FileStorage.storeIdentity(ofGenesis: genesis) != nil else {
+        throw .invalidArgument("the genesis is not a journal header")
+      }
+      // Version 1, in one transaction: the whole schema or none of it.
+      _ = try run("BEGIN")
+      do throws(StorageError) {
+        _ = try run(
+          """
+          CREATE TABLE bankcore_batches (
+            first_seq bigint PRIMARY KEY CHECK (first_seq >= 1),
+            last_seq bigint NOT NULL UNIQUE CHECK (last_seq >= first_seq),
+            records bytea NOT NULL,
+            hash bytea NOT NULL CHECK (length(hash) = 32))
+          """)
+        _ = try run(
+          """
+          CREATE TABLE bankcore_snapshot (
+            id int PRIMARY KEY CHECK (id = 1),
+            sequence bigint NOT NULL,
+            hash bytea NOT NULL,
+            payload bytea NOT NULL)
+          """)
+        _ = try run(
+          "INSERT INTO bankcore_meta VALUES ('genesis', \(ByteBuffer(bytes: genesis)))")
+        _ = try run(
+          "INSERT INTO bankcore_meta VALUES ('schema_version', \(ByteBuffer(string: String(schemaVersion))))"
+        )
+        _ = try run("COMMIT")
+      } catch {
+        _ = try? run("ROLLBACK")
+        throw error
+      }
+    }
+    let g = try run("SELECT value FROM bankcore_meta WHERE key = 'genesis'")
+    guard let row = g.rows.first, let buffer = try? row.decode(ByteBuffer.self) else {
+      throw .corrupt(offset: 0, sequence: 0, reason: "the journal's genesis is missing")
+    }
+    return Array(buffer.readableBytesView)
+  }
+
+  // MARK: Notifications
+
+  /// A second connection that LISTENs for other writers' appends; polling covers its absence.
+  private func startListening() {
+    guard listener.withLockedValue({ $0 == nil || $0!.isClosed }) else { return }
+    guard
+      let (c, _) = try? Self.connect(
+        location, Options(connectTimeout: .seconds(1)), logger: logger, group: group, id: -1)
+    else { return }
+    let notified = self.notified
+    c.addListener(channel: Self.channel) { _, note in
+      if let n = UInt64(note.payload) { notified.withLockedValue { $0 = max($0, n) } }
+    }
+    guard (try? c.query("LISTEN bankcore_journal", logger: logger).wait()) != nil else {
+      let _: EventLoopFuture<Void> = c.close()
+      return
+    }
+    listener.withLockedValue { $0 = c }
+  }
+
+  // MARK: Storage
+
+  public var lastSequence: UInt64 { state.withLockedValue { $0.head } }
+
+  /// Reads the journal's end from the database.
+  private func refreshHead() throws(StorageError) {
+    let r = try read(
+      "read the journal's end",
+      "SELECT last_seq, hash FROM bankcore_batches ORDER BY last_seq DESC LIMIT 1")
+    let now = ContinuousClock.now
+    guard let row = r.rows.first, let (last, hash) = try? row.decode((Int64, ByteBuffer).self)
+    else {
+      state.withLockedValue { $0.lastPoll = now }
+      return
+    }
+    state.withLockedValue {
+      $0.lastPoll = now
+      if UInt64(last) > $0.head {
+        $0.head = UInt64(last)
+        $0.headHash = Array(hash.readableBytesView)
+      }
+    }
+  }
+
+  public func observeAppends() throws(StorageError) {
+    let listening = listener.withLockedValue { $0.map { !$0.isClosed } ?? false }
+    let (head, lastPoll) = state.withLockedValue { ($0.head, $0.lastPoll) }
+    if listening && notified.withLockedValue({ $0 }) <= head
+      && ContinuousClock.now - lastPoll < options.pollInterval
+    {
+      return
+    }
+    if !listening && ContinuousClock.now - lastPoll >= options.pollInterval { startListening() }
+    try refreshHead()
+  }
+
+  public func append(_ batch: RecordBatch) throws(StorageError) -> UInt64 {
+    while true {
+      let expected = lastSequence
+      if let last = try append(batch, ifLastIs: expected) { return last }
+      try refreshHead()
+    }
+  }
+
+  public func append(_ batch: RecordBatch, ifLastIs expected: UInt64) throws(StorageError)
+    -> UInt64?
+  {
+    guard !batch.isEmpty else { throw .invalidArgument("an empty batch cannot be appended") }
+    guard !options.readOnly else { throw .invalidArgument("the store is open read-only") }
+    if state.withLockedValue({ $0.closed }) { throw .closed }
+    // The chain's head where this batch would go.
+    var previous: [UInt8]
+    let known = state.withLockedValue { $0.head == expected ? $0.headHash : nil }
+    if let known {
+      previous = known
+    } else if expected == 0 {
+      previous = HashChain(genesis: genesis).head
+    } else {
+      let r = try read(
+        "read the chain's head",
+        "SELECT hash FROM bankcore_batches WHERE last_seq = \(Int64(expected))")
+      guard let row = r.rows.first, let h = try? row.decode(ByteBuffer.self) else {
+        try refreshHead()
+        if lastSequence < expected {
+          throw .corrupt(
+            offset: 0, sequence: expected,
+            reason:
+              "the journal in \(location.display) ends at \(lastSequence), before this writer's \(expected): the database was rolled back"
+          )
+        }
+        return nil
+      }
+      previous = Array(h.readableBytesView)
+    }
+    // The batch as stored: each record's length (u32 little-endian) and bytes.
+    var chain = HashChain(head: previous)
+    var body = ByteBuffer()
+    body.reserveCapacity(batch.bytes.count + 4 * batch.count)
+    var seq = expected
+    batch.forEach { r in
+      seq += 1
+      chain.add(sequence: seq, bytes: r)
+      body.writeInteger(UInt32(r.count), endianness: .little)
+      body.writeBytes(r)
+    }
+    let hash = chain.endBatch()
+    let first = Int64(expected + 1)
+    let last = Int64(seq)
+    let insert: PostgresQuery = """
+      WITH ins AS (
+        INSERT INTO bankcore_batches (first_seq, last_seq, records, hash)
+        SELECT \(first), \(last), \(body), \(ByteBuffer(bytes: hash))
+        WHERE (SELECT coalesce(max(last_seq), 0) FROM bankcore_batches) = \(Int64(expected))
+        ON CONFLICT (first_seq) DO NOTHING
+        RETURNING last_seq)
+      SELECT last_seq, pg_notify('bankcore_journal', last_seq::text) FROM ins
+      """
+    let deadline = ContinuousClock.now + options.reconnectFor
+    while true {
+      let (c, pid) = try connection(until: deadline)
+      do {
+        let r = try c.query(insert, logger: logger).wait()
+        if r.rows.isEmpty { return nil }
+        adopt(last: UInt64(last), hash: hash)
+        return UInt64(last)
+      } catch {
+        guard Self.lostConnection(error) else {
+          // The server refused the statement (a timeout, a constraint): nothing was stored.
+          throw .io(operation: "append to the journal", errno: 0, detail: Self.describe(error))
+        }
+        dropConnection(c)
+        // The commit may or may not have happened: read it back once the old backend is gone.
+        switch try resolve(first: first, hash: hash, oldBackend: pid, until: deadline) {
+        case .ours:
+          adopt(last: UInt64(last), hash: hash)
+          return UInt64(last)
+        case .theirs: return nil
+        case .absent: continue  // Nothing was stored: try again on the new connection.
+        }
+      }
+    }
+  }
+
+  private enum Outcome { case ours, theirs, absent }
+
+  /// Finds out whether a batch whose commit outcome was hidden is in the journal: waits until
+  /// the backend that ran it has ended (so it can no longer commit), then reads the batch at
+  /// its first sequence back.
+  private func resolve(
+    first: Int64, hash: [UInt8], oldBackend: Int32, until deadline: ContinuousClock.Instant
+  ) throws(StorageError) -> Outcome {
+    while true {
+      do throws(StorageError) {
+        if oldBackend != 0 {
+          _ = try read(
+            "end the lost connection's backend",
+            "SELECT pg_terminate_backend(\(oldBackend)) WHERE \(oldBackend) <> pg_backend_pid()")
+          var gone = false
+          while !gone {
+            let r = try read(
+              "wait for the lost connection's backend",
+              "SELECT count(*)::int8 FROM pg_stat_activity WHERE pid = \(oldBackend)")
+            gone = ((try? r.rows.first?.decode(Int64.self)) ?? 0) == 0
+            if !gone {
+              if ContinuousClock.now > deadline {
+                throw StorageError.io(
+                  operation: "append to the journal", errno: 0,
+                  detail:
+                    "the connection was lost during the commit and its backend did not end; the outcome is unknown"
+                )
+              }
+              Thread.sleep(forTimeInterval: 0.01)
+            }
+          }
+        }
+        let r = try read(
+          "read back a batch whose commit was interrupted",
+          "SELECT hash FROM bankcore_batches WHERE first_seq = \(first)")
+        guard let row = r.rows.first, let h = try? row.decode(ByteBuffer.self) else {
+          return .absent
+        }
+        return Array(h.readableBytesView) == hash ? .ours : .theirs
+      } catch {
+        if ContinuousClock.now > deadline {
+          throw .io(
+            operation: "append to the journal", errno: 0,
+            detail:
+              "the connection was lost during the commit and the database could not be reached again to read it back (\(error)); the outcome is unknown, and the bank takes the batch in if it was stored"
+          )
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+    }
+  }
+
+  private func adopt(last: UInt64, hash: [UInt8]) {
+    state.withLockedValue {
+      if last > $0.head {
+        $0.head = last
+        $0.headHash = hash
+      }
+    }
+  }
+
+  /// Every append is durable when it returns.
+  public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
+    if state.withLockedValue({ $0.closed }) { throw .closed }
+  }
+
+  public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool)
+    throws(StorageError)
+  {
+    var from = Int64(sequence)
+    while true {
+      // A page of batches at a time, with no lock held while `body` runs.
+      let r = try read(
+        "read the journal",
+        """
+        SELECT first_seq, last_seq, records, hash FROM bankcore_batches
+        WHERE last_seq > \(from) ORDER BY last_seq LIMIT 512
+        """)
+      if r.rows.isEmpty { return }
+      for row in r.rows {
+        guard let (first, last, records, hash) = try? row.decode(
+          (Int64, Int64, ByteBuffer, ByteBuffer).self)
+        else {
+          throw .corrupt(offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
+        }
+        var stop = false
+        try Self.split(records, first: first, last: last) { seq, bytes in
+          guard seq > Int64(sequence) else { return true }
+          if !body(StoredRecord(sequence: UInt64(seq), bytes: bytes)) {
+            stop = true
+            return false
+          }
+          return true
+        }
+        adopt(last: UInt64(last), hash: Array(hash.readableBytesView))
+        if stop { return }
+        from = last
+      }
+    }
+  }
+
+  /// Calls `body` with each record of a stored batch.
+  static func split(
+    _ records: ByteBuffer, first: Int64, last: Int64,
+    _ body: (Int64, UnsafeRawBufferPointer) throws(StorageError) -> Bool
+  ) throws(StorageError) {
+    var buffer = records
+    var seq = first
+    while buffer.readableBytes > 0 {
+      guard let n = buffer.readInteger(endianness: .little, as: UInt32.self),
+        Int(n) <= buffer.readableBytes, seq <= last
+      else {
+        throw .corrupt(offset: 0, sequence: UInt64(seq), reason: "a batch's records are cut short")
+      }
+      let slice = buffer.readSlice(length: Int(n))!
+      let go = try slice.withUnsafeReadableBytes { (b) throws(StorageError) -> Bool in
+        try body(seq, b)
+      }
+      if !go { return }
+      seq += 1
+    }
+    guard seq == last + 1 else {
+      throw .corrupt(
+        offset: 0, sequence: UInt64(first),
+        reason: "batch \(first)...\(last) holds \(seq - first) records")
+    }
+  }
+
+  public func record(at sequence: UInt64) throws(StorageError) -> [UInt8]? {
+    guard sequence > 0 else { return nil }
+    let r = try read(
+      "read a record",
+      """
+      SELECT first_seq, last_seq, records FROM bankcore_batches
+      WHERE last_seq >= \(Int64(sequence)) ORDER BY last_seq LIMIT 1
+      """)
+    guard let row = r.rows.first,
+      let (first, last, records) = try? row.decode((Int64, Int64, ByteBuffer).self),
+      first <= Int64(sequence)
+    else { return nil }
+    var found: [UInt8]?
+    try Self.split(records, first: first, last: last) { seq, bytes in
+      if seq == Int64(sequence) {
+        found = Array(bytes)
+        return false
+      }
+      return true
+    }
+    return found
+  }
+
+  public func loadSnapshot() throws(StorageError) -> StoredSnapshot? {
+    let r = try read(
+      "read the snapshot", "SELECT sequence, hash, payload FROM bankcore_snapshot WHERE id = 1")
+    guard let row = r.rows.first,
+      let (seq, hash, payload) = try? row.decode((Int64, ByteBuffer, ByteBuffer).self)
+    else { return nil }
+    // A snapshot is only a cache: one the journal does not lead to is not used.
+    let at = try read(
+      "check the snapshot against the journal",
+      "SELECT hash FROM bankcore_batches WHERE last_seq = \(seq)")
+    guard let h = try? at.rows.first?.decode(ByteBuffer.self),
+      h.readableBytesView.elementsEqual(hash.readableBytesView)
+    else {
+      state.withLockedValue {
+        $0.snapshotProblem =
+          "the snapshot in \(location.display) at sequence \(seq) does not match the journal; replaying instead"
+      }
+      return nil
+    }
+    return StoredSnapshot(sequence: UInt64(seq), payload: Array(payload.readableBytesView))
+  }
+
+  public func saveSnapshot(_ snapshot: StoredSnapshot) throws(StorageError) {
+    guard !options.readOnly else { return }
+    let at = try read(
+      "read the chain at the snapshot",
+      "SELECT hash FROM bankcore_batches WHERE last_seq = \(Int64(snapshot.sequence))")
+    guard let hash = try? at.rows.first?.decode(ByteBuffer.self) else {
+      throw .invalidArgument("no batch ends at sequence \(snapshot.sequence)")
+    }
+    // The newest wins: nodes save snapshots independently.
+    _ = try read(
+      "save the snapshot",
+      """
+      INSERT INTO bankcore_snapshot (id, sequence, hash, payload)
+      VALUES (1, \(Int64(snapshot.sequence)), \(hash), \(ByteBuffer(bytes: snapshot.payload)))
+      ON CONFLICT (id) DO UPDATE SET sequence = EXCLUDED.sequence, hash = EXCLUDED.hash,
+        payload = EXCLUDED.payload
+      WHERE bankcore_snapshot.sequence < EXCLUDED.sequence
+      """)
+  }
+
+  public func snapshotProblem() -> String? { state.withLockedValue { $0.snapshotProblem } }
+
+  public func verify() throws(StorageError) -> VerifyReport {
+    var chain = HashChain(genesis: genesis)
+    var records: UInt64 = 0
+    var batches: UInt64 = 0
+    var expectedFirst: Int64 = 1
+    var from: Int64 = 0
+    while true {
+      let r = try read(
+        "verify the journal",
+        """
+        SELECT first_seq, last_seq, records, hash FROM bankcore_batches
+        WHERE first_seq > \(from) ORDER BY first_seq LIMIT 512
+        """)
+      if r.rows.isEmpty { break }
+      for row in r.rows {
+        guard let (first, last, body, hash) = try? row.decode(
+          (Int64, Int64, ByteBuffer, ByteBuffer).self)
+        else { throw .corrupt(offset: 0, sequence: UInt64(expectedFirst), reason: "a batch row does not decode") }
+        guard first == expectedFirst else {
+          throw .corrupt(
+            offset: 0, sequence: UInt64(expectedFirst),
+            reason: "the journal has a gap: batch \(first)...\(last) follows \(expectedFirst - 1)")
+        }
+        try Self.split(body, first: first, last: last) { seq, bytes in
+          chain.add(sequence: UInt64(seq), bytes: bytes)
+          return true
+        }
+        let head = chain.endBatch()
+        guard hash.readableBytesView.elementsEqual(head) else {
+          throw .corrupt(
+            offset: 0, sequence: UInt64(first),
+            reason: "batch \(first)...\(last) does not match the hash chain (the journal was changed)")
+        }
+        records += UInt64(last - first + 1)
+        batches += 1
+        expectedFirst = last + 1
+        from = first
+      }
+    }
+    var warnings: [String] = []
+    var snapshotSequence: UInt64?
+    let s = try read("read the snapshot", "SELECT sequence, hash FROM bankcore_snapshot")
+    if let row = s.rows.first, let (seq, hash) = try? row.decode((Int64, ByteBuffer).self) {
+      let at = try read(
+        "check the snapshot", "SELECT hash FROM bankcore_batches WHERE last_seq = \(seq)")
+      if let h = try? at.rows.first?.decode(ByteBuffer.self),
+        h.readableBytesView.elementsEqual(hash.readableBytesView)
+      {
+        snapshotSequence = UInt64(seq)
+      } else {
+        warnings.append(
+          "the snapshot at sequence \(seq) does not match the journal; it is not used")
+      }
+    }
+    return VerifyReport(
+      records: records, batches: batches, headHash: chain.headHex, warnings: warnings,
+      snapshotSequence: snapshotSequence)
+  }
+
+  public func close() {
+    let c = state.withLockedValue { s -> PostgresConnection? in
+      s.closed = true
+      defer { s.connection = nil }
+      return s.connection
+    }
+    _ = try? c?.close().wait()
+    let l = listener.withLockedValue { l -> PostgresConnection? in
+      defer { l = nil }
+      return l
+    }
+    _ = try? l?.close().wait()
+  }
+
+  /// Every batch of the journal with its records, in order: what `journal export` copies.
+  public func forEachBatch(_ body: ([[UInt8]]) throws(StorageError) -> Void) throws(StorageError) {
+    var from: Int64 = 0
+    while true {
+      let r = try read(
+        "read the journal",
+        """
+        SELECT first_seq, last_seq, records FROM bankcore_batches
+        WHERE first_seq > \(from) ORDER BY first_seq LIMIT 512
+        """)
+      if r.rows.isEmpty { return }
+      for row in r.rows {
+        guard let (first, last, records) = try? row.decode((Int64, Int64, ByteBuffer).self) else {
+          throw .corrupt(offset: 0, sequence: UInt64(from), reason: "a batch row does not decode")
+        }
+        var batch: [[UInt8]] = []
+        try Self.split(records, first: first, last: last) { _, bytes in
+          batch.append(Array(bytes))
+          return true
+        }
+        try body(batch)
+        from = first
+      }
+    }
+  }
+}
