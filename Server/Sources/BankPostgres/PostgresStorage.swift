@@ -729,23 +729,18 @@ public final class PostgresStorage: Storage {
       }
     }
     var warnings: [String] = []
-    var snapshotSequence: UInt64?
     let s = try read("read the snapshot", "SELECT sequence, hash FROM bankcore_snapshot")
     if let row = s.rows.first, let (seq, hash) = try? row.decode((Int64, ByteBuffer).self) {
       let at = try read(
         "check the snapshot", "SELECT hash FROM bankcore_batches WHERE last_seq = \(seq)")
-      if let h = try? at.rows.first?.decode(ByteBuffer.self),
-        h.readableBytesView.elementsEqual(hash.readableBytesView)
-      {
-        snapshotSequence = UInt64(seq)
-      } else {
+      let h = try? at.rows.first?.decode(ByteBuffer.self)
+      if h.map({ !$0.readableBytesView.elementsEqual(hash.readableBytesView) }) ?? true {
         warnings.append(
           "the snapshot at sequence \(seq) does not match the journal; it is not used")
       }
     }
     return VerifyReport(
-      records: records, batches: batches, headHash: chain.headHex, warnings: warnings,
-      snapshotSequence: snapshotSequence)
+      records: records, batches: batches, headHash: chain.headHex, warnings: warnings)
   }
 
   public func close() {

@@ -1,5 +1,6 @@
 import BankCLI
 import BankCore
+import BankPostgres
 import BankService
 import Foundation
 import Hummingbird
@@ -24,10 +25,12 @@ struct Options {
   var eventLineSeconds: Int64 = 15
   var eventMaxConnections = 1024
   var webRoot: String?
+  var postgres: String? = ProcessInfo.processInfo.environment["BANKD_POSTGRES"]
+  var pinKey: String?
 }
 
 let usageText = """
-  usage: bankd [--store PATH] [--host ADDR] [--port N] [--event-port N]
+  usage: bankd [--store PATH | --postgres URL --pin-key PATH] [--host ADDR] [--port N] [--event-port N]
                [--tls-cert PEM --tls-key PEM] [--log-level LEVEL] [--demo]
                [--event-idle-timeout SECONDS] [--event-line-timeout SECONDS]
                [--event-max-connections N] [--web-root DIR]
@@ -37,6 +40,9 @@ let usageText = """
   tcp://HOST:EVENT-PORT. Defaults: --store bank.journal (created if missing),
   --host 127.0.0.1, --port 8080, --event-port 9090, --log-level info.
   --demo creates the sample bank of 'bankctl demo' when the store is new.
+  --postgres URL (or $BANKD_POSTGRES, keeping the password out of argv) serves a
+  PostgreSQL journal that several bankd nodes share; --pin-key PATH is then the
+  PIN key file, the same 32 bytes on every node (Docs/Scale.md).
   The event socket closes a connection idle for 120 s, or stuck mid-line for
   15 s, and accepts at most 1,024 connections (the --event-* options).
   SIGTERM or SIGINT: stop accepting, finish what is in flight, sync, close, exit 0.
@@ -70,6 +76,11 @@ while !args.isEmpty {
   }
   switch a {
   case "--store": options.store = value()
+  case "--postgres": options.postgres = value()
+  case "--pin-key": options.pinKey = value()
+  case "--version":
+    print("bankd 0.1.0 (BankCore journal format \(FileStorage.formatVersion), PostgreSQL schema \(PostgresStorage.schemaVersion))")
+    exit(0)
   case "--host": options.host = value()
   case "--port": options.port = port()
   case "--event-port": options.eventPort = port()
@@ -93,6 +104,17 @@ while !args.isEmpty {
     print(usageText, terminator: "")
     exit(0)
   default: fail("unknown option \(a)")
+  }
+}
+if options.postgres != nil && options.pinKey == nil {
+  fail("--postgres needs --pin-key PATH: the PIN key file every node shares, never in the database")
+}
+var postgresLocation: PostgresLocation?
+if let url = options.postgres {
+  do throws(StorageError) {
+    postgresLocation = try PostgresLocation(url: url)
+  } catch {
+    fail("bad --postgres URL: \(error)")
   }
 }
 guard (options.tlsCert == nil) == (options.tlsKey == nil) else {
@@ -120,12 +142,15 @@ if let cert = options.tlsCert, let key = options.tlsKey {
 }
 
 // The sample bank of `bankctl demo`, written by bankctl's own code, when the store is new.
-if options.demo && !FileManager.default.fileExists(atPath: options.store) {
+let storeOpener: any StoreOpener =
+  postgresLocation.map { PostgresStoreOpener(location: $0, pinKeyPath: options.pinKey) }
+  ?? FileStoreOpener(path: options.store)
+if options.demo && !storeOpener.storeExists() {
   let saved = dup(1)
   let null = open("/dev/null", O_WRONLY)
   dup2(null, 1)
   let code = BankCLI.run(
-    ["--store", options.store, "demo"], environment: [:], opener: { FileStoreOpener(path: $0) })
+    ["--store", options.store, "demo"], environment: [:], opener: { _ in storeOpener })
   dup2(saved, 1)
   close(null)
   close(saved)
@@ -139,17 +164,27 @@ let auth: Authenticator
 do throws(BankError) {
   var configuration = BankConfiguration()
   configuration.channel = .service
-  bank = try Bank(path: options.store, configuration: configuration)
-  // The PIN key of `bankctl` (PATH.key, mode 0600): the same PINs work at both.
-  let keyMissing = !FileManager.default.fileExists(atPath: options.store + ".key")
+  let keyPath = options.pinKey ?? options.store + ".key"
+  if let postgresLocation {
+    let storage: PostgresStorage
+    do throws(StorageError) {
+      storage = try PostgresStorage(location: postgresLocation)
+    } catch {
+      throw BankError(error)
+    }
+    bank = try Bank(storage: storage, configuration: configuration)
+  } else {
+    bank = try Bank(path: options.store, configuration: configuration)
+  }
+  // The PIN key of `bankctl` (PATH.key, mode 0600), or --pin-key: the same PINs work at both.
+  let keyMissing = !FileManager.default.fileExists(atPath: keyPath)
   let pinsSet = try Authenticator(bank: bank).cardsWithPIN()
   if keyMissing && pinsSet > 0 {
     throw BankError(
       .ioError,
-      "the PIN key file \(options.store).key is missing while cards have PINs; restore it from a backup"
-    )
+      "the PIN key file \(keyPath) is missing while cards have PINs; restore it from a backup")
   }
-  let pepper = try Authenticator.pepperKey(forStore: options.store, create: keyMissing)
+  let pepper = try Authenticator.pepperKey(atPath: keyPath, create: keyMissing)
   auth = try Authenticator(bank: bank, pepper: pepper)
 } catch {
   FileHandle.standardError.write(Data("bankd: \(error.message)\n".utf8))

@@ -1,0 +1,230 @@
+import BankCore
+import BankCoreTesting
+import BankPostgres
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Testing
+
+/// PostgresStorage against a real, private PostgreSQL server (`Tools/pg_private.sh`): the
+/// shared conformance suite, the faults a database connection meets, and two banks (two nodes)
+/// writing one journal.
+@Suite(.serialized) final class PostgresStorageTests {
+  let pg: PrivatePostgres
+
+  init() throws { pg = try PrivatePostgres() }
+  deinit { pg.stop() }
+
+  func batch(_ records: [[UInt8]]) -> RecordBatch {
+    var b = RecordBatch()
+    for r in records { b.append(r) }
+    return b
+  }
+
+  /// A plain connection of the test's own, to hold locks and end backends.
+  func rawConnection(_ database: String) throws -> PostgresConnection {
+    var c = PostgresConnection.Configuration(
+      host: "127.0.0.1", port: pg.port, username: "bank", password: nil, database: database,
+      tls: .disable)
+    c.options.connectTimeout = .seconds(5)
+    return try PostgresConnection.connect(
+      on: MultiThreadedEventLoopGroup.singleton.next(), configuration: c, id: 99,
+      logger: Logger(label: "test")
+    ).wait()
+  }
+
+  @Test func passesTheSharedConformanceSuite() throws {
+    var n = 0
+    let factory = StorageConformance.Factory(
+      make: { [pg] in
+        n += 1
+        return try PostgresStorage(url: try pg.database("conf\(n)"))
+      },
+      reopen: { s in
+        let url = "postgres://bank@127.0.0.1:\(self.pg.port)/conf\(n)"
+        s.close()
+        return try PostgresStorage(url: url)
+      },
+      second: { _ in try PostgresStorage(url: "postgres://bank@127.0.0.1:\(self.pg.port)/conf\(n)") })
+    try StorageConformance.run(factory)
+  }
+
+  /// The connection is ended while the append waits on the server: the outcome is unknown to
+  /// the client, which reads the batch back once the old backend is gone and, finding it absent,
+  /// appends it on a new connection.
+  @Test func aConnectionDroppedMidAppendIsResolvedByReadingBack() throws {
+    let url = try pg.database("drop")
+    let s = try PostgresStorage(url: url)
+    defer { s.close() }
+    _ = try s.commit(batch([[1, 1], [1, 2]]))
+    // Another session holds the next sequence in an open transaction, so the append waits.
+    let blocker = try rawConnection("drop")
+    _ = try blocker.query("BEGIN", logger: Logger(label: "t")).wait()
+    _ = try blocker.query(
+      "INSERT INTO bankcore_batches VALUES (3, 3, '\\x00'::bytea, decode(repeat('00', 32), 'hex'))",
+      logger: Logger(label: "t")
+    ).wait()
+    let result = NIOLockedValueBox<Result<UInt64?, StorageError>?>(nil)
+    let pending = batch([[2, 1]])
+    let t = Thread {
+      do throws(StorageError) {
+        let r = try s.append(pending, ifLastIs: 2)
+        result.withLockedValue { $0 = .success(r) }
+      } catch {
+        result.withLockedValue { $0 = .failure(error) }
+      }
+    }
+    t.start()
+    // Wait until the append is blocked, then end its backend and give the sequence up.
+    var waited = 0
+    while waited < 200 {
+      let r = try blocker.query(
+        "SELECT count(*)::int8 FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+        logger: Logger(label: "t")
+      ).wait()
+      if try r.rows.first?.decode(Int64.self) == 1 { break }
+      Thread.sleep(forTimeInterval: 0.02)
+      waited += 1
+    }
+    let killer = try rawConnection("drop")
+    _ = try killer.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+      logger: Logger(label: "t")
+    ).wait()
+    _ = try blocker.query("ROLLBACK", logger: Logger(label: "t")).wait()
+    var done: Result<UInt64?, StorageError>?
+    for _ in 0..<500 where done == nil {
+      Thread.sleep(forTimeInterval: 0.02)
+      done = result.withLockedValue { $0 }
+    }
+    #expect(try done?.get() == 3, "the append resolved its unknown outcome and stored the batch")
+    #expect(s.lastSequence == 3)
+    let v = try s.verify()
+    #expect(v.records == 3 && v.batches == 2)
+    #expect(try s.record(at: 3) == [2, 1])
+    _ = try? blocker.close().wait()
+    _ = try? killer.close().wait()
+  }
+
+  /// The same, but the other session's batch commits: reading back finds a batch that is not
+  /// ours, so the append reports the lost race (nil) and the journal holds that batch once.
+  @Test func aDroppedAppendThatLostTheRaceSaysSo() throws {
+    let url = try pg.database("race")
+    let s = try PostgresStorage(url: url)
+    defer { s.close() }
+    _ = try s.commit(batch([[1]]))
+    // A valid competing batch, as another node would write it.
+    let other = try PostgresStorage(url: url)
+    let theirs = try other.append(batch([[9, 9]]), ifLastIs: 1)
+    #expect(theirs == 2)
+    other.close()
+    #expect(try s.append(batch([[2]]), ifLastIs: 1) == nil, "a stale head appends nothing")
+    try s.observeAppends()
+    #expect(s.lastSequence == 2)
+    #expect(try s.append(batch([[3]]), ifLastIs: 2) == 3)
+    #expect(try s.verify().records == 3)
+  }
+
+  @Test func survivesAServerRestart() throws {
+    let url = try pg.database("restart")
+    let s = try PostgresStorage(url: url)
+    defer { s.close() }
+    _ = try s.commit(batch([[1]]))
+    try pg.restart()
+    // The next append reconnects; what was committed before the restart is all there.
+    #expect(try s.append(batch([[2]]), ifLastIs: 1) == 2)
+    #expect(try s.verify().records == 2)
+    let reopened = try PostgresStorage(url: url)
+    #expect(reopened.lastSequence == 2)
+    reopened.close()
+  }
+
+  /// A statement the server cancels (statement_timeout) stored nothing: the append fails with
+  /// a clear error and the next one works.
+  @Test func aStatementTimeoutFailsTheAppendAndStoresNothing() throws {
+    let url = try pg.database("timeout")
+    let s = try PostgresStorage(url: url, options: .init(statementTimeout: .milliseconds(300)))
+    defer { s.close() }
+    _ = try s.commit(batch([[1]]))
+    let blocker = try rawConnection("timeout")
+    _ = try blocker.query("BEGIN", logger: Logger(label: "t")).wait()
+    _ = try blocker.query(
+      "INSERT INTO bankcore_batches VALUES (2, 2, '\\x00'::bytea, decode(repeat('00', 32), 'hex'))",
+      logger: Logger(label: "t")
+    ).wait()
+    var failure: StorageError?
+    do { _ = try s.append(batch([[2]]), ifLastIs: 1) } catch { failure = error }
+    guard case .io(_, _, let detail) = failure else {
+      Issue.record("expected an I/O error, got \(String(describing: failure))")
+      return
+    }
+    #expect(detail.contains("57014"), "\(detail)")
+    _ = try blocker.query("ROLLBACK", logger: Logger(label: "t")).wait()
+    _ = try? blocker.close().wait()
+    #expect(s.lastSequence == 1)
+    #expect(try s.append(batch([[2]]), ifLastIs: 1) == 2)
+    #expect(try s.verify().records == 2)
+  }
+
+  /// Two writers at one head: the database's unique key lets exactly one in.
+  @Test func aUniqueViolationIsALostRaceNotAnError() throws {
+    let url = try pg.database("uniq")
+    let a = try PostgresStorage(url: url)
+    let b = try PostgresStorage(url: url)
+    defer {
+      a.close()
+      b.close()
+    }
+    var wins = 0
+    for round in 0..<20 {
+      let head = max(a.lastSequence, b.lastSequence)
+      let ra = try a.append(batch([[UInt8(round), 1]]), ifLastIs: head)
+      let rb = try b.append(batch([[UInt8(round), 2]]), ifLastIs: head)
+      #expect((ra == nil) != (rb == nil))
+      wins += ra == nil ? 0 : 1
+      try a.observeAppends()
+      try b.observeAppends()
+    }
+    #expect(try a.verify().records == 20)
+    #expect(wins == 20, "a, which always appends first, wins every round")
+  }
+
+  /// Two banks on one journal (two nodes): concurrent transfers in both, balances exact.
+  @Test func twoBanksOnOneJournalKeepExactBalances() async throws {
+    let url = try pg.database("nodes")
+    let one = try Bank(storage: PostgresStorage(url: url))
+    let ledger1 = Ledger(one)
+    let a = try ledger1.open(AccountSpec(name: "A", currency: .eur)).number
+    let b = try ledger1.open(AccountSpec(name: "B", currency: .eur)).number
+    try ledger1.deposit(Amount(minorUnits: 1_000_000, currency: .eur), to: a)
+    try ledger1.deposit(Amount(minorUnits: 1_000_000, currency: .eur), to: b)
+    let two = try Bank(storage: PostgresStorage(url: url))
+    // Both nodes commit: the journal holds every transfer once, in one order.
+    let ledger2 = Ledger(two)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for (i, ledger) in [ledger1, ledger2].enumerated() {
+        group.addTask {
+          for k in 0..<40 {
+            _ = try await ledger.perform { l throws(BankError) in
+              try l.transfer(
+                Amount(minorUnits: Int64(100 + k), currency: .eur), from: i == 0 ? a : b,
+                to: i == 0 ? b : a)
+            }
+          }
+        }
+      }
+      try await group.waitForAll()
+    }
+    // Each sent 40 transfers of 100...139 cents: they cancel out.
+    try two.refresh()
+    try one.refresh()
+    #expect(try ledger1.balance(of: a).minorUnits == 1_000_000)
+    #expect(try ledger2.balance(of: b).minorUnits == 1_000_000)
+    #expect(try ledger2.balance(of: a).minorUnits == 1_000_000)
+    one.close()
+    two.close()
+  }
+}
