@@ -161,10 +161,12 @@ public final class PostgresStorage: Storage {
     configuration.options.connectTimeout = .milliseconds(
       Int64(options.connectTimeout.components.seconds * 1000
         + options.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+    var opened: PostgresConnection?
     do {
       let conn = try PostgresConnection.connect(
         on: group.next(), configuration: configuration, id: id, logger: logger
       ).wait()
+      opened = conn
       let ms =
         options.statementTimeout.components.seconds * 1000
         + options.statementTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -180,6 +182,7 @@ public final class PostgresStorage: Storage {
       let backend = try pid.rows.first.map { try $0.decode(Int32.self) } ?? 0
       return (conn, backend)
     } catch {
+      if let opened { release(opened) }
       throw .io(
         operation: "connect to PostgreSQL", errno: 0,
         detail: "cannot reach \(location.display): \(Self.describe(error))")
@@ -242,9 +245,16 @@ public final class PostgresStorage: Storage {
     }
   }
 
+  /// Closes a connection that is no longer used, keeping it alive until its channel has closed
+  /// (a connection must be closed before it is freed).
+  static func release(_ c: PostgresConnection) {
+    let closing: EventLoopFuture<Void> = c.close()
+    closing.whenComplete { _ in withExtendedLifetime(c) {} }
+  }
+
   private func dropConnection(_ c: PostgresConnection) {
     state.withLockedValue { if $0.connection === c { $0.connection = nil } }
-    let _: EventLoopFuture<Void> = c.close()
+    Self.release(c)
   }
 
   /// Runs a statement that changes nothing, reconnecting and retrying it while the connection
@@ -365,10 +375,14 @@ public final class PostgresStorage: Storage {
       if let n = UInt64(note.payload) { notified.withLockedValue { $0 = max($0, n) } }
     }
     guard (try? c.query("LISTEN bankcore_journal", logger: logger).wait()) != nil else {
-      let _: EventLoopFuture<Void> = c.close()
+      Self.release(c)
       return
     }
-    listener.withLockedValue { $0 = c }
+    let old = listener.withLockedValue { l -> PostgresConnection? in
+      defer { l = c }
+      return l
+    }
+    if let old { Self.release(old) }
   }
 
   // MARK: Storage
