@@ -14,13 +14,19 @@ import PostgresNIO
 /// head its caller last saw: one statement inserts the batch only where the journal ends, and
 /// the batch's first sequence is the table's primary key, so two writers can never append at one
 /// sequence; the loser gets `nil`, catches up and revalidates (``Storage/append(_:ifLastIs:)``).
-/// Each append is one transaction committed with `synchronous_commit` on: durable (and, with a
-/// synchronous standby, replicated) when it returns. An append whose outcome the connection's
-/// loss hid is resolved by reading the batch back after the old backend is gone, never by
-/// guessing.
+/// Group commit: each append is one transaction committed without waiting for the WAL flush
+/// (`synchronous_commit = off` on the appending connection, so the caller's lock is held for a
+/// round trip only); ``waitUntilDurable(_:)`` then runs one synchronous commit on a second
+/// connection, whose flush covers every batch committed before it, for all waiters at once.
+/// A batch is reported as existing, to this bank or any other, only once such a flush covers it:
+/// reads flush before they hand out batches beyond the durable point. An append whose outcome
+/// the connection's loss hid is resolved by reading the batch back after the old backend is
+/// gone, never by guessing; a batch the database lost in a crash before its flush is reported as
+/// a failure, never acknowledged.
 ///
-/// Other writers' appends are seen through `LISTEN`/`NOTIFY` on `bankcore_journal`, with a
-/// query at least every ``Options/pollInterval`` as the fallback.
+/// Other writers' appends are seen through `LISTEN`/`NOTIFY` on `bankcore_journal` (each flush
+/// announces the head it made durable), with a query at least every ``Options/pollInterval`` as
+/// the fallback.
 ///
 /// Blocking: every method waits for the database on the calling thread; never call it from an
 /// event loop or a Swift concurrency task's thread (the bank's async API runs it off them).
@@ -87,6 +93,9 @@ public final class PostgresStorage: Storage {
   }
 
   private let state: NIOLockedValueBox<State>
+  /// The group flush: one leader at a time; the others wait for the flush that covers them.
+  private let gate = FlushGate()
+  private let flusher = NIOLockedValueBox<PostgresConnection?>(nil)
   /// The highest last sequence a notification announced.
   private let notified = NIOLockedValueBox<UInt64>(0)
   private let listener = NIOLockedValueBox<PostgresConnection?>(nil)
@@ -115,7 +124,8 @@ public final class PostgresStorage: Storage {
     let placeholder = State(headHash: [], lastPoll: .now)
     state = NIOLockedValueBox(placeholder)
     // The schema, under an advisory lock so that nodes starting together create it once.
-    let (conn, pid) = try Self.connect(location, options, logger: logger, group: group, id: 0)
+    let (conn, pid) = try Self.connect(
+      location, options, logger: logger, group: group, id: 0, asynchronousCommit: true)
     var genesis: [UInt8] = []
     do {
       genesis = try Self.prepareSchema(conn, options: options, logger: logger)
@@ -140,13 +150,76 @@ public final class PostgresStorage: Storage {
     startListening()
   }
 
+  // MARK: Durability
+
+  /// Makes every batch committed so far durable: one synchronous commit (a transaction id, so
+  /// that a commit record is written and flushed) on the flushing connection, whose WAL flush
+  /// covers every commit before it. Leaders take turns; a waiter whose sequence a finished
+  /// flush covers returns without one.
+  private func flush(through target: UInt64) throws(StorageError) {
+    guard let goal = gate.lead(through: target, head: { self.lastSequence }) else { return }
+    var failure: StorageError?
+    let deadline = ContinuousClock.now + options.reconnectFor
+    while true {
+      if state.withLockedValue({ $0.closed }) {
+        failure = .closed
+        break
+      }
+      let current = flusher.withLockedValue { $0 }
+      let c: PostgresConnection
+      if let current, !current.isClosed {
+        c = current
+      } else {
+        if let current { Self.release(current) }
+        do throws(StorageError) {
+          let id = connectionIDs.withLockedValue {
+            $0 += 1
+            return $0
+          }
+          c = try Self.connect(location, options, logger: logger, group: group, id: id).0
+          if current != nil { gate.noteLostConnection() }
+          flusher.withLockedValue { $0 = c }
+        } catch {
+          if ContinuousClock.now > deadline {
+            failure = error
+            break
+          }
+          Thread.sleep(forTimeInterval: 0.05)
+          continue
+        }
+      }
+      do {
+        // The notification goes out with the flush: other nodes hear of durable batches only.
+        _ = try c.query(
+          "SELECT txid_current(), pg_notify('bankcore_journal', \(String(goal)))", logger: logger
+        ).wait()
+        break
+      } catch {
+        let lost = Self.lostConnection(error)
+        if lost {
+          flusher.withLockedValue { if $0 === c { $0 = nil } }
+          Self.release(c)
+        }
+        if !lost || ContinuousClock.now > deadline {
+          failure = .io(
+            operation: "flush the journal (a synchronous commit)", errno: 0,
+            detail: Self.describe(error))
+          break
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+    }
+    gate.finish(goal, failed: failure != nil)
+    if let failure { throw failure }
+  }
+
   deinit { close() }
 
   // MARK: Connections
 
   private static func connect(
     _ location: PostgresLocation, _ options: Options, logger: Logger, group: any EventLoopGroup,
-    id: Int
+    id: Int, asynchronousCommit: Bool = false
   ) throws(StorageError) -> (PostgresConnection, Int32) {
     var configuration: PostgresConnection.Configuration
     if let dir = location.socketDirectory {
@@ -159,8 +232,9 @@ public final class PostgresStorage: Storage {
         password: location.password, database: location.database, tls: .disable)
     }
     configuration.options.connectTimeout = .milliseconds(
-      Int64(options.connectTimeout.components.seconds * 1000
-        + options.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+      Int64(
+        options.connectTimeout.components.seconds * 1000
+          + options.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
     var opened: PostgresConnection?
     do {
       let conn = try PostgresConnection.connect(
@@ -175,7 +249,10 @@ public final class PostgresStorage: Storage {
       // Durable at commit, whatever the server's default: an operator's `off` would lose
       // acknowledged batches in a crash (`remote_apply` and the like are kept).
       let sync = try conn.query("SHOW synchronous_commit", logger: logger).wait()
-      if let row = sync.rows.first, (try? row.decode(String.self)) == "off" {
+      if asynchronousCommit {
+        // The appending connection: its commits are made durable by the group flush.
+        _ = try conn.query("SET synchronous_commit = off", logger: logger).wait()
+      } else if let row = sync.rows.first, (try? row.decode(String.self)) == "off" {
         _ = try conn.query("SET synchronous_commit = on", logger: logger).wait()
       }
       let pid = try conn.query("SELECT pg_backend_pid()", logger: logger).wait()
@@ -231,7 +308,9 @@ public final class PostgresStorage: Storage {
         return $0
       }
       do throws(StorageError) {
-        let (c, pid) = try Self.connect(location, options, logger: logger, group: group, id: id)
+        let (c, pid) = try Self.connect(
+          location, options, logger: logger, group: group, id: id, asynchronousCommit: true)
+        gate.noteLostConnection()
         state.withLockedValue {
           $0.connection = c
           $0.backendPID = pid
@@ -365,7 +444,7 @@ public final class PostgresStorage: Storage {
 
   /// A second connection that LISTENs for other writers' appends; polling covers its absence.
   private func startListening() {
-    guard listener.withLockedValue({ $0 == nil || $0!.isClosed }) else { return }
+    guard listener.withLockedValue({ $0?.isClosed ?? true }) else { return }
     guard
       let (c, _) = try? Self.connect(
         location, Options(connectTimeout: .seconds(1)), logger: logger, group: group, id: -1)
@@ -400,6 +479,8 @@ public final class PostgresStorage: Storage {
       state.withLockedValue { $0.lastPoll = now }
       return
     }
+    // Committed, and durable once a flush after this read covers it: only then is it seen.
+    try flush(through: UInt64(last))
     state.withLockedValue {
       $0.lastPoll = now
       if UInt64(last) > $0.head {
@@ -480,15 +561,20 @@ public final class PostgresStorage: Storage {
         WHERE (SELECT coalesce(max(last_seq), 0) FROM bankcore_batches) = \(Int64(expected))
         ON CONFLICT (first_seq) DO NOTHING
         RETURNING last_seq)
-      SELECT last_seq, pg_notify('bankcore_journal', last_seq::text) FROM ins
+      SELECT last_seq FROM ins
       """
     let deadline = ContinuousClock.now + options.reconnectFor
     while true {
       let (c, pid) = try connection(until: deadline)
       do {
         let r = try c.query(insert, logger: logger).wait()
-        if r.rows.isEmpty { return nil }
+        if r.rows.isEmpty {
+          // Lost the race: learn the new head (durable first), so the caller catches up.
+          try refreshHead()
+          return nil
+        }
         adopt(last: UInt64(last), hash: hash)
+        gate.appended(UInt64(last), hash: hash)
         return UInt64(last)
       } catch {
         guard Self.lostConnection(error) else {
@@ -500,8 +586,11 @@ public final class PostgresStorage: Storage {
         switch try resolve(first: first, hash: hash, oldBackend: pid, until: deadline) {
         case .ours:
           adopt(last: UInt64(last), hash: hash)
+          gate.appended(UInt64(last), hash: hash)
           return UInt64(last)
-        case .theirs: return nil
+        case .theirs:
+          try refreshHead()
+          return nil
         case .absent: continue  // Nothing was stored: try again on the new connection.
         }
       }
@@ -569,9 +658,24 @@ public final class PostgresStorage: Storage {
     }
   }
 
-  /// Every append is durable when it returns.
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
     if state.withLockedValue({ $0.closed }) { throw .closed }
+    try flush(through: sequence)
+    // A connection was lost since this batch was appended: the server may have crashed before
+    // its WAL reached the disk. It is acknowledged only if it is still there.
+    guard let hash = gate.needsCheck(sequence) else { return }
+    let r = try read(
+      "read back a batch after a lost connection",
+      "SELECT hash FROM bankcore_batches WHERE last_seq = \(Int64(sequence))")
+    let h = try? r.rows.first?.decode(ByteBuffer.self)
+    guard let h, h.readableBytesView.elementsEqual(hash) else {
+      throw .io(
+        operation: "make the journal durable", errno: 0,
+        detail:
+          "the batch ending at sequence \(sequence) was lost by the database (a crash before its WAL was flushed); it was never acknowledged"
+      )
+    }
+    gate.checked(sequence)
   }
 
   public func forEachRecord(after sequence: UInt64, _ body: (StoredRecord) -> Bool)
@@ -587,11 +691,16 @@ public final class PostgresStorage: Storage {
         WHERE last_seq > \(from) ORDER BY last_seq LIMIT 512
         """)
       if r.rows.isEmpty { return }
+      if let row = r.rows.last, let (_, last) = try? row.decode((Int64, Int64).self) {
+        try flush(through: UInt64(last))
+      }
       for row in r.rows {
-        guard let (first, last, records, hash) = try? row.decode(
-          (Int64, Int64, ByteBuffer, ByteBuffer).self)
+        guard
+          let (first, last, records, hash) = try? row.decode(
+            (Int64, Int64, ByteBuffer, ByteBuffer).self)
         else {
-          throw .corrupt(offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
+          throw .corrupt(
+            offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
         }
         var stop = false
         try Self.split(records, first: first, last: last) { seq, bytes in
@@ -622,7 +731,9 @@ public final class PostgresStorage: Storage {
       else {
         throw .corrupt(offset: 0, sequence: UInt64(seq), reason: "a batch's records are cut short")
       }
-      let slice = buffer.readSlice(length: Int(n))!
+      guard let slice = buffer.readSlice(length: Int(n)) else {
+        throw .corrupt(offset: 0, sequence: UInt64(seq), reason: "a batch's records are cut short")
+      }
       let go = try slice.withUnsafeReadableBytes { (b) throws(StorageError) -> Bool in
         try body(seq, b)
       }
@@ -638,6 +749,7 @@ public final class PostgresStorage: Storage {
 
   public func record(at sequence: UInt64) throws(StorageError) -> [UInt8]? {
     guard sequence > 0 else { return nil }
+    if sequence <= lastSequence { try flush(through: sequence) }
     let r = try read(
       "read a record",
       """
@@ -718,9 +830,13 @@ public final class PostgresStorage: Storage {
         """)
       if r.rows.isEmpty { break }
       for row in r.rows {
-        guard let (first, last, body, hash) = try? row.decode(
-          (Int64, Int64, ByteBuffer, ByteBuffer).self)
-        else { throw .corrupt(offset: 0, sequence: UInt64(expectedFirst), reason: "a batch row does not decode") }
+        guard
+          let (first, last, body, hash) = try? row.decode(
+            (Int64, Int64, ByteBuffer, ByteBuffer).self)
+        else {
+          throw .corrupt(
+            offset: 0, sequence: UInt64(expectedFirst), reason: "a batch row does not decode")
+        }
         guard first == expectedFirst else {
           throw .corrupt(
             offset: 0, sequence: UInt64(expectedFirst),
@@ -734,7 +850,8 @@ public final class PostgresStorage: Storage {
         guard hash.readableBytesView.elementsEqual(head) else {
           throw .corrupt(
             offset: 0, sequence: UInt64(first),
-            reason: "batch \(first)...\(last) does not match the hash chain (the journal was changed)")
+            reason:
+              "batch \(first)...\(last) does not match the hash chain (the journal was changed)")
         }
         records += UInt64(last - first + 1)
         batches += 1
@@ -769,6 +886,12 @@ public final class PostgresStorage: Storage {
       return l
     }
     _ = try? l?.close().wait()
+    let f = flusher.withLockedValue { f -> PostgresConnection? in
+      defer { f = nil }
+      return f
+    }
+    _ = try? f?.close().wait()
+    gate.close()
   }
 
   /// Every batch of the journal with its records, in order: what `journal export` copies.
@@ -795,5 +918,82 @@ public final class PostgresStorage: Storage {
         from = first
       }
     }
+  }
+}
+
+/// The group flush's bookkeeping: how far the journal is durable, whether a flush is running,
+/// and this instance's batches not yet covered by one (with how many connections had been lost
+/// when each was appended).
+final class FlushGate: @unchecked Sendable {
+  private let condition = NSCondition()
+  private var durable: UInt64 = 0
+  private var flushing = false
+  private var closed = false
+  private var losses = 0
+  private var pending: [UInt64: (hash: [UInt8], losses: Int)] = [:]
+
+  /// Becomes the flush's leader and returns what it will cover, or `nil` when a flush already
+  /// covered `target` (waiting for the one running).
+  func lead(through target: UInt64, head: () -> UInt64) -> UInt64? {
+    condition.lock()
+    defer { condition.unlock() }
+    while true {
+      if durable >= target || closed { return nil }
+      if !flushing { break }
+      condition.wait()
+    }
+    flushing = true
+    // Everything committed before the flush starts: this instance's appends up to its head
+    // (each committed when its append returned) and what reads saw.
+    return max(target, head())
+  }
+
+  func finish(_ goal: UInt64, failed: Bool) {
+    condition.lock()
+    flushing = false
+    if !failed && goal > durable {
+      durable = goal
+      // Batches no connection loss came between are settled; the others wait for a check.
+      pending = pending.filter { $0.key > goal || $0.value.losses != losses }
+    }
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func appended(_ last: UInt64, hash: [UInt8]) {
+    condition.lock()
+    pending[last] = (hash, losses)
+    condition.unlock()
+  }
+
+  func noteLostConnection() {
+    condition.lock()
+    losses += 1
+    condition.unlock()
+  }
+
+  /// The hash to check `sequence` against when a connection was lost after it was appended.
+  func needsCheck(_ sequence: UInt64) -> [UInt8]? {
+    condition.lock()
+    defer { condition.unlock() }
+    guard let p = pending[sequence] else { return nil }
+    if p.losses == losses {
+      pending[sequence] = nil
+      return nil
+    }
+    return p.hash
+  }
+
+  func checked(_ sequence: UInt64) {
+    condition.lock()
+    pending[sequence] = nil
+    condition.unlock()
+  }
+
+  func close() {
+    condition.lock()
+    closed = true
+    condition.broadcast()
+    condition.unlock()
   }
 }

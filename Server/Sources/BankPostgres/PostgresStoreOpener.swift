@@ -112,7 +112,8 @@ public enum JournalCopy {
         var batch = RecordBatch()
         for r in records { batch.append(r) }
         guard let last = try pg.append(batch, ifLastIs: copied) else {
-          throw StorageError.invalidArgument("another writer wrote to the database during the import")
+          throw StorageError.invalidArgument(
+            "another writer wrote to the database during the import")
         }
         copied = last
         progress(copied)

@@ -60,7 +60,8 @@ while let a = args.popFirst() {
     pinKey = v
   case _ where a.hasPrefix("--pin-key="):
     pinKey = String(a.dropFirst("--pin-key=".count))
-  case "--store", _ where a.hasPrefix("--store="):
+  case "--store",
+    _ where a.hasPrefix("--store="):
     fail(
       "usage", "bankctl-pg takes --postgres URL in place of --store (bankctl works on files)",
       exit: 64)

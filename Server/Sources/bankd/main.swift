@@ -79,7 +79,9 @@ while !args.isEmpty {
   case "--postgres": options.postgres = value()
   case "--pin-key": options.pinKey = value()
   case "--version":
-    print("bankd 0.1.0 (BankCore journal format \(FileStorage.formatVersion), PostgreSQL schema \(PostgresStorage.schemaVersion))")
+    print(
+      "bankd 0.1.0 (BankCore journal format \(FileStorage.formatVersion), PostgreSQL schema \(PostgresStorage.schemaVersion))"
+    )
     exit(0)
   case "--host": options.host = value()
   case "--port": options.port = port()

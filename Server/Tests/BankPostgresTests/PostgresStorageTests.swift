@@ -48,7 +48,8 @@ import Testing
         s.close()
         return try PostgresStorage(url: url)
       },
-      second: { _ in try PostgresStorage(url: "postgres://bank@127.0.0.1:\(self.pg.port)/conf\(n)") })
+      second: { _ in try PostgresStorage(url: "postgres://bank@127.0.0.1:\(self.pg.port)/conf\(n)")
+      })
     try StorageConformance.run(factory)
   }
 
