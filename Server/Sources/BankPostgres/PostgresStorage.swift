@@ -820,44 +820,26 @@ public final class PostgresStorage: Storage {
     var records: UInt64 = 0
     var batches: UInt64 = 0
     var expectedFirst: Int64 = 1
-    var from: Int64 = 0
-    while true {
-      let r = try read(
-        "verify the journal",
-        """
-        SELECT first_seq, last_seq, records, hash FROM bankcore_batches
-        WHERE first_seq > \(from) ORDER BY first_seq LIMIT 512
-        """)
-      if r.rows.isEmpty { break }
-      for row in r.rows {
-        guard
-          let (first, last, body, hash) = try? row.decode(
-            (Int64, Int64, ByteBuffer, ByteBuffer).self)
-        else {
-          throw .corrupt(
-            offset: 0, sequence: UInt64(expectedFirst), reason: "a batch row does not decode")
-        }
-        guard first == expectedFirst else {
-          throw .corrupt(
-            offset: 0, sequence: UInt64(expectedFirst),
-            reason: "the journal has a gap: batch \(first)...\(last) follows \(expectedFirst - 1)")
-        }
-        try Self.split(body, first: first, last: last) { seq, bytes in
-          chain.add(sequence: UInt64(seq), bytes: bytes)
-          return true
-        }
-        let head = chain.endBatch()
-        guard hash.readableBytesView.elementsEqual(head) else {
-          throw .corrupt(
-            offset: 0, sequence: UInt64(first),
-            reason:
-              "batch \(first)...\(last) does not match the hash chain (the journal was changed)")
-        }
-        records += UInt64(last - first + 1)
-        batches += 1
-        expectedFirst = last + 1
-        from = first
+    try batchRows(what: "verify the journal") { first, last, body, hash throws(StorageError) in
+      guard first == expectedFirst else {
+        throw .corrupt(
+          offset: 0, sequence: UInt64(expectedFirst),
+          reason: "the journal has a gap: batch \(first)...\(last) follows \(expectedFirst - 1)")
       }
+      try Self.split(body, first: first, last: last) { seq, bytes in
+        chain.add(sequence: UInt64(seq), bytes: bytes)
+        return true
+      }
+      let head = chain.endBatch()
+      guard hash.readableBytesView.elementsEqual(head) else {
+        throw .corrupt(
+          offset: 0, sequence: UInt64(first),
+          reason: "batch \(first)...\(last) does not match the hash chain (the journal was changed)"
+        )
+      }
+      records += UInt64(last - first + 1)
+      batches += 1
+      expectedFirst = last + 1
     }
     var warnings: [String] = []
     let s = try read("read the snapshot", "SELECT sequence, hash FROM bankcore_snapshot")
@@ -896,25 +878,39 @@ public final class PostgresStorage: Storage {
 
   /// Every batch of the journal with its records, in order: what `journal export` copies.
   public func forEachBatch(_ body: ([[UInt8]]) throws(StorageError) -> Void) throws(StorageError) {
+    try batchRows(what: "read the journal") { first, last, records, _ throws(StorageError) in
+      var batch: [[UInt8]] = []
+      try Self.split(records, first: first, last: last) { _, bytes in
+        batch.append(Array(bytes))
+        return true
+      }
+      try body(batch)
+    }
+  }
+
+  /// Every batch row from the first, in order, a page at a time: first and last sequence, the
+  /// records, the chain hash.
+  private func batchRows(
+    what: String, _ body: (Int64, Int64, ByteBuffer, ByteBuffer) throws(StorageError) -> Void
+  ) throws(StorageError) {
     var from: Int64 = 0
     while true {
       let r = try read(
-        "read the journal",
+        what,
         """
-        SELECT first_seq, last_seq, records FROM bankcore_batches
+        SELECT first_seq, last_seq, records, hash FROM bankcore_batches
         WHERE first_seq > \(from) ORDER BY first_seq LIMIT 512
         """)
       if r.rows.isEmpty { return }
       for row in r.rows {
-        guard let (first, last, records) = try? row.decode((Int64, Int64, ByteBuffer).self) else {
-          throw .corrupt(offset: 0, sequence: UInt64(from), reason: "a batch row does not decode")
+        guard
+          let (first, last, records, hash) = try? row.decode(
+            (Int64, Int64, ByteBuffer, ByteBuffer).self)
+        else {
+          throw .corrupt(
+            offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
         }
-        var batch: [[UInt8]] = []
-        try Self.split(records, first: first, last: last) { _, bytes in
-          batch.append(Array(bytes))
-          return true
-        }
-        try body(batch)
+        try body(first, last, records, hash)
         from = first
       }
     }

@@ -121,12 +121,8 @@ public enum JournalCopy {
       let copy = try pg.verify()
       try check(source, copy, from: path, to: location.display)
       return Report(records: copy.records, batches: copy.batches, headHash: copy.headHash)
-    } catch let e as BankError {
-      throw e
-    } catch let e as StorageError {
-      throw BankError(e)
     } catch {
-      throw BankError(.ioError, "\(error)")
+      throw bankError(error)
     }
   }
 
@@ -168,13 +164,15 @@ public enum JournalCopy {
         }
         throw error
       }
-    } catch let e as BankError {
-      throw e
-    } catch let e as StorageError {
-      throw BankError(e)
     } catch {
-      throw BankError(.ioError, "\(error)")
+      throw bankError(error)
     }
+  }
+
+  static func bankError(_ error: any Error) -> BankError {
+    if let e = error as? BankError { return e }
+    if let e = error as? StorageError { return BankError(e) }
+    return BankError(.ioError, "\(error)")
   }
 
   static func check(_ a: VerifyReport, _ b: VerifyReport, from: String, to: String)

@@ -228,4 +228,44 @@ import Testing
     one.close()
     two.close()
   }
+
+  /// A file store copied into the database and back keeps every record, every batch boundary
+  /// and the head hash; a second import into a database with a journal is refused.
+  @Test func importAndExportKeepTheChain() throws {
+    let dir =
+      NSTemporaryDirectory() + "bankpg-copy-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let bank = try Bank(path: dir + "/a.journal")
+    let ledger = Ledger(bank)
+    let a = try ledger.open(AccountSpec(name: "A", currency: .eur)).number
+    let b = try ledger.open(AccountSpec(name: "B", currency: .eur)).number
+    for k in 1...30 {
+      try ledger.deposit(Amount(minorUnits: Int64(k), currency: .eur), to: a)
+      try ledger.transfer(Amount(minorUnits: 1, currency: .eur), from: a, to: b)
+    }
+    bank.close()
+    let original = try FileStorage(path: dir + "/a.journal", options: .init(readOnly: true))
+    let want = try original.verify()
+    original.close()
+    let location = try PostgresLocation(url: try pg.database("copy"))
+    let imported = try JournalCopy.importFile(dir + "/a.journal", into: location)
+    #expect(imported.headHash == want.headHash && imported.records == want.records)
+    #expect(imported.batches == want.batches)
+    #expect(throws: BankError.self) {
+      try JournalCopy.importFile(dir + "/a.journal", into: location)
+    }
+    let exported = try JournalCopy.exportFile(from: location, to: dir + "/b.journal")
+    #expect(exported.headHash == want.headHash)
+    #expect(throws: BankError.self) {
+      try JournalCopy.exportFile(from: location, to: dir + "/b.journal")
+    }
+    let copy = try Bank(path: dir + "/b.journal")
+    #expect(try Ledger(copy).balance(of: b).minorUnits == 30)
+    #expect(try Ledger(copy).balance(of: a).minorUnits == 465 - 30)
+    copy.close()
+    let onPostgres = try Bank(storage: PostgresStorage(location: location))
+    #expect(try Ledger(onPostgres).balance(of: b).minorUnits == 30)
+    onPostgres.close()
+  }
 }
