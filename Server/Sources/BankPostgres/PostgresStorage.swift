@@ -157,7 +157,7 @@ public final class PostgresStorage: Storage {
   /// covers every commit before it. Leaders take turns; a waiter whose sequence a finished
   /// flush covers returns without one.
   private func flush(through target: UInt64) throws(StorageError) {
-    guard let goal = gate.lead(through: target, head: { self.lastSequence }) else { return }
+    guard let goal = try gate.lead(through: target, head: { self.lastSequence }) else { return }
     var failure: StorageError?
     let deadline = ContinuousClock.now + options.reconnectFor
     while true {
@@ -177,7 +177,8 @@ public final class PostgresStorage: Storage {
             return $0
           }
           c = try Self.connect(location, options, logger: logger, group: group, id: id).0
-          if current != nil { gate.noteLostConnection() }
+          // Any new flushing connection may face a server that crashed since the last flush.
+          gate.noteLostConnection()
           flusher.withLockedValue { $0 = c }
         } catch {
           if ContinuousClock.now > deadline {
@@ -198,6 +199,7 @@ public final class PostgresStorage: Storage {
         let lost = Self.lostConnection(error)
         if lost {
           flusher.withLockedValue { if $0 === c { $0 = nil } }
+          gate.noteLostConnection()
           Self.release(c)
         }
         if !lost || ContinuousClock.now > deadline {
@@ -311,11 +313,23 @@ public final class PostgresStorage: Storage {
         let (c, pid) = try Self.connect(
           location, options, logger: logger, group: group, id: id, asynchronousCommit: true)
         gate.noteLostConnection()
-        state.withLockedValue {
-          $0.connection = c
-          $0.backendPID = pid
+        // Another thread may have reconnected meanwhile, or the store closed: keep one.
+        var stale: PostgresConnection?
+        let kept = state.withLockedValue { s -> (PostgresConnection, Int32)? in
+          if s.closed { return nil }
+          if let other = s.connection, !other.isClosed { return (other, s.backendPID) }
+          stale = s.connection
+          s.connection = c
+          s.backendPID = pid
+          return (c, pid)
         }
-        return (c, pid)
+        if let stale { Self.release(stale) }
+        guard let kept else {
+          Self.release(c)
+          throw .closed
+        }
+        if kept.0 !== c { Self.release(c) }
+        return kept
       } catch {
         if ContinuousClock.now + delay > deadline { throw error }
         Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18)
@@ -470,6 +484,9 @@ public final class PostgresStorage: Storage {
 
   /// Reads the journal's end from the database.
   private func refreshHead() throws(StorageError) {
+    // A batch read before a crash may be gone after it: read again if a connection was lost
+    // between the read and the flush that makes what was read durable.
+    let stamp = gate.lossCount
     let r = try read(
       "read the journal's end",
       "SELECT last_seq, hash FROM bankcore_batches ORDER BY last_seq DESC LIMIT 1")
@@ -481,6 +498,7 @@ public final class PostgresStorage: Storage {
     }
     // Committed, and durable once a flush after this read covers it: only then is it seen.
     try flush(through: UInt64(last))
+    if gate.lossCount != stamp { return try refreshHead() }
     state.withLockedValue {
       $0.lastPoll = now
       if UInt64(last) > $0.head {
@@ -566,6 +584,8 @@ public final class PostgresStorage: Storage {
     let deadline = ContinuousClock.now + options.reconnectFor
     while true {
       let (c, pid) = try connection(until: deadline)
+      // Counted before the statement: a crash after it commits is a loss after the append.
+      let stamp = gate.lossCount
       do {
         let r = try c.query(insert, logger: logger).wait()
         if r.rows.isEmpty {
@@ -574,9 +594,15 @@ public final class PostgresStorage: Storage {
           return nil
         }
         adopt(last: UInt64(last), hash: hash)
-        gate.appended(UInt64(last), hash: hash)
+        gate.appended(UInt64(last), hash: hash, losses: stamp)
         return UInt64(last)
       } catch {
+        if let e = error as? PSQLError, e.serverInfo?[.sqlState] == "23505" {
+          // Another writer's batch took the same last sequence while this statement waited
+          // (only `first_seq` is its conflict target): the statement stored nothing, a lost race.
+          try refreshHead()
+          return nil
+        }
         guard Self.lostConnection(error) else {
           // The server refused the statement (a timeout, a constraint): nothing was stored.
           throw .io(operation: "append to the journal", errno: 0, detail: Self.describe(error))
@@ -586,7 +612,7 @@ public final class PostgresStorage: Storage {
         switch try resolve(first: first, hash: hash, oldBackend: pid, until: deadline) {
         case .ours:
           adopt(last: UInt64(last), hash: hash)
-          gate.appended(UInt64(last), hash: hash)
+          gate.appended(UInt64(last), hash: hash, losses: stamp)
           return UInt64(last)
         case .theirs:
           try refreshHead()
@@ -615,7 +641,8 @@ public final class PostgresStorage: Storage {
           while !gone {
             let r = try read(
               "wait for the lost connection's backend",
-              "SELECT count(*)::int8 FROM pg_stat_activity WHERE pid = \(oldBackend)")
+              "SELECT count(*)::int8 FROM pg_stat_activity WHERE pid = \(oldBackend) AND pid <> pg_backend_pid()"
+            )
             gone = ((try? r.rows.first?.decode(Int64.self)) ?? 0) == 0
             if !gone {
               if ContinuousClock.now > deadline {
@@ -684,6 +711,7 @@ public final class PostgresStorage: Storage {
     var from = Int64(sequence)
     while true {
       // A page of batches at a time, with no lock held while `body` runs.
+      let stamp = gate.lossCount
       let r = try read(
         "read the journal",
         """
@@ -693,6 +721,9 @@ public final class PostgresStorage: Storage {
       if r.rows.isEmpty { return }
       if let row = r.rows.last, let (_, last) = try? row.decode((Int64, Int64).self) {
         try flush(through: UInt64(last))
+        // A connection lost between the read and the flush: the page may hold batches a crash
+        // erased; read it again.
+        if gate.lossCount != stamp { continue }
       }
       for row in r.rows {
         guard
@@ -877,8 +908,12 @@ public final class PostgresStorage: Storage {
   }
 
   /// Every batch of the journal with its records, in order: what `journal export` copies.
-  public func forEachBatch(_ body: ([[UInt8]]) throws(StorageError) -> Void) throws(StorageError) {
+  public func forEachBatch(
+    through limit: UInt64 = .max, _ body: ([[UInt8]]) throws(StorageError) -> Void
+  ) throws(StorageError) {
     try batchRows(what: "read the journal") { first, last, records, _ throws(StorageError) in
+      // Only batches a flush has covered (the head at open, or `limit`) are copied.
+      guard UInt64(last) <= limit else { return }
       var batch: [[UInt8]] = []
       try Self.split(records, first: first, last: last) { _, bytes in
         batch.append(Array(bytes))
@@ -930,11 +965,13 @@ final class FlushGate: @unchecked Sendable {
 
   /// Becomes the flush's leader and returns what it will cover, or `nil` when a flush already
   /// covered `target` (waiting for the one running).
-  func lead(through target: UInt64, head: () -> UInt64) -> UInt64? {
+  func lead(through target: UInt64, head: () -> UInt64) throws(StorageError) -> UInt64? {
     condition.lock()
     defer { condition.unlock() }
     while true {
-      if durable >= target || closed { return nil }
+      if durable >= target { return nil }
+      // Closed before a flush covered it: not durable, so never reported as such.
+      if closed { throw .closed }
       if !flushing { break }
       condition.wait()
     }
@@ -956,10 +993,17 @@ final class FlushGate: @unchecked Sendable {
     condition.unlock()
   }
 
-  func appended(_ last: UInt64, hash: [UInt8]) {
+  func appended(_ last: UInt64, hash: [UInt8], losses stamp: Int) {
     condition.lock()
-    pending[last] = (hash, losses)
+    pending[last] = (hash, stamp)
     condition.unlock()
+  }
+
+  /// How many connections have been lost (or replaced) so far.
+  var lossCount: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return losses
   }
 
   func noteLostConnection() {

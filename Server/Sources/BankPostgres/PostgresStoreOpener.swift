@@ -118,6 +118,8 @@ public enum JournalCopy {
         copied = last
         progress(copied)
       }
+      // Appends commit asynchronously: the copy is reported once a flush covers it.
+      if copied > 0 { try pg.waitUntilDurable(copied) }
       let copy = try pg.verify()
       try check(source, copy, from: path, to: location.display)
       return Report(records: copy.records, batches: copy.batches, headHash: copy.headHash)
@@ -139,12 +141,14 @@ public enum JournalCopy {
         location: location, options: .init(createIfMissing: false, readOnly: true))
       defer { pg.close() }
       let source = try pg.verify()
+      // What was verified is what is copied, once a flush has made it durable.
+      if source.records > 0 { try pg.waitUntilDurable(source.records) }
       var options = FileStorage.Options(createIfMissing: true)
       options.genesis = pg.genesis
       let file = try FileStorage(path: path, options: options)
       var copied: UInt64 = 0
       do {
-        try pg.forEachBatch { records throws(StorageError) in
+        try pg.forEachBatch(through: source.records) { records throws(StorageError) in
           var batch = RecordBatch()
           for r in records { batch.append(r) }
           copied = try file.append(batch)
