@@ -726,13 +726,7 @@ public final class PostgresStorage: Storage {
         if gate.lossCount != stamp { continue }
       }
       for row in r.rows {
-        guard
-          let (first, last, records, hash) = try? row.decode(
-            (Int64, Int64, ByteBuffer, ByteBuffer).self)
-        else {
-          throw .corrupt(
-            offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
-        }
+        let (first, last, records, hash) = try Self.batch(row, after: from)
         var stop = false
         try Self.split(records, first: first, last: last) { seq, bytes in
           guard seq > Int64(sequence) else { return true }
@@ -747,6 +741,16 @@ public final class PostgresStorage: Storage {
         from = last
       }
     }
+  }
+
+  /// A batch row's first and last sequence, records and chain hash.
+  static func batch(_ row: PostgresRow, after from: Int64) throws(StorageError) -> (
+    Int64, Int64, ByteBuffer, ByteBuffer
+  ) {
+    guard let b = try? row.decode((Int64, Int64, ByteBuffer, ByteBuffer).self) else {
+      throw .corrupt(offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
+    }
+    return b
   }
 
   /// Calls `body` with each record of a stored batch.
@@ -938,13 +942,7 @@ public final class PostgresStorage: Storage {
         """)
       if r.rows.isEmpty { return }
       for row in r.rows {
-        guard
-          let (first, last, records, hash) = try? row.decode(
-            (Int64, Int64, ByteBuffer, ByteBuffer).self)
-        else {
-          throw .corrupt(
-            offset: 0, sequence: UInt64(from + 1), reason: "a batch row does not decode")
-        }
+        let (first, last, records, hash) = try Self.batch(row, after: from)
         try body(first, last, records, hash)
         from = first
       }
