@@ -3,7 +3,7 @@
 
     Tools/read_journal.py PATH [--records]
 
-Checks the header, the close block (format versions 2 and 3), every frame's salted header CRC32C, body
+Checks the header, the close block (format versions 2 to 4), every frame's salted header CRC32C, body
 CRC32C, sequence number, link and flags, and the SHA-256 hash chain, and applies the recovery rules
 (a torn tail is at most one write, never below a floor: a clean close, a dirty close block's
 sequence, a stale snapshot's sequence, a later frame's durable watermark). Prints the record and
@@ -145,8 +145,14 @@ def main():
     version, hsize = struct.unpack_from("<II", data, 8)
     store_id = data[16:32]
     (hcrc,) = struct.unpack_from("<I", data, 60)
-    if crc32c(data[:60]) != hcrc or version not in (1, 2, 3) or hsize != (64 if version == 1 else 128):
+    # Version 4 from version 3: bytes 40..<44 hold the patch that keeps the checksum; the chain
+    # starts from the version-3 form (version 3, those bytes zero), which has the same checksum.
+    as_created = data[:8] + struct.pack("<I", 3) + data[12:40] + bytes(20)
+    if crc32c(data[:60]) != hcrc and version in (3, 4) and hsize == 128 and crc32c(as_created) == hcrc:
+        version = 3  # an upgrade cut short: still version 3
+    elif crc32c(data[:60]) != hcrc or version not in (1, 2, 3, 4) or hsize != (64 if version == 1 else 128):
         fail(0, 0, "bad file header")
+    genesis = as_created + data[60:64] if version == 4 and any(data[40:44]) else data[:64]
     if version >= 2 and len(data) < 128:
         print("warning: the journal's creation was never completed: an empty store", file=sys.stderr)
         print("records 0 batches 0 head_hash none")
@@ -158,7 +164,7 @@ def main():
         if block[:8] == b"BCCLOSE1" and crc32c(block[:60]) == struct.unpack_from("<I", block, 60)[0] \
                 and flags <= 1 and cend < 1 << 63:
             close = (flags == 1, cseq, cend, ccrc)
-    elif version == 3:
+    elif version >= 3:
         # Two 32-byte copies written alternately; the valid one with the newer generation wins.
         best = None
         for slot in (data[64:96], data[96:128]):
@@ -172,7 +178,7 @@ def main():
         # A torn write of the close block: fall back to the frames' own checksums.
         print("warning: the close block could not be used: recovered from the frames' own checksums", file=sys.stderr)
     salt = crc32c(store_id)
-    head = hashlib.sha256(data[:64]).digest()
+    head = hashlib.sha256(genesis).digest()
     batch = hashlib.sha256(head)
     off, seq, prev = hsize, 1, hcrc
     records = batches = 0
@@ -217,14 +223,19 @@ def main():
             pending = 0
             end_off, end_prev = off, prev
     next_seq = records + 1
+    # Version 4, not closed cleanly: the zeros after the last byte that is not zero are space a
+    # writer reserved, not a tail.
+    data_end = len(data)
+    if version == 4 and not (close and close[0]):
+        data_end = max(len(data.rstrip(b"\0")), end_off)
     snap = read_snapshot(path, store_id, len(data))
     snap_valid = snap is not None and snapshot_holds(data, snap, salt, hsize)
-    if damaged:
+    if damaged and off < data_end:
         if snap_valid and off < snap[1]:
             # The snapshot vouches for this prefix, but its bytes are damaged.
             fail(off, seq, f"{damaged}, before the end frame of the snapshot (offset {snap[1]})")
         # Damage is proven when a later frame was written after this sequence was durable.
-        for o in range(off + 1, len(data) - 39):
+        for o in range(off + 1, data_end - 39):
             length = struct.unpack_from("<I", data, o + 16)[0]
             if length == 0 or length > MAX_BODY:
                 continue
@@ -238,7 +249,7 @@ def main():
     if close and close[0]:
         if records != close[1] or end_off != close[2] or end_prev != close[3] or len(data) != close[2]:
             fail(end_off, next_seq, f"closed cleanly at sequence {close[1]} (offset {close[2]}) but the file does not end there")
-    tail = len(data) - end_off
+    tail = data_end - end_off
     if tail > MAX_UNSYNCED:
         fail(end_off, next_seq, f"{tail} bytes follow the last valid batch, more than one write")
     if tail:

@@ -19,6 +19,12 @@ final class FaultyFileSystem: FileSystem {
   let syncDelay = Atomic<Int>(0)
   /// The largest single pwrite seen.
   let maxWrite = Atomic<Int>(0)
+  /// While not 0, every reservation fails with this errno (ENOSPC: a full disk).
+  let failReserve = Atomic<Int32>(0)
+  /// While set, every write that extends the file fails with ENOSPC (a full disk), while writes
+  /// into space already there succeed.
+  let diskFull = Atomic<Bool>(false)
+  let reservations = Atomic<Int>(0)
 
   func open(_ path: String, flags: Int32, mode: UInt32) -> Int32 {
     real.open(path, flags: flags, mode: mode)
@@ -31,6 +37,9 @@ final class FaultyFileSystem: FileSystem {
     let n = writes.add(1, ordering: .relaxed).newValue
     maxWrite.max(count, ordering: .relaxed)
     if failWriteAt.load(ordering: .relaxed) == n { return -Int(ENOSPC) }
+    if diskFull.load(ordering: .relaxed), Int64(count) + offset > real.size(fd) {
+      return -Int(ENOSPC)
+    }
     if shortWrites.load(ordering: .relaxed) && count > 1 {
       return real.pwrite(fd, buffer, max(1, count / 3), offset)
     }
@@ -45,6 +54,13 @@ final class FaultyFileSystem: FileSystem {
   func fsync(_ fd: Int32) -> Int32 { real.fsync(fd) }
   func ftruncate(_ fd: Int32, _ length: Int64) -> Int32 { real.ftruncate(fd, length) }
   func size(_ fd: Int32) -> Int64 { real.size(fd) }
+  func reserve(_ fd: Int32, offset: Int64, length: Int64) -> Int32 {
+    let e = failReserve.load(ordering: .relaxed)
+    if e != 0 { return -e }
+    if diskFull.load(ordering: .relaxed) { return -ENOSPC }
+    reservations.add(1, ordering: .relaxed)
+    return real.reserve(fd, offset: offset, length: length)
+  }
   func rename(_ from: String, _ to: String) -> Int32 { real.rename(from, to) }
   func unlink(_ path: String) -> Int32 { real.unlink(path) }
   func tryLock(_ fd: Int32) -> Int32 { real.tryLock(fd) }
@@ -119,7 +135,7 @@ struct SampleJournal {
     var ends: [Int] = []
     for b in batches {
       try s.commit(rawBatch(b))
-      ends.append(fileBytes(path).count)
+      ends.append(Int(s.writer.withLock { $0.written }))
     }
     s.close()
     // As a writer killed after its last sync leaves it: the close block still dirty.
@@ -451,7 +467,9 @@ struct SampleJournal {
     let j = try sample()
     let path = dir.file("huge-tail.journal")
     // Expected: refuse; no single write is longer than maxUnsyncedBytes, so no crash leaves this.
-    let junk = j.bytes + [UInt8](repeating: 0, count: FileFormat.maxUnsyncedBytes + 1)
+    // (Not zeros: after a version-4 journal's end those are space a writer reserved.)
+    var junk = j.bytes + [UInt8](repeating: 0, count: FileFormat.maxUnsyncedBytes + 1)
+    junk[junk.count - 1] = 0xA5
     writeFileBytes(path, junk)
     guard case .failure(.corrupt(let offset, _, _)) = openRecords(path) else {
       Issue.record("a tail longer than any write was truncated")

@@ -27,6 +27,10 @@ protocol FileSystem: Sendable {
   func ftruncate(_ fd: Int32, _ length: Int64) -> Int32
   /// Returns the size or `-errno`.
   func size(_ fd: Int32) -> Int64
+  /// Reserves `[offset, offset + length)` for writes to come (`posix_fallocate`: allocated,
+  /// reading as zeros, the file's size extended to cover it). Returns 0 or `-errno` (`-ENOSPC`,
+  /// `-EOPNOTSUPP`, …): a failure leaves the file's contents as they were.
+  func reserve(_ fd: Int32, offset: Int64, length: Int64) -> Int32
   /// Returns 0 or `-errno`.
   func rename(_ from: String, _ to: String) -> Int32
   /// Returns 0 or `-errno`.
@@ -72,6 +76,7 @@ protocol FileSystem: Sendable {
 
 extension FileSystem {
   func isRegularFile(_ fd: Int32) -> Bool { true }
+  func reserve(_ fd: Int32, offset: Int64, length: Int64) -> Int32 { -EOPNOTSUPP }
   func evictCache(_ fd: Int32) {}
   func dropCache(_ fd: Int32, offset: Int64, length: Int64) {}
   func moveAboveStandardDescriptors(_ fd: Int32) -> Int32 { fd }
@@ -108,6 +113,12 @@ struct POSIXFileSystem: FileSystem {
   func size(_ fd: Int32) -> Int64 {
     var st = stat()
     return fstat(fd, &st) == 0 ? Int64(st.st_size) : Int64(-errno)
+  }
+  func reserve(_ fd: Int32, offset: Int64, length: Int64) -> Int32 {
+    // `posix_fallocate` returns the error number itself; `EINTR` is retried.
+    var r: Int32
+    repeat { r = posix_fallocate(fd, off_t(offset), off_t(length)) } while r == EINTR
+    return -r
   }
   func rename(_ from: String, _ to: String) -> Int32 { Glibc.rename(from, to) == 0 ? 0 : -errno }
   func unlink(_ path: String) -> Int32 { Glibc.unlink(path) == 0 ? 0 : -errno }

@@ -398,6 +398,28 @@ final class SimulatedFileSystem: FileSystem {
     }
   }
 
+  /// `fallocate`: the file grows to cover the range with zeros, as an unsynced write of zeros
+  /// past the old end (a crash keeps, drops or tears it like any write); `ENOSPC` as writes do.
+  func reserve(_ fd: Int32, offset: Int64, length: Int64) -> Int32 {
+    state.withLock { s -> Int32 in
+      if s.crashed { return -EIO }
+      guard let path = s.fds[fd], var f = s.files[path] else { return -EBADF }
+      if s.faults.enospcPerMille > 0 && s.rng.next() % 1000 < s.faults.enospcPerMille {
+        s.log.append("ENOSPC (reserve)")
+        return -ENOSPC
+      }
+      let end = Int(offset + length)
+      guard end > f.current.count else { return 0 }
+      let from = f.current.count
+      s.trace.append("reserve \(path.suffix(8)) \(from)..<\(end)")
+      let zeros = [UInt8](repeating: 0, count: end - from)
+      f.current += zeros
+      f.unsynced.append(Write(offset: from, bytes: zeros))
+      s.files[path] = f
+      return 0
+    }
+  }
+
   func size(_ fd: Int32) -> Int64 {
     state.withLock { s -> Int64 in
       guard let path = s.fds[fd], let f = s.files[path] else { return -Int64(EBADF) }

@@ -1,10 +1,12 @@
 /// The byte layout of the append-only journal; `Docs/FileFormat.md` is its specification.
 enum FileFormat {
   static let magic: [UInt8] = Array("BANKCORE".utf8)
-  /// The version new journals are written in: 3, whose close block is two 32-byte copies
-  /// written alternately. Versions 2 (one 64-byte close block) and 1 (none) still open, and stay
-  /// what they are (the header is immutable: the hash chain starts from it).
-  static let version: UInt32 = 3
+  /// The version new journals are written in: 4, version 3's layout whose end may be followed
+  /// by space a writer reserved ahead of itself (zeros; `Docs/FileFormat.md`, "Reserved space").
+  /// A version-3 journal is upgraded to 4 by the first writer that reserves space in it (only
+  /// its version field and the patch bytes change, so its checksum and hash chain stay as they
+  /// were); versions 2 (one 64-byte close block) and 1 (none) still open, and stay what they are.
+  static let version: UInt32 = 4
   /// The immutable part of the header: what the chain's genesis hash and the first frame's link
   /// cover. Version 2 follows it with a 64-byte ``CloseBlock``.
   static let headerSize = 64
@@ -18,15 +20,63 @@ enum FileFormat {
   /// group commit leader writes at most this much at a time.
   static let maxUnsyncedBytes = 64 << 20
 
+  /// The four bytes (at header offset 40) that keep a header's CRC32C the same when its version
+  /// field goes from 3 to 4: an upgraded header still has its version-3 checksum, so the first
+  /// frame's link, the close block's empty-journal CRC and the hash chain's genesis (its version-3
+  /// form) are unchanged, and a write of it torn half way fails its checksum, whose version-3 form
+  /// still matches. CRC32C over a fixed length is affine, so the patch is one constant.
+  static let upgradePatch: [UInt8] = {
+    let zero = CRC32C.checksum([UInt8](repeating: 0, count: 60))
+    func linear(_ m: [UInt8]) -> UInt32 { CRC32C.checksum(m) ^ zero }
+    var delta = [UInt8](repeating: 0, count: 60)
+    delta[8] = 3 ^ 4
+    // Column i: what bit i of the patch changes in the checksum. Solve columns × x = target.
+    let columns: [UInt32] = (0..<32).map { bit in
+      var m = [UInt8](repeating: 0, count: 60)
+      m[40 + bit / 8] = 1 << UInt8(bit % 8)
+      return linear(m)
+    }
+    let target = linear(delta)
+    // Rows: one per checksum bit, the unknowns as a bit mask, the right-hand side apart.
+    var rows: [(mask: UInt32, rhs: UInt32)] = (0..<32).map { r in
+      var mask: UInt32 = 0
+      for (i, c) in columns.enumerated() where (c >> UInt32(r)) & 1 == 1 { mask |= 1 << UInt32(i) }
+      return (mask, (target >> UInt32(r)) & 1)
+    }
+    var pivotRow = 0
+    var pivots: [(row: Int, column: Int)] = []
+    for column in 0..<32 {
+      guard let found = (pivotRow..<32).first(where: { (rows[$0].mask >> UInt32(column)) & 1 == 1 })
+      else { continue }
+      rows.swapAt(pivotRow, found)
+      for r in 0..<32 where r != pivotRow && (rows[r].mask >> UInt32(column)) & 1 == 1 {
+        rows[r].mask ^= rows[pivotRow].mask
+        rows[r].rhs ^= rows[pivotRow].rhs
+      }
+      pivots.append((pivotRow, column))
+      pivotRow += 1
+    }
+    var x: UInt32 = 0
+    for p in pivots where rows[p.row].rhs == 1 { x |= 1 << UInt32(p.column) }
+    return [UInt8(x & 0xFF), UInt8(x >> 8 & 0xFF), UInt8(x >> 16 & 0xFF), UInt8(x >> 24)]
+  }()
+
   /// The file header: magic, version, size, store ID (the salt), creation time, CRC32C.
   struct Header: Equatable {
     var storeID: [UInt8]
     var created: Int64
     var version: UInt32 = FileFormat.version
+    /// A version-4 header upgraded from version 3 (it carries ``FileFormat/upgradePatch``): its
+    /// hash chain starts from its version-3 form.
+    var upgraded = false
 
     /// Where the first frame starts: after the header and, from version 2, the close block.
     var framesStart: Int { version >= 2 ? headerSize + closeBlockSize : headerSize }
 
+    /// Whether space after the journal's end may be reserved (zeros): version 4.
+    var reservesSpace: Bool { version >= 4 }
+
+    /// The header's bytes as written.
     func encode() -> [UInt8] {
       var w = ByteWriter(capacity: headerSize)
       w.raw(magic)
@@ -34,9 +84,22 @@ enum FileFormat {
       w.u32(UInt32(framesStart))
       w.raw(storeID)
       w.i64(created)
-      w.raw(repeatElement(0, count: 20))
+      w.raw(upgraded ? upgradePatch : [0, 0, 0, 0])
+      w.raw(repeatElement(0, count: 16))
       w.u32(CRC32C.checksum(w.bytes))
       return w.bytes
+    }
+
+    /// The bytes the hash chain starts from (`H0`) and another backend keeps as the store's
+    /// genesis: the header as created (an upgraded header's version-3 form, same checksum).
+    var chainGenesis: [UInt8] { upgraded ? asUpgraded(false).encode() : encode() }
+
+    /// This version-3 header as upgraded to version 4, or (`false`) an upgraded one as it was.
+    func asUpgraded(_ on: Bool) -> Header {
+      var h = self
+      h.version = on ? 4 : 3
+      h.upgraded = on
+      return h
     }
 
     /// A new store's header: a random store ID, created now, the current version.
@@ -64,18 +127,25 @@ enum FileFormat {
           let size = try r.u32()
           let id = try r.bytes(16)
           let created = try r.i64()
-          _ = try r.bytes(20)
+          let patch = try r.bytes(4)
+          _ = try r.bytes(16)
           let crc = try r.u32()
           guard crc == CRC32C.checksum(b[0..<60]) else {
+            // An upgrade from 3 to 4 cut short: the version-3 form still has the checksum.
+            let asCreated = Header(storeID: id, created: created, version: 3)
+            if v == 3 || v == 4, asCreated.crc == crc, size == UInt32(asCreated.framesStart) {
+              return (asCreated, "")
+            }
             return (nil, "file header checksum mismatch")
           }
-          guard v >= 1 && v <= 3 else {
+          guard v >= 1 && v <= FileFormat.version else {
             return (
               nil,
-              "unsupported journal version \(v) (this release reads versions 1 to 3); a newer release wrote it"
+              "unsupported journal version \(v) (this release reads versions 1 to \(FileFormat.version)); a newer release wrote it"
             )
           }
-          let h = Header(storeID: id, created: created, version: v)
+          let h = Header(
+            storeID: id, created: created, version: v, upgraded: v == 4 && patch == upgradePatch)
           guard size == UInt32(h.framesStart) else {
             return (nil, "unexpected header size \(size)")
           }

@@ -42,6 +42,13 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     /// its hash chain. It must be a current-version header (``FileStorage/makeGenesis()``, or
     /// ``FileStorage/genesis`` of another store); ignored when the store exists.
     public var genesis: [UInt8]?
+    /// The most journal space a writer reserves ahead of itself at once (version 4): reservations
+    /// start at 1 MiB and double while the writer fills them within a second, up to this, so
+    /// that a commit's `fdatasync` writes data only, not the file's new size. 0 turns
+    /// reservation off (every commit then extends the file). Default: 64 MiB.
+    public var reservationCap: Int64 = 64 << 20
+    /// The first reservation's size (tests make it small).
+    var reservationStart: Int64 = 1 << 20
 
     /// Creates options.
     public init(
@@ -153,6 +160,41 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     /// Whether a group-commit leader has taken queued bytes and not yet finished writing and
     /// syncing them: the lock is never let go meanwhile.
     var writing = false
+    /// The file's size as this writer last made or found it: between ``written`` and it lies
+    /// space reserved for the frames to come (zeros).
+    var fileSize: Int64 = 0
+    /// Whether this writer reserves space ahead of itself (a journal of version 3 or 4 and a
+    /// non-zero ``Options/reservationCap``).
+    var reserves = false
+    /// Whether the header on disk says version 4 (so at open, or upgraded by this writer).
+    var headerAllowsReserve = false
+    /// The next reservation's size: doubled while reservations fill within a second.
+    var reserveStep: Int64 = 1 << 20
+    /// When the last reservation was made.
+    var reservedAt: ContinuousClock.Instant?
+    /// After a reservation failed (a full disk, a file system without `fallocate`): no other is
+    /// tried before the journal reaches this offset; commits extend the file meanwhile.
+    var reserveRetryAt: Int64 = 0
+    /// Groups this writer has written: the first is never preceded by a reservation, so a
+    /// process that commits once (a `bankctl` command) pays no reservation and no trim.
+    var groupsWritten = 0
+  }
+
+  /// What a group-commit leader takes from the queue to write and sync.
+  struct GroupWrite {
+    var bytes: [UInt8]
+    var offset: Int64
+    var last: UInt64
+    /// A close-block copy moving the floor, written with the frames.
+    var floor: (bytes: [UInt8], offset: Int64)?
+    /// The first write after a clean open: the block marked dirty and synced before any frame.
+    var mark: (bytes: [UInt8], offset: Int64)?
+    /// Space to reserve before the frames are written, `[from, to)`.
+    var reserve: (from: Int64, to: Int64)?
+    /// The version-3 header upgraded to 4 before the first reservation.
+    var upgrade: [UInt8]?
+    /// The size the file must have before the frames go in (nobody else wrote meanwhile).
+    var expectedSize: Int64
   }
 
   /// The journal's path.
@@ -165,7 +207,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   public var storeIdentity: [UInt8] { header.storeID }
   /// The store's 64-byte header, from which its hash chain starts (`Docs/FileFormat.md`): what
   /// another backend keeps so that a copy of the store verifies to the same head hash.
-  public var genesis: [UInt8] { header.encode() }
+  public var genesis: [UInt8] { header.chainGenesis }
 
   /// A new store's header: a random store ID, the current time, the current version. Another
   /// backend starts its chain from it, so that its stores can be copied into files.
@@ -210,6 +252,9 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   private static let recentCapacity = 16_384
   /// How many journal bytes may be written between two moves of the close block's floor.
   static let floorRefreshBytes: Int64 = 1 << 20
+  /// ``Options/reservationCap`` and ``Options/reservationStart``.
+  let reservationCap: Int64
+  let reservationStart: Int64
   /// How much of the journal's synced end stays in the page cache (``Options``). Older pages
   /// are dropped once synced, in steps of a quarter of it, as PostgreSQL does with a finished WAL
   /// segment: they are not read in normal operation (the state is in memory, history reads a
@@ -319,6 +364,12 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       if !readOnly && !lazyMark {
         try Self.probe(fd, io: io, header: header, head: head, end: end, close: close)
       }
+      if readOnly && !provenClean && header.reservesSpace {
+        // A writer may have written into its reserved space after this reader's first sync and
+        // before its reads (the file did not grow, so the limit does not stop them): what was
+        // read is made durable before it is reported.
+        try Self.syncForOpen(fd, io: io, readOnly: true)
+      }
       self.path = path
       self.writerKey = readOnly ? nil : writerKey
       self.io = io
@@ -330,6 +381,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       self.readOnly = readOnly
       self.lockTimeout = options.lockTimeout
       self.cachedTailBytes = max(4096, options.cachedTailBytes)
+      let cap = max(0, options.reservationCap)
+      let firstStep = min(max(4096, options.reservationStart), max(4096, cap))
+      self.reservationCap = cap
+      self.reservationStart = firstStep
       self.openFloor = FileFormat.CloseBlock(
         clean: false, sequence: end.nextSequence - 1, end: end.offset, frameCRC: end.prevCRC)
       self.group = GroupCommit(durableThrough: end.nextSequence - 1)
@@ -343,6 +398,11 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       w.markedDirty = !readOnly && header.version >= 2 && !lazyMark
       w.closeGeneration = (close?.generation ?? 0) &+ (lazyMark || readOnly ? 0 : 1)
       w.floorEnd = end.offset
+      // What follows the end, when nothing was cut, is space an earlier writer reserved.
+      w.fileSize = readOnly ? end.offset : try io.size(fd)
+      w.reserves = !readOnly && header.version >= 3 && options.reservationCap > 0
+      w.headerAllowsReserve = header.reservesSpace
+      w.reserveStep = firstStep
       w.recent.reserveCapacity(64)
       if found.lastFrame >= 0 {
         w.recent.append(
@@ -448,9 +508,12 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   ) throws(StorageError) -> Head {
     var given: FileFormat.Header?
     if let genesis {
-      guard let h = FileFormat.Header.decode(genesis).0, h.version == FileFormat.version else {
+      // A version-3 genesis (another backend's store made by an earlier release, or an
+      // upgraded file store's chain genesis) is written as it is; the first reservation
+      // upgrades it.
+      guard let h = FileFormat.Header.decode(genesis).0, h.version >= 3, !h.upgraded else {
         throw StorageError.invalidArgument(
-          "the given genesis is not a version \(FileFormat.version) journal header")
+          "the given genesis is not a version 3 or \(FileFormat.version) journal header")
       }
       given = h
     }
@@ -875,13 +938,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     try group.waitUntilDurable(
       sequence,
       take: {
-        writer.withLock {
-          w -> (
-            (
-              [UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?,
-              (bytes: [UInt8], offset: Int64)?
-            ), UInt64
-          ) in
+        writer.withLock { w -> (GroupWrite, UInt64) in
           // The first write after a clean open marks the close block dirty and syncs that before
           // any frame, so that a clean block always names the file's exact end.
           // (A version-2 writer that has not marked it yet: the open proved it clean and left it.)
@@ -904,6 +961,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
             floor = block.write(version: header.version)
             w.floorEnd = w.written
           }
+          var taken: GroupWrite
+          var covered: UInt64
           // One write never exceeds maxUnsyncedBytes, so recovery can tell a torn write (at most
           // that long) from a damaged journal.
           if w.pending.count > FileFormat.maxUnsyncedBytes,
@@ -914,44 +973,50 @@ public final class FileStorage: Storage, ExternalKeyChunks {
             w.pendingBatches = w.pendingBatches.filter { $0.end > cut.end }.map {
               ($0.end - cut.end, $0.sequence)
             }
-            return ((b, w.written, cut.sequence, floor, mark), cut.sequence)
+            taken = GroupWrite(
+              bytes: b, offset: w.written, last: cut.sequence, floor: floor, mark: mark,
+              expectedSize: w.fileSize)
+            covered = cut.sequence
+          } else {
+            let b = w.pending
+            swap(&w.pending, &w.spare)
+            w.pending.removeAll(keepingCapacity: true)
+            w.pendingBatches.removeAll(keepingCapacity: true)
+            taken = GroupWrite(
+              bytes: b, offset: w.written, last: w.pendingLastSequence, floor: floor, mark: mark,
+              expectedSize: w.fileSize)
+            covered = w.pendingLastSequence
           }
-          let b = w.pending
-          swap(&w.pending, &w.spare)
-          w.pending.removeAll(keepingCapacity: true)
-          w.pendingBatches.removeAll(keepingCapacity: true)
-          return ((b, w.written, w.pendingLastSequence, floor, mark), w.pendingLastSequence)
+          planReservation(&w, for: &taken)
+          return (taken, covered)
         }
       },
-      write: {
-        (
-          taken: (
-            [UInt8], Int64, UInt64, (bytes: [UInt8], offset: Int64)?,
-            (bytes: [UInt8], offset: Int64)?
-          )
-        ) throws(StorageError) in
-        let (bytes, offset, last, floor, mark) = taken
+      write: { (taken: GroupWrite) throws(StorageError) in
         do throws(StorageError) {
-          if let mark {
+          if let mark = taken.mark {
             // As the probe at open: a full fsync, so a file system that lost its journal fails
             // here, before any frame is written.
             try io.writeAll(fd, mark.bytes, at: mark.offset)
             try io.fullSync(fd)
             writer.withLock { $0.markedDirty = true }
           }
-          if let floor { try io.writeAll(fd, floor.bytes, at: floor.offset) }
-          if !bytes.isEmpty {
+          // After the dirty mark, never before: a reader that finds the file longer than a
+          // clean block's end takes the changed block as the sign of a writer.
+          let expectedSize = try reserve(taken)
+          if let floor = taken.floor { try io.writeAll(fd, floor.bytes, at: floor.offset) }
+          if !taken.bytes.isEmpty {
             // Frames go exactly at the journal's end, or nowhere: a writer whose idea of the end
-            // is not the file's would write over frames (its own or another process's).
+            // (and of the space reserved after it) is not the file's would write over frames (its
+            // own or another process's).
             let size = try io.size(fd)
-            guard size == offset else {
+            guard size == expectedSize else {
               throw StorageError.corrupt(
-                offset: UInt64(offset), sequence: last,
+                offset: UInt64(taken.offset), sequence: taken.last,
                 reason:
-                  "this writer's next frames go at byte \(offset) but the journal is \(size) bytes; nothing was written"
+                  "this writer's next frames go at byte \(taken.offset) of a \(expectedSize)-byte file but the journal is \(size) bytes; nothing was written"
               )
             }
-            try io.writeAll(fd, bytes, at: offset)
+            try io.writeAll(fd, taken.bytes, at: taken.offset)
           }
           try io.dataSync(fd)
         } catch {
@@ -965,13 +1030,18 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           releaseLockIfIdle()
           throw error
         }
+        let bytes = taken.bytes
         let drop = writer.withLock { w -> (Int64, Int64)? in
           w.writing = false
           // Only bytes move the end: a leader with nothing to write (a sync for a sequence
           // another process appended) took its offset before other writers' frames were
           // taken in, and must not set the end back over them.
-          if !bytes.isEmpty { w.written = offset + Int64(bytes.count) }
-          if last > w.durable { w.durable = last }
+          if !bytes.isEmpty {
+            w.written = taken.offset + Int64(bytes.count)
+            w.fileSize = max(w.fileSize, w.written)
+            w.groupsWritten += 1
+          }
+          if taken.last > w.durable { w.durable = taken.last }
           if w.spare.capacity < bytes.capacity {
             w.spare = bytes
             w.spare.removeAll(keepingCapacity: true)
@@ -984,6 +1054,66 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         if let (start, length) = drop { io.fs.dropCache(fd, offset: start, length: length) }
         releaseLockIfIdle()
       })
+  }
+
+  // MARK: Reserving space
+
+  /// Decides, under the writer lock, whether the frames taken need space reserved first: when
+  /// they reach past the space already reserved. Each reservation ends on a 4 KiB boundary, a
+  /// step past the frames; the step doubles (up to ``reservationCap``) while reservations fill
+  /// within a second and halves when one lasted over a minute.
+  private func planReservation(_ w: inout Writer, for taken: inout GroupWrite) {
+    let need = taken.offset + Int64(taken.bytes.count)
+    guard w.lockHeld, w.reserves, !taken.bytes.isEmpty, need > w.fileSize,
+      w.written >= w.reserveRetryAt, w.groupsWritten > 0
+    else { return }
+    let now = ContinuousClock.now
+    if let at = w.reservedAt {
+      if now - at < .seconds(1) {
+        w.reserveStep = min(w.reserveStep * 2, reservationCap)
+      } else if now - at > .seconds(60) {
+        w.reserveStep = max(w.reserveStep / 2, reservationStart)
+      }
+    }
+    w.reservedAt = now
+    let to = (need + w.reserveStep + 4095) & ~4095
+    taken.reserve = (max(w.fileSize, taken.offset), to)
+    if !w.headerAllowsReserve {
+      taken.upgrade = header.asUpgraded(true).encode()
+    }
+  }
+
+  /// Makes the reservation a leader planned (upgrading a version-3 header first), and returns
+  /// the size the file must have before its frames are written. A reservation that fails (a
+  /// full disk, no `fallocate`) is no failure of the commit: its frames extend the file
+  /// instead, and a full disk fails the commit whose own write finds no space.
+  private func reserve(_ taken: GroupWrite) throws(StorageError) -> Int64 {
+    guard let (from, to) = taken.reserve else { return taken.expectedSize }
+    if let upgrade = taken.upgrade {
+      // The header says version 4 (durably) before any space follows the end: a release that
+      // reads only version 3 refuses the store by name instead of taking the zeros for damage.
+      // The checksum stays the same, so a torn write of it reads as version 3 again.
+      try io.writeAll(fd, upgrade, at: 0)
+      try io.fullSync(fd)
+      writer.withLock { $0.headerAllowsReserve = true }
+    }
+    let r = io.fs.reserve(fd, offset: from, length: to - from)
+    guard r == 0 else {
+      // Whatever the error, the file's contents are as they were; its size may not be (a
+      // partial allocation), so the next write compares against the size measured now.
+      let size = try io.size(fd)
+      writer.withLock { w in
+        w.reserveRetryAt = taken.offset + max(w.reserveStep, 1 << 20)
+        w.reserveStep = reservationStart
+        w.fileSize = size
+      }
+      return size
+    }
+    // The new size and extents are made durable now, once, so that the commits that write into
+    // them sync their data only.
+    try io.dataSync(fd)
+    writer.withLock { $0.fileSize = max($0.fileSize, to) }
+    return max(taken.expectedSize, to)
   }
 
   /// How many `fdatasync` calls group commit has made; shows how many callers shared each one.
@@ -1028,22 +1158,29 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// the last whole batch are what a writer that crashed or failed left torn, never
   /// acknowledged, and are cut (at most one write's worth: more is damage, and refused).
   private func takeAppends(holdingLock: Bool, closing: Bool = false) throws(StorageError) {
-    let (from, known, chain) = try writer.withLock { w throws(StorageError) in
+    let (from, known, chain, knownSize) = try writer.withLock { w throws(StorageError) in
       if w.closed && !closing { throw StorageError.closed }
-      return (w.end, w.written, w.chain)
+      return (w.end, w.written, w.chain, w.fileSize)
     }
     let size = try io.size(fd)
+    if holdingLock && size < known {
+      throw StorageError.corrupt(
+        offset: UInt64(size), sequence: from.nextSequence,
+        reason:
+          "the journal ends at byte \(size), before byte \(known), which this writer wrote and synced: something other than a writer cut it"
+      )
+    }
+    // After this one's end: nothing, zeros (space reserved; the file need not have grown for
+    // frames to follow), or another writer's frames. The first bytes tell: a frame header is
+    // never zero, and any write, torn or whole, starts at the end.
+    var appended = false
+    if size > known { appended = try Self.dataFollows(known, size: size, fd: fd, io: io) }
     // Another writer's close-block copies come with its frames (or with its open, which a
-    // later append follows): read them again only when the file grew.
-    if holdingLock && (size != known || closing) { try refreshCloseBlock() }
-    guard size > known else {
-      if holdingLock && size < known {
-        throw StorageError.corrupt(
-          offset: UInt64(size), sequence: from.nextSequence,
-          reason:
-            "the journal ends at byte \(size), before byte \(known), which this writer wrote and synced: something other than a writer cut it"
-        )
-      }
+    // later append follows): read them again only when the file changed.
+    if holdingLock && (size != knownSize || appended || closing) { try refreshCloseBlock() }
+    guard appended else {
+      // Another writer may have reserved space, or cut it at a clean close.
+      if holdingLock { writer.withLock { $0.fileSize = size } }
       return
     }
     // A reader of an empty file made up an all-zero identity.
@@ -1075,7 +1212,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     if case .misplaced(let o, let s, let r) = found.problem {
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
     }
-    if holdingLock, size > found.end.offset {
+    var newSize = size
+    if holdingLock, size > found.end.offset,
+      try Self.dataFollows(found.end.offset, size: size, fd: fd, io: io)
+    {
       let torn = size - found.end.offset
       guard torn <= Int64(FileFormat.maxUnsyncedBytes) + 65_536 else {
         throw StorageError.corrupt(
@@ -1084,9 +1224,12 @@ public final class FileStorage: Storage, ExternalKeyChunks {
             "\(torn) bytes follow the last valid batch, more than one write can leave torn; not truncating"
         )
       }
+      // The reserved space after it goes with it; the next commit reserves again.
       try io.truncate(fd, to: found.end.offset)
       try io.fullSync(fd)
+      newSize = found.end.offset
     }
+    if holdingLock { writer.withLock { $0.fileSize = newSize } }
     guard found.batches > 0, let head = found.storedHead else { return }
     let last = found.end.nextSequence - 1
     // Durable first: a reader that sees the new end never waits for a sync nobody will make.
@@ -1102,6 +1245,17 @@ public final class FileStorage: Storage, ExternalKeyChunks {
           sequence: last, frameOffset: found.lastFrameOffset, headerCRC: found.end.prevCRC,
           end: found.end.offset, head: head), in: &w)
     }
+  }
+
+  /// Whether anything but zeros lies at `offset` (the length of a frame header, or what is left
+  /// of the file): a frame, whole or torn, rather than reserved space. Read through the cache,
+  /// which shows every write of every process at once.
+  static func dataFollows(_ offset: Int64, size: Int64, fd: Int32, io: FileIO)
+    throws(StorageError) -> Bool
+  {
+    let count = Int(min(Int64(FileFormat.frameHeaderSize), size - offset))
+    guard count > 0 else { return false }
+    return try io.read(fd, count: count, at: offset).contains { $0 != 0 }
   }
 
   // MARK: Reading
@@ -1123,7 +1277,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     var failure: StorageError?
     let start = ScanPoint(offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
     let result = try JournalScanner(salt: salt).scan(
-      &reader, from: start, chain: HashChain(genesis: header.encode()),
+      &reader, from: start, chain: HashChain(genesis: header.chainGenesis),
       onRecord: { _, bytes in
         batch.append(Array(bytes))
         return failure == nil
@@ -1200,17 +1354,19 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     let genesis = ScanPoint(
       offset: Int64(header.framesStart), nextSequence: 1, prevCRC: headerCRC)
     let result = try JournalScanner(salt: salt).scan(
-      &reader, from: genesis, chain: HashChain(genesis: header.encode()))
+      &reader, from: genesis, chain: HashChain(genesis: header.chainGenesis))
     switch result.problem {
     case .none: break
     case .damaged(let o, let s, let r), .misplaced(let o, let s, let r):
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
     }
-    if !readOnly {
-      if size > limit {
+    if !readOnly, size > limit {
+      // Space reserved after the end reads as zeros; anything else there is damage.
+      let dataEnd = try Recovery.dataEnd(io: io, fd: fd, direct: false, from: limit, to: size)
+      if dataEnd > limit {
         throw StorageError.corrupt(
           offset: UInt64(limit), sequence: result.end.nextSequence,
-          reason: "\(size - limit) unexpected bytes after the last batch")
+          reason: "\(dataEnd - limit) unexpected bytes after the last batch")
       }
     }
     var warnings: [String] = []
@@ -1232,7 +1388,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         "journal format version 1: it has no close block, so a truncation at a batch boundary cannot be detected"
       )
     }
-    let head = result.storedHead ?? SHA256.hash(header.encode())
+    let head = result.storedHead ?? SHA256.hash(header.chainGenesis)
     return VerifyReport(
       records: result.records, batches: result.batches, headHash: head.hexString,
       warnings: warnings)
@@ -1533,6 +1689,13 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     if let block {
       // Best effort: if this fails the block stays dirty, which only relaxes recovery.
       do throws(StorageError) {
+        // The reserved space is cut first, durably: a cleanly closed journal ends exactly at
+        // its clean block's end, so that a zeroed or extended end of one is damage, never space.
+        let end = writer.withLock { $0.written }
+        if try io.size(fd) > end {
+          try io.truncate(fd, to: end)
+          try io.dataSync(fd)
+        }
         try io.writeAll(fd, block.bytes, at: block.offset)
         try io.dataSync(fd)
       } catch {}

@@ -29,23 +29,35 @@ struct Recovery {
     var lastFrame: Int64
     var snapshot: StoredSnapshot?
     var info: FileStorage.OpenInfo
+    /// Just after the last byte that is not zero (version 4; the limit otherwise): what follows
+    /// it, up to the limit, is space a writer reserved.
+    var dataEnd: Int64
   }
 
   func run() throws(StorageError) -> Found {
     var reader = WindowReader(io: io, fd: fd, limit: limit)
+    // Version 4: a writer reserves space ahead of itself, and the zeros after the last byte
+    // written are that space, not a tail. (A clean close trims it: there, every byte counts.)
+    var dataEnd = limit
+    if header.reservesSpace, close?.clean != true {
+      dataEnd = try Self.dataEnd(
+        io: io, fd: directFD ?? fd, direct: directFD != nil,
+        from: Int64(header.framesStart), to: limit)
+    }
     if let directFD, close?.clean != true {
       // Only the final write of the last writer can be a failed one (a failed sync ends a
       // writer), and no write is longer than maxUnsyncedBytes; a margin covers frame headers.
       // A writer that closed cleanly (its close block, read from the disk, says so) had every
       // sync succeed, so its tail needs no reading around the cache.
-      let from = max(Int64(header.framesStart), limit - Int64(FileFormat.maxUnsyncedBytes) - 65_536)
+      let from = max(
+        Int64(header.framesStart), dataEnd - Int64(FileFormat.maxUnsyncedBytes) - 65_536)
       reader.direct = (directFD, from)
     }
     var info = FileStorage.OpenInfo(
       created: false, truncatedBytes: 0, snapshotSequence: nil, snapshotProblem: nil)
     info.cleanClose = close?.clean ?? false
     var start = genesis
-    var startHead = SHA256.hash(header.encode())
+    var startHead = SHA256.hash(header.chainGenesis)
     var startFrame: Int64 = -1
     var loaded: StoredSnapshot?
     // The highest sequence number known to have been durable; recovery never cuts below it.
@@ -95,7 +107,7 @@ struct Recovery {
     if case .misplaced(let offset, let seq, let reason) = result.problem {
       throw StorageError.corrupt(offset: UInt64(offset), sequence: seq, reason: reason)
     }
-    if case .damaged(let offset, let seq, let reason) = result.problem,
+    if case .damaged(let offset, let seq, let reason) = result.problem, offset < dataEnd,
       let later = try scanner.proofOfDamage(&reader, after: offset, sequence: seq)
     {
       throw StorageError.corrupt(
@@ -129,24 +141,63 @@ struct Recovery {
         )
       }
     }
-    if limit - end.offset > Int64(FileFormat.maxUnsyncedBytes) {
+    if dataEnd - end.offset > Int64(FileFormat.maxUnsyncedBytes) {
       // No write is longer than this, so no crash can leave this much torn.
       throw StorageError.corrupt(
         offset: UInt64(end.offset), sequence: end.nextSequence,
         reason:
-          "\(limit - end.offset) bytes follow the last valid batch, more than one write can leave torn; not truncating"
+          "\(dataEnd - end.offset) bytes follow the last valid batch, more than one write can leave torn; not truncating"
       )
     }
-    if end.offset < limit {
+    if end.offset < dataEnd {
       info.tornTail = FileStorage.TornTail(
-        offset: end.offset, bytes: limit - end.offset, firstSequence: end.nextSequence,
+        offset: end.offset, bytes: dataEnd - end.offset, firstSequence: end.nextSequence,
         lastSequence: try lastFramedSequence(&reader, from: end))
     }
     let lastFrame = result.lastFrameOffset >= 0 ? result.lastFrameOffset : startFrame
     let head = result.storedHead ?? startHead
     if result.records == 0 { end = start }
     return Found(
-      end: end, start: start, head: head, lastFrame: lastFrame, snapshot: loaded, info: info)
+      end: end, start: start, head: head, lastFrame: lastFrame, snapshot: loaded, info: info,
+      dataEnd: max(dataEnd, end.offset))
+  }
+
+  /// Just after the last byte in `[from, to)` that is not zero (`from` when all are): read
+  /// backwards, a MiB at a time, through `O_DIRECT` when `direct` (what the disk holds, not a
+  /// cached page of a failed write).
+  static func dataEnd(io: FileIO, fd: Int32, direct: Bool, from: Int64, to: Int64)
+    throws(StorageError) -> Int64
+  {
+    let step: Int64 = 1 << 20
+    var hi = to
+    while hi > from {
+      let lo = max(from, (hi - 1) & ~(step - 1))
+      let bytes =
+        direct
+        ? try io.readDirect(fd, count: Int(hi - lo), at: lo)
+        : try io.read(fd, count: Int(hi - lo), at: lo)
+      // A read shorter than asked: the file ended there (a writer may have cut it since).
+      if let last = Self.lastNonZero(bytes) { return lo + Int64(last) + 1 }
+      hi = lo
+    }
+    return from
+  }
+
+  /// The index of the last byte that is not zero, eight at a time.
+  static func lastNonZero(_ bytes: [UInt8]) -> Int? {
+    bytes.withUnsafeBytes { buf -> Int? in
+      guard let base = buf.baseAddress else { return nil }
+      var i = buf.count
+      while i >= 8 {
+        if base.loadUnaligned(fromByteOffset: i - 8, as: UInt64.self) != 0 { break }
+        i -= 8
+      }
+      while i > 0 {
+        if buf[i - 1] != 0 { return i - 1 }
+        i -= 1
+      }
+      return nil
+    }
   }
 
   /// The sequence number of the last frame of a torn tail whose header is still intact and in
