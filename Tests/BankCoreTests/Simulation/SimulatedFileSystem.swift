@@ -412,6 +412,7 @@ final class SimulatedFileSystem: FileSystem {
       guard end > f.current.count else { return 0 }
       let from = f.current.count
       s.trace.append("reserve \(path.suffix(8)) \(from)..<\(end)")
+      s.log.append("reserve")
       let zeros = [UInt8](repeating: 0, count: end - from)
       f.current += zeros
       f.unsynced.append(Write(offset: from, bytes: zeros))

@@ -1103,8 +1103,8 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       // partial allocation), so the next write compares against the size measured now.
       let size = try io.size(fd)
       writer.withLock { w in
-        w.reserveRetryAt = taken.offset + max(w.reserveStep, 1 << 20)
         w.reserveStep = reservationStart
+        w.reserveRetryAt = taken.offset + reservationStart
         w.fileSize = size
       }
       return size
