@@ -23,7 +23,9 @@ import Testing
   }
 
   func records(_ count: Int, from: Int = 0) -> [[UInt8]] {
-    (from..<(from + count)).map { i in (0..<(20 + i % 50)).map { UInt8(truncatingIfNeeded: $0 &+ i) } }
+    (from..<(from + count)).map { i in
+      (0..<(20 + i % 50)).map { UInt8(truncatingIfNeeded: $0 &+ i) }
+    }
   }
 
   /// Commits one record per batch; returns the frames' end after each.
