@@ -139,7 +139,15 @@ final class SimulatedFileSystem: FileSystem {
     state.withLock { s -> Int? in
       guard var f = s.files[path], f.durable.count > from else { return nil }
       let off = from + Int(s.rng.next() % UInt64(f.durable.count - from))
-      f.durable[off] ^= UInt8(1 << (s.rng.next() % 8))
+      let bit = UInt8(1 << (s.rng.next() % 8))
+      f.durable[off] ^= bit
+      // A region whose writeback failed says what the disk holds there: the flip is in it too.
+      f.lost = f.lost.map { w in
+        guard (w.offset..<(w.offset + w.bytes.count)).contains(off) else { return w }
+        var bytes = w.bytes
+        bytes[off - w.offset] ^= bit
+        return Write(offset: w.offset, bytes: bytes)
+      }
       f.current = f.durable
       f.unsynced = []
       s.files[path] = f
