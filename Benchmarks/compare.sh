@@ -75,13 +75,16 @@ rows = [
   ("single commits vs the disk", bank.get("file.concurrent1"), "fdatasync/s", bank.get("disk.fdatasync")),
   ("disk: append vs overwrite", bank.get("disk.fdatasync.append"), "overwrite", bank.get("disk.fdatasync.overwrite")),
   ("disk: append vs fallocated", bank.get("disk.fdatasync.append"), "fallocated", bank.get("disk.fdatasync.fallocated")),
-  ("single commits vs best preallocated", bank.get("file.concurrent1"), "best preallocated", max(bank.get("disk.fdatasync.overwrite") or 0, bank.get("disk.fdatasync.fallocated") or 0)),
+  ("disk: fallocated vs fallocated+zeroed", bank.get("disk.fdatasync.fallocated"), "fallocated+zeroed", bank.get("disk.fdatasync.fallocated_zeroed")),
+  ("disk: fallocated, fstat each write", bank.get("disk.fdatasync.fallocated_fstat"), "fallocated", bank.get("disk.fdatasync.fallocated")),
+  ("single commits vs best preallocated", bank.get("file.concurrent1"), "best preallocated", max(bank.get("disk.fdatasync.overwrite") or 0, bank.get("disk.fdatasync.fallocated") or 0, bank.get("disk.fdatasync.fallocated_zeroed") or 0)),
   ("single commits vs SQLite", bank.get("file.concurrent1"), "SQLite WAL FULL", sq1),
   ("TPC-B-like, 1 client", bank.get("tpcb.durable.1client"), "pgbench -c1", pg1),
   ("16 callers (group commit)", bank.get("file.concurrent16"), "pgbench -c16", pg16),
   ("16 callers vs 1 caller", bank.get("file.concurrent16"), "BankCore 1 caller", bank.get("file.concurrent1")),
   ("64 callers vs 1 caller", bank.get("file.concurrent64"), "BankCore 1 caller", bank.get("file.concurrent1")),
   ("in memory, batches of 8190", bank.get("memory.transfers.batch8190"), "(target 5,000,000)", 5_000_000),
+  ("durable, batches of 8190", bank.get("file.transfers.batch8190"), "(target 2,000,000)", 2_000_000),
 ]
 print(f"{'workload':34} {'BankCore/s':>12}  {'peer':20} {'peer/s':>12}  ratio")
 for name, ours, peer, theirs in rows:
