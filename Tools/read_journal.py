@@ -148,11 +148,14 @@ def main():
     # Version 4 from version 3: bytes 40..<44 hold the patch that keeps the checksum; the chain
     # starts from the version-3 form (version 3, those bytes zero), which has the same checksum.
     as_created = data[:8] + struct.pack("<I", 3) + data[12:40] + bytes(20)
+    genesis = data[:64]
     if crc32c(data[:60]) != hcrc and version in (3, 4) and hsize == 128 and crc32c(as_created) == hcrc:
-        version = 3  # an upgrade cut short: still version 3
+        version = 3  # an upgrade cut short: still version 3, its chain from the version-3 form
+        genesis = as_created + data[60:64]
     elif crc32c(data[:60]) != hcrc or version not in (1, 2, 3, 4) or hsize != (64 if version == 1 else 128):
         fail(0, 0, "bad file header")
-    genesis = as_created + data[60:64] if version == 4 and any(data[40:44]) else data[:64]
+    elif version == 4 and any(data[40:44]):
+        genesis = as_created + data[60:64]
     if version >= 2 and len(data) < 128:
         print("warning: the journal's creation was never completed: an empty store", file=sys.stderr)
         print("records 0 batches 0 head_hash none")

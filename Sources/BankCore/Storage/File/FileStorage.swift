@@ -600,6 +600,16 @@ public final class FileStorage: Storage, ExternalKeyChunks {
       let again = try io.read(fd, count: FileFormat.closeBlockSize, at: 64)
       if FileFormat.CloseBlock.decodeArea(again, version: header.version).0 != close {
         limit = close.end
+      } else {
+        // The same clean block: damage, unless the file shrank since it was measured. A writer
+        // of version 4 that closes cleanly cuts its reserved space before it writes the clean
+        // block, so a reader that measured before the cut and read the block after it sees the
+        // block's end only when it measures again.
+        let now = try io.size(fd)
+        if now < size {
+          size = now
+          limit = now
+        }
       }
     }
 
@@ -1011,7 +1021,13 @@ public final class FileStorage: Storage, ExternalKeyChunks {
             // own or another process's). Frames that fit in space this writer reserved, or found
             // zeros at when it took the lock, need no measure (see ``noFramesAfter``).
             let size = try io.size(fd)
-            guard size == expectedSize else {
+            // Larger is fine when zeros are where the frames go: another writer reserved space
+            // (and died, or let it be) since this one last measured.
+            var reserved = false
+            if size > expectedSize {
+              reserved = try !Self.dataFollows(taken.offset, size: size, fd: fd, io: io)
+            }
+            guard size == expectedSize || reserved else {
               throw StorageError.corrupt(
                 offset: UInt64(taken.offset), sequence: taken.last,
                 reason:
@@ -1221,7 +1237,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     if holdingLock, size > found.end.offset,
       try Self.dataFollows(found.end.offset, size: size, fd: fd, io: io)
     {
-      let torn = size - found.end.offset
+      // The torn write's data, not the space reserved after it, is what one write can leave.
+      let torn =
+        try Recovery.dataEnd(io: io, fd: fd, direct: false, from: found.end.offset, to: size)
+        - found.end.offset
       guard torn <= Int64(FileFormat.maxUnsyncedBytes) + 65_536 else {
         throw StorageError.corrupt(
           offset: UInt64(found.end.offset), sequence: found.end.nextSequence,
@@ -1236,6 +1255,17 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     }
     if holdingLock { writer.withLock { $0.fileSize = newSize } }
     guard found.batches > 0, let head = found.storedHead else { return }
+    if !holdingLock {
+      // Another writer may have written into its reserved space after the sync above (the file
+      // need not grow), and the scan may have read those frames: they are made durable before
+      // they are taken. A writer holding the lock has nobody writing meanwhile.
+      let again = io.fs.fsync(fd)
+      guard again == 0 else {
+        throw StorageError.io(
+          operation: "fsync while following", errno: -again,
+          detail: FileIO.describe(-again) + "; what was appended cannot be trusted to be durable")
+      }
+    }
     let last = found.end.nextSequence - 1
     // Durable first: a reader that sees the new end never waits for a sync nobody will make.
     group.noteDurable(last)
@@ -1360,12 +1390,14 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   public func verify() throws(StorageError) -> VerifyReport {
     // A writer takes the store's lock (and so what other processes appended) to measure the
     // file: bytes past the last batch are then no other writer's group in flight.
-    var size: Int64 = 0
+    var trailing: (end: Int64, dataEnd: Int64)?
     if !readOnly {
       try holdLock()
       defer { releaseLockIfIdle() }
       _ = try durableEnd()
-      size = try io.size(fd)
+      // The sync may have let the lock go: taken again, with what others appended meanwhile.
+      try holdLock()
+      trailing = try dataAfterEnd()
     }
     let limit = try durableEnd()
     var reader = WindowReader(io: io, fd: fd, limit: limit)
@@ -1378,14 +1410,11 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     case .damaged(let o, let s, let r), .misplaced(let o, let s, let r):
       throw StorageError.corrupt(offset: UInt64(o), sequence: s, reason: r)
     }
-    if !readOnly, size > limit {
+    if let trailing, trailing.dataEnd > trailing.end {
       // Space reserved after the end reads as zeros; anything else there is damage.
-      let dataEnd = try Recovery.dataEnd(io: io, fd: fd, direct: false, from: limit, to: size)
-      if dataEnd > limit {
-        throw StorageError.corrupt(
-          offset: UInt64(limit), sequence: result.end.nextSequence,
-          reason: "\(dataEnd - limit) unexpected bytes after the last batch")
-      }
+      throw StorageError.corrupt(
+        offset: UInt64(trailing.end), sequence: result.end.nextSequence,
+        reason: "\(trailing.dataEnd - trailing.end) unexpected bytes after the last batch")
     }
     var warnings: [String] = []
     if let tail = openInfo.tornTail {
@@ -1410,6 +1439,23 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     return VerifyReport(
       records: result.records, batches: result.batches, headHash: head.hexString,
       warnings: warnings)
+  }
+
+  /// With the store's lock held: where this writer's frames end and where the data after them
+  /// ends (the last byte that is not zero), or `nil` when a group of this process was queued or
+  /// written meanwhile (its frames would look like bytes after the end): then nothing is judged.
+  private func dataAfterEnd() throws(StorageError) -> (end: Int64, dataEnd: Int64)? {
+    func state() -> (Int64, Bool) {
+      writer.withLock { w in (w.written, w.lockHeld && !w.writing && w.pending.isEmpty) }
+    }
+    let (end, idle) = state()
+    guard idle else { return nil }
+    let size = try io.size(fd)
+    let dataEnd =
+      size > end ? try Recovery.dataEnd(io: io, fd: fd, direct: false, from: end, to: size) : end
+    let (endAfter, idleAfter) = state()
+    guard idleAfter, endAfter == end else { return nil }
+    return (end, dataEnd)
   }
 
   /// Makes everything appended durable and returns where the written journal ends: the limit of
@@ -1712,7 +1758,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
         let end = writer.withLock { $0.written }
         if try io.size(fd) > end {
           try io.truncate(fd, to: end)
-          try io.dataSync(fd)
+          try io.fullSync(fd)
         }
         try io.writeAll(fd, block.bytes, at: block.offset)
         try io.dataSync(fd)
