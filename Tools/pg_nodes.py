@@ -85,6 +85,19 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
 
+def dump_stacks(node):
+    """Prints every thread's stack of a node that stopped answering (gdb, when installed), so a
+    hang in CI can be diagnosed from the log."""
+    if not shutil.which("gdb") or not node.proc or node.proc.poll() is not None:
+        return
+    r = subprocess.run(["gdb", "-p", str(node.proc.pid), "-batch", "-ex", "thread apply all bt 30"],
+                       capture_output=True, text=True, timeout=120)
+    lines = [l for l in r.stdout.splitlines() if l.startswith(("#", "Thread"))]
+    print(f"--- {node.name}'s threads ({len(lines)} lines) ---", flush=True)
+    for l in lines[:1500]:
+        print("    " + l[:240], flush=True)
+
+
 def call(node, method, path, body=None, token=None, key=None, auth="Bearer", timeout=15):
     req = urllib.request.Request(node.base + path, method=method)
     if body is not None:
@@ -329,6 +342,8 @@ def main():
                 if got != want:
                     wrong.append(f"{acct}: {got} != {want}")
             check(not wrong, f"{n.name}'s balances are exact ({'; '.join(wrong[:3])})")
+            if wrong:
+                dump_stacks(n)
         # Each acknowledged transfer or deposit is in the journal once, by its memo.
         memos = collections.Counter()
         for acct in accounts:
@@ -366,6 +381,7 @@ def main():
                 try:
                     rc = n.proc.wait(timeout=60)
                 except subprocess.TimeoutExpired:
+                    dump_stacks(n)
                     n.proc.kill()
                     rc = None
                 check(rc == 0, f"{n.name} exits 0 on SIGTERM ({rc})")
