@@ -340,7 +340,9 @@ def main():
                 s, b = call(n, "GET", f"/v1/accounts/{acct}", token=token)
                 got = cents(b["balance"]) if s == 200 else None
                 if got != want:
-                    wrong.append(f"{acct}: {got} != {want}")
+                    # The answer itself, when there was no balance: its status and error.
+                    why = "" if s == 200 else f" (HTTP {s}: {str(b)[:160]})"
+                    wrong.append(f"{acct}: {got} != {want}{why}")
             check(not wrong, f"{n.name}'s balances are exact ({'; '.join(wrong[:3])})")
             if wrong:
                 dump_stacks(n)
