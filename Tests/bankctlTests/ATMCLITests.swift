@@ -310,8 +310,11 @@ import Testing
     p.arguments = ["--store", store, "--json", "atm", "session", "--card", card]
     let input = Pipe()
     p.standardInput = input
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
+    let transcript = dir.file("interrupted.out")
+    FileManager.default.createFile(atPath: transcript, contents: nil)
+    let sink = try #require(FileHandle(forWritingAtPath: transcript))
+    p.standardOutput = sink
+    p.standardError = sink
     try p.run()
     try? input.fileHandleForWriting.write(contentsOf: Data("1234\n".utf8))
     Thread.sleep(forTimeInterval: 0.7)
@@ -324,7 +327,9 @@ import Testing
     }
     try? input.fileHandleForWriting.close()
     p.waitUntilExit()
-    #expect(p.terminationStatus == 0)
+    try? sink.close()
+    let said = (try? String(contentsOfFile: transcript, encoding: .utf8)) ?? ""
+    #expect(p.terminationStatus == 0, "\(said)")
     #expect(try bank(["--json", "balance", account]).stdout.contains("\"50000.00\""))
     // Scripted faults queue: three jams fail the next three dispenses, and the third in a row
     // takes the terminal out of service.
@@ -335,10 +340,11 @@ import Testing
     let faulty = try bank(
       ["--json", "atm", "session", "--card", card],
       stdin: "1234\nwithdraw 100\nwithdraw 100\nwithdraw 100\nwithdraw 100\nend\n")
+    print("interrupted session said: \(said)")
     let codes = lines(faulty).compactMap { ($0["error"] as? [String: Any])?["code"] as? String }
     #expect(
       codes == ["cannot_dispense", "cannot_dispense", "cannot_dispense", "out_of_service"],
-      "\(faulty.stdout)")
+      "status \(faulty.status)\nstdout:\n\(faulty.stdout)\nstderr:\n\(faulty.stderr)")
     #expect(try bank(["--json", "events", "--type", "alert"]).stdout.contains("maintenance"))
     #expect(try bank(["atm", "service", "--terminal", "ATM-01", "--in"]).status == 0)
     // A load that would leave the terminal unable to mix is refused, and changes nothing.
