@@ -80,3 +80,26 @@ pgb, one, three = map(float, sys.argv[1:])
 print(f"1 node / pgbench: {one / pgb:.2f}x (target 3x); 3 nodes / 1 node: {three / one:.2f}x (target within 20 %: >= 0.80x)")
 PY
 ctl verify | head -3
+
+# The ceiling of this machine's HTTP path, whatever the storage: the same load against one bankd
+# on a file store in memory (tmpfs, so a sync costs nothing), with no PostgreSQL running.
+bash Tools/pg_private.sh stop "$work/pg" >/dev/null 2>&1 || true
+shm=$(mktemp -d /dev/shm/bankbench.XXXXXX)
+trap 'cleanup; rm -rf "$shm"' EXIT
+mport=$(free_port)
+swift build --product bankctl >/dev/null 2>&1
+.build/debug/bankctl --store "$shm/bank.journal" demo >/dev/null
+.build/debug/bankctl --store "$shm/bank.journal" deposit 1000-0011-6 1000000 >/dev/null
+Server/.build/release/bankd --store "$shm/bank.journal" --port "$mport" --event-port 0 \
+  --log-level error >"$work/node-mem.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 600); do grep -q "listening on" "$work/node-mem.out" && break; sleep 0.1; done
+token=$(curl -sf -X POST "http://127.0.0.1:$mport/v1/sessions" -H 'Content-Type: application/json' \
+  -d '{"customer":"C000001","password":"analytical engine 1843"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["session"])')
+wrk_run "$mport" 64 "$work/mem"
+printf '%-34s %10s transfers/s  p99 %8s  %s\n' "bankd, file store on tmpfs (ceiling)" "$(rps "$work/mem")" "$(p99 "$work/mem")" "$(errors "$work/mem")"
+python3 - "$pgb" "$(rps "$work/mem")" <<'PY'
+import sys
+pgb, mem = map(float, sys.argv[1:])
+print(f"the HTTP path's ceiling / pgbench: {mem / pgb:.2f}x (a storage backend cannot take 1 node past it)")
+PY

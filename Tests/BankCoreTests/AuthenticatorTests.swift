@@ -165,6 +165,26 @@ import Testing
     } catch {
       #expect(error.code == .internalAccount)
     }
+    // DESIGN.md 6: a customer is refused an account that does not exist as one that is not
+    // theirs (403), as payee or payer; the operator learns that it does not exist. Nothing moves.
+    let nowhere = try AccountNumber(parsing: "1999-9999-6")
+    let before = try w.auth.ledger.balance(of: a)
+    for (from, to) in [(a, nowhere), (nowhere, a)] {
+      do throws(BankError) {
+        try w.auth.transfer(cent, from: from, to: to, as: ada)
+        Issue.record("a transfer with account \(nowhere) was accepted")
+      } catch {
+        #expect(error.code == .permissionDenied, "\(error)")
+        #expect(to != nowhere || error.message.contains(nowhere.description), "\(error.message)")
+      }
+    }
+    #expect(try w.auth.ledger.balance(of: a) == before)
+    do throws(BankError) {
+      try w.auth.transfer(cent, from: a, to: nowhere, as: .operator)
+      Issue.record("the operator's transfer to no account was accepted")
+    } catch {
+      #expect(error.code == .accountNotFound)
+    }
   }
 
   /// Paying another customer's account is not reading it: the payer's receipt hides the credited

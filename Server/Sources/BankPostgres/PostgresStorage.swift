@@ -191,9 +191,10 @@ public final class PostgresStorage: Storage {
       }
       do {
         // The notification goes out with the flush: other nodes hear of durable batches only.
-        _ = try c.query(
-          "SELECT txid_current(), pg_notify('bankcore_journal', \(String(goal)))", logger: logger
-        ).wait()
+        _ = try Self.answer(
+          c.query(
+            "SELECT txid_current(), pg_notify('bankcore_journal', \(String(goal)))", logger: logger),
+          from: c, options)
         break
       } catch {
         let lost = Self.lostConnection(error)
@@ -281,6 +282,24 @@ public final class PostgresStorage: Storage {
     return String(describing: type(of: error)) + ": " + String(describing: error).prefix(200)
   }
 
+  /// A statement's answer, waited for no longer than the statement timeout plus 5 seconds. The
+  /// server ends a statement at its timeout, so a connection silent for longer is dead to us (a
+  /// half-open socket, a peer that stopped answering): it is closed, which fails the statement as
+  /// a lost connection, and the callers' paths for a lost connection (reconnect, read back) take
+  /// over instead of a thread waiting forever.
+  static func answer<T>(
+    _ future: EventLoopFuture<T>, from c: PostgresConnection, _ options: Options
+  ) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    future.whenComplete { _ in done.signal() }
+    let limit = options.statementTimeout + .seconds(5)
+    let ns = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
+    if done.wait(timeout: .now() + .nanoseconds(Int(ns))) == .timedOut {
+      release(c)
+    }
+    return try future.wait()
+  }
+
   /// Whether the error lost the connection (so a statement's outcome may be unknown), rather
   /// than the server refusing the statement (nothing done).
   static func lostConnection(_ error: any Error) -> Bool {
@@ -360,7 +379,7 @@ public final class PostgresStorage: Storage {
     while true {
       let (c, _) = try connection(until: deadline)
       do {
-        return try c.query(query, logger: logger).wait()
+        return try Self.answer(c.query(query, logger: logger), from: c, options)
       } catch {
         guard Self.lostConnection(error), ContinuousClock.now < deadline else {
           throw .io(operation: what, errno: 0, detail: Self.describe(error))
@@ -377,7 +396,7 @@ public final class PostgresStorage: Storage {
     _ c: PostgresConnection, options: Options, logger: Logger
   ) throws(StorageError) -> [UInt8] {
     func run(_ q: PostgresQuery) throws(StorageError) -> PostgresQueryResult {
-      do { return try c.query(q, logger: logger).wait() } catch {
+      do { return try answer(c.query(q, logger: logger), from: c, options) } catch {
         throw .io(operation: "prepare the schema", errno: 0, detail: describe(error))
       }
     }
@@ -587,7 +606,7 @@ public final class PostgresStorage: Storage {
       // Counted before the statement: a crash after it commits is a loss after the append.
       let stamp = gate.lossCount
       do {
-        let r = try c.query(insert, logger: logger).wait()
+        let r = try Self.answer(c.query(insert, logger: logger), from: c, options)
         if r.rows.isEmpty {
           // Lost the race: learn the new head (durable first), so the caller catches up.
           try refreshHead()

@@ -170,6 +170,36 @@ import Testing
     #expect(try s.verify().records == 2)
   }
 
+  /// A backend that stops answering (its process paused: to the client, a half-open socket)
+  /// does not hold a thread forever: past the statement timeout plus 5 seconds the connection is
+  /// closed as lost, and the read is made again on a new one.
+  @Test func aBackendThatStopsAnsweringIsLeftBehind() throws {
+    let url = try pg.database("stall")
+    let s = try PostgresStorage(url: url, options: .init(statementTimeout: .milliseconds(300)))
+    defer { s.close() }
+    _ = try s.commit(batch([[1]]))
+    let probe = try rawConnection("stall")
+    defer { _ = try? probe.close().wait() }
+    let rows = try probe.query(
+      "SELECT pid FROM pg_stat_activity WHERE datname = 'stall' AND pid <> pg_backend_pid()",
+      logger: Logger(label: "t")
+    ).wait()
+    let pids = try rows.rows.map { try $0.decode(Int32.self) }
+    #expect(!pids.isEmpty)
+    for pid in pids { kill(pid, SIGSTOP) }
+    defer { for pid in pids { kill(pid, SIGCONT) } }
+    // Past the poll interval, so that the next look reads the head from the server.
+    Thread.sleep(forTimeInterval: 1.2)
+    let started = ContinuousClock.now
+    try s.observeAppends()
+    let took = ContinuousClock.now - started
+    #expect(took >= .seconds(5) && took < .seconds(20), "\(took)")
+    #expect(s.lastSequence == 1)
+    for pid in pids { kill(pid, SIGCONT) }
+    #expect(try s.append(batch([[2]]), ifLastIs: 1) == 2)
+    #expect(try s.verify().records == 2)
+  }
+
   /// Two writers at one head: the database's unique key lets exactly one in.
   @Test func aUniqueViolationIsALostRaceNotAnError() throws {
     let url = try pg.database("uniq")

@@ -261,6 +261,15 @@ extension ServerTests {
     #expect(selfRegister.status == 403)
     // Staff asking for an account that does not exist: 404.
     #expect(try await s.call("GET", "/v1/accounts/1000-0999-2", token: teller).status == 404)
+    // A customer cannot tell an account that does not exist from one that is not theirs: 403,
+    // whether it is read or paid.
+    #expect(try await s.call("GET", "/v1/accounts/1000-0999-2", token: asha).status == 403)
+    let payNobody = try await s.call(
+      "POST", "/v1/transfers",
+      body: "{\"from\":\"\(accounts[0])\",\"to\":\"1000-0999-2\",\"amount\":\"1.00\"}",
+      token: asha)
+    #expect(
+      payNobody.status == 403 && payNobody.errorCode == "permission_denied", "\(payNobody.json)")
     // The password flow: a reset token for matching details, then a new password.
     let forgot = try await s.call(
       "POST", "/v1/password/forgot",

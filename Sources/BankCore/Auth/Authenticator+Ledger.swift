@@ -111,7 +111,8 @@ extension Authenticator {
   /// Moves money out of an account the principal may spend from (a customer's own; the
   /// operator's any) to another customer account. The bank's own accounts are never a side.
   ///
-  /// - Throws: `permission_denied`, `internal_account`, then as
+  /// - Throws: `permission_denied` (for a customer, also when either account does not exist),
+  ///   `account_not_found` (staff), `internal_account`, then as
   ///   ``Ledger/transfer(_:from:to:key:memo:)-(_,_,_,IdempotencyKey?,_)``.
   ///
   /// - Note: Blocks the calling thread until its records are durable (a sync, milliseconds on a
@@ -126,7 +127,17 @@ extension Authenticator {
       try authorize(.transferOut, as: principal, account: from)
       let l = ledger
       for number in [from, to] {
-        let a = try l.account(number)
+        let a: Account
+        do throws(BankError) {
+          a = try l.account(number)
+        } catch  where error.code == .accountNotFound {
+          // DESIGN.md 6: a customer is refused the same way for an account that does not exist.
+          guard case .customer = principal else { throw error }
+          throw BankError(
+            .permissionDenied,
+            "a customer may not transfer to account \(number): it is not an account that can be paid"
+          )
+        }
         guard a.kind == .checking || a.kind == .savings else {
           throw BankError(
             .internalAccount,

@@ -39,8 +39,9 @@ public final class FileStorage: Storage, ExternalKeyChunks {
     var cachedTailBytes: Int64 = 64 << 20
     /// The 64-byte header a store created by this open starts with, instead of a new one: a
     /// store copied from another backend (`bankctl-pg journal export`) keeps its identity and
-    /// its hash chain. It must be a current-version header (``FileStorage/makeGenesis()``, or
-    /// ``FileStorage/genesis`` of another store); ignored when the store exists.
+    /// its hash chain. It must be a version-3 or current-version header that was not upgraded
+    /// (``FileStorage/makeGenesis()``, or ``FileStorage/genesis`` of another store); ignored when
+    /// the store exists.
     public var genesis: [UInt8]?
     /// The most journal space a writer reserves ahead of itself at once (version 4): reservations
     /// start at 1 MiB and double while the writer fills them within a second, up to this, so
@@ -205,8 +206,10 @@ public final class FileStorage: Storage, ExternalKeyChunks {
   /// The store ID the header holds (16 random bytes chosen at creation), the same for every
   /// process that opens the file.
   public var storeIdentity: [UInt8] { header.storeID }
-  /// The store's 64-byte header, from which its hash chain starts (`Docs/FileFormat.md`): what
-  /// another backend keeps so that a copy of the store verifies to the same head hash.
+  /// The 64 bytes the store's hash chain starts from (`Docs/FileFormat.md`): its header as
+  /// created. For a version-3 store that a reservation upgraded in place, that is the header's
+  /// version-3 form (the same checksum), not the bytes now on disk. Another backend keeps it so
+  /// that a copy of the store verifies to the same head hash.
   public var genesis: [UInt8] { header.chainGenesis }
 
   /// A new store's header: a random store ID, the current time, the current version. Another
