@@ -704,6 +704,10 @@ public final class PostgresStorage: Storage {
     }
   }
 
+  /// Banks on PostgreSQL gather concurrent commits into one append: each append is a round
+  /// trip to the server, so one statement carries many callers' transactions.
+  public var combinesCommits: Bool { true }
+
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
     if state.withLockedValue({ $0.closed }) { throw .closed }
     try flush(through: sequence)

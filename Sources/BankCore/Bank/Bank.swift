@@ -96,6 +96,10 @@ public final class Bank: Sendable {
   /// What opening found.
   public let openReport: OpenReport
   let guarded: Lock<Guarded>
+  /// Whether commits are gathered into shared appends (``Storage/combinesCommits``).
+  let combining: Bool
+  /// Commits waiting for the next group (``combinedCommit(_:)``).
+  let commitQueue = CommitQueue()
   private let snapshotting = Atomic<Bool>(false)
   /// The durable watermark (``durableSequence``) and the feed's waiters.
   let watermark: Watermark
@@ -123,6 +127,7 @@ public final class Bank: Sendable {
     throws(BankError)
   {
     self.storage = storage
+    self.combining = storage.combinesCommits && !storage.isReadOnly
     let keyChunks = (storage as? any ExternalKeyChunks)?.keyChunks
     self.keyChunks = keyChunks
     let identity = storage.storeIdentity
@@ -248,13 +253,10 @@ public final class Bank: Sendable {
   func commit<R>(_ build: (inout BankState, inout Transaction) throws(BankError) -> R)
     throws(BankError) -> R
   {
+    if combining { return try combinedCommit(build) }
     let clockNow = configuration.clock.now()
     let every = configuration.snapshotEvery
-    // The task-local scope is read only while some scope is open anywhere: a bank used without
-    // origins (the hot path of an embedder's ledger) pays one atomic load.
-    let stamp =
-      Origin.scopesOpen.load(ordering: .relaxed) > 0
-      ? Origin.current.map(RecordEnvelope.stamp(for:)) ?? defaultStamp : defaultStamp
+    let stamp = currentStamp()
     var races = 0
     // A lost race leaves a file store's lock held for the retry (FileStorage.append): let it
     // go once this commit ends, however it ends (a commit that queued frames keeps it until
@@ -302,6 +304,21 @@ public final class Bank: Sendable {
     guard let (result, sequence, snapshotDue) = done else {
       throw BankError(.storeLocked, "nothing was stored, try again")
     }
+    try finishCommit(through: sequence, snapshotDue: snapshotDue)
+    return result
+  }
+
+  /// The origin stamp of a commit made now. The task-local scope is read only while some scope
+  /// is open anywhere: a bank used without origins (the hot path of an embedder's ledger) pays
+  /// one atomic load.
+  func currentStamp() -> [UInt8]? {
+    Origin.scopesOpen.load(ordering: .relaxed) > 0
+      ? Origin.current.map(RecordEnvelope.stamp(for:)) ?? defaultStamp : defaultStamp
+  }
+
+  /// What a commit does once its batch is appended, outside the lock: waits until the batch is
+  /// durable (or notes the wait for an async caller) and starts a snapshot that is due.
+  func finishCommit(through sequence: UInt64, snapshotDue: Bool) throws(BankError) {
     // Under `perform` from Swift concurrency the wait is the async caller's, made without a
     // thread before it sees the result (DeferredDurability).
     if sequence > 0, !DeferredDurability.note(self, through: sequence, poisons: true) {
@@ -323,20 +340,13 @@ public final class Bank: Sendable {
         try? takeSnapshot()
       }
     }
-    return result
   }
 
   /// How many times in a row a transaction may lose the append to another writer.
   static let maxRaces = 64
 
-  /// One try at a transaction, under the lock: `nil` when another writer appended first (every
-  /// core is then as it was).
-  @inline(__always)
-  private func attempt<R>(
-    _ g: inout Guarded, _ build: (inout BankState, inout Transaction) throws(BankError) -> R,
-    clockNow: Int64, every: UInt64, stamp: [UInt8]?
-  ) throws(BankError) -> (R, UInt64, Bool)? {
-    let last = g.state.lastTimestamp
+  /// Refuses a commit at a time past the latest the bank accepts, or after a record at it.
+  static func checkTime(_ clockNow: Int64, after last: Int64) throws(BankError) {
     guard clockNow <= Instant.latest.nanoseconds else {
       throw BankError(
         .invalidArgument,
@@ -349,6 +359,17 @@ public final class Bank: Sendable {
         "the store's newest record is at \(Instant.latest), the latest time the bank accepts: no record can be written after it"
       )
     }
+  }
+
+  /// One try at a transaction, under the lock: `nil` when another writer appended first (every
+  /// core is then as it was).
+  @inline(__always)
+  private func attempt<R>(
+    _ g: inout Guarded, _ build: (inout BankState, inout Transaction) throws(BankError) -> R,
+    clockNow: Int64, every: UInt64, stamp: [UInt8]?
+  ) throws(BankError) -> (R, UInt64, Bool)? {
+    let last = g.state.lastTimestamp
+    try Self.checkTime(clockNow, after: last)
     // The stage is built in place with the recycled undo buffer swapped in: a copy of it would
     // share that buffer, and the first undo entry would then copy the whole buffer.
     var tx = Transaction(
@@ -402,7 +423,7 @@ public final class Bank: Sendable {
   /// part way leaves the state inside another writer's batch: the bank is then poisoned, as after
   /// a failed sync, until a reopen rebuilds it.
   @discardableResult
-  private func catchUp(_ g: inout Guarded) throws(BankError) -> UInt64 {
+  func catchUp(_ g: inout Guarded) throws(BankError) -> UInt64 {
     // Nothing new (the common case, and always for a store's only writer): no read, and above
     // all no sync under the lock (reading records waits until they are durable).
     guard storage.lastSequence != g.state.sequence else { return 0 }
@@ -426,7 +447,7 @@ public final class Bank: Sendable {
   /// `bankctl` writes beside `bankd`), before a command is judged or a read answered. Costs one
   /// `fstat` when nothing was committed; a bank on a read-only store keeps the view it opened
   /// with until ``refresh()``.
-  private func observeOtherProcesses(_ g: inout Guarded) throws(BankError) {
+  func observeOtherProcesses(_ g: inout Guarded) throws(BankError) {
     guard !storage.isReadOnly else { return }
     do throws(StorageError) { try storage.observeAppends() } catch { throw BankError(error) }
     try catchUp(&g)

@@ -77,6 +77,13 @@ public struct RecordBatch: Sendable {
     ends.append(bytes.count)
   }
 
+  /// Drops the records after the first `count` (a refused transaction's, from a shared batch).
+  mutating func removeRecords(after count: Int) {
+    guard count < ends.count else { return }
+    bytes.removeSubrange((count == 0 ? 0 : ends[count - 1])...)
+    ends.removeSubrange(count...)
+  }
+
   mutating func removeAll() {
     bytes.removeAll(keepingCapacity: true)
     ends.removeAll(keepingCapacity: true)
@@ -252,6 +259,13 @@ public protocol Storage: AnyObject, Sendable {
   /// where it lives, or `nil` when there is none or it is sound. `verify` reports it as a
   /// warning: the journal is the truth and a snapshot only a cache. Default `nil`.
   func snapshotProblem() -> String?
+
+  /// Whether a bank on this backend gathers the transactions of concurrent callers into one
+  /// append: each is still judged alone, in order, against the state the ones before it left,
+  /// but the batches go to the store as one, all or none. For a backend whose append is a round
+  /// trip to a server (PostgreSQL), one statement then carries many callers' transactions.
+  /// Default `false`: the built-in backends append in memory and share their syncs already.
+  var combinesCommits: Bool { get }
 }
 
 /// What a backend found while opening, reported by the bank (``OpenReport``).
@@ -285,6 +299,9 @@ extension Storage {
 
   /// No snapshot problem to report.
   public func snapshotProblem() -> String? { nil }
+
+  /// One append per transaction.
+  public var combinesCommits: Bool { false }
 
   /// Does nothing: ``lastSequence`` is always current.
   public func observeAppends() throws(StorageError) {}

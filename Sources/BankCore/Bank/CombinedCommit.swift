@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One caller's transaction, waiting for whichever thread runs the next group to run it
+/// (``Bank/combinedCommit(_:)``). Its result fields are written under the bank's lock; `done` is
+/// set under the ``CommitQueue``'s lock after them, and the caller reads them once it sees it.
+class PendingCommit: @unchecked Sendable {
+  /// The clock's reading when the caller committed.
+  let clockNow: Int64
+  /// The origin stamp of the caller's records.
+  let stamp: [UInt8]?
+  /// Set (under the queue's lock) once the transaction was judged and its group appended or
+  /// refused.
+  fileprivate(set) var done = false
+  /// Why the transaction was refused or not stored.
+  var error: BankError?
+  /// The sequence its caller waits to be durable.
+  var sequence: UInt64 = 0
+  /// Whether a snapshot is due after this group (set on one transaction of the group).
+  var snapshotDue = false
+
+  init(clockNow: Int64, stamp: [UInt8]?) {
+    self.clockNow = clockNow
+    self.stamp = stamp
+  }
+
+  /// Runs the caller's `build`.
+  func run(_ state: inout BankState, _ tx: inout Transaction) throws(BankError) {
+    preconditionFailure("PendingCommit.run is abstract")
+  }
+
+  /// Forgets the result of a run that was rolled back.
+  func discard() {}
+
+  /// Lets the caller's closure go, so that once the caller sees its commit done nothing else
+  /// refers to the caller's state.
+  func release() {}
+}
+
+/// The commits waiting to be run, and which thread runs the next group. A caller queues its
+/// commit; if no group is running it takes the whole queue as its group, otherwise it sleeps
+/// until its commit is done or the running group ends (then the queue is the next group). So a
+/// caller whose commit another thread ran learns it without taking the bank's lock.
+final class CommitQueue: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  private var queue: [PendingCommit] = []
+  private var running = false
+
+  init() {
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(changed, nil)
+  }
+
+  deinit {
+    pthread_cond_destroy(changed)
+    pthread_mutex_destroy(mutex)
+    changed.deallocate()
+    mutex.deallocate()
+  }
+
+  /// Queues `commit`; returns the group this thread must run (it includes `commit`), or `nil`
+  /// once another thread has run `commit`.
+  func enqueue(_ commit: PendingCommit) -> [PendingCommit]? {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    queue.append(commit)
+    while true {
+      if commit.done { return nil }
+      if !running {
+        running = true
+        defer { queue.removeAll(keepingCapacity: true) }
+        return queue
+      }
+      pthread_cond_wait(changed, mutex)
+    }
+  }
+
+  /// Marks a group run by ``enqueue(_:)``'s caller done and wakes the waiters: their commits
+  /// are done, or one of them runs the next group.
+  func finished(_ group: [PendingCommit]) {
+    pthread_mutex_lock(mutex)
+    for p in group {
+      p.release()
+      p.done = true
+    }
+    running = false
+    pthread_cond_broadcast(changed)
+    pthread_mutex_unlock(mutex)
+  }
+}
+
+/// A pending commit with its typed result.
+final class TypedPendingCommit<R>: PendingCommit, @unchecked Sendable {
+  typealias Build = (inout BankState, inout Transaction) throws(BankError) -> R
+  private var build: Build?
+  /// The build's result, once it ran and its group was stored.
+  private(set) var result: R?
+
+  init(clockNow: Int64, stamp: [UInt8]?, build: @escaping Build) {
+    self.build = build
+    super.init(clockNow: clockNow, stamp: stamp)
+  }
+
+  override func run(_ state: inout BankState, _ tx: inout Transaction) throws(BankError) {
+    guard let build else { preconditionFailure("a finished commit was run again") }
+    result = try build(&state, &tx)
+  }
+
+  override func discard() { result = nil }
+
+  override func release() { build = nil }
+}
+
+extension Bank {
+  /// ``commit(_:)`` for a storage that combines commits (``Storage/combinesCommits``): the
+  /// caller queues its transaction (``CommitQueue``). One thread at a time takes the queue as a
+  /// group and, under the bank's lock, runs every transaction in it, each judged against the
+  /// state the ones before it left (and rolled back alone when refused), then appends their
+  /// records as one batch. Everything else is as in ``commit(_:)``: one lock orders validation,
+  /// append and apply; a lost race rolls the whole group back, and it is judged again after
+  /// catching up; the durability wait is each caller's own, outside the lock.
+  func combinedCommit<R>(_ build: (inout BankState, inout Transaction) throws(BankError) -> R)
+    throws(BankError) -> R
+  {
+    let clockNow = configuration.clock.now()
+    let stamp = currentStamp()
+    let outcome = withoutActuallyEscaping(build) { build -> Result<(R, UInt64, Bool), BankError> in
+      let mine = TypedPendingCommit(clockNow: clockNow, stamp: stamp, build: build)
+      if let group = commitQueue.enqueue(mine) {
+        guarded.withLock { g in runGroup(&g, group) }
+        commitQueue.finished(group)
+      }
+      precondition(mine.done, "a queued commit was not run")
+      if let error = mine.error { return .failure(error) }
+      guard let result = mine.result else {
+        return .failure(BankError(.storeLocked, "nothing was stored, try again"))
+      }
+      return .success((result, mine.sequence, mine.snapshotDue))
+    }
+    let (result, sequence, snapshotDue) = try outcome.get()
+    try finishCommit(through: sequence, snapshotDue: snapshotDue)
+    return result
+  }
+
+  /// Runs a group of queued transactions under the lock and appends their records as one
+  /// batch. Every transaction of the group ends finished, with a result or an error.
+  private func runGroup(_ g: inout Guarded, _ group: [PendingCommit]) {
+    var races = 0
+    while true {
+      for p in group {
+        p.error = nil
+        p.discard()
+      }
+      do throws(BankError) {
+        try g.requireUsable()
+        try observeOtherProcesses(&g)
+      } catch {
+        for p in group { p.error = error }
+        return
+      }
+      let base = g.state.sequence
+      var batch = RecordBatch()
+      // The transactions judged and applied, in order, to be rolled back in reverse if the
+      // group is not stored.
+      var staged: [(PendingCommit, Transaction)] = []
+      var judgedBehind = false
+      for p in group {
+        let kept = batch.count
+        do throws(BankError) {
+          let last = g.state.lastTimestamp
+          try Self.checkTime(p.clockNow, after: last)
+          var undo: [(Int, Balances)] = []
+          // Every stage starts at the group's base: the batch holds the records of the
+          // transactions before this one, so its sequences and key look-ups are the group's.
+          var tx = Transaction(
+            ledgerStage: Stage(g.state.ledger, baseSequence: base, read: reader, undo: &undo),
+            batch: RecordBatch(), now: p.clockNow > last ? p.clockNow : last &+ 1)
+          swap(&tx.batch, &batch)
+          tx.batch.stamp = p.stamp
+          do throws(BankError) {
+            try p.run(&g.state, &tx)
+          } catch {
+            g.state.rollback(tx)
+            swap(&tx.batch, &batch)
+            throw error
+          }
+          swap(&tx.batch, &batch)
+          staged.append((p, tx))
+        } catch {
+          batch.removeRecords(after: kept)
+          p.error = error
+          // Refused against a state another writer has moved on from: judged again below.
+          if error.code.category == .refused || error.code.category == .invalidInput,
+            storage.lastSequence != g.state.sequence
+          {
+            judgedBehind = true
+          }
+        }
+      }
+      // A group that stores nothing (replays and refusals) still needs a current judgement;
+      // one that stores something needs its append to win.
+      var stored: UInt64?
+      var failure: BankError?
+      if judgedBehind || (batch.isEmpty && storage.lastSequence != g.state.sequence) {
+        stored = nil
+      } else if batch.isEmpty {
+        stored = g.state.sequence
+      } else {
+        batch.stamp = nil
+        do throws(StorageError) {
+          stored = try storage.append(batch, ifLastIs: base)
+        } catch {
+          failure = BankError(error)
+        }
+      }
+      if let last = stored, failure == nil {
+        if last != base { g.state.sequence = last }
+        let every = configuration.snapshotEvery
+        let gap = max(every, UInt64(g.snapshotBytes / Self.snapshotBytesPerRecord))
+        let due = last != base && every > 0 && last &- g.snapshotSequence >= gap
+        for (i, (p, _)) in staged.enumerated() {
+          p.sequence = last
+          p.snapshotDue = due && i == 0
+        }
+        return
+      }
+      for (_, tx) in staged.reversed() { g.state.rollback(tx) }
+      if let failure {
+        for (p, _) in staged { p.error = failure }
+        return
+      }
+      // Another writer appended first, or judgements were made behind it: catch up and judge
+      // the whole group again.
+      races += 1
+      guard races <= Self.maxRaces else {
+        let e = BankError(
+          .storeLocked,
+          "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
+        )
+        for p in group { p.error = e }
+        return
+      }
+      do throws(BankError) {
+        try catchUp(&g)
+      } catch {
+        for p in group { p.error = error }
+        return
+      }
+      // Past a few lost races, back off a little so that the other writer finishes its burst.
+      if races > 4 {
+        let base = min(UInt32(25) << UInt32(min(races - 5, 9)), 10_000)
+        usleep(base + UInt32.random(in: 0...base))
+      }
+    }
+  }
+}
