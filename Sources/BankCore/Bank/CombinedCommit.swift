@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -13,6 +15,9 @@ class PendingCommit: @unchecked Sendable {
   /// Set (under the queue's lock) once the transaction was judged and its group appended or
   /// refused.
   fileprivate(set) var done = false
+  /// Signalled once when the caller's commit is done, or when the caller is to run the next
+  /// group (``CommitQueue``).
+  let wake = DispatchSemaphore(value: 0)
   /// Why the transaction was refused or not stored.
   var error: BankError?
   /// The sequence its caller waits to be durable.
@@ -40,23 +45,19 @@ class PendingCommit: @unchecked Sendable {
 
 /// The commits waiting to be run, and which thread runs the next group. A caller queues its
 /// commit; if no group is running it takes the whole queue as its group, otherwise it sleeps
-/// until its commit is done or the running group ends (then the queue is the next group). So a
-/// caller whose commit another thread ran learns it without taking the bank's lock.
+/// until it is woken once: because its commit is done, or because the group that ran has ended
+/// and its commit is first in the queue, which it then takes as the next group. So a caller
+/// whose commit another thread ran learns it without taking the bank's lock, and a group's end
+/// wakes exactly the callers it concerns.
 final class CommitQueue: @unchecked Sendable {
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-  private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   private var queue: [PendingCommit] = []
   private var running = false
 
-  init() {
-    pthread_mutex_init(mutex, nil)
-    pthread_cond_init(changed, nil)
-  }
+  init() { pthread_mutex_init(mutex, nil) }
 
   deinit {
-    pthread_cond_destroy(changed)
     pthread_mutex_destroy(mutex)
-    changed.deallocate()
     mutex.deallocate()
   }
 
@@ -64,30 +65,40 @@ final class CommitQueue: @unchecked Sendable {
   /// once another thread has run `commit`.
   func enqueue(_ commit: PendingCommit) -> [PendingCommit]? {
     pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
     queue.append(commit)
-    while true {
-      if commit.done { return nil }
-      if !running {
-        running = true
-        defer { queue.removeAll(keepingCapacity: true) }
-        return queue
+    if running {
+      pthread_mutex_unlock(mutex)
+      commit.wake.wait()
+      // Woken once: done, or handed the queue (`running` stays set for this thread).
+      pthread_mutex_lock(mutex)
+      if commit.done {
+        pthread_mutex_unlock(mutex)
+        return nil
       }
-      pthread_cond_wait(changed, mutex)
     }
+    running = true
+    let group = queue
+    queue.removeAll(keepingCapacity: true)
+    pthread_mutex_unlock(mutex)
+    return group
   }
 
-  /// Marks a group run by ``enqueue(_:)``'s caller done and wakes the waiters: their commits
-  /// are done, or one of them runs the next group.
+  /// Marks a group run by ``enqueue(_:)``'s caller done, wakes its callers, and hands the queue
+  /// to the first caller waiting in it.
   func finished(_ group: [PendingCommit]) {
     pthread_mutex_lock(mutex)
     for p in group {
       p.release()
       p.done = true
     }
-    running = false
-    pthread_cond_broadcast(changed)
+    if let next = queue.first {
+      next.wake.signal()
+    } else {
+      running = false
+    }
     pthread_mutex_unlock(mutex)
+    // The runner's own commit is in the group and needs no waking; its semaphore stays unused.
+    for p in group where p !== group.first { p.wake.signal() }
   }
 }
 
