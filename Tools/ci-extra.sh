@@ -7,7 +7,7 @@ step() { printf '\n==> %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "ThreadSanitizer: the concurrency suites"
 swift test --sanitize=thread --scratch-path .build-tsan \
-  --filter "ConcurrencyTests|groupCommit|twoProcesses|LedgerTests|StorageConformance|FileStorageTests|SharedStoreTests|SharedProcessTests|AsyncDurabilityTests" 2>&1 \
+  --filter "ConcurrencyTests|groupCommit|twoProcesses|LedgerTests|StorageConformance|FileStorageTests|SharedStoreTests|SharedProcessTests|AsyncDurabilityTests|CombinedCommitTests" 2>&1 \
   | tee /tmp/bankcore-tsan.log | grep -E "ThreadSanitizer|✘|Test run with" || true
 if grep -q "WARNING: ThreadSanitizer" /tmp/bankcore-tsan.log || ! grep -qE "✔ Test run with" /tmp/bankcore-tsan.log; then
   echo "ThreadSanitizer run failed"; exit 1
