@@ -213,6 +213,98 @@ final class RoundTripStorage: Storage {
     try check(outcomes, bank: a, accounts: accounts, storage: storage)
   }
 
+  /// Runs `queued` one after another into the bank's paused queue, then lets them run as one
+  /// group.
+  func grouped(_ bank: Bank, _ queued: [@Sendable () -> Void]) {
+    let done = DispatchGroup()
+    bank.commitQueue.pause()
+    for (i, body) in queued.enumerated() {
+      done.enter()
+      Thread {
+        body()
+        done.leave()
+      }.start()
+      let deadline = ContinuousClock.now + .seconds(30)
+      while bank.commitQueue.waiting < i + 1 && ContinuousClock.now < deadline { usleep(1_000) }
+      #expect(bank.commitQueue.waiting == i + 1)
+    }
+    bank.commitQueue.resume()
+    done.wait()
+  }
+
+  /// A transaction that reads the journal (an account's history chain, as closing a savings
+  /// account does to post its interest) finds the records of the group's earlier transactions,
+  /// which are not in the storage yet.
+  @Test func aTransactionReadsTheRecordsOfTheGroupBeforeIt() throws {
+    let storage = RoundTripStorage(delayMicroseconds: 0)
+    let clock = Lock<Int64>(ProductsTests.day(2026, 1, 1).start.nanoseconds)
+    let bank = try Bank(
+      storage: storage,
+      configuration: BankConfiguration(clock: BankClock { clock.withLock { $0 } }))
+    let auth = try Authenticator(
+      bank: bank, configuration: AuthConfiguration(passwordIterations: 1_000),
+      pepper: Array(repeating: 7, count: 32))
+    let products = Products(authenticator: auth)
+    try products.setRate(
+      .savings, annual: AnnualRate(parsing: "3.65"), from: ProductsTests.day(2026, 1, 1),
+      as: .operator)
+    let savings = try bank.ledger.open(AccountSpec(name: "S", kind: .savings)).number
+    let other = try bank.ledger.open(AccountSpec(name: "C", kind: .checking)).number
+    try bank.ledger.deposit(Amount(minorUnits: 1_000_000, currency: .usd), to: savings)
+    clock.withLock { $0 = ProductsTests.day(2026, 1, 16).start.nanoseconds }
+    let appendsBefore = storage.appends.load(ordering: .relaxed)
+    let closed = Lock<Result<ClosedAccount, BankError>?>(nil)
+    let deposited = Lock<Bool>(false)
+    grouped(
+      bank,
+      [
+        {
+          let r = try? bank.ledger.deposit(Amount(minorUnits: 5_000, currency: .usd), to: savings)
+          deposited.withLock { $0 = r != nil }
+        },
+        {
+          let r = Result { () throws(BankError) in
+            try products.close(savings, settleWith: other, as: .operator)
+          }
+          closed.withLock { $0 = r }
+        },
+      ])
+    #expect(deposited.withLock { $0 })
+    let result = try #require(closed.withLock { $0 }).get()
+    // Interest through the 15th on 10,000.00 at 3.65 %; the deposit of the 16th is settled.
+    #expect(result.interest.description == "15.00" && result.settled.description == "10065.00")
+    // The group of two in one append.
+    #expect(storage.appends.load(ordering: .relaxed) == appendsBefore + 1)
+    #expect(bank.invariantViolation() == nil)
+  }
+
+  /// A transaction refused against a state that held a group's unstored records is not told
+  /// it was refused when that group's append fails: it gets the append's error too.
+  @Test func aRefusalThatLeanedOnAFailedAppendIsNotReported() throws {
+    let storage = RoundTripStorage(delayMicroseconds: 0)
+    let bank = try Bank(
+      storage: storage, configuration: .init(clock: .manual(), snapshotEvery: 0))
+    let accounts = try openAccounts(bank)
+    storage.failing.store(1, ordering: .relaxed)
+    let outcomes = Lock<[BankError.Code?]>([nil, nil])
+    grouped(
+      bank,
+      [0, 1].map { i in
+        {
+          let amount = Amount(minorUnits: i == 0 ? 90_000 : 20_000, currency: .usd)
+          do {
+            _ = try bank.ledger.withdraw(amount, from: accounts[0])
+          } catch {
+            outcomes.withLock { $0[i] = (error as? BankError)?.code }
+          }
+        }
+      })
+    // 900.00 staged, then 200.00 refused against the 100.00 it left; the append failed.
+    #expect(outcomes.withLock { $0 } == [.ioError, .ioError])
+    #expect(try bank.ledger.balance(of: accounts[0]).minorUnits == 100_000)
+    _ = try bank.ledger.withdraw(Amount(minorUnits: 20_000, currency: .usd), from: accounts[0])
+  }
+
   /// A failed append refuses every transaction of its group and changes nothing; the next
   /// commit works.
   @Test func aFailedAppendChangesNothing() throws {

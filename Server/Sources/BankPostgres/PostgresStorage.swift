@@ -286,10 +286,14 @@ public final class PostgresStorage: Storage {
   /// server ends a statement at its timeout, so a connection silent for longer is dead to us (a
   /// half-open socket, a peer that stopped answering): it is closed, which fails the statement as
   /// a lost connection, and the callers' paths for a lost connection (reconnect, read back) take
-  /// over instead of a thread waiting forever.
+  /// over instead of a thread waiting forever. The wait starts when the statement is issued, so
+  /// time spent queued behind another statement on the connection counts too; with every
+  /// statement bounded by the timeout, that takes several near-timeout statements in a row.
   static func answer<T>(
     _ future: EventLoopFuture<T>, from c: PostgresConnection, _ options: Options
   ) throws -> T {
+    // A statement timeout of 0 is PostgreSQL's "no limit": then the client sets none either.
+    guard options.statementTimeout > .zero else { return try future.wait() }
     let done = DispatchSemaphore(value: 0)
     future.whenComplete { _ in done.signal() }
     let limit = options.statementTimeout + .seconds(5)

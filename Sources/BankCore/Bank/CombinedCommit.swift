@@ -77,11 +77,35 @@ final class CommitQueue: @unchecked Sendable {
       }
     }
     running = true
-    let group = queue
-    queue.removeAll(keepingCapacity: true)
+    // At most `maxGroup` at a time, so that one statement stays small; the rest wait for the
+    // next group. The caller's own commit is first in the queue.
+    let group = Array(queue.prefix(Self.maxGroup))
+    queue.removeFirst(group.count)
     pthread_mutex_unlock(mutex)
     return group
   }
+
+  /// The most transactions one group holds.
+  static let maxGroup = 256
+
+  /// How many commits wait in the queue (for tests).
+  var waiting: Int {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return queue.count
+  }
+
+  /// Holds every commit in the queue as if a group were running, until ``resume()`` (for tests:
+  /// callers queued meanwhile then run as one group). Only while no group runs.
+  func pause() {
+    pthread_mutex_lock(mutex)
+    precondition(!running, "a group is running")
+    running = true
+    pthread_mutex_unlock(mutex)
+  }
+
+  /// Hands the queue held by ``pause()`` to its first caller.
+  func resume() { finished([]) }
 
   /// Marks a group run by ``enqueue(_:)``'s caller done, wakes its callers, and hands the queue
   /// to the first caller waiting in it.
@@ -140,7 +164,14 @@ extension Bank {
     let outcome = withoutActuallyEscaping(build) { build -> Result<(R, UInt64, Bool), BankError> in
       let mine = TypedPendingCommit(clockNow: clockNow, stamp: stamp, build: build)
       if let group = commitQueue.enqueue(mine) {
-        guarded.withLock { g in runGroup(&g, group) }
+        var races = 0
+        while !guarded.withLock({ g in runGroup(&g, group, races: &races) }) {
+          // Past a few lost races, back off outside the lock, exponentially and with jitter, at
+          // most 20 ms a time, so that the other writer finishes its burst; the bank's readers
+          // are not held up meanwhile.
+          let base = min(UInt32(25) << UInt32(min(races - 5, 9)), 10_000)
+          usleep(base + UInt32.random(in: 0...base))
+        }
         commitQueue.finished(group)
       }
       precondition(mine.done, "a queued commit was not run")
@@ -156,9 +187,9 @@ extension Bank {
   }
 
   /// Runs a group of queued transactions under the lock and appends their records as one
-  /// batch. Every transaction of the group ends finished, with a result or an error.
-  private func runGroup(_ g: inout Guarded, _ group: [PendingCommit]) {
-    var races = 0
+  /// batch: `true` once every transaction of the group has a result or an error; `false` when
+  /// the group lost several races in a row and should run again after a pause outside the lock.
+  private func runGroup(_ g: inout Guarded, _ group: [PendingCommit], races: inout Int) -> Bool {
     while true {
       for p in group {
         p.error = nil
@@ -169,7 +200,7 @@ extension Bank {
         try observeOtherProcesses(&g)
       } catch {
         for p in group { p.error = error }
-        return
+        return true
       }
       let base = g.state.sequence
       var batch = RecordBatch()
@@ -177,7 +208,10 @@ extension Bank {
       // group is not stored.
       var staged: [(PendingCommit, Transaction)] = []
       var judgedBehind = false
-      for p in group {
+      // Transactions judged after the first one that stores records saw a state that holds
+      // records not yet stored: if the append fails, their outcomes fall with it.
+      var firstStaging: Int?
+      for (i, p) in group.enumerated() {
         let kept = batch.count
         do throws(BankError) {
           let last = g.state.lastTimestamp
@@ -191,13 +225,25 @@ extension Bank {
           swap(&tx.batch, &batch)
           tx.batch.stamp = p.stamp
           do throws(BankError) {
-            try p.run(&g.state, &tx)
+            // The records of the transactions before this one are not in the storage yet: a
+            // read of the journal inside this one (an account's history chain) finds them here.
+            if kept > 0 {
+              let before = InFlightRecords(base: base, batch: tx.batch, count: kept)
+              let ran = InFlightRecords.$current.withValue(before) { () -> BankError? in
+                do throws(BankError) { try p.run(&g.state, &tx) } catch { return error }
+                return nil
+              }
+              if let ran { throw ran }
+            } else {
+              try p.run(&g.state, &tx)
+            }
           } catch {
             g.state.rollback(tx)
             swap(&tx.batch, &batch)
             throw error
           }
           swap(&tx.batch, &batch)
+          if firstStaging == nil && batch.count > kept { firstStaging = i }
           staged.append((p, tx))
         } catch {
           batch.removeRecords(after: kept)
@@ -235,12 +281,16 @@ extension Bank {
           p.sequence = last
           p.snapshotDue = due && i == 0
         }
-        return
+        return true
       }
       for (_, tx) in staged.reversed() { g.state.rollback(tx) }
       if let failure {
-        for (p, _) in staged { p.error = failure }
-        return
+        // The staged transactions, and every one judged after the first of them.
+        for (i, p) in group.enumerated()
+        where i >= (firstStaging ?? group.count) || staged.contains(where: { $0.0 === p }) {
+          p.error = failure
+        }
+        return true
       }
       // Another writer appended first, or judgements were made behind it: catch up and judge
       // the whole group again.
@@ -251,19 +301,42 @@ extension Bank {
           "other writers appended to the store first \(races) times in a row; nothing was stored, try again"
         )
         for p in group { p.error = e }
-        return
+        return true
       }
       do throws(BankError) {
         try catchUp(&g)
       } catch {
         for p in group { p.error = error }
-        return
+        return true
       }
-      // Past a few lost races, back off a little so that the other writer finishes its burst.
-      if races > 4 {
-        let base = min(UInt32(25) << UInt32(min(races - 5, 9)), 10_000)
-        usleep(base + UInt32.random(in: 0...base))
-      }
+      // Past a few lost races, back off outside the lock (the caller), then judge again.
+      if races > 4 { return false }
     }
+  }
+}
+
+/// The records of a group's earlier transactions while a later one is judged
+/// (``Bank/combinedCommit(_:)``): they follow `base` and are not in the storage yet, so a read of
+/// the journal made inside the later transaction (``Ledger/readRecord(_:)``) finds them here.
+final class InFlightRecords: Sendable {
+  let base: UInt64
+  let batch: RecordBatch
+  let count: Int
+
+  init(base: UInt64, batch: RecordBatch, count: Int) {
+    self.base = base
+    self.batch = batch
+    self.count = count
+  }
+
+  /// The records of the transactions before the one being judged on this thread, if any.
+  @TaskLocal static var current: InFlightRecords?
+
+  /// The bytes of the record at `sequence`, when it is one of these.
+  func record(at sequence: UInt64) -> [UInt8]? {
+    guard sequence > base, sequence - base <= UInt64(count) else { return nil }
+    let i = Int(sequence - base) - 1
+    let start = i == 0 ? 0 : batch.ends[i - 1]
+    return Array(batch.bytes[start..<batch.ends[i]])
   }
 }
