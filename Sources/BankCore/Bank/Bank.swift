@@ -70,6 +70,13 @@ public final class Bank: Sendable {
     var scratchBatch = RecordBatch()
     var scratchUndo: [(Int, Balances)] = []
 
+    /// Whether an automatic snapshot is due once the journal reaches `last`: `every` records
+    /// after the last snapshot, and at least one per 64 bytes of its payload.
+    func snapshotDue(at last: UInt64, every: UInt64) -> Bool {
+      let gap = max(every, UInt64(snapshotBytes / Bank.snapshotBytesPerRecord))
+      return every > 0 && last &- snapshotSequence >= gap
+    }
+
     /// Refuses every use of a bank whose memory may hold what the storage does not.
     func requireUsable() throws(BankError) {
       if closed { throw BankError(.ioError, "the bank is closed; open the store again to use it") }
@@ -294,11 +301,7 @@ public final class Bank: Sendable {
         }
       }
       if done == nil {
-        // Exponentially, with jitter, at most 20 ms a time, so that a writer on a busier or
-        // faster path finishes its burst instead of starving this one; the bank's other threads
-        // are not held up meanwhile.
-        let base = min(UInt32(25) << UInt32(min(races - 5, 9)), 10_000)
-        usleep(base + UInt32.random(in: 0...base))
+        Self.backOff(afterRaces: races)
       }
     }
     guard let (result, sequence, snapshotDue) = done else {
@@ -344,6 +347,14 @@ public final class Bank: Sendable {
 
   /// How many times in a row a transaction may lose the append to another writer.
   static let maxRaces = 64
+
+  /// The pause after `races` lost appends in a row, made outside the lock: exponential, with
+  /// jitter, at most 20 ms a time, so that a writer on a busier or faster path finishes its burst
+  /// instead of starving this one; the bank's other threads are not held up meanwhile.
+  static func backOff(afterRaces races: Int) {
+    let base = min(UInt32(25) << UInt32(min(max(races - 5, 0), 9)), 10_000)
+    usleep(base + UInt32.random(in: 0...base))
+  }
 
   /// Refuses a commit at a time past the latest the bank accepts, or after a record at it.
   static func checkTime(_ clockNow: Int64, after last: Int64) throws(BankError) {
@@ -411,8 +422,7 @@ public final class Bank: Sendable {
         return nil
       }
       g.state.sequence = last
-      let gap = max(every, UInt64(g.snapshotBytes / Self.snapshotBytesPerRecord))
-      return (result, last, every > 0 && last &- g.snapshotSequence >= gap)
+      return (result, last, g.snapshotDue(at: last, every: every))
     } catch {
       g.state.rollback(tx)
       throw BankError(error)

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -166,11 +167,8 @@ extension Bank {
       if let group = commitQueue.enqueue(mine) {
         var races = 0
         while !guarded.withLock({ g in runGroup(&g, group, races: &races) }) {
-          // Past a few lost races, back off outside the lock, exponentially and with jitter, at
-          // most 20 ms a time, so that the other writer finishes its burst; the bank's readers
-          // are not held up meanwhile.
-          let base = min(UInt32(25) << UInt32(min(races - 5, 9)), 10_000)
-          usleep(base + UInt32.random(in: 0...base))
+          // Past a few lost races, back off outside the lock.
+          Self.backOff(afterRaces: races)
         }
         commitQueue.finished(group)
       }
@@ -229,6 +227,8 @@ extension Bank {
             // read of the journal inside this one (an account's history chain) finds them here.
             if kept > 0 {
               let before = InFlightRecords(base: base, batch: tx.batch, count: kept)
+              InFlightRecords.open.add(1, ordering: .relaxed)
+              defer { InFlightRecords.open.subtract(1, ordering: .relaxed) }
               let ran = InFlightRecords.$current.withValue(before) { () -> BankError? in
                 do throws(BankError) { try p.run(&g.state, &tx) } catch { return error }
                 return nil
@@ -274,9 +274,7 @@ extension Bank {
       }
       if let last = stored, failure == nil {
         if last != base { g.state.sequence = last }
-        let every = configuration.snapshotEvery
-        let gap = max(every, UInt64(g.snapshotBytes / Self.snapshotBytesPerRecord))
-        let due = last != base && every > 0 && last &- g.snapshotSequence >= gap
+        let due = last != base && g.snapshotDue(at: last, every: configuration.snapshotEvery)
         for (i, (p, _)) in staged.enumerated() {
           p.sequence = last
           p.snapshotDue = due && i == 0
@@ -331,12 +329,16 @@ final class InFlightRecords: Sendable {
 
   /// The records of the transactions before the one being judged on this thread, if any.
   @TaskLocal static var current: InFlightRecords?
+  /// How many scopes of ``current`` are open in the process: while none is, a journal read pays
+  /// one atomic load, not a task-local look-up.
+  static let open = Atomic<Int>(0)
 
-  /// The bytes of the record at `sequence`, when it is one of these.
-  func record(at sequence: UInt64) -> [UInt8]? {
-    guard sequence > base, sequence - base <= UInt64(count) else { return nil }
-    let i = Int(sequence - base) - 1
-    let start = i == 0 ? 0 : batch.ends[i - 1]
-    return Array(batch.bytes[start..<batch.ends[i]])
+  /// The bytes of the record at `sequence`, when it is one of the records of the transactions
+  /// before the one being judged on this thread.
+  static func record(at sequence: UInt64) -> [UInt8]? {
+    guard open.load(ordering: .relaxed) > 0, let f = current, sequence > f.base,
+      sequence - f.base <= UInt64(f.count)
+    else { return nil }
+    return f.batch.record(Int(sequence - f.base) - 1)
   }
 }

@@ -275,7 +275,7 @@ public final class Ledger: Sendable {
   /// The bytes of a stored record.
   func readRecord(_ seq: UInt64) throws(BankError) -> [UInt8]? {
     // Inside a combined commit, an earlier transaction's records of the same group.
-    if let bytes = InFlightRecords.current?.record(at: seq) { return bytes }
+    if let bytes = InFlightRecords.record(at: seq) { return bytes }
     do throws(StorageError) { return try storage.record(at: seq) } catch {
       throw BankError(error)
     }

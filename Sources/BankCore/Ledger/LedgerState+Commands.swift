@@ -529,9 +529,7 @@ extension LedgerState {
       if seq > base {
         let i = Int(seq - base) - 1
         guard i < batch.count else { continue }
-        let start = i == 0 ? 0 : batch.ends[i - 1]
-        record = try JournalRecord.decodeOrCorrupt(
-          Array(batch.bytes[start..<batch.ends[i]]), sequence: seq)
+        record = try JournalRecord.decodeOrCorrupt(batch.record(i), sequence: seq)
       } else {
         guard let read = stage?.read else {
           throw BankError(.ioError, "no journal reader to check key '\(key)'")

@@ -77,6 +77,11 @@ public struct RecordBatch: Sendable {
     ends.append(bytes.count)
   }
 
+  /// The bytes of the record at `index` (from 0).
+  func record(_ index: Int) -> [UInt8] {
+    Array(bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
+  }
+
   /// Drops the records after the first `count` (a refused transaction's, from a shared batch).
   mutating func removeRecords(after count: Int) {
     guard count < ends.count else { return }
