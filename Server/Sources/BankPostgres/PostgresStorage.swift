@@ -158,6 +158,14 @@ public final class PostgresStorage: Storage {
   /// flush covers returns without one.
   private func flush(through target: UInt64) throws(StorageError) {
     guard let goal = try gate.lead(through: target, head: { self.lastSequence }) else { return }
+    let failure = flushRounds(goal)
+    finishFlush(goal, failure: failure)
+    if let failure { throw failure }
+  }
+
+  /// The flush's synchronous commit, on the flushing connection, reconnecting while it is lost
+  /// (for up to ``Options/reconnectFor``): `nil` once it committed. Blocks the calling thread.
+  private func flushRounds(_ goal: UInt64) -> StorageError? {
     var failure: StorageError?
     let deadline = ContinuousClock.now + options.reconnectFor
     while true {
@@ -191,10 +199,7 @@ public final class PostgresStorage: Storage {
       }
       do {
         // The notification goes out with the flush: other nodes hear of durable batches only.
-        _ = try Self.answer(
-          c.query(
-            "SELECT txid_current(), pg_notify('bankcore_journal', \(String(goal)))", logger: logger),
-          from: c, options)
+        _ = try Self.answer(c.query(Self.flushQuery(goal), logger: logger), from: c, options)
         break
       } catch {
         let lost = Self.lostConnection(error)
@@ -212,8 +217,67 @@ public final class PostgresStorage: Storage {
         Thread.sleep(forTimeInterval: 0.05)
       }
     }
-    gate.finish(goal, failed: failure != nil)
-    if let failure { throw failure }
+    return failure
+  }
+
+  /// The flush's statement: a transaction id (so that a commit record is written and flushed)
+  /// and the notification, which goes out with the flush, so other nodes hear of durable
+  /// batches only.
+  private static func flushQuery(_ goal: UInt64) -> PostgresQuery {
+    "SELECT txid_current(), pg_notify('bankcore_journal', \(String(goal)))"
+  }
+
+  /// Ends the flush to `goal`, settling its waiters; when async waiters beyond it are left,
+  /// starts the flush that covers them.
+  private func finishFlush(_ goal: UInt64, failure: StorageError?) {
+    if let next = gate.finish(goal, failure: failure, head: { self.lastSequence }) {
+      startFlush(next)
+    }
+  }
+
+  /// Runs the flush to `goal` (this caller leads it, ``FlushGate``) without holding a thread
+  /// while the server answers: the statement is sent on the flushing connection and its answer
+  /// ends the flush, from the event loop. When there is no open flushing connection, or the
+  /// statement fails, the blocking rounds (which reconnect and retry) run on a thread of their
+  /// own.
+  private func startFlush(_ goal: UInt64) {
+    let blocking = { @Sendable [self] in
+      DispatchQueue.global().async { self.finishFlush(goal, failure: self.flushRounds(goal)) }
+    }
+    guard let c = flusher.withLockedValue({ $0 }), !c.isClosed,
+      !state.withLockedValue({ $0.closed })
+    else { return blocking() }
+    // The client's deadline, as in `answer(_:from:_:)`: a connection silent past the statement
+    // timeout is closed, which fails the statement as a lost connection.
+    let limit = options.statementTimeout + .seconds(5)
+    let timer: Scheduled<Void>? =
+      options.statementTimeout > .zero
+      ? c.eventLoop.scheduleTask(in: .nanoseconds(Self.nanoseconds(limit))) { Self.release(c) }
+      : nil
+    c.query(Self.flushQuery(goal), logger: logger).whenComplete { [self] result in
+      timer?.cancel()
+      switch result {
+      case .success:
+        finishFlush(goal, failure: nil)
+      case .failure(let error):
+        if Self.lostConnection(error) {
+          flusher.withLockedValue { if $0 === c { $0 = nil } }
+          gate.noteLostConnection()
+          Self.release(c)
+          blocking()
+        } else {
+          finishFlush(
+            goal,
+            failure: .io(
+              operation: "flush the journal (a synchronous commit)", errno: 0,
+              detail: Self.describe(error)))
+        }
+      }
+    }
+  }
+
+  static func nanoseconds(_ d: Duration) -> Int64 {
+    d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
   }
 
   deinit { close() }
@@ -297,8 +361,7 @@ public final class PostgresStorage: Storage {
     let done = DispatchSemaphore(value: 0)
     future.whenComplete { _ in done.signal() }
     let limit = options.statementTimeout + .seconds(5)
-    let ns = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
-    if done.wait(timeout: .now() + .nanoseconds(Int(ns))) == .timedOut {
+    if done.wait(timeout: .now() + .nanoseconds(Int(nanoseconds(limit)))) == .timedOut {
       release(c)
     }
     return try future.wait()
@@ -715,8 +778,43 @@ public final class PostgresStorage: Storage {
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
     if state.withLockedValue({ $0.closed }) { throw .closed }
     try flush(through: sequence)
-    // A connection was lost since this batch was appended: the server may have crashed before
-    // its WAL reached the disk. It is acknowledged only if it is still there.
+    try checkAfterLoss(sequence)
+  }
+
+  /// ``waitUntilDurable(_:)`` holding no thread while the flush that covers `sequence` runs:
+  /// the answer to the flush's commit resumes the caller (``startFlush(_:)``). The check after
+  /// a lost connection, which is rare, runs on a thread of its own.
+  public func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError) {
+    if state.withLockedValue({ $0.closed }) { throw .closed }
+    let failure = await withCheckedContinuation { (c: CheckedContinuation<StorageError?, Never>) in
+      switch gate.leadAsync(
+        through: sequence, head: { self.lastSequence }, then: { c.resume(returning: $0) })
+      {
+      case .covered: c.resume(returning: nil)
+      case .failed(let e): c.resume(returning: e)
+      case .queued: break
+      case .lead(let goal): startFlush(goal)
+      }
+    }
+    if let failure { throw failure }
+    guard gate.mayNeedCheck(sequence) else { return }
+    let checked = await withCheckedContinuation {
+      (c: CheckedContinuation<StorageError?, Never>) in
+      DispatchQueue.global().async {
+        do throws(StorageError) {
+          try self.checkAfterLoss(sequence)
+          c.resume(returning: nil)
+        } catch {
+          c.resume(returning: error)
+        }
+      }
+    }
+    if let checked { throw checked }
+  }
+
+  /// A connection was lost since the batch ending at `sequence` was appended: the server may
+  /// have crashed before its WAL reached the disk. It is acknowledged only if it is still there.
+  private func checkAfterLoss(_ sequence: UInt64) throws(StorageError) {
     guard let hash = gate.needsCheck(sequence) else { return }
     let r = try read(
       "read back a batch after a lost connection",
@@ -980,6 +1078,11 @@ public final class PostgresStorage: Storage {
 /// The group flush's bookkeeping: how far the journal is durable, whether a flush is running,
 /// and this instance's batches not yet covered by one (with how many connections had been lost
 /// when each was appended).
+///
+/// Waiters of two kinds share one flush at a time: threads (``lead(through:head:)``, which wait
+/// on the condition) and async callers (``leadAsync(through:head:then:)``, which leave a callback
+/// and hold no thread). Whoever ends a flush (``finish(_:failure:head:)``) calls back the async
+/// waiters it covered and, when some are left beyond it, makes the next flush theirs.
 final class FlushGate: @unchecked Sendable {
   private let condition = NSCondition()
   private var durable: UInt64 = 0
@@ -987,6 +1090,35 @@ final class FlushGate: @unchecked Sendable {
   private var closed = false
   private var losses = 0
   private var pending: [UInt64: (hash: [UInt8], losses: Int)] = [:]
+  /// Async callers waiting for a flush to cover their sequence.
+  private var waiters: [(target: UInt64, then: @Sendable (StorageError?) -> Void)] = []
+
+  /// What an async caller of ``leadAsync(through:head:then:)`` is to do.
+  enum AsyncStart {
+    /// A finished flush already covers the sequence.
+    case covered
+    /// The store closed before a flush covered it.
+    case failed(StorageError)
+    /// A flush is running; the callback runs once one covers the sequence (or fails).
+    case queued
+    /// The caller leads a flush to this goal and must start it; its callback runs when the
+    /// flush ends.
+    case lead(UInt64)
+  }
+
+  /// ``lead(through:head:)`` for an async caller: never waits.
+  func leadAsync(
+    through target: UInt64, head: () -> UInt64, then: @escaping @Sendable (StorageError?) -> Void
+  ) -> AsyncStart {
+    condition.lock()
+    defer { condition.unlock() }
+    if durable >= target { return .covered }
+    if closed { return .failed(.closed) }
+    waiters.append((target, then))
+    if flushing { return .queued }
+    flushing = true
+    return .lead(max(target, head()))
+  }
 
   /// Becomes the flush's leader and returns what it will cover, or `nil` when a flush already
   /// covered `target` (waiting for the one running).
@@ -1006,16 +1138,50 @@ final class FlushGate: @unchecked Sendable {
     return max(target, head())
   }
 
-  func finish(_ goal: UInt64, failed: Bool) {
+  /// Ends the flush to `goal`. The async waiters it covers are called back (with `failure`,
+  /// when it failed, so do all of them); when async waiters are left beyond it, the flush stays
+  /// taken and the goal of the next one is returned: the caller must start it.
+  func finish(_ goal: UInt64, failure: StorageError?, head: () -> UInt64) -> UInt64? {
     condition.lock()
     flushing = false
-    if !failed && goal > durable {
+    if failure == nil && goal > durable {
       durable = goal
       // Batches no connection loss came between are settled; the others wait for a check.
       pending = pending.filter { $0.key > goal || $0.value.losses != losses }
     }
+    var results: [(then: @Sendable (StorageError?) -> Void, error: StorageError?)] = []
+    var left: [(target: UInt64, then: @Sendable (StorageError?) -> Void)] = []
+    for w in waiters {
+      if w.target <= durable {
+        results.append((w.then, nil))
+      } else if let failure {
+        results.append((w.then, failure))
+      } else {
+        left.append(w)
+      }
+    }
+    var next: UInt64?
+    if closed {
+      // Closed before a flush covered them: not durable, so never reported as such.
+      results += left.map { ($0.then, StorageError.closed) }
+      left = []
+    } else if let farthest = left.map(\.target).max() {
+      flushing = true
+      next = max(farthest, head())
+    }
+    waiters = left
     condition.broadcast()
     condition.unlock()
+    for r in results { r.then(r.error) }
+    return next
+  }
+
+  /// Whether a connection loss may have come between the append of the batch ending at
+  /// `sequence` and the flush that covered it (``needsCheck(_:)``).
+  func mayNeedCheck(_ sequence: UInt64) -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    return pending[sequence] != nil
   }
 
   func appended(_ last: UInt64, hash: [UInt8], losses stamp: Int) {

@@ -183,7 +183,7 @@ public final class ATMFleet: Sendable {
   public func perform<R: Sendable, E: Error>(
     _ body: @escaping @Sendable (ATMFleet) throws(E) -> R
   ) async throws(E) -> R {
-    try await BlockingWork.run { () throws(E) in try body(self) }
+    try await BlockingWork.run(for: bank) { () throws(E) in try body(self) }
   }
 
   // MARK: Validation

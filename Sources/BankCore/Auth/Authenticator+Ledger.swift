@@ -246,6 +246,6 @@ extension Authenticator {
   public func perform<R: Sendable, E: Error>(
     _ body: @escaping @Sendable (Authenticator) throws(E) -> R
   ) async throws(E) -> R {
-    try await BlockingWork.run { () throws(E) in try body(self) }
+    try await BlockingWork.run(for: bank) { () throws(E) in try body(self) }
   }
 }

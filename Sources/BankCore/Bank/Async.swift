@@ -1,16 +1,34 @@
 import Dispatch
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Runs blocking bank calls off Swift's cooperative thread pool.
 ///
-/// A commit waits for `fdatasync` (milliseconds on a real disk); doing that on a cooperative
-/// thread would stall every task scheduled on it. These calls hop to a Dispatch queue whose
-/// threads are not the cooperative pool's, wait there, and resume the caller with the result.
+/// A commit waits for `fdatasync` (milliseconds on a real disk) or a database's answer; doing
+/// that on a cooperative thread would stall every task scheduled on it. These calls hop to a
+/// thread that is not the cooperative pool's, wait there, and resume the caller with the result.
 enum BlockingWork {
+  /// Where the calls of a bank on a local store run: a Dispatch queue, which on Linux runs about
+  /// as many threads as there are cores. Its calls wait briefly (their durability waits are
+  /// deferred, ``DeferredDurability``), and more threads would only contend for the bank's lock.
   private static let queue = DispatchQueue(
     label: "BankCore.blocking", qos: .userInitiated, attributes: .concurrent)
+  /// Where the calls of a bank whose storage combines commits run: a thread per call in flight
+  /// (``BlockingThreads``), so that every caller can wait in the commit queue at once and a
+  /// group holds as many transactions as there are callers.
+  private static let threads = BlockingThreads(limit: 512)
 
   /// Runs `body` on a blocking thread, without waiting for it.
   static func start(_ body: @escaping @Sendable () -> Void) { queue.async(execute: body) }
+
+  /// Runs `body` on a blocking thread of the kind `bank` needs (see ``threads``).
+  static func run<R: Sendable, E: Error>(
+    for bank: Bank, _ body: @escaping @Sendable () throws(E) -> R
+  ) async throws(E) -> R {
+    try await run(wide: bank.storage.combinesCommits, body)
+  }
 
   /// Runs `body` on a blocking thread and resumes the caller with its result.
   ///
@@ -20,21 +38,22 @@ enum BlockingWork {
   /// result. So an HTTP request that commits holds no thread while its group's `fdatasync`
   /// runs. Only closures that throw `BankError` or `any Error` defer: a durability failure is
   /// thrown as a `BankError`.
-  static func run<R: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> R)
-    async throws(E) -> R
-  {
+  static func run<R: Sendable, E: Error>(
+    wide: Bool = false, _ body: @escaping @Sendable () throws(E) -> R
+  ) async throws(E) -> R {
     let defers =
       ObjectIdentifier(E.self) == ObjectIdentifier(BankError.self)
       || ObjectIdentifier(E.self) == ObjectIdentifier((any Error).self)
     let (result, deferred): (Result<R, E>, DeferredDurability?) = await withCheckedContinuation {
       continuation in
-      queue.async {
+      let job = { @Sendable in
         let waits = defers ? DeferredDurability() : nil
         let result = DeferredDurability.scope(waits) { () -> Result<R, E> in
           do throws(E) { return .success(try body()) } catch { return .failure(error) }
         }
         continuation.resume(returning: (result, waits?.isEmpty == false ? waits : nil))
       }
+      if wide { threads.submit(job) } else { queue.async(execute: job) }
     }
     if let deferred {
       do throws(BankError) {
@@ -47,7 +66,116 @@ enum BlockingWork {
     }
     return try result.get()
   }
+}
 
+/// Threads for blocking work: one per job in flight, up to `limit`, each kept for a while once
+/// idle. A Dispatch concurrent queue is not enough for a storage that combines commits
+/// (``Storage/combinesCommits``): on Linux it runs about as many threads as there are cores and
+/// adds more only slowly while they block, so on two cores two or three callers at a time would
+/// wait in the commit queue, and groups would hold one or two transactions. Threads blocked in
+/// a wait cost no CPU; here every caller gets one, so groups grow with the load. Past `limit`,
+/// jobs queue until a thread is free.
+final class BlockingThreads: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let ready = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  /// Jobs not yet taken, first at `head`.
+  private var jobs: [(@Sendable () -> Void)?] = []
+  private var head = 0
+  private var threads = 0
+  private var idle = 0
+  private let limit: Int
+  /// How long an idle thread waits for a job before it ends.
+  private static let idleSeconds = 20
+
+  init(limit: Int) {
+    self.limit = limit
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(ready, nil)
+  }
+
+  // The pool lives as long as the process (a static); it is never freed while threads use it.
+
+  /// Runs `job` on a thread of the pool: an idle one, or a new one while fewer than `limit` run.
+  func submit(_ job: @escaping @Sendable () -> Void) {
+    pthread_mutex_lock(mutex)
+    jobs.append(job)
+    let waiting = jobs.count - head
+    var spawn = false
+    if waiting > idle && threads < limit {
+      threads += 1
+      spawn = true
+    }
+    if idle > 0 { pthread_cond_signal(ready) }
+    pthread_mutex_unlock(mutex)
+    if spawn && !startThread() {
+      pthread_mutex_lock(mutex)
+      threads -= 1
+      // No thread could be made: a running thread takes the job when it is free; with none
+      // running, the queued jobs run here rather than never.
+      let none = threads == 0
+      pthread_mutex_unlock(mutex)
+      if none { work(untilEmpty: true) }
+    }
+  }
+
+  private func startThread() -> Bool {
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(self).toOpaque()
+    let made = pthread_create(
+      &thread, &attributes,
+      { raw in
+        let pool = Unmanaged<BlockingThreads>.fromOpaque(raw!).takeRetainedValue()
+        pool.work(untilEmpty: false)
+        return nil
+      }, context)
+    if made != 0 {
+      Unmanaged<BlockingThreads>.fromOpaque(context).release()
+      return false
+    }
+    return true
+  }
+
+  /// A thread's loop: takes jobs until it has been idle for ``idleSeconds`` (or, `untilEmpty`,
+  /// until none is queued: a submitter that could start no thread).
+  private func work(untilEmpty: Bool) {
+    pthread_mutex_lock(mutex)
+    while true {
+      if untilEmpty && head == jobs.count {
+        pthread_mutex_unlock(mutex)
+        return
+      }
+      while head == jobs.count {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        deadline.tv_sec += Self.idleSeconds
+        idle += 1
+        let waited = pthread_cond_timedwait(ready, mutex, &deadline)
+        idle -= 1
+        if waited == ETIMEDOUT && head == jobs.count {
+          threads -= 1
+          pthread_mutex_unlock(mutex)
+          return
+        }
+      }
+      let job = jobs[head]
+      jobs[head] = nil
+      head += 1
+      if head == jobs.count {
+        jobs.removeAll(keepingCapacity: true)
+        head = 0
+      } else if head >= 1024 && head * 2 >= jobs.count {
+        jobs.removeFirst(head)
+        head = 0
+      }
+      pthread_mutex_unlock(mutex)
+      job?()
+      pthread_mutex_lock(mutex)
+    }
+  }
 }
 
 extension Bank {
@@ -134,7 +262,7 @@ extension Bank {
   public func perform<R: Sendable, E: Error>(_ body: @escaping @Sendable (Bank) throws(E) -> R)
     async throws(E) -> R
   {
-    try await BlockingWork.run { () throws(E) in try body(self) }
+    try await BlockingWork.run(for: self) { () throws(E) in try body(self) }
   }
 
   /// Opens an account; the async form of ``Ledger/open(_:)``.

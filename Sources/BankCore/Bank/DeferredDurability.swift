@@ -54,16 +54,7 @@ extension Bank {
   /// (the wait of a commit), as the synchronous wait does.
   func awaitDurable(_ sequence: UInt64, poisons: Bool) async throws(BankError) {
     do throws(StorageError) {
-      if let file = storage as? FileStorage {
-        try await file.waitUntilDurableAsync(sequence)
-      } else if storage is InMemoryStorage {
-        try storage.waitUntilDurable(sequence)
-      } else {
-        let storage = self.storage
-        try await BlockingWork.run { () throws(StorageError) in
-          try storage.waitUntilDurable(sequence)
-        }
-      }
+      try await storage.waitUntilDurableAsync(sequence)
     } catch {
       if poisons { poison(because: "\(error)") }
       throw BankError(error)

@@ -9,7 +9,7 @@ extension Ledger {
   public func perform<R: Sendable, E: Error>(
     _ body: @escaping @Sendable (Ledger) throws(E) -> R
   ) async throws(E) -> R {
-    try await BlockingWork.run { () throws(E) in try body(self) }
+    try await BlockingWork.run(for: bank) { () throws(E) in try body(self) }
   }
 
   /// Expires holds on the clock for as long as the task runs: sleeps until the soonest hold's

@@ -21,7 +21,7 @@ public final class Products: Sendable {
   public func perform<R: Sendable, E: Error>(
     _ body: @escaping @Sendable (Products) throws(E) -> R
   ) async throws(E) -> R {
-    try await BlockingWork.run { () throws(E) in try body(self) }
+    try await BlockingWork.run(for: bank) { () throws(E) in try body(self) }
   }
 
   // MARK: Plumbing

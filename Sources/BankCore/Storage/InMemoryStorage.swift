@@ -75,6 +75,11 @@ public final class InMemoryStorage: Storage {
     try state.withLock { s throws(StorageError) in if s.closed { throw StorageError.closed } }
   }
 
+  /// Returns at once, as ``waitUntilDurable(_:)`` does.
+  public func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError) {
+    try waitUntilDurable(sequence)
+  }
+
   /// The sequence number of the last appended record, 0 when empty.
   public var lastSequence: UInt64 { state.withLock { $0.count } }
 

@@ -212,6 +212,18 @@ public protocol Storage: AnyObject, Sendable {
   ///   when the sync failed; the records are then not acknowledged.
   func waitUntilDurable(_ sequence: UInt64) throws(StorageError)
 
+  /// Returns once every record up to `sequence` is durable: ``waitUntilDurable(_:)`` for Swift
+  /// concurrency, never blocking a cooperative thread. The async API and `perform` await this
+  /// after a commit or a read.
+  ///
+  /// The default runs ``waitUntilDurable(_:)`` on a thread of its own. A backend that learns
+  /// when a sync it has in flight completes should resume the caller from there instead, so that
+  /// no thread waits at all: the file store resumes its waiters from the `fdatasync` that covers
+  /// them, the PostgreSQL backend from the answer to its flushing commit.
+  ///
+  /// - Throws: as ``waitUntilDurable(_:)``.
+  func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError)
+
   /// The sequence number of the last appended record, 0 for an empty store.
   var lastSequence: UInt64 { get }
 
@@ -296,6 +308,11 @@ protocol ExternalKeyChunks: Storage {
 }
 
 extension Storage {
+  /// ``waitUntilDurable(_:)`` on a blocking thread (not one of the cooperative pool's).
+  public func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError) {
+    try await BlockingWork.run { () throws(StorageError) in try self.waitUntilDurable(sequence) }
+  }
+
   /// Not read-only.
   public var isReadOnly: Bool { false }
 

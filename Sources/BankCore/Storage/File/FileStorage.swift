@@ -457,7 +457,7 @@ public final class FileStorage: Storage, ExternalKeyChunks {
 
   /// Returns once `sequence` is durable, without a thread waiting meanwhile when a sync is in
   /// flight (the sync that covers it resumes the caller); else a thread leads one.
-  func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError) {
+  public func waitUntilDurableAsync(_ sequence: UInt64) async throws(StorageError) {
     let outcome = await withCheckedContinuation {
       (c: CheckedContinuation<GroupCommit.AsyncOutcome, Never>) in
       group.whenDurable(sequence) { c.resume(returning: $0) }
