@@ -54,13 +54,61 @@ public final class BankAPI: Sendable {
     }
   }
 
-  /// The acting principal from `Authorization: Bearer TOKEN`.
-  func principal(_ request: Request) async throws -> Principal {
+  /// The token of `Authorization: Bearer TOKEN`, checked for shape only.
+  func bearerToken(_ request: Request) throws -> String {
     guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
       throw ServiceError.unauthorized
     }
     let token = String(header.dropFirst("Bearer ".count))
     guard !token.isEmpty, token.count <= 256 else { throw ServiceError.unauthorized }
+    return token
+  }
+
+  /// The principal `token` names, in a blocking call already made (``asPrincipal(_:_:)``).
+  static func authenticate(_ a: Authenticator, token: String) throws -> Principal {
+    do throws(BankError) {
+      return try a.authenticate(token: token)
+    } catch where error.code == .authenticationFailed {
+      throw ServiceError.unauthorized
+    }
+  }
+
+  /// A write route's work in one blocking call: the caller's principal (from `request`'s bearer
+  /// token), then `body` with it. A request that commits makes one hop off the event loop, not
+  /// one for the session, one for the amount's currency and one for the command. Errors come in
+  /// the order of the separate calls: 401 first, then those `body` throws in its own order (a
+  /// route reads its request body first and rethrows the body's error inside `body`).
+  func asPrincipal<R: Sendable>(
+    _ request: Request, _ body: @escaping @Sendable (Authenticator, Principal) throws -> R
+  ) async throws -> R {
+    let token = try bearerToken(request)
+    return try await auth.perform { a in try body(a, try Self.authenticate(a, token: token)) }
+  }
+
+  /// An amount in the currency of account `number`, in a blocking call already made; an account
+  /// the caller may not see is refused later, by the command (as ``amount(_:of:)``).
+  static func amount(_ text: String, of number: AccountNumber, in a: Authenticator) throws
+    -> Amount
+  {
+    let currency = (try? a.ledger.account(number))?.currency ?? .usd
+    return try Amount(parsing: text, currency: currency)
+  }
+
+  /// A part of a request read before a route's blocking call (``asPrincipal(_:_:)``), or the
+  /// error its reading threw, which the call rethrows where the routes' order of checks puts it.
+  struct EarlyRead<T: Sendable>: @unchecked Sendable {
+    // Unchecked: the errors held are the service's and the bank's, which are Sendable values.
+    private let result: Result<T, any Error>
+    init(_ read: () throws -> T) { result = Result(catching: read) }
+    init(awaiting read: () async throws -> T) async {
+      do { result = .success(try await read()) } catch { result = .failure(error) }
+    }
+    func get() throws -> T { try result.get() }
+  }
+
+  /// The acting principal from `Authorization: Bearer TOKEN`.
+  func principal(_ request: Request) async throws -> Principal {
+    let token = try bearerToken(request)
     let result: Result<Principal, BankError> = await {
       do throws(BankError) {
         return .success(
@@ -91,11 +139,7 @@ public final class BankAPI: Sendable {
   }
 
   func amount(_ text: String, of number: AccountNumber) async throws -> Amount {
-    // The account's currency; an account a caller may not see is refused later, by the call.
-    let currency =
-      (try? await auth.perform { a throws(BankError) in try a.ledger.account(number) })?
-      .currency ?? .usd
-    return try Amount(parsing: text, currency: currency)
+    try await auth.perform { a in try Self.amount(text, of: number, in: a) }
   }
 
   // MARK: Routes
@@ -186,17 +230,21 @@ public final class BankAPI: Sendable {
       router.post(RouterPath("/v1/accounts/:number/\(path)")) { [self] request, context in
         var request = request
         return await handle {
-          let who = try await principal(request)
-          let number = try accountNumber(context)
-          let body = try await Body.read(
-            &request, allowed: ["amount", "memo"], required: ["amount"])
-          let amount = try await amount(try body.requiredString("amount"), of: number)
-          let memo = try body.string("memo") ?? ""
-          let k = try key(request)
-          let receipt = try await auth.perform { a throws(BankError) in
-            deposit
-              ? try a.deposit(amount, to: number, key: k, memo: memo, as: who)
-              : try a.withdraw(amount, from: number, key: k, memo: memo, as: who)
+          _ = try bearerToken(request)
+          let number = EarlyRead { try accountNumber(context) }
+          let body = await EarlyRead(awaiting: {
+            try await Body.read(&request, allowed: ["amount", "memo"], required: ["amount"])
+          })
+          let k = EarlyRead { try key(request) }
+          let receipt = try await asPrincipal(request) { a, who in
+            let number = try number.get()
+            let body = try body.get()
+            let amount = try Self.amount(try body.requiredString("amount"), of: number, in: a)
+            let memo = try body.string("memo") ?? ""
+            let key = try k.get()
+            return deposit
+              ? try a.deposit(amount, to: number, key: key, memo: memo, as: who)
+              : try a.withdraw(amount, from: number, key: key, memo: memo, as: who)
           }
           return try Reply.encoding(receipt, status: receipt.replayed ? .ok : .created)
         }
@@ -205,16 +253,21 @@ public final class BankAPI: Sendable {
     router.post("/v1/transfers") { [self] request, _ in
       var request = request
       return await handle {
-        let who = try await principal(request)
-        let body = try await Body.read(
-          &request, allowed: ["from", "to", "amount", "memo"], required: ["from", "to", "amount"])
-        let from = try AccountNumber(parsing: try body.requiredString("from"))
-        let to = try AccountNumber(parsing: try body.requiredString("to"))
-        let amount = try await amount(try body.requiredString("amount"), of: from)
-        let memo = try body.string("memo") ?? ""
-        let k = try key(request)
-        let receipt = try await auth.perform { a throws(BankError) in
-          try a.transfer(amount, from: from, to: to, key: k, memo: memo, as: who)
+        _ = try bearerToken(request)
+        let body = await EarlyRead(awaiting: {
+          try await Body.read(
+            &request, allowed: ["from", "to", "amount", "memo"],
+            required: ["from", "to", "amount"])
+        })
+        let k = EarlyRead { try key(request) }
+        let receipt = try await asPrincipal(request) { a, who in
+          let body = try body.get()
+          let from = try AccountNumber(parsing: try body.requiredString("from"))
+          let to = try AccountNumber(parsing: try body.requiredString("to"))
+          let amount = try Self.amount(try body.requiredString("amount"), of: from, in: a)
+          let memo = try body.string("memo") ?? ""
+          let key = try k.get()
+          return try a.transfer(amount, from: from, to: to, key: key, memo: memo, as: who)
         }
         return try Reply.encoding(receipt, status: receipt.replayed ? .ok : .created)
       }

@@ -200,6 +200,45 @@ import Testing
     #expect(try s.verify().records == 2)
   }
 
+  /// The async durability wait (no thread held while the flush runs): many callers share the
+  /// flushes; when the flushing connection is lost mid-load the wait reconnects on a thread and
+  /// reads the batches appended before the loss back before it reports them; a closed store
+  /// reports nothing as durable.
+  @Test func asyncDurabilityWaitsShareFlushesAndSurviveALostFlusher() async throws {
+    let url = try pg.database("asyncflush")
+    let s = try PostgresStorage(url: url)
+    _ = try s.append(batch([[0]]), ifLastIs: 0)
+    try await s.waitUntilDurableAsync(1)
+    for i in 1...64 { _ = try s.append(batch([[UInt8(i)]]), ifLastIs: UInt64(i)) }
+    let settled = try await withThrowingTaskGroup(of: UInt64.self) { group in
+      for seq in 2...65 {
+        group.addTask {
+          try await s.waitUntilDurableAsync(UInt64(seq))
+          return UInt64(seq)
+        }
+      }
+      var all: [UInt64] = []
+      for try await seq in group { all.append(seq) }
+      return all
+    }
+    #expect(settled.sorted() == Array(2...65))
+    // Every connection of the store ended: the append reconnects, the flush's statement fails
+    // on its dead connection and the wait goes on on a thread, on a new one.
+    let probe = try rawConnection("asyncflush")
+    _ = try probe.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'asyncflush' AND pid <> pg_backend_pid()",
+      logger: Logger(label: "t")
+    ).wait()
+    _ = try? probe.close().wait()
+    try await Task.sleep(for: .milliseconds(200))
+    let last = try s.append(batch([[99]]), ifLastIs: 65)
+    #expect(last == 66)
+    try await s.waitUntilDurableAsync(66)
+    #expect(try s.verify().records == 66)
+    s.close()
+    await #expect(throws: StorageError.closed) { try await s.waitUntilDurableAsync(67) }
+  }
+
   /// Two writers at one head: the database's unique key lets exactly one in.
   @Test func aUniqueViolationIsALostRaceNotAnError() throws {
     let url = try pg.database("uniq")
