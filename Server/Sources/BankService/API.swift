@@ -68,7 +68,7 @@ public final class BankAPI: Sendable {
   static func authenticate(_ a: Authenticator, token: String) throws -> Principal {
     do throws(BankError) {
       return try a.authenticate(token: token)
-    } catch where error.code == .authenticationFailed {
+    } catch  where error.code == .authenticationFailed {
       throw ServiceError.unauthorized
     }
   }

@@ -128,7 +128,8 @@ final class BlockingThreads: @unchecked Sendable {
     let made = pthread_create(
       &thread, &attributes,
       { raw in
-        let pool = Unmanaged<BlockingThreads>.fromOpaque(raw!).takeRetainedValue()
+        guard let raw else { return nil }
+        let pool = Unmanaged<BlockingThreads>.fromOpaque(raw).takeRetainedValue()
         pool.work(untilEmpty: false)
         return nil
       }, context)
