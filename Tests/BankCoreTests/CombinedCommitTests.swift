@@ -199,6 +199,53 @@ final class RoundTripStorage: Storage {
     #expect(storage.appends.load(ordering: .relaxed) * 2 <= fresh)
   }
 
+  /// Async callers (as `bankd`'s requests are) of a bank that combines commits each get a
+  /// blocking thread (``BlockingThreads``), so that they all wait in the commit queue at once: 64
+  /// concurrent transfers share a handful of appends. On a queue as wide as the cores, two or
+  /// three would wait at a time and the appends would number in the dozens.
+  @Test func asyncCallersAllWaitInTheQueueAndShareAppends() async throws {
+    let storage = RoundTripStorage(delayMicroseconds: 20_000)
+    let bank = try Bank(
+      storage: storage, configuration: .init(clock: .manual(), snapshotEvery: 0))
+    let accounts = try openAccounts(bank)
+    let before = storage.appends.load(ordering: .relaxed)
+    let cent = Amount(minorUnits: 1, currency: .usd)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for i in 0..<64 {
+        group.addTask {
+          _ = try await bank.transfer(cent, from: accounts[i % 5], to: accounts[(i + 1) % 5])
+        }
+      }
+      try await group.waitForAll()
+    }
+    let appends = storage.appends.load(ordering: .relaxed) - before
+    #expect(appends >= 1 && appends <= 16, "64 transfers took \(appends) appends")
+    let total = try accounts.reduce(Int64(0)) { $0 + (try bank.ledger.balance(of: $1)).minorUnits }
+    #expect(total == 500_000)
+    #expect(try bank.ledger.history(of: accounts[0]).count == 1 + 13 + 12)
+  }
+
+  /// The pool runs every job in flight at once: 48 jobs that each wait for all the others end.
+  @Test func blockingThreadsRunEveryJobInFlightAtOnce() {
+    let pool = BlockingThreads(limit: 64)
+    let arrived = Atomic<Int>(0)
+    let met = Atomic<Int>(0)
+    let done = DispatchSemaphore(value: 0)
+    for _ in 0..<48 {
+      pool.submit {
+        arrived.add(1, ordering: .relaxed)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while arrived.load(ordering: .relaxed) < 48 && ContinuousClock.now < deadline {
+          usleep(1000)
+        }
+        if arrived.load(ordering: .relaxed) == 48 { met.add(1, ordering: .relaxed) }
+        done.signal()
+      }
+    }
+    for _ in 0..<48 { done.wait() }
+    #expect(met.load(ordering: .relaxed) == 48)
+  }
+
   /// Two banks on one store, as nodes on one database: groups lose races to each other, are
   /// rolled back whole and judged again.
   @Test func twoCombiningBanksRaceWithoutLosingOrDoubling() throws {
