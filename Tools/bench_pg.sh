@@ -61,8 +61,13 @@ pgb=$("${as_pg[@]}" "$pgbench_bin" -h "$work/pg/run" -p "$pgport" -U bank -c 64 
   pgbench 2>/dev/null | awk '/^tps/ {print $3; exit}')
 printf '%-34s %10s tps\n' "pgbench TPC-B-like, 64 clients" "$pgb"
 
+journal() { bash Tools/pg_private.sh psql "$work/pg" "$pgport" bank \
+  "SELECT count(*) || ' ' || coalesce(max(last_seq), 0) FROM bankcore_batches"; }
+read -r b0 r0 <<<"$(journal)"
 wrk_run "${ports[0]}" 64 "$work/one"
+read -r b1 r1 <<<"$(journal)"
 printf '%-34s %10s transfers/s  p99 %8s  %s\n' "bankd, 1 node, 64 connections" "$(rps "$work/one")" "$(p99 "$work/one")" "$(errors "$work/one")"
+python3 -c "b=$b1-$b0; r=$r1-$r0; print(f'  {r} records in {b} batches: {r/max(b,1):.1f} transfers per append (combined commits)')"
 
 wrk_run "${ports[0]}" 22 "$work/n1" &
 w1=$!
