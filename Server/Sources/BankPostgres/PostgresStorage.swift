@@ -841,7 +841,7 @@ public final class PostgresStorage: Storage {
         "read the journal",
         """
         SELECT first_seq, last_seq, records, hash FROM bankcore_batches
-        WHERE last_seq > \(from) ORDER BY last_seq LIMIT 512
+        WHERE last_seq > \(from) ORDER BY last_seq LIMIT \(Self.pageBatches)
         """)
       if r.rows.isEmpty { return }
       if let row = r.rows.last, let (_, last) = try? row.decode((Int64, Int64).self) {
@@ -865,8 +865,14 @@ public final class PostgresStorage: Storage {
         if stop { return }
         from = last
       }
+      // A short page was the journal's end when it was read: no query for an empty page (a
+      // catch-up after a lost race is one read, not two).
+      if r.rows.count < Self.pageBatches { return }
     }
   }
+
+  /// How many batches one page of ``forEachRecord(after:_:)`` reads.
+  static let pageBatches = 512
 
   /// A batch row's first and last sequence, records and chain hash.
   static func batch(_ row: PostgresRow, after from: Int64) throws(StorageError) -> (
