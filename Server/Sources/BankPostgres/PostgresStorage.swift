@@ -280,7 +280,27 @@ public final class PostgresStorage: Storage {
     d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
   }
 
-  deinit { close() }
+  /// Closes without waiting: the last reference may go on an event loop (a flush's answer),
+  /// where waiting for a connection's close is not allowed.
+  deinit {
+    let connections = state.withLockedValue { s -> [PostgresConnection] in
+      s.closed = true
+      defer { s.connection = nil }
+      return s.connection.map { [$0] } ?? []
+    }
+    let others = [
+      listener.withLockedValue { l -> PostgresConnection? in
+        defer { l = nil }
+        return l
+      },
+      flusher.withLockedValue { f -> PostgresConnection? in
+        defer { f = nil }
+        return f
+      },
+    ].compactMap { $0 }
+    for c in connections + others { Self.release(c) }
+    gate.close()
+  }
 
   // MARK: Connections
 

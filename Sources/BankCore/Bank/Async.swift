@@ -111,10 +111,11 @@ final class BlockingThreads: @unchecked Sendable {
       pthread_mutex_lock(mutex)
       threads -= 1
       // No thread could be made: a running thread takes the job when it is free; with none
-      // running, the queued jobs run here rather than never.
+      // running, a Dispatch thread runs the queued jobs rather than none (never the caller's
+      // thread, which may be one of the cooperative pool's).
       let none = threads == 0
       pthread_mutex_unlock(mutex)
-      if none { work(untilEmpty: true) }
+      if none { DispatchQueue.global().async { self.work(untilEmpty: true) } }
     }
   }
 
