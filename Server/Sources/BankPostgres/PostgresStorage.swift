@@ -28,8 +28,10 @@ import PostgresNIO
 /// announces the head it made durable), with a query at least every ``Options/pollInterval`` as
 /// the fallback.
 ///
-/// Blocking: every method waits for the database on the calling thread; never call it from an
-/// event loop or a Swift concurrency task's thread (the bank's async API runs it off them).
+/// Blocking: every method but ``waitUntilDurableAsync(_:)`` waits for the database on the
+/// calling thread; never call one from an event loop or a Swift concurrency task's thread (the
+/// bank's async API runs them off those). ``waitUntilDurableAsync(_:)`` holds no thread: the
+/// answer to the flush that covers the caller's sequence resumes it.
 public final class PostgresStorage: Storage {
   /// How the backend connects and waits.
   public struct Options: Sendable {
