@@ -93,7 +93,14 @@ final class BlockingThreads: @unchecked Sendable {
     pthread_cond_init(ready, nil)
   }
 
-  // The pool lives as long as the process (a static); it is never freed while threads use it.
+  // Each thread holds a reference to the pool while it runs, so the pool is freed only once
+  // every thread has ended (the process's pools are statics and never are).
+  deinit {
+    pthread_cond_destroy(ready)
+    pthread_mutex_destroy(mutex)
+    ready.deallocate()
+    mutex.deallocate()
+  }
 
   /// Runs `job` on a thread of the pool: an idle one, or a new one while fewer than `limit` run.
   func submit(_ job: @escaping @Sendable () -> Void) {
