@@ -86,7 +86,7 @@ public final class BankAPI: Sendable {
   }
 
   /// An amount in the currency of account `number`, in a blocking call already made; an account
-  /// the caller may not see is refused later, by the command (as ``amount(_:of:)``).
+  /// the caller may not see is refused later, by the command.
   static func amount(_ text: String, of number: AccountNumber, in a: Authenticator) throws
     -> Amount
   {
@@ -136,10 +136,6 @@ public final class BankAPI: Sendable {
 
   func accountNumber(_ context: BankRequestContext) throws -> AccountNumber {
     try AccountNumber(parsing: context.parameters.get("number") ?? "")
-  }
-
-  func amount(_ text: String, of number: AccountNumber) async throws -> Amount {
-    try await auth.perform { a in try Self.amount(text, of: number, in: a) }
   }
 
   // MARK: Routes
