@@ -52,12 +52,22 @@ public final class PostgresStorage: Storage {
     /// The genesis (a 64-byte journal header) of a journal this open creates: `journal import`
     /// passes the file's, so the copy keeps its identity and chain. Default: a new one.
     public var genesis: [UInt8]?
+    /// How long a writer keeps the turn to append (``Storage/takeAppendTurn()``) while it has
+    /// more commits queued, before it lets the other writers (nodes) waiting for it go first.
+    /// `.zero` turns the turns off: every writer then appends at once and loses races instead.
+    /// Default 10 ms.
+    public var appendTurn: Duration
+    /// The longest a writer waits for the turn before it appends without it (a node holding
+    /// the turn may be paused or cut off); it then appends without turns for a second. Default
+    /// 250 ms.
+    public var turnWait: Duration
 
     /// Creates options.
     public init(
       createIfMissing: Bool = true, readOnly: Bool = false, connectTimeout: Duration = .seconds(5),
       statementTimeout: Duration = .seconds(30), reconnectFor: Duration = .seconds(30),
-      pollInterval: Duration = .seconds(1), genesis: [UInt8]? = nil
+      pollInterval: Duration = .seconds(1), genesis: [UInt8]? = nil,
+      appendTurn: Duration = .milliseconds(10), turnWait: Duration = .milliseconds(250)
     ) {
       self.createIfMissing = createIfMissing
       self.readOnly = readOnly
@@ -66,6 +76,8 @@ public final class PostgresStorage: Storage {
       self.reconnectFor = reconnectFor
       self.pollInterval = pollInterval
       self.genesis = genesis
+      self.appendTurn = appendTurn
+      self.turnWait = turnWait
     }
   }
 
@@ -104,6 +116,24 @@ public final class PostgresStorage: Storage {
   private let logger: Logger
   private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
   private let connectionIDs = NIOLockedValueBox(0)
+  /// This writer's turn to append (``takeAppendTurn()``).
+  private let turn = NIOLockedValueBox(Turn())
+
+  /// The turn to append: a session advisory lock held on a connection of its own.
+  private struct Turn {
+    var connection: PostgresConnection?
+    /// Whether this instance holds the lock (as far as it knows: a lost connection drops it).
+    var held = false
+    /// When it was taken.
+    var since = ContinuousClock.now
+    /// Until when no turn is tried (the last try failed or waited past ``Options/turnWait``).
+    var offUntil: ContinuousClock.Instant?
+    /// How many turns were taken, and how many tries gave up (for tests and figures).
+    var taken = 0
+    var givenUp = 0
+    /// Tries in a row that failed: each doubles the time without turns, up to 8 s.
+    var failures = 0
+  }
 
   /// Opens (and, unless `options` say otherwise, creates) the journal in the database at
   /// `url`.
@@ -298,6 +328,10 @@ public final class PostgresStorage: Storage {
       flusher.withLockedValue { f -> PostgresConnection? in
         defer { f = nil }
         return f
+      },
+      turn.withLockedValue { t -> PostgresConnection? in
+        defer { t.connection = nil }
+        return t.connection
       },
     ].compactMap { $0 }
     for c in connections + others { Self.release(c) }
@@ -605,6 +639,11 @@ public final class PostgresStorage: Storage {
       return
     }
     // Committed, and durable once a flush after this read covers it: only then is it seen.
+    // Nothing past the head this instance knows is learnt otherwise, so no flush is needed.
+    guard UInt64(last) > lastSequence else {
+      state.withLockedValue { $0.lastPoll = now }
+      return
+    }
     try flush(through: UInt64(last))
     if gate.lossCount != stamp { return try refreshHead() }
     state.withLockedValue {
@@ -796,6 +835,119 @@ public final class PostgresStorage: Storage {
   /// Banks on PostgreSQL gather concurrent commits into one append: each append is a round
   /// trip to the server, so one statement carries many callers' transactions.
   public var combinesCommits: Bool { true }
+
+  /// The advisory lock whose holder has the turn to append.
+  static let turnLock: Int64 = 7_262_051_894
+
+  /// Takes the turn to append: the session advisory lock ``turnLock``, on a connection of its
+  /// own, waited for no longer than ``Options/turnWait`` (`lock_timeout`), then the journal's
+  /// end, so the bank judges its group on the head it will append after. Writers on one
+  /// database then take turns instead of racing: a race's loser pays a read, a flush, a
+  /// catch-up and a new judgement, and under load most appends of several nodes lost.
+  ///
+  /// Nothing depends on the turn for correctness: appends stay conditional on the head. When the
+  /// lock cannot be had in time (its holder is paused or cut off from the server) or the server
+  /// cannot be reached, this instance appends without turns for a while (a second, doubling
+  /// while tries keep failing, up to 8 s), racing as before. A
+  /// holder that dies or loses its connection gives the lock back with its session.
+  public func takeAppendTurn() {
+    guard !options.readOnly, options.appendTurn > .zero else { return }
+    let now = ContinuousClock.now
+    let ready = turn.withLockedValue { t -> Bool? in
+      if t.held { return nil }
+      if let off = t.offUntil, now < off { return nil }
+      return true
+    }
+    guard ready != nil else { return }
+    let c: PostgresConnection
+    if let open = turn.withLockedValue({ $0.connection }), !open.isClosed {
+      c = open
+    } else {
+      let id = connectionIDs.withLockedValue {
+        $0 += 1
+        return $0
+      }
+      var o = options
+      o.connectTimeout = .seconds(1)
+      guard let (opened, _) = try? Self.connect(location, o, logger: logger, group: group, id: id)
+      else { return turnOff(giveUp: false) }
+      let ms = max(1, Self.nanoseconds(options.turnWait) / 1_000_000)
+      guard
+        (try? Self.answer(
+          opened.query(PostgresQuery(unsafeSQL: "SET lock_timeout = \(ms)"), logger: logger),
+          from: opened, options)) != nil
+      else {
+        Self.release(opened)
+        return turnOff(giveUp: false)
+      }
+      let stale = turn.withLockedValue { t -> PostgresConnection? in
+        defer { t.connection = opened }
+        return t.connection
+      }
+      if let stale { Self.release(stale) }
+      c = opened
+    }
+    do {
+      _ = try Self.answer(
+        c.query("SELECT pg_advisory_lock(\(Self.turnLock))", logger: logger), from: c, options)
+    } catch {
+      // Waited past `turnWait` (55P03), or lost the connection: no turns for a while. A lost
+      // connection gave back any lock it held.
+      if Self.lostConnection(error) { dropTurnConnection(c) }
+      return turnOff(giveUp: true)
+    }
+    turn.withLockedValue {
+      $0.held = true
+      $0.since = .now
+      $0.taken += 1
+      $0.failures = 0
+    }
+    // What the writer before this one appended; an error here is met again by the append.
+    try? refreshHead()
+  }
+
+  /// Keeps the turn while more commits are queued and it is younger than
+  /// ``Options/appendTurn``; otherwise unlocks, without waiting for the answer (statements on a
+  /// connection run in order, so the next lock follows the unlock). A failed unlock drops the
+  /// connection, which ends the lock with its session.
+  public func endAppendTurn(moreQueued: Bool) {
+    let c = turn.withLockedValue { t -> PostgresConnection? in
+      guard t.held else { return nil }
+      if moreQueued && ContinuousClock.now - t.since < options.appendTurn { return nil }
+      t.held = false
+      return t.connection
+    }
+    guard let c else { return }
+    c.query("SELECT pg_advisory_unlock(\(Self.turnLock))", logger: logger).whenFailure {
+      [self] _ in dropTurnConnection(c)
+    }
+  }
+
+  /// How many turns this instance took, and how many tries gave up waiting (for tests).
+  public var appendTurnCounts: (taken: Int, givenUp: Int) {
+    turn.withLockedValue { ($0.taken, $0.givenUp) }
+  }
+
+  /// No turns for a second after a failed try, twice as long after each further one in a row
+  /// (up to 8 s), so a holder paused for long costs the others a few waits, not one per second.
+  private func turnOff(giveUp: Bool) {
+    turn.withLockedValue {
+      $0.held = false
+      $0.offUntil = .now + .seconds(1 << min($0.failures, 3))
+      $0.failures += 1
+      if giveUp { $0.givenUp += 1 }
+    }
+  }
+
+  private func dropTurnConnection(_ c: PostgresConnection) {
+    turn.withLockedValue {
+      if $0.connection === c {
+        $0.connection = nil
+        $0.held = false
+      }
+    }
+    Self.release(c)
+  }
 
   public func waitUntilDurable(_ sequence: UInt64) throws(StorageError) {
     if state.withLockedValue({ $0.closed }) { throw .closed }
@@ -1061,6 +1213,14 @@ public final class PostgresStorage: Storage {
       return f
     }
     _ = try? f?.close().wait()
+    let t = turn.withLockedValue { t -> PostgresConnection? in
+      defer {
+        t.connection = nil
+        t.held = false
+      }
+      return t.connection
+    }
+    _ = try? t?.close().wait()
     gate.close()
   }
 

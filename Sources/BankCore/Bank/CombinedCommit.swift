@@ -165,11 +165,15 @@ extension Bank {
     let outcome = withoutActuallyEscaping(build) { build -> Result<(R, UInt64, Bool), BankError> in
       let mine = TypedPendingCommit(clockNow: clockNow, stamp: stamp, build: build)
       if let group = commitQueue.enqueue(mine) {
+        // Other writers of a shared store (nodes on one database) take turns when the backend
+        // offers them: the group is then judged on the head it appends after.
+        storage.takeAppendTurn()
         var races = 0
         while !guarded.withLock({ g in runGroup(&g, group, races: &races) }) {
           // Past a few lost races, back off outside the lock.
           Self.backOff(afterRaces: races)
         }
+        storage.endAppendTurn(moreQueued: commitQueue.waiting > 0)
         commitQueue.finished(group)
       }
       precondition(mine.done, "a queued commit was not run")

@@ -283,6 +283,25 @@ public protocol Storage: AnyObject, Sendable {
   /// trip to a server (PostgreSQL), one statement then carries many callers' transactions.
   /// Default `false`: the built-in backends append in memory and share their syncs already.
   var combinesCommits: Bool { get }
+
+  /// Called by a combining bank (``combinesCommits``) before it judges a group of transactions:
+  /// a backend shared by several writers (PostgreSQL, several nodes) may wait here, briefly,
+  /// until this writer holds the store's turn to append, so that writers take turns instead of
+  /// racing for the same head and losing appends they must then judge again. Taking the turn
+  /// should bring ``lastSequence`` up to date, so that the group is judged against the head it
+  /// will append after.
+  ///
+  /// A turn is only a way to lose fewer races: appends stay conditional on the head
+  /// (``append(_:ifLastIs:)``), so a turn that lapses, or a writer that appends without one,
+  /// costs a lost race, never a wrong append. It must not throw and must not wait long: a
+  /// backend that cannot take the turn lets the writer append without it. Default: nothing.
+  func takeAppendTurn()
+
+  /// Called by a combining bank after a group taken under ``takeAppendTurn()`` was stored or
+  /// refused: `moreQueued` says whether this writer has further transactions waiting, so the
+  /// backend may keep the turn for them for a while; otherwise it lets the next writer have it.
+  /// It must not wait for the server. Default: nothing.
+  func endAppendTurn(moreQueued: Bool)
 }
 
 /// What a backend found while opening, reported by the bank (``OpenReport``).
@@ -324,6 +343,12 @@ extension Storage {
 
   /// One append per transaction.
   public var combinesCommits: Bool { false }
+
+  /// No turns: the writer appends at once.
+  public func takeAppendTurn() {}
+
+  /// No turns.
+  public func endAppendTurn(moreQueued: Bool) {}
 
   /// Does nothing: ``lastSequence`` is always current.
   public func observeAppends() throws(StorageError) {}
