@@ -63,12 +63,21 @@ printf '%-34s %10s tps\n' "pgbench TPC-B-like, 64 clients" "$pgb"
 
 journal() { bash Tools/pg_private.sh psql "$work/pg" "$pgport" bank \
   "SELECT count(*) || ' ' || coalesce(max(last_seq), 0) FROM bankcore_batches"; }
+cpu() { awk '/^cpu / {print $2+$3+$4+$6+$7+$8, $5}' /proc/stat; } # busy idle (jiffies)
+idle_share() { # "busy0 idle0" "busy1 idle1" -> idle % of the cores over the phase
+  python3 -c "b0,i0=map(int,'$1'.split()); b1,i1=map(int,'$2'.split()); print(f'{100*(i1-i0)/max(1,(b1-b0)+(i1-i0)):.0f} % idle')"
+}
 read -r b0 r0 <<<"$(journal)"
+c0=$(cpu)
 wrk_run "${ports[0]}" 64 "$work/one"
+c1=$(cpu)
 read -r b1 r1 <<<"$(journal)"
 printf '%-34s %10s transfers/s  p99 %8s  %s\n' "bankd, 1 node, 64 connections" "$(rps "$work/one")" "$(p99 "$work/one")" "$(errors "$work/one")"
 python3 -c "b=$b1-$b0; r=$r1-$r0; print(f'  {r} records in {b} batches: {r/max(b,1):.1f} transfers per append (combined commits)')"
+echo "  the two cores: $(idle_share "$c0" "$c1")"
 
+read -r b1 r1 <<<"$(journal)"
+c1=$(cpu)
 wrk_run "${ports[0]}" 22 "$work/n1" &
 w1=$!
 wrk_run "${ports[1]}" 21 "$work/n2" &
@@ -76,9 +85,13 @@ w2=$!
 wrk_run "${ports[2]}" 21 "$work/n3" &
 w3=$!
 wait $w1 $w2 $w3
+c2=$(cpu)
+read -r b2 r2 <<<"$(journal)"
 three=$(python3 -c "print(round($(rps "$work/n1") + $(rps "$work/n2") + $(rps "$work/n3"), 2))")
 printf '%-34s %10s transfers/s  p99 %s / %s / %s  %s\n' "bankd, 3 nodes, 64 connections" "$three" \
   "$(p99 "$work/n1")" "$(p99 "$work/n2")" "$(p99 "$work/n3")" "$(errors "$work/n1")$(errors "$work/n2")$(errors "$work/n3")"
+python3 -c "b=$b2-$b1; r=$r2-$r1; print(f'  {r} records in {b} batches: {r/max(b,1):.1f} transfers per append')"
+echo "  the two cores: $(idle_share "$c1" "$c2")"
 python3 - "$pgb" "$(rps "$work/one")" "$three" <<'PY'
 import sys
 pgb, one, three = map(float, sys.argv[1:])
