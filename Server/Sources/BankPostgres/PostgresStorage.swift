@@ -624,14 +624,22 @@ public final class PostgresStorage: Storage {
 
   public var lastSequence: UInt64 { state.withLockedValue { $0.head } }
 
+  /// The journal's end: its last sequence and the chain's hash there.
+  private static var headQuery: PostgresQuery {
+    "SELECT last_seq, hash FROM bankcore_batches ORDER BY last_seq DESC LIMIT 1"
+  }
+
   /// Reads the journal's end from the database.
   private func refreshHead() throws(StorageError) {
     // A batch read before a crash may be gone after it: read again if a connection was lost
     // between the read and the flush that makes what was read durable.
     let stamp = gate.lossCount
-    let r = try read(
-      "read the journal's end",
-      "SELECT last_seq, hash FROM bankcore_batches ORDER BY last_seq DESC LIMIT 1")
+    try adoptHead(read("read the journal's end", Self.headQuery), readAfter: stamp)
+  }
+
+  /// Takes the journal's end from `r`, a ``headQuery`` sent when ``FlushGate/lossCount`` was
+  /// `stamp`: a head past the one this instance knows is adopted once a flush covers it.
+  private func adoptHead(_ r: PostgresQueryResult, readAfter stamp: Int) throws(StorageError) {
     let now = ContinuousClock.now
     guard let row = r.rows.first, let (last, hash) = try? row.decode((Int64, ByteBuffer).self)
     else {
@@ -887,9 +895,13 @@ public final class PostgresStorage: Storage {
       if let stale { Self.release(stale) }
       c = opened
     }
+    let stamp = gate.lossCount
+    let locked = c.query("SELECT pg_advisory_lock(\(Self.turnLock))", logger: logger)
+    // What the writer before this one appended, read as soon as the lock is granted (statements
+    // on a connection run in order, and each sees what committed before it started).
+    let head = c.query(Self.headQuery, logger: logger)
     do {
-      _ = try Self.answer(
-        c.query("SELECT pg_advisory_lock(\(Self.turnLock))", logger: logger), from: c, options)
+      _ = try Self.answer(locked, from: c, options)
     } catch {
       // Waited past `turnWait` (55P03), or lost the connection: no turns for a while. A lost
       // connection gave back any lock it held.
@@ -902,8 +914,12 @@ public final class PostgresStorage: Storage {
       $0.taken += 1
       $0.failures = 0
     }
-    // What the writer before this one appended; an error here is met again by the append.
-    try? refreshHead()
+    // An error here is met again by the append.
+    if let r = try? Self.answer(head, from: c, options) {
+      try? adoptHead(r, readAfter: stamp)
+    } else {
+      try? refreshHead()
+    }
   }
 
   /// Keeps the turn while more commits are queued and it is younger than

@@ -262,6 +262,75 @@ import Testing
     #expect(wins == 20, "a, which always appends first, wins every round")
   }
 
+  /// Writers take turns to append: the one waiting for the turn gets it once the holder lets
+  /// it go, and then already knows the holder's batches, so its append wins at once.
+  @Test func aWriterGivenTheTurnKnowsTheHeadItAppendsAfter() throws {
+    let url = try pg.database("turns")
+    let a = try PostgresStorage(url: url, options: .init(appendTurn: .seconds(60)))
+    let b = try PostgresStorage(url: url, options: .init(turnWait: .seconds(10)))
+    defer {
+      a.close()
+      b.close()
+    }
+    _ = try a.append(batch([[1]]), ifLastIs: 0)
+    a.takeAppendTurn()
+    #expect(a.appendTurnCounts.taken == 1)
+    let bHasIt = DispatchSemaphore(value: 0)
+    let waiter = Thread {
+      b.takeAppendTurn()
+      bHasIt.signal()
+    }
+    waiter.start()
+    // The holder keeps the turn: b waits, while a appends twice.
+    #expect(bHasIt.wait(timeout: .now() + 0.3) == .timedOut)
+    _ = try a.append(batch([[2], [3]]), ifLastIs: 1)
+    a.endAppendTurn(moreQueued: true)  // kept: more is queued, and the turn is young
+    _ = try a.append(batch([[4]]), ifLastIs: 3)
+    a.endAppendTurn(moreQueued: false)
+    #expect(bHasIt.wait(timeout: .now() + 10) == .success)
+    #expect(b.appendTurnCounts.taken == 1)
+    // Taking the turn read a's batches: b's append after them wins without a lost race.
+    #expect(b.lastSequence == 4)
+    #expect(try b.append(batch([[5]]), ifLastIs: b.lastSequence) == 5)
+    b.endAppendTurn(moreQueued: false)
+    #expect(try a.verify().records == 5)
+  }
+
+  /// A writer that cannot have the turn in time (its holder is paused, or has stopped
+  /// answering) appends without it: turns never stop a node, they only save it lost races.
+  @Test func aHeldTurnDelaysOtherWritersBrieflyAndNeverStopsThem() throws {
+    let url = try pg.database("turnwait")
+    let a = try PostgresStorage(url: url, options: .init(appendTurn: .seconds(60)))
+    let b = try PostgresStorage(url: url, options: .init(turnWait: .milliseconds(100)))
+    defer {
+      a.close()
+      b.close()
+    }
+    a.takeAppendTurn()
+    a.endAppendTurn(moreQueued: true)  // kept: a has more queued, and its turn is young
+    let started = ContinuousClock.now
+    b.takeAppendTurn()
+    let waited = ContinuousClock.now - started
+    #expect(b.appendTurnCounts == (taken: 0, givenUp: 1))
+    #expect(waited >= .milliseconds(90) && waited < .seconds(5), "waited \(waited)")
+    // Without the turn, for a while, and without waiting again.
+    #expect(try b.append(batch([[1]]), ifLastIs: 0) == 1)
+    let again = ContinuousClock.now
+    b.takeAppendTurn()
+    #expect(ContinuousClock.now - again < .milliseconds(50))
+    #expect(b.appendTurnCounts.givenUp == 1)
+    // a's appends stay conditional: it learns of b's batch by losing the race, as without turns.
+    #expect(try a.append(batch([[2]]), ifLastIs: 0) == nil)
+    #expect(a.lastSequence == 1)
+    // Closing gives the turn back with the session; a new writer takes it at once.
+    a.close()
+    let c = try PostgresStorage(url: url, options: .init(turnWait: .seconds(5)))
+    defer { c.close() }
+    c.takeAppendTurn()
+    #expect(c.appendTurnCounts == (taken: 1, givenUp: 0))
+    c.endAppendTurn(moreQueued: false)
+  }
+
   /// Two banks on one journal (two nodes): concurrent transfers in both, balances exact.
   @Test func twoBanksOnOneJournalKeepExactBalances() async throws {
     let url = try pg.database("nodes")

@@ -841,18 +841,21 @@ public final class Authenticator: Sendable {
   ///   is ended when `recordActivity` is set).
   ///
   /// - Note: Blocks until the activity record is durable when `recordActivity` is set and one is
-  ///   due; otherwise it only reads memory.
+  ///   due (or an expired session is ended); otherwise it only reads memory, and waits until
+  ///   what it read is durable.
   public func authenticate(token: String, recordActivity: Bool = true) throws(BankError)
     -> Principal
   {
     let digest = TokenDigest(token: token)
-    if !recordActivity {
-      // Read outside the lock: the closure below runs under it, and it is not reentrant.
-      let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
-      return try read { auth, _ throws(BankError) in
-        try auth.authenticate(digest, now: now, configuration: configuration).result.get()
-      }
+    // Read outside the lock: the closure below runs under it, and it is not reentrant.
+    let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
+    // Judged on a current read first: most uses have nothing to journal (activity is recorded
+    // at most once per interval), and a commit that stores nothing would only queue behind the
+    // writers (on PostgreSQL, wait for a turn to append) to decide the same under the same lock.
+    let judged = try read { auth, _ throws(BankError) in
+      auth.authenticate(digest, now: now, configuration: configuration)
     }
+    if !recordActivity || judged.records.isEmpty { return try judged.result.get() }
     return try commit { auth, _, tx in
       auth.authenticate(digest, now: Self.now(tx), configuration: configuration)
     }
