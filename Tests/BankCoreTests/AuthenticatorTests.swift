@@ -211,6 +211,45 @@ import Testing
     #expect(!op.creditAccountHidden && op.creditAccount.balance.minorUnits == 77_03)
   }
 
+  /// Using a session journals nothing until its activity is due: it is judged on a read and
+  /// never queues as a commit (on a shared database it would wait for a turn to append); once
+  /// the activity is due, it commits it, and an expired session is ended by a commit.
+  @Test func usingASessionCommitsOnlyWhenItHasSomethingToJournal() throws {
+    let clock = TestClock()
+    let storage = RoundTripStorage(delayMicroseconds: 0)
+    let bank = try Bank(storage: storage, configuration: BankConfiguration(clock: clock.clock))
+    let auth = try Authenticator(
+      bank: bank, configuration: AuthFixture.configuration, pepper: Array(1...32))
+    let ada = try auth.registerCustomer(
+      CustomerRegistration(
+        name: "Ada Lovelace", email: "ada@example.org", phone: "+14155550100", age: 36),
+      password: "correct horse battery")
+    let grant = try auth.login(customer: ada.id, password: "correct horse battery")
+    let (appends, turns, head) = (
+      storage.appends.load(ordering: .relaxed), storage.turns.load(ordering: .relaxed),
+      storage.lastSequence
+    )
+    #expect(turns > 0 && turns == storage.turnsEnded.load(ordering: .relaxed))
+    for _ in 0..<5 {
+      clock.advance(.seconds(5))
+      #expect(try auth.authenticate(token: grant.token) == .customer(ada.id))
+    }
+    #expect(storage.appends.load(ordering: .relaxed) == appends)
+    #expect(storage.turns.load(ordering: .relaxed) == turns)
+    #expect(storage.lastSequence == head)
+    // A minute on, the activity is due: one commit journals it.
+    clock.advance(AuthConfiguration().sessionActivityInterval)
+    #expect(try auth.authenticate(token: grant.token) == .customer(ada.id))
+    #expect(storage.turns.load(ordering: .relaxed) == turns + 1)
+    #expect(storage.lastSequence == head + 1)
+    // Idle past its timeout, the session is ended by a commit and refused.
+    clock.advance(AuthFixture.configuration.sessionIdleTimeout + .seconds(1))
+    #expect(throws: BankError.self) { try auth.authenticate(token: grant.token) }
+    #expect(storage.lastSequence == head + 2)
+    #expect(throws: BankError.self) { try auth.authenticate(token: grant.token) }
+    #expect(storage.lastSequence == head + 2)
+  }
+
   @Test func aSessionTokenActsAsItsPrincipalAsynchronously() async throws {
     let w = try World()
     let grant = try w.auth.login(customer: w.ada.id, password: "correct horse battery")

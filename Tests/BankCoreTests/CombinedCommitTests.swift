@@ -15,6 +15,9 @@ final class RoundTripStorage: Storage {
   let appends = Atomic<Int>(0)
   /// How many of the next appends fail with an I/O error before reaching the store.
   let failing = Atomic<Int>(0)
+  /// Turns to append taken and ended (``Storage/takeAppendTurn()``).
+  let turns = Atomic<Int>(0)
+  let turnsEnded = Atomic<Int>(0)
 
   init(_ inner: InMemoryStorage = InMemoryStorage(), delayMicroseconds: UInt32 = 300) {
     self.inner = inner
@@ -22,6 +25,8 @@ final class RoundTripStorage: Storage {
   }
 
   var combinesCommits: Bool { true }
+  func takeAppendTurn() { turns.add(1, ordering: .relaxed) }
+  func endAppendTurn(moreQueued: Bool) { turnsEnded.add(1, ordering: .relaxed) }
   var storeIdentity: [UInt8] { inner.storeIdentity }
   var lastSequence: UInt64 { inner.lastSequence }
 
