@@ -28,8 +28,11 @@ extension ServerTests {
     // reused) is sent again with its key, as a real client does: the key makes that safe, and
     // what the server answers is what is checked.
     for _ in 0..<3 {
-      if let (_, response) = try? await wide.data(for: request) {
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
+      if let (data, response) = try? await wide.data(for: request) {
+        let code = (response as? HTTPURLResponse)?.statusCode ?? 0
+        // Bad input is never expected here: say what the server answered, for the log.
+        if code == 400 { print("POST \(key): 400 \(String(decoding: data.prefix(300), as: UTF8.self))") }
+        return code
       }
     }
     return 0
