@@ -31,7 +31,9 @@ extension ServerTests {
       if let (data, response) = try? await wide.data(for: request) {
         let code = (response as? HTTPURLResponse)?.statusCode ?? 0
         // Bad input is never expected here: say what the server answered, for the log.
-        if code == 400 { print("POST \(key): 400 \(String(decoding: data.prefix(300), as: UTF8.self))") }
+        if code == 400 {
+          print("POST \(key): 400 \(String(decoding: data.prefix(300), as: UTF8.self))")
+        }
         return code
       }
     }
