@@ -124,6 +124,11 @@ public final class PostgresStorage: Storage {
     var connection: PostgresConnection?
     /// Whether this instance holds the lock (as far as it knows: a lost connection drops it).
     var held = false
+    /// Whether a caller is taking it now: one at a time, so the lock is never asked for twice
+    /// on the session (session locks stack, and one unlock would leave it held).
+    var taking = false
+    /// Set by ``close()``: no turn is taken any more, and a connection opened meanwhile is let go.
+    var closed = false
     /// When it was taken.
     var since = ContinuousClock.now
     /// Until when no turn is tried (the last try failed or waited past ``Options/turnWait``).
@@ -861,12 +866,14 @@ public final class PostgresStorage: Storage {
   public func takeAppendTurn() {
     guard !options.readOnly, options.appendTurn > .zero else { return }
     let now = ContinuousClock.now
-    let ready = turn.withLockedValue { t -> Bool? in
-      if t.held { return nil }
-      if let off = t.offUntil, now < off { return nil }
+    let ready = turn.withLockedValue { t -> Bool in
+      if t.held || t.taking || t.closed { return false }
+      if let off = t.offUntil, now < off { return false }
+      t.taking = true
       return true
     }
-    guard ready != nil else { return }
+    guard ready else { return }
+    defer { turn.withLockedValue { $0.taking = false } }
     let c: PostgresConnection
     if let open = turn.withLockedValue({ $0.connection }), !open.isClosed {
       c = open
@@ -875,9 +882,11 @@ public final class PostgresStorage: Storage {
         $0 += 1
         return $0
       }
-      var o = options
-      o.connectTimeout = .seconds(1)
-      guard let (opened, _) = try? Self.connect(location, o, logger: logger, group: group, id: id)
+      // The usual connect timeout: a server that is down fails this once, then turns are off
+      // for a while (the append meanwhile reconnects on its own).
+      guard
+        let (opened, _) = try? Self.connect(
+          location, options, logger: logger, group: group, id: id)
       else { return turnOff(giveUp: false) }
       let ms = max(1, Self.nanoseconds(options.turnWait) / 1_000_000)
       guard
@@ -888,11 +897,16 @@ public final class PostgresStorage: Storage {
         Self.release(opened)
         return turnOff(giveUp: false)
       }
-      let stale = turn.withLockedValue { t -> PostgresConnection? in
+      let (stale, closed) = turn.withLockedValue { t -> (PostgresConnection?, Bool) in
+        if t.closed { return (nil, true) }
         defer { t.connection = opened }
-        return t.connection
+        return (t.connection, false)
       }
       if let stale { Self.release(stale) }
+      if closed {
+        Self.release(opened)
+        return
+      }
       c = opened
     }
     let stamp = gate.lossCount
@@ -934,7 +948,9 @@ public final class PostgresStorage: Storage {
       return t.connection
     }
     guard let c else { return }
-    c.query("SELECT pg_advisory_unlock(\(Self.turnLock))", logger: logger).whenFailure {
+    // Every advisory lock of the session: it holds only this one, so a lock asked for twice
+    // could not outlive this unlock.
+    c.query("SELECT pg_advisory_unlock_all()", logger: logger).whenFailure {
       [self] _ in dropTurnConnection(c)
     }
   }
@@ -1233,6 +1249,7 @@ public final class PostgresStorage: Storage {
       defer {
         t.connection = nil
         t.held = false
+        t.closed = true
       }
       return t.connection
     }

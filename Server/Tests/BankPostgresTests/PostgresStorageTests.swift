@@ -310,15 +310,15 @@ import Testing
     a.endAppendTurn(moreQueued: true)  // kept: a has more queued, and its turn is young
     let started = ContinuousClock.now
     b.takeAppendTurn()
-    let waited = ContinuousClock.now - started
+    let gaveUp = ContinuousClock.now
     #expect(b.appendTurnCounts == (taken: 0, givenUp: 1))
-    #expect(waited >= .milliseconds(90) && waited < .seconds(5), "waited \(waited)")
-    // Without the turn, for a while, and without waiting again.
-    #expect(try b.append(batch([[1]]), ifLastIs: 0) == 1)
-    let again = ContinuousClock.now
+    #expect(gaveUp - started >= .milliseconds(90), "waited \(gaveUp - started)")
+    // Without the turn for a while (a second): a new try within it does not wait again.
     b.takeAppendTurn()
-    #expect(ContinuousClock.now - again < .milliseconds(50))
-    #expect(b.appendTurnCounts.givenUp == 1)
+    if ContinuousClock.now - gaveUp < .milliseconds(900) {
+      #expect(b.appendTurnCounts == (taken: 0, givenUp: 1))
+    }
+    #expect(try b.append(batch([[1]]), ifLastIs: 0) == 1)
     // a's appends stay conditional: it learns of b's batch by losing the race, as without turns.
     #expect(try a.append(batch([[2]]), ifLastIs: 0) == nil)
     #expect(a.lastSequence == 1)

@@ -848,12 +848,15 @@ public final class Authenticator: Sendable {
   {
     let digest = TokenDigest(token: token)
     // Read outside the lock: the closure below runs under it, and it is not reentrant.
-    let now = max(Instant(nanoseconds: bank.configuration.clock.now()), bank.lastRecordedTime)
+    let clockNow = bank.configuration.clock.now()
     // Judged on a current read first: most uses have nothing to journal (activity is recorded
     // at most once per interval), and a commit that stores nothing would only queue behind the
     // writers (on PostgreSQL, wait for a turn to append) to decide the same under the same lock.
-    let judged = try read { auth, _ throws(BankError) in
-      auth.authenticate(digest, now: now, configuration: configuration)
+    // The time is the one a commit would judge at: the clock, or just after the newest record.
+    let judged = try read { auth, state throws(BankError) in
+      let last = state.lastTimestamp
+      let now = Instant(nanoseconds: clockNow > last ? clockNow : last &+ 1)
+      return auth.authenticate(digest, now: now, configuration: configuration)
     }
     if !recordActivity || judged.records.isEmpty { return try judged.result.get() }
     return try commit { auth, _, tx in
