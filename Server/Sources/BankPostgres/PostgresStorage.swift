@@ -58,8 +58,8 @@ public final class PostgresStorage: Storage {
     /// Default 10 ms.
     public var appendTurn: Duration
     /// The longest a writer waits for the turn before it appends without it (a node holding
-    /// the turn may be paused or cut off); it then appends without turns for a second. Default
-    /// 250 ms.
+    /// the turn may be paused or cut off); it then appends without turns for a second, twice as
+    /// long after each further failed try in a row, up to 8 s. Default 250 ms.
     public var turnWait: Duration
 
     /// Creates options.
@@ -861,8 +861,8 @@ public final class PostgresStorage: Storage {
   /// Nothing depends on the turn for correctness: appends stay conditional on the head. When the
   /// lock cannot be had in time (its holder is paused or cut off from the server) or the server
   /// cannot be reached, this instance appends without turns for a while (a second, doubling
-  /// while tries keep failing, up to 8 s), racing as before. A
-  /// holder that dies or loses its connection gives the lock back with its session.
+  /// while tries keep failing, up to 8 s), racing as before. A holder that dies or loses its
+  /// connection gives the lock back with its session.
   public func takeAppendTurn() {
     guard !options.readOnly, options.appendTurn > .zero else { return }
     let now = ContinuousClock.now
